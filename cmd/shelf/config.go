@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// config is everything Shelf reads from flags and SHELF_* environment
+// variables. A flag wins over its variable; a variable wins over the default.
+type config struct {
+	Addr    string
+	DB      string
+	BaseURL *url.URL
+}
+
+// setting is one configurable value: its flag, its variable and how to parse it.
+type setting struct {
+	flag, env, def, usage string
+	set                   func(string) error
+}
+
+func (c *config) settings() []setting {
+	return []setting{
+		{"addr", "SHELF_ADDR", "localhost:8080", "address to listen on (host:port)", func(v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port, e.g. localhost:8080")
+			}
+			c.Addr = v
+			return nil
+		}},
+		{"db", "SHELF_DB", "shelf.db", "SQLite database file", func(v string) error {
+			if strings.TrimSpace(v) == "" {
+				return errors.New("must not be empty")
+			}
+			c.DB = v
+			return nil
+		}},
+		{"base-url", "SHELF_BASE_URL", "http://localhost:8080", "public address links are built from", func(v string) error {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+				return errors.New("want an absolute http(s) URL without query, e.g. https://shelf.example.com")
+			}
+			u.Path = strings.TrimSuffix(u.Path, "/")
+			c.BaseURL = u
+			return nil
+		}},
+	}
+}
+
+// loadConfig parses args and the environment. Unknown SHELF_* variables and
+// malformed values are errors naming what is wrong in one line.
+func loadConfig(name string, args []string, environ []string) (*config, *flag.FlagSet, error) {
+	c := &config{}
+	settings := c.settings()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	known := map[string]bool{}
+	values := map[string]string{}
+	for _, s := range settings {
+		known[s.env] = true
+		values[s.flag] = s.def
+	}
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "SHELF_") {
+			continue
+		}
+		if !known[k] {
+			return nil, fs, fmt.Errorf("unknown setting %s (known: %s)", k, strings.Join(envNames(settings), ", "))
+		}
+		for _, s := range settings {
+			if s.env == k {
+				values[s.flag] = v
+			}
+		}
+	}
+	for _, s := range settings {
+		fs.Func(s.flag, fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env, s.def), func(v string) error {
+			values[s.flag] = v
+			return nil
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fs, err
+	}
+	for _, s := range settings {
+		if err := s.set(values[s.flag]); err != nil {
+			return nil, fs, fmt.Errorf("%s=%q: %v", s.env, values[s.flag], err)
+		}
+	}
+	return c, fs, nil
+}
+
+func envNames(ss []setting) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.env)
+	}
+	return out
+}

@@ -1,0 +1,132 @@
+// Command shelf runs the Shelf web app and its maintenance subcommands.
+//
+//	shelf [serve] [flags]              serve the app (the default)
+//	shelf import [flags] FILE.csv      import books from a CSV file
+//	shelf import --synthetic N         append N generated books
+//	shelf create-admin --email ADDRESS create a confirmed admin account
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"shelf/handlers"
+	"shelf/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run dispatches to a subcommand and returns the process exit code.
+func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serveCommand(ctx, args, environ, stderr, nil)
+	case "import":
+		err = importCommand(ctx, args, environ, stdout, stderr)
+	case "create-admin":
+		err = createAdminCommand(ctx, args, environ, stdin, stdout, stderr)
+	case "help":
+		fmt.Fprintln(stdout, usage)
+		return 0
+	default:
+		err = fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "shelf:", err)
+		return 1
+	}
+	return 0
+}
+
+const usage = `usage:
+  shelf [serve] [-addr HOST:PORT] [-db FILE] [-base-url URL]
+  shelf import [-db FILE] FILE.csv
+  shelf import [-db FILE] --synthetic N
+  shelf create-admin [-db FILE] --email ADDRESS [--password-stdin]`
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// serveCommand runs the web app until ctx ends, then shuts down gracefully.
+// ready, when set, receives the listening address (tests use it).
+func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer, ready func(addr string)) error {
+	cfg, _, err := loadConfig("shelf serve", args, environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr)
+	start := time.Now()
+
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	catalog, err := store.NewCatalog(ctx, db)
+	if err != nil {
+		return err
+	}
+	if err := importBundledIfEmpty(ctx, catalog, log); err != nil {
+		return err
+	}
+
+	app := &handlers.App{DB: db, Catalog: catalog, Logger: log, BaseURL: cfg.BaseURL}
+	srv := &http.Server{
+		Handler:           app.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("shelf listening", "addr", "http://"+ln.Addr().String(), "base_url", cfg.BaseURL.String(),
+		"db", cfg.DB, "startup", time.Since(start).Round(time.Millisecond))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

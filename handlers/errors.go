@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"shelf/components"
+)
+
+// handleError answers every error with a friendly page. Details of
+// unexpected errors go to the log, never to the user.
+func (a *App) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+	}
+	heading, message := "Something went wrong", "Shelf hit an unexpected problem. It has been logged; please try again in a moment."
+	switch status {
+	case http.StatusNotFound:
+		heading, message = "Page not found", "There is nothing at this address. Check the link, or search the catalog."
+	case http.StatusMethodNotAllowed:
+		heading, message = "Not allowed", "This address does not accept that kind of request."
+	case http.StatusForbidden:
+		heading, message = "Request refused", "This form has expired or did not come from Shelf. Go back, reload the page and try again."
+	case http.StatusTooManyRequests:
+		heading, message = "Too many requests", "Please wait a little and try again."
+	case http.StatusBadRequest:
+		heading, message = "Bad request", "Shelf could not understand that request."
+	default:
+		if status < 500 && he != nil {
+			if m, ok := he.Message.(string); ok {
+				heading, message = http.StatusText(status), m
+			}
+		}
+	}
+	if status >= 500 {
+		a.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	if rerr := render(c, status, components.ErrorPage(a.meta(c, heading), status, heading, message)); rerr != nil {
+		a.Logger.Error("render error page", "err", rerr)
+		_ = c.String(http.StatusInternalServerError, "Something went wrong.\n")
+	}
+}

@@ -1,0 +1,50 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+	"sync"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"shelf/components"
+)
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render writes comp with the given status. It renders into a buffer first,
+// so a failing component produces the error page, not half a page.
+func render(c echo.Context, status int, comp templ.Component) error {
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer buffers.Put(buf)
+	if err := comp.Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// isHTMX reports whether the request wants a fragment: an HTMX request that
+// is not restoring history (history restores need the whole page).
+func isHTMX(c echo.Context) bool {
+	h := c.Request().Header
+	return h.Get("HX-Request") == "true" && h.Get("HX-History-Restore-Request") != "true"
+}
+
+// meta gathers what the layout needs for the current request.
+func (a *App) meta(c echo.Context, title string) components.Meta {
+	return components.Meta{Title: title}
+}
+
+func (a *App) about(c echo.Context) error {
+	return render(c, http.StatusOK, components.About(a.meta(c, "About")))
+}
+
+func (a *App) health(c echo.Context) error {
+	if err := a.DB.Ping(c.Request().Context()); err != nil {
+		a.Logger.Error("health check failed", "err", err)
+		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Book is one catalog entry. Zero values mean unknown: Year 0, ISBN13 "",
+// AverageRating 0.
+type Book struct {
+	ID            int64
+	Title         string
+	Authors       string
+	Year          int
+	ISBN13        string
+	Language      string
+	AverageRating float64
+	RatingsCount  int64
+}
+
+// MaxBookID is the largest id the search index can encode in its rowid.
+const MaxBookID = 1<<24 - 1
+
+// Catalog is the book collection and its search index.
+type Catalog struct {
+	db *DB
+
+	mu    sync.RWMutex
+	vocab *vocabulary // in-memory copy of search_terms, replaced after imports
+}
+
+// NewCatalog opens the catalog over db and loads the search vocabulary.
+func NewCatalog(ctx context.Context, db *DB) (*Catalog, error) {
+	c := &Catalog{db: db}
+	if err := c.loadVocabulary(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+const bookColumns = `id, title, authors, coalesce(year, 0), coalesce(isbn13, ''), language, coalesce(average_rating, 0), ratings_count`
+
+func scanBook(row interface{ Scan(...any) error }) (Book, error) {
+	var b Book
+	err := row.Scan(&b.ID, &b.Title, &b.Authors, &b.Year, &b.ISBN13, &b.Language, &b.AverageRating, &b.RatingsCount)
+	return b, err
+}
+
+// Get returns the book with the given id, or ErrNotFound.
+func (c *Catalog) Get(ctx context.Context, id int64) (Book, error) {
+	b, err := scanBook(c.db.Read.QueryRowContext(ctx, `SELECT `+bookColumns+` FROM books WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Book{}, ErrNotFound
+	}
+	if err != nil {
+		return Book{}, fmt.Errorf("get book %d: %w", id, err)
+	}
+	return b, nil
+}
+
+// Count returns how many books the catalog holds.
+func (c *Catalog) Count(ctx context.Context) (int64, error) {
+	var n int64
+	err := c.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM books`).Scan(&n)
+	return n, err
+}
+
+// IsEmpty reports whether the catalog has no books, without counting them.
+func (c *Catalog) IsEmpty(ctx context.Context) (bool, error) {
+	var one int
+	err := c.db.Read.QueryRowContext(ctx, `SELECT 1 FROM books LIMIT 1`).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	return false, err
+}
+
+// refreshSearchTerms rebuilds search_terms from the index inside tx. Imports
+// call it before committing so the vocabulary always matches the index.
+func refreshSearchTerms(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM search_terms`); err != nil {
+		return fmt.Errorf("refresh search terms: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO search_terms (term, docs) SELECT term, doc FROM book_terms`); err != nil {
+		return fmt.Errorf("refresh search terms: %w", err)
+	}
+	return nil
+}

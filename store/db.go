@@ -1,0 +1,112 @@
+// Package store holds every SQL statement Shelf runs: the catalog and its
+// search index, accounts, tokens, sessions and the mail outbox.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// DB is one SQLite file opened twice: a single writer connection, so writes
+// queue in Go instead of failing with SQLITE_BUSY, and a pool of read-only
+// connections that WAL lets run alongside the writer.
+type DB struct {
+	Write *sql.DB
+	Read  *sql.DB
+	Path  string
+}
+
+// Open opens (creating if needed) the SQLite file at path and applies every
+// pending migration.
+func Open(ctx context.Context, path string) (*DB, error) {
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{Write: w, Path: path}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	r.SetConnMaxIdleTime(0)
+	r.SetConnMaxLifetime(0)
+	db.Read = r
+	return db, nil
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-32000)")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	// Times are written as "YYYY-MM-DD HH:MM:SS.SSS+00:00" so SQLite's own
+	// date functions understand them.
+	q.Set("_time_format", "sqlite")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close closes both connection pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.Read != nil {
+		errs = append(errs, db.Read.Close())
+	}
+	if db.Write != nil {
+		// Fold the WAL back into the main file so a copied .db is complete.
+		_, _ = db.Write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		errs = append(errs, db.Write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers a read.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// InTx runs fn in a write transaction, rolling back when fn fails.
+func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
