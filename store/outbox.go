@@ -5,7 +5,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 )
 
 // Mail is one message to send.
@@ -30,3 +34,282 @@ func EnqueueMail(ctx context.Context, tx *sql.Tx, m Mail) (int64, error) {
 	}
 	return res.LastInsertId()
 }
+
+// sqlTimeLayout is how every outbox time is stored: the text strftime's %f
+// produces, in UTC, so that stored times and parameters compare as text.
+// (Passing a time.Time would be written with a "+00:00" suffix, which does
+// not compare correctly with strftime's output.)
+const sqlTimeLayout = "2006-01-02 15:04:05.000"
+
+// SQLTime formats t the way the outbox stores times.
+func SQLTime(t time.Time) string { return t.UTC().Format(sqlTimeLayout) }
+
+func parseSQLTime(s string) (time.Time, error) {
+	t, err := time.ParseInLocation(sqlTimeLayout, s, time.UTC)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("outbox time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// OutboxMessage is one outbox row.
+type OutboxMessage struct {
+	ID        int64
+	MessageID string // stable across attempts: the Message-ID header is built from it
+	Mail
+	CreatedAt     time.Time
+	Attempts      int // delivery attempts started, including the current one
+	NextAttemptAt time.Time
+	SentAt        time.Time // zero until sent
+	FailedAt      time.Time // zero unless failed permanently
+	LastError     string
+}
+
+// OutboxCounts summarises the outbox for the admin page.
+type OutboxCounts struct {
+	Pending  int64 // waiting to be sent, including those waiting to be retried
+	Retrying int64 // pending messages that have failed at least once
+	Sent     int64
+	Failed   int64
+	// OldestPending is when the oldest pending message was queued; zero
+	// when nothing is pending.
+	OldestPending time.Time
+}
+
+// Outbox is the durable queue of mail. EnqueueMail adds to it inside the
+// caller's transaction; a sender claims due messages and records outcomes.
+type Outbox struct {
+	db *DB
+}
+
+// NewOutbox returns the outbox over db.
+func NewOutbox(db *DB) *Outbox { return &Outbox{db: db} }
+
+const outboxColumns = `id, message_id, recipient, subject, text_body, html_body, created_at, attempts,
+	next_attempt_at, coalesce(sent_at, ''), coalesce(failed_at, ''), last_error`
+
+func scanOutbox(row interface{ Scan(...any) error }) (OutboxMessage, error) {
+	var (
+		m                             OutboxMessage
+		created, next, sent, failedAt string
+	)
+	if err := row.Scan(&m.ID, &m.MessageID, &m.To, &m.Subject, &m.Text, &m.HTML, &created, &m.Attempts,
+		&next, &sent, &failedAt, &m.LastError); err != nil {
+		return m, err
+	}
+	var errs []error
+	var err error
+	m.CreatedAt, err = parseSQLTime(created)
+	errs = append(errs, err)
+	m.NextAttemptAt, err = parseSQLTime(next)
+	errs = append(errs, err)
+	if sent != "" {
+		m.SentAt, err = parseSQLTime(sent)
+		errs = append(errs, err)
+	}
+	if failedAt != "" {
+		m.FailedAt, err = parseSQLTime(failedAt)
+		errs = append(errs, err)
+	}
+	return m, errors.Join(errs...)
+}
+
+// Claim takes up to limit messages due at now (neither sent nor failed, and
+// next_attempt_at <= now), oldest first. Each claimed message has its
+// attempts counted and its next_attempt_at pushed to now+lease, so no other
+// sender takes it meanwhile and, should this one die mid-send, it becomes
+// due again when the lease runs out. The caller then records the outcome
+// with MarkSent, Postpone, MarkFailed or Release.
+func (o *Outbox) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]OutboxMessage, error) {
+	rows, err := o.db.Write.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
+		WHERE id IN (SELECT id FROM outbox
+			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+			ORDER BY next_attempt_at, id LIMIT ?)
+		RETURNING `+outboxColumns,
+		SQLTime(now.Add(lease)), SQLTime(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxMessage
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("claim outbox: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	// RETURNING does not promise an order.
+	slices.SortFunc(out, func(a, b OutboxMessage) int { return compareInt64(a.ID, b.ID) })
+	return out, nil
+}
+
+func compareInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// MarkSent records that the SMTP server accepted the messages ids. The
+// bodies are emptied: they hold one-time links that should not outlive
+// their delivery.
+func (o *Outbox) MarkSent(ctx context.Context, now time.Time, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{SQLTime(now)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, last_error = '', text_body = '', html_body = ''
+		WHERE sent_at IS NULL AND id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("mark mail sent: %w", err)
+	}
+	return nil
+}
+
+// Postpone records a temporary failure of message id and makes it due
+// again at next.
+func (o *Outbox) Postpone(ctx context.Context, id int64, next time.Time, reason string) error {
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, last_error = ?
+		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, SQLTime(next), truncateError(reason), id)
+	if err != nil {
+		return fmt.Errorf("postpone mail %d: %w", id, err)
+	}
+	return nil
+}
+
+// MarkFailed records that message id will never be delivered: the server
+// refused it permanently, or it kept failing for too long.
+func (o *Outbox) MarkFailed(ctx context.Context, id int64, now time.Time, reason string) error {
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = ?, last_error = ?
+		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, SQLTime(now), truncateError(reason), id)
+	if err != nil {
+		return fmt.Errorf("mark mail %d failed: %w", id, err)
+	}
+	return nil
+}
+
+// Release hands back claimed messages that were not tried (the sender is
+// stopping, or lost its connection first): they are due again at now and
+// the claim does not count as an attempt.
+func (o *Outbox) Release(ctx context.Context, ids []int64, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{SQLTime(now)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, attempts = max(attempts - 1, 0)
+		WHERE sent_at IS NULL AND failed_at IS NULL AND id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("release mail: %w", err)
+	}
+	return nil
+}
+
+// Requeue gives a failed message another chance: it is due at now, with its
+// attempts reset. It returns ErrNotFound unless id is a failed message.
+func (o *Outbox) Requeue(ctx context.Context, id int64, now time.Time) error {
+	res, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = NULL, attempts = 0, next_attempt_at = ?
+		WHERE id = ? AND failed_at IS NOT NULL`, SQLTime(now), id)
+	if err != nil {
+		return fmt.Errorf("requeue mail %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Get returns outbox message id, or ErrNotFound.
+func (o *Outbox) Get(ctx context.Context, id int64) (OutboxMessage, error) {
+	m, err := scanOutbox(o.db.Read.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return OutboxMessage{}, ErrNotFound
+	}
+	if err != nil {
+		return OutboxMessage{}, fmt.Errorf("get mail %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// Failed lists up to limit permanently failed messages, most recent first.
+func (o *Outbox) Failed(ctx context.Context, limit int) ([]OutboxMessage, error) {
+	rows, err := o.db.Read.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
+		WHERE failed_at IS NOT NULL ORDER BY failed_at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list failed mail: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxMessage
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list failed mail: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list failed mail: %w", err)
+	}
+	return out, nil
+}
+
+// Counts returns how many messages are pending, sent and failed.
+func (o *Outbox) Counts(ctx context.Context) (OutboxCounts, error) {
+	var (
+		c      OutboxCounts
+		oldest string
+	)
+	err := o.db.Read.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL),
+		(SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND last_error <> ''),
+		(SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL),
+		(SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL),
+		(SELECT coalesce(min(created_at), '') FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)`).
+		Scan(&c.Pending, &c.Retrying, &c.Sent, &c.Failed, &oldest)
+	if err != nil {
+		return c, fmt.Errorf("count outbox: %w", err)
+	}
+	if oldest != "" {
+		if c.OldestPending, err = parseSQLTime(oldest); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// PurgeSent deletes messages sent before before and returns how many.
+func (o *Outbox) PurgeSent(ctx context.Context, before time.Time) (int64, error) {
+	res, err := o.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, SQLTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("purge sent mail: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// truncateError keeps last_error readable and bounded.
+func truncateError(s string) string {
+	const limit = 1000
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

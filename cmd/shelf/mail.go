@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	netmail "net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"shelf/mail"
+	"shelf/store"
+)
+
+// mailConfig is where outgoing mail goes and whom it is from.
+type mailConfig struct {
+	// SMTP is nil when SHELF_SMTP_URL is unset: mail is then caught by the
+	// in-process dev inbox and shown at /dev/mail.
+	SMTP *mail.SMTPConfig
+	From *netmail.Address
+}
+
+// settings are the mail settings, for config.settings().
+func (m *mailConfig) settings() []setting {
+	return []setting{
+		{"smtp-url", "SHELF_SMTP_URL", "",
+			"SMTP server for outgoing mail: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (implicit TLS); " +
+				"unset: catch all mail in the dev inbox at /dev/mail",
+			func(v string) error {
+				if strings.TrimSpace(v) == "" {
+					m.SMTP = nil
+					return nil
+				}
+				c, err := mail.ParseSMTPURL(v)
+				if err != nil {
+					return err
+				}
+				m.SMTP = &c
+				return nil
+			}},
+		{"mail-from", "SHELF_MAIL_FROM", mail.DefaultFrom, "From address of outgoing mail", func(v string) error {
+			a, err := mail.ParseFrom(v)
+			if err != nil {
+				return err
+			}
+			m.From = a
+			return nil
+		}},
+	}
+}
+
+// redactSMTPURL hides the password in a SHELF_SMTP_URL value, for error
+// messages that repeat the value.
+func redactSMTPURL(v string) string {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || u.User == nil {
+		if i := strings.LastIndex(v, "@"); i >= 0 && strings.Contains(v[:i], ":") {
+			return "(value hidden: it may contain a password)"
+		}
+		return v
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// mailService is the running mail machinery.
+type mailService struct {
+	Outbox *store.Outbox
+	// Sender delivers the outbox; give it to handlers.App.Mailer so sign-up
+	// can wake it after committing.
+	Sender *mail.Sender
+	// DevInbox is nil when SHELF_SMTP_URL is set.
+	DevInbox *mail.DevInbox
+}
+
+// startMail starts delivering the outbox: to the configured SMTP server,
+// or, without one, to an in-process dev inbox. Call Stop on shutdown,
+// after the HTTP server has stopped and before the database closes.
+func startMail(cfg mailConfig, baseURL *url.URL, db *store.DB, log *slog.Logger) (*mailService, error) {
+	from := cfg.From
+	if from == nil {
+		var err error
+		if from, err = mail.ParseFrom(mail.DefaultFrom); err != nil {
+			return nil, err
+		}
+	}
+	ms := &mailService{Outbox: store.NewOutbox(db)}
+	var smtp mail.SMTPConfig
+	if cfg.SMTP != nil {
+		smtp = *cfg.SMTP
+		log.Info("mail: sending via smtp "+smtp.Addr(), "server", smtp.String(), "from", from.String())
+	} else {
+		inbox, err := mail.StartDevInbox(200, log)
+		if err != nil {
+			return nil, err
+		}
+		ms.DevInbox = inbox
+		smtp = inbox.SMTP()
+		where := "/dev/mail"
+		if baseURL != nil {
+			where = baseURL.String() + where
+		}
+		log.Info(fmt.Sprintf("mail: dev inbox at %s (no SHELF_SMTP_URL set)", where), "smtp", smtp.Addr())
+		if baseURL != nil && !isLocalHost(baseURL.Hostname()) {
+			log.Warn("mail: the dev inbox shows every message, password-reset links included, to anyone who can open " +
+				where + "; set SHELF_SMTP_URL for a public site")
+		}
+	}
+	sender, err := mail.NewSender(ms.Outbox, smtp, from, mail.Options{Logger: log})
+	if err != nil {
+		if ms.DevInbox != nil {
+			ms.DevInbox.Close()
+		}
+		return nil, err
+	}
+	ms.Sender = sender
+	if c, err := ms.Outbox.Counts(context.Background()); err == nil && (c.Pending > 0 || c.Failed > 0) {
+		log.Info("mail: outbox", "pending", c.Pending, "failed", c.Failed)
+	}
+	sender.Start()
+	return ms, nil
+}
+
+// Stop lets the sender finish the message in hand (waiting at most 10
+// seconds), then stops the dev inbox. Mail not yet sent stays in the outbox
+// for the next start.
+func (ms *mailService) Stop(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ms.Sender.Stop(ctx); err != nil {
+		log.Warn("mail: sender did not stop in time", "err", err)
+	}
+	if ms.DevInbox != nil {
+		if err := ms.DevInbox.Close(); err != nil {
+			log.Warn("mail: dev inbox close", "err", err)
+		}
+	}
+}
+
+// isLocalHost reports whether host names this machine.
+func isLocalHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

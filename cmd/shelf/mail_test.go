@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"shelf/store"
+)
+
+func applyMailSettings(t *testing.T, env map[string]string) (mailConfig, error) {
+	t.Helper()
+	var m mailConfig
+	for _, s := range m.settings() {
+		v, ok := env[s.env]
+		if !ok {
+			v = s.def
+		}
+		if err := s.set(v); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+func TestMailSettings(t *testing.T) {
+	m, err := applyMailSettings(t, nil)
+	if err != nil || m.SMTP != nil || m.From.String() != `"Shelf" <shelf@localhost>` {
+		t.Fatalf("defaults = %+v, %v", m, err)
+	}
+	m, err = applyMailSettings(t, map[string]string{"SHELF_SMTP_URL": "smtps://u:p@mail.example.com", "SHELF_MAIL_FROM": "books@example.com"})
+	if err != nil || m.SMTP == nil || !m.SMTP.ImplicitTLS || m.SMTP.Port != 465 || m.From.Address != "books@example.com" {
+		t.Fatalf("set = %+v, %v", m, err)
+	}
+	for _, env := range []map[string]string{
+		{"SHELF_SMTP_URL": "mail.example.com:25"},
+		{"SHELF_MAIL_FROM": "not an address"},
+	} {
+		if _, err := applyMailSettings(t, env); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error %v, want one line", env, err)
+		}
+	}
+}
+
+func TestRedactSMTPURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"smtp://u:secret@mail.example.com:587": "smtp://u:xxxxx@mail.example.com:587",
+		"smtp://mail.example.com":              "smtp://mail.example.com",
+		"u:secret@mail example.com":            "(value hidden: it may contain a password)",
+	} {
+		if got := redactSMTPURL(in); got != want {
+			t.Errorf("redactSMTPURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestStartMailDevInbox(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "shelf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg, _ := applyMailSettings(t, nil)
+	base, _ := url.Parse("http://localhost:8080")
+	ms, err := startMail(cfg, base, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ms.Stop(log)
+	if ms.DevInbox == nil {
+		t.Fatal("no dev inbox without SHELF_SMTP_URL")
+	}
+	if !strings.Contains(logs.String(), "mail: dev inbox at http://localhost:8080/dev/mail (no SHELF_SMTP_URL set)") {
+		t.Errorf("start log:\n%s", logs.String())
+	}
+	changed := ms.DevInbox.Changed()
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := store.EnqueueMail(ctx, tx, store.Mail{To: "a@example.com", Subject: "Hi", Text: "t", HTML: "<p>h</p>"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms.Sender.Notify()
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("dev inbox caught nothing")
+	}
+	if got := ms.DevInbox.Messages(); len(got) != 1 || got[0].Subject != "Hi" {
+		t.Fatalf("caught %+v", got)
+	}
+}
+
+func TestStartMailSMTP(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg, _ := applyMailSettings(t, map[string]string{"SHELF_SMTP_URL": "smtp://u:secret@127.0.0.1:2525"})
+	ms, err := startMail(cfg, nil, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms.Stop(log)
+	if ms.DevInbox != nil {
+		t.Error("dev inbox on although SMTP is configured")
+	}
+	if !strings.Contains(logs.String(), "mail: sending via smtp 127.0.0.1:2525") || strings.Contains(logs.String(), "secret") {
+		t.Errorf("start log:\n%s", logs.String())
+	}
+}
+
+func TestIsLocalHost(t *testing.T) {
+	for host, want := range map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true, "shelf.localhost": true,
+		"shelf.example.com": false, "10.0.0.1": false} {
+		if got := isLocalHost(host); got != want {
+			t.Errorf("isLocalHost(%q) = %v", host, got)
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"shelf/components"
+	"shelf/mail"
+	"shelf/store"
+)
+
+// MailPages serves the development inbox (/dev/mail…) and the admin
+// outbox page. Build it in routes.go from the App's dependencies.
+type MailPages struct {
+	App *App
+	// Inbox is nil when SHELF_SMTP_URL is set: the dev inbox is off and
+	// every /dev/mail address answers 404.
+	Inbox *mail.DevInbox
+	// Outbox and Sender serve the admin page; Sender may be nil.
+	Outbox *store.Outbox
+	Sender interface{ Notify() }
+}
+
+// htmlPartPolicy is the Content-Security-Policy of a caught message's HTML
+// part: it may style itself and show inline images, nothing else. No
+// script, no fetches, no forms; "sandbox" gives it an opaque origin even
+// when opened on its own; only Shelf's own pages may frame it.
+const htmlPartPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; " +
+	"sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+
+// DevInbox lists caught messages, newest first. GET /dev/mail
+func (p *MailPages) DevInbox(c echo.Context) error {
+	if p.Inbox == nil {
+		return echo.ErrNotFound
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, components.DevInboxPage(p.App.meta(c, "Dev inbox"), p.Inbox.Messages()))
+}
+
+// DevMessage shows one caught message. GET /dev/mail/:n
+func (p *MailPages) DevMessage(c echo.Context) error {
+	msg, err := p.devMessage(c)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	title := msg.Subject
+	if title == "" {
+		title = "Message " + strconv.Itoa(msg.N)
+	}
+	return render(c, http.StatusOK, components.DevMessagePage(p.App.meta(c, title), msg))
+}
+
+// DevMessageHTML answers with a caught message's HTML part as its own
+// document under htmlPartPolicy, for the sandboxed frame on the message
+// page. GET /dev/mail/:n/html
+func (p *MailPages) DevMessageHTML(c echo.Context) error {
+	msg, err := p.devMessage(c)
+	if err != nil {
+		return err
+	}
+	if msg.HTML == "" {
+		return echo.ErrNotFound
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", htmlPartPolicy)
+	h.Set("X-Frame-Options", "SAMEORIGIN") // replaces DENY: the message page frames it
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "text/html; charset=utf-8", []byte(msg.HTML))
+}
+
+func (p *MailPages) devMessage(c echo.Context) (mail.DevMessage, error) {
+	if p.Inbox == nil {
+		return mail.DevMessage{}, echo.ErrNotFound
+	}
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil || n < 1 {
+		return mail.DevMessage{}, echo.ErrNotFound
+	}
+	msg, ok := p.Inbox.Message(n)
+	if !ok {
+		return mail.DevMessage{}, echo.ErrNotFound
+	}
+	return msg, nil
+}
+
+// outboxFailuresShown bounds the failure list on the admin page.
+const outboxFailuresShown = 200
+
+// AdminOutbox shows outbox counts and failed messages. GET /admin/outbox
+// (behind the admin guard).
+func (p *MailPages) AdminOutbox(c echo.Context) error {
+	ctx := c.Request().Context()
+	counts, err := p.Outbox.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	failed, err := p.Outbox.Failed(ctx, outboxFailuresShown)
+	if err != nil {
+		return err
+	}
+	m := p.App.meta(c, "Outbox")
+	if tok := p.App.csrfToken(c); tok != "" { // the retry buttons are forms
+		m.CSRFToken = tok
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, components.AdminOutboxPage(m, counts, failed))
+}
+
+// AdminOutboxRetry queues a failed message again and wakes the sender.
+// POST /admin/outbox/:id/retry (behind the admin guard and CSRF check).
+func (p *MailPages) AdminOutboxRetry(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	err = p.Outbox.Requeue(c.Request().Context(), id, time.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if p.Sender != nil {
+		p.Sender.Notify()
+	}
+	p.App.Logger.Info("mail: requeued failed message", "id", id)
+	return c.Redirect(http.StatusSeeOther, "/admin/outbox")
+}

@@ -1,0 +1,106 @@
+// Package mail delivers Shelf's outgoing mail. Messages wait in the
+// durable outbox (store.Outbox); a Sender delivers them over SMTP with
+// go-mail, retrying temporary failures with backoff. In development, a
+// DevInbox is an in-process SMTP server that catches every message so it
+// can be read at /dev/mail.
+package mail
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	netmail "net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// SMTPConfig says how to reach the SMTP server.
+type SMTPConfig struct {
+	Host     string
+	Port     int
+	Username string // empty: no authentication
+	Password string
+	// ImplicitTLS speaks TLS from the first byte (smtps://). Otherwise
+	// STARTTLS is used when the server offers it.
+	ImplicitTLS bool
+	// NoTLS never starts TLS (the in-process dev inbox speaks plain SMTP).
+	NoTLS bool
+	// TLSConfig overrides the TLS settings (tests use it to trust their
+	// own certificate); nil verifies the server against Host.
+	TLSConfig *tls.Config
+}
+
+// Addr is host:port.
+func (c SMTPConfig) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+
+// String describes the server without the password, for logs.
+func (c SMTPConfig) String() string {
+	scheme := "smtp"
+	if c.ImplicitTLS {
+		scheme = "smtps"
+	}
+	user := ""
+	if c.Username != "" {
+		user = url.User(c.Username).String() + "@"
+	}
+	return scheme + "://" + user + c.Addr()
+}
+
+// ParseSMTPURL parses smtp://[user:pass@]host[:port] (STARTTLS when
+// offered, port 587 by default) or smtps://[user:pass@]host[:port]
+// (implicit TLS, port 465 by default). Errors never repeat the password.
+func ParseSMTPURL(raw string) (SMTPConfig, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return SMTPConfig{}, errors.New("want smtp://user:pass@host:port or smtps://…")
+	}
+	var c SMTPConfig
+	switch u.Scheme {
+	case "smtp":
+		c.Port = 587
+	case "smtps":
+		c.ImplicitTLS, c.Port = true, 465
+	default:
+		return SMTPConfig{}, errors.New("scheme must be smtp:// (STARTTLS when offered) or smtps:// (implicit TLS)")
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return SMTPConfig{}, errors.New("missing host, want e.g. smtp://user:pass@mail.example.com:587")
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return SMTPConfig{}, errors.New("want no path, query or fragment after host:port")
+	}
+	c.Host = u.Hostname()
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return SMTPConfig{}, fmt.Errorf("port %q is not a number from 1 to 65535", p)
+		}
+		c.Port = n
+	}
+	if u.User != nil {
+		c.Username = u.User.Username()
+		c.Password, _ = u.User.Password()
+		if c.Username == "" {
+			return SMTPConfig{}, errors.New("password given without a user name")
+		}
+	}
+	return c, nil
+}
+
+// DefaultFrom is the sender address when none is configured.
+const DefaultFrom = "Shelf <shelf@localhost>"
+
+// ParseFrom parses a From address such as "Shelf <shelf@example.com>" or
+// "shelf@example.com".
+func ParseFrom(raw string) (*netmail.Address, error) {
+	a, err := netmail.ParseAddress(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, errors.New(`want an email address, e.g. "Shelf <shelf@example.com>"`)
+	}
+	if _, domain, _ := strings.Cut(a.Address, "@"); domain == "" {
+		return nil, errors.New("the address needs a domain")
+	}
+	return a, nil
+}

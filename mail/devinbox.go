@@ -1,0 +1,309 @@
+package mail
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	netmail "net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// DevMessage is one message caught by the dev inbox.
+type DevMessage struct {
+	N         int // 1 for the first message caught, and so on; never reused
+	Received  time.Time
+	Envelope  Envelope
+	From      string
+	To        []string
+	Subject   string
+	Date      time.Time // zero when missing or malformed
+	MessageID string
+	Text      string // the text/plain part
+	HTML      string // the text/html part: untrusted markup, never inline it
+	Raw       []byte // the message as received
+	ParseErr  string // why the message could not be fully parsed, if it could not
+}
+
+// Envelope is what the SMTP client said, as opposed to the headers.
+type Envelope struct {
+	From string
+	To   []string
+}
+
+// DevInbox is an SMTP server on 127.0.0.1 that catches every message sent
+// to it and keeps the most recent ones in memory, for reading at /dev/mail
+// while developing. Nothing it catches leaves the machine.
+type DevInbox struct {
+	server   *smtp.Server
+	listener net.Listener
+	capacity int
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	messages []DevMessage // oldest first, at most capacity
+	next     int
+	changed  chan struct{} // closed and replaced whenever a message arrives
+}
+
+// devInboxMaxBytes bounds each caught message.
+const devInboxMaxBytes = 2 << 20
+
+// StartDevInbox starts a dev inbox on 127.0.0.1 at a random port, keeping
+// the last capacity messages (200 when capacity <= 0).
+func StartDevInbox(capacity int, log *slog.Logger) (*DevInbox, error) {
+	if capacity <= 0 {
+		capacity = 200
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("mail: dev inbox: %w", err)
+	}
+	d := &DevInbox{listener: ln, capacity: capacity, log: log, next: 1, changed: make(chan struct{})}
+	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		return &devSession{inbox: d}, nil
+	}))
+	s.Domain = "localhost"
+	s.MaxMessageBytes = devInboxMaxBytes
+	s.MaxRecipients = 50
+	s.ReadTimeout = time.Minute
+	s.WriteTimeout = time.Minute
+	s.ErrorLog = slogPrinter{log}
+	d.server = s
+	go func() {
+		if err := s.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			log.Error("mail: dev inbox stopped", "err", err)
+		}
+	}()
+	return d, nil
+}
+
+// SMTP is how to reach the dev inbox: plain SMTP, no authentication.
+func (d *DevInbox) SMTP() SMTPConfig {
+	addr := d.listener.Addr().(*net.TCPAddr)
+	return SMTPConfig{Host: addr.IP.String(), Port: addr.Port, NoTLS: true}
+}
+
+// Close stops the SMTP server; caught messages stay readable.
+func (d *DevInbox) Close() error {
+	err := d.server.Close()
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Messages returns the caught messages, newest first.
+func (d *DevInbox) Messages() []DevMessage {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := slices.Clone(d.messages)
+	slices.Reverse(out)
+	return out
+}
+
+// Message returns message number n, if it is still kept.
+func (d *DevInbox) Message(n int) (DevMessage, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	i, ok := slices.BinarySearchFunc(d.messages, n, func(m DevMessage, n int) int { return m.N - n })
+	if !ok {
+		return DevMessage{}, false
+	}
+	return d.messages[i], true
+}
+
+// Changed returns a channel closed when the next message arrives, so a
+// caller (a test, say) can wait for mail without polling.
+func (d *DevInbox) Changed() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.changed
+}
+
+func (d *DevInbox) add(m DevMessage) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m.N = d.next
+	d.next++
+	if len(d.messages) == d.capacity {
+		d.messages = slices.Delete(d.messages, 0, 1)
+	}
+	d.messages = append(d.messages, m)
+	close(d.changed)
+	d.changed = make(chan struct{})
+	d.log.Info("mail: dev inbox caught a message", "n", m.N, "to", strings.Join(m.To, ", "), "subject", m.Subject)
+}
+
+type devSession struct {
+	inbox *DevInbox
+	env   Envelope
+}
+
+func (s *devSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.env.From = from
+	return nil
+}
+
+func (s *devSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.env.To = append(s.env.To, to)
+	return nil
+}
+
+func (s *devSession) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	m := ParseMessage(raw)
+	m.Envelope = Envelope{From: s.env.From, To: slices.Clone(s.env.To)}
+	m.Received = time.Now()
+	s.inbox.add(m)
+	return nil
+}
+
+func (s *devSession) Reset()        { s.env = Envelope{} }
+func (s *devSession) Logout() error { return nil }
+
+// ParseMessage reads a message's headers and its text and HTML parts. What
+// cannot be parsed is described in ParseErr; Raw always holds the input.
+func ParseMessage(raw []byte) DevMessage {
+	m := DevMessage{Raw: raw}
+	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		m.ParseErr = err.Error()
+		m.Text = string(raw)
+		return m
+	}
+	dec := new(mime.WordDecoder)
+	header := func(name string) string {
+		v := msg.Header.Get(name)
+		if d, err := dec.DecodeHeader(v); err == nil {
+			return d
+		}
+		return v
+	}
+	m.From = header("From")
+	if list, err := msg.Header.AddressList("To"); err == nil {
+		for _, a := range list {
+			m.To = append(m.To, a.String())
+		}
+	} else if to := header("To"); to != "" {
+		m.To = []string{to}
+	}
+	m.Subject = header("Subject")
+	m.MessageID = strings.Trim(msg.Header.Get("Message-ID"), "<> ")
+	if t, err := msg.Header.Date(); err == nil {
+		m.Date = t
+	}
+	if err := collectParts(&m, mailHeader(msg.Header), msg.Body, 0); err != nil {
+		m.ParseErr = err.Error()
+	}
+	return m
+}
+
+// mailHeader adapts a mail header to the part-header interface.
+type mailHeader netmail.Header
+
+func (h mailHeader) Get(k string) string { return netmail.Header(h).Get(k) }
+
+type partHeader interface{ Get(string) string }
+
+// collectParts walks the MIME tree, keeping the first text/plain and first
+// text/html part.
+func collectParts(m *DevMessage, h partHeader, body io.Reader, depth int) error {
+	if depth > 10 {
+		return errors.New("MIME parts nested too deeply")
+	}
+	ctype := h.Get("Content-Type")
+	if ctype == "" {
+		ctype = "text/plain"
+	}
+	mediaType, params, err := mime.ParseMediaType(ctype)
+	if err != nil {
+		return fmt.Errorf("content type %q: %w", ctype, err)
+	}
+	if strings.HasPrefix(mediaType, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			// NextRawPart: decoding is done below, the same way for
+			// single-part messages.
+			p, err := mr.NextRawPart()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", mediaType, err)
+			}
+			if err := collectParts(m, p.Header, p, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	if mediaType != "text/plain" && mediaType != "text/html" {
+		return nil
+	}
+	var r io.Reader = body
+	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))) {
+	case "quoted-printable":
+		r = quotedprintable.NewReader(body)
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, newlineStripper{body})
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("%s part: %w", mediaType, err)
+	}
+	// Shelf sends UTF-8; other charsets are shown as they are.
+	text := strings.ToValidUTF8(string(b), "\uFFFD")
+	if mediaType == "text/plain" && m.Text == "" {
+		m.Text = text
+	} else if mediaType == "text/html" && m.HTML == "" {
+		m.HTML = text
+	}
+	return nil
+}
+
+// newlineStripper drops CR and LF so base64 lines decode as one stream.
+type newlineStripper struct{ r io.Reader }
+
+func (n newlineStripper) Read(p []byte) (int, error) {
+	for {
+		c, err := n.r.Read(p)
+		j := 0
+		for _, b := range p[:c] {
+			if b != '\r' && b != '\n' {
+				p[j] = b
+				j++
+			}
+		}
+		if j > 0 || err != nil {
+			return j, err
+		}
+	}
+}
+
+// slogPrinter routes go-smtp's server log to slog.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(format string, v ...any) {
+	p.log.Warn("mail: dev inbox: " + fmt.Sprintf(format, v...))
+}
+
+func (p slogPrinter) Println(v ...any) {
+	p.log.Warn("mail: dev inbox: " + strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+}

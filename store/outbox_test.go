@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func enqueue(t *testing.T, db *DB, n int) []int64 {
+	t.Helper()
+	var ids []int64
+	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
+		for i := range n {
+			id, err := EnqueueMail(context.Background(), tx, Mail{
+				To: fmt.Sprintf("reader%d@example.com", i), Subject: "Hello", Text: "text", HTML: "<p>html</p>",
+			})
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("enqueue: %v", err)
+	}
+	return ids
+}
+
+func TestEnqueueRollsBackWithTransaction(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := EnqueueMail(ctx, tx, Mail{To: "a@example.com", Subject: "s", Text: "t", HTML: "h"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx = %v", err)
+	}
+	c, err := NewOutbox(db).Counts(ctx)
+	if err != nil || c.Pending != 0 {
+		t.Fatalf("counts = %+v, %v; want nothing pending after rollback", c, err)
+	}
+}
+
+// TestOutboxDueness proves that the text comparison of stored times works
+// both with the strftime defaults the migration writes and with times the
+// store formats itself, across a sub-second boundary.
+func TestOutboxDueness(t *testing.T) {
+	db := openTestDB(t)
+	ob := NewOutbox(db)
+	ctx := context.Background()
+	enqueue(t, db, 1)
+
+	var stored string
+	if err := db.Read.QueryRow(`SELECT next_attempt_at FROM outbox`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	enqueuedAt, err := parseSQLTime(stored)
+	if err != nil {
+		t.Fatalf("default time %q does not parse: %v", stored, err)
+	}
+	if d := time.Since(enqueuedAt); d < -time.Second || d > time.Minute {
+		t.Fatalf("default time %q is %v from now; want UTC now", stored, d)
+	}
+
+	// A millisecond before it was queued, it is not due.
+	got, err := ob.Claim(ctx, enqueuedAt.Add(-time.Millisecond), 10, time.Minute)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("claim before due = %d rows, %v; want none", len(got), err)
+	}
+	// At that exact time, it is.
+	got, err = ob.Claim(ctx, enqueuedAt, 10, time.Minute)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim when due = %d rows, %v; want 1", len(got), err)
+	}
+	m := got[0]
+	if m.Attempts != 1 || m.To != "reader0@example.com" || m.HTML != "<p>html</p>" || len(m.MessageID) != 32 {
+		t.Fatalf("claimed %+v", m)
+	}
+	// Claimed: leased for a minute, so not due again until then.
+	if got, _ := ob.Claim(ctx, enqueuedAt.Add(59*time.Second), 10, time.Minute); len(got) != 0 {
+		t.Fatalf("claimed a leased message again")
+	}
+
+	// Postpone to a time in a different second and hour, in a non-UTC zone:
+	// it must be stored as UTC text and compare correctly.
+	zone := time.FixedZone("UTC+5", 5*3600)
+	next := enqueuedAt.Add(90*time.Minute + 500*time.Millisecond).In(zone)
+	if err := ob.Postpone(ctx, m.ID, next, "451 try later"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Read.QueryRow(`SELECT next_attempt_at FROM outbox`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if want := next.UTC().Format("2006-01-02 15:04:05.000"); stored != want {
+		t.Fatalf("stored %q, want %q", stored, want)
+	}
+	if got, _ := ob.Claim(ctx, next.Add(-time.Millisecond), 10, time.Minute); len(got) != 0 {
+		t.Fatalf("due before its retry time")
+	}
+	// SQLite's own clock agrees: not due now per strftime.
+	var dueBySQLite int
+	if err := db.Read.QueryRow(`SELECT count(*) FROM outbox WHERE next_attempt_at <= strftime('%Y-%m-%d %H:%M:%f', 'now')`).Scan(&dueBySQLite); err != nil || dueBySQLite != 0 {
+		t.Fatalf("due by SQLite's clock = %d, %v; want 0", dueBySQLite, err)
+	}
+	got, err = ob.Claim(ctx, next, 10, time.Minute)
+	if err != nil || len(got) != 1 || got[0].Attempts != 2 || got[0].LastError != "451 try later" {
+		t.Fatalf("claim at retry time = %+v, %v", got, err)
+	}
+}
+
+func TestOutboxLifecycle(t *testing.T) {
+	db := openTestDB(t)
+	ob := NewOutbox(db)
+	ctx := context.Background()
+	ids := enqueue(t, db, 5)
+	now := time.Now().Add(time.Second)
+
+	got, err := ob.Claim(ctx, now, 3, time.Minute)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("claim = %d, %v", len(got), err)
+	}
+	for i, m := range got {
+		if m.ID != ids[i] {
+			t.Fatalf("claim order: got id %d at %d, want %d", m.ID, i, ids[i])
+		}
+	}
+	if err := ob.MarkSent(ctx, now, got[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.MarkFailed(ctx, got[1].ID, now, "550 no such user"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Release(ctx, []int64{got[2].ID}, now); err != nil {
+		t.Fatal(err)
+	}
+	// MarkFailed after sent changes nothing.
+	if err := ob.MarkFailed(ctx, got[0].ID, now, "late"); err != nil {
+		t.Fatal(err)
+	}
+
+	sent, err := ob.Get(ctx, got[0].ID)
+	if err != nil || sent.SentAt.IsZero() || !sent.FailedAt.IsZero() || sent.Text != "" || sent.HTML != "" {
+		t.Fatalf("sent row = %+v, %v; want sent_at set and bodies emptied", sent, err)
+	}
+	released, _ := ob.Get(ctx, got[2].ID)
+	if released.Attempts != 0 {
+		t.Fatalf("released attempts = %d, want 0", released.Attempts)
+	}
+
+	c, err := ob.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Pending != 3 || c.Sent != 1 || c.Failed != 1 || c.OldestPending.IsZero() {
+		t.Fatalf("counts = %+v", c)
+	}
+
+	failed, err := ob.Failed(ctx, 10)
+	if err != nil || len(failed) != 1 || failed[0].ID != got[1].ID || failed[0].LastError != "550 no such user" || failed[0].FailedAt.IsZero() {
+		t.Fatalf("failed = %+v, %v", failed, err)
+	}
+
+	if err := ob.Requeue(ctx, got[0].ID, now); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("requeue of a sent message = %v, want ErrNotFound", err)
+	}
+	if err := ob.Requeue(ctx, got[1].ID, now); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ob.Claim(ctx, now, 10, time.Minute)
+	if err != nil || len(again) != 4 {
+		t.Fatalf("claim after requeue/release = %d, %v; want 4", len(again), err)
+	}
+
+	if n, err := ob.PurgeSent(ctx, now.Add(time.Millisecond)); err != nil || n != 1 {
+		t.Fatalf("purge = %d, %v", n, err)
+	}
+	if _, err := ob.Get(ctx, got[0].ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("purged row still there: %v", err)
+	}
+}
+
+func TestTruncateError(t *testing.T) {
+	long := ""
+	for len(long) < 2000 {
+		long += "é"
+	}
+	got := truncateError(long)
+	if len(got) > 1010 || got[len(got)-3:] != "…" {
+		t.Fatalf("truncated to %d bytes: %q", len(got), got[len(got)-10:])
+	}
+}
