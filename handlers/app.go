@@ -5,8 +5,13 @@ package handlers
 
 import (
 	"log/slog"
+	"net/http"
 	"net/url"
+	"time"
 
+	"github.com/alexedwards/scs/v2"
+
+	"shelf/mail"
 	"shelf/store"
 )
 
@@ -18,4 +23,25 @@ type App struct {
 	// BaseURL is the configured public address; every absolute link is
 	// built from it, never from the request's Host header.
 	BaseURL *url.URL
+
+	// Accounts (handlers/accounts.go, session.go, csrf.go). SetupAccounts
+	// fills the zero ones; Handler calls it when Sessions is nil.
+	Sessions     *scs.SessionManager
+	SessionStore *store.SessionStore
+	Hasher       *store.Hasher
+	Limits       *Limits
+	// Mailer wakes the outbox sender after mail is enqueued; may be nil.
+	Mailer MailNotifier
+	// DevInbox catches all mail when no SMTP server is configured; nil
+	// otherwise, and then /dev/mail is a 404.
+	DevInbox *mail.DevInbox
+	// Now is the clock for tokens, sessions and limits; time.Now when nil.
+	Now func() time.Time
+	// AccountSettings holds session and token lifetimes.
+	AccountSettings AccountSettings
+
+	crossOrigin *http.CrossOriginProtection
 }
+
+// MailNotifier is told when mail has been enqueued.
+type MailNotifier interface{ Notify() }

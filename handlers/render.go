@@ -34,7 +34,13 @@ func isHTMX(c echo.Context) bool {
 
 // meta gathers what the layout needs for the current request.
 func (a *App) meta(c echo.Context, title string) components.Meta {
-	return components.Meta{Title: title}
+	m := components.Meta{Title: title}
+	// Only an existing token: pages without forms must not start sessions.
+	m.CSRFToken = a.existingCSRFToken(c)
+	if u, ok := a.currentUser(c); ok {
+		m.UserEmail = u.Email
+	}
+	return m
 }
 
 func (a *App) about(c echo.Context) error {

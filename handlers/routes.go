@@ -4,10 +4,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/static"
+	"shelf/store"
 )
 
 // Handler returns the whole HTTP surface: every route and its middleware.
 func (a *App) Handler() *echo.Echo {
+	if a.Sessions == nil {
+		a.SetupAccounts()
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -24,6 +28,37 @@ func (a *App) Handler() *echo.Echo {
 	e.GET("/", a.search)
 	e.GET("/search", a.search)
 	e.GET("/books/:id", a.book)
+
+	// ---- Accounts (handlers/accounts.go, session.go, csrf.go) ----
+	// Sessions load only when the request has a cookie; every POST, PUT,
+	// PATCH and DELETE needs the session's CSRF token. Both run for all
+	// routes (e.Use applies to routes added before it too).
+	e.Use(a.loadSession, a.verifyCSRF)
+	e.GET("/register", a.registerPage)
+	e.POST("/register", a.register)
+	e.POST("/register/validate/:field", a.validateField)
+	e.GET("/login", a.loginPage)
+	e.POST("/login", a.login)
+	e.POST("/logout", a.logout)
+	e.GET("/check-email", a.checkEmailPage, a.requireUser)
+	e.POST("/check-email/resend", a.resend, a.requireUser)
+	e.GET("/confirm/:token", a.confirmPage)
+	e.POST("/confirm/:token", a.confirm)
+	e.GET("/account", a.account, a.requireConfirmed)
+	e.GET("/password/forgot", a.forgotPage)
+	e.POST("/password/forgot", a.forgot)
+	e.GET("/password/reset/:token", a.resetPage)
+	e.POST("/password/reset/:token", a.reset)
+	// ---- end accounts ----
+
+	// Mail: the dev inbox (404 unless it is running) and the admin's view
+	// of the outbox.
+	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: store.NewOutbox(a.DB), Sender: a.Mailer}
+	e.GET("/dev/mail", mp.DevInbox)
+	e.GET("/dev/mail/:n", mp.DevMessage)
+	e.GET("/dev/mail/:n/html", mp.DevMessageHTML)
+	e.GET("/admin/outbox", mp.AdminOutbox, a.requireAdmin)
+	e.POST("/admin/outbox/:id/retry", mp.AdminOutboxRetry, a.requireAdmin)
 
 	return e
 }

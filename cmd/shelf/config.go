@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 )
 
 // config is everything Shelf reads from flags and SHELF_* environment
@@ -16,6 +17,25 @@ type config struct {
 	Addr    string
 	DB      string
 	BaseURL *url.URL
+
+	Mail mailConfig
+
+	// Accounts.
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	ConfirmTTL      time.Duration
+}
+
+// positiveDuration parses a Go duration ("12h", "90m") that must be > 0.
+func positiveDuration(dst *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("want a positive Go duration, e.g. 12h or 90m")
+		}
+		*dst = d
+		return nil
+	}
 }
 
 // setting is one configurable value: its flag, its variable and how to parse it.
@@ -25,7 +45,7 @@ type setting struct {
 }
 
 func (c *config) settings() []setting {
-	return []setting{
+	return append([]setting{
 		{"addr", "SHELF_ADDR", "localhost:8080", "address to listen on (host:port)", func(v string) error {
 			if _, _, err := net.SplitHostPort(v); err != nil {
 				return fmt.Errorf("want host:port, e.g. localhost:8080")
@@ -49,12 +69,16 @@ func (c *config) settings() []setting {
 			c.BaseURL = u
 			return nil
 		}},
-	}
+		{"session-idle", "SHELF_SESSION_IDLE", "12h", "sign out after this long without a request (unless \"Remember me\")", positiveDuration(&c.SessionIdle)},
+		{"session-lifetime", "SHELF_SESSION_LIFETIME", "720h", "longest a session lasts; \"Remember me\" keeps it this long", positiveDuration(&c.SessionLifetime)},
+		{"confirm-ttl", "SHELF_CONFIRM_TTL", "48h", "how long an email confirmation link works", positiveDuration(&c.ConfirmTTL)},
+	}, c.Mail.settings()...)
 }
 
 // loadConfig parses args and the environment. Unknown SHELF_* variables and
 // malformed values are errors naming what is wrong in one line.
-func loadConfig(name string, args []string, environ []string) (*config, *flag.FlagSet, error) {
+// extra registers a subcommand's own flags (create-admin's --email, say).
+func loadConfig(name string, args []string, environ []string, extra ...func(*flag.FlagSet)) (*config, *flag.FlagSet, error) {
 	c := &config{}
 	settings := c.settings()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -85,13 +109,24 @@ func loadConfig(name string, args []string, environ []string) (*config, *flag.Fl
 			return nil
 		})
 	}
+	for _, f := range extra {
+		f(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, err
 	}
 	for _, s := range settings {
 		if err := s.set(values[s.flag]); err != nil {
-			return nil, fs, fmt.Errorf("%s=%q: %v", s.env, values[s.flag], err)
+			shown := values[s.flag]
+			if s.env == "SHELF_SMTP_URL" {
+				shown = redactSMTPURL(shown)
+			}
+			return nil, fs, fmt.Errorf("%s=%q: %v", s.env, shown, err)
 		}
+	}
+	if c.Mail.SMTP == nil && !isLocalHost(c.BaseURL.Hostname()) {
+		return nil, fs, fmt.Errorf("SHELF_SMTP_URL is required when SHELF_BASE_URL (%s) is not a local address: "+
+			"without it the dev inbox at /dev/mail would show everyone's mail", c.BaseURL)
 	}
 	return c, fs, nil
 }

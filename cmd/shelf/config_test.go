@@ -18,7 +18,7 @@ func TestLoadConfig(t *testing.T) {
 				t.Errorf("defaults = %+v", c)
 			}
 		}},
-		{name: "env", env: []string{"SHELF_ADDR=:9000", "SHELF_DB=/tmp/x.db", "SHELF_BASE_URL=https://books.example.com/"}, check: func(t *testing.T, c *config) {
+		{name: "env", env: []string{"SHELF_ADDR=:9000", "SHELF_DB=/tmp/x.db", "SHELF_BASE_URL=https://books.example.com/", "SHELF_SMTP_URL=smtp://mail.example.com"}, check: func(t *testing.T, c *config) {
 			if c.Addr != ":9000" || c.DB != "/tmp/x.db" || c.BaseURL.String() != "https://books.example.com" {
 				t.Errorf("env = %+v", c)
 			}
@@ -33,6 +33,13 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad base url", env: []string{"SHELF_BASE_URL=localhost:8080"}, wantErr: "SHELF_BASE_URL"},
 		{name: "base url with query", env: []string{"SHELF_BASE_URL=http://a.example/?x=1"}, wantErr: "SHELF_BASE_URL"},
 		{name: "empty db", env: []string{"SHELF_DB="}, wantErr: "SHELF_DB"},
+		{name: "public base url needs smtp", env: []string{"SHELF_BASE_URL=https://books.example.com"}, wantErr: "SHELF_SMTP_URL is required"},
+		{name: "public base url with smtp", env: []string{"SHELF_BASE_URL=https://books.example.com", "SHELF_SMTP_URL=smtps://u:p@mail.example.com"}, check: func(t *testing.T, c *config) {
+			if c.Mail.SMTP == nil {
+				t.Error("SMTP not configured")
+			}
+		}},
+		{name: "smtp password never echoed", env: []string{"SHELF_SMTP_URL=ftp://user:hunter2@mail.example.com"}, wantErr: "SHELF_SMTP_URL"},
 		{name: "unrelated env ignored", env: []string{"HOME=/root", "SHELFX=1"}},
 	}
 	for _, tt := range tests {
@@ -41,6 +48,9 @@ func TestLoadConfig(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Errorf("error shows the SMTP password: %q", err)
 				}
 				if strings.Contains(err.Error(), "\n") {
 					t.Errorf("error spans lines: %q", err)

@@ -94,7 +94,17 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 		return err
 	}
 
-	app := &handlers.App{DB: db, Catalog: catalog, Logger: log, BaseURL: cfg.BaseURL}
+	mailer, err := startMail(cfg.Mail, cfg.BaseURL, db, log)
+	if err != nil {
+		return err
+	}
+	defer mailer.Stop(log) // runs before db.Close: deferred calls run in reverse
+
+	app := &handlers.App{DB: db, Catalog: catalog, Logger: log, BaseURL: cfg.BaseURL,
+		Mailer: mailer.Sender, DevInbox: mailer.DevInbox,
+		AccountSettings: handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}}
+	app.SetupAccounts()
+	go app.SessionStore.CleanupLoop(ctx, 10*time.Minute, log)
 	srv := &http.Server{
 		Handler:           app.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

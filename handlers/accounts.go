@@ -1,0 +1,564 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"shelf/components"
+	"shelf/store"
+)
+
+// Accounts: sign-up with in-place validation, email confirmation, sign-in
+// and out, password reset. Routes are listed in routes.go.
+
+// formMeta is meta for a page with a form: it makes sure the session has a
+// CSRF token (starting a session if needed).
+func (a *App) formMeta(c echo.Context, title string) components.Meta {
+	tok := a.csrfToken(c)
+	m := a.meta(c, title)
+	m.CSRFToken = tok
+	return m
+}
+
+func noStore(c echo.Context) {
+	c.Response().Header().Set("Cache-Control", "no-store")
+}
+
+// notifyMail wakes the outbox sender, if there is one.
+func (a *App) notifyMail() {
+	if a.Mailer != nil {
+		a.Mailer.Notify()
+	}
+}
+
+// ---- Sign-up ----
+
+func (a *App) registerPage(c echo.Context) error {
+	if _, ok := a.currentUser(c); ok {
+		return redirect(c, "/")
+	}
+	m := a.formMeta(c, "Create your account")
+	return render(c, http.StatusOK, components.RegisterPage(m, components.RegisterView{CSRF: m.CSRFToken}))
+}
+
+// validateField answers in-place validation of one sign-up field with that
+// field's fragment, using the same rules as the submit.
+func (a *App) validateField(c echo.Context) error {
+	var f Form
+	switch field := c.Param("field"); field {
+	case fieldEmail:
+		raw := c.FormValue(fieldEmail)
+		email := NormalizeEmail(raw)
+		checkEmail(&f, fieldEmail, email)
+		if f.Valid() && a.Limits.EmailCheckIP.Allow(c.RealIP(), a.now()) == 0 {
+			// Past the per-IP limit the check is skipped; the submit
+			// still refuses a taken address.
+			if err := a.checkEmailFree(c.Request().Context(), &f, email); err != nil {
+				return err
+			}
+		}
+		return render(c, http.StatusOK, components.FieldView(components.EmailField(raw, f.Error(fieldEmail))))
+	case fieldPassword:
+		checkPassword(&f, fieldPassword, c.FormValue(fieldPassword))
+		return render(c, http.StatusOK, components.FieldView(components.PasswordField(f.Error(fieldPassword))))
+	case fieldPasswordConfirm:
+		checkPasswordConfirm(&f, fieldPasswordConfirm, c.FormValue(fieldPassword), c.FormValue(fieldPasswordConfirm))
+		return render(c, http.StatusOK, components.FieldView(components.PasswordConfirmField(f.Error(fieldPasswordConfirm))))
+	default:
+		return echo.ErrNotFound
+	}
+}
+
+func (a *App) checkEmailFree(ctx context.Context, f *Form, email string) error {
+	taken, err := a.DB.EmailTaken(ctx, email)
+	if err != nil {
+		return err
+	}
+	f.CheckField(!taken, fieldEmail, msgEmailTaken)
+	return nil
+}
+
+// renderRegister answers a submit with errors: the form alone for HTMX (422
+// is swapped, see the layout's htmx config), the whole page otherwise.
+func (a *App) renderRegister(c echo.Context, status int, v components.RegisterView) error {
+	c.Response().Header().Add("Vary", "HX-Request")
+	if isHTMX(c) {
+		return render(c, status, components.RegisterForm(v))
+	}
+	return render(c, status, components.RegisterPage(a.formMeta(c, "Create your account"), v))
+}
+
+func (a *App) register(c echo.Context) error {
+	if _, ok := a.currentUser(c); ok {
+		return redirect(c, "/")
+	}
+	ctx := c.Request().Context()
+	now := a.now()
+	raw := c.FormValue(fieldEmail)
+	email := NormalizeEmail(raw)
+	pw, confirm := c.FormValue(fieldPassword), c.FormValue(fieldPasswordConfirm)
+
+	var f Form
+	checkEmail(&f, fieldEmail, email)
+	checkPassword(&f, fieldPassword, pw)
+	checkPasswordConfirm(&f, fieldPasswordConfirm, pw, confirm)
+	if f.Valid() {
+		if wait := a.Limits.RegisterIP.Allow(c.RealIP(), now); wait > 0 {
+			f.CheckField(false, fieldEmail, tooManyAttempts(wait))
+		} else if err := a.checkEmailFree(ctx, &f, email); err != nil {
+			return err
+		}
+	}
+	view := components.RegisterView{CSRF: a.csrfToken(c), Email: raw}
+	if !f.Valid() {
+		view.Errors = f.FieldErrors
+		return a.renderRegister(c, http.StatusUnprocessableEntity, view)
+	}
+
+	hash, err := a.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	var user store.User
+	err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		id, err := store.InsertUser(ctx, tx, store.NewUser{Email: email, PasswordHash: hash}, now)
+		if err != nil {
+			return err
+		}
+		if err := a.sendToken(ctx, tx, id, email, store.PurposeConfirm, now, false); err != nil {
+			return err
+		}
+		user, err = store.UserByIDTx(ctx, tx, id)
+		return err
+	})
+	if errors.Is(err, store.ErrDuplicateEmail) {
+		// Lost a race with another sign-up for the same address.
+		f.CheckField(false, fieldEmail, msgEmailTaken)
+		view.Errors = f.FieldErrors
+		return a.renderRegister(c, http.StatusUnprocessableEntity, view)
+	}
+	if err != nil {
+		return err
+	}
+	a.notifyMail()
+	a.Logger.Info("account created", "user_id", user.ID)
+	if err := a.signIn(c, user, false); err != nil {
+		return err
+	}
+	return redirect(c, "/check-email")
+}
+
+// sendToken issues a token and enqueues the mail carrying it, in tx.
+func (a *App) sendToken(ctx context.Context, tx *sql.Tx, userID int64, to string, purpose store.Purpose, now time.Time, resent bool) error {
+	ttl, path := a.AccountSettings.ConfirmTTL, "/confirm/"
+	if purpose == store.PurposeReset {
+		ttl, path = a.AccountSettings.ResetTTL, "/password/reset/"
+	}
+	token, err := store.IssueToken(ctx, tx, userID, purpose, now, ttl, resent)
+	if err != nil {
+		return err
+	}
+	m, err := a.accountMail(ctx, to, purpose, path+token, ttl)
+	if err != nil {
+		return err
+	}
+	_, err = store.EnqueueMail(ctx, tx, m)
+	return err
+}
+
+// accountMail renders a confirmation or reset email. Links are built from
+// the configured base URL, never from the request's Host header.
+func (a *App) accountMail(ctx context.Context, to string, purpose store.Purpose, path string, ttl time.Duration) (store.Mail, error) {
+	if a.BaseURL == nil {
+		return store.Mail{}, errors.New("accounts: BaseURL not configured")
+	}
+	l := components.EmailLink{To: to, URL: strings.TrimSuffix(a.BaseURL.String(), "/") + path, Valid: humanTTL(ttl)}
+	subject, html, text := "Confirm your Shelf account", components.ConfirmEmailHTML(l), components.ConfirmEmailText(l)
+	if purpose == store.PurposeReset {
+		subject, html, text = "Reset your Shelf password", components.ResetEmailHTML(l), components.ResetEmailText(l)
+	}
+	var hb, tb bytes.Buffer
+	if err := html.Render(ctx, &hb); err != nil {
+		return store.Mail{}, err
+	}
+	if err := text.Render(ctx, &tb); err != nil {
+		return store.Mail{}, err
+	}
+	return store.Mail{To: to, Subject: subject, HTML: hb.String(), Text: tb.String()}, nil
+}
+
+// humanTTL says a link's lifetime: "48 hours", "1 hour", "30 minutes".
+func humanTTL(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	case d >= time.Minute:
+		return plural(int64(d/time.Minute), "minute")
+	default:
+		return plural(int64(d/time.Second), "second")
+	}
+}
+
+// ---- Sign-in and out ----
+
+func (a *App) loginPage(c echo.Context) error {
+	next := safeNext(c.QueryParam("next"))
+	if _, ok := a.currentUser(c); ok {
+		return redirect(c, next)
+	}
+	m := a.formMeta(c, "Sign in")
+	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next, Notice: a.popFlash(c)}))
+}
+
+const msgInvalidLogin = "Invalid email or password."
+
+func (a *App) login(c echo.Context) error {
+	ctx := c.Request().Context()
+	now := a.now()
+	email := NormalizeEmail(c.FormValue(fieldEmail))
+	pw := c.FormValue(fieldPassword)
+	remember := c.FormValue("remember") != ""
+	next := safeNext(c.FormValue("next"))
+	fail := func(status int, msg string) error {
+		m := a.formMeta(c, "Sign in")
+		return render(c, status, components.LoginPage(m, components.LoginView{
+			CSRF: m.CSRFToken, Email: email, Next: next, Remember: remember, Error: msg}))
+	}
+
+	ip, account := c.RealIP(), strings.ToLower(email)
+	if wait := max(a.Limits.LoginIP.Wait(ip, now), a.Limits.LoginAccount.Wait(account, now)); wait > 0 {
+		return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
+	}
+	id, hash, err := a.DB.PasswordHashByEmail(ctx, email)
+	ok := false
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		a.Hasher.VerifyDummy(ctx, pw) // same time as a wrong password
+	case err != nil:
+		return err
+	default:
+		if ok, err = a.Hasher.Verify(ctx, hash, pw); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		a.Limits.LoginIP.Hit(ip, now)
+		a.Limits.LoginAccount.Hit(account, now)
+		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
+	}
+	a.Limits.LoginAccount.Reset(account)
+	user, err := a.DB.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := a.signIn(c, user, remember); err != nil {
+		return err
+	}
+	return redirect(c, next)
+}
+
+func (a *App) logout(c echo.Context) error {
+	if err := a.Sessions.Destroy(c.Request().Context()); err != nil {
+		return err
+	}
+	c.Set(ctxUser, nil)
+	return redirect(c, "/")
+}
+
+// ---- Confirmation ----
+
+func (a *App) checkEmailPage(c echo.Context) error {
+	u, _ := a.currentUser(c)
+	if u.Confirmed() {
+		return redirect(c, "/account")
+	}
+	m := a.formMeta(c, "Check your mailbox")
+	return render(c, http.StatusOK, components.CheckEmailPage(m, components.CheckEmailView{CSRF: m.CSRFToken, Email: u.Email, Notice: a.popFlash(c)}))
+}
+
+// resend sends a new confirmation link, at most once a minute and
+// store.ResendPerDay times a day; otherwise it shows the wait.
+func (a *App) resend(c echo.Context) error {
+	u, _ := a.currentUser(c)
+	if u.Confirmed() {
+		a.flash(c, "Your address is already confirmed.")
+		return redirect(c, "/account")
+	}
+	ctx := c.Request().Context()
+	now := a.now()
+	var wait time.Duration
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if wait, err = store.ResendWait(ctx, tx, u.ID, now); err != nil || wait > 0 {
+			return err
+		}
+		return a.sendToken(ctx, tx, u.ID, u.Email, store.PurposeConfirm, now, true)
+	})
+	if err != nil {
+		return err
+	}
+	m := a.formMeta(c, "Check your mailbox")
+	v := components.CheckEmailView{CSRF: m.CSRFToken, Email: u.Email}
+	status := http.StatusOK
+	switch {
+	case wait > store.ResendInterval:
+		status = http.StatusTooManyRequests
+		v.Warning = fmt.Sprintf("You have asked for %d new links today. You can ask again in %s.", store.ResendPerDay, humanWait(wait))
+	case wait > 0:
+		status = http.StatusTooManyRequests
+		v.Warning = "We just sent you an email. You can ask for another in " + humanWait(wait) + "."
+	default:
+		a.notifyMail()
+		v.Notice = "We sent a new link. Links in earlier emails no longer work."
+	}
+	return render(c, status, components.CheckEmailPage(m, v))
+}
+
+// confirmPage shows the form that confirms; it changes nothing itself, so
+// mail scanners that fetch links do not use them up.
+func (a *App) confirmPage(c echo.Context) error {
+	noStore(c)
+	token := c.Param("token")
+	if uid, err := a.DB.CheckToken(c.Request().Context(), token, store.PurposeConfirm, a.now()); err != nil {
+		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
+	}
+	m := a.formMeta(c, "Confirm your address")
+	return render(c, http.StatusOK, components.ConfirmPage(m, components.ConfirmView{CSRF: m.CSRFToken, Token: token}))
+}
+
+// confirm uses the token and confirms its account, from any browser.
+func (a *App) confirm(c echo.Context) error {
+	noStore(c)
+	ctx := c.Request().Context()
+	now := a.now()
+	var uid int64
+	var first bool
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if uid, err = store.UseToken(ctx, tx, c.Param("token"), store.PurposeConfirm, now); err != nil {
+			return err
+		}
+		first, err = store.ConfirmUser(ctx, tx, uid, now)
+		return err
+	})
+	if err != nil {
+		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
+	}
+	c.Set(ctxUser, nil) // reread: the signed-in account may be the one confirmed
+	if !first {
+		return a.alreadyConfirmed(c, uid)
+	}
+	a.Logger.Info("account confirmed", "user_id", uid)
+	o := components.Outcome{Kind: "confirmed", Heading: "Address confirmed", Message: "Thank you: your email address is confirmed."}
+	if u, ok := a.currentUser(c); ok && u.ID == uid {
+		o.ActionLabel, o.ActionURL = "Go to your account", "/account"
+	} else {
+		o.Message += " Sign in to use your account."
+		o.ActionLabel, o.ActionURL = "Sign in", "/login?next=%2Faccount"
+	}
+	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Address confirmed"), o))
+}
+
+func (a *App) alreadyConfirmed(c echo.Context, uid int64) error {
+	o := components.Outcome{Kind: "already-confirmed", Heading: "Already confirmed",
+		Message: "This address is already confirmed; there is nothing more to do."}
+	if u, ok := a.currentUser(c); ok && u.ID == uid {
+		o.ActionLabel, o.ActionURL = "Go to your account", "/account"
+	} else {
+		o.ActionLabel, o.ActionURL = "Sign in", "/login?next=%2Faccount"
+	}
+	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Already confirmed"), o))
+}
+
+// tokenProblem explains why a mailed link did not work and offers a new one.
+func (a *App) tokenProblem(c echo.Context, purpose store.Purpose, uid int64, err error) error {
+	if purpose == store.PurposeConfirm && uid != 0 &&
+		(errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrTokenSuperseded) || errors.Is(err, store.ErrTokenExpired)) {
+		if u, uerr := a.DB.UserByID(c.Request().Context(), uid); uerr == nil && u.Confirmed() {
+			return a.alreadyConfirmed(c, uid)
+		}
+	}
+	ttl := a.AccountSettings.ConfirmTTL
+	if purpose == store.PurposeReset {
+		ttl = a.AccountSettings.ResetTTL
+	}
+	var o components.Outcome
+	status := http.StatusGone
+	switch {
+	case errors.Is(err, store.ErrTokenExpired):
+		o = components.Outcome{Kind: "expired", Heading: "This link has expired",
+			Message: "Links work for " + humanTTL(ttl) + ". Ask for a new one below."}
+	case errors.Is(err, store.ErrTokenUsed):
+		o = components.Outcome{Kind: "used", Heading: "This link has already been used",
+			Message: "Each link works only once. Ask for a new one below."}
+	case errors.Is(err, store.ErrTokenSuperseded):
+		o = components.Outcome{Kind: "superseded", Heading: "A newer link was sent",
+			Message: "Only the link in the most recent email works. Use that one, or ask for a new one below."}
+	case errors.Is(err, store.ErrTokenMalformed):
+		status = http.StatusBadRequest
+		o = components.Outcome{Kind: "tampered", Heading: "This link is damaged",
+			Message: "Part of the link is missing or changed. Copy the whole link from the email into your browser, or ask for a new one below."}
+	case errors.Is(err, store.ErrTokenUnknown):
+		status = http.StatusNotFound
+		o = components.Outcome{Kind: "unknown", Heading: "We do not recognise this link",
+			Message: "Check that you copied the whole link from the email, or ask for a new one below."}
+	default:
+		return err
+	}
+	if purpose == store.PurposeReset {
+		o.ActionLabel, o.ActionURL = "Ask for a new link", "/password/forgot"
+	} else if u, ok := a.currentUser(c); ok && !u.Confirmed() {
+		o.ActionLabel, o.ActionURL, o.ActionPost, o.CSRF = "Send me a new link", "/check-email/resend", true, a.csrfToken(c)
+	} else {
+		o.ActionLabel, o.ActionURL = "Sign in to get a new link", "/login?next=%2Fcheck-email"
+	}
+	m := a.meta(c, o.Heading)
+	if o.CSRF != "" {
+		m.CSRFToken = o.CSRF
+	}
+	return render(c, status, components.OutcomePage(m, o))
+}
+
+// ---- Account ----
+
+const displayTime = "2 January 2006, 15:04 UTC"
+
+func (a *App) account(c echo.Context) error {
+	u, _ := a.currentUser(c)
+	v := components.AccountView{Email: u.Email, Created: u.CreatedAt.UTC().Format(displayTime),
+		Confirmed: u.ConfirmedAt.UTC().Format(displayTime), IsAdmin: u.IsAdmin, Notice: a.popFlash(c)}
+	return render(c, http.StatusOK, components.AccountPage(a.meta(c, "Your account"), v))
+}
+
+// ---- Password reset ----
+
+func (a *App) forgotPage(c echo.Context) error {
+	m := a.formMeta(c, "Forgot your password?")
+	return render(c, http.StatusOK, components.ForgotPage(m, components.ForgotView{CSRF: m.CSRFToken}))
+}
+
+// forgot sends a reset link if the address has an account, and answers the
+// same either way.
+func (a *App) forgot(c echo.Context) error {
+	ctx := c.Request().Context()
+	now := a.now()
+	raw := c.FormValue(fieldEmail)
+	email := NormalizeEmail(raw)
+	var f Form
+	checkEmail(&f, fieldEmail, email)
+	if f.Valid() {
+		ip, key := c.RealIP(), strings.ToLower(email)
+		if wait := max(a.Limits.ForgotIP.Wait(ip, now), a.Limits.ForgotEmail.Wait(key, now)); wait > 0 {
+			f.CheckField(false, fieldEmail, tooManyAttempts(wait))
+		} else {
+			a.Limits.ForgotIP.Hit(ip, now)
+			a.Limits.ForgotEmail.Hit(key, now)
+		}
+	}
+	if !f.Valid() {
+		m := a.formMeta(c, "Forgot your password?")
+		status := http.StatusUnprocessableEntity
+		if strings.HasPrefix(f.Error(fieldEmail), "Too many") {
+			status = http.StatusTooManyRequests
+		}
+		return render(c, status, components.ForgotPage(m, components.ForgotView{CSRF: m.CSRFToken, Email: raw, Error: f.Error(fieldEmail)}))
+	}
+	u, err := a.DB.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Nothing to send; the answer below is the same.
+	case err != nil:
+		return err
+	default:
+		if err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+			return a.sendToken(ctx, tx, u.ID, u.Email, store.PurposeReset, now, false)
+		}); err != nil {
+			return err
+		}
+		a.notifyMail()
+	}
+	o := components.Outcome{Kind: "reset-sent", Heading: "Check your mailbox",
+		Message: "If an account exists for " + email + ", we have sent it a link to choose a new password. The link works for " +
+			humanTTL(a.AccountSettings.ResetTTL) + "."}
+	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Check your mailbox"), o))
+}
+
+func (a *App) resetPage(c echo.Context) error {
+	noStore(c)
+	token := c.Param("token")
+	if uid, err := a.DB.CheckToken(c.Request().Context(), token, store.PurposeReset, a.now()); err != nil {
+		return a.tokenProblem(c, store.PurposeReset, uid, err)
+	}
+	m := a.formMeta(c, "Choose a new password")
+	return render(c, http.StatusOK, components.ResetPage(m, components.ResetView{CSRF: m.CSRFToken, Token: token}))
+}
+
+// reset sets the new password, ends every other session of the account and
+// signs this browser in with a new session.
+func (a *App) reset(c echo.Context) error {
+	noStore(c)
+	ctx := c.Request().Context()
+	now := a.now()
+	token := c.Param("token")
+	if uid, err := a.DB.CheckToken(ctx, token, store.PurposeReset, now); err != nil {
+		return a.tokenProblem(c, store.PurposeReset, uid, err)
+	}
+	pw, confirm := c.FormValue(fieldPassword), c.FormValue(fieldPasswordConfirm)
+	var f Form
+	checkPassword(&f, fieldPassword, pw)
+	checkPasswordConfirm(&f, fieldPasswordConfirm, pw, confirm)
+	if !f.Valid() {
+		m := a.formMeta(c, "Choose a new password")
+		return render(c, http.StatusUnprocessableEntity, components.ResetPage(m, components.ResetView{CSRF: m.CSRFToken, Token: token, Errors: f.FieldErrors}))
+	}
+	hash, err := a.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	var user store.User
+	err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		uid, err := store.UseToken(ctx, tx, token, store.PurposeReset, now)
+		if err != nil {
+			return err
+		}
+		if err := store.SetPasswordHash(ctx, tx, uid, hash); err != nil {
+			return err
+		}
+		if err := store.RevokeTokens(ctx, tx, uid, store.PurposeReset, now); err != nil {
+			return err
+		}
+		// The link arrived by mail, which proves the address too.
+		if _, err := store.ConfirmUser(ctx, tx, uid, now); err != nil {
+			return err
+		}
+		user, err = store.UserByIDTx(ctx, tx, uid)
+		return err
+	})
+	if err != nil {
+		return a.tokenProblem(c, store.PurposeReset, 0, err)
+	}
+	n, err := a.SessionStore.DeleteUserSessions(ctx, user.ID)
+	if err != nil {
+		return err
+	}
+	a.Logger.Info("password reset", "user_id", user.ID, "sessions_ended", n)
+	if err := a.signIn(c, user, false); err != nil {
+		return err
+	}
+	a.flash(c, "Your password has been changed, and you were signed out everywhere else.")
+	return redirect(c, "/account")
+}

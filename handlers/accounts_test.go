@@ -1,0 +1,919 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"shelf/store"
+)
+
+// ---- Test harness: the real handler over HTTP, a real SQLite file, a
+// settable clock, and browsers with cookie jars. ----
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type countNotifier struct{ n atomic.Int64 }
+
+func (n *countNotifier) Notify() { n.n.Add(1) }
+
+type testEnv struct {
+	t      testing.TB
+	app    *App
+	db     *store.DB
+	srv    *httptest.Server
+	clock  *clock
+	mailer *countNotifier
+}
+
+// testHash is cheap; the PHC string records parameters, so it works as real.
+var testHash = store.HashParams{Time: 1, Memory: 64, Threads: 1}
+
+func newTestEnv(t testing.TB) *testEnv {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	base, _ := url.Parse("http://shelf.test")
+	env := &testEnv{t: t, db: db, clock: &clock{t: time.Now().UTC().Truncate(time.Millisecond)}, mailer: &countNotifier{}}
+	env.app = &App{DB: db, Logger: slog.New(slog.DiscardHandler), BaseURL: base, Now: env.clock.Now, Mailer: env.mailer,
+		AccountSettings: AccountSettings{Hash: testHash}}
+	env.app.SetupAccounts()
+	env.srv = httptest.NewServer(env.app.Handler())
+	t.Cleanup(env.srv.Close)
+	return env
+}
+
+type browser struct {
+	env  *testEnv
+	http *http.Client
+	csrf string // last token seen on a page
+}
+
+func (env *testEnv) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{env: env, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type page struct {
+	status int
+	body   string
+	header http.Header
+}
+
+var csrfRe = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)"`)
+
+func (b *browser) do(req *http.Request) page {
+	b.env.t.Helper()
+	resp, err := b.http.Do(req)
+	if err != nil {
+		b.env.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if m := csrfRe.FindSubmatch(body); m != nil {
+		b.csrf = html.UnescapeString(string(m[1]))
+	}
+	return page{status: resp.StatusCode, body: string(body), header: resp.Header}
+}
+
+func (b *browser) get(path string) page {
+	b.env.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.env.srv.URL+path, nil)
+	return b.do(req)
+}
+
+// post submits a form like a browser without JavaScript, with the page's
+// CSRF token in _csrf.
+func (b *browser) post(path string, form url.Values) page {
+	b.env.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("_csrf") == "" && b.csrf != "" {
+		form.Set("_csrf", b.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.env.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// htmx posts like htmx with static/app.js: the token in X-CSRF-Token.
+func (b *browser) htmx(path string, form url.Values) page {
+	b.env.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.env.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("X-CSRF-Token", b.csrf)
+	return b.do(req)
+}
+
+func (b *browser) sessionCookie() *http.Cookie {
+	u, _ := url.Parse(b.env.srv.URL)
+	for _, c := range b.http.Jar.Cookies(u) {
+		if c.Name == b.env.app.Sessions.Cookie.Name {
+			return c
+		}
+	}
+	return nil
+}
+
+func (p page) wantStatus(t testing.TB, want int) page {
+	t.Helper()
+	if p.status != want {
+		t.Fatalf("status %d, want %d; body:\n%s", p.status, want, p.body)
+	}
+	return p
+}
+
+func (p page) wantContains(t testing.TB, subs ...string) page {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(p.body, s) {
+			t.Fatalf("page lacks %q; body:\n%s", s, p.body)
+		}
+	}
+	return p
+}
+
+func (p page) location() string { return p.header.Get("Location") }
+
+const goodPassword = "violet tractor humming"
+
+// register signs up through the no-JS form and returns the browser, signed in.
+func (env *testEnv) register(email string) *browser {
+	env.t.Helper()
+	b := env.browser()
+	b.get("/register").wantStatus(env.t, http.StatusOK)
+	p := b.post("/register", url.Values{"email": {email}, "password": {goodPassword}, "password_confirm": {goodPassword}})
+	if p.status != http.StatusSeeOther || p.location() != "/check-email" {
+		env.t.Fatalf("register: %d %s\n%s", p.status, p.location(), p.body)
+	}
+	return b
+}
+
+type sentMail struct{ To, Subject, Text, HTML string }
+
+func (env *testEnv) mails(to string) []sentMail {
+	env.t.Helper()
+	rows, err := env.db.Read.Query(`SELECT recipient, subject, text_body, html_body FROM outbox WHERE recipient = ? ORDER BY id`, to)
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []sentMail
+	for rows.Next() {
+		var m sentMail
+		if err := rows.Scan(&m.To, &m.Subject, &m.Text, &m.HTML); err != nil {
+			env.t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+var linkRe = regexp.MustCompile(`http://shelf\.test(/[A-Za-z0-9/_\-]+)`)
+
+// lastLink returns the path of the link in the newest mail to `to`, checking
+// it appears in both the text and HTML parts.
+func (env *testEnv) lastLink(to string) string {
+	env.t.Helper()
+	ms := env.mails(to)
+	if len(ms) == 0 {
+		env.t.Fatalf("no mail to %s", to)
+	}
+	m := ms[len(ms)-1]
+	tm, hm := linkRe.FindStringSubmatch(m.Text), linkRe.FindStringSubmatch(m.HTML)
+	if tm == nil || hm == nil || tm[1] != hm[1] {
+		env.t.Fatalf("link missing or different in text/HTML:\n%s\n%s", m.Text, m.HTML)
+	}
+	return tm[1]
+}
+
+func (env *testEnv) user(email string) store.User {
+	env.t.Helper()
+	u, err := env.db.UserByEmail(context.Background(), email)
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	return u
+}
+
+// ---- Tests ----
+
+func TestRegisterConfirmFromAnotherBrowser(t *testing.T) {
+	env := newTestEnv(t)
+	a := env.register("Reader@Example.ORG ")
+	if env.mailer.n.Load() != 1 {
+		t.Fatalf("notifier called %d times", env.mailer.n.Load())
+	}
+	u := env.user("Reader@example.org") // domain lower-cased, space trimmed
+	if u.Confirmed() {
+		t.Fatal("confirmed before the link was used")
+	}
+	a.get("/check-email").wantStatus(t, http.StatusOK).wantContains(t, "Check your mailbox", "Reader@example.org", `data-signed-in-as="Reader@example.org"`)
+	if p := a.get("/account"); p.status != http.StatusSeeOther || p.location() != "/check-email" {
+		t.Fatalf("unconfirmed /account: %d %s", p.status, p.location())
+	}
+
+	ms := env.mails("Reader@example.org")
+	if len(ms) != 1 || ms[0].Subject != "Confirm your Shelf account" || !strings.Contains(ms[0].HTML, "<a href=\"http://shelf.test/confirm/") {
+		t.Fatalf("mail = %+v", ms)
+	}
+	link := env.lastLink("Reader@example.org")
+
+	// A mail scanner GETs the link: nothing is used up.
+	scanner := env.browser()
+	scanner.get(link).wantStatus(t, http.StatusOK).wantContains(t, `id="confirm-form"`, "data-autosubmit", "Confirm my address")
+	scanner.get(link).wantStatus(t, http.StatusOK)
+
+	// Another browser, never signed in, confirms.
+	other := env.browser()
+	other.get(link).wantStatus(t, http.StatusOK)
+	other.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`, "Sign in")
+	if !env.user("Reader@example.org").Confirmed() {
+		t.Fatal("not confirmed")
+	}
+	if other.sessionCookie() == nil {
+		t.Fatal("second browser has no session at all")
+	}
+	other.get("/account").wantStatus(t, http.StatusSeeOther) // confirming does not sign the other browser in
+
+	// The first browser now sees its account.
+	a.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `id="account-email">Reader@example.org<`, `id="account-confirmed">`)
+	if p := a.get("/check-email"); p.location() != "/account" {
+		t.Fatalf("confirmed /check-email -> %q", p.location())
+	}
+
+	// Reusing the link says the account is already confirmed.
+	other.get(link).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="already-confirmed"`)
+	other.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="already-confirmed"`)
+}
+
+func TestConfirmBadTokens(t *testing.T) {
+	env := newTestEnv(t)
+	a := env.register("bad@example.org")
+	link := env.lastLink("bad@example.org")
+	token := strings.TrimPrefix(link, "/confirm/")
+	swap := "A"
+	if token[10] == 'A' {
+		swap = "B"
+	}
+	tampered := token[:10] + swap + token[11:]
+	b := env.browser()
+	cases := []struct {
+		path   string
+		status int
+		kind   string
+	}{
+		{"/confirm/" + tampered, http.StatusBadRequest, "tampered"},
+		{"/confirm/" + token[:30], http.StatusBadRequest, "tampered"},
+		{"/confirm/" + strings.Repeat("A", 48), http.StatusBadRequest, "tampered"},
+		{"/confirm/" + unknownToken(t, env), http.StatusNotFound, "unknown"},
+	}
+	for _, c := range cases {
+		p := b.get(c.path).wantStatus(t, c.status).wantContains(t, `data-outcome="`+c.kind+`"`, "new link")
+		_ = p
+		// The POST gives the same answer (b has a session from earlier pages).
+		b.get("/login")
+		b.post(c.path, nil).wantStatus(t, c.status).wantContains(t, `data-outcome="`+c.kind+`"`)
+	}
+
+	// Expired: 48 hours later, for anyone; the signed-in owner gets a resend button.
+	env.clock.Advance(48*time.Hour + time.Second)
+	a.get("/login") // the idle timeout has ended a's session: sign in again
+	a.post("/login", url.Values{"email": {"bad@example.org"}, "password": {goodPassword}}).wantStatus(t, http.StatusSeeOther)
+	b.get(link).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="expired"`, "48 hours", "/login?next=%2Fcheck-email")
+	a.get(link).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="expired"`, `action="/check-email/resend"`)
+	a.post(link, nil).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="expired"`)
+	if env.user("bad@example.org").Confirmed() {
+		t.Fatal("expired link confirmed")
+	}
+
+	// A resend supersedes the old link; the new one works.
+	a.get("/check-email")
+	a.post("/check-email/resend", nil).wantStatus(t, http.StatusOK).wantContains(t, "We sent a new link")
+	newLink := env.lastLink("bad@example.org")
+	env.clock.Advance(time.Minute)
+	a.post(newLink, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`, "Go to your account")
+}
+
+// unknownToken returns a well-formed token that was never issued.
+func unknownToken(t testing.TB, env *testEnv) string {
+	var tok string
+	u, err := env.db.UserByEmail(context.Background(), "bad@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Issue one in a transaction that is rolled back.
+	tx, err := env.db.Write.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err = store.IssueToken(context.Background(), tx, u.ID, store.PurposeConfirm, time.Now(), time.Hour, false)
+	tx.Rollback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestResendLimits(t *testing.T) {
+	env := newTestEnv(t)
+	a := env.register("limits@example.org")
+	a.get("/check-email")
+	// The sign-up mail counts for the once-a-minute rule.
+	env.clock.Advance(20 * time.Second)
+	a.post("/check-email/resend", nil).wantStatus(t, http.StatusTooManyRequests).wantContains(t, "in 40 seconds")
+	for i := 0; i < 5; i++ {
+		env.clock.Advance(time.Minute)
+		a.post("/check-email/resend", nil).wantStatus(t, http.StatusOK).wantContains(t, "We sent a new link")
+	}
+	env.clock.Advance(time.Minute)
+	a.post("/check-email/resend", nil).wantStatus(t, http.StatusTooManyRequests).wantContains(t, "5 new links today", "in 24 hours")
+	if n := len(env.mails("limits@example.org")); n != 6 {
+		t.Fatalf("%d mails, want 6", n)
+	}
+	env.clock.Advance(24 * time.Hour)
+	a.get("/login") // idle sessions end after 12 hours: sign in again
+	a.post("/login", url.Values{"email": {"limits@example.org"}, "password": {goodPassword}}).wantStatus(t, http.StatusSeeOther)
+	a.get("/check-email")
+	a.post("/check-email/resend", nil).wantStatus(t, http.StatusOK)
+	// Anonymous people cannot resend.
+	anon := env.browser()
+	anon.get("/login")
+	if p := anon.post("/check-email/resend", nil); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login?next=") {
+		t.Fatalf("anonymous resend: %d %s", p.status, p.location())
+	}
+}
+
+func TestLoginLogoutAndSessionRotation(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("login@example.org")
+
+	b := env.browser()
+	b.get("/login").wantStatus(t, http.StatusOK).wantContains(t, `id="login-form"`, `name="_csrf"`)
+	before := b.sessionCookie()
+	if before == nil {
+		t.Fatal("login page did not start a session for its CSRF token")
+	}
+	// Wrong password and unknown address get the same message.
+	b.post("/login", url.Values{"email": {"login@example.org"}, "password": {"wrong password!"}}).
+		wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "Invalid email or password.", `value="login@example.org"`)
+	b.post("/login", url.Values{"email": {"nobody@example.org"}, "password": {"wrong password!"}}).
+		wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "Invalid email or password.")
+
+	p := b.post("/login", url.Values{"email": {"LOGIN@example.org"}, "password": {goodPassword}, "next": {"/account?tab=1"}})
+	if p.status != http.StatusSeeOther || p.location() != "/account?tab=1" {
+		t.Fatalf("login: %d %q", p.status, p.location())
+	}
+	after := b.sessionCookie()
+	if after == nil || after.Value == before.Value {
+		t.Fatal("session token not renewed at login")
+	}
+	// The old token no longer works.
+	old := env.browser()
+	u, _ := url.Parse(env.srv.URL)
+	old.http.Jar.SetCookies(u, []*http.Cookie{{Name: before.Name, Value: before.Value}})
+	if p := old.get("/check-email"); p.status != http.StatusSeeOther {
+		t.Fatalf("old session token still signed in: %d", p.status)
+	}
+
+	b.get("/check-email").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="login@example.org"`)
+	// Signed-in people visiting login or register go home.
+	for _, path := range []string{"/login", "/register"} {
+		if p := b.get(path); p.status != http.StatusSeeOther || p.location() != "/" {
+			t.Fatalf("signed-in %s: %d %q", path, p.status, p.location())
+		}
+	}
+
+	b.post("/logout", nil).wantStatus(t, http.StatusSeeOther)
+	if c := b.sessionCookie(); c != nil {
+		t.Fatalf("session cookie kept after logout: %v", c)
+	}
+	if p := b.get("/check-email"); p.status != http.StatusSeeOther {
+		t.Fatalf("after logout /check-email: %d", p.status)
+	}
+	var n int
+	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, env.user("login@example.org").ID).Scan(&n)
+	if n != 1 { // the registering browser's session only
+		t.Fatalf("%d sessions for the user, want 1", n)
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("slow@example.org")
+	b := env.browser()
+	b.get("/login")
+	for i := 0; i < 5; i++ {
+		b.post("/login", url.Values{"email": {"slow@example.org"}, "password": {"nope nope nope"}}).wantStatus(t, http.StatusUnprocessableEntity)
+	}
+	// Even the right password waits now.
+	b.post("/login", url.Values{"email": {"slow@example.org"}, "password": {goodPassword}}).
+		wantStatus(t, http.StatusTooManyRequests).wantContains(t, "Too many attempts. Try again in 15 minutes.")
+	env.clock.Advance(15*time.Minute + time.Second)
+	if p := b.post("/login", url.Values{"email": {"slow@example.org"}, "password": {goodPassword}}); p.status != http.StatusSeeOther {
+		t.Fatalf("after the wait: %d", p.status)
+	}
+}
+
+func TestRememberMe(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("remember@example.org")
+	cookieFor := func(remember bool) *http.Cookie {
+		b := env.browser()
+		b.get("/login")
+		form := url.Values{"email": {"remember@example.org"}, "password": {goodPassword}}
+		if remember {
+			form.Set("remember", "1")
+		}
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/login", strings.NewReader(withCSRF(form, b.csrf).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := b.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == env.app.Sessions.Cookie.Name {
+				if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure {
+					t.Errorf("cookie flags: %+v", c)
+				}
+				return c
+			}
+		}
+		t.Fatal("no session cookie set at login")
+		return nil
+	}
+	c := cookieFor(true)
+	if c.MaxAge < 29*24*3600 || c.Expires.Before(time.Now().Add(29*24*time.Hour)) {
+		t.Fatalf("remember me: MaxAge=%d Expires=%v, want ~30 days", c.MaxAge, c.Expires)
+	}
+	c = cookieFor(false)
+	if c.MaxAge != 0 || !c.Expires.IsZero() {
+		t.Fatalf("without remember me: MaxAge=%d Expires=%v, want a session cookie", c.MaxAge, c.Expires)
+	}
+}
+
+func withCSRF(v url.Values, tok string) url.Values { v.Set("_csrf", tok); return v }
+
+func TestSessionIdleTimeout(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.register("idle@example.org")
+	b.get("/check-email").wantStatus(t, http.StatusOK)
+	env.clock.Advance(11 * time.Hour)
+	b.get("/check-email").wantStatus(t, http.StatusOK) // slides the idle expiry
+	env.clock.Advance(11 * time.Hour)
+	b.get("/check-email").wantStatus(t, http.StatusOK)
+	env.clock.Advance(12*time.Hour + time.Minute)
+	if p := b.get("/check-email"); p.status != http.StatusSeeOther {
+		t.Fatalf("idle session still valid: %d", p.status)
+	}
+}
+
+func TestSearchDoesNotStartSessions(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.browser()
+	p := b.get("/about")
+	if strings.Contains(p.body, "csrf-token") || b.sessionCookie() != nil || p.header.Get("Set-Cookie") != "" {
+		t.Fatal("a page without forms started a session")
+	}
+	var n int
+	env.db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d sessions stored", n)
+	}
+	// A signed-in browser reading pages does not write its session each time.
+	s := env.register("reader2@example.org")
+	var before, after string
+	env.db.Read.QueryRow(`SELECT data || expiry FROM sessions WHERE user_id IS NOT NULL`).Scan(&before)
+	for i := 0; i < 3; i++ {
+		s.get("/about").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="reader2@example.org"`)
+	}
+	env.db.Read.QueryRow(`SELECT data || expiry FROM sessions WHERE user_id IS NOT NULL`).Scan(&after)
+	if before != after {
+		t.Fatal("reading pages rewrote the session")
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.register("csrf@example.org")
+	b.get("/check-email")
+	good := b.csrf
+	wrong := "x" + good[1:]
+	if good[0] == 'x' {
+		wrong = "y" + good[1:]
+	}
+	post := func(headers map[string]string, form url.Values) int {
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/check-email/resend", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := b.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusForbidden && !strings.Contains(string(body), "Request refused") {
+			t.Errorf("403 without the friendly page:\n%s", body)
+		}
+		return resp.StatusCode
+	}
+	env.clock.Advance(time.Minute)
+	cases := []struct {
+		name    string
+		headers map[string]string
+		form    url.Values
+		want    int
+	}{
+		{"no token", nil, url.Values{}, http.StatusForbidden},
+		{"wrong field", nil, url.Values{"_csrf": {wrong}}, http.StatusForbidden},
+		{"wrong header", map[string]string{"X-CSRF-Token": wrong, "HX-Request": "true"}, url.Values{}, http.StatusForbidden},
+		{"cross-site browser", map[string]string{"Sec-Fetch-Site": "cross-site"}, url.Values{"_csrf": {good}}, http.StatusForbidden},
+		{"htmx header", map[string]string{"X-CSRF-Token": good, "HX-Request": "true"}, url.Values{}, http.StatusOK},
+		{"form field", nil, url.Values{"_csrf": {good}}, http.StatusTooManyRequests}, // accepted; the resend limit answers
+	}
+	for _, c := range cases {
+		if got := post(c.headers, c.form); got != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, got, c.want)
+		}
+	}
+	// Another session's token does not work here.
+	other := env.browser()
+	other.get("/login")
+	if got := post(nil, url.Values{"_csrf": {other.csrf}}); got != http.StatusForbidden {
+		t.Errorf("other session's token: %d", got)
+	}
+	// Without any session, a POST is refused.
+	anon := env.browser()
+	anon.csrf = good
+	anon.post("/login", url.Values{"email": {"csrf@example.org"}, "password": {goodPassword}}).wantStatus(t, http.StatusForbidden)
+	// Logout needs the token too.
+	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/logout", nil)
+	if p := b.do(req); p.status != http.StatusForbidden {
+		t.Fatalf("logout without token: %d", p.status)
+	}
+}
+
+func TestOpenRedirect(t *testing.T) {
+	cases := map[string]string{
+		"/account":                      "/account",
+		"/books/1?x=2#y":                "/books/1?x=2#y",
+		"":                              "/",
+		"//evil.example":                "/",
+		"/\\evil.example":               "/",
+		"\\\\evil.example":              "/",
+		"/\\/evil.example":              "/",
+		"http://evil.example/":          "/",
+		"https:evil.example":            "/",
+		"javascript:alert(1)":           "/",
+		"evil.example":                  "/",
+		"/\t/evil.example":              "/",
+		"/\n/evil.example":              "/",
+		"/%0a/x":                        "/%0a/x", // encoded: stays a local path
+		"///evil.example":               "/",
+		"/ok\x7f":                       "/",
+		"mailto:x@example.org":          "/",
+		"/" + strings.Repeat("a", 3000): "/",
+	}
+	for in, want := range cases {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Through HTTP: login honours only local paths.
+	env := newTestEnv(t)
+	env.register("next@example.org")
+	for _, next := range []string{"//evil.example", "/\\evil.example", "http://evil.example", "/account"} {
+		b := env.browser()
+		b.get("/login?next=" + url.QueryEscape(next))
+		p := b.post("/login", url.Values{"email": {"next@example.org"}, "password": {goodPassword}, "next": {next}})
+		want := safeNext(next)
+		if p.location() != want {
+			t.Errorf("next=%q redirected to %q, want %q", next, p.location(), want)
+		}
+	}
+	// Anonymous /account goes to login and back.
+	b := env.browser()
+	if p := b.get("/account"); p.location() != "/login?next=%2Faccount" {
+		t.Fatalf("anonymous /account -> %q", p.location())
+	}
+}
+
+func TestConcurrentSignUps(t *testing.T) {
+	env := newTestEnv(t)
+	env.app.Limits.RegisterIP = NewLimiter(100, time.Hour)
+	const n = 12
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	browsers := make([]*browser, n)
+	for i := range browsers {
+		browsers[i] = env.browser()
+		browsers[i].get("/register")
+	}
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := browsers[i]
+			form := url.Values{"email": {"same@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}, "_csrf": {b.csrf}}
+			req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/register", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := b.http.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+			if resp.StatusCode == http.StatusUnprocessableEntity && !strings.Contains(string(body), "Email already registered") {
+				t.Errorf("422 without the message:\n%s", body)
+			}
+		}()
+	}
+	wg.Wait()
+	created, refused := 0, 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusSeeOther:
+			created++
+		case http.StatusUnprocessableEntity:
+			refused++
+		default:
+			t.Errorf("status %d", s)
+		}
+	}
+	var users int
+	env.db.Read.QueryRow(`SELECT count(*) FROM users`).Scan(&users)
+	if created != 1 || refused != n-1 || users != 1 {
+		t.Fatalf("created=%d refused=%d users=%d", created, refused, users)
+	}
+	if m := len(env.mails("same@example.org")); m != 1 {
+		t.Fatalf("%d mails", m)
+	}
+}
+
+func TestFieldValidation(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("taken@example.org")
+	b := env.browser()
+	b.get("/register").wantStatus(t, http.StatusOK).wantContains(t,
+		`id="register-form"`, `id="email"`, `id="password"`, `id="password-confirm"`,
+		`id="email-error"`, `id="password-error"`, `id="password-confirm-error"`,
+		`hx-post="/register/validate/email"`, `hx-trigger="input changed delay:400ms, blur"`, `hx-include="#password"`)
+
+	check := func(field string, form url.Values, wantMsg string) page {
+		t.Helper()
+		p := b.htmx("/register/validate/"+field, form).wantStatus(t, http.StatusOK)
+		if strings.Contains(p.body, "<html") {
+			t.Fatalf("field endpoint returned a whole page")
+		}
+		id := strings.ReplaceAll(field, "_", "-")
+		if wantMsg == "" {
+			if strings.Contains(p.body, "aria-invalid") {
+				t.Fatalf("%s: still invalid:\n%s", field, p.body)
+			}
+			p.wantContains(t, `<p class="error" id="`+id+`-error"></p>`)
+		} else {
+			p.wantContains(t, `aria-invalid="true"`, `aria-describedby="`, id+`-error"`, html.EscapeString(wantMsg))
+		}
+		return p
+	}
+	check("email", url.Values{"email": {"not-an-address"}}, msgEmailInvalid).wantContains(t, `value="not-an-address"`)
+	check("email", url.Values{"email": {"Ann <ann@example.org>"}}, msgEmailInvalid)
+	check("email", url.Values{"email": {""}}, msgEmailEmpty)
+	check("email", url.Values{"email": {strings.Repeat("a", 250) + "@example.org"}}, msgEmailTooLong)
+	check("email", url.Values{"email": {"TAKEN@Example.org"}}, "Email already registered")
+	check("email", url.Values{"email": {"fresh@example.org"}}, "").wantContains(t, `value="fresh@example.org"`)
+	check("password", url.Values{"password": {"short"}}, msgPasswordShort)
+	check("password", url.Values{"password": {"Password123"}}, msgPasswordCommon)
+	check("password", url.Values{"password": {strings.Repeat("é", 129)}}, msgPasswordLong)
+	check("password", url.Values{"password": {strings.Repeat("é", 128)}}, "")
+	p := check("password", url.Values{"password": {"short"}}, msgPasswordShort)
+	if strings.Contains(p.body, "short\"") || strings.Contains(p.body, "value=") {
+		t.Fatal("password echoed back")
+	}
+	check("password_confirm", url.Values{"password": {goodPassword}, "password_confirm": {"other"}}, msgConfirmMismatch)
+	check("password_confirm", url.Values{"password": {goodPassword}, "password_confirm": {goodPassword}}, "")
+	b.htmx("/register/validate/nope", url.Values{}).wantStatus(t, http.StatusNotFound)
+}
+
+func TestRegisterNoJSShowsAllErrors(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.browser()
+	b.get("/register")
+	p := b.post("/register", url.Values{"email": {"someone@"}, "password": {"sunshine"}, "password_confirm": {"sunshine!"}}).
+		wantStatus(t, http.StatusUnprocessableEntity).
+		wantContains(t, "<html", `value="someone@"`, html.EscapeString(msgEmailInvalid), html.EscapeString(msgPasswordCommon), html.EscapeString(msgConfirmMismatch))
+	if strings.Contains(p.body, "sunshine") {
+		t.Fatal("a password was echoed back")
+	}
+	// The HTMX submit gets the form alone, also as 422.
+	p = b.htmx("/register", url.Values{"email": {"x@example.org"}, "password": {"abc"}, "password_confirm": {""}}).
+		wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, `id="register-form"`, html.EscapeString(msgPasswordShort), html.EscapeString(msgConfirmEmpty))
+	if strings.Contains(p.body, "<html") || !strings.Contains(strings.Join(p.header.Values("Vary"), ","), "HX-Request") {
+		t.Fatal("HTMX submit got a whole page or no Vary")
+	}
+	// A good HTMX submit redirects with HX-Redirect.
+	p = b.htmx("/register", url.Values{"email": {"x@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}})
+	if p.header.Get("HX-Redirect") != "/check-email" {
+		t.Fatalf("HTMX success: %d %v", p.status, p.header)
+	}
+}
+
+func TestPasswordResetEndsOtherSessions(t *testing.T) {
+	env := newTestEnv(t)
+	first := env.register("reset@example.org")
+	// A second signed-in browser.
+	second := env.browser()
+	second.get("/login")
+	second.post("/login", url.Values{"email": {"reset@example.org"}, "password": {goodPassword}}).wantStatus(t, http.StatusSeeOther)
+	second.get("/check-email").wantStatus(t, http.StatusOK)
+
+	// Forgot: same answer for known and unknown addresses; mail only for known.
+	third := env.browser()
+	third.get("/password/forgot").wantStatus(t, http.StatusOK)
+	known := third.post("/password/forgot", url.Values{"email": {"reset@example.org"}}).wantStatus(t, http.StatusOK)
+	unknown := third.post("/password/forgot", url.Values{"email": {"ghost@example.org"}}).wantStatus(t, http.StatusOK)
+	if strings.ReplaceAll(known.body, "reset@example.org", "X") != strings.ReplaceAll(unknown.body, "ghost@example.org", "X") {
+		t.Fatal("forgot answers differ for known and unknown addresses")
+	}
+	if len(env.mails("ghost@example.org")) != 0 {
+		t.Fatal("mail enqueued for an unknown address")
+	}
+	ms := env.mails("reset@example.org")
+	if ms[len(ms)-1].Subject != "Reset your Shelf password" {
+		t.Fatalf("subject %q", ms[len(ms)-1].Subject)
+	}
+	link := env.lastLink("reset@example.org")
+
+	// GET shows the form without using the token; bad passwords keep it usable.
+	third.get(link).wantStatus(t, http.StatusOK).wantContains(t, `id="reset-form"`, `hx-post="/register/validate/password"`)
+	third.get(link).wantStatus(t, http.StatusOK)
+	third.post(link, url.Values{"password": {"password1"}, "password_confirm": {"password1"}}).
+		wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, html.EscapeString(msgPasswordCommon))
+	newPW := "quiet orange lantern"
+	p := third.post(link, url.Values{"password": {newPW}, "password_confirm": {newPW}})
+	if p.status != http.StatusSeeOther || p.location() != "/account" {
+		t.Fatalf("reset: %d %q\n%s", p.status, p.location(), p.body)
+	}
+	third.get("/account").wantStatus(t, http.StatusOK).wantContains(t, "signed out everywhere else", "reset@example.org")
+
+	// Both earlier sessions are gone.
+	for i, b := range []*browser{first, second} {
+		if p := b.get("/check-email"); p.status != http.StatusSeeOther {
+			t.Fatalf("browser %d still signed in: %d", i+1, p.status)
+		}
+	}
+	// The link is used up; the old password fails and the new one works.
+	third.get(link).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="used"`, "/password/forgot")
+	b := env.browser()
+	b.get("/login")
+	b.post("/login", url.Values{"email": {"reset@example.org"}, "password": {goodPassword}}).wantStatus(t, http.StatusUnprocessableEntity)
+	b.post("/login", url.Values{"email": {"reset@example.org"}, "password": {newPW}}).wantStatus(t, http.StatusSeeOther)
+
+	// Reset links expire after an hour.
+	third.post("/logout", nil)
+	third.get("/password/forgot")
+	env.clock.Advance(time.Minute)
+	third.post("/password/forgot", url.Values{"email": {"reset@example.org"}}).wantStatus(t, http.StatusOK)
+	link = env.lastLink("reset@example.org")
+	env.clock.Advance(time.Hour + time.Second)
+	third.get(link).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="expired"`, "1 hour")
+}
+
+func TestRequireAdmin(t *testing.T) {
+	env := newTestEnv(t)
+	e := env.app.Handler()
+	e.GET("/admin/test", func(c echo.Context) error { return c.String(http.StatusOK, "admin ok") }, env.app.requireAdmin)
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	env.srv = srv
+
+	b := env.register("plain@example.org")
+	if p := b.get("/admin/test"); p.status != http.StatusSeeOther || p.location() != "/check-email" {
+		t.Fatalf("unconfirmed: %d %q", p.status, p.location())
+	}
+	env.db.Write.Exec(`UPDATE users SET confirmed_at = '2030-01-01 00:00:00.000'`)
+	b.get("/admin/test").wantStatus(t, http.StatusForbidden)
+	env.db.Write.Exec(`UPDATE users SET is_admin = 1`)
+	b.get("/admin/test").wantStatus(t, http.StatusOK).wantContains(t, "admin ok")
+	if p := env.browser().get("/admin/test"); p.status != http.StatusSeeOther {
+		t.Fatalf("anonymous: %d", p.status)
+	}
+}
+
+func TestValidateHelpers(t *testing.T) {
+	if e, err := ValidateEmail("  Ann@EXAMPLE.org "); err != nil || e != "Ann@example.org" {
+		t.Fatalf("ValidateEmail = %q, %v", e, err)
+	}
+	for _, bad := range []string{"", "ann", "ann@", "@example.org", "ann@example", "ann@@example.org", "Ann <ann@example.org>", "ann@example.org (x)", "ann@.example.org"} {
+		if _, err := ValidateEmail(bad); err == nil {
+			t.Errorf("ValidateEmail(%q) accepted", bad)
+		}
+	}
+	if err := ValidatePassword("qwertyuiop"); err == nil {
+		t.Error("common password accepted")
+	}
+	if len(commonPasswords) < 10000 {
+		t.Errorf("only %d common passwords loaded", len(commonPasswords))
+	}
+	if humanWait(40*time.Second) != "40 seconds" || humanWait(14*time.Minute+time.Second) != "15 minutes" || humanWait(23*time.Hour) != "23 hours" {
+		t.Error("humanWait")
+	}
+	if humanTTL(48*time.Hour) != "48 hours" || humanTTL(time.Hour) != "1 hour" || humanTTL(30*time.Minute) != "30 minutes" {
+		t.Error("humanTTL")
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := NewLimiter(2, time.Minute)
+	now := time.Unix(1000, 0)
+	if l.Allow("k", now) != 0 || l.Allow("k", now.Add(time.Second)) != 0 {
+		t.Fatal("first two refused")
+	}
+	if w := l.Allow("k", now.Add(2*time.Second)); w != 58*time.Second {
+		t.Fatalf("third: wait %v", w)
+	}
+	if l.Allow("other", now) != 0 {
+		t.Fatal("keys share limits")
+	}
+	if w := l.Allow("k", now.Add(time.Minute+time.Millisecond)); w != 0 {
+		t.Fatalf("after the window: wait %v", w)
+	}
+	l.Allow("gone", now)
+	l.Allow("x", now.Add(10*time.Minute)) // sweeps
+	l.mu.Lock()
+	_, kept := l.hits["gone"]
+	l.mu.Unlock()
+	if kept {
+		t.Fatal("idle key not swept")
+	}
+}
+
+func BenchmarkRegister(b *testing.B) {
+	env := newTestEnv(b)
+	env.app.Hasher = store.NewHasher(store.DefaultHashParams)
+	env.app.Limits.RegisterIP = NewLimiter(1<<30, time.Hour)
+	br := env.browser()
+	br.get("/register")
+	i := 0
+	for b.Loop() {
+		i++
+		form := url.Values{"email": {fmt.Sprintf("bench%d@example.org", i)}, "password": {goodPassword}, "password_confirm": {goodPassword}}
+		br.http.Jar, _ = cookiejar.New(nil)
+		br.get("/register")
+		if p := br.post("/register", form); p.status != http.StatusSeeOther {
+			b.Fatalf("status %d", p.status)
+		}
+	}
+}
+
+func BenchmarkLogin(b *testing.B) {
+	env := newTestEnv(b)
+	env.app.Hasher = store.NewHasher(store.DefaultHashParams)
+	env.app.Limits.LoginIP = NewLimiter(1<<30, time.Hour)
+	env.register("bench@example.org")
+	br := env.browser()
+	for b.Loop() {
+		br.http.Jar, _ = cookiejar.New(nil) // a fresh browser: GET the form, then sign in
+		br.get("/login")
+		if p := br.post("/login", url.Values{"email": {"bench@example.org"}, "password": {goodPassword}}); p.status != http.StatusSeeOther {
+			b.Fatalf("status %d", p.status)
+		}
+	}
+}

@@ -1,0 +1,322 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"shelf/static"
+	"shelf/store"
+)
+
+// AccountSettings are the configurable lifetimes. Zero values get defaults.
+type AccountSettings struct {
+	// SessionIdle ends a session not used for this long (sessions without
+	// "Remember me"). Default 12h.
+	SessionIdle time.Duration
+	// SessionLifetime ends every session this long after sign-in, however
+	// active; "Remember me" sessions last exactly this long. Default 30 days.
+	SessionLifetime time.Duration
+	// ConfirmTTL is how long a confirmation link works. Default 48h.
+	ConfirmTTL time.Duration
+	// ResetTTL is how long a password-reset link works. Default 1h.
+	ResetTTL time.Duration
+	// Hash are the argon2id costs; zero means store.DefaultHashParams.
+	Hash store.HashParams
+}
+
+// Session keys.
+const (
+	sessUserID   = "user_id"      // int64, the signed-in account
+	sessCSRF     = "csrf"         // string, this session's CSRF token
+	sessCreated  = "created"      // int64 Unix seconds, start of the absolute lifetime
+	sessFlash    = "flash"        // string, a one-time notice for the next page
+	sessRemember = "__rememberMe" // bool, scs's own key for RememberMe
+)
+
+// echo.Context keys.
+const (
+	ctxSessionLoaded = "shelf.session"
+	ctxUser          = "shelf.user"
+)
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// SetupAccounts fills every accounts dependency still nil with its default.
+// Call it once before serving; Handler does if Sessions is nil.
+func (a *App) SetupAccounts() {
+	s := &a.AccountSettings
+	if s.SessionIdle <= 0 {
+		s.SessionIdle = 12 * time.Hour
+	}
+	if s.SessionLifetime <= 0 {
+		s.SessionLifetime = 30 * 24 * time.Hour
+	}
+	if s.ConfirmTTL <= 0 {
+		s.ConfirmTTL = 48 * time.Hour
+	}
+	if s.ResetTTL <= 0 {
+		s.ResetTTL = time.Hour
+	}
+	if s.Hash == (store.HashParams{}) {
+		s.Hash = store.DefaultHashParams
+	}
+	if a.Hasher == nil {
+		a.Hasher = store.NewHasher(s.Hash)
+	}
+	if a.Limits == nil {
+		a.Limits = DefaultLimits()
+	}
+	if a.SessionStore == nil {
+		a.SessionStore = store.NewSessionStore(a.DB, sessionUserID)
+		a.SessionStore.Now = a.now
+	}
+	secure := a.BaseURL != nil && a.BaseURL.Scheme == "https"
+	if a.Sessions == nil {
+		sm := scs.New()
+		sm.Store = a.SessionStore
+		sm.HashTokenInStore = true // the table holds SHA-256 of cookie values
+		sm.Lifetime = s.SessionLifetime
+		sm.IdleTimeout = 0 // idle expiry is ours: see touchSession
+		sm.Cookie.Name = "shelf_session"
+		if secure {
+			sm.Cookie.Name = "__Host-shelf_session" // Secure, Path=/, no Domain, enforced by browsers
+		}
+		sm.Cookie.HttpOnly = true
+		sm.Cookie.SameSite = http.SameSiteLaxMode // Strict would drop the cookie on links from mail
+		sm.Cookie.Secure = secure
+		sm.Cookie.Path = "/"
+		sm.Cookie.Persist = false // a browser-session cookie unless "Remember me"
+		a.Sessions = sm
+	}
+	if a.crossOrigin == nil {
+		a.crossOrigin = http.NewCrossOriginProtection()
+		if a.BaseURL != nil {
+			_ = a.crossOrigin.AddTrustedOrigin((&url.URL{Scheme: a.BaseURL.Scheme, Host: a.BaseURL.Host}).String())
+		}
+	}
+}
+
+// sessionUserID reads the signed-in account out of encoded session data, so
+// the store can index sessions by account.
+func sessionUserID(data []byte) int64 {
+	_, values, err := scs.GobCodec{}.Decode(data)
+	if err != nil {
+		return 0
+	}
+	id, _ := values[sessUserID].(int64)
+	return id
+}
+
+// loadSession loads the session named by the cookie (a read, only when the
+// request has one) and saves it just before the response is written, only
+// when it changed. Requests without a cookie therefore touch no table; a
+// session is created only when a handler puts something in it (a CSRF
+// token for a form, a sign-in).
+func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		path := c.Request().URL.Path
+		if strings.HasPrefix(path, static.Prefix) || path == "/healthz" {
+			return next(c)
+		}
+		r := c.Request()
+		var token string
+		if ck, err := r.Cookie(a.Sessions.Cookie.Name); err == nil {
+			token = ck.Value
+		}
+		ctx, err := a.Sessions.Load(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		c.SetRequest(r.WithContext(ctx))
+		c.Set(ctxSessionLoaded, true)
+		c.Response().Header().Add("Vary", "Cookie")
+		if token != "" {
+			a.touchSession(ctx)
+		}
+		c.Response().Before(func() { a.saveSession(c) })
+		return next(c)
+	}
+}
+
+func (a *App) sessionLoaded(c echo.Context) bool {
+	ok, _ := c.Get(ctxSessionLoaded).(bool)
+	return ok
+}
+
+// wantDeadline is when the session should expire: the end of its absolute
+// lifetime for "Remember me", else SessionIdle from now, capped by it.
+func (a *App) wantDeadline(ctx context.Context) time.Time {
+	created := time.Unix(a.Sessions.GetInt64(ctx, sessCreated), 0)
+	end := created.Add(a.AccountSettings.SessionLifetime)
+	if a.Sessions.GetBool(ctx, sessRemember) {
+		return end
+	}
+	idle := a.now().Add(a.AccountSettings.SessionIdle)
+	if idle.Before(end) {
+		return idle
+	}
+	return end
+}
+
+// touchSession slides an existing session's idle expiry. It writes at most
+// once a minute per session (or per SessionIdle/10 if shorter), so reading
+// pages, searching included, does not cost a write per request.
+func (a *App) touchSession(ctx context.Context) {
+	if !a.Sessions.Exists(ctx, sessCreated) {
+		return
+	}
+	refresh := min(time.Minute, a.AccountSettings.SessionIdle/10)
+	if a.wantDeadline(ctx).Sub(a.Sessions.Deadline(ctx)) > refresh {
+		a.Sessions.SetDeadline(ctx, a.wantDeadline(ctx))
+	}
+}
+
+// saveSession commits a changed session and writes its cookie. It runs as
+// the response's Before hook, so it also covers error pages and redirects.
+func (a *App) saveSession(c echo.Context) {
+	ctx := c.Request().Context()
+	switch a.Sessions.Status(ctx) {
+	case scs.Modified:
+		if !a.Sessions.Exists(ctx, sessCreated) {
+			a.Sessions.Put(ctx, sessCreated, a.now().Unix())
+		}
+		a.Sessions.SetDeadline(ctx, a.wantDeadline(ctx))
+		token, expiry, err := a.Sessions.Commit(ctx)
+		if err != nil {
+			a.Logger.Error("save session", "err", err)
+			return
+		}
+		a.Sessions.WriteSessionCookie(ctx, c.Response(), token, expiry)
+	case scs.Destroyed:
+		a.Sessions.WriteSessionCookie(ctx, c.Response(), "", time.Time{})
+	}
+}
+
+// currentUser returns the signed-in account, read once per request.
+func (a *App) currentUser(c echo.Context) (store.User, bool) {
+	if u, ok := c.Get(ctxUser).(*store.User); ok {
+		return *u, u.ID != 0
+	}
+	var u store.User
+	if a.sessionLoaded(c) {
+		ctx := c.Request().Context()
+		if id := a.Sessions.GetInt64(ctx, sessUserID); id != 0 {
+			var err error
+			u, err = a.DB.UserByID(ctx, id)
+			if err != nil {
+				if !errors.Is(err, store.ErrNotFound) {
+					a.Logger.Error("load current user", "err", err)
+				}
+				u = store.User{}
+			}
+		}
+	}
+	c.Set(ctxUser, &u)
+	return u, u.ID != 0
+}
+
+// signIn starts a fresh session for u: a new session token (against
+// fixation), a new CSRF token, and the chosen persistence.
+func (a *App) signIn(c echo.Context, u store.User, remember bool) error {
+	ctx := c.Request().Context()
+	if err := a.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	a.Sessions.Put(ctx, sessUserID, u.ID)
+	a.Sessions.Put(ctx, sessCreated, a.now().Unix())
+	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())
+	a.Sessions.RememberMe(ctx, remember)
+	c.Set(ctxUser, &u)
+	return nil
+}
+
+// flash leaves a one-time notice for the next page.
+func (a *App) flash(c echo.Context, msg string) {
+	if a.sessionLoaded(c) {
+		a.Sessions.Put(c.Request().Context(), sessFlash, msg)
+	}
+}
+
+// popFlash takes the notice, if any (only sessions that have one change).
+func (a *App) popFlash(c echo.Context) string {
+	if !a.sessionLoaded(c) || !a.Sessions.Exists(c.Request().Context(), sessFlash) {
+		return ""
+	}
+	return a.Sessions.PopString(c.Request().Context(), sessFlash)
+}
+
+// requireUser sends anonymous visitors to the login page, coming back here.
+func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := a.currentUser(c); !ok {
+			return redirect(c, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+		}
+		return next(c)
+	}
+}
+
+// requireConfirmed also sends people whose address is unconfirmed to the
+// "check your mailbox" page.
+func (a *App) requireConfirmed(next echo.HandlerFunc) echo.HandlerFunc {
+	return a.requireUser(func(c echo.Context) error {
+		if u, _ := a.currentUser(c); !u.Confirmed() {
+			return redirect(c, "/check-email")
+		}
+		return next(c)
+	})
+}
+
+// requireAdmin lets only confirmed admins through; others get 403.
+func (a *App) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return a.requireConfirmed(func(c echo.Context) error {
+		if u, _ := a.currentUser(c); !u.IsAdmin {
+			return echo.NewHTTPError(http.StatusForbidden)
+		}
+		return next(c)
+	})
+}
+
+// redirect sends the browser to a local path: HX-Redirect for HTMX requests
+// (a plain 3xx would be followed by XHR and swapped in), 303 otherwise so a
+// POST becomes a GET.
+func redirect(c echo.Context, to string) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// safeNext returns next if it is a path on this site, else "/". It refuses
+// scheme-relative ("//evil"), backslash ("/\evil") and absolute URLs, and
+// control characters, which browsers treat in surprising ways.
+func safeNext(next string) string {
+	if next == "" || len(next) > 2048 || next[0] != '/' {
+		return "/"
+	}
+	if strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\") {
+		return "/"
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	return next
+}
