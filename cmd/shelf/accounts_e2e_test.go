@@ -1,0 +1,286 @@
+package main
+
+// End to end through real SMTP: the real server (serveCommand) sends its mail
+// with go-mail to an SMTP server run by the test. Sign-up while that server
+// is down leaves the mail in the outbox; after a restart with the server up
+// it is delivered; a second client with no session opens the link and
+// confirms the account.
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"shelf/mail"
+	"shelf/store"
+)
+
+// catchingSMTP is an SMTP server on a fixed local address that keeps every
+// message it accepts.
+type catchingSMTP struct {
+	srv      *smtp.Server
+	mu       sync.Mutex
+	messages []mail.DevMessage
+	arrived  chan struct{}
+}
+
+func startCatchingSMTP(t *testing.T, addr string) *catchingSMTP {
+	t.Helper()
+	c := &catchingSMTP{arrived: make(chan struct{}, 100)}
+	c.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &catchingSession{c: c}, nil }))
+	c.srv.Domain = "e2e.localhost"
+	var ln net.Listener
+	var err error
+	for range 50 {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("smtp listen %s: %v", addr, err)
+	}
+	go c.srv.Serve(ln)
+	t.Cleanup(func() { c.srv.Close() })
+	return c
+}
+
+// next waits for the next message.
+func (c *catchingSMTP) next(t *testing.T, timeout time.Duration) mail.DevMessage {
+	t.Helper()
+	select {
+	case <-c.arrived:
+	case <-time.After(timeout):
+		t.Fatalf("no mail arrived within %s", timeout)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.messages[0]
+	c.messages = c.messages[1:]
+	return m
+}
+
+type catchingSession struct{ c *catchingSMTP }
+
+func (s *catchingSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *catchingSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *catchingSession) Reset()                               {}
+func (s *catchingSession) Logout() error                        { return nil }
+func (s *catchingSession) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.c.mu.Lock()
+	s.c.messages = append(s.c.messages, mail.ParseMessage(raw))
+	s.c.mu.Unlock()
+	s.c.arrived <- struct{}{}
+	return nil
+}
+
+// browserlessClient is an HTTP client with its own cookie jar that does not
+// follow redirects, so each step's answer can be checked.
+type browserlessClient struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newClient(t *testing.T, base string) *browserlessClient {
+	jar, _ := cookiejar.New(nil)
+	return &browserlessClient{t: t, base: base, http: &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (c *browserlessClient) get(path string) (int, string, http.Header) {
+	c.t.Helper()
+	resp, err := c.http.Get(c.url(path))
+	if err != nil {
+		c.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+func (c *browserlessClient) post(path string, form url.Values) (int, string, http.Header) {
+	c.t.Helper()
+	resp, err := c.http.PostForm(c.url(path), form)
+	if err != nil {
+		c.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+func (c *browserlessClient) url(path string) string {
+	if strings.HasPrefix(path, "http") {
+		return path
+	}
+	return c.base + path
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// csrfFrom returns the CSRF token of the first form in body.
+func csrfFrom(t *testing.T, body string) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token in the page:\n%s", body)
+	}
+	return m[1]
+}
+
+func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
+	smtpAddr := freeLocalAddr(t)
+	webAddr := freeLocalAddr(t)
+	env := []string{
+		"SHELF_SMTP_URL=smtp://" + smtpAddr,
+		"SHELF_ADDR=" + webAddr,
+		"SHELF_BASE_URL=http://" + webAddr,
+	}
+
+	// The SMTP server is down: sign-up must still succeed at once.
+	s := startShelfServer(t, env...)
+	alice := newClient(t, s.URL)
+	_, page, _ := alice.get("/register")
+	email := "Alice.E2E@Example.ORG"
+	start := time.Now()
+	status, _, hdr := alice.post("/register", url.Values{
+		"_csrf": {csrfFrom(t, page)}, "email": {email},
+		"password": {"correct horse battery"}, "password_confirm": {"correct horse battery"},
+	})
+	if status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
+		t.Fatalf("sign-up: status %d, Location %q; want 303 to /check-email", status, hdr.Get("Location"))
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("sign-up took %s while SMTP was down; it must not wait for SMTP", d)
+	}
+	if status, body, _ := alice.get("/check-email"); status != http.StatusOK || !strings.Contains(body, "Alice.E2E@example.org") {
+		t.Fatalf("check-email page: status %d, want 200 naming Alice.E2E@example.org (domain lower-cased):\n%s", status, body)
+	}
+	// Unconfirmed people are sent to the check-your-mailbox page.
+	if status, _, hdr := alice.get("/account"); status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
+		t.Fatalf("/account before confirming: %d %q, want 303 to /check-email", status, hdr.Get("Location"))
+	}
+	waitForOutbox(t, s.DB, func(c store.OutboxCounts) bool { return c.Pending == 1 && c.Retrying == 1 }, "one undelivered message after a failed attempt")
+
+	// Restart with the mail still in the outbox; now the SMTP server is up.
+	s.stop()
+	catcher := startCatchingSMTP(t, smtpAddr)
+	s = launchShelf(t, s.DB, s.Logs, env)
+	msg := catcher.next(t, 30*time.Second)
+
+	if len(msg.To) != 1 || !strings.Contains(msg.To[0], "Alice.E2E@example.org") {
+		t.Errorf("mail To = %v, want Alice.E2E@example.org", msg.To)
+	}
+	if msg.Text == "" || msg.HTML == "" {
+		t.Fatalf("mail needs both a text and an HTML part; text %d bytes, html %d bytes", len(msg.Text), len(msg.HTML))
+	}
+	link := regexp.MustCompile(`http://[^\s"<>]+/confirm/[A-Za-z0-9_-]+`).FindString(msg.Text)
+	if !strings.HasPrefix(link, s.URL+"/confirm/") {
+		t.Fatalf("confirmation link %q is not built from the base URL %s; text part:\n%s", link, s.URL, msg.Text)
+	}
+	if !strings.Contains(msg.HTML, link) {
+		t.Errorf("the HTML part does not carry the same link %s", link)
+	}
+
+	// A mail scanner fetching the link uses nothing up.
+	scanner := newClient(t, s.URL)
+	for range 2 {
+		if status, _, _ := scanner.get(link); status != http.StatusOK {
+			t.Fatalf("GET %s: %d", link, status)
+		}
+	}
+
+	// A second browser with no session confirms with one POST.
+	bob := newClient(t, s.URL)
+	_, page, _ = bob.get(link)
+	if !strings.Contains(page, "data-autosubmit") {
+		t.Errorf("the confirmation page should submit itself for the person")
+	}
+	status, body, _ := bob.post(link, url.Values{"_csrf": {csrfFrom(t, page)}})
+	if status != http.StatusOK || !strings.Contains(body, "Address confirmed") {
+		t.Fatalf("confirm: status %d, want 200 with 'Address confirmed':\n%s", status, body)
+	}
+	// The same link again: already confirmed.
+	status, body, _ = bob.post(link, url.Values{"_csrf": {csrfFrom(t, page)}})
+	if status >= 500 || !strings.Contains(strings.ToLower(body), "already confirmed") {
+		t.Fatalf("second confirm: status %d, want 'already confirmed':\n%s", status, body)
+	}
+
+	// Alice's own session sees the confirmed account.
+	status, body, _ = alice.get("/account")
+	if status != http.StatusOK || !strings.Contains(body, "Alice.E2E@example.org") {
+		t.Fatalf("/account after confirming: %d\n%s", status, body)
+	}
+	waitForOutbox(t, s.DB, func(c store.OutboxCounts) bool { return c.Sent == 1 && c.Pending+c.Failed == 0 },
+		"the message marked sent")
+
+	// Sign out, then in again: the session cookie changes at sign-in.
+	_, page, _ = alice.get("/account")
+	if status, _, _ := alice.post("/logout", url.Values{"_csrf": {csrfFrom(t, page)}}); status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", status)
+	}
+	if status, _, _ := alice.get("/account"); status != http.StatusSeeOther {
+		t.Fatalf("/account after logout: %d, want a redirect to sign in", status)
+	}
+	_, page, _ = alice.get("/login")
+	before := sessionCookie(alice, s.URL)
+	status, _, hdr = alice.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {"Alice.E2E@example.org"}, "password": {"correct horse battery"}})
+	if status != http.StatusSeeOther {
+		t.Fatalf("login: %d", status)
+	}
+	if after := sessionCookie(alice, s.URL); after == "" || after == before {
+		t.Fatalf("session cookie not renewed at sign-in (before %q, after %q)", before, after)
+	}
+	if status, _, _ := alice.get("/account"); status != http.StatusOK {
+		t.Fatalf("/account after signing in again: %d", status)
+	}
+}
+
+// sessionCookie returns the value of the client's session cookie, if any.
+func sessionCookie(c *browserlessClient, base string) string {
+	u, _ := url.Parse(base)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if strings.Contains(ck.Name, "session") {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// waitForOutbox polls the outbox of the database file until ok holds.
+func waitForOutbox(t *testing.T, dbPath string, ok func(store.OutboxCounts) bool, what string) {
+	t.Helper()
+	db, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	outbox := store.NewOutbox(db)
+	deadline := time.Now().Add(20 * time.Second)
+	var c store.OutboxCounts
+	for time.Now().Before(deadline) {
+		if c, err = outbox.Counts(context.Background()); err == nil && ok(c) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("waiting for %s: outbox is %+v (err %v)", what, c, err)
+}
