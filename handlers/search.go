@@ -1,16 +1,98 @@
 package handlers
 
 import (
+	"errors"
+	"math"
 	"net/http"
+	"net/url"
+	"strconv"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
+
+	"shelf/components"
+	"shelf/store"
 )
 
-// search and book are placeholders until the search slice lands.
+// search serves GET / and GET /search?q=…&page=N. Plain requests (and
+// HTMX history restores) get the whole page; HTMX requests get only what
+// they swap: the results fragment for a new query, or the next page's
+// items for "More results". Any q and page are accepted.
 func (a *App) search(c echo.Context) error {
-	return c.String(http.StatusOK, "search")
+	h := c.Response().Header()
+	h.Add("Vary", "HX-Request")
+	h.Add("Vary", "HX-History-Restore-Request")
+	r, err := a.Catalog.Search(c.Request().Context(), c.QueryParam("q"), parsePage(c.QueryParam("page")))
+	if err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		if r.Page > 1 {
+			return render(c, http.StatusOK, components.ResultItems(r))
+		}
+		// The address bar shows the query as it was run (trimmed, cut),
+		// and plain / for the empty one.
+		h.Set("HX-Replace-Url", canonicalSearchURL(r.Query))
+		return render(c, http.StatusOK, components.Results(r))
+	}
+	title := "Search"
+	if r.Query != "" {
+		title = r.Query
+	}
+	return render(c, http.StatusOK, components.SearchPage(a.meta(c, title), r))
 }
 
+// parsePage reads the page parameter. Missing means 1; anything else that
+// is not a page (text, zero, negative, huge) becomes a number outside
+// [1, store.MaxPages], which Search clamps and reports.
+func parsePage(s string) int {
+	if s == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(s)
+	switch {
+	case err == nil:
+		return n
+	case errors.Is(err, strconv.ErrRange) && s[0] == '-':
+		return math.MinInt
+	case errors.Is(err, strconv.ErrRange):
+		return math.MaxInt
+	}
+	return 0
+}
+
+func canonicalSearchURL(q string) string {
+	if q == "" {
+		return "/"
+	}
+	return "/search?q=" + url.QueryEscape(q)
+}
+
+// book serves GET /books/{id}. Anything but the canonical decimal id of an
+// existing book is a 404.
 func (a *App) book(c echo.Context) error {
-	return echo.ErrNotFound
+	raw := c.Param("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 || id > store.MaxBookID || strconv.FormatInt(id, 10) != raw {
+		return echo.ErrNotFound
+	}
+	b, err := a.Catalog.Get(c.Request().Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, components.BookPage(a.meta(c, b.Title), b, backToSearch(c)))
+}
+
+// backToSearch returns the search the visitor came from, rebuilt from the
+// same-site Referer's query, or the home page.
+func backToSearch(c echo.Context) templ.SafeURL {
+	ref, err := url.Parse(c.Request().Referer())
+	if err != nil || ref.Host != c.Request().Host || (ref.Path != "/search" && ref.Path != "/") {
+		return "/"
+	}
+	q, _ := store.NormalizeQuery(ref.Query().Get("q"))
+	return templ.SafeURL(canonicalSearchURL(q))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Book is one catalog entry. Zero values mean unknown: Year 0, ISBN13 "",
@@ -30,11 +31,16 @@ type Catalog struct {
 
 	mu    sync.RWMutex
 	vocab *vocabulary // in-memory copy of search_terms, replaced after imports
+
+	stmts sync.Map // SQL text -> *sql.Stmt on db.Read, see (*Catalog).stmt
+
+	results atomic.Pointer[resultCache] // recent pages of Search results
 }
 
 // NewCatalog opens the catalog over db and loads the search vocabulary.
 func NewCatalog(ctx context.Context, db *DB) (*Catalog, error) {
 	c := &Catalog{db: db}
+	c.SetResultCache(DefaultResultCache)
 	if err := c.loadVocabulary(ctx); err != nil {
 		return nil, err
 	}
@@ -80,7 +86,12 @@ func (c *Catalog) IsEmpty(ctx context.Context) (bool, error) {
 
 // refreshSearchTerms rebuilds search_terms from the index inside tx. Imports
 // call it before committing so the vocabulary always matches the index.
+// It first merges the index into one segment: a bulk insert leaves dozens,
+// and every search would otherwise read and merge them all.
 func refreshSearchTerms(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO book_search (book_search) VALUES ('optimize')`); err != nil {
+		return fmt.Errorf("optimize search index: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM search_terms`); err != nil {
 		return fmt.Errorf("refresh search terms: %w", err)
 	}

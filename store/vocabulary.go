@@ -2,35 +2,471 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
 )
 
-// vocabulary is every indexed word with the number of books containing it.
+// vocabulary is every indexed word with the number of books containing it,
+// held in memory for typo and substring expansion. It is immutable once
+// loaded except for its expansion cache; an import swaps in a new one.
 type vocabulary struct {
-	docs map[string]int64
+	// blob is "\x00term\x00term\x00...\x00" with terms in byte order;
+	// terms[i] is a substring of it, so the words are stored once.
+	blob  string
+	terms []string
+	offs  []int32 // offs[i]: where terms[i] starts in blob
+	docs  []int32
+	books int64 // catalog size when loaded (the empty query shows it)
+
+	mu    sync.Mutex
+	cache map[string]*wordTerms // see expand
 }
+
+// maxCachedWords bounds the expansion cache; when full it starts over.
+const maxCachedWords = 20000
 
 // loadVocabulary reads search_terms into memory and swaps it in.
 func (c *Catalog) loadVocabulary(ctx context.Context) error {
-	rows, err := c.db.Read.QueryContext(ctx, `SELECT term, docs FROM search_terms`)
+	v, err := readVocabulary(ctx, c.db.Read)
 	if err != nil {
-		return fmt.Errorf("load vocabulary: %w", err)
-	}
-	defer rows.Close()
-	v := &vocabulary{docs: map[string]int64{}}
-	for rows.Next() {
-		var term string
-		var n int64
-		if err := rows.Scan(&term, &n); err != nil {
-			return fmt.Errorf("load vocabulary: %w", err)
-		}
-		v.docs[term] = n
-	}
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load vocabulary: %w", err)
 	}
 	c.mu.Lock()
 	c.vocab = v
 	c.mu.Unlock()
+	// Searches still running over the old catalog finish into the old cache.
+	if old := c.results.Load(); old != nil {
+		c.results.Store(newResultCache(2 * old.max))
+	}
 	return nil
+}
+
+// RefreshSearchTerms rebuilds the search vocabulary from the index and
+// reloads it. Imports do this themselves; it is for code that writes books
+// directly (tests, repairs).
+func (c *Catalog) RefreshSearchTerms(ctx context.Context) error {
+	if err := c.db.InTx(ctx, func(tx *sql.Tx) error { return refreshSearchTerms(ctx, tx) }); err != nil {
+		return err
+	}
+	return c.loadVocabulary(ctx)
+}
+
+func (c *Catalog) vocabulary() *vocabulary {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.vocab
+}
+
+func readVocabulary(ctx context.Context, db *sql.DB) (*vocabulary, error) {
+	v := &vocabulary{cache: map[string]*wordTerms{}}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM books`).Scan(&v.books); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT term, docs FROM search_terms ORDER BY term`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	b.WriteByte(0)
+	var terms []string // temporary copies, replaced by blob substrings below
+	for rows.Next() {
+		var term string
+		var n int64
+		if err := rows.Scan(&term, &n); err != nil {
+			return nil, err
+		}
+		if term == "" || strings.IndexByte(term, 0) >= 0 {
+			continue
+		}
+		v.offs = append(v.offs, int32(b.Len()))
+		b.WriteString(term)
+		b.WriteByte(0)
+		terms = append(terms, term)
+		v.docs = append(v.docs, int32(min(n, 1<<31-1)))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	v.blob = b.String()
+	v.terms = make([]string, len(terms))
+	for i := range terms {
+		end := len(v.blob) - 1
+		if i+1 < len(v.offs) {
+			end = int(v.offs[i+1]) - 1
+		}
+		v.terms[i] = v.blob[v.offs[i]:end]
+	}
+	if !sort.StringsAreSorted(v.terms) {
+		// search_terms is a WITHOUT ROWID table keyed by term, so this does
+		// not happen; fall back to a fresh, sorted copy if it ever does.
+		return sortedVocabulary(v.books, terms, v.docs), nil
+	}
+	return v, nil
+}
+
+// sortedVocabulary builds a vocabulary from unsorted terms and their counts.
+func sortedVocabulary(books int64, terms []string, docs []int32) *vocabulary {
+	idx := make([]int, len(terms))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return terms[idx[a]] < terms[idx[b]] })
+	v := &vocabulary{books: books, cache: map[string]*wordTerms{}}
+	var b strings.Builder
+	b.WriteByte(0)
+	for _, i := range idx {
+		if terms[i] == "" || strings.IndexByte(terms[i], 0) >= 0 {
+			continue
+		}
+		if len(v.offs) > 0 && v.terms[len(v.terms)-1] == terms[i] {
+			continue
+		}
+		v.offs = append(v.offs, int32(b.Len()))
+		b.WriteString(terms[i])
+		b.WriteByte(0)
+		v.terms = append(v.terms, terms[i])
+		v.docs = append(v.docs, docs[i])
+	}
+	v.blob = b.String()
+	for i := range v.terms {
+		v.terms[i] = v.blob[v.offs[i] : int(v.offs[i])+len(v.terms[i])]
+	}
+	return v
+}
+
+// lookup returns the index of term, or -1.
+func (v *vocabulary) lookup(term string) int {
+	i := sort.SearchStrings(v.terms, term)
+	if i < len(v.terms) && v.terms[i] == term {
+		return i
+	}
+	return -1
+}
+
+// hasPrefix reports whether some term starts with p.
+func (v *vocabulary) hasPrefix(p string) bool {
+	i := sort.SearchStrings(v.terms, p)
+	return i < len(v.terms) && strings.HasPrefix(v.terms[i], p)
+}
+
+// docsOf returns how many books contain term (0 when it is not indexed).
+func (v *vocabulary) docsOf(term string) int32 {
+	if i := v.lookup(term); i >= 0 {
+		return v.docs[i]
+	}
+	return 0
+}
+
+// termAt returns the index of the term whose bytes in blob include pos.
+func (v *vocabulary) termAt(pos int) int {
+	return sort.Search(len(v.offs), func(i int) bool { return int(v.offs[i]) > pos }) - 1
+}
+
+// Expansion limits: how many typo and substring variants one word may add
+// to a query, most relevant first. They bound the size of the FTS query.
+const (
+	maxTypoTerms      = 30
+	maxSubstringTerms = 20
+)
+
+// wordTerms is what one query word may match in the index.
+type wordTerms struct {
+	word  string
+	last  bool     // the query's last word: it also matches as a prefix
+	exact bool     // word itself is indexed
+	pref  bool     // last && some indexed term starts with word
+	extra []string // typo and substring variants, not covered by exact/pref
+}
+
+// possible reports whether the word can match anything at all.
+func (w *wordTerms) possible() bool { return w.exact || w.pref || len(w.extra) > 0 }
+
+// strict reports whether the word matches without typos or substrings.
+func (w *wordTerms) strict() bool { return w.exact || w.pref }
+
+// covers reports whether a folded token of a book counts as a match.
+func (w *wordTerms) covers(tok string) bool {
+	if tok == w.word || (w.last && strings.HasPrefix(tok, w.word)) {
+		return true
+	}
+	for _, e := range w.extra {
+		if e == tok {
+			return true
+		}
+	}
+	return false
+}
+
+// typoBudget is how many edits a word of n runes tolerates: none up to 3,
+// one from 4, two from 8. Words with digits (years, numbers) get none.
+func typoBudget(word string, n int) int {
+	if strings.ContainsAny(word, "0123456789") {
+		return 0
+	}
+	switch {
+	case n >= 8:
+		return 2
+	case n >= 4:
+		return 1
+	}
+	return 0
+}
+
+// expand returns what word may match, computing it once per vocabulary.
+func (v *vocabulary) expand(word string, last bool) *wordTerms {
+	key := word
+	if last {
+		key += "\x00"
+	}
+	v.mu.Lock()
+	w, ok := v.cache[key]
+	v.mu.Unlock()
+	if ok {
+		return w
+	}
+	w = v.computeExpansion(word, last)
+	v.mu.Lock()
+	if len(v.cache) >= maxCachedWords {
+		clear(v.cache)
+	}
+	v.cache[key] = w
+	v.mu.Unlock()
+	return w
+}
+
+type candidate struct {
+	term int // index into terms
+	dist int
+}
+
+func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
+	w := &wordTerms{word: word, last: last}
+	w.exact = v.lookup(word) >= 0
+	w.pref = last && v.hasPrefix(word)
+	runes := []rune(word)
+	// covered reports terms the FTS query already matches without help.
+	covered := func(t string) bool { return t == word || (last && strings.HasPrefix(t, word)) }
+	seen := map[int]bool{}
+
+	// Typo variants rank after exact matches (see tiers), so a real word's
+	// neighbours ("king" → "ring") only show once its own matches run out.
+	if k := typoBudget(word, len(runes)); k > 0 {
+		var cands []candidate
+		v.fuzzy(runes, k, last, func(i, d int) {
+			if !covered(v.terms[i]) {
+				cands = append(cands, candidate{i, d})
+			}
+		})
+		sort.Slice(cands, func(a, b int) bool {
+			ca, cb := cands[a], cands[b]
+			if ca.dist != cb.dist {
+				return ca.dist < cb.dist
+			}
+			if v.docs[ca.term] != v.docs[cb.term] {
+				return v.docs[ca.term] > v.docs[cb.term]
+			}
+			return ca.term < cb.term
+		})
+		for _, c := range cands[:min(len(cands), maxTypoTerms)] {
+			seen[c.term] = true
+			w.extra = append(w.extra, v.terms[c.term])
+		}
+	}
+	if len(runes) >= 3 {
+		for _, i := range v.containing(word, maxSubstringTerms, covered) {
+			if !seen[i] {
+				seen[i] = true
+				w.extra = append(w.extra, v.terms[i])
+			}
+		}
+	}
+	return w
+}
+
+// containing returns up to limit indexes of terms that contain sub, most
+// documents first, skipping those skip accepts.
+func (v *vocabulary) containing(sub string, limit int, skip func(string) bool) []int {
+	var hits []int
+	for pos := 0; pos < len(v.blob); {
+		j := strings.Index(v.blob[pos:], sub)
+		if j < 0 {
+			break
+		}
+		i := v.termAt(pos + j)
+		if i >= 0 && !skip(v.terms[i]) {
+			hits = append(hits, i)
+		}
+		if i+1 < len(v.offs) {
+			pos = int(v.offs[i+1])
+		} else {
+			break
+		}
+	}
+	sort.Slice(hits, func(a, b int) bool {
+		if v.docs[hits[a]] != v.docs[hits[b]] {
+			return v.docs[hits[a]] > v.docs[hits[b]]
+		}
+		return hits[a] < hits[b]
+	})
+	return hits[:min(len(hits), limit)]
+}
+
+// fuzzy calls fn for every term within k edits of word (Damerau–Levenshtein,
+// adjacent transpositions counting as one), or, when prefix is set, every
+// term that has a prefix within k edits of word. It walks the sorted terms
+// as an implicit trie: rows of the edit-distance table are shared by terms
+// with a common prefix, and a prefix whose best cell exceeds k prunes every
+// term below it.
+func (v *vocabulary) fuzzy(word []rune, k int, prefix bool, fn func(term, dist int)) {
+	m := len(word)
+	var rows [][]int // rows[d]: distances after d runes of the current term
+	row0 := make([]int, m+1)
+	for j := range row0 {
+		row0[j] = j
+	}
+	rows = append(rows, row0)
+	var cur []rune // runes of the current term
+	var ends []int // ends[d]: byte length of the first d+1 runes
+	prev := ""
+	for i := 0; i < len(v.terms); {
+		t := v.terms[i]
+		// Reuse rows for the prefix shared with the previous term.
+		lcp := 0
+		for lcp < len(cur) && lcp < len(ends) {
+			end := ends[lcp]
+			if end > len(t) || t[:end] != prev[:end] {
+				break
+			}
+			lcp++
+		}
+		cur, ends, rows = cur[:lcp], ends[:lcp], rows[:lcp+1]
+		best := m + k + 1 // best prefix distance seen (prefix mode)
+		for d := 1; d <= lcp; d++ {
+			best = min(best, rows[d][m])
+		}
+		pruned := false
+		off := 0
+		if lcp > 0 {
+			off = ends[lcp-1]
+		}
+		for off < len(t) {
+			r, size := utf8.DecodeRuneInString(t[off:])
+			cur = append(cur, r)
+			off += size
+			ends = append(ends, off)
+			d := len(cur)
+			up := rows[d-1]
+			var row []int
+			if cap(rows) > d && cap(rows[:d+1][d]) > m {
+				row = rows[:d+1][d][:m+1] // reuse the row an earlier term left
+			} else {
+				row = make([]int, m+1)
+			}
+			row[0] = d
+			rowMin := d
+			for j := 1; j <= m; j++ {
+				cost := 1
+				if word[j-1] == r {
+					cost = 0
+				}
+				x := min(up[j]+1, row[j-1]+1, up[j-1]+cost)
+				if d > 1 && j > 1 && r == word[j-2] && cur[d-2] == word[j-1] {
+					x = min(x, rows[d-2][j-2]+1)
+				}
+				row[j] = x
+				rowMin = min(rowMin, x)
+			}
+			rows = append(rows, row)
+			best = min(best, row[m])
+			if rowMin > k {
+				// Longer prefixes only get further away. In prefix mode a
+				// term whose shorter prefix matched still counts.
+				pruned = !prefix || best > k
+				break
+			}
+		}
+		prev = t
+		if pruned {
+			// No term starting with these runes can match: skip them all.
+			p := t[:off]
+			i += sort.Search(len(v.terms)-i, func(j int) bool {
+				u := v.terms[i+j]
+				return u > p && !strings.HasPrefix(u, p)
+			})
+			continue
+		}
+		if prefix {
+			if best <= k {
+				fn(i, best)
+			}
+		} else if d := rows[len(rows)-1][m]; d <= k {
+			fn(i, d)
+		}
+		i++
+	}
+}
+
+// damerau returns the optimal-string-alignment distance between a and b:
+// insertions, deletions, substitutions and swaps of adjacent runes each
+// count as one edit.
+func damerau(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	rows := make([][]int, len(ra)+1)
+	for i := range rows {
+		rows[i] = make([]int, len(rb)+1)
+		rows[i][0] = i
+	}
+	for j := range rb {
+		rows[0][j+1] = j + 1
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			x := min(rows[i-1][j]+1, rows[i][j-1]+1, rows[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				x = min(x, rows[i-2][j-2]+1)
+			}
+			rows[i][j] = x
+		}
+	}
+	return rows[len(ra)][len(rb)]
+}
+
+// suggest returns the indexed term closest to word (at most 1 edit for
+// words of 3–4 runes, 2 from 5) found in more books than word itself, the
+// most common among equally close ones; ok is false when there is none.
+func (v *vocabulary) suggest(word string) (string, bool) {
+	runes := []rune(word)
+	k := 0
+	switch {
+	case len(runes) >= 5:
+		k = 2
+	case len(runes) >= 3:
+		k = 1
+	}
+	if k == 0 || strings.ContainsAny(word, "0123456789") {
+		return "", false
+	}
+	own := v.docsOf(word)
+	bestTerm, bestDist, bestDocs := -1, k+1, int32(0)
+	v.fuzzy(runes, k, false, func(i, d int) {
+		if v.docs[i] <= own || d == 0 {
+			return
+		}
+		if d < bestDist || (d == bestDist && v.docs[i] > bestDocs) {
+			bestTerm, bestDist, bestDocs = i, d, v.docs[i]
+		}
+	})
+	if bestTerm < 0 {
+		return "", false
+	}
+	return v.terms[bestTerm], true
 }

@@ -7,8 +7,11 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"shelf/store"
 )
 
 // config is everything Shelf reads from flags and SHELF_* environment
@@ -19,6 +22,8 @@ type config struct {
 	BaseURL *url.URL
 
 	Mail mailConfig
+	// SearchCache is how many pages of search results are kept in memory.
+	SearchCache int
 
 	// Accounts.
 	SessionIdle     time.Duration
@@ -67,6 +72,14 @@ func (c *config) settings() []setting {
 			}
 			u.Path = strings.TrimSuffix(u.Path, "/")
 			c.BaseURL = u
+			return nil
+		}},
+		{"search-cache", "SHELF_SEARCH_CACHE", strconv.Itoa(store.DefaultResultCache), "pages of search results kept in memory (0 turns the cache off)", func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 1_000_000 {
+				return errors.New("want a whole number from 0 to 1000000")
+			}
+			c.SearchCache = n
 			return nil
 		}},
 		{"session-idle", "SHELF_SESSION_IDLE", "12h", "sign out after this long without a request (unless \"Remember me\")", positiveDuration(&c.SessionIdle)},

@@ -40,6 +40,12 @@ func TestLoadConfig(t *testing.T) {
 			}
 		}},
 		{name: "smtp password never echoed", env: []string{"SHELF_SMTP_URL=ftp://user:hunter2@mail.example.com"}, wantErr: "SHELF_SMTP_URL"},
+		{name: "search cache off", env: []string{"SHELF_SEARCH_CACHE=0"}, check: func(t *testing.T, c *config) {
+			if c.SearchCache != 0 {
+				t.Errorf("SearchCache = %d", c.SearchCache)
+			}
+		}},
+		{name: "bad search cache", env: []string{"SHELF_SEARCH_CACHE=lots"}, wantErr: "SHELF_SEARCH_CACHE"},
 		{name: "unrelated env ignored", env: []string{"HOME=/root", "SHELFX=1"}},
 	}
 	for _, tt := range tests {

@@ -90,6 +90,7 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	if err != nil {
 		return err
 	}
+	catalog.SetResultCache(cfg.SearchCache)
 	if err := importBundledIfEmpty(ctx, catalog, log); err != nil {
 		return err
 	}

@@ -1,0 +1,294 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"shelf/store"
+)
+
+var searchBooks = []store.Book{
+	{Title: "Harry Potter and the Sorcerer's Stone", Authors: "J.K. Rowling", Year: 1997, ISBN13: "9780439554930", Language: "eng", AverageRating: 4.44, RatingsCount: 4602479}, // 1
+	{Title: "Harry Potter and the Chamber of Secrets", Authors: "J.K. Rowling", Year: 1998, RatingsCount: 1779331},                                                              // 2
+	{Title: "The Hobbit", Authors: "J.R.R. Tolkien", Year: 1937, RatingsCount: 2071616},                                                                                         // 3
+	{Title: "One Hundred Years of Solitude", Authors: "Gabriel García Márquez", Year: 1967, RatingsCount: 517000},                                                               // 4
+	{Title: "The Odyssey", Authors: "Homer", Year: -720, RatingsCount: 670326},                                                                                                  // 5
+	{Title: "<script>alert(1)</script> & Co", Authors: "Mallory <b>Bold</b>", RatingsCount: 3},                                                                                  // 6
+}
+
+func newSearchApp(t testing.TB) *testApp {
+	ta := newTestApp(t)
+	ta.addBooks(searchBooks...)
+	return ta
+}
+
+var bookIDRe = regexp.MustCompile(`<li class="result" data-book-id="(\d+)"><a href="/books/(\d+)"`)
+
+// bookIDs lists the result ids in document order, checking each links to
+// its book.
+func bookIDs(t testing.TB, body string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range bookIDRe.FindAllStringSubmatch(body, -1) {
+		if m[1] != m[2] {
+			t.Errorf("result %s links to /books/%s", m[1], m[2])
+		}
+		out = append(out, m[1])
+	}
+	if n := strings.Count(body, `class="result"`); n != len(out) {
+		t.Errorf("%d results, %d in the expected markup", n, len(out))
+	}
+	return out
+}
+
+func TestSearchPageAndFragment(t *testing.T) {
+	ta := newSearchApp(t)
+	page := ta.get("/search?q=harry")
+	frag := ta.get("/search?q=harry", htmxHeaders...)
+	restore := ta.get("/search?q=harry", "HX-Request", "true", "HX-History-Restore-Request", "true")
+	for name, r := range map[string]testResponse{"page": page, "fragment": frag, "history restore": restore} {
+		if r.Status != http.StatusOK || !r.varies("HX-Request") {
+			t.Errorf("%s: status %d, Vary %q", name, r.Status, r.Header.Values("Vary"))
+		}
+		if got := bookIDs(t, r.Body); !slices.Equal(got, []string{"1", "2"}) {
+			t.Errorf("%s: results %v, want [1 2]", name, got)
+		}
+		if !strings.Contains(r.Body, `<p id="result-count" class="search-status" aria-live="polite">2 books match “harry”.</p>`) {
+			t.Errorf("%s: no result count", name)
+		}
+	}
+	for name, r := range map[string]testResponse{"page": page, "history restore": restore} {
+		for _, want := range []string{"<!doctype html>", `<div id="results">`, `id="search-form"`, `<footer`} {
+			if !strings.Contains(strings.ToLower(r.Body), strings.ToLower(want)) {
+				t.Errorf("%s lacks %s", name, want)
+			}
+		}
+	}
+	for _, unwanted := range []string{"<html", "<head", `id="search-form"`, `id="results"`} {
+		if strings.Contains(frag.Body, unwanted) {
+			t.Errorf("fragment contains %s", unwanted)
+		}
+	}
+	if got := frag.Header.Get("HX-Replace-Url"); got != "/search?q=harry" {
+		t.Errorf("HX-Replace-Url %q", got)
+	}
+}
+
+func TestSearchMarkupContract(t *testing.T) {
+	ta := newSearchApp(t)
+	body := ta.get("/search?q=harry+pot").Body
+	for _, want := range []string{
+		`<form id="search-form" class="search-form" method="get" action="/search" role="search" hx-get="/search" ` +
+			`hx-trigger="submit, input changed delay:250ms from:#search-input" hx-target="#results" hx-swap="innerHTML" ` +
+			`hx-sync="this:replace" hx-replace-url="true" hx-indicator="#search-indicator">`,
+		`<input type="search" id="search-input" name="q" value="harry pot"`,
+		`<span id="search-indicator" class="htmx-indicator spinner" aria-hidden="true">`,
+		`<ol class="results" id="result-list">`,
+		`<mark>Harry</mark> <mark>Potter</mark> and the Sorcerer&#39;s Stone`,
+		`by <span class="authors">J.K. Rowling</span> <span class="details">· 1997 · ★ 4.44 (4,602,479 ratings)</span>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "style=") || regexp.MustCompile(`<script(?:[^>]*)>[^<]`).MatchString(body) {
+		t.Error("inline style or script (the CSP forbids them)")
+	}
+	home := ta.get("/")
+	if home.Status != http.StatusOK || !strings.Contains(home.Body, `value=""`) || !strings.Contains(home.Body, "The most popular of 6 books.") {
+		t.Errorf("home: %d %s", home.Status, home.Body)
+	}
+	if got := bookIDs(t, home.Body); !slices.Equal(got, []string{"1", "3", "2", "5", "4", "6"}) {
+		t.Errorf("home lists %v, want the most popular first", got)
+	}
+	if r := ta.get("/search?q=", htmxHeaders...); r.Header.Get("HX-Replace-Url") != "/" {
+		t.Errorf("empty query replaces the URL with %q, want /", r.Header.Get("HX-Replace-Url"))
+	}
+	if r := ta.get("/search?q=%20%20hobbit%20%20", htmxHeaders...); r.Header.Get("HX-Replace-Url") != "/search?q=hobbit" {
+		t.Errorf("URL replaced with %q", r.Header.Get("HX-Replace-Url"))
+	}
+}
+
+func TestSearchEscapes(t *testing.T) {
+	ta := newSearchApp(t)
+	for _, r := range []testResponse{
+		ta.get("/search?q=" + url.QueryEscape(`<script>alert(1)</script>`)),
+		ta.get("/search?q="+url.QueryEscape(`<script>alert(1)</script>`), htmxHeaders...),
+		ta.get("/search?q=" + url.QueryEscape(`"><img src=x onerror=alert(1)>`)),
+	} {
+		if r.Status != http.StatusOK {
+			t.Errorf("status %d", r.Status)
+		}
+		for _, raw := range []string{"<script>alert", "<img", "<b>Bold"} {
+			if strings.Contains(r.Body, raw) {
+				t.Errorf("raw %q in the output", raw)
+			}
+		}
+	}
+	r := ta.get("/search?q=" + url.QueryEscape(`<script>alert(1)</script>`))
+	for _, want := range []string{`value="&lt;script&gt;alert(1)&lt;/script&gt;"`, `&lt;<mark>script</mark>&gt;<mark>alert</mark>(<mark>1</mark>)`, `Mallory &lt;b&gt;Bold&lt;/b&gt;`} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+}
+
+func TestSearchOddInput(t *testing.T) {
+	ta := newSearchApp(t)
+	queries := []string{`"`, `*`, `NEAR(`, `OR`, `AND`, `NOT`, `-`, `^`, `:`, `(`, `harry OR potter`, `title:harry`,
+		"\x00", "\x1b", "a\x7fb", "\xff\xfe", strings.Repeat("x", 10<<10), strings.Repeat("harry ", 2000), "😀", "e\u0301"}
+	pages := []string{"", "1", "2", "0", "-1", "abc", "1.5", "1e3", "99999999999999999999999", "-99999999999999999999999", "51", " 2"}
+	for _, q := range queries {
+		for _, p := range pages {
+			path := "/search?q=" + url.QueryEscape(q) + "&page=" + url.QueryEscape(p)
+			for _, h := range [][]string{nil, htmxHeaders} {
+				if r := ta.get(path, h...); r.Status != http.StatusOK {
+					t.Errorf("GET %.60s (htmx %v): %d", path, h != nil, r.Status)
+				}
+			}
+		}
+	}
+	for _, raw := range []string{"q=%zz", "q=%", "q=a&q=b", "page=2", "q=harry&page=&page=3", "q=" + strings.Repeat("%C3%A9", 5000)} {
+		if r := ta.get("/search?" + raw); r.Status != http.StatusOK {
+			t.Errorf("GET /search?%.40s: %d", raw, r.Status)
+		}
+	}
+	r := ta.get("/search?q=" + strings.Repeat("x", 300))
+	if !strings.Contains(r.Body, "Your search was long") {
+		t.Error("no note about the shortened query")
+	}
+	r = ta.get("/search?q=harry&page=abc")
+	if !strings.Contains(r.Body, "That page number does not exist; this is page 1.") || len(bookIDs(t, r.Body)) != 2 {
+		t.Error("a non-numeric page is not explained and clamped to 1")
+	}
+}
+
+func TestSearchNoResults(t *testing.T) {
+	ta := newSearchApp(t)
+	r := ta.get("/search?q=hubbut")
+	for _, want := range []string{`No books match “hubbut”.`, `Did you mean <a id="did-you-mean" href="/search?q=hobbit">hobbit</a>?`} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("no-results page lacks %s", want)
+		}
+	}
+	if strings.Contains(r.Body, `id="result-list"`) {
+		t.Error("empty result list rendered")
+	}
+	r = ta.get("/search?q=zzzzzzzz", htmxHeaders...)
+	if !strings.Contains(r.Body, `id="no-results"`) || strings.Contains(r.Body, "Did you mean") {
+		t.Errorf("no suggestion expected: %s", r.Body)
+	}
+	empty := newTestApp(t)
+	if r := empty.get("/"); r.Status != http.StatusOK || !strings.Contains(r.Body, "The catalog is empty.") {
+		t.Errorf("empty catalog: %d", r.Status)
+	}
+	if r := empty.get("/search?q=harry"); r.Status != http.StatusOK || !strings.Contains(r.Body, "No books match") {
+		t.Errorf("empty catalog search: %d", r.Status)
+	}
+}
+
+var moreRe = regexp.MustCompile(`<li class="more-item"><a id="more-results" class="button more" href="([^"]+)" hx-get="([^"]+)" hx-target="closest li" hx-swap="outerHTML"`)
+
+func TestSearchMoreResults(t *testing.T) {
+	ta := newTestApp(t)
+	var books []store.Book
+	for i := range 45 {
+		books = append(books, store.Book{Title: fmt.Sprintf("Alpha Book %d", i), Authors: "Writer", RatingsCount: int64(100 - i)})
+	}
+	ta.addBooks(books...)
+
+	first := ta.get("/search?q=alpha")
+	seen := bookIDs(t, first.Body)
+	next := moreRe.FindStringSubmatch(first.Body)
+	if len(seen) != 20 || next == nil || next[1] != "/search?q=alpha&amp;page=2" || next[1] != next[2] {
+		t.Fatalf("first page: %d results, more control %q", len(seen), next)
+	}
+	for page := 2; ; page++ {
+		path := strings.ReplaceAll(next[2], "&amp;", "&")
+		frag := ta.get(path, htmxHeaders...)
+		if strings.Contains(frag.Body, "<html") || strings.Contains(frag.Body, "result-count") || strings.Contains(frag.Body, "<ol") {
+			t.Fatalf("page %d fragment is more than list items: %s", page, frag.Body)
+		}
+		ids := bookIDs(t, frag.Body)
+		for _, id := range ids {
+			if slices.Contains(seen, id) {
+				t.Fatalf("page %d repeats book %s", page, id)
+			}
+		}
+		seen = append(seen, ids...)
+		next = moreRe.FindStringSubmatch(frag.Body)
+		if next == nil {
+			break
+		}
+		if want := fmt.Sprintf("/search?q=alpha&amp;page=%d", page+1); next[2] != want {
+			t.Fatalf("page %d: next is %s, want %s", page, next[2], want)
+		}
+	}
+	want := make([]string, 45)
+	for i := range want {
+		want[i] = fmt.Sprint(i + 1)
+	}
+	if !slices.Equal(seen, want) {
+		t.Errorf("all pages: %v", seen)
+	}
+	// Without JavaScript the link is a whole page, numbered on.
+	p2 := ta.get("/search?q=alpha&page=2")
+	if !strings.Contains(p2.Body, `<ol class="results" id="result-list" start="21">`) || !strings.Contains(p2.Body, "<!doctype html>") {
+		t.Error("page 2 without htmx is not a numbered full page")
+	}
+}
+
+func TestBookPage(t *testing.T) {
+	ta := newSearchApp(t)
+	r := ta.get("/books/1", "Referer", ta.Server.URL+"/search?q=harry+pot&page=2")
+	for _, want := range []string{
+		"<h1>Harry Potter and the Sorcerer&#39;s Stone</h1>", "by J.K. Rowling", "1997", "9780439554930", "eng", "4.44 out of 5", "4,602,479",
+		`href="/search?q=harry+pot"`,
+	} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("book page lacks %s", want)
+		}
+	}
+	if r := ta.get("/books/5"); !strings.Contains(r.Body, "720 BC") || !strings.Contains(r.Body, `id="back-to-search" href="/"`) {
+		t.Error("BC year or default back link missing")
+	}
+	if r := ta.get("/books/6", "Referer", "https://evil.example/search?q=x"); !strings.Contains(r.Body, `href="/"`) || strings.Contains(r.Body, "<script>") {
+		t.Error("foreign referer used as back link, or title not escaped")
+	}
+	for _, id := range []string{"0", "-1", "7", "abc", "1.5", "01", "+1", "1e3", "16777216", "99999999999999999999999", "%00", "1%2F2"} {
+		r := ta.get("/books/" + id)
+		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, "Page not found") {
+			t.Errorf("/books/%s: %d", id, r.Status)
+		}
+	}
+}
+
+func FuzzSearchHandler(f *testing.F) {
+	for _, q := range []string{"", "harry", `"`, "NEAR(", "\xff", "<script>", strings.Repeat("a", 1000)} {
+		f.Add(q, "1", false)
+		f.Add(q, "-3", true)
+	}
+	f.Add("harry", "99999999999999999999", true)
+	ta := newSearchApp(f)
+	h := ta.App.Handler()
+	f.Fuzz(func(t *testing.T, q, page string, htmx bool) {
+		req, err := http.NewRequest(http.MethodGet, "/search?"+url.Values{"q": {q}, "page": {page}}.Encode(), nil)
+		if err != nil {
+			t.Skip()
+		}
+		if htmx {
+			req.Header.Set("HX-Request", "true")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("q=%q page=%q: %d", q, page, rec.Code)
+		}
+	})
+}

@@ -1,0 +1,148 @@
+package store
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+)
+
+func TestDamerau(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"", "abc", 3}, {"abc", "abc", 0},
+		{"tolkein", "tolkien", 1}, // adjacent swap is one edit
+		{"hary", "harry", 1}, {"poter", "potter", 1}, {"harry", "hairy", 1},
+		{"kitten", "sitting", 3}, {"ca", "abc", 3}, // optimal string alignment, not full Damerau
+		{"garcía", "garcia", 1}, {"ñandú", "nandu", 2},
+	}
+	for _, tt := range tests {
+		if got := damerau(tt.a, tt.b); got != tt.want {
+			t.Errorf("damerau(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+		if got := damerau(tt.b, tt.a); got != tt.want {
+			t.Errorf("damerau(%q, %q) = %d, want %d", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+func TestTypoBudget(t *testing.T) {
+	tests := []struct {
+		word string
+		want int
+	}{{"cat", 0}, {"dune", 1}, {"tolkien", 1}, {"hitchhiker", 2}, {"sorcerer", 2}, {"1984", 0}, {"catch22x", 0}, {"ñandú", 1}}
+	for _, tt := range tests {
+		if got := typoBudget(tt.word, len([]rune(tt.word))); got != tt.want {
+			t.Errorf("typoBudget(%q) = %d, want %d", tt.word, got, tt.want)
+		}
+	}
+}
+
+// TestFuzzyMatchesBruteForce compares the trie walk with computing every
+// distance, in both modes, over a random vocabulary.
+func TestFuzzyMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("abcdeéñ")
+	word := func() string {
+		r := make([]rune, 1+rng.IntN(7))
+		for i := range r {
+			r[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(r)
+	}
+	var terms []string
+	var docs []int32
+	for range 3000 {
+		terms = append(terms, word())
+		docs = append(docs, int32(rng.IntN(100)))
+	}
+	v := sortedVocabulary(0, terms, docs)
+	for range 100 {
+		w := word()
+		for k := 1; k <= 2; k++ {
+			for _, prefix := range []bool{false, true} {
+				got := map[string]int{}
+				v.fuzzy([]rune(w), k, prefix, func(i, d int) { got[v.terms[i]] = d })
+				want := map[string]int{}
+				for _, term := range v.terms {
+					d := damerau(w, term)
+					if prefix {
+						tr := []rune(term)
+						for n := 0; n <= len(tr); n++ {
+							d = min(d, damerau(w, string(tr[:n])))
+						}
+					}
+					if d <= k {
+						want[term] = d
+					}
+				}
+				if len(got) != len(want) {
+					t.Fatalf("fuzzy(%q, %d, prefix %v): %d terms, want %d", w, k, prefix, len(got), len(want))
+				}
+				for term, d := range want {
+					if got[term] != d {
+						t.Fatalf("fuzzy(%q, %d, prefix %v)[%q] = %d, want %d", w, k, prefix, term, got[term], d)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	v := sortedVocabulary(0,
+		[]string{"harry", "hairy", "hary", "potter", "pottery", "poter", "tolkien", "charry", "arrow", "cat", "cot", "tolkiens"},
+		[]int32{100, 20, 5, 90, 3, 1, 50, 2, 7, 40, 8, 1})
+	tests := []struct {
+		word  string
+		last  bool
+		exact bool
+		pref  bool
+		extra []string
+	}{
+		{"harry", false, true, false, []string{"hairy", "hary", "charry"}}, // typo variants even of a known word: they rank after it
+		{"poter", false, true, false, []string{"potter"}},                  // in one book only: may be a typo itself
+		{"arry", false, false, false, []string{"harry", "charry"}},         // "hary" is two edits away
+		{"cat", false, true, false, nil},                                   // no typos under four letters
+		{"cat", true, true, true, nil},
+		{"pot", true, false, true, nil}, // prefix: FTS matches "pot"* itself
+		{"tolkein", false, false, false, []string{"tolkien"}},
+		{"tolkein", true, false, false, []string{"tolkien", "tolkiens"}}, // prefix within one typo
+		{"zzzz", true, false, false, nil},
+	}
+	for _, tt := range tests {
+		w := v.expand(tt.word, tt.last)
+		extra := slices.Clone(w.extra)
+		want := slices.Clone(tt.extra)
+		sort.Strings(extra)
+		sort.Strings(want)
+		if w.exact != tt.exact || w.pref != tt.pref || !slices.Equal(extra, want) {
+			t.Errorf("expand(%q, %v) = exact %v pref %v extra %q; want %v %v %q", tt.word, tt.last, w.exact, w.pref, w.extra, tt.exact, tt.pref, tt.extra)
+		}
+		if w.possible() != (tt.exact || tt.pref || len(tt.extra) > 0) {
+			t.Errorf("expand(%q).possible() = %v", tt.word, w.possible())
+		}
+		if again := v.expand(tt.word, tt.last); again != w {
+			t.Errorf("expand(%q) not cached", tt.word)
+		}
+	}
+}
+
+func TestExpansionIsCapped(t *testing.T) {
+	var terms []string
+	var docs []int32
+	for i := range 500 {
+		terms = append(terms, "x"+string(rune('a'+i%26))+"book"+string(rune('a'+i/26)))
+		docs = append(docs, int32(i))
+	}
+	v := sortedVocabulary(0, terms, docs)
+	w := v.expand("book", false)
+	if len(w.extra) != maxSubstringTerms {
+		t.Fatalf("%d substring terms, want %d", len(w.extra), maxSubstringTerms)
+	}
+	if w.extra[0] != terms[499] {
+		t.Errorf("first substring term %q, want the most common %q", w.extra[0], terms[499])
+	}
+}

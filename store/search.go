@@ -1,0 +1,503 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Search limits. They keep every query bounded, whatever users type.
+const (
+	PerPage       = 20   // results per page
+	MaxPages      = 50   // pages Shelf shows for one query
+	MaxQueryRunes = 200  // longer queries are cut (and the page says so)
+	MaxQueryWords = 12   // further words are dropped (and the page says so)
+	MaxCount      = 1000 // counts stop here: "1,000+ books"
+
+	// exactTitleWindow is how many of the most popular books whose title
+	// starts with the query are checked for an exactly equal title.
+	exactTitleWindow = 50
+)
+
+// Hit is one search result: the book and its title and authors split into
+// highlighted segments.
+type Hit struct {
+	Book
+	TitleParts  []Segment
+	AuthorParts []Segment
+}
+
+// Results is one page of search results and everything the page says about
+// them.
+type Results struct {
+	// Query is the search as Shelf ran it: trimmed, spaces collapsed,
+	// control characters and invalid UTF-8 removed, cut to MaxQueryRunes.
+	Query string
+	Page  int // 1-based, within [1, MaxPages]
+	Hits  []Hit
+	// Total is how many books match, at most MaxCount; TotalCapped is set
+	// when there are more than that.
+	Total       int64
+	TotalCapped bool
+	HasMore     bool // a next page exists
+	// Popular is set for the empty query, which lists the most popular books.
+	Popular bool
+	// Shortened is set when the query was cut to MaxQueryRunes runes or
+	// MaxQueryWords words; PageAdjusted when the requested page was out of
+	// range and Page was clamped.
+	Shortened    bool
+	PageAdjusted bool
+	// Suggestion is a corrected query that has results, offered when this
+	// one has none ("Did you mean …?").
+	Suggestion string
+}
+
+// Offset is the number of results before this page.
+func (r *Results) Offset() int { return (r.Page - 1) * PerPage }
+
+// NextPage is the page after this one.
+func (r *Results) NextPage() int { return r.Page + 1 }
+
+// ClampPage brings a requested page number into [1, MaxPages], reporting
+// whether it had to change.
+func ClampPage(page int) (int, bool) {
+	switch {
+	case page < 1:
+		return 1, true
+	case page > MaxPages:
+		return MaxPages, true
+	}
+	return page, false
+}
+
+// NormalizeQuery cleans raw user input for searching: invalid UTF-8 and
+// control characters become spaces, runs of spaces collapse, and the result
+// is cut to MaxQueryRunes runes. shortened reports the cut.
+func NormalizeQuery(raw string) (q string, shortened bool) {
+	// Work on a bounded prefix: nothing past it could survive the cut.
+	if len(raw) > 16*MaxQueryRunes {
+		raw, shortened = raw[:16*MaxQueryRunes], true
+	}
+	raw = strings.ToValidUTF8(raw, " ")
+	raw = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return ' '
+		}
+		return r
+	}, raw)
+	q = strings.Join(strings.Fields(raw), " ")
+	if n := 0; len(q) > MaxQueryRunes {
+		for i := range q {
+			if n == MaxQueryRunes {
+				q, shortened = strings.TrimSpace(q[:i]), true
+				break
+			}
+			n++
+		}
+	}
+	return q, shortened
+}
+
+// Search returns one page of books matching query, best first. Every word
+// must match the title or authors, in any order, ignoring case and accents;
+// the last word also matches as a prefix. Results come in tiers:
+//
+//  0. the title equals the query, then titles that start with it;
+//  1. every word matches exactly (the last as a prefix);
+//  2. words match with typos (one edit from 4 letters, two from 8) or as
+//     substrings of longer words;
+//
+// and by popularity within a tier. The empty query lists the most popular
+// books. page is clamped to [1, MaxPages]; no input makes Search fail, only
+// database errors do. Results may be shared with other callers (see
+// resultCache): treat them as read-only.
+func (c *Catalog) Search(ctx context.Context, query string, page int) (*Results, error) {
+	r := &Results{}
+	r.Page, r.PageAdjusted = ClampPage(page)
+	r.Query, r.Shortened = NormalizeQuery(query)
+	cache, key := c.results.Load(), resultKey(r)
+	if hit := cache.get(key); hit != nil {
+		return hit, nil
+	}
+	r, err := c.search(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	cache.put(key, r)
+	return r, nil
+}
+
+// search fills r, whose Query and Page are set, without the cache.
+func (c *Catalog) search(ctx context.Context, r *Results) (*Results, error) {
+	v := c.vocabulary()
+	if r.Query == "" {
+		r.Popular = true
+		return r, c.popular(ctx, v, r)
+	}
+	folded := foldWords(r.Query)
+	if len(folded) > MaxQueryWords {
+		folded, r.Shortened = folded[:MaxQueryWords], true
+	}
+	if len(folded) == 0 {
+		return r, nil // only punctuation: nothing can match
+	}
+	words := make([]*wordTerms, len(folded))
+	possible := true
+	for i, f := range folded {
+		words[i] = v.expand(f, i == len(folded)-1)
+		possible = possible && words[i].possible()
+	}
+	if possible {
+		if err := c.match(ctx, r, words); err != nil {
+			return nil, err
+		}
+	}
+	if r.Total == 0 && len(r.Hits) == 0 {
+		s, err := c.suggestion(ctx, v, words)
+		if err != nil {
+			return nil, err
+		}
+		r.Suggestion = s
+	}
+	return r, nil
+}
+
+// tier is one FTS query of the ranking, see Search.
+type tier struct {
+	match      string
+	exactTitle string // when set, keep only books whose folded title is this
+	loose      bool   // matches typo and substring variants too
+}
+
+// quote makes s one FTS5 string: whatever it holds is a term to look up,
+// never query syntax.
+func quote(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// tiers builds the FTS queries of Search's ranking, best tier first. Each
+// tier's matches include the previous tier's, which lets rank fetch no more
+// than it shows. The last tier is the whole result set.
+func tiers(words []*wordTerms) []tier {
+	var ts []tier
+	strict := true
+	phrase := make([]string, len(words))
+	for i, w := range words {
+		strict = strict && w.strict()
+		phrase[i] = w.word
+	}
+	last := words[len(words)-1]
+	if strict {
+		if last.exact {
+			ts = append(ts, tier{
+				match:      "title : ^" + quote(strings.Join(phrase, " ")),
+				exactTitle: strings.Join(phrase, " "),
+			})
+		}
+		ts = append(ts, tier{match: "title : ^" + quote(strings.Join(phrase, " ")) + "*"})
+		var b strings.Builder
+		for i, w := range words {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(quote(w.word))
+			if w.last {
+				b.WriteByte('*')
+			}
+		}
+		ts = append(ts, tier{match: b.String()})
+	}
+	loose := false
+	for _, w := range words {
+		loose = loose || len(w.extra) > 0
+	}
+	if loose {
+		var b strings.Builder
+		for i, w := range words {
+			if i > 0 {
+				b.WriteString(" AND ")
+			}
+			b.WriteByte('(')
+			n := 0
+			add := func(s string) {
+				if n > 0 {
+					b.WriteString(" OR ")
+				}
+				b.WriteString(s)
+				n++
+			}
+			switch {
+			case w.pref:
+				add(quote(w.word) + "*")
+			case w.exact:
+				add(quote(w.word))
+			}
+			for _, e := range w.extra {
+				add(quote(e))
+			}
+			b.WriteByte(')')
+		}
+		ts = append(ts, tier{match: b.String(), loose: true})
+	}
+	return ts
+}
+
+// bookID decodes a book_search rowid (see 0001_catalog.sql).
+func bookID(rowid int64) int64 { return MaxBookID - rowid&MaxBookID }
+
+const (
+	sqlTier      = `SELECT rowid FROM book_search WHERE book_search MATCH ? ORDER BY rowid DESC LIMIT ?`
+	sqlTierTitle = `SELECT s.rowid, b.title FROM (` + sqlTier + `) s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) ORDER BY s.rowid DESC`
+	sqlCount     = `SELECT count(*) FROM (SELECT rowid FROM book_search WHERE book_search MATCH ? LIMIT ?)`
+	sqlPopular   = `SELECT rowid FROM book_search ORDER BY rowid DESC LIMIT ?`
+)
+
+// match fills r with the page of books matching words.
+func (c *Catalog) match(ctx context.Context, r *Results, words []*wordTerms) error {
+	ts := tiers(words)
+	need := r.Offset() + PerPage + 1 // one more tells whether a next page exists
+	var ids []int64
+	seen := map[int64]bool{}
+	exhausted := false // the last tier returned everything it matches
+	for i, t := range ts {
+		var got int
+		var err error
+		if t.exactTitle != "" {
+			got, err = c.collectExactTitles(ctx, t, &ids, seen)
+		} else {
+			got, err = c.collect(ctx, &ids, seen, sqlTier, t.match, need)
+			exhausted = i == len(ts)-1 && got < need
+		}
+		if err != nil {
+			return err
+		}
+		if len(ids) >= need {
+			break
+		}
+	}
+	if exhausted {
+		r.Total = int64(len(ids))
+	} else {
+		n, err := c.countTiers(ctx, ts)
+		if err != nil {
+			return err
+		}
+		r.Total = min(n, MaxCount)
+		r.TotalCapped = n > MaxCount
+	}
+	return c.fill(ctx, r, ids, words)
+}
+
+// collect runs query, which selects book_search rowids, and appends their
+// books to ids, skipping those already seen. It returns how many rows the
+// query gave.
+func (c *Catalog) collect(ctx context.Context, ids *[]int64, seen map[int64]bool, query string, args ...any) (int, error) {
+	rows, err := c.query(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("search %q: %w", args[0], err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var rowid int64
+		if err := rows.Scan(&rowid); err != nil {
+			return 0, fmt.Errorf("search %q: %w", args[0], err)
+		}
+		n++
+		if id := bookID(rowid); !seen[id] {
+			seen[id] = true
+			*ids = append(*ids, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("search %q: %w", args[0], err)
+	}
+	return n, nil
+}
+
+// collectExactTitles appends the books among the exactTitleWindow most
+// popular matches of t whose folded title equals t.exactTitle.
+func (c *Catalog) collectExactTitles(ctx context.Context, t tier, ids *[]int64, seen map[int64]bool) (int, error) {
+	rows, err := c.query(ctx, sqlTierTitle, t.match, exactTitleWindow)
+	if err != nil {
+		return 0, fmt.Errorf("search %q: %w", t.match, err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var rowid int64
+		var title string
+		if err := rows.Scan(&rowid, &title); err != nil {
+			return 0, fmt.Errorf("search %q: %w", t.match, err)
+		}
+		n++
+		if id := bookID(rowid); !seen[id] && Fold(title) == t.exactTitle {
+			seen[id] = true
+			*ids = append(*ids, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("search %q: %w", t.match, err)
+	}
+	return n, nil
+}
+
+// countTiers counts the books matching the last (widest) tier, no further
+// than MaxCount+1. When that tier adds typo and substring variants, the
+// exact all-words tier is counted first: it is far cheaper, and once it
+// passes the cap the wider one cannot say anything more.
+func (c *Catalog) countTiers(ctx context.Context, ts []tier) (int64, error) {
+	last := ts[len(ts)-1]
+	if last.loose && len(ts) >= 2 && ts[len(ts)-2].exactTitle == "" {
+		n, err := c.count(ctx, ts[len(ts)-2].match)
+		if err != nil || n > MaxCount {
+			return n, err
+		}
+	}
+	return c.count(ctx, last.match)
+}
+
+// count returns how many books match, counting no further than MaxCount+1.
+func (c *Catalog) count(ctx context.Context, match string) (int64, error) {
+	var n int64
+	st, err := c.stmt(ctx, sqlCount)
+	if err == nil {
+		err = st.QueryRowContext(ctx, match, MaxCount+1).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count %q: %w", match, err)
+	}
+	return n, nil
+}
+
+// popular fills r with a page of the most popular books.
+func (c *Catalog) popular(ctx context.Context, v *vocabulary, r *Results) error {
+	need := r.Offset() + PerPage + 1
+	var ids []int64
+	if _, err := c.collect(ctx, &ids, map[int64]bool{}, sqlPopular, need); err != nil {
+		return err
+	}
+	r.Total = min(v.books, MaxCount)
+	r.TotalCapped = v.books > MaxCount
+	return c.fill(ctx, r, ids, nil)
+}
+
+// sqlBooksByID fetches one page of books.
+var sqlBooksByID = `SELECT ` + bookColumns + ` FROM books WHERE id IN (?` + strings.Repeat(",?", PerPage-1) + `)`
+
+// fill loads the books of r's page from ids (the ranked ids of every page
+// up to this one, plus one) and highlights them.
+func (c *Catalog) fill(ctx context.Context, r *Results, ids []int64, words []*wordTerms) error {
+	r.HasMore = len(ids) > r.Offset()+PerPage && r.Page < MaxPages
+	if r.Offset() >= len(ids) {
+		return nil
+	}
+	page := ids[r.Offset():min(len(ids), r.Offset()+PerPage)]
+	args := make([]any, PerPage)
+	for i := range args {
+		args[i] = 0
+		if i < len(page) {
+			args[i] = page[i]
+		}
+	}
+	rows, err := c.query(ctx, sqlBooksByID, args...)
+	if err != nil {
+		return fmt.Errorf("search: load books: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]Book, len(page))
+	for rows.Next() {
+		b, err := scanBook(rows)
+		if err != nil {
+			return fmt.Errorf("search: load books: %w", err)
+		}
+		byID[b.ID] = b
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("search: load books: %w", err)
+	}
+	r.Hits = make([]Hit, 0, len(page))
+	for _, id := range page {
+		b, ok := byID[id]
+		if !ok {
+			continue // deleted between the two queries
+		}
+		h := Hit{Book: b}
+		if len(words) > 0 {
+			h.TitleParts = highlight(b.Title, words)
+			h.AuthorParts = highlight(b.Authors, words)
+		} else {
+			h.TitleParts = []Segment{{Text: b.Title}}
+			h.AuthorParts = []Segment{{Text: b.Authors}}
+		}
+		r.Hits = append(r.Hits, h)
+	}
+	return nil
+}
+
+// suggestion returns a corrected query that has results, or "" when no
+// correction helps. Words that match exactly stay; others become the
+// closest indexed word found in more books.
+func (c *Catalog) suggestion(ctx context.Context, v *vocabulary, words []*wordTerms) (string, error) {
+	if len(words) == 0 {
+		return "", nil
+	}
+	out := make([]string, len(words))
+	match := make([]string, len(words))
+	changed := false
+	for i, w := range words {
+		if w.strict() {
+			out[i], match[i] = w.word, quote(w.word)
+			if w.pref && !w.exact {
+				match[i] += "*"
+			}
+			continue
+		}
+		s, ok := v.suggest(w.word)
+		if !ok {
+			return "", nil
+		}
+		out[i], match[i], changed = s, quote(s), true
+	}
+	if !changed {
+		return "", nil
+	}
+	rows, err := c.query(ctx, sqlTier, strings.Join(match, " "), 1)
+	if err != nil {
+		return "", fmt.Errorf("suggest: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return "", rows.Err()
+	}
+	return strings.Join(out, " "), nil
+}
+
+// stmt returns query prepared on the read pool, preparing it once: search
+// runs a handful of fixed statements thousands of times a second, and
+// parsing them again each time would cost more than running them.
+func (c *Catalog) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := c.db.Read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := c.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// query runs a prepared read query.
+func (c *Catalog) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
