@@ -1,0 +1,679 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Limits on imported rows. Longer values are rejected, not truncated.
+const (
+	MaxTitleLen    = 500  // characters
+	MaxAuthorsLen  = 1000 // characters; anthologies list many authors
+	maxLanguageLen = 35
+
+	// MaxReportedRowErrors is how many rejected rows an ImportReport lists;
+	// Rejected still counts them all.
+	MaxReportedRowErrors = 100
+
+	// maxRatingsCount keeps ratings_count << 24 inside an int64 rowid.
+	maxRatingsCount = 1<<39 - 1
+
+	minYear, maxYear = -5000, 2100
+
+	progressEvery = 1000 // rows between Progress calls
+)
+
+var (
+	// ErrUnknownHeader means the CSV header names none of the accepted formats.
+	ErrUnknownHeader = errors.New("unrecognized CSV header")
+	// ErrCatalogFull means an import would give a book an id above MaxBookID.
+	ErrCatalogFull = errors.New("catalog full")
+)
+
+// acceptedFormats is spelled out in ErrUnknownHeader messages.
+const acceptedFormats = `want goodbooks-10k (title,authors,original_publication_year,isbn13,isbn,language_code,average_rating,ratings_count; other columns ignored), ` +
+	`the tutorial's "Book Name,Author Name[,Genre]", or "title,author"`
+
+// ImportOptions tunes Import.
+type ImportOptions struct {
+	// Progress, when set, is called every 1,000 rows and once at the end
+	// with the number of data rows read so far.
+	Progress func(done int)
+}
+
+// RowError is one rejected CSV row: its line in the file (the header is
+// line 1) and why it was rejected.
+type RowError struct {
+	Line   int
+	Reason string
+}
+
+func (e RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
+
+// ImportReport says what an import did.
+type ImportReport struct {
+	Read       int        // data rows read, header excluded
+	Added      int        // books inserted
+	Duplicates int        // rows skipped because the book was already there (or earlier in the file)
+	Rejected   int        // rows rejected as invalid
+	Errors     []RowError // the first MaxReportedRowErrors rejected rows
+}
+
+func (r *ImportReport) reject(line int, reason string) {
+	r.Rejected++
+	if len(r.Errors) < MaxReportedRowErrors {
+		r.Errors = append(r.Errors, RowError{Line: line, Reason: reason})
+	}
+}
+
+// Import reads books from CSV and adds those not already in the catalog.
+// Accepted headers (case-insensitive, BOM tolerated) are goodbooks-10k's,
+// the tutorial's "Book Name,Author Name,Genre" and "title,author[s]".
+// Invalid rows are reported in the ImportReport and skipped; the rest are
+// imported. The whole import is one transaction: an error (a read error,
+// a cancelled ctx, a full catalog) leaves the catalog as it was.
+func (c *Catalog) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportReport, error) {
+	var rep ImportReport
+	p, err := newCSVBooks(r)
+	if err != nil {
+		return rep, err
+	}
+	added, dups, err := c.bulkInsert(ctx, func(ctx context.Context, _ *sql.Tx, ins *bookInserter) error {
+		for {
+			b, line, reason, err := p.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			rep.Read++
+			if reason != "" {
+				rep.reject(line, reason)
+			} else if err := ins.insert(ctx, &b); err != nil {
+				return fmt.Errorf("line %d: %w", line, err)
+			}
+			if opts.Progress != nil && rep.Read%progressEvery == 0 {
+				opts.Progress(rep.Read)
+			}
+		}
+		if opts.Progress != nil && rep.Read%progressEvery != 0 {
+			opts.Progress(rep.Read)
+		}
+		return nil
+	})
+	if err != nil {
+		return ImportReport{}, fmt.Errorf("import: %w (nothing was imported)", err)
+	}
+	rep.Added, rep.Duplicates = added, dups
+	return rep, nil
+}
+
+// bookRow is one validated book ready to insert.
+type bookRow struct {
+	title, authors, isbn13, language, key string
+	year                                  int // 0: unknown
+	rating                                float64
+	hasRating                             bool
+	count                                 int64
+}
+
+const sqlInsertBook = `INSERT INTO books (id, title, authors, year, isbn13, language, average_rating, ratings_count, dedupe_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
+
+// The index trigger is dropped during an import and the new books are
+// indexed at the end in one statement, in rowid order: FTS5 flushes its
+// pending terms whenever a rowid is lower than the previous one, and rowids
+// ordered by popularity arrive in random order row by row (1M books took
+// about a minute that way, under 20 seconds this way). The rowid expression
+// must match books_search_insert in migrations/0001_catalog.sql; a test
+// compares the two.
+const (
+	searchInsertTrigger = "books_search_insert"
+	sqlIndexNewBooks    = `INSERT INTO book_search (rowid, title, authors)
+SELECT (ratings_count << 24) | (16777215 - id), title, authors FROM books WHERE id >= ? ORDER BY 1`
+)
+
+// ftsDefaultHashSize is FTS5's default "hashsize": how many bytes of
+// pending terms it holds before writing a segment.
+const ftsDefaultHashSize = 1 << 20
+
+// indexNewBooks adds the books with ids from firstID on to the search
+// index. A 32 MiB hashsize while it runs means fewer, larger segments to
+// merge: it cut the CPU time of indexing a million books by half.
+func indexNewBooks(ctx context.Context, tx *sql.Tx, firstID int64) error {
+	hashSize := int64(ftsDefaultHashSize)
+	err := tx.QueryRowContext(ctx, `SELECT v FROM book_search_config WHERE k = 'hashsize'`).Scan(&hashSize)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	setHashSize := `INSERT INTO book_search (book_search, rank) VALUES ('hashsize', ?)`
+	if _, err := tx.ExecContext(ctx, setHashSize, 32<<20); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, sqlIndexNewBooks, firstID); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, setHashSize, hashSize)
+	return err
+}
+
+// bookInserter inserts rows with consecutive ids inside an import.
+type bookInserter struct {
+	stmt              *sql.Stmt
+	nextID            int64
+	added, duplicates int
+}
+
+func (w *bookInserter) insert(ctx context.Context, b *bookRow) error {
+	if w.nextID > MaxBookID {
+		return fmt.Errorf("%w: book ids may not exceed %d", ErrCatalogFull, MaxBookID)
+	}
+	var year, isbn, rating any
+	if b.year != 0 {
+		year = b.year
+	}
+	if b.isbn13 != "" {
+		isbn = b.isbn13
+	}
+	if b.hasRating {
+		rating = b.rating
+	}
+	res, err := w.stmt.ExecContext(ctx, w.nextID, b.title, b.authors, year, isbn, b.language, rating, b.count, b.key)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		w.duplicates++
+		return nil
+	}
+	w.nextID++
+	w.added++
+	return nil
+}
+
+// bulkInsert runs fill in one write transaction with a bookInserter, then
+// indexes the new books, refreshes the search vocabulary and commits. Any
+// error rolls everything back.
+func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *sql.Tx, *bookInserter) error) (added, duplicates int, err error) {
+	conn, err := c.db.Write.Conn(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close()
+	// A big page cache keeps the new pages in memory until commit.
+	var cacheSize int64
+	if err := conn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cacheSize); err != nil {
+		return 0, 0, err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
+		return 0, 0, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cacheSize))
+
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer tx.Rollback()
+	var maxID int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM books`).Scan(&maxID); err != nil {
+		return 0, 0, err
+	}
+	var trigger string
+	err = tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?`, searchInsertTrigger).Scan(&trigger)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, fmt.Errorf("trigger %s is missing: the schema changed under the importer", searchInsertTrigger)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TRIGGER `+searchInsertTrigger); err != nil {
+		return 0, 0, err
+	}
+	stmt, err := tx.PrepareContext(ctx, sqlInsertBook)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stmt.Close()
+	ins := &bookInserter{stmt: stmt, nextID: maxID + 1}
+	if err := fill(ctx, tx, ins); err != nil {
+		return 0, 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	if ins.added > 0 {
+		if err := indexNewBooks(ctx, tx, maxID+1); err != nil {
+			return 0, 0, fmt.Errorf("index new books: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, trigger); err != nil {
+		return 0, 0, fmt.Errorf("restore trigger: %w", err)
+	}
+	if ins.added > 0 {
+		if err := refreshSearchTerms(ctx, tx); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, err
+	}
+	if ins.added > 0 {
+		// The books are in; even if ctx ends now, search must see them.
+		if err := c.loadVocabulary(context.WithoutCancel(ctx)); err != nil {
+			return ins.added, ins.duplicates, err
+		}
+	}
+	return ins.added, ins.duplicates, nil
+}
+
+// csvColumns holds the index of each known column, -1 when absent.
+type csvColumns struct {
+	title, originalTitle, authors, year, isbn13, isbn, language, rating, count int
+}
+
+// csvBooks reads and validates book rows from CSV.
+type csvBooks struct {
+	r       *csv.Reader
+	cols    csvColumns
+	nfields int
+}
+
+func newCSVBooks(r io.Reader) (*csvBooks, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%w: the file is empty; %s", ErrUnknownHeader, acceptedFormats)
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return nil, fmt.Errorf("%w: line 1: %v; %s", ErrUnknownHeader, pe.Err, acceptedFormats)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	cols := csvColumns{-1, -1, -1, -1, -1, -1, -1, -1, -1}
+	fields := map[string]*int{
+		"title": &cols.title, "book name": &cols.title,
+		"original_title": &cols.originalTitle,
+		"authors":        &cols.authors, "author": &cols.authors, "author name": &cols.authors,
+		"original_publication_year": &cols.year, "year": &cols.year,
+		"isbn13": &cols.isbn13, "isbn": &cols.isbn,
+		"language_code": &cols.language, "language": &cols.language,
+		"average_rating": &cols.rating, "ratings_count": &cols.count,
+	}
+	names := make([]string, len(header))
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff")
+		}
+		names[i] = h
+		key := strings.ToLower(strings.TrimSpace(h))
+		if p, ok := fields[key]; ok {
+			if *p >= 0 {
+				return nil, fmt.Errorf("%w: two columns for %q; %s", ErrUnknownHeader, key, acceptedFormats)
+			}
+			*p = i
+		}
+	}
+	if cols.title < 0 || cols.authors < 0 {
+		shown := strings.Join(names, ",")
+		if len(shown) > 200 || !utf8.ValidString(shown) {
+			shown = strconv.QuoteToASCII(truncateRunes(shown, 200))
+		} else {
+			shown = strconv.Quote(shown)
+		}
+		return nil, fmt.Errorf("%w %s: %s", ErrUnknownHeader, shown, acceptedFormats)
+	}
+	return &csvBooks{r: cr, cols: cols, nfields: len(header)}, nil
+}
+
+func truncateRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i] + "…"
+		}
+		n--
+	}
+	return s
+}
+
+// next returns the next row: a book, or a reason to reject the row at line.
+// err is io.EOF at the end, or a failure that must abort the import.
+func (p *csvBooks) next() (b bookRow, line int, reason string, err error) {
+	rec, err := p.r.Read()
+	if err == io.EOF {
+		return b, 0, "", io.EOF
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, csv.ErrFieldCount) {
+			return b, pe.StartLine, fmt.Sprintf("wrong number of fields: got %d, want %d", len(rec), p.nfields), nil
+		}
+		return b, pe.StartLine, "malformed CSV: " + pe.Err.Error(), nil
+	}
+	if err != nil {
+		return b, 0, "", fmt.Errorf("read: %w", err)
+	}
+	if len(rec) > 0 {
+		line, _ = p.r.FieldPos(0)
+	}
+	b, reason = p.parse(rec)
+	return b, line, reason, nil
+}
+
+func (p *csvBooks) field(rec []string, i int) string {
+	if i < 0 || i >= len(rec) {
+		return ""
+	}
+	return strings.TrimSpace(rec[i])
+}
+
+// parse validates one record.
+func (p *csvBooks) parse(rec []string) (bookRow, string) {
+	var b bookRow
+	get := func(i int, name string) (string, string) {
+		v := p.field(rec, i)
+		if !utf8.ValidString(v) {
+			return "", "invalid UTF-8 in " + name
+		}
+		for _, r := range v {
+			if unicode.IsControl(r) {
+				return "", "control character in " + name
+			}
+		}
+		return v, ""
+	}
+	var why string
+	var title, orig, year, isbn13, isbn10, rating, count string
+	if title, why = get(p.cols.title, "title"); why != "" {
+		return b, why
+	}
+	if orig, why = get(p.cols.originalTitle, "original_title"); why != "" {
+		return b, why
+	}
+	if b.authors, why = get(p.cols.authors, "authors"); why != "" {
+		return b, why
+	}
+	if year, why = get(p.cols.year, "year"); why != "" {
+		return b, why
+	}
+	if isbn13, why = get(p.cols.isbn13, "isbn13"); why != "" {
+		return b, why
+	}
+	if isbn10, why = get(p.cols.isbn, "isbn"); why != "" {
+		return b, why
+	}
+	if b.language, why = get(p.cols.language, "language"); why != "" {
+		return b, why
+	}
+	if rating, why = get(p.cols.rating, "average rating"); why != "" {
+		return b, why
+	}
+	if count, why = get(p.cols.count, "ratings count"); why != "" {
+		return b, why
+	}
+	if title == "" {
+		title = orig
+	}
+	if title == "" {
+		return b, "empty title"
+	}
+	b.title = norm.NFC.String(title)
+	b.authors = norm.NFC.String(b.authors)
+	if n := utf8.RuneCountInString(b.title); n > MaxTitleLen {
+		return b, fmt.Sprintf("title too long: %d characters (max %d)", n, MaxTitleLen)
+	}
+	if n := utf8.RuneCountInString(b.authors); n > MaxAuthorsLen {
+		return b, fmt.Sprintf("authors too long: %d characters (max %d)", n, MaxAuthorsLen)
+	}
+	if n := utf8.RuneCountInString(b.language); n > maxLanguageLen {
+		return b, fmt.Sprintf("language too long: %d characters (max %d)", n, maxLanguageLen)
+	}
+	if year != "" {
+		y, ok := parseWhole(year)
+		if !ok {
+			return b, fmt.Sprintf("year %s is not a whole number", quoteShort(year))
+		}
+		if y < minYear || y > maxYear {
+			return b, fmt.Sprintf("year %d is outside %d–%d", y, minYear, maxYear)
+		}
+		b.year = int(y) // 0 stays unknown: there is no year 0
+	}
+	if rating != "" {
+		r, err := strconv.ParseFloat(rating, 64)
+		if err != nil || math.IsNaN(r) || math.IsInf(r, 0) {
+			return b, fmt.Sprintf("average rating %s is not a number", quoteShort(rating))
+		}
+		if r < 0 || r > 5 {
+			return b, fmt.Sprintf("average rating %s is outside 0–5", quoteShort(rating))
+		}
+		b.rating, b.hasRating = r, true
+	}
+	if count != "" {
+		n, ok := parseWhole(count)
+		switch {
+		case !ok:
+			return b, fmt.Sprintf("ratings count %s is not a whole number", quoteShort(count))
+		case n < 0:
+			return b, fmt.Sprintf("negative ratings count %d", n)
+		case n > maxRatingsCount:
+			return b, fmt.Sprintf("ratings count %d is too large (max %d)", n, int64(maxRatingsCount))
+		}
+		b.count = n
+	}
+	b.isbn13 = recoverISBN13(isbn13, isbn10)
+	b.key = dedupeKey(b.isbn13, b.title, b.authors)
+	return b, ""
+}
+
+// quoteShort quotes a value for an error message, shortening long ones.
+func quoteShort(s string) string {
+	return strconv.Quote(truncateRunes(s, 40))
+}
+
+// parseWhole parses a whole number written as "2008" or "2008.0" (how
+// pandas writes integer columns that have gaps).
+func parseWhole(s string) (int64, bool) {
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		if strings.Trim(s[i+1:], "0") != "" {
+			return 0, false
+		}
+		s = s[:i]
+	}
+	if s == "" || s == "-" || s == "+" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// dedupeKey is the ISBN-13 when known, else the folded "title|authors".
+func dedupeKey(isbn13, title, authors string) string {
+	if isbn13 != "" {
+		return isbn13
+	}
+	return importKeyFold(title) + "|" + importKeyFold(authors)
+}
+
+var importStripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+
+// importKeyFold lowercases s, strips accents and collapses white space, so
+// "Les Misérables" and "les  miserables" get the same dedupe key.
+func importKeyFold(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		if t, _, err := transform.String(importStripMarks, s); err == nil {
+			s = t
+		}
+	}
+	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
+}
+
+// recoverISBN13 returns a valid ISBN-13 from the isbn13 and ISBN-10 columns,
+// or "" when none can be trusted. goodbooks-10k wrote ISBN-13s as floats with
+// 12 significant digits ("9.78043902348e+12"), so the check digit is lost
+// and the 12th digit may have been rounded up; the ISBN-10 column, when
+// valid, settles which number it was.
+func recoverISBN13(isbn13, isbn10 string) string {
+	from10 := isbn10To13(isbn10)
+	cands := isbn13Candidates(isbn13)
+	switch {
+	case len(cands) == 0:
+		return from10
+	case from10 == "":
+		if len(cands) == 1 {
+			return cands[0]
+		}
+		return "" // ambiguous rounding and nothing to settle it
+	}
+	for _, c := range cands {
+		if c == from10 {
+			return c
+		}
+	}
+	// The columns disagree (different editions): trust the ISBN-13 column
+	// when it is unambiguous, else the valid ISBN-10.
+	if len(cands) == 1 {
+		return cands[0]
+	}
+	return from10
+}
+
+// isbn13Candidates returns the ISBN-13s the isbn13 column may stand for.
+func isbn13Candidates(s string) []string {
+	s = strings.NewReplacer("-", "", " ", "").Replace(s)
+	if s == "" {
+		return nil
+	}
+	if isDigits(s) {
+		if len(s) == 13 && isbnPrefixOK(s) && isbn13Check(s[:12]) == s[12] {
+			return []string{s}
+		}
+		if len(s) == 10 { // an ISBN-10 in the ISBN-13 column
+			if t := isbn10To13(s); t != "" {
+				return []string{t}
+			}
+		}
+		return nil
+	}
+	if !strings.ContainsAny(s, ".eE") {
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 9.78e12 || f >= 9.8e12 {
+		return nil
+	}
+	v := int64(math.Round(f))
+	if v%10 != 0 {
+		// Written with all 13 digits after all.
+		t := strconv.FormatInt(v, 10)
+		if isbn13Check(t[:12]) == t[12] {
+			return []string{t}
+		}
+		return nil
+	}
+	// v is the 13-digit number rounded (half to even) to 12 significant
+	// digits: q*10+c with c < 5, or (q-1)*10+c with c > 5, c = 5 going to
+	// the even one of q-1 and q.
+	q := v / 10
+	var out []string
+	for _, p := range []int64{q, q - 1} {
+		d := strconv.FormatInt(p, 10)
+		if len(d) != 12 || !isbnPrefixOK(d) {
+			continue
+		}
+		c := int64(isbn13Check(d) - '0')
+		full := p*10 + c
+		lo := full / 10 * 10 // round full to a multiple of 10, half to even
+		r := full - lo
+		rounded := lo
+		if r > 5 || (r == 5 && (lo/10)%2 == 1) {
+			rounded += 10
+		}
+		if rounded == v {
+			out = append(out, strconv.FormatInt(full, 10))
+		}
+	}
+	return out
+}
+
+func isbnPrefixOK(s string) bool {
+	return strings.HasPrefix(s, "978") || strings.HasPrefix(s, "979")
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isbn13Check returns the check digit for the first 12 digits of an ISBN-13.
+func isbn13Check(d12 string) byte {
+	sum := 0
+	for i := 0; i < 12; i++ {
+		w := 1
+		if i%2 == 1 {
+			w = 3
+		}
+		sum += int(d12[i]-'0') * w
+	}
+	return byte('0' + (10-sum%10)%10)
+}
+
+// isbn10To13 converts a valid ISBN-10 (leading zeros may be missing, as
+// spreadsheets drop them) to its ISBN-13, or returns "".
+func isbn10To13(s string) string {
+	s = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
+	if len(s) == 13 && isDigits(s) && isbnPrefixOK(s) && isbn13Check(s[:12]) == s[12] {
+		return s
+	}
+	if len(s) < 7 || len(s) > 10 {
+		return ""
+	}
+	s = strings.Repeat("0", 10-len(s)) + s
+	if !isDigits(s[:9]) || !(isDigits(s[9:]) || s[9] == 'X') {
+		return ""
+	}
+	sum := 0
+	for i := 0; i < 10; i++ {
+		v := 10
+		if s[i] != 'X' {
+			v = int(s[i] - '0')
+		}
+		sum += (10 - i) * v
+	}
+	if sum%11 != 0 {
+		return ""
+	}
+	d := "978" + s[:9]
+	return d + string(isbn13Check(d))
+}
