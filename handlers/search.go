@@ -30,9 +30,11 @@ func (a *App) search(c echo.Context) error {
 		if r.Page > 1 {
 			return render(c, http.StatusOK, components.ResultItems(r))
 		}
-		// The address bar shows the query as it was run (trimmed, cut),
-		// and plain / for the empty one.
-		h.Set("HX-Replace-Url", canonicalSearchURL(r.Query))
+		// Each settled query becomes a history entry, so Back returns to
+		// the previous results; the address shows the query as it was run
+		// (trimmed, cut), and plain / for the empty one. "More results"
+		// pages (above) push nothing.
+		h.Set("HX-Push-Url", canonicalSearchURL(r.Query))
 		return render(c, http.StatusOK, components.Results(r))
 	}
 	title := "Search"

@@ -75,8 +75,8 @@ func TestSearchPageAndFragment(t *testing.T) {
 			t.Errorf("fragment contains %s", unwanted)
 		}
 	}
-	if got := frag.Header.Get("HX-Replace-Url"); got != "/search?q=harry" {
-		t.Errorf("HX-Replace-Url %q", got)
+	if got := frag.Header.Get("HX-Push-Url"); got != "/search?q=harry" {
+		t.Errorf("HX-Push-Url %q", got)
 	}
 }
 
@@ -86,7 +86,7 @@ func TestSearchMarkupContract(t *testing.T) {
 	for _, want := range []string{
 		`<form id="search-form" class="search-form" method="get" action="/search" role="search" hx-get="/search" ` +
 			`hx-trigger="submit, input changed delay:250ms from:#search-input" hx-target="#results" hx-swap="innerHTML" ` +
-			`hx-sync="this:replace" hx-replace-url="true" hx-indicator="#search-indicator">`,
+			`hx-sync="this:replace" hx-push-url="true" hx-indicator="#search-indicator">`,
 		`<input type="search" id="search-input" name="q" value="harry pot"`,
 		`<span id="search-indicator" class="htmx-indicator spinner" aria-hidden="true">`,
 		`<ol class="results" id="result-list">`,
@@ -107,11 +107,11 @@ func TestSearchMarkupContract(t *testing.T) {
 	if got := bookIDs(t, home.Body); !slices.Equal(got, []string{"1", "3", "2", "5", "4", "6"}) {
 		t.Errorf("home lists %v, want the most popular first", got)
 	}
-	if r := ta.get("/search?q=", htmxHeaders...); r.Header.Get("HX-Replace-Url") != "/" {
-		t.Errorf("empty query replaces the URL with %q, want /", r.Header.Get("HX-Replace-Url"))
+	if r := ta.get("/search?q=", htmxHeaders...); r.Header.Get("HX-Push-Url") != "/" {
+		t.Errorf("empty query pushes the URL %q, want /", r.Header.Get("HX-Push-Url"))
 	}
-	if r := ta.get("/search?q=%20%20hobbit%20%20", htmxHeaders...); r.Header.Get("HX-Replace-Url") != "/search?q=hobbit" {
-		t.Errorf("URL replaced with %q", r.Header.Get("HX-Replace-Url"))
+	if r := ta.get("/search?q=%20%20hobbit%20%20", htmxHeaders...); r.Header.Get("HX-Push-Url") != "/search?q=hobbit" {
+		t.Errorf("URL pushed as %q", r.Header.Get("HX-Push-Url"))
 	}
 }
 
