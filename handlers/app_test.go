@@ -1,0 +1,165 @@
+package handlers
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"shelf/static"
+	"shelf/store"
+)
+
+func TestHealthz(t *testing.T) {
+	ta := newTestApp(t)
+	r := ta.get("/healthz")
+	if r.Status != http.StatusOK || strings.TrimSpace(r.Body) != "ok" {
+		t.Fatalf("/healthz = %d %q", r.Status, r.Body)
+	}
+	ta.DB.Read.Close()
+	if r := ta.get("/healthz"); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("/healthz with the database closed = %d, want 503", r.Status)
+	}
+}
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	ta := newTestApp(t)
+	for _, path := range []string{"/", "/search?q=x", "/about", "/nope", "/books/999", "/register", "/healthz"} {
+		r := ta.get(path)
+		csp := r.Header.Get("Content-Security-Policy")
+		for _, want := range []string{"script-src 'self'", "default-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s: CSP allows inline script or eval: %q", path, csp)
+		}
+		for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
+			if got := r.Header.Get(h); got != want {
+				t.Errorf("%s: %s = %q, want %q", path, h, got, want)
+			}
+		}
+	}
+}
+
+// No page may carry inline script: the CSP would block it, so it would be
+// dead code at best.
+func TestPagesHaveNoInlineScript(t *testing.T) {
+	ta := newTestApp(t)
+	inline := regexp.MustCompile(`<script(?:[^>]*)>[^<]+</script>|\son[a-z]+="|javascript:`)
+	for _, path := range []string{"/", "/search?q=harry", "/about", "/nope", "/register", "/login", "/password/forgot"} {
+		if m := inline.FindString(ta.get(path).Body); m != "" {
+			t.Errorf("%s has inline script: %q", path, m)
+		}
+	}
+}
+
+func TestFriendlyErrorPages(t *testing.T) {
+	ta := newTestApp(t)
+	r := ta.get("/no/such/page")
+	if r.Status != http.StatusNotFound || !strings.Contains(r.Body, "Page not found") || !strings.Contains(r.Body, `href="/"`) {
+		t.Errorf("404 = %d, want the friendly page with a way back:\n%s", r.Status, r.Body)
+	}
+
+	// A handler that panics or fails gets the friendly 500 page; the
+	// details go to the log only.
+	var logs bytes.Buffer
+	ta.App.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	e := ta.App.Handler()
+	e.GET("/panic", func(echo.Context) error { panic("secret panic detail") })
+	e.GET("/fail", func(echo.Context) error { return errors.New("secret database detail") })
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	for _, path := range []string{"/panic", "/fail"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), "Something went wrong") {
+			t.Errorf("%s = %d, want the friendly 500 page:\n%s", path, resp.StatusCode, body)
+		}
+		for _, leak := range []string{"secret", "goroutine", ".go:"} {
+			if strings.Contains(string(body), leak) {
+				t.Errorf("%s shows %q to the user", path, leak)
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "secret panic detail") || !strings.Contains(logs.String(), "secret database detail") {
+		t.Errorf("the log should keep the details:\n%s", logs.String())
+	}
+}
+
+func TestStaticAssetsHashedAndCached(t *testing.T) {
+	ta := newTestApp(t)
+	page := ta.get("/").Body
+	for _, name := range []string{"htmx.min.js", "app.js", "app.css"} {
+		path := static.Path(name)
+		if !strings.Contains(page, path) {
+			t.Errorf("the page does not reference %s as %s", name, path)
+		}
+		if !regexp.MustCompile(`\.[0-9a-f]{10}\.`).MatchString(path) {
+			t.Errorf("%s is not served under a content-hashed name: %s", name, path)
+		}
+		req, _ := http.NewRequest(http.MethodGet, ta.Server.URL+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+			t.Errorf("%s: %d, Cache-Control %q", path, resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatalf("%s: bad gzip: %v", path, err)
+			}
+			if _, err := io.ReadAll(zr); err != nil {
+				t.Fatalf("%s: bad gzip: %v", path, err)
+			}
+		} else if name != "app.js" {
+			t.Errorf("%s should be served gzipped", path)
+		}
+	}
+	if r := ta.get("/static/app.css"); r.Status != http.StatusNotFound {
+		t.Errorf("unhashed asset name = %d, want 404", r.Status)
+	}
+}
+
+func TestPagesAreCompressed(t *testing.T) {
+	ta := newTestApp(t)
+	ta.addBooks(manyBooks(40)...)
+	req, _ := http.NewRequest(http.MethodGet, ta.Server.URL+"/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("the search page is not gzipped (Content-Encoding %q)", resp.Header.Get("Content-Encoding"))
+	}
+}
+
+// manyBooks returns n distinct books by the same author.
+func manyBooks(n int) []store.Book {
+	books := make([]store.Book, n)
+	for i := range books {
+		books[i] = store.Book{Title: "Volume " + strconv.Itoa(i+1) + " of the Long Chronicle", Authors: "Ann Author", RatingsCount: int64(1000 - i)}
+	}
+	return books
+}
