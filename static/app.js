@@ -19,3 +19,26 @@ document.addEventListener("DOMContentLoaded", () => {
     form.requestSubmit();
   });
 });
+
+// In-place validation swaps in only a field's message (see FieldView in
+// components/accounts.templ), never the input being typed in. The server's
+// verdict is the message: non-empty means invalid, and this mirrors it onto
+// the input the message describes, for assistive technology and styling.
+document.addEventListener("htmx:load", (event) => {
+  const root = event.detail.elt;
+  if (!(root instanceof Element)) {
+    return;
+  }
+  const messages = root.matches(".field .error[id]") ? [root] : root.querySelectorAll(".field .error[id]");
+  for (const message of messages) {
+    const input = document.querySelector(`[aria-describedby~="${CSS.escape(message.id)}"]`);
+    if (!input) {
+      continue;
+    }
+    if (message.textContent.trim() !== "") {
+      input.setAttribute("aria-invalid", "true");
+    } else {
+      input.removeAttribute("aria-invalid");
+    }
+  }
+});
