@@ -42,3 +42,13 @@ document.addEventListener("htmx:load", (event) => {
     }
   }
 });
+
+// Back and Forward restore a snapshot htmx took of the page when it left
+// that entry, by which time the search box already held the next query.
+// The entry's address is the truth: refill the box from its ?q=.
+document.addEventListener("htmx:historyRestore", () => {
+  const q = new URLSearchParams(location.search).get("q") || "";
+  document.querySelectorAll('input[type="search"][name="q"]').forEach((input) => {
+    input.value = q;
+  });
+});

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// queries is the search mix: what people type into the box, taken from the
+// bundled catalog's vocabulary. Every class the issue names is here: one
+// letter, short prefixes, whole words, two words, typos, accents, misses, and
+// a second page.
+var queries = []struct{ q, page string }{
+	// one letter
+	{q: "h"}, {q: "t"}, {q: "a"}, {q: "s"},
+	// two or three letters, as typed on the way to a word
+	{q: "ha"}, {q: "har"}, {q: "tol"}, {q: "po"}, {q: "gam"}, {q: "mur"},
+	// whole words
+	{q: "harry"}, {q: "potter"}, {q: "tolkien"}, {q: "dune"}, {q: "hobbit"}, {q: "pride"},
+	{q: "murder"}, {q: "love"}, {q: "king"}, {q: "war"}, {q: "night"}, {q: "austen"},
+	// two words, the last one often unfinished
+	{q: "harry pot"}, {q: "rowling chamber"}, {q: "hunger games"}, {q: "lord rings"},
+	{q: "stephen king"}, {q: "game thr"}, {q: "jane austen"}, {q: "agatha christie"},
+	// typos
+	{q: "hary poter"}, {q: "tolkein"}, {q: "hobit"}, {q: "hungr games"}, {q: "agatha cristie"},
+	// accents, with and without
+	{q: "garcia marquez"}, {q: "garcía márquez"}, {q: "les misérables"},
+	// misses
+	{q: "xyzzyq"}, {q: "qqqqzz"}, {q: "zzqv plorf"},
+	// the next page of common queries
+	{q: "harry", page: "2"}, {q: "the", page: "2"},
+}
+
+// queryPaths is the mix as URL paths.
+func queryPaths() []string {
+	out := make([]string, 0, len(queries))
+	for _, q := range queries {
+		v := url.Values{"q": {q.q}}
+		if q.page != "" {
+			v.Set("page", q.page)
+		}
+		out = append(out, "/search?"+v.Encode())
+	}
+	return out
+}
+
+// doneLua prints wrk's summary as one JSON line, so the Go side does not
+// have to parse wrk's human-readable output. Latencies are microseconds.
+const doneLua = `
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests":%.0f,"duration_us":%.0f,"bytes":%.0f,"connect":%.0f,"read":%.0f,"write":%.0f,' ..
+    '"status":%.0f,"timeout":%.0f,"p50":%.0f,"p90":%.0f,"p99":%.0f,"p999":%.0f,"max":%.0f,"mean":%.1f}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
+    latency.max, latency.mean))
+end
+`
+
+// searchScript cycles through paths as HTMX requests. Each thread starts at
+// a different place in the list, half the list apart, so the threads do not
+// ask in lockstep (nor warm a cache for each other).
+func searchScript(paths []string) string {
+	var b strings.Builder
+	b.WriteString("local paths = {\n")
+	for _, p := range paths {
+		b.WriteString("  " + strconv.Quote(p) + ",\n")
+	}
+	b.WriteString(`}
+local nextStart = 0
+function setup(thread)
+  thread:set("start", nextStart)
+  nextStart = nextStart + math.floor(#paths / 2) + 7
+end
+local i = 0
+function init(args)
+  i = (start or 0) % #paths
+  wrk.headers["HX-Request"] = "true"
+  wrk.headers["Accept-Encoding"] = "gzip"
+end
+function request()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+`)
+	b.WriteString(doneLua)
+	return b.String()
+}
+
+// wrkResult is one wrk run. Latencies are microseconds.
+type wrkResult struct {
+	Requests   int64   `json:"requests"`
+	DurationUS int64   `json:"duration_us"`
+	Bytes      int64   `json:"bytes"`
+	Connect    int64   `json:"connect"`
+	Read       int64   `json:"read"`
+	Write      int64   `json:"write"`
+	Status     int64   `json:"status"` // responses with status >= 400
+	Timeout    int64   `json:"timeout"`
+	P50        float64 `json:"p50"`
+	P90        float64 `json:"p90"`
+	P99        float64 `json:"p99"`
+	P999       float64 `json:"p999"`
+	Max        float64 `json:"max"`
+	Mean       float64 `json:"mean"`
+
+	// ServerCPU is the CPU time (user + system) the server used during
+	// the run, read from /proc; 0 when unknown.
+	ServerCPU time.Duration `json:"-"`
+}
+
+// cpuPerRequest is the server's CPU time per request: unlike requests/s it
+// hardly depends on what else the machine is doing.
+func (r wrkResult) cpuPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Requests)
+}
+
+// cores is how many CPUs the server kept busy on average.
+func (r wrkResult) cores() float64 {
+	if r.DurationUS == 0 {
+		return 0
+	}
+	return r.ServerCPU.Seconds() / (float64(r.DurationUS) / 1e6)
+}
+
+func (r wrkResult) rps() float64 {
+	if r.DurationUS == 0 {
+		return 0
+	}
+	return float64(r.Requests) / (float64(r.DurationUS) / 1e6)
+}
+
+func (r wrkResult) errors() int64 {
+	return r.Connect + r.Read + r.Write + r.Status + r.Timeout
+}
+
+// errorDetail names the kinds of errors, "" when there are none.
+func (r wrkResult) errorDetail() string {
+	var parts []string
+	for _, e := range []struct {
+		name string
+		n    int64
+	}{{"status>=400", r.Status}, {"timeout", r.Timeout}, {"connect", r.Connect}, {"read", r.Read}, {"write", r.Write}} {
+		if e.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", e.n, e.name))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+type wrkRunner struct {
+	exe                  string
+	threads, connections int
+	log                  io.Writer
+}
+
+func (w wrkRunner) run(ctx context.Context, target, script string, d time.Duration) (wrkResult, error) {
+	args := []string{
+		"-t", strconv.Itoa(w.threads), "-c", strconv.Itoa(w.connections),
+		"-d", strconv.Itoa(int(d.Round(time.Second)/time.Second)) + "s",
+		"--timeout", "5s", "--latency", "-s", script, target,
+	}
+	cmd := exec.CommandContext(ctx, w.exe, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return wrkResult{}, fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	}
+	r, err := parseWrk(out.Bytes())
+	if err != nil {
+		return r, fmt.Errorf("%w\n%s", err, out.String())
+	}
+	return r, nil
+}
+
+// runMeasuringCPU is run, also recording the CPU time process pid used.
+func (w wrkRunner) runMeasuringCPU(ctx context.Context, pid int, target, script string, d time.Duration) (wrkResult, error) {
+	before, err1 := processCPU(pid)
+	r, err := w.run(ctx, target, script, d)
+	after, err2 := processCPU(pid)
+	if err == nil && err1 == nil && err2 == nil {
+		r.ServerCPU = after - before
+	}
+	return r, err
+}
+
+// processCPU reads utime + stime of pid from /proc/PID/stat.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+// clockTick is USER_HZ, 100 on every Linux platform Go supports.
+const clockTick = 10 * time.Millisecond
+
+func parseStatCPU(stat string) (time.Duration, error) {
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed /proc stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("malformed /proc stat times")
+	}
+	return time.Duration(ut+st) * clockTick, nil
+}
+
+func parseWrk(out []byte) (wrkResult, error) {
+	var r wrkResult
+	for line := range strings.Lines(string(out)) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "WRKJSON ")
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal([]byte(rest), &r); err != nil {
+			return r, fmt.Errorf("parse wrk summary: %w", err)
+		}
+		if r.Requests == 0 {
+			return r, errors.New("wrk made no requests")
+		}
+		return r, nil
+	}
+	return r, errors.New("wrk printed no WRKJSON summary line")
+}
