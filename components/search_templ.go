@@ -547,8 +547,12 @@ func countText(r *store.Results) string {
 		return "The most popular of " + booksText(r) + "."
 	case r.Total == 0:
 		return "No books match “" + r.Query + "”."
-	case r.Total == 1:
+	case r.Total == 1 && !r.Similar:
 		return "1 book matches “" + r.Query + "”."
+	case r.Total == 1:
+		return "1 book matches “" + r.Query + "” exactly; similar spellings follow."
+	case r.Similar:
+		return booksText(r) + " match “" + r.Query + "” exactly; similar spellings follow."
 	}
 	return booksText(r) + " match “" + r.Query + "”."
 }

@@ -64,7 +64,14 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "cache_size(-32000)")
+	// Each connection has its own page cache (KiB when negative). Readers
+	// share the OS's file cache too, so a modest one each keeps memory
+	// bounded with several of them open.
+	if readOnly {
+		q.Add("_pragma", "cache_size(-8000)")
+	} else {
+		q.Add("_pragma", "cache_size(-32000)")
+	}
 	q.Add("_pragma", "temp_store(MEMORY)")
 	// Times are written as "YYYY-MM-DD HH:MM:SS.SSS+00:00" so SQLite's own
 	// date functions understand them.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Search limits. They keep every query bounded, whatever users type.
@@ -41,7 +42,12 @@ type Results struct {
 	// when there are more than that.
 	Total       int64
 	TotalCapped bool
-	HasMore     bool // a next page exists
+	// Similar is set when Total counts only the exact matches, which come
+	// first, and matches with typos or inside longer words may follow them.
+	// Counting those too would walk every variant's books; it is done only
+	// when there is no exact match at all.
+	Similar bool
+	HasMore bool // a next page exists
 	// Popular is set for the empty query, which lists the most popular books.
 	Popular bool
 	// Shortened is set when the query was cut to MaxQueryRunes runes or
@@ -190,7 +196,11 @@ func tiers(words []*wordTerms) []tier {
 	}
 	last := words[len(words)-1]
 	if strict {
-		if last.exact {
+		// The exact-title tier scans the books holding the word until it
+		// finds titles that are just it; for one character ("h", an
+		// initial in countless names) that is most of the index, and the
+		// title-prefix tier below puts such a book first anyway.
+		if last.exact && utf8.RuneCountInString(strings.Join(phrase, " ")) > 1 {
 			ts = append(ts, tier{
 				match:      "title : ^" + quote(strings.Join(phrase, " ")),
 				exactTitle: strings.Join(phrase, " "),
@@ -280,12 +290,13 @@ func (c *Catalog) match(ctx context.Context, r *Results, words []*wordTerms) err
 	if exhausted {
 		r.Total = int64(len(ids))
 	} else {
-		n, err := c.countTiers(ctx, ts)
+		n, similar, err := c.countTiers(ctx, ts)
 		if err != nil {
 			return err
 		}
 		r.Total = min(n, MaxCount)
 		r.TotalCapped = n > MaxCount
+		r.Similar = similar
 	}
 	return c.fill(ctx, r, ids, words)
 }
@@ -344,19 +355,21 @@ func (c *Catalog) collectExactTitles(ctx context.Context, t tier, ids *[]int64, 
 	return n, nil
 }
 
-// countTiers counts the books matching the last (widest) tier, no further
-// than MaxCount+1. When that tier adds typo and substring variants, the
-// exact all-words tier is counted first: it is far cheaper, and once it
-// passes the cap the wider one cannot say anything more.
-func (c *Catalog) countTiers(ctx context.Context, ts []tier) (int64, error) {
+// countTiers counts the matching books, no further than MaxCount+1. When
+// the last tier adds typo and substring variants and the exact all-words
+// tier has matches, only those are counted (similar is then true): OR-ing
+// dozens of variants of common words walks far more of the index than the
+// page itself needs.
+func (c *Catalog) countTiers(ctx context.Context, ts []tier) (n int64, similar bool, err error) {
 	last := ts[len(ts)-1]
 	if last.loose && len(ts) >= 2 && ts[len(ts)-2].exactTitle == "" {
 		n, err := c.count(ctx, ts[len(ts)-2].match)
-		if err != nil || n > MaxCount {
-			return n, err
+		if err != nil || n > 0 {
+			return n, n > 0 && n <= MaxCount, err
 		}
 	}
-	return c.count(ctx, last.match)
+	n, err = c.count(ctx, last.match)
+	return n, false, err
 }
 
 // count returns how many books match, counting no further than MaxCount+1.

@@ -6,7 +6,7 @@ import (
 )
 
 // DefaultResultCache is how many result pages Catalog keeps by default.
-const DefaultResultCache = 4096
+const DefaultResultCache = 1024
 
 // resultCache keeps recently served result pages. People typing ask for the
 // same popular prefixes ("h", "ha", "har") over and over, and a page costs
