@@ -917,3 +917,39 @@ func BenchmarkLogin(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConcurrentSignUps: 100 people sign up at the same moment, each
+// from their own browser, with the production hash cost. Every one must
+// succeed; one op is the whole burst.
+func BenchmarkConcurrentSignUps(b *testing.B) {
+	env := newTestEnv(b)
+	env.app.Hasher = store.NewHasher(store.DefaultHashParams)
+	env.app.Limits.RegisterIP = NewLimiter(1<<30, time.Hour)
+	env.app.Limits.EmailCheckIP = NewLimiter(1<<30, time.Hour)
+	const people = 100
+	round := 0
+	for b.Loop() {
+		round++
+		browsers := make([]*browser, people)
+		for i := range browsers {
+			browsers[i] = env.browser()
+			browsers[i].get("/register")
+		}
+		statuses := make([]int, people)
+		var wg sync.WaitGroup
+		for i, br := range browsers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				form := url.Values{"email": {fmt.Sprintf("burst%d-%d@example.org", round, i)}, "password": {goodPassword}, "password_confirm": {goodPassword}}
+				statuses[i] = br.post("/register", form).status
+			}()
+		}
+		wg.Wait()
+		for i, s := range statuses {
+			if s != http.StatusSeeOther {
+				b.Fatalf("sign-up %d of %d: status %d, want 303", i+1, people, s)
+			}
+		}
+	}
+}
