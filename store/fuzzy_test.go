@@ -93,8 +93,8 @@ func TestFuzzyMatchesBruteForce(t *testing.T) {
 
 func TestExpand(t *testing.T) {
 	v := sortedVocabulary(0,
-		[]string{"harry", "hairy", "hary", "potter", "pottery", "poter", "tolkien", "charry", "arrow", "cat", "cot", "tolkiens"},
-		[]int32{100, 20, 5, 90, 3, 1, 50, 2, 7, 40, 8, 1})
+		[]string{"harry", "hairy", "hary", "potter", "pottery", "poter", "tolkien", "charry", "arrow", "cat", "cot", "tolkiens", "the", "other", "mother"},
+		[]int32{100, 20, 5, 90, 3, 1, 50, 2, 7, 40, 8, 1, 500, 300, 200})
 	tests := []struct {
 		word  string
 		last  bool

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Search limits. They keep every query bounded, whatever users type.
@@ -16,10 +15,6 @@ const (
 	MaxQueryRunes = 200  // longer queries are cut (and the page says so)
 	MaxQueryWords = 12   // further words are dropped (and the page says so)
 	MaxCount      = 1000 // counts stop here: "1,000+ books"
-
-	// exactTitleWindow is how many of the most popular books whose title
-	// starts with the query are checked for an exactly equal title.
-	exactTitleWindow = 50
 )
 
 // Hit is one search result: the book and its title and authors split into
@@ -170,43 +165,23 @@ func (c *Catalog) search(ctx context.Context, r *Results) (*Results, error) {
 	return r, nil
 }
 
-// tier is one FTS query of the ranking, see Search.
-type tier struct {
-	match      string
-	exactTitle string // when set, keep only books whose folded title is this
-	loose      bool   // matches typo and substring variants too
-}
-
 // quote makes s one FTS5 string: whatever it holds is a term to look up,
 // never query syntax.
 func quote(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// tiers builds the FTS queries of Search's ranking, best tier first. Each
-// tier's matches include the previous tier's, which lets rank fetch no more
-// than it shows. The last tier is the whole result set.
-func tiers(words []*wordTerms) []tier {
-	var ts []tier
-	strict := true
-	phrase := make([]string, len(words))
-	for i, w := range words {
+// matchQueries builds the FTS queries of Search: exact, every word as
+// typed (the last also as a prefix), empty when some word has no exact
+// match; and loose, which also takes each word's typo and substring
+// variants, empty when no word has any. loose matches include exact's.
+func matchQueries(words []*wordTerms) (exact, loose string) {
+	strict, hasVariants := true, false
+	for _, w := range words {
 		strict = strict && w.strict()
-		phrase[i] = w.word
+		hasVariants = hasVariants || len(w.extra) > 0
 	}
-	last := words[len(words)-1]
 	if strict {
-		// The exact-title tier scans the books holding the word until it
-		// finds titles that are just it; for one character ("h", an
-		// initial in countless names) that is most of the index, and the
-		// title-prefix tier below puts such a book first anyway.
-		if last.exact && utf8.RuneCountInString(strings.Join(phrase, " ")) > 1 {
-			ts = append(ts, tier{
-				match:      "title : ^" + quote(strings.Join(phrase, " ")),
-				exactTitle: strings.Join(phrase, " "),
-			})
-		}
-		ts = append(ts, tier{match: "title : ^" + quote(strings.Join(phrase, " ")) + "*"})
 		var b strings.Builder
 		for i, w := range words {
 			if i > 0 {
@@ -217,13 +192,9 @@ func tiers(words []*wordTerms) []tier {
 				b.WriteByte('*')
 			}
 		}
-		ts = append(ts, tier{match: b.String()})
+		exact = b.String()
 	}
-	loose := false
-	for _, w := range words {
-		loose = loose || len(w.extra) > 0
-	}
-	if loose {
+	if hasVariants {
 		var b strings.Builder
 		for i, w := range words {
 			if i > 0 {
@@ -249,9 +220,9 @@ func tiers(words []*wordTerms) []tier {
 			}
 			b.WriteByte(')')
 		}
-		ts = append(ts, tier{match: b.String(), loose: true})
+		loose = b.String()
 	}
-	return ts
+	return exact, loose
 }
 
 // bookID decodes a book_search rowid (see 0001_catalog.sql).
@@ -265,40 +236,157 @@ const (
 )
 
 // match fills r with the page of books matching words.
+//
+// Most searches have few matches, and for them one walk of the index
+// settles everything: the exact all-words tier is read once, with titles,
+// up to titleWindow books; when that is all of them, the title tiers are
+// ranked here in Go and the count is exact, with no other query. Only when
+// matches abound (where the title-prefix query finds its LIMIT quickly)
+// does the title tier get its own query and the total a counting one.
 func (c *Catalog) match(ctx context.Context, r *Results, words []*wordTerms) error {
-	ts := tiers(words)
+	exact, loose := matchQueries(words)
 	need := r.Offset() + PerPage + 1 // one more tells whether a next page exists
 	var ids []int64
 	seen := map[int64]bool{}
-	exhausted := false // the last tier returned everything it matches
-	for i, t := range ts {
-		var got int
-		var err error
-		if t.exactTitle != "" {
-			got, err = c.collectExactTitles(ctx, t, &ids, seen)
-		} else {
-			got, err = c.collect(ctx, &ids, seen, sqlTier, t.match, need)
-			exhausted = i == len(ts)-1 && got < need
+	add := func(id int64) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
 		}
+	}
+
+	var strictTotal int64 = -1 // how many exact matches, when all were read
+	if exact != "" {
+		window := max(need, titleWindow)
+		books, err := c.collectTitled(ctx, exact, window)
 		if err != nil {
 			return err
 		}
-		if len(ids) >= need {
-			break
+		ranked := books
+		if len(books) < window {
+			strictTotal = int64(len(books))
+		} else {
+			prefix, err := c.collectTitled(ctx, titlePrefixMatch(words), need)
+			if err != nil {
+				return err
+			}
+			ranked = append(prefix, books...)
+		}
+		ranks := make([]titleRank, len(ranked))
+		for i, b := range ranked {
+			ranks[i] = rankTitle(b.title, words)
+		}
+		for _, rank := range []titleRank{titleExact, titlePrefix, titleOther} {
+			for i, b := range ranked {
+				if ranks[i] == rank {
+					add(b.id)
+				}
+			}
 		}
 	}
-	if exhausted {
-		r.Total = int64(len(ids))
-	} else {
-		n, similar, err := c.countTiers(ctx, ts)
+
+	looseRead, looseExhausted := false, false
+	if loose != "" && len(ids) < need {
+		got, err := c.collect(ctx, &ids, seen, sqlTier, loose, need)
+		if err != nil {
+			return err
+		}
+		looseRead, looseExhausted = true, got < need
+	}
+	switch {
+	case looseRead && looseExhausted:
+		r.Total = int64(len(ids)) // every match, exact and similar, was read
+	case strictTotal > 0:
+		r.Total, r.Similar = strictTotal, loose != ""
+	case strictTotal == 0 && loose == "":
+		r.Total = 0
+	default:
+		// Too many to have read them all: count, counting only the exact
+		// matches when there are many (similar spellings follow them).
+		match, similar := loose, false
+		if exact != "" && strictTotal < 0 {
+			match, similar = exact, loose != ""
+		}
+		n, err := c.count(ctx, match)
 		if err != nil {
 			return err
 		}
 		r.Total = min(n, MaxCount)
 		r.TotalCapped = n > MaxCount
-		r.Similar = similar
+		r.Similar = similar && !r.TotalCapped
 	}
 	return c.fill(ctx, r, ids, words)
+}
+
+// titleWindow is how many exact matches one search reads at most before
+// deciding they are many; below it, ranking and counting need no other query.
+const titleWindow = 64
+
+type titleRank int
+
+const (
+	titleExact  titleRank = iota // the title is the query
+	titlePrefix                  // the title starts with the query (its last word as a prefix)
+	titleOther
+)
+
+// rankTitle places a title in Search's title tiers for words.
+func rankTitle(title string, words []*wordTerms) titleRank {
+	tw := foldWords(title)
+	if len(tw) < len(words) {
+		return titleOther
+	}
+	for i, w := range words {
+		switch {
+		case tw[i] == w.word:
+		case i == len(words)-1 && w.last && strings.HasPrefix(tw[i], w.word):
+			return titlePrefix
+		default:
+			return titleOther
+		}
+	}
+	if len(tw) == len(words) {
+		return titleExact
+	}
+	return titlePrefix
+}
+
+// titlePrefixMatch is the FTS query for titles that start with the words.
+func titlePrefixMatch(words []*wordTerms) string {
+	phrase := make([]string, len(words))
+	for i, w := range words {
+		phrase[i] = w.word
+	}
+	return "title : ^" + quote(strings.Join(phrase, " ")) + "*"
+}
+
+type titledBook struct {
+	id    int64
+	title string
+}
+
+// collectTitled returns up to limit books matching the FTS query, most
+// popular first, with their titles.
+func (c *Catalog) collectTitled(ctx context.Context, match string, limit int) ([]titledBook, error) {
+	rows, err := c.query(ctx, sqlTierTitle, match, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", match, err)
+	}
+	defer rows.Close()
+	var out []titledBook
+	for rows.Next() {
+		var rowid int64
+		var b titledBook
+		if err := rows.Scan(&rowid, &b.title); err != nil {
+			return nil, fmt.Errorf("search %q: %w", match, err)
+		}
+		b.id = bookID(rowid)
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search %q: %w", match, err)
+	}
+	return out, nil
 }
 
 // collect runs query, which selects book_search rowids, and appends their
@@ -326,50 +414,6 @@ func (c *Catalog) collect(ctx context.Context, ids *[]int64, seen map[int64]bool
 		return 0, fmt.Errorf("search %q: %w", args[0], err)
 	}
 	return n, nil
-}
-
-// collectExactTitles appends the books among the exactTitleWindow most
-// popular matches of t whose folded title equals t.exactTitle.
-func (c *Catalog) collectExactTitles(ctx context.Context, t tier, ids *[]int64, seen map[int64]bool) (int, error) {
-	rows, err := c.query(ctx, sqlTierTitle, t.match, exactTitleWindow)
-	if err != nil {
-		return 0, fmt.Errorf("search %q: %w", t.match, err)
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var rowid int64
-		var title string
-		if err := rows.Scan(&rowid, &title); err != nil {
-			return 0, fmt.Errorf("search %q: %w", t.match, err)
-		}
-		n++
-		if id := bookID(rowid); !seen[id] && Fold(title) == t.exactTitle {
-			seen[id] = true
-			*ids = append(*ids, id)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("search %q: %w", t.match, err)
-	}
-	return n, nil
-}
-
-// countTiers counts the matching books, no further than MaxCount+1. When
-// the last tier adds typo and substring variants and the exact all-words
-// tier has matches, only those are counted (similar is then true): OR-ing
-// dozens of variants of common words walks far more of the index than the
-// page itself needs.
-func (c *Catalog) countTiers(ctx context.Context, ts []tier) (n int64, similar bool, err error) {
-	last := ts[len(ts)-1]
-	if last.loose && len(ts) >= 2 && ts[len(ts)-2].exactTitle == "" {
-		n, err := c.count(ctx, ts[len(ts)-2].match)
-		if err != nil || n > 0 {
-			return n, n > 0 && n <= MaxCount, err
-		}
-	}
-	n, err = c.count(ctx, last.match)
-	return n, false, err
 }
 
 // count returns how many books match, counting no further than MaxCount+1.

@@ -277,7 +277,12 @@ func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
 			w.extra = append(w.extra, v.terms[c.term])
 		}
 	}
-	if len(runes) >= 3 {
+	// Substring matches, as ILIKE '%word%' found them, from three letters
+	// ("arr" finds Harry). A three-letter word that is a word of its own
+	// ("the", "war") is taken as itself: the words containing it ("other",
+	// "mother", "award") are many, common and nothing like what was asked,
+	// and OR-ing their books into every search costs more than the rest.
+	if len(runes) > 3 || (len(runes) == 3 && !w.exact) {
 		for _, i := range v.containing(word, maxSubstringTerms, covered) {
 			if !seen[i] {
 				seen[i] = true
