@@ -48,15 +48,11 @@ func importCommand(ctx context.Context, args, environ []string, stdout, stderr i
 		return fmt.Errorf("import: want one CSV file, got %d (%s)", len(files), importUsage)
 	}
 
-	db, err := store.Open(ctx, cfg.DB)
+	db, catalog, err := openCatalog(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	catalog, err := store.NewCatalog(ctx, db)
-	if err != nil {
-		return err
-	}
 	progress := newProgress(stderr)
 	start := time.Now()
 

@@ -67,6 +67,21 @@ const usage = `usage:
   shelf import [-db FILE] --synthetic N
   shelf create-admin [-db FILE] --email ADDRESS [--password-stdin]`
 
+// openCatalog opens (creating and migrating) the database at path and its
+// catalog. The caller closes the database.
+func openCatalog(ctx context.Context, path string) (*store.DB, *store.Catalog, error) {
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	catalog, err := store.NewCatalog(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, catalog, nil
+}
+
 func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
@@ -81,15 +96,11 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	log := newLogger(stderr)
 	start := time.Now()
 
-	db, err := store.Open(ctx, cfg.DB)
+	db, catalog, err := openCatalog(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	catalog, err := store.NewCatalog(ctx, db)
-	if err != nil {
-		return err
-	}
 	catalog.SetResultCache(cfg.SearchCache)
 	if err := importBundledIfEmpty(ctx, catalog, log); err != nil {
 		return err
