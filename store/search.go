@@ -265,7 +265,12 @@ func (c *Catalog) match(ctx context.Context, r *Results, words []*wordTerms) err
 		ranked := books
 		if len(books) < window {
 			strictTotal = int64(len(books))
-		} else {
+		} else if len(words) == 1 {
+			// Many books hold the word: titles that start with it may be
+			// beyond the window, and are plentiful enough that the
+			// title-prefix query finds them fast. (For several words a
+			// rare phrase makes that query walk every match; their title
+			// matches are ranked within the window.)
 			prefix, err := c.collectTitled(ctx, titlePrefixMatch(words), need)
 			if err != nil {
 				return err
