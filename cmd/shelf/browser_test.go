@@ -84,11 +84,19 @@ func TestBrowserSearch(t *testing.T) {
 		// with its text in the box.
 		openAndType(t, tab, "harry", "Harry")
 		first := evalJS[string](t, tab, jsFirstTitle)
+		// The count's live region must be updated in place, not replaced:
+		// screen readers announce changes to a live region already there.
+		_ = evalJS[bool](t, tab, `(document.getElementById('result-count').dataset.marker = 'kept', true)`)
 		_ = evalJS[bool](t, tab, `(document.getElementById('search-input').select(), true)`)
 		typeSlowly(t, tab, "tolkien")
 		waitJS(t, tab, "results for tolkien", 10*time.Second,
 			fmt.Sprintf(`%s.includes('Tolkien') && %s === 'tolkien'`, jsResultText, jsQueryParam))
 		assertLocation(t, tab, "/search", "tolkien")
+		if !evalJS[bool](t, tab, `document.getElementById('result-count').dataset.marker === 'kept' &&
+			document.getElementById('result-count').getAttribute('aria-live') === 'polite' &&
+			document.getElementById('result-count').textContent.includes('tolkien')`) {
+			t.Errorf("the result count was replaced or not updated: %q", evalJS[string](t, tab, jsResultCountText))
+		}
 
 		historyBack(t, tab)
 		err := pollJS(tab, 5*time.Second,
