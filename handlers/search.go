@@ -28,7 +28,7 @@ func (a *App) search(c echo.Context) error {
 	}
 	if isHTMX(c) {
 		if r.Page > 1 {
-			return render(c, http.StatusOK, components.ResultItems(r))
+			return render(c, http.StatusOK, components.MoreResults(r))
 		}
 		// Each settled query becomes a history entry, so Back returns to
 		// the previous results; the address shows the query as it was run

@@ -198,6 +198,12 @@ func TestBrowserSearch(t *testing.T) {
 		if n := evalJS[int](t, tab, `document.querySelectorAll('#more-results').length`); n > 1 {
 			t.Errorf("%d #more-results controls after appending; the old one must be replaced", n)
 		}
+		// Keyboard focus moves to the first new result, where reading goes on.
+		want := ids[len(firstPage)]
+		focused := evalJS[string](t, tab, `(document.activeElement.closest('li.result') || {dataset: {}}).dataset.bookId || ''`)
+		if focused != want {
+			t.Errorf("focus is on book %q after \"more results\", want the first new result, book %s", focused, want)
+		}
 	})
 
 	t.Run("FormWorksWithoutJavaScript", func(t *testing.T) {
