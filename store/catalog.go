@@ -86,11 +86,15 @@ func (c *Catalog) IsEmpty(ctx context.Context) (bool, error) {
 
 // refreshSearchTerms rebuilds search_terms from the index inside tx. Imports
 // call it before committing so the vocabulary always matches the index.
-// It first merges the index into one segment: a bulk insert leaves dozens,
-// and every search would otherwise read and merge them all.
-func refreshSearchTerms(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO book_search (book_search) VALUES ('optimize')`); err != nil {
-		return fmt.Errorf("optimize search index: %w", err)
+// With optimize it first merges the index into one segment: a bulk insert
+// leaves dozens, and every search would otherwise read and merge them all.
+// A small import adds a segment or two, which FTS5's automerge folds in as
+// it goes; optimizing then would rewrite the whole index for a few rows.
+func refreshSearchTerms(ctx context.Context, tx *sql.Tx, optimize bool) error {
+	if optimize {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO book_search (book_search) VALUES ('optimize')`); err != nil {
+			return fmt.Errorf("optimize search index: %w", err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM search_terms`); err != nil {
 		return fmt.Errorf("refresh search terms: %w", err)

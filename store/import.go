@@ -79,6 +79,10 @@ func (r *ImportReport) reject(line int, reason string) {
 	}
 }
 
+// optimizeAfter is how many new books make an import merge the whole
+// search index into one segment (see refreshSearchTerms).
+const optimizeAfter = 5000
+
 // Import reads books from CSV and adds those not already in the catalog.
 // Accepted headers (case-insensitive, BOM tolerated) are goodbooks-10k's,
 // the tutorial's "Book Name,Author Name,Genre" and "title,author[s]".
@@ -269,7 +273,7 @@ func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *sq
 		return 0, 0, fmt.Errorf("restore trigger: %w", err)
 	}
 	if ins.added > 0 {
-		if err := refreshSearchTerms(ctx, tx); err != nil {
+		if err := refreshSearchTerms(ctx, tx, ins.added >= optimizeAfter); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -40,7 +40,7 @@ func insertBooks(t testing.TB, db *DB, books []Book) {
 				return err
 			}
 		}
-		return refreshSearchTerms(ctx, tx)
+		return refreshSearchTerms(ctx, tx, true)
 	})
 	if err != nil {
 		t.Fatalf("insert books: %v", err)

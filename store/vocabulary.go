@@ -49,7 +49,7 @@ func (c *Catalog) loadVocabulary(ctx context.Context) error {
 // reloads it. Imports do this themselves; it is for code that writes books
 // directly (tests, repairs).
 func (c *Catalog) RefreshSearchTerms(ctx context.Context) error {
-	if err := c.db.InTx(ctx, func(tx *sql.Tx) error { return refreshSearchTerms(ctx, tx) }); err != nil {
+	if err := c.db.InTx(ctx, func(tx *sql.Tx) error { return refreshSearchTerms(ctx, tx, true) }); err != nil {
 		return err
 	}
 	return c.loadVocabulary(ctx)
