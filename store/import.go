@@ -217,6 +217,14 @@ func (w *bookInserter) insert(ctx context.Context, b *bookRow) error {
 // indexes the new books, refreshes the search vocabulary and commits. Any
 // error rolls everything back.
 func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *sql.Tx, *bookInserter) error) (added, duplicates int, err error) {
+	defer func() {
+		// When ctx ends, database/sql rolls the transaction back and closes
+		// its statements at once, so the first error seen may be "statement
+		// is closed": the cause to report is ctx's.
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+	}()
 	conn, err := c.db.Write.Conn(ctx)
 	if err != nil {
 		return 0, 0, err
