@@ -14,7 +14,6 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"shelf/mail"
 	"shelf/store"
 )
 
@@ -35,18 +34,7 @@ func TestBrowserDevMailSandbox(t *testing.T) {
 	}
 
 	db := mailTestDB(t)
-	inbox, err := mail.StartDevInbox(0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inbox.Close() })
-	from, _ := mail.ParseFrom(mail.DefaultFrom)
-	sender, err := mail.NewSender(store.NewOutbox(db), inbox.SMTP(), from, mail.Options{PollInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender.Start()
-	t.Cleanup(func() { sender.Stop(context.Background()) })
+	inbox, _ := startDevInboxSender(t, db)
 	changed := inbox.Changed()
 	enqueueMail(t, db, store.Mail{
 		To: "reader@example.com", Subject: "Sandbox", Text: "See https://example.com/x",

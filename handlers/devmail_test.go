@@ -75,18 +75,7 @@ func TestDevMailOffWithoutInbox(t *testing.T) {
 
 func TestDevMailShowsCaughtMail(t *testing.T) {
 	db := mailTestDB(t)
-	inbox, err := mail.StartDevInbox(0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inbox.Close() })
-	from, _ := mail.ParseFrom(mail.DefaultFrom)
-	sender, err := mail.NewSender(store.NewOutbox(db), inbox.SMTP(), from, mail.Options{PollInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender.Start()
-	t.Cleanup(func() { sender.Stop(context.Background()) })
+	inbox, sender := startDevInboxSender(t, db)
 
 	changed := inbox.Changed()
 	enqueueMail(t, db, store.Mail{
@@ -211,4 +200,23 @@ func TestAdminOutboxListsFailures(t *testing.T) {
 	if rec.Code != http.StatusNotFound {
 		t.Fatalf("retry of a message that is not failed = %d, want 404", rec.Code)
 	}
+}
+
+// startDevInboxSender runs a dev inbox and a sender delivering db's outbox
+// to it, both stopped when the test ends.
+func startDevInboxSender(t *testing.T, db *store.DB) (*mail.DevInbox, *mail.Sender) {
+	t.Helper()
+	inbox, err := mail.StartDevInbox(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inbox.Close() })
+	from, _ := mail.ParseFrom(mail.DefaultFrom)
+	sender, err := mail.NewSender(store.NewOutbox(db), inbox.SMTP(), from, mail.Options{PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender.Start()
+	t.Cleanup(func() { sender.Stop(context.Background()) })
+	return inbox, sender
 }
