@@ -198,11 +198,13 @@ func TestBrowserSearch(t *testing.T) {
 		if n := evalJS[int](t, tab, `document.querySelectorAll('#more-results').length`); n > 1 {
 			t.Errorf("%d #more-results controls after appending; the old one must be replaced", n)
 		}
-		// Keyboard focus moves to the first new result, where reading goes on.
+		// Keyboard focus moves to the first new result, where reading goes
+		// on; htmx moves it when the swap settles, just after the items land.
 		want := ids[len(firstPage)]
-		focused := evalJS[string](t, tab, `(document.activeElement.closest('li.result') || {dataset: {}}).dataset.bookId || ''`)
-		if focused != want {
-			t.Errorf("focus is on book %q after \"more results\", want the first new result, book %s", focused, want)
+		jsFocused := `(document.activeElement.closest('li.result') || {dataset: {}}).dataset.bookId || ''`
+		if err := pollJS(tab, 2*time.Second, fmt.Sprintf(`%s === %q`, jsFocused, want)); err != nil {
+			t.Errorf("focus is on book %q after \"more results\", want the first new result, book %s",
+				evalJS[string](t, tab, jsFocused), want)
 		}
 	})
 
