@@ -23,8 +23,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-
-	"shelf/store"
 )
 
 // seedCSV is imported when the server did not import its bundled catalog on
@@ -208,19 +206,15 @@ func waitHealthy(t *testing.T, baseURL string) {
 	}
 }
 
-// countBooks opens the database beside the running server (WAL allows it).
+// catalogSize opens the database beside the running server (WAL allows it).
 func catalogSize(t *testing.T, db string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	h, err := store.Open(ctx, db)
+	h, c, err := openCatalog(ctx, db)
 	if err != nil {
 		t.Fatalf("open %s: %v", db, err)
 	}
 	defer h.Close()
-	c, err := store.NewCatalog(ctx, h)
-	if err != nil {
-		t.Fatalf("catalog: %v", err)
-	}
 	n, err := c.Count(ctx)
 	if err != nil {
 		t.Fatalf("count books: %v", err)

@@ -32,15 +32,11 @@ func writeImportFile(t *testing.T, name, data string) string {
 func countImportedBooks(t *testing.T, dbPath string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, dbPath)
+	db, c, err := openCatalog(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	c, err := store.NewCatalog(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n, err := c.Count(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -127,15 +123,11 @@ func TestImportCommandErrors(t *testing.T) {
 
 func TestImportBundledIfEmpty(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "shelf.db"))
+	db, c, err := openCatalog(ctx, filepath.Join(t.TempDir(), "shelf.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	c, err := store.NewCatalog(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := c.Import(ctx, strings.NewReader("title,author\nMine,Me\n"), store.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
