@@ -292,7 +292,7 @@ func (c *Catalog) match(ctx context.Context, r *Results, words []*wordTerms) err
 
 	looseRead, looseExhausted := false, false
 	if loose != "" && len(ids) < need {
-		got, err := c.collect(ctx, &ids, seen, sqlTier, loose, need)
+		got, err := c.collect(ctx, add, sqlTier, loose, need)
 		if err != nil {
 			return err
 		}
@@ -394,10 +394,9 @@ func (c *Catalog) collectTitled(ctx context.Context, match string, limit int) ([
 	return out, nil
 }
 
-// collect runs query, which selects book_search rowids, and appends their
-// books to ids, skipping those already seen. It returns how many rows the
-// query gave.
-func (c *Catalog) collect(ctx context.Context, ids *[]int64, seen map[int64]bool, query string, args ...any) (int, error) {
+// collect runs query, which selects book_search rowids, and passes their
+// books to add in order. It returns how many rows the query gave.
+func (c *Catalog) collect(ctx context.Context, add func(id int64), query string, args ...any) (int, error) {
 	rows, err := c.query(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("search %q: %w", args[0], err)
@@ -410,10 +409,7 @@ func (c *Catalog) collect(ctx context.Context, ids *[]int64, seen map[int64]bool
 			return 0, fmt.Errorf("search %q: %w", args[0], err)
 		}
 		n++
-		if id := bookID(rowid); !seen[id] {
-			seen[id] = true
-			*ids = append(*ids, id)
-		}
+		add(bookID(rowid))
 	}
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("search %q: %w", args[0], err)
@@ -437,8 +433,8 @@ func (c *Catalog) count(ctx context.Context, match string) (int64, error) {
 // popular fills r with a page of the most popular books.
 func (c *Catalog) popular(ctx context.Context, v *vocabulary, r *Results) error {
 	need := r.Offset() + PerPage + 1
-	var ids []int64
-	if _, err := c.collect(ctx, &ids, map[int64]bool{}, sqlPopular, need); err != nil {
+	var ids []int64 // rowids are unique: no book comes twice
+	if _, err := c.collect(ctx, func(id int64) { ids = append(ids, id) }, sqlPopular, need); err != nil {
 		return err
 	}
 	r.Total = min(v.books, MaxCount)
