@@ -30,7 +30,8 @@ type Catalog struct {
 	db *DB
 
 	mu    sync.RWMutex
-	vocab *vocabulary // in-memory copy of search_terms, replaced after imports
+	vocab *vocabulary  // in-memory copy of search_terms, replaced after imports
+	index *searchIndex // built from vocab's catalog, or nil (see BuildSearchIndex)
 
 	stmts sync.Map // SQL text -> *sql.Stmt on db.Read, see (*Catalog).stmt
 

@@ -65,10 +65,11 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// Each connection has its own page cache (KiB when negative). Readers
-	// share the OS's file cache too, so a modest one each keeps memory
-	// bounded with several of them open.
+	// share the OS's file cache too, and searches read the in-memory index,
+	// not SQLite's, so a small one each keeps memory bounded with several
+	// of them open.
 	if readOnly {
-		q.Add("_pragma", "cache_size(-8000)")
+		q.Add("_pragma", "cache_size(-2000)")
 	} else {
 		q.Add("_pragma", "cache_size(-32000)")
 	}

@@ -18,7 +18,8 @@ const (
 )
 
 // Hit is one search result: the book and its title and authors split into
-// highlighted segments.
+// highlighted segments. Its Book holds what a result shows: the ISBN and
+// language may be left out (the book page has them).
 type Hit struct {
 	Book
 	TitleParts  []Segment
@@ -114,6 +115,10 @@ func NormalizeQuery(raw string) (q string, shortened bool) {
 // books. page is clamped to [1, MaxPages]; no input makes Search fail, only
 // database errors do. Results may be shared with other callers (see
 // resultCache): treat them as read-only.
+//
+// Searches run on the in-memory index once BuildSearchIndex has built it,
+// and on SQLite's FTS5 index (book_search) until then, by the same rules.
+// TestSearchEnginesAgree holds the two to the same answers.
 func (c *Catalog) Search(ctx context.Context, query string, page int) (*Results, error) {
 	r := &Results{}
 	r.Page, r.PageAdjusted = ClampPage(page)
@@ -132,10 +137,10 @@ func (c *Catalog) Search(ctx context.Context, query string, page int) (*Results,
 
 // search fills r, whose Query and Page are set, without the cache.
 func (c *Catalog) search(ctx context.Context, r *Results) (*Results, error) {
-	v := c.vocabulary()
+	v, ix := c.searchState()
 	if r.Query == "" {
 		r.Popular = true
-		return r, c.popular(ctx, v, r)
+		return r, c.popular(ctx, v, ix, r)
 	}
 	folded := foldWords(r.Query)
 	if len(folded) > MaxQueryWords {
@@ -151,12 +156,14 @@ func (c *Catalog) search(ctx context.Context, r *Results) (*Results, error) {
 		possible = possible && words[i].possible()
 	}
 	if possible {
-		if err := c.match(ctx, r, words); err != nil {
+		if ix != nil {
+			ix.match(r, words)
+		} else if err := c.match(ctx, r, words); err != nil {
 			return nil, err
 		}
 	}
 	if r.Total == 0 && len(r.Hits) == 0 {
-		s, err := c.suggestion(ctx, v, words)
+		s, err := c.suggestion(ctx, v, ix, words)
 		if err != nil {
 			return nil, err
 		}
@@ -323,6 +330,98 @@ func (c *Catalog) match(ctx context.Context, r *Results, words []*wordTerms) err
 	return c.fill(ctx, r, ids, words)
 }
 
+// match is Catalog.match on the in-memory index: the same tiers, counts
+// and flags, except that every title equal to the query ranks first, not
+// only those among the first titleWindow exact matches.
+func (ix *searchIndex) match(r *Results, words []*wordTerms) {
+	need := r.Offset() + PerPage + 1
+	strict, hasVariants := true, false
+	for _, w := range words {
+		strict = strict && w.strict()
+		hasVariants = hasVariants || len(w.extra) > 0
+	}
+	docs := make([]uint32, 0, need)
+	seen := make(map[uint32]struct{}, need)
+	add := func(d uint32) {
+		if len(docs) >= need {
+			return
+		}
+		if _, ok := seen[d]; !ok {
+			seen[d] = struct{}{}
+			docs = append(docs, d)
+		}
+	}
+	// countAll walks sets for a count up to MaxCount+1, passing the docs
+	// to each until it returns false. A single word matches at least as
+	// many books as its most common term: when that is over MaxCount
+	// already, the page is all it walks.
+	countAll := func(sets []termSet, each func(d uint32, n int) bool) (n int) {
+		capped := len(sets) == 1 && sets[0].longest(ix.postStart) > MaxCount
+		ix.each(sets, func(d uint32) bool {
+			n++
+			return each(d, n) && n <= MaxCount && !(capped && n >= need)
+		})
+		if capped {
+			n = max(n, MaxCount+1)
+		}
+		return n
+	}
+
+	exactN, looseN := 0, 0 // matches counted, up to MaxCount+1
+	if strict {
+		// Titles equal to the query, then titles starting with it, then
+		// the other exact matches. When those are few, their titles are
+		// ranked as they come; when many, the titles are looked up.
+		sets := ix.termSets(words, false)
+		var exact []uint32
+		exactN = countAll(sets, func(d uint32, _ int) bool {
+			if len(exact) < max(need, titleWindow) {
+				exact = append(exact, d)
+			}
+			return true
+		})
+		if exactN <= len(exact) {
+			for _, rank := range []titleRank{titleExact, titlePrefix} {
+				for _, d := range exact {
+					if ix.rankTitle(d, words) == rank {
+						add(d)
+					}
+				}
+			}
+		} else {
+			ix.eachTitleEqual(words, func(d uint32) bool {
+				add(d)
+				return len(docs) < need
+			})
+			ix.eachTitled(words, sets, func(d uint32) bool {
+				add(d)
+				return len(docs) < need
+			})
+		}
+		for _, d := range exact {
+			add(d)
+		}
+	}
+	if hasVariants && exactN < need {
+		looseN = countAll(ix.termSets(words, true), func(d uint32, n int) bool {
+			add(d)
+			// With exact matches the count is theirs (similar spellings
+			// follow): a page, and knowing they are not all, is enough.
+			return exactN == 0 || len(docs) < need || n < need
+		})
+	}
+	switch {
+	case hasVariants && exactN < need && looseN < need:
+		r.Total = int64(looseN) // every match, exact and similar
+	case exactN > 0:
+		r.Total, r.TotalCapped = int64(min(exactN, MaxCount)), exactN > MaxCount
+		r.Similar = hasVariants && !r.TotalCapped
+	default:
+		r.Total, r.TotalCapped = int64(min(looseN, MaxCount)), looseN > MaxCount
+	}
+	ix.fill(r, docs, words)
+}
+
 // titleWindow is how many exact matches one search reads at most before
 // deciding they are many; below it, ranking and counting need no other query.
 const titleWindow = 64
@@ -431,14 +530,22 @@ func (c *Catalog) count(ctx context.Context, match string) (int64, error) {
 }
 
 // popular fills r with a page of the most popular books.
-func (c *Catalog) popular(ctx context.Context, v *vocabulary, r *Results) error {
+func (c *Catalog) popular(ctx context.Context, v *vocabulary, ix *searchIndex, r *Results) error {
 	need := r.Offset() + PerPage + 1
+	r.Total = min(v.books, MaxCount)
+	r.TotalCapped = v.books > MaxCount
+	if ix != nil {
+		docs := make([]uint32, min(need, len(ix.books)))
+		for i := range docs {
+			docs[i] = uint32(i) // docs are numbered by popularity
+		}
+		ix.fill(r, docs, nil)
+		return nil
+	}
 	var ids []int64 // rowids are unique: no book comes twice
 	if _, err := c.collect(ctx, func(id int64) { ids = append(ids, id) }, sqlPopular, need); err != nil {
 		return err
 	}
-	r.Total = min(v.books, MaxCount)
-	r.TotalCapped = v.books > MaxCount
 	return c.fill(ctx, r, ids, nil)
 }
 
@@ -482,34 +589,57 @@ func (c *Catalog) fill(ctx context.Context, r *Results, ids []int64, words []*wo
 		if !ok {
 			continue // deleted between the two queries
 		}
-		h := Hit{Book: b}
-		if len(words) > 0 {
-			h.TitleParts = highlight(b.Title, words)
-			h.AuthorParts = highlight(b.Authors, words)
-		} else {
-			h.TitleParts = []Segment{{Text: b.Title}}
-			h.AuthorParts = []Segment{{Text: b.Authors}}
-		}
-		r.Hits = append(r.Hits, h)
+		r.Hits = append(r.Hits, newHit(b, words))
 	}
 	return nil
+}
+
+// newHit is b as a result, highlighted for words.
+func newHit(b Book, words []*wordTerms) Hit {
+	h := Hit{Book: b}
+	if len(words) > 0 {
+		h.TitleParts = highlight(b.Title, words)
+		h.AuthorParts = highlight(b.Authors, words)
+	} else {
+		h.TitleParts = []Segment{{Text: b.Title}}
+		h.AuthorParts = []Segment{{Text: b.Authors}}
+	}
+	return h
+}
+
+// fill is Catalog.fill from the in-memory index: r's page of docs, the
+// ranked docs of every page up to this one, plus one. Its books carry what
+// a result shows (not their ISBN or language).
+func (ix *searchIndex) fill(r *Results, docs []uint32, words []*wordTerms) {
+	r.HasMore = len(docs) > r.Offset()+PerPage && r.Page < MaxPages
+	if r.Offset() >= len(docs) {
+		return
+	}
+	page := docs[r.Offset():min(len(docs), r.Offset()+PerPage)]
+	r.Hits = make([]Hit, len(page))
+	for i, d := range page {
+		r.Hits[i] = newHit(ix.book(d), words)
+	}
 }
 
 // suggestion returns a corrected query that has results, or "" when no
 // correction helps. Words that match exactly stay; others become the
 // closest indexed word found in more books.
-func (c *Catalog) suggestion(ctx context.Context, v *vocabulary, words []*wordTerms) (string, error) {
+func (c *Catalog) suggestion(ctx context.Context, v *vocabulary, ix *searchIndex, words []*wordTerms) (string, error) {
 	if len(words) == 0 {
 		return "", nil
 	}
 	out := make([]string, len(words))
 	match := make([]string, len(words))
+	sets := make([]termSet, len(words))
 	changed := false
 	for i, w := range words {
 		if w.strict() {
 			out[i], match[i] = w.word, quote(w.word)
+			sets[i] = termSet{id: w.id}
 			if w.pref && !w.exact {
 				match[i] += "*"
+				sets[i] = termSet{id: -1, lo: w.lo, hi: w.hi}
 			}
 			continue
 		}
@@ -518,9 +648,18 @@ func (c *Catalog) suggestion(ctx context.Context, v *vocabulary, words []*wordTe
 			return "", nil
 		}
 		out[i], match[i], changed = s, quote(s), true
+		sets[i] = termSet{id: int32(v.lookup(s))}
 	}
 	if !changed {
 		return "", nil
+	}
+	if ix != nil {
+		found := false
+		ix.each(sets, func(uint32) bool { found = true; return false })
+		if !found {
+			return "", nil
+		}
+		return strings.Join(out, " "), nil
 	}
 	rows, err := c.query(ctx, sqlTier, strings.Join(match, " "), 1)
 	if err != nil {

@@ -81,9 +81,23 @@ var benchQueries = []struct{ name, q string }{
 }
 
 // BenchmarkSearch runs representative queries over a generated catalog of
-// 100,000 books (built once; it takes a few seconds).
+// 100,000 books (built once; it takes a few seconds), on SQLite's FTS index
+// and on the in-memory index.
 func BenchmarkSearch(b *testing.B) {
-	c := newTestCatalog(b, benchBooks(100_000)...)
+	fts := newTestCatalog(b, benchBooks(100_000)...)
+	mem := newTestCatalog(b)
+	mem.db = fts.db
+	if err := mem.loadVocabulary(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := mem.BuildSearchIndex(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fts", func(b *testing.B) { benchmarkSearch(b, fts) })
+	b.Run("memory", func(b *testing.B) { benchmarkSearch(b, mem) })
+}
+
+func benchmarkSearch(b *testing.B, c *Catalog) {
 	// Measure the search itself: with the result cache every iteration
 	// after the first would be a map lookup.
 	c.SetResultCache(0)

@@ -7,8 +7,9 @@ import (
 )
 
 // FuzzSearch throws arbitrary queries and pages at Search: it must never
-// fail, panic, or return more than a page of results. `go test` runs the
-// seeds (the hostile inputs); `go test -fuzz FuzzSearch ./store` explores.
+// fail, panic, or return more than a page of results, and SQLite's index and
+// the in-memory one must agree. `go test` runs the seeds (the hostile
+// inputs); `go test -fuzz FuzzSearch ./store` explores.
 func FuzzSearch(f *testing.F) {
 	for _, q := range hostileQueries() {
 		f.Add(q, 1)
@@ -19,10 +20,18 @@ func FuzzSearch(f *testing.F) {
 	f.Add("harry", -1)
 	f.Add("harry", 1<<62)
 	c := newTestCatalog(f, fixture...)
+	mem := newIndexedCatalog(f, fixture...)
 	f.Fuzz(func(t *testing.T, q string, page int) {
 		r, err := c.Search(context.Background(), q, page)
 		if err != nil {
 			t.Fatalf("Search(%q, %d): %v", q, page, err)
+		}
+		m, err := mem.Search(context.Background(), q, page)
+		if err != nil {
+			t.Fatalf("memory: Search(%q, %d): %v", q, page, err)
+		}
+		if d := diffResults(r, m, true); d != "" {
+			t.Fatalf("Search(%q, %d): fts and memory differ: %s", q, page, d)
 		}
 		if len(r.Hits) > PerPage || r.Page < 1 || r.Page > MaxPages || r.Total > MaxCount {
 			t.Fatalf("Search(%q, %d): %d hits, page %d, total %d", q, page, len(r.Hits), r.Page, r.Total)

@@ -22,6 +22,25 @@ func newTestCatalog(t testing.TB, books ...Book) *Catalog {
 	return c
 }
 
+// newIndexedCatalog is newTestCatalog with the in-memory search index built.
+func newIndexedCatalog(t testing.TB, books ...Book) *Catalog {
+	t.Helper()
+	c := newTestCatalog(t, books...)
+	if _, err := c.BuildSearchIndex(context.Background()); err != nil {
+		t.Fatalf("build search index: %v", err)
+	}
+	return c
+}
+
+type openCatalog func(t testing.TB, books ...Book) *Catalog
+
+// onBothEngines runs a search test on SQLite's FTS index and on the
+// in-memory index: they must give the same results.
+func onBothEngines(t *testing.T, test func(t *testing.T, open openCatalog)) {
+	t.Run("fts", func(t *testing.T) { test(t, newTestCatalog) })
+	t.Run("memory", func(t *testing.T) { test(t, newIndexedCatalog) })
+}
+
 // insertBooks adds books the way an import does: rows, then the vocabulary
 // refresh, in one transaction.
 func insertBooks(t testing.TB, db *DB, books []Book) {
@@ -76,8 +95,10 @@ func ids(r *Results) []int64 {
 	return out
 }
 
-func TestSearchMatching(t *testing.T) {
-	c := newTestCatalog(t, fixture...)
+func TestSearchMatching(t *testing.T) { onBothEngines(t, testSearchMatching) }
+
+func testSearchMatching(t *testing.T, open openCatalog) {
+	c := open(t, fixture...)
 	ctx := context.Background()
 	tests := []struct {
 		name, query string
@@ -126,8 +147,10 @@ func TestSearchMatching(t *testing.T) {
 	}
 }
 
-func TestSearchTiers(t *testing.T) {
-	c := newTestCatalog(t, fixture...)
+func TestSearchTiers(t *testing.T) { onBothEngines(t, testSearchTiers) }
+
+func testSearchTiers(t *testing.T, open openCatalog) {
+	c := open(t, fixture...)
 	tests := []struct {
 		query string
 		want  []int64
@@ -152,7 +175,11 @@ func TestSearchTiers(t *testing.T) {
 }
 
 func TestSearchEmptyQueryListsPopularBooks(t *testing.T) {
-	c := newTestCatalog(t, fixture...)
+	onBothEngines(t, testSearchEmptyQueryListsPopularBooks)
+}
+
+func testSearchEmptyQueryListsPopularBooks(t *testing.T, open openCatalog) {
+	c := open(t, fixture...)
 	for _, q := range []string{"", "   ", "\t\n"} {
 		r, err := c.Search(context.Background(), q, 1)
 		if err != nil {
@@ -165,8 +192,10 @@ func TestSearchEmptyQueryListsPopularBooks(t *testing.T) {
 	}
 }
 
-func TestSearchEmptyCatalog(t *testing.T) {
-	c := newTestCatalog(t)
+func TestSearchEmptyCatalog(t *testing.T) { onBothEngines(t, testSearchEmptyCatalog) }
+
+func testSearchEmptyCatalog(t *testing.T, open openCatalog) {
+	c := open(t)
 	for _, q := range []string{"", "harry", "harry pot", "a", "arry", "tolkein"} {
 		r, err := c.Search(context.Background(), q, 1)
 		if err != nil {
@@ -180,7 +209,7 @@ func TestSearchEmptyCatalog(t *testing.T) {
 
 // pagedCatalog holds 15 books per tier for "alpha": titles starting with it,
 // titles containing it, and titles where it is inside a word ("omegalpha").
-func pagedCatalog(t *testing.T) (*Catalog, []int64) {
+func pagedCatalog(t *testing.T, open openCatalog) (*Catalog, []int64) {
 	var books []Book
 	var want []int64
 	for tier, format := range []string{"Alpha Saga %d", "Tales of Alpha %d", "Omegalpha Chronicles %d"} {
@@ -190,11 +219,13 @@ func pagedCatalog(t *testing.T) (*Catalog, []int64) {
 			want = append(want, int64(len(books)))
 		}
 	}
-	return newTestCatalog(t, books...), want
+	return open(t, books...), want
 }
 
-func TestSearchPagination(t *testing.T) {
-	c, want := pagedCatalog(t)
+func TestSearchPagination(t *testing.T) { onBothEngines(t, testSearchPagination) }
+
+func testSearchPagination(t *testing.T, open openCatalog) {
+	c, want := pagedCatalog(t, open)
 	ctx := context.Background()
 	var got []int64
 	for page := 1; page <= 3; page++ {
@@ -226,8 +257,10 @@ func TestSearchPagination(t *testing.T) {
 	}
 }
 
-func TestSearchPageClamping(t *testing.T) {
-	c, _ := pagedCatalog(t)
+func TestSearchPageClamping(t *testing.T) { onBothEngines(t, testSearchPageClamping) }
+
+func testSearchPageClamping(t *testing.T, open openCatalog) {
+	c, _ := pagedCatalog(t, open)
 	tests := []struct {
 		page, want int
 		adjusted   bool
@@ -246,12 +279,14 @@ func TestSearchPageClamping(t *testing.T) {
 	}
 }
 
-func TestSearchCountIsCapped(t *testing.T) {
+func TestSearchCountIsCapped(t *testing.T) { onBothEngines(t, testSearchCountIsCapped) }
+
+func testSearchCountIsCapped(t *testing.T, open openCatalog) {
 	books := make([]Book, MaxCount+100)
 	for i := range books {
 		books[i] = Book{Title: fmt.Sprintf("Common Title %d", i), Authors: "Writer", RatingsCount: int64(i)}
 	}
-	c := newTestCatalog(t, books...)
+	c := open(t, books...)
 	ctx := context.Background()
 	r, err := c.Search(ctx, "common", 1)
 	if err != nil {
@@ -276,8 +311,10 @@ func TestSearchCountIsCapped(t *testing.T) {
 	}
 }
 
-func TestSearchHostileInput(t *testing.T) {
-	c := newTestCatalog(t, fixture...)
+func TestSearchHostileInput(t *testing.T) { onBothEngines(t, testSearchHostileInput) }
+
+func testSearchHostileInput(t *testing.T, open openCatalog) {
+	c := open(t, fixture...)
 	for _, q := range hostileQueries() {
 		for _, page := range []int{-1, 0, 1, 2, 1 << 40} {
 			r, err := c.Search(context.Background(), q, page)
@@ -326,8 +363,10 @@ func TestNormalizeQuery(t *testing.T) {
 	}
 }
 
-func TestSearchShortensLongQueries(t *testing.T) {
-	c := newTestCatalog(t, fixture...)
+func TestSearchShortensLongQueries(t *testing.T) { onBothEngines(t, testSearchShortensLongQueries) }
+
+func testSearchShortensLongQueries(t *testing.T, open openCatalog) {
+	c := open(t, fixture...)
 	ctx := context.Background()
 	r, err := c.Search(ctx, "harry "+strings.Repeat("x", 300), 1)
 	if err != nil || !r.Shortened || len(r.Query) != MaxQueryRunes {
@@ -343,8 +382,10 @@ func TestSearchShortensLongQueries(t *testing.T) {
 	}
 }
 
-func TestSearchSuggestion(t *testing.T) {
-	c := newTestCatalog(t, fixture...)
+func TestSearchSuggestion(t *testing.T) { onBothEngines(t, testSearchSuggestion) }
+
+func testSearchSuggestion(t *testing.T, open openCatalog) {
+	c := open(t, fixture...)
 	tests := []struct{ query, want string }{
 		{"hubbut", "hobbit"},                 // two edits in six letters: no typo match, but a suggestion
 		{"hubbut tolkien", "hobbit tolkien"}, // words that match stay
@@ -365,8 +406,10 @@ func TestSearchSuggestion(t *testing.T) {
 	}
 }
 
-func TestSearchHighlights(t *testing.T) {
-	c := newTestCatalog(t, fixture...)
+func TestSearchHighlights(t *testing.T) { onBothEngines(t, testSearchHighlights) }
+
+func testSearchHighlights(t *testing.T, open openCatalog) {
+	c := open(t, fixture...)
 	r, err := c.Search(context.Background(), "garcia soli", 1)
 	// 6 matches exactly; 16 ("soledad") only with a typo in the prefix.
 	if err != nil || !slices.Equal(ids(r), []int64{6, 16}) {

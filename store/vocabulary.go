@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,8 +23,9 @@ type vocabulary struct {
 	docs  []int32
 	books int64 // catalog size when loaded (the empty query shows it)
 
-	mu    sync.Mutex
-	cache map[string]*wordTerms // see expand
+	mu          sync.Mutex
+	cache       map[string]*wordTerms // see expand
+	suggestions map[string]string     // see suggest; "" for none
 }
 
 // maxCachedWords bounds the expansion cache; when full it starts over.
@@ -36,7 +38,7 @@ func (c *Catalog) loadVocabulary(ctx context.Context) error {
 		return fmt.Errorf("load vocabulary: %w", err)
 	}
 	c.mu.Lock()
-	c.vocab = v
+	c.vocab, c.index = v, nil
 	c.mu.Unlock()
 	// Searches still running over the old catalog finish into the old cache.
 	if old := c.results.Load(); old != nil {
@@ -59,6 +61,14 @@ func (c *Catalog) vocabulary() *vocabulary {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.vocab
+}
+
+// searchState returns the vocabulary and, when built, the in-memory index
+// of the same catalog.
+func (c *Catalog) searchState() (*vocabulary, *searchIndex) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.vocab, c.index
 }
 
 func readVocabulary(ctx context.Context, db *sql.DB) (*vocabulary, error) {
@@ -148,10 +158,11 @@ func (v *vocabulary) lookup(term string) int {
 	return -1
 }
 
-// hasPrefix reports whether some term starts with p.
-func (v *vocabulary) hasPrefix(p string) bool {
+// prefixRange returns the indexes [lo, hi) of the terms that start with p.
+func (v *vocabulary) prefixRange(p string) (lo, hi int32) {
 	i := sort.SearchStrings(v.terms, p)
-	return i < len(v.terms) && strings.HasPrefix(v.terms[i], p)
+	j := i + sort.Search(len(v.terms)-i, func(k int) bool { return !strings.HasPrefix(v.terms[i+k], p) })
+	return int32(i), int32(j)
 }
 
 // docsOf returns how many books contain term (0 when it is not indexed).
@@ -181,6 +192,13 @@ type wordTerms struct {
 	exact bool     // word itself is indexed
 	pref  bool     // last && some indexed term starts with word
 	extra []string // typo and substring variants, not covered by exact/pref
+
+	// The same as term indexes in the vocabulary, for the in-memory index:
+	// id is word's (-1 when not indexed), [lo, hi) the terms starting with
+	// word (empty unless last), extraIDs extra's, ascending.
+	id       int32
+	lo, hi   int32
+	extraIDs []int32
 }
 
 // possible reports whether the word can match anything at all.
@@ -245,9 +263,12 @@ type candidate struct {
 }
 
 func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
-	w := &wordTerms{word: word, last: last}
-	w.exact = v.lookup(word) >= 0
-	w.pref = last && v.hasPrefix(word)
+	w := &wordTerms{word: word, last: last, id: int32(v.lookup(word))}
+	w.exact = w.id >= 0
+	if last {
+		w.lo, w.hi = v.prefixRange(word)
+	}
+	w.pref = w.lo < w.hi
 	runes := []rune(word)
 	// covered reports terms the FTS query already matches without help.
 	covered := func(t string) bool { return t == word || (last && strings.HasPrefix(t, word)) }
@@ -275,6 +296,7 @@ func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
 		for _, c := range cands[:min(len(cands), maxTypoTerms)] {
 			seen[c.term] = true
 			w.extra = append(w.extra, v.terms[c.term])
+			w.extraIDs = append(w.extraIDs, int32(c.term))
 		}
 	}
 	// Substring matches, as ILIKE '%word%' found them, from three letters
@@ -287,9 +309,11 @@ func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
 			if !seen[i] {
 				seen[i] = true
 				w.extra = append(w.extra, v.terms[i])
+				w.extraIDs = append(w.extraIDs, int32(i))
 			}
 		}
 	}
+	slices.Sort(w.extraIDs)
 	return w
 }
 
@@ -449,6 +473,22 @@ func damerau(a, b string) int {
 // words of 3–4 runes, 2 from 5) found in more books than word itself, the
 // most common among equally close ones; ok is false when there is none.
 func (v *vocabulary) suggest(word string) (string, bool) {
+	v.mu.Lock()
+	s, ok := v.suggestions[word]
+	v.mu.Unlock()
+	if !ok {
+		s = v.computeSuggestion(word)
+		v.mu.Lock()
+		if len(v.suggestions) >= maxCachedWords || v.suggestions == nil {
+			v.suggestions = map[string]string{}
+		}
+		v.suggestions[word] = s
+		v.mu.Unlock()
+	}
+	return s, s != ""
+}
+
+func (v *vocabulary) computeSuggestion(word string) string {
 	runes := []rune(word)
 	k := 0
 	switch {
@@ -458,7 +498,7 @@ func (v *vocabulary) suggest(word string) (string, bool) {
 		k = 1
 	}
 	if k == 0 || strings.ContainsAny(word, "0123456789") {
-		return "", false
+		return ""
 	}
 	own := v.docsOf(word)
 	bestTerm, bestDist, bestDocs := -1, k+1, int32(0)
@@ -471,7 +511,7 @@ func (v *vocabulary) suggest(word string) (string, bool) {
 		}
 	})
 	if bestTerm < 0 {
-		return "", false
+		return ""
 	}
-	return v.terms[bestTerm], true
+	return v.terms[bestTerm]
 }

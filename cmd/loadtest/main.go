@@ -222,10 +222,12 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 			return res, err
 		}
 		res.starts = append(res.starts, s.ready)
+		res.indexReady = append(res.indexReady, s.indexReady)
 		if s.startupLog > 0 {
 			res.startupLogs = append(res.startupLogs, s.startupLog)
 		}
-		logf(logw, "%d books: start %d answered /healthz after %v (server says startup=%v)", n, i+1, s.ready.Round(time.Millisecond), s.startupLog)
+		logf(logw, "%d books: start %d answered /healthz after %v (server says startup=%v), search index ready after %v",
+			n, i+1, s.ready.Round(time.Millisecond), s.startupLog, s.indexReady.Round(time.Millisecond))
 		if i < o.starts-1 {
 			if err := s.stop(); err != nil {
 				return res, err

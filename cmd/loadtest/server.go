@@ -31,6 +31,7 @@ type server struct {
 	logPath    string
 	ready      time.Duration // process start to the first 200 from /healthz
 	startupLog time.Duration // what the server logged as startup=
+	indexReady time.Duration // process start to "search index ready" in the log
 	done       chan error
 	stopped    bool
 }
@@ -113,6 +114,24 @@ func startServer(ctx context.Context, bin, db, logPath string) (*server, error) 
 		}
 	}
 	s.startupLog = loggedStartup(logPath)
+	// Searches are measured on the in-memory index, which the server
+	// builds after it starts answering.
+	for !logContains(logPath, "search index ready") {
+		select {
+		case err := <-s.done:
+			s.stopped = true
+			return nil, fmt.Errorf("server exited before its search index was ready (%v); log:\n%s", err, tail(logPath, 20))
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("search index not ready within 5 minutes; log:\n%s", tail(logPath, 20))
+		}
+	}
+	s.indexReady = time.Since(t0)
 	return s, nil
 }
 
@@ -151,6 +170,11 @@ func loggedStartup(logPath string) time.Duration {
 	}
 	d, _ := time.ParseDuration(strings.Trim(string(m[1]), `"`))
 	return d
+}
+
+func logContains(path, s string) bool {
+	b, err := os.ReadFile(path)
+	return err == nil && strings.Contains(string(b), s)
 }
 
 func tail(path string, n int) string {

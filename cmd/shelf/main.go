@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -95,6 +96,13 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	}
 	log := newLogger(stderr)
 	start := time.Now()
+	if os.Getenv("GOGC") == "" {
+		// Most of the heap is the in-memory search index, which lives as
+		// long as the process and holds no pointers, so a collection costs
+		// little however large it is. Collecting when the heap has grown by
+		// a quarter instead of doubling keeps the process near its live size.
+		debug.SetGCPercent(25)
+	}
 
 	db, catalog, err := openCatalog(ctx, cfg.DB)
 	if err != nil {
@@ -105,6 +113,22 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	if err := importBundledIfEmpty(ctx, catalog, log); err != nil {
 		return err
 	}
+	// Search answers from SQLite's index until the in-memory one is built:
+	// a few seconds for a million books, too long to hold up the start.
+	go func() {
+		stats, err := catalog.BuildSearchIndex(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("search index not built; searching SQLite's index instead", "err", err)
+			}
+			return
+		}
+		if stats.Unindexed > 0 {
+			log.Warn("search index: words missing from the vocabulary", "count", stats.Unindexed)
+		}
+		log.Info("search index ready", "books", stats.Books, "terms", stats.Terms,
+			"memory_mb", stats.Bytes>>20, "took", stats.Took.Round(time.Millisecond))
+	}()
 
 	mailer, err := startMail(cfg.Mail, cfg.BaseURL, db, log)
 	if err != nil {

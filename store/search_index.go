@@ -1,0 +1,831 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// searchIndex is the catalog's search index held in memory, built from the
+// books table and the vocabulary after start (see BuildSearchIndex). SQLite
+// stays the source of truth: until this index is built, and again after an
+// import until it is rebuilt, Search runs the same rules on book_search.
+//
+// Books are numbered ("docs") most popular first, in book_search's rowid
+// order, so every list below is ascending and its first entries are the
+// best: a search walks a few lists from the front and stops once it has a
+// page and a count, however many books match. Terms are the vocabulary's
+// indexes, in byte order, so the terms starting with a prefix are one range.
+type searchIndex struct {
+	vocab *vocabulary // whose term indexes the lists hold
+	books []int32     // doc -> book id
+
+	// What a result shows of doc d: its title is text[textStart[d]:
+	// authorsStart[d]], its authors text[authorsStart[d]:textStart[d+1]].
+	// Reading 20 rows from SQLite would cost more than the search itself.
+	text         string
+	textStart    []uint32
+	authorsStart []uint32
+	year         []int32
+	rating       []float64
+	ratings      []int64
+
+	// Forward index: the terms of doc d are toks[tokStart[d]:tokStart[d+1]],
+	// the title's in order (titleLen[d] of them), then the authors'.
+	tokStart []uint32
+	titleLen []uint8
+	toks     []int32
+
+	// Postings: the docs holding term t are post[postStart[t]:postStart[t+1]].
+	postStart []uint32
+	post      []uint32
+
+	// Openings: the docs whose title starts with term t are
+	// open[openStart[t]:openStart[t+1]]; the same docs are ordered by their
+	// title's second term (-1 for one-word titles), then by doc, in
+	// bySecond[openStart[t]:openStart[t+1]], with that term in second. The
+	// titles equal to a query, or starting with it, are found there.
+	openStart []uint32
+	open      []uint32
+	bySecond  []uint32
+	second    []int32
+
+	// initials holds, for each first letter that common terms start with,
+	// the docs holding a term that starts with it: a one-letter last word
+	// ("harry p") is then a bit test instead of hundreds of lists.
+	initials map[string]*docBitmap
+
+	bitmaps sync.Pool // of *docBitmap, one bit per doc, all clear
+}
+
+// SearchIndexStats describes a built search index.
+type SearchIndexStats struct {
+	Books, Terms, Postings int
+	Bytes                  int64 // memory held by its lists
+	Unindexed              int   // tokens missing from the vocabulary (should be 0)
+	Took                   time.Duration
+}
+
+// BuildSearchIndex builds the in-memory search index of the current catalog
+// and puts it in use. Searches are answered from SQLite until then, with
+// the same results; an import drops the index, and the caller builds it
+// again. It reads every book once: about 3 s for a million.
+func (c *Catalog) BuildSearchIndex(ctx context.Context) (SearchIndexStats, error) {
+	start := time.Now()
+	v := c.vocabulary()
+	ix, stats, err := buildSearchIndex(ctx, c.db.Read, v)
+	if err != nil {
+		return stats, fmt.Errorf("build search index: %w", err)
+	}
+	stats.Took = time.Since(start)
+	c.mu.Lock()
+	if c.vocab == v { // otherwise an import replaced the catalog meanwhile
+		c.index = ix
+	}
+	c.mu.Unlock()
+	return stats, nil
+}
+
+// sqlIndexBooks reads every book, most popular first (see bookID).
+const (
+	sqlIndexBooks = `SELECT b.id, b.title, b.authors, coalesce(b.year, 0), coalesce(b.average_rating, 0), b.ratings_count
+	FROM book_search s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) ORDER BY s.rowid DESC`
+	sqlTextBytes = `SELECT coalesce(sum(length(CAST(title AS BLOB)) + length(CAST(authors AS BLOB))), 0) FROM books`
+)
+
+func buildSearchIndex(ctx context.Context, db *sql.DB, v *vocabulary) (*searchIndex, SearchIndexStats, error) {
+	var stats SearchIndexStats
+	termID := make(map[string]int32, len(v.terms))
+	distinct := 0 // postings the index will hold: one per book and term
+	for i, t := range v.terms {
+		termID[t] = int32(i)
+		distinct += int(v.docs[i])
+	}
+	var textBytes int64
+	if err := db.QueryRowContext(ctx, sqlTextBytes).Scan(&textBytes); err != nil {
+		return nil, stats, err
+	}
+	if textBytes >= 1<<32-1 {
+		return nil, stats, fmt.Errorf("the catalog's text (%d bytes) is too large for 32-bit offsets", textBytes)
+	}
+	ix := &searchIndex{
+		vocab:        v,
+		books:        make([]int32, 0, v.books),
+		textStart:    make([]uint32, 1, v.books+1),
+		authorsStart: make([]uint32, 0, v.books),
+		year:         make([]int32, 0, v.books),
+		rating:       make([]float64, 0, v.books),
+		ratings:      make([]int64, 0, v.books),
+		tokStart:     make([]uint32, 1, v.books+1),
+		titleLen:     make([]uint8, 0, v.books),
+		toks:         make([]int32, 0, distinct+distinct/8), // titles repeat some words
+	}
+	var text strings.Builder
+	text.Grow(int(textBytes))
+	postCount := make([]uint32, len(v.terms)+1)
+	openCount := make([]uint32, len(v.terms)+1)
+
+	rows, err := db.QueryContext(ctx, sqlIndexBooks)
+	if err != nil {
+		return nil, stats, err
+	}
+	defer rows.Close()
+	var id, year, ratings int64
+	var rating float64
+	var title, authors string
+	appendTerms := func(_, _ int, folded []byte) {
+		if t, ok := termID[string(folded)]; ok {
+			ix.toks = append(ix.toks, t)
+		} else {
+			stats.Unindexed++
+		}
+	}
+	for rows.Next() {
+		if err := rows.Scan(&id, &title, &authors, &year, &rating, &ratings); err != nil {
+			return nil, stats, err
+		}
+		if int64(text.Len())+int64(len(title)+len(authors)) >= 1<<32-1 {
+			return nil, stats, fmt.Errorf("the catalog's text is too large for 32-bit offsets")
+		}
+		text.WriteString(title)
+		ix.authorsStart = append(ix.authorsStart, uint32(text.Len()))
+		text.WriteString(authors)
+		ix.textStart = append(ix.textStart, uint32(text.Len()))
+		ix.year = append(ix.year, int32(max(min(year, math.MaxInt32), math.MinInt32)))
+		ix.rating = append(ix.rating, rating)
+		ix.ratings = append(ix.ratings, ratings)
+		from := len(ix.toks)
+		tokenize(title, appendTerms)
+		n := len(ix.toks) - from
+		tokenize(authors, appendTerms)
+		doc := ix.toks[from:]
+		for i, t := range doc {
+			if !slices.Contains(doc[:i], t) {
+				postCount[t]++
+			}
+		}
+		if n > 0 {
+			openCount[doc[0]]++
+		}
+		ix.books = append(ix.books, int32(id))
+		ix.titleLen = append(ix.titleLen, uint8(min(n, 255)))
+		ix.tokStart = append(ix.tokStart, uint32(len(ix.toks)))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, stats, err
+	}
+	ix.text = text.String()
+	if cap(ix.toks) > len(ix.toks)+len(ix.toks)/4 {
+		ix.toks = slices.Clip(slices.Clone(ix.toks))
+	}
+
+	// Lay the lists out one after another; counts become start offsets and
+	// then, while filling, each list's next free slot.
+	ix.postStart, ix.post = layOut(postCount)
+	ix.openStart, ix.open = layOut(openCount)
+	for d := range ix.books {
+		doc := ix.tokens(uint32(d))
+		for i, t := range doc {
+			if !slices.Contains(doc[:i], t) {
+				ix.post[postCount[t]] = uint32(d)
+				postCount[t]++
+			}
+		}
+		if ix.titleLen[d] > 0 {
+			ix.open[openCount[doc[0]]] = uint32(d)
+			openCount[doc[0]]++
+		}
+	}
+
+	ix.bitmaps.New = func() any { return &docBitmap{words: make([]uint64, (len(ix.books)+63)/64)} }
+	ix.bySecond = make([]uint32, len(ix.open))
+	ix.second = make([]int32, len(ix.open))
+	var pairs []uint64 // second term + 1, doc
+	for t := range v.terms {
+		from, to := ix.openStart[t], ix.openStart[t+1]
+		pairs = pairs[:0]
+		for _, d := range ix.open[from:to] {
+			second := int32(-1)
+			if ix.titleLen[d] > 1 {
+				second = ix.toks[ix.tokStart[d]+1]
+			}
+			pairs = append(pairs, uint64(second+1)<<32|uint64(d))
+		}
+		slices.Sort(pairs)
+		for i, p := range pairs {
+			ix.second[int(from)+i], ix.bySecond[int(from)+i] = int32(p>>32)-1, uint32(p)
+		}
+	}
+
+	ix.initials = map[string]*docBitmap{}
+	for lo := 0; lo < len(v.terms); {
+		_, n := utf8.DecodeRuneInString(v.terms[lo])
+		initial := v.terms[lo][:n]
+		l, hi := v.prefixRange(initial)
+		if int(ix.postStart[hi]-ix.postStart[l]) >= len(ix.books)/32 { // denser than its lists
+			s := termSet{id: -1, lo: l, hi: hi}
+			ix.initials[initial] = ix.newBitmap(&s)
+		}
+		lo = int(hi)
+	}
+
+	stats.Books, stats.Terms, stats.Postings = len(ix.books), len(v.terms), len(ix.post)
+	stats.Bytes = 4*int64(len(ix.books)+len(ix.tokStart)+len(ix.toks)+len(ix.postStart)+len(ix.post)+
+		len(ix.openStart)+len(ix.open)+len(ix.bySecond)+len(ix.second)+len(ix.textStart)+len(ix.authorsStart)+len(ix.year)) +
+		8*int64(len(ix.rating)+len(ix.ratings)) + int64(len(ix.titleLen)+len(ix.text))
+	return ix, stats, nil
+}
+
+// layOut turns per-term counts into start offsets of lists stored back to
+// back (starts has one more entry than counts, the end), allocates the
+// lists, and leaves counts holding each list's start.
+func layOut(counts []uint32) (starts, lists []uint32) {
+	starts = make([]uint32, len(counts))
+	var n uint32
+	for t := range len(counts) - 1 {
+		starts[t] = n
+		n += counts[t]
+		counts[t] = starts[t]
+	}
+	starts[len(counts)-1] = n
+	return starts, make([]uint32, n)
+}
+
+// book returns what a result shows of doc d.
+func (ix *searchIndex) book(d uint32) Book {
+	return Book{
+		ID:            int64(ix.books[d]),
+		Title:         ix.text[ix.textStart[d]:ix.authorsStart[d]],
+		Authors:       ix.text[ix.authorsStart[d]:ix.textStart[d+1]],
+		Year:          int(ix.year[d]),
+		AverageRating: ix.rating[d],
+		RatingsCount:  ix.ratings[d],
+	}
+}
+
+// tokens returns the terms of doc d: its title's, then its authors'.
+func (ix *searchIndex) tokens(d uint32) []int32 {
+	return ix.toks[ix.tokStart[d]:ix.tokStart[d+1]]
+}
+
+// termSet is what one query word matches, as terms: the word itself, the
+// terms it starts (the last word), and its typo and substring variants.
+type termSet struct {
+	id     int32   // -1: none
+	lo, hi int32   // a range of terms; empty when lo >= hi
+	extra  []int32 // ascending, outside id and [lo, hi)
+
+	bits *docBitmap // the same docs as a bitmap, when there is one (read only)
+}
+
+// contains reports whether doc d, whose terms are toks(), matches s.
+func (s *termSet) contains(d uint32, toks func() []int32) bool {
+	if s.bits != nil {
+		return s.bits.has(d)
+	}
+	return s.matchesAny(toks())
+}
+
+// termSets returns the sets of words: exact ones (each word as typed, the
+// last also as a prefix) or, with loose, with their variants too.
+func (ix *searchIndex) termSets(words []*wordTerms, loose bool) []termSet {
+	sets := make([]termSet, len(words))
+	for i, w := range words {
+		s := termSet{id: -1}
+		if w.exact {
+			s.id = w.id
+		}
+		if w.pref {
+			s.lo, s.hi = w.lo, w.hi
+		}
+		if loose {
+			s.extra = w.extraIDs
+		}
+		if w.pref && len(s.extra) == 0 && utf8.RuneCountInString(w.word) == 1 {
+			s.bits = ix.initials[w.word] // nil when its terms are few
+		}
+		sets[i] = s
+	}
+	return sets
+}
+
+func (s *termSet) inRange(t int32) bool { return s.lo <= t && t < s.hi }
+
+func (s *termSet) has(t int32) bool {
+	if t == s.id || s.inRange(t) {
+		return true
+	}
+	if len(s.extra) == 0 {
+		return false
+	}
+	_, ok := slices.BinarySearch(s.extra, t)
+	return ok
+}
+
+// matchesAny reports whether some term of toks is in s.
+func (s *termSet) matchesAny(toks []int32) bool {
+	for _, t := range toks {
+		if s.has(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// size is the total length of the lists of s's terms (starts being the
+// postings' or the openings' offsets): what walking them would cost.
+func (s *termSet) size(starts []uint32) int {
+	n := 0
+	if s.id >= 0 && !s.inRange(s.id) {
+		n += int(starts[s.id+1] - starts[s.id])
+	}
+	if s.lo < s.hi {
+		n += int(starts[s.hi] - starts[s.lo])
+	}
+	for _, t := range s.extra {
+		n += int(starts[t+1] - starts[t])
+	}
+	return n
+}
+
+// terms is how many terms s has: an upper bound on its lists.
+func (s *termSet) terms() int {
+	n := len(s.extra) + int(max(s.hi-s.lo, 0))
+	if s.id >= 0 && !s.inRange(s.id) {
+		n++
+	}
+	return n
+}
+
+// longest is the length of s's longest list: at least that many docs
+// match s.
+func (s *termSet) longest(starts []uint32) int {
+	n := 0
+	add := func(t int32) { n = max(n, int(starts[t+1]-starts[t])) }
+	if s.id >= 0 {
+		add(s.id)
+	}
+	for t := s.lo; t < s.hi; t++ {
+		add(t)
+	}
+	for _, t := range s.extra {
+		add(t)
+	}
+	return n
+}
+
+// lists returns the non-empty lists of s's terms.
+func (s *termSet) lists(starts, data []uint32) [][]uint32 {
+	var out [][]uint32
+	add := func(t int32) {
+		if l := data[starts[t]:starts[t+1]]; len(l) > 0 {
+			out = append(out, l)
+		}
+	}
+	if s.id >= 0 && !s.inRange(s.id) {
+		add(s.id)
+	}
+	for t := s.lo; t < s.hi; t++ {
+		add(t)
+	}
+	for _, t := range s.extra {
+		add(t)
+	}
+	return out
+}
+
+// merged walks the union of ascending lists in order, each doc once: a
+// heap of the lists' first docs.
+type merged struct {
+	heap  []mergeHead
+	lists [][]uint32 // what follows each head
+	last  int64
+}
+
+type mergeHead struct {
+	doc  uint32
+	list int32
+}
+
+func newMerged(lists [][]uint32) *merged {
+	m := &merged{heap: make([]mergeHead, len(lists)), lists: lists, last: -1}
+	for i, l := range lists {
+		m.heap[i] = mergeHead{l[0], int32(i)}
+		lists[i] = l[1:]
+	}
+	for i := len(m.heap)/2 - 1; i >= 0; i-- {
+		m.down(i)
+	}
+	return m
+}
+
+func (m *merged) next() (uint32, bool) {
+	for len(m.heap) > 0 {
+		top := &m.heap[0]
+		d := top.doc
+		if l := m.lists[top.list]; len(l) > 0 {
+			top.doc, m.lists[top.list] = l[0], l[1:]
+		} else {
+			n := len(m.heap) - 1
+			m.heap[0] = m.heap[n]
+			m.heap = m.heap[:n]
+		}
+		m.down(0)
+		if int64(d) != m.last {
+			m.last = int64(d)
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// skipTo returns the first doc of the union not below x; like seeker.seek,
+// asking again for the same x gives the same doc.
+func (m *merged) skipTo(x uint32) (uint32, bool) {
+	if m.last >= int64(x) {
+		return uint32(m.last), true
+	}
+	for {
+		d, ok := m.next()
+		if !ok || d >= x {
+			return d, ok
+		}
+	}
+}
+
+func (m *merged) down(i int) {
+	h := m.heap
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		c := l
+		if r := l + 1; r < len(h) && h[r].doc < h[l].doc {
+			c = r
+		}
+		if h[i].doc <= h[c].doc {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
+// maxSeekLists is how many lists a set may have and still be intersected
+// by seeking in each of them; sets with more are checked against the
+// forward index instead.
+const maxSeekLists = 8
+
+// each calls fn with every doc that matches all sets, in order, until fn
+// returns false. Its cost follows the rarest word, not the most common.
+//
+// When the words look common enough together that fn will have its fill
+// early (a page and a count stop at MaxCount+1), the docs are walked lazily
+// from the front of the lists (eachLazy). Otherwise every match has to be
+// found anyway, and bitmaps find them fastest (eachBitmap).
+func (ix *searchIndex) each(sets []termSet, fn func(doc uint32) bool) {
+	sizes := make([]int, len(sets))
+	expected := float64(len(ix.books)) // matches if the words were independent
+	for i := range sets {
+		sizes[i] = sets[i].size(ix.postStart)
+		expected *= float64(sizes[i]) / float64(max(len(ix.books), 1))
+	}
+	if slices.Min(sizes) == 0 {
+		return
+	}
+	if expected >= 4*(MaxCount+1) {
+		ix.eachLazy(sets, sizes, fn)
+	} else {
+		ix.eachBitmap(sets, sizes, fn)
+	}
+}
+
+// eachLazy is each walking from the front of the lists. The set with the
+// fewest postings drives; the other sets of a few lists are intersected by
+// galloping through their lists (a leap frog: whichever list is ahead sets
+// the next doc to look at), and the rest are checked against each
+// candidate's own terms.
+func (ix *searchIndex) eachLazy(sets []termSet, sizes []int, fn func(doc uint32) bool) {
+	driver := 0
+	for i := range sets {
+		if sizes[i] < sizes[driver] {
+			driver = i
+		}
+	}
+	var seekers []seeker
+	var checked []termSet
+	for i := range sets {
+		if i == driver {
+			continue
+		}
+		if sets[i].terms() <= maxSeekLists {
+			seekers = append(seekers, seeker{sets[i].lists(ix.postStart, ix.post)})
+		} else {
+			checked = append(checked, sets[i])
+		}
+	}
+	lists := sets[driver].lists(ix.postStart, ix.post)
+	var next func(atLeast uint32) (uint32, bool)
+	if len(lists) <= maxSeekLists {
+		lead := seeker{lists}
+		next = lead.seek
+	} else {
+		m := newMerged(lists)
+		next = m.skipTo
+	}
+	var target uint32
+candidates:
+	for {
+		d, ok := next(target)
+		if !ok {
+			return
+		}
+		target = d + 1
+		for i := range seekers {
+			e, ok := seekers[i].seek(d)
+			if !ok {
+				return // a word has no more docs: nothing further matches
+			}
+			if e != d {
+				target = e
+				continue candidates
+			}
+		}
+		toks := func() []int32 { return ix.tokens(d) }
+		for i := range checked {
+			if !checked[i].contains(d, toks) {
+				continue candidates
+			}
+		}
+		if !fn(d) {
+			return
+		}
+	}
+}
+
+// eachBitmap is each for words that match few books together: the set
+// with the fewest postings becomes a bitmap of docs, the next ones are
+// ANDed in while that costs less than checking the remaining candidates
+// one by one, and the candidates left are checked as in eachLazy.
+func (ix *searchIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint32) bool) {
+	order := make([]int, len(sets))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return sizes[a] - sizes[b] })
+
+	acc := ix.bitmap(&sets[order[0]])
+	defer ix.release(acc)
+	candidates := sizes[order[0]]
+	var seekers []seeker
+	var checked []termSet
+	for _, i := range order[1:] {
+		// ANDing costs about 1.5 ns a posting; checking a candidate about
+		// 20 ns by galloping through a few lists, 100 ns against its terms.
+		seekable := sets[i].terms() <= maxSeekLists
+		if b := sets[i].bits; b != nil {
+			candidates = acc.and(b)
+			if candidates == 0 {
+				return
+			}
+			continue
+		}
+		if sizes[i] <= 12*candidates || (!seekable && sizes[i] <= 64*candidates) {
+			b := ix.bitmap(&sets[i])
+			candidates = acc.and(b)
+			ix.release(b)
+			if candidates == 0 {
+				return
+			}
+			continue
+		}
+		if seekable {
+			seekers = append(seekers, seeker{sets[i].lists(ix.postStart, ix.post)})
+		} else {
+			checked = append(checked, sets[i])
+		}
+	}
+	acc.each(func(d uint32) bool {
+		for i := range seekers {
+			if e, ok := seekers[i].seek(d); !ok || e != d {
+				return ok // no more docs in that word: stop
+			}
+		}
+		toks := func() []int32 { return ix.tokens(d) }
+		for i := range checked {
+			if !checked[i].contains(d, toks) {
+				return true
+			}
+		}
+		return fn(d)
+	})
+}
+
+// docBitmap is a set of docs, one bit each; words[lo:hi] may be non-zero.
+type docBitmap struct {
+	words  []uint64
+	lo, hi int
+}
+
+// bitmap returns the docs of s's lists as a bitmap; release it after use.
+func (ix *searchIndex) bitmap(s *termSet) *docBitmap {
+	return ix.setBits(ix.bitmaps.Get().(*docBitmap), s)
+}
+
+// newBitmap is bitmap outside the pool, to keep.
+func (ix *searchIndex) newBitmap(s *termSet) *docBitmap {
+	return ix.setBits(&docBitmap{words: make([]uint64, (len(ix.books)+63)/64)}, s)
+}
+
+func (ix *searchIndex) setBits(b *docBitmap, s *termSet) *docBitmap {
+	b.lo, b.hi = len(b.words), 0
+	for _, l := range s.lists(ix.postStart, ix.post) {
+		for _, d := range l {
+			b.words[d>>6] |= 1 << (d & 63)
+		}
+		b.lo, b.hi = min(b.lo, int(l[0]>>6)), max(b.hi, int(l[len(l)-1]>>6)+1)
+	}
+	return b
+}
+
+func (b *docBitmap) has(d uint32) bool { return b.words[d>>6]&(1<<(d&63)) != 0 }
+
+// release clears b and returns it to the pool.
+func (ix *searchIndex) release(b *docBitmap) {
+	if b.lo < b.hi {
+		clear(b.words[b.lo:b.hi])
+	}
+	ix.bitmaps.Put(b)
+}
+
+// and keeps in b only the docs also in o and returns how many are left.
+func (b *docBitmap) and(o *docBitmap) int {
+	n := 0
+	for w := b.lo; w < b.hi; w++ {
+		b.words[w] &= o.words[w]
+		n += bits.OnesCount64(b.words[w])
+	}
+	return n
+}
+
+// each calls fn with b's docs in order until it returns false.
+func (b *docBitmap) each(fn func(d uint32) bool) {
+	for w := b.lo; w < b.hi; w++ {
+		for x := b.words[w]; x != 0; x &= x - 1 {
+			if !fn(uint32(w<<6 + bits.TrailingZeros64(x))) {
+				return
+			}
+		}
+	}
+}
+
+// seeker walks the union of a few ascending lists by seeking forward.
+type seeker struct{ lists [][]uint32 }
+
+// seek returns the first doc of the union not below x, dropping the docs
+// before it.
+func (s *seeker) seek(x uint32) (uint32, bool) {
+	first, found := uint32(0), false
+	for i := 0; i < len(s.lists); {
+		l := gallop(s.lists[i], x)
+		if len(l) == 0 {
+			s.lists[i] = s.lists[len(s.lists)-1]
+			s.lists = s.lists[:len(s.lists)-1]
+			continue
+		}
+		s.lists[i] = l
+		if !found || l[0] < first {
+			first, found = l[0], true
+		}
+		i++
+	}
+	return first, found
+}
+
+// gallop returns the suffix of the ascending list l from its first doc not
+// below x, probing 1, 2, 4, ... ahead before a binary search: cheap when x
+// is near, logarithmic when it is far.
+func gallop(l []uint32, x uint32) []uint32 {
+	if len(l) == 0 || l[0] >= x {
+		return l
+	}
+	lo, step := 0, 1 // l[lo] < x
+	for lo+step < len(l) && l[lo+step] < x {
+		lo += step
+		step *= 2
+	}
+	hi := min(lo+step, len(l)) // l[hi] >= x, or the end
+	i, _ := slices.BinarySearch(l[lo+1:hi], x)
+	return l[lo+1+i:]
+}
+
+// matchesAll reports whether doc d matches every set but sets[skip].
+func (ix *searchIndex) matchesAll(d uint32, sets []termSet, skip int) bool {
+	toks := ix.tokens(d)
+	for i := range sets {
+		if i != skip && !sets[i].matchesAny(toks) {
+			return false
+		}
+	}
+	return true
+}
+
+// eachTitleEqual calls fn with every doc whose title is words (titleExact),
+// in order, until fn returns false.
+func (ix *searchIndex) eachTitleEqual(words []*wordTerms, fn func(doc uint32) bool) {
+	if !words[0].exact {
+		return
+	}
+	second := int32(-1) // one-word titles
+	if len(words) > 1 {
+		if !words[1].exact {
+			return
+		}
+		second = words[1].id
+	}
+	docs, _ := ix.openingsBySecond(words[0].id, second, second+1)
+	for _, d := range docs {
+		if int(ix.titleLen[d]) == len(words) && ix.rankTitle(d, words) == titleExact && !fn(d) {
+			return
+		}
+	}
+}
+
+// openingsBySecond returns the docs whose title starts with term t followed
+// by a term in [lo, hi), ordered by that second term, then by doc, and
+// their second terms.
+func (ix *searchIndex) openingsBySecond(t, lo, hi int32) (docs []uint32, seconds []int32) {
+	from, to := int(ix.openStart[t]), int(ix.openStart[t+1])
+	second := ix.second[from:to]
+	i, _ := slices.BinarySearch(second, lo)
+	j, _ := slices.BinarySearch(second, hi)
+	return ix.bySecond[from+i : from+j], second[i:j]
+}
+
+// eachTitled calls fn with every doc whose title starts with words (see
+// rankTitle; equal titles included), in order, until fn returns false.
+// sets are the words' exact sets.
+func (ix *searchIndex) eachTitled(words []*wordTerms, sets []termSet, fn func(doc uint32) bool) {
+	var lists [][]uint32
+	if len(words) == 1 {
+		lists = sets[0].lists(ix.openStart, ix.open)
+	} else {
+		// The titles opening with the first two words: one run of
+		// bySecond per second term, each in doc order.
+		w0, w1 := words[0], words[1]
+		if !w0.exact {
+			return
+		}
+		lo, hi := w1.id, w1.id+1
+		if len(words) == 2 && w1.pref {
+			lo, hi = w1.lo, w1.hi
+		} else if !w1.exact {
+			return
+		}
+		docs, seconds := ix.openingsBySecond(w0.id, lo, hi)
+		start := 0
+		for i := 1; i <= len(docs); i++ {
+			if i == len(docs) || seconds[i] != seconds[start] {
+				lists = append(lists, docs[start:i])
+				start = i
+			}
+		}
+	}
+	m := newMerged(lists)
+	for d, ok := m.next(); ok; d, ok = m.next() {
+		if ix.rankTitle(d, words) != titleOther && !fn(d) {
+			return
+		}
+	}
+}
+
+// rankTitle is rankTitle (search.go) on doc d's title terms.
+func (ix *searchIndex) rankTitle(d uint32, words []*wordTerms) titleRank {
+	from := ix.tokStart[d]
+	title := ix.toks[from : from+uint32(ix.titleLen[d])]
+	if len(title) < len(words) {
+		return titleOther
+	}
+	for i, w := range words {
+		t := title[i]
+		switch {
+		case w.exact && t == w.id:
+		case i == len(words)-1 && w.last && w.lo <= t && t < w.hi:
+			return titlePrefix
+		default:
+			return titleOther
+		}
+	}
+	if len(title) == len(words) {
+		return titleExact
+	}
+	return titlePrefix
+}

@@ -1,0 +1,314 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestBuildSearchIndex(t *testing.T) {
+	c := newTestCatalog(t, fixture...)
+	ctx := context.Background()
+	stats, err := c.BuildSearchIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ix := c.searchState()
+	if ix == nil || ix.vocab != v {
+		t.Fatal("the built index is not in use")
+	}
+	var postings int
+	for _, d := range v.docs {
+		postings += int(d)
+	}
+	if stats.Books != len(fixture) || stats.Terms != len(v.terms) || stats.Postings != postings || stats.Unindexed != 0 {
+		t.Errorf("stats %+v; want %d books, %d terms, %d postings (FTS5's counts), 0 unindexed",
+			stats, len(fixture), len(v.terms), postings)
+	}
+	// Docs are numbered most popular first.
+	for d := 1; d < len(ix.books); d++ {
+		prev, cur := fixture[ix.books[d-1]-1].RatingsCount, fixture[ix.books[d]-1].RatingsCount
+		if prev < cur {
+			t.Errorf("doc %d (book %d, %d ratings) after a less popular one (%d ratings)", d, ix.books[d], cur, prev)
+		}
+	}
+	// Every list is strictly ascending, and the openings are the titles' first words.
+	for term := range v.terms {
+		for _, list := range [][]uint32{ix.post[ix.postStart[term]:ix.postStart[term+1]], ix.open[ix.openStart[term]:ix.openStart[term+1]]} {
+			if !slices.IsSorted(list) || len(slices.Compact(slices.Clone(list))) != len(list) {
+				t.Errorf("term %q: list %v is not strictly ascending", v.terms[term], list)
+			}
+		}
+		if got, want := len(ix.post[ix.postStart[term]:ix.postStart[term+1]]), int(v.docs[term]); got != want {
+			t.Errorf("term %q: %d postings, FTS5 counts %d", v.terms[term], got, want)
+		}
+	}
+	dune := v.lookup("dune")
+	opens := ix.open[ix.openStart[dune]:ix.openStart[dune+1]]
+	var books []int32
+	for _, d := range opens {
+		books = append(books, ix.books[d])
+	}
+	if !slices.Equal(books, []int32{9, 8}) { // Dune Messiah is more popular; Children of Dune does not open with it
+		t.Errorf("titles opening with dune: books %v, want [9 8]", books)
+	}
+
+	// An import replaces the vocabulary and drops the index, which would
+	// miss the new books.
+	if _, err := c.db.Write.Exec(`INSERT INTO books (title, authors, ratings_count, dedupe_key) VALUES ('Dune Again', 'New Author', 1, 'index-test')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RefreshSearchTerms(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ix := c.searchState(); ix != nil {
+		t.Error("the index survived an import")
+	}
+}
+
+// TestSearchEnginesAgree runs a few thousand generated queries against a
+// generated catalog on both engines and requires the same answers: counts,
+// flags and suggestions always, and the ids of the first pages whenever the
+// query has fewer than titleWindow exact matches. Beyond that FTS ranks the
+// title tiers among the first titleWindow and the first page of titles
+// starting with the query, while the memory index finds every title equal
+// to the query.
+func TestSearchEnginesAgree(t *testing.T) {
+	books := benchBooks(3000)
+	fts := newTestCatalog(t, books...)
+	mem := newIndexedCatalog(t, books...)
+	fts.SetResultCache(0)
+	mem.SetResultCache(0)
+	ctx := context.Background()
+	queries := engineQueries(books, 1500)
+	compared := 0 // pages with hits whose ids were compared
+	for _, q := range queries {
+		for _, page := range []int{1, 2} {
+			a, err := fts.Search(ctx, q, page)
+			if err != nil {
+				t.Fatalf("fts: Search(%q): %v", q, err)
+			}
+			b, err := mem.Search(ctx, q, page)
+			if err != nil {
+				t.Fatalf("memory: Search(%q): %v", q, err)
+			}
+			sameIDs := b.Total < titleWindow
+			if d := diffResults(a, b, sameIDs); d != "" {
+				t.Errorf("Search(%q, page %d): fts and memory differ: %s", q, page, d)
+			}
+			if sameIDs && len(b.Hits) > 0 {
+				compared++
+			}
+		}
+	}
+	// The queries must exercise the engines, not just agree on nothing.
+	if compared < len(queries)/2 {
+		t.Errorf("only %d pages of %d queries had hits to compare", compared, len(queries))
+	}
+	t.Logf("%d queries, %d pages with hits compared id by id", len(queries), compared)
+}
+
+func diffResults(a, b *Results, sameIDs bool) string {
+	var d []string
+	if sameIDs && !slices.Equal(ids(a), ids(b)) {
+		d = append(d, fmt.Sprintf("ids %v vs %v", ids(a), ids(b)))
+	}
+	if a.Total != b.Total || a.TotalCapped != b.TotalCapped || a.Similar != b.Similar || a.HasMore != b.HasMore {
+		d = append(d, fmt.Sprintf("total %d/%v similar %v more %v vs total %d/%v similar %v more %v",
+			a.Total, a.TotalCapped, a.Similar, a.HasMore, b.Total, b.TotalCapped, b.Similar, b.HasMore))
+	}
+	if sameIDs && len(a.Hits) == len(b.Hits) {
+		for i := range a.Hits {
+			x, y := a.Hits[i], b.Hits[i]
+			x.ISBN13, x.Language = "", "" // results leave them out
+			if x.Book != y.Book || !slices.Equal(x.TitleParts, y.TitleParts) || !slices.Equal(x.AuthorParts, y.AuthorParts) {
+				d = append(d, fmt.Sprintf("hit %d: %+v vs %+v", i, x, y))
+			}
+		}
+	}
+	if a.Suggestion != b.Suggestion {
+		d = append(d, fmt.Sprintf("suggestion %q vs %q", a.Suggestion, b.Suggestion))
+	}
+	return strings.Join(d, "; ")
+}
+
+// engineQueries makes n queries of the kinds people type from the books'
+// own words: prefixes, whole words, two and three words, typos, substrings
+// and misses.
+func engineQueries(books []Book, n int) []string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func() string {
+		b := books[rng.IntN(len(books))]
+		w := foldWords(b.Title + " " + b.Authors)
+		return w[rng.IntN(len(w))]
+	}
+	typo := func(w string) string {
+		r := []rune(w)
+		if len(r) < 2 {
+			return w
+		}
+		i := rng.IntN(len(r) - 1)
+		switch rng.IntN(3) {
+		case 0:
+			r[i], r[i+1] = r[i+1], r[i]
+		case 1:
+			r = append(r[:i], r[i+1:]...)
+		default:
+			r[i] = 'a' + rune(rng.IntN(26))
+		}
+		return string(r)
+	}
+	prefix := func(w string) string {
+		r := []rune(w)
+		return string(r[:1+rng.IntN(len(r))])
+	}
+	var out []string
+	for range n {
+		var q string
+		switch rng.IntN(9) {
+		case 0:
+			q = prefix(word())
+		case 1:
+			q = word()
+		case 2:
+			q = word() + " " + prefix(word())
+		case 3:
+			q = word() + " " + word() + " " + prefix(word())
+		case 4:
+			q = typo(word())
+		case 5:
+			q = typo(word()) + " " + typo(word())
+		case 6:
+			w := []rune(word())
+			i := rng.IntN(len(w))
+			q = string(w[i:min(len(w), i+3+rng.IntN(3))])
+		case 7:
+			q = word() + " zq" + prefix(word())
+		default:
+			b := books[rng.IntN(len(books))]
+			q = prefix(b.Title)
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+func TestGallop(t *testing.T) {
+	l := []uint32{2, 4, 6, 8, 10, 12, 14, 16, 18, 20}
+	for x := uint32(0); x <= 22; x++ {
+		got := gallop(l, x)
+		i, _ := slices.BinarySearch(l, x)
+		if !slices.Equal(got, l[i:]) {
+			t.Errorf("gallop(l, %d) = %v, want %v", x, got, l[i:])
+		}
+	}
+	if got := gallop(nil, 3); len(got) != 0 {
+		t.Errorf("gallop(nil) = %v", got)
+	}
+}
+
+func TestMergedAndSeeker(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		var lists [][]uint32
+		want := map[uint32]bool{}
+		for range 1 + rng.IntN(12) {
+			var l []uint32
+			for d := uint32(rng.IntN(5)); d < 300; d += 1 + uint32(rng.IntN(40)) {
+				l = append(l, d)
+				want[d] = true
+			}
+			lists = append(lists, l)
+		}
+		var union []uint32
+		for d := range want {
+			union = append(union, d)
+		}
+		slices.Sort(union)
+
+		var got []uint32
+		m := newMerged(slices.Clone(lists))
+		for d, ok := m.next(); ok; d, ok = m.next() {
+			got = append(got, d)
+		}
+		if !slices.Equal(got, union) {
+			t.Fatalf("merged = %v, want %v", got, union)
+		}
+		// Seeking forward by random steps finds the first doc not below x.
+		s := seeker{slices.Clone(lists)}
+		m = newMerged(slices.Clone(lists))
+		for x := uint32(0); x < 320; x += uint32(rng.IntN(30)) {
+			i, _ := slices.BinarySearch(union, x)
+			d, ok := s.seek(x)
+			e, ok2 := m.skipTo(x)
+			if i == len(union) {
+				if ok || ok2 {
+					t.Fatalf("seek(%d) past the end = %d %v / %d %v", x, d, ok, e, ok2)
+				}
+				break
+			}
+			if !ok || d != union[i] || !ok2 || e != union[i] {
+				t.Fatalf("seek(%d) = %d %v / %d %v, want %d", x, d, ok, e, ok2, union[i])
+			}
+		}
+	}
+}
+
+// TestEachFindsEveryMatch checks both ways of intersecting (lazily, and
+// with bitmaps) against the definition: a doc matches when each set holds
+// one of its terms.
+func TestEachFindsEveryMatch(t *testing.T) {
+	c := newIndexedCatalog(t, benchBooks(4000)...)
+	v, ix := c.searchState()
+	if len(ix.initials) == 0 {
+		t.Fatal("no initial has a bitmap: the test would not cover them")
+	}
+	for _, q := range engineQueries(benchBooks(4000), 400) {
+		folded := foldWords(q)
+		if len(folded) == 0 {
+			continue
+		}
+		words := make([]*wordTerms, len(folded))
+		for i, f := range folded {
+			words[i] = v.expand(f, i == len(folded)-1)
+		}
+		for _, loose := range []bool{false, true} {
+			sets := ix.termSets(words, loose)
+			var want []uint32
+			for d := range uint32(len(ix.books)) {
+				if ix.matchesAll(d, sets, -1) {
+					want = append(want, d)
+				}
+			}
+			sizes := make([]int, len(sets))
+			for i := range sets {
+				sizes[i] = sets[i].size(ix.postStart)
+			}
+			ways := map[string]func(fn func(uint32) bool){
+				"each": func(fn func(uint32) bool) { ix.each(sets, fn) },
+			}
+			if slices.Min(sizes) > 0 {
+				ways["lazy"] = func(fn func(uint32) bool) { ix.eachLazy(sets, sizes, fn) }
+				ways["bitmap"] = func(fn func(uint32) bool) { ix.eachBitmap(sets, sizes, fn) }
+			}
+			for name, walk := range ways {
+				var got []uint32
+				walk(func(d uint32) bool { got = append(got, d); return true })
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s(%q, loose %v): %d docs, want %d", name, q, loose, len(got), len(want))
+				}
+				// Stopping early stops.
+				if len(want) > 1 {
+					n := 0
+					walk(func(uint32) bool { n++; return n < 2 })
+					if n != 2 {
+						t.Fatalf("%s(%q): went on after fn returned false (%d calls)", name, q, n)
+					}
+				}
+			}
+		}
+	}
+}
