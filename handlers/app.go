@@ -41,6 +41,7 @@ type App struct {
 	AccountSettings AccountSettings
 
 	crossOrigin *http.CrossOriginProtection
+	fragments   *fragmentCache // rendered search fragments, see writeFragment
 }
 
 // MailNotifier is told when mail has been enqueued.

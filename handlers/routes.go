@@ -12,6 +12,7 @@ func (a *App) Handler() *echo.Echo {
 	if a.Sessions == nil {
 		a.SetupAccounts()
 	}
+	a.fragments = newFragmentCache(store.DefaultResultCache)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

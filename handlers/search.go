@@ -28,14 +28,14 @@ func (a *App) search(c echo.Context) error {
 	}
 	if isHTMX(c) {
 		if r.Page > 1 {
-			return render(c, http.StatusOK, components.MoreResults(r))
+			return a.writeFragment(c, r, components.MoreResults(r))
 		}
 		// Each settled query becomes a history entry, so Back returns to
 		// the previous results; the address shows the query as it was run
 		// (trimmed, cut), and plain / for the empty one. "More results"
 		// pages (above) push nothing.
 		h.Set("HX-Push-Url", canonicalSearchURL(r.Query))
-		return render(c, http.StatusOK, components.Results(r))
+		return a.writeFragment(c, r, components.Results(r))
 	}
 	title := "Search"
 	if r.Query != "" {

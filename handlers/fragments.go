@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"shelf/store"
+)
+
+// fragmentCache keeps the HTMX fragments of recent searches rendered, plain
+// and gzipped. People typing ask for the same popular prefixes over and
+// over, and rendering and compressing a fragment costs more than finding it
+// in the catalog's result cache. Entries are keyed by the *store.Results
+// they were rendered from: the catalog hands out the same pointer for the
+// same search until an import replaces its results, so a stale fragment is
+// never found. Two generations, as in the catalog's cache, bound it.
+type fragmentCache struct {
+	mu       sync.Mutex
+	max      int // entries per generation
+	cur, old map[*store.Results]*fragment
+}
+
+type fragment struct {
+	plain, gzipped []byte // gzipped is nil when too small to be worth it
+}
+
+func newFragmentCache(entries int) *fragmentCache {
+	return &fragmentCache{max: max(entries/2, 1), cur: map[*store.Results]*fragment{}}
+}
+
+func (fc *fragmentCache) get(r *store.Results) *fragment {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if f, ok := fc.cur[r]; ok {
+		return f
+	}
+	if f, ok := fc.old[r]; ok {
+		fc.putLocked(r, f)
+		return f
+	}
+	return nil
+}
+
+func (fc *fragmentCache) put(r *store.Results, f *fragment) {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	fc.putLocked(r, f)
+}
+
+func (fc *fragmentCache) putLocked(r *store.Results, f *fragment) {
+	if len(fc.cur) >= fc.max {
+		fc.old, fc.cur = fc.cur, make(map[*store.Results]*fragment, fc.max)
+	}
+	fc.cur[r] = f
+}
+
+// minGzipBytes is the smallest fragment worth compressing, as for pages.
+const minGzipBytes = 1024
+
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // see compress()
+	return w
+}}
+
+// renderFragment renders comp, the fragment of r, and compresses it.
+func renderFragment(c echo.Context, comp templ.Component) (*fragment, error) {
+	var plain bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &plain); err != nil {
+		return nil, err
+	}
+	f := &fragment{plain: plain.Bytes()}
+	if len(f.plain) >= minGzipBytes {
+		var gz bytes.Buffer
+		w := gzipWriters.Get().(*gzip.Writer)
+		w.Reset(&gz)
+		w.Write(f.plain)
+		err := w.Close()
+		gzipWriters.Put(w)
+		if err != nil {
+			return nil, err
+		}
+		f.gzipped = gz.Bytes()
+	}
+	return f, nil
+}
+
+// writeFragment sends the fragment comp of r, rendering it only when the
+// cache does not hold it, gzipped when the client accepts it.
+func (a *App) writeFragment(c echo.Context, r *store.Results, comp templ.Component) error {
+	f := a.fragments.get(r)
+	if f == nil {
+		var err error
+		if f, err = renderFragment(c, comp); err != nil {
+			return err
+		}
+		a.fragments.put(r, f)
+	}
+	h := c.Response().Header()
+	h.Add("Vary", "Accept-Encoding")
+	body := f.plain
+	if f.gzipped != nil && acceptsGzip(c.Request()) {
+		h.Set("Content-Encoding", "gzip")
+		body = f.gzipped
+	}
+	return c.Blob(http.StatusOK, echo.MIMETextHTMLCharsetUTF8, body)
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(req *http.Request) bool {
+	for _, part := range strings.Split(req.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
+// isSearchFragment reports whether the request is for a search fragment,
+// which the search handler compresses itself (see writeFragment).
+func isSearchFragment(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return (p == "/search" || p == "/") && isHTMX(c)
+}
