@@ -422,11 +422,9 @@ func (v *vocabulary) fuzzy(word []rune, k int, prefix bool, fn func(term, dist i
 		prev = t
 		if pruned {
 			// No term starting with these runes can match: skip them all.
-			p := t[:off]
-			i += sort.Search(len(v.terms)-i, func(j int) bool {
-				u := v.terms[i+j]
-				return u > p && !strings.HasPrefix(u, p)
-			})
+			// They are usually few, so gallop ahead rather than search
+			// the whole rest of the terms.
+			i = v.skipPrefix(i, t[:off])
 			continue
 		}
 		if prefix {
@@ -438,6 +436,18 @@ func (v *vocabulary) fuzzy(word []rune, k int, prefix bool, fn func(term, dist i
 		}
 		i++
 	}
+}
+
+// skipPrefix returns the index of the first term after i that does not
+// start with p (terms[i] does).
+func (v *vocabulary) skipPrefix(i int, p string) int {
+	lo, step := i, 1 // terms[lo] starts with p
+	for lo+step < len(v.terms) && strings.HasPrefix(v.terms[lo+step], p) {
+		lo += step
+		step *= 2
+	}
+	hi := min(lo+step, len(v.terms)) // terms[hi] does not start with p, or the end
+	return lo + 1 + sort.Search(hi-lo-1, func(j int) bool { return !strings.HasPrefix(v.terms[lo+1+j], p) })
 }
 
 // damerau returns the optimal-string-alignment distance between a and b:
