@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ type options struct {
 	csv         string
 	wrk         string
 	perf        bool
+	split       bool
 	cold        int
 	root        string // module root, found at start
 }
@@ -112,6 +114,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		"(default: ../shared/data/goodbooks-10k-books.csv next to the module, if present)")
 	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk executable")
 	fs.IntVar(&o.cold, "cold", 8000, "also run a mix of this many distinct queries built from the catalog, more than the server's result cache holds (0 to skip)")
+	fs.BoolVar(&o.split, "split", false, "give the server and wrk their own CPUs: the server on CPU 0 with GOMAXPROCS=1, wrk on the others "+
+		"(taskset), so the load generator does not take CPU time from the server it measures, nor the server from it")
 	fs.BoolVar(&o.perf, "perf", false, "after the measured runs, sample the server with perf (linux-perf) during one more search run and add the hottest functions to the report")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./cmd/loadtest [flags]")
@@ -122,6 +126,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.split && runtime.NumCPU() < 2 {
+		return nil, errors.New("-split needs at least 2 CPUs")
 	}
 	sizes, err := parseSizes(*books)
 	if err != nil {
@@ -217,7 +224,7 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 	// Start-up on the existing database; the last start stays up for the load.
 	var srv *server
 	for i := range o.starts {
-		s, err := startServer(ctx, bin, db, logPath)
+		s, err := startServer(ctx, bin, db, logPath, o.split)
 		if err != nil {
 			return res, err
 		}
@@ -272,6 +279,9 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 		return res, err
 	}
 	w := wrkRunner{exe: o.wrk, threads: o.threads, connections: o.connections, log: logw}
+	if o.split {
+		w.cpus = fmt.Sprintf("1-%d", runtime.NumCPU()-1)
+	}
 	if o.warmup > 0 {
 		logf(logw, "%d books: warming up for %v", n, o.warmup)
 		if _, err := w.run(ctx, srv.base+"/", searchLua, o.warmup); err != nil {
@@ -390,7 +400,7 @@ func ensureDB(ctx context.Context, o *options, bin, db, logPath string, n int, r
 	// The first start imports the bundled catalog into the empty database.
 	logf(logw, "%d books: creating %s (first start imports the bundled catalog)", n, db)
 	t0 := time.Now()
-	s, err := startServer(ctx, bin, db, logPath)
+	s, err := startServer(ctx, bin, db, logPath, false)
 	if err != nil {
 		return err
 	}

@@ -81,13 +81,23 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- wrk on the same machine: %d threads, %d connections, %v per run, median of %d runs "+
 		"(after a %v warm-up); each run measures /healthz, then the search mixes, back to back, and each ratio is taken within a run\n",
 		o.threads, o.connections, o.duration, o.runs, o.warmup)
+	if o.split {
+		fmt.Fprintf(&b, "- **CPUs split**: the server pinned to CPU 0 with `GOMAXPROCS=1`, wrk to the other CPUs (`taskset`); "+
+			"the server has one core to itself\n")
+	} else {
+		fmt.Fprintf(&b, "- CPUs shared: the server (GOMAXPROCS = all CPUs) and wrk compete for every core\n")
+	}
 	fmt.Fprintf(&b, "- Search mix: %d queries cycled per connection (one letter, prefixes, words, two words, typos, accents, misses, page 2), "+
 		"sent with `HX-Request: true` and `Accept-Encoding: gzip` like htmx in a browser\n", len(queries))
 	if o.cold > 0 {
 		fmt.Fprintf(&b, "- Cold mix: up to %d distinct queries built from the catalog's most-rated books (prefixes, words, word + author, typos), "+
 			"more than the server's result cache holds, so nearly every search is computed\n", o.cold)
 	}
-	fmt.Fprintf(&b, "- Reproduce: `go run ./cmd/loadtest -books %s -duration %v -runs %d`\n", sizesFlag(r.sizes), o.duration, o.runs)
+	splitFlag := ""
+	if o.split {
+		splitFlag = " -split"
+	}
+	fmt.Fprintf(&b, "- Reproduce: `go run ./cmd/loadtest -books %s -duration %v -runs %d%s`\n", sizesFlag(r.sizes), o.duration, o.runs, splitFlag)
 	for _, s := range r.sizes {
 		r.writeSize(&b, s)
 	}

@@ -64,7 +64,10 @@ func freeAddr() (string, error) {
 // startServer starts the binary on a free port and waits until /healthz
 // answers 200. The first start on an empty database imports the bundled
 // catalog, so the wait is generous.
-func startServer(ctx context.Context, bin, db, logPath string) (*server, error) {
+//
+// With split set the server runs on CPU 0 only, with GOMAXPROCS=1 (see the
+// -split flag).
+func startServer(ctx context.Context, bin, db, logPath string, split bool) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -75,6 +78,10 @@ func startServer(ctx context.Context, bin, db, logPath string) (*server, error) 
 	}
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = serverEnv(db, addr)
+	if split {
+		cmd = exec.Command("taskset", "-c", "0", bin, "serve")
+		cmd.Env = append(serverEnv(db, addr), "GOMAXPROCS=1")
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	s := &server{cmd: cmd, addr: addr, base: "http://" + addr, logPath: logPath, done: make(chan error, 1)}
 	t0 := time.Now()

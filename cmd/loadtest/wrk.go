@@ -164,6 +164,7 @@ func (r wrkResult) errorDetail() string {
 type wrkRunner struct {
 	exe                  string
 	threads, connections int
+	cpus                 string // for taskset -c; empty: any CPU
 	log                  io.Writer
 }
 
@@ -174,6 +175,9 @@ func (w wrkRunner) run(ctx context.Context, target, script string, d time.Durati
 		"--timeout", "5s", "--latency", "-s", script, target,
 	}
 	cmd := exec.CommandContext(ctx, w.exe, args...)
+	if w.cpus != "" {
+		cmd = exec.CommandContext(ctx, "taskset", append([]string{"-c", w.cpus, w.exe}, args...)...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
