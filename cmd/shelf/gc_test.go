@@ -12,7 +12,7 @@ func TestSetGCHeadroom(t *testing.T) {
 		want     int
 	}{
 		{1 << 50, 100}, // never more than Go's default
-		{1, 25},        // never less than a quarter
+		{1, 10},        // never less than a tenth
 	}
 	for _, tt := range tests {
 		got, live := setGCHeadroom(tt.headroom)

@@ -93,7 +93,7 @@ const gcHeadroom = 32 << 20
 // setGCHeadroom collects the garbage of building the search index, then
 // sets GOGC so the heap grows by about headroom between collections: by
 // less than the default doubling when the live heap is large, and not by
-// less than a quarter. Most of a large heap is the search index, which
+// less than a tenth. Most of a large heap is the search index, which
 // lives as long as the process and holds no pointers, so collections stay
 // cheap however large it is; doubling it would only cost memory. It
 // returns the percentage set and the live heap.
@@ -101,7 +101,7 @@ func setGCHeadroom(headroom uint64) (percent int, live uint64) {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	percent = int(min(max(100*headroom/max(m.HeapAlloc, 1), 25), 100))
+	percent = int(min(max(100*headroom/max(m.HeapAlloc, 1), 10), 100))
 	debug.SetGCPercent(percent)
 	debug.FreeOSMemory()
 	return percent, m.HeapAlloc
