@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -310,5 +311,51 @@ func TestEachFindsEveryMatch(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSearchIndexConcurrently searches from several goroutines at once while
+// the index is rebuilt and swapped in (run with -race): the index is read
+// only, and per-search state (cursors, heaps, pooled bitmaps) is not shared.
+func TestSearchIndexConcurrently(t *testing.T) {
+	books := benchBooks(2000)
+	c := newIndexedCatalog(t, books...)
+	c.SetResultCache(0)
+	queries := engineQueries(books, 200)
+	want := map[string][]int64{}
+	for _, q := range queries {
+		r, err := c.Search(context.Background(), q, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[q] = ids(r)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range queries {
+				q := queries[(i+g*50)%len(queries)]
+				r, err := c.Search(context.Background(), q, 1)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if got := ids(r); !slices.Equal(got, want[q]) {
+					errs <- fmt.Sprintf("Search(%q) = %v, want %v", q, got, want[q])
+					return
+				}
+			}
+		}()
+	}
+	if _, err := c.BuildSearchIndex(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
