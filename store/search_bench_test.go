@@ -85,9 +85,8 @@ var benchQueries = []struct{ name, q string }{
 // and on the in-memory index.
 func BenchmarkSearch(b *testing.B) {
 	fts := newTestCatalog(b, benchBooks(100_000)...)
-	mem := newTestCatalog(b)
-	mem.db = fts.db
-	if err := mem.loadVocabulary(context.Background()); err != nil {
+	mem, err := NewCatalog(context.Background(), fts.db) // the same books
+	if err != nil {
 		b.Fatal(err)
 	}
 	if _, err := mem.BuildSearchIndex(context.Background()); err != nil {

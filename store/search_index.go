@@ -368,40 +368,35 @@ func (s *termSet) terms() int {
 	return n
 }
 
+// eachTerm calls fn with each of s's terms once.
+func (s *termSet) eachTerm(fn func(t int32)) {
+	if s.id >= 0 && !s.inRange(s.id) {
+		fn(s.id)
+	}
+	for t := s.lo; t < s.hi; t++ {
+		fn(t)
+	}
+	for _, t := range s.extra {
+		fn(t)
+	}
+}
+
 // longest is the length of s's longest list: at least that many docs
 // match s.
 func (s *termSet) longest(starts []uint32) int {
 	n := 0
-	add := func(t int32) { n = max(n, int(starts[t+1]-starts[t])) }
-	if s.id >= 0 {
-		add(s.id)
-	}
-	for t := s.lo; t < s.hi; t++ {
-		add(t)
-	}
-	for _, t := range s.extra {
-		add(t)
-	}
+	s.eachTerm(func(t int32) { n = max(n, int(starts[t+1]-starts[t])) })
 	return n
 }
 
 // lists returns the non-empty lists of s's terms.
 func (s *termSet) lists(starts, data []uint32) [][]uint32 {
 	var out [][]uint32
-	add := func(t int32) {
+	s.eachTerm(func(t int32) {
 		if l := data[starts[t]:starts[t+1]]; len(l) > 0 {
 			out = append(out, l)
 		}
-	}
-	if s.id >= 0 && !s.inRange(s.id) {
-		add(s.id)
-	}
-	for t := s.lo; t < s.hi; t++ {
-		add(t)
-	}
-	for _, t := range s.extra {
-		add(t)
-	}
+	})
 	return out
 }
 
@@ -729,17 +724,6 @@ func gallop(l []uint32, x uint32) []uint32 {
 	hi := min(lo+step, len(l)) // l[hi] >= x, or the end
 	i, _ := slices.BinarySearch(l[lo+1:hi], x)
 	return l[lo+1+i:]
-}
-
-// matchesAll reports whether doc d matches every set but sets[skip].
-func (ix *searchIndex) matchesAll(d uint32, sets []termSet, skip int) bool {
-	toks := ix.tokens(d)
-	for i := range sets {
-		if i != skip && !sets[i].matchesAny(toks) {
-			return false
-		}
-	}
-	return true
 }
 
 // eachTitleEqual calls fn with every doc whose title is words (titleExact),
