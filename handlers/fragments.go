@@ -19,45 +19,11 @@ import (
 // in the catalog's result cache. Entries are keyed by the *store.Results
 // they were rendered from: the catalog hands out the same pointer for the
 // same search until an import replaces its results, so a stale fragment is
-// never found. Two generations, as in the catalog's cache, bound it.
-type fragmentCache struct {
-	mu       sync.Mutex
-	max      int // entries per generation
-	cur, old map[*store.Results]*fragment
-}
+// never found.
+type fragmentCache = store.RecentCache[*store.Results, *fragment]
 
 type fragment struct {
 	plain, gzipped []byte // gzipped is nil when too small to be worth it
-}
-
-func newFragmentCache(entries int) *fragmentCache {
-	return &fragmentCache{max: max(entries/2, 1), cur: map[*store.Results]*fragment{}}
-}
-
-func (fc *fragmentCache) get(r *store.Results) *fragment {
-	fc.mu.Lock()
-	defer fc.mu.Unlock()
-	if f, ok := fc.cur[r]; ok {
-		return f
-	}
-	if f, ok := fc.old[r]; ok {
-		fc.putLocked(r, f)
-		return f
-	}
-	return nil
-}
-
-func (fc *fragmentCache) put(r *store.Results, f *fragment) {
-	fc.mu.Lock()
-	defer fc.mu.Unlock()
-	fc.putLocked(r, f)
-}
-
-func (fc *fragmentCache) putLocked(r *store.Results, f *fragment) {
-	if len(fc.cur) >= fc.max {
-		fc.old, fc.cur = fc.cur, make(map[*store.Results]*fragment, fc.max)
-	}
-	fc.cur[r] = f
 }
 
 // minGzipBytes is the smallest fragment worth compressing, as for pages.
@@ -97,13 +63,13 @@ func renderFragment(c echo.Context, comp templ.Component) (*fragment, error) {
 // writeFragment sends the fragment comp of r, rendering it only when the
 // cache does not hold it, gzipped when the client accepts it.
 func (a *App) writeFragment(c echo.Context, r *store.Results, comp templ.Component) error {
-	f := a.fragments.get(r)
-	if f == nil {
+	f, ok := a.fragments.Get(r)
+	if !ok {
 		var err error
 		if f, err = renderFragment(c, comp); err != nil {
 			return err
 		}
-		a.fragments.put(r, f)
+		a.fragments.Put(r, f)
 	}
 	h := c.Response().Header()
 	h.Add("Vary", "Accept-Encoding")

@@ -12,7 +12,7 @@ func (a *App) Handler() *echo.Echo {
 	if a.Sessions == nil {
 		a.SetupAccounts()
 	}
-	a.fragments = newFragmentCache(store.DefaultResultCache)
+	a.fragments = store.NewRecentCache[*store.Results, *fragment](store.DefaultResultCache)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -124,14 +124,14 @@ func (c *Catalog) Search(ctx context.Context, query string, page int) (*Results,
 	r.Page, r.PageAdjusted = ClampPage(page)
 	r.Query, r.Shortened = NormalizeQuery(query)
 	cache, key := c.results.Load(), resultKey(r)
-	if hit := cache.get(key); hit != nil {
+	if hit, ok := cache.Get(key); ok {
 		return hit, nil
 	}
 	r, err := c.search(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	cache.put(key, r)
+	cache.Put(key, r)
 	return r, nil
 }
 

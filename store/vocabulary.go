@@ -42,7 +42,7 @@ func (c *Catalog) loadVocabulary(ctx context.Context) error {
 	c.mu.Unlock()
 	// Searches still running over the old catalog finish into the old cache.
 	if old := c.results.Load(); old != nil {
-		c.results.Store(newResultCache(2 * old.max))
+		c.results.Store(newResultCache(old.Entries()))
 	}
 	return nil
 }
