@@ -96,50 +96,49 @@ func startServer(ctx context.Context, bin, db, logPath string, split bool) (*ser
 
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(5 * time.Minute)
-	for {
+	healthy := func() bool {
 		resp, err := client.Get(s.base + "/healthz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				s.ready = time.Since(t0)
-				break
-			}
+		if err != nil {
+			return false
 		}
-		select {
-		case err := <-s.done:
-			s.stopped = true
-			return nil, fmt.Errorf("server exited before answering /healthz (%v); log:\n%s", err, tail(logPath, 20))
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(2 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("server did not answer /healthz within 5 minutes; log:\n%s", tail(logPath, 20))
-		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	}
+	if err := s.waitUntil(ctx, deadline, 2*time.Millisecond, "answering /healthz", healthy); err != nil {
+		return nil, err
+	}
+	s.ready = time.Since(t0)
 	s.startupLog = loggedStartup(logPath)
 	// Searches are measured on the in-memory index, which the server
 	// builds after it starts answering.
-	for !logContains(logPath, "search index ready") {
-		select {
-		case err := <-s.done:
-			s.stopped = true
-			return nil, fmt.Errorf("server exited before its search index was ready (%v); log:\n%s", err, tail(logPath, 20))
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("search index not ready within 5 minutes; log:\n%s", tail(logPath, 20))
-		}
+	indexed := func() bool { return logContains(logPath, "search index ready") }
+	if err := s.waitUntil(ctx, deadline, 10*time.Millisecond, "having its search index ready", indexed); err != nil {
+		return nil, err
 	}
 	s.indexReady = time.Since(t0)
 	return s, nil
+}
+
+// waitUntil checks ready every interval until it holds, stopping the server
+// and failing when the server exits, ctx ends or deadline passes.
+func (s *server) waitUntil(ctx context.Context, deadline time.Time, interval time.Duration, what string, ready func() bool) error {
+	for !ready() {
+		select {
+		case err := <-s.done:
+			s.stopped = true
+			return fmt.Errorf("server exited before %s (%v); log:\n%s", what, err, tail(s.logPath, 20))
+		case <-ctx.Done():
+			s.stop()
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return fmt.Errorf("server still not %s after 5 minutes; log:\n%s", what, tail(s.logPath, 20))
+		}
+	}
+	return nil
 }
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
