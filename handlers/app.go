@@ -41,6 +41,7 @@ type App struct {
 	AccountSettings AccountSettings
 
 	crossOrigin *http.CrossOriginProtection
+	signer      *signer        // signs cookie values; see signer.go
 	fragments   *fragmentCache // rendered search fragments, see writeFragment
 }
 

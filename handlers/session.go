@@ -78,6 +78,9 @@ func (a *App) SetupAccounts() {
 	if a.Limits == nil {
 		a.Limits = DefaultLimits()
 	}
+	if a.signer == nil {
+		a.signer = a.loadSigner()
+	}
 	if a.SessionStore == nil {
 		a.SessionStore = store.NewSessionStore(a.DB, sessionUserID)
 		a.SessionStore.Now = a.now
