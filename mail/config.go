@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	netmail "net/mail"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -103,4 +104,16 @@ func ParseFrom(raw string) (*netmail.Address, error) {
 		return nil, errors.New("the address needs a domain")
 	}
 	return a, nil
+}
+
+// IsLocalHost reports whether host (a name or an IP address, without a
+// port) names this machine: localhost, a name under .localhost (RFC 6761)
+// or a loopback address.
+func IsLocalHost(host string) bool {
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

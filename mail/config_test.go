@@ -62,3 +62,13 @@ func TestParseFrom(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLocalHost(t *testing.T) {
+	for host, want := range map[string]bool{"localhost": true, "LocalHost": true, "127.0.0.1": true, "127.1.2.3": true,
+		"::1": true, "::ffff:127.0.0.1": true, "shelf.localhost": true,
+		"shelf.example.com": false, "localhost.example.com": false, "10.0.0.1": false, "0.0.0.0": false, "::": false, "": false} {
+		if got := IsLocalHost(host); got != want {
+			t.Errorf("IsLocalHost(%q) = %v", host, got)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	netmail "net/mail"
 	"net/url"
 	"strings"
@@ -51,9 +50,9 @@ func (m *mailConfig) settings() []setting {
 	}
 }
 
-// redactSMTPURL hides the password in a SHELF_SMTP_URL value, for error
-// messages that repeat the value.
-func redactSMTPURL(v string) string {
+// redactURL hides the password in a URL-valued setting (SHELF_SMTP_URL,
+// SHELF_BASE_URL), for error messages that repeat the value.
+func redactURL(v string) string {
 	u, err := url.Parse(strings.TrimSpace(v))
 	if err != nil || u.User == nil {
 		if i := strings.LastIndex(v, "@"); i >= 0 && strings.Contains(v[:i], ":") {
@@ -105,7 +104,7 @@ func startMail(cfg mailConfig, baseURL *url.URL, db *store.DB, log *slog.Logger)
 			where = baseURL.String() + where
 		}
 		log.Info(fmt.Sprintf("mail: dev inbox at %s (no SHELF_SMTP_URL set)", where), "smtp", smtp.Addr())
-		if baseURL != nil && !isLocalHost(baseURL.Hostname()) {
+		if baseURL != nil && !mail.IsLocalHost(baseURL.Hostname()) {
 			log.Warn("mail: the dev inbox shows every message, password-reset links included, to anyone who can open " +
 				where + "; set SHELF_SMTP_URL for a public site")
 		}
@@ -139,13 +138,4 @@ func (ms *mailService) Stop(log *slog.Logger) {
 			log.Warn("mail: dev inbox close", "err", err)
 		}
 	}
-}
-
-// isLocalHost reports whether host names this machine.
-func isLocalHost(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
