@@ -120,7 +120,9 @@ func newClient(c SMTPConfig, timeout time.Duration) (*gomail.Client, error) {
 	case c.NoTLS:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	default:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+		// Never fall back to cleartext: mail carries live sign-in links,
+		// and a man in the middle can hide the server's STARTTLS offer.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if c.TLSConfig != nil {
 		opts = append(opts, gomail.WithTLSConfig(c.TLSConfig))

@@ -25,7 +25,8 @@ type mailConfig struct {
 func (m *mailConfig) settings() []setting {
 	return []setting{
 		{"smtp-url", "SHELF_SMTP_URL", "",
-			"SMTP server for outgoing mail: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (implicit TLS); " +
+			"SMTP server for outgoing mail: smtp://user:pass@host:port (STARTTLS required) or smtps://… (implicit TLS); " +
+				"smtp://host:port?tls=none sends in clear to a relay without TLS; " +
 				"unset: catch all mail in the dev inbox at /dev/mail",
 			func(v string) error {
 				if strings.TrimSpace(v) == "" {
@@ -92,6 +93,10 @@ func startMail(cfg mailConfig, baseURL *url.URL, db *store.DB, log *slog.Logger)
 	if cfg.SMTP != nil {
 		smtp = *cfg.SMTP
 		log.Info("mail: sending via smtp "+smtp.Addr(), "server", smtp.String(), "from", from.String())
+		if smtp.NoTLS && !mail.IsLocalHost(smtp.Host) {
+			log.Warn("mail: tls=none: mail to " + smtp.Host + " crosses the network in clear, sign-in and reset links included; " +
+				"use it only for a relay on a network you trust")
+		}
 	} else {
 		inbox, err := mail.StartDevInbox(200, log)
 		if err != nil {

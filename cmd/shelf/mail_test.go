@@ -122,3 +122,30 @@ func TestStartMailSMTP(t *testing.T) {
 		t.Errorf("start log:\n%s", logs.String())
 	}
 }
+
+// TestStartMailWarnsOfCleartextRelay: ?tls=none to a relay on another
+// machine is allowed (a relay container on a private network, say), but
+// never silently.
+func TestStartMailWarnsOfCleartextRelay(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for url, warn := range map[string]bool{"smtp://relay.internal:25?tls=none": true, "smtp://127.0.0.1:25?tls=none": false, "smtp://relay.internal:25": false} {
+		var logs bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		cfg, err := applyMailSettings(t, map[string]string{"SHELF_SMTP_URL": url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := startMail(cfg, nil, db, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms.Stop(log)
+		if got := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "in clear"); got != warn {
+			t.Errorf("%s: warned %v, want %v:\n%s", url, got, warn, logs.String())
+		}
+	}
+}
