@@ -264,17 +264,6 @@ func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
 		}
 	}()
 
-	// Accepted messages are marked sent in small groups: one write per
-	// message would cost more than sending it. A crash before a group is
-	// recorded sends those messages again, with the same Message-ID.
-	var accepted []int64
-	flush := func() error {
-		err := s.outbox.MarkSent(ctx, time.Now(), accepted...)
-		accepted = accepted[:0]
-		return err
-	}
-	defer func() { err = errors.Join(err, flush()) }()
-
 	for i, row := range rows {
 		if s.stopping() {
 			return st, s.release(ctx, rows[i:])
@@ -282,12 +271,11 @@ func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
 		sendErr := s.send(conn, row)
 		switch outcome := classify(sendErr); outcome {
 		case delivered:
-			accepted = append(accepted, row.ID)
+			// Recorded before the next message goes out, so a crash
+			// repeats at most the message in flight (same Message-ID).
+			err = s.outbox.MarkSent(ctx, time.Now(), row.ID)
 			st.sent++
 			s.log.Debug("mail: sent", "id", row.ID, "to", row.To)
-			if len(accepted) >= markSentEvery {
-				err = flush()
-			}
 		case permanent:
 			err = s.outbox.MarkFailed(ctx, row.ID, time.Now(), sendErr.Error())
 			st.failed++
@@ -307,9 +295,6 @@ func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
 	}
 	return st, nil
 }
-
-// markSentEvery is how many accepted messages are recorded together.
-const markSentEvery = 25
 
 func (s *Sender) send(conn smtpConn, row store.OutboxMessage) error {
 	msg, err := buildMessage(s.from, row)

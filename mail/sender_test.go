@@ -424,3 +424,33 @@ func TestClassify(t *testing.T) {
 		t.Error("plain error is not connection lost")
 	}
 }
+
+// TestEachAcceptedMessageIsRecordedAtOnce: a message the SMTP server has
+// accepted is marked sent before the next one goes out, so a crash can
+// repeat at most the message in flight, not a group of them.
+func TestEachAcceptedMessageIsRecordedAtOnce(t *testing.T) {
+	const accepted, total = 7, 20
+	srv := newTestSMTP(t)
+	release := srv.holdFromMessage(accepted + 1)
+	db := openDB(t, "")
+	var mails []store.Mail
+	for i := range total {
+		mails = append(mails, welcome(fmt.Sprintf("r%d@example.com", i)))
+	}
+	enqueue(t, db, mails...)
+	startSender(t, db, srv.config(), fastOptions(t))
+	srv.waitHeld(5 * time.Second)
+	if got := srv.count(); got != accepted {
+		t.Fatalf("server accepted %d before the hold, want %d", got, accepted)
+	}
+	// Message accepted+1 is in flight; the ones before it are recorded.
+	c := waitCounts(t, db, 2*time.Second, func(c store.OutboxCounts) bool { return c.Sent == accepted })
+	if c.Pending != total-accepted {
+		t.Errorf("while message %d is in flight: %+v", accepted+1, c)
+	}
+	release()
+	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == total })
+	if srv.count() != total {
+		t.Errorf("server got %d messages, want %d", srv.count(), total)
+	}
+}
