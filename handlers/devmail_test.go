@@ -234,7 +234,7 @@ func TestAdminOutboxListsFailures(t *testing.T) {
 	ctx := context.Background()
 	enqueueMail(t, db, store.Mail{To: "<b>bad</b>", Subject: "Welcome & hello", Text: "t", HTML: "h"})
 	enqueueMail(t, db, store.Mail{To: "ok@example.com", Subject: "Pending", Text: "t", HTML: "h"})
-	rows, err := ob.Claim(ctx, time.Now().Add(time.Second), 1, time.Minute)
+	rows, err := ob.Claim(ctx, "test", time.Now().Add(time.Second), 1)
 	if err != nil || len(rows) != 1 {
 		t.Fatal(rows, err)
 	}
