@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -118,5 +122,21 @@ func TestListensOnLoopback(t *testing.T) {
 		if got := listensOnLoopback(addr); got != want {
 			t.Errorf("listensOnLoopback(%v) = %v", addr, got)
 		}
+	}
+}
+
+// TestServeRefusesDevInboxOnAllInterfaces: the server does not start, and
+// says why in one line, rather than serve the dev inbox to the network.
+func TestServeRefusesDevInboxOnAllInterfaces(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	env := []string{"SHELF_ADDR=0.0.0.0:0", "SHELF_DB=" + filepath.Join(t.TempDir(), "shelf.db")}
+	if code := run(ctx, []string{"serve"}, env, strings.NewReader(""), &out, &out); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out.String())
+	}
+	msg := strings.TrimSpace(out.String())
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "SHELF_ADDR") || !strings.Contains(msg, "SHELF_SMTP_URL") {
+		t.Errorf("message = %q, want one line naming SHELF_ADDR and SHELF_SMTP_URL", msg)
 	}
 }
