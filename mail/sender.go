@@ -193,7 +193,7 @@ func (s *Sender) loop() {
 		stopHeartbeat()
 		// Every claim was resolved or released: nothing is left to hold.
 		if err := s.outbox.Leave(context.Background(), s.id); err != nil {
-			s.log.Warn("mail: outbox", "err", err)
+			s.log.Warn("mail: leave outbox", "err", err)
 		}
 	}()
 	poll := time.NewTicker(s.opt.PollInterval)
@@ -216,7 +216,7 @@ func (s *Sender) keepAlive() (stop func()) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(s.opt.Lease / 5)
+		tick := time.NewTicker(max(s.opt.Lease/5, time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
@@ -232,7 +232,7 @@ func (s *Sender) keepAlive() (stop func()) {
 
 func (s *Sender) heartbeat() {
 	if err := s.outbox.Heartbeat(context.Background(), s.id, time.Now(), s.opt.Lease); err != nil {
-		s.log.Warn("mail: outbox", "err", err)
+		s.log.Warn("mail: heartbeat not renewed; other senders may take this one's claims", "err", err)
 	}
 }
 
