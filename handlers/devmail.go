@@ -2,8 +2,11 @@ package handlers
 
 import (
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,7 +21,8 @@ import (
 type MailPages struct {
 	App *App
 	// Inbox is nil when SHELF_SMTP_URL is set: the dev inbox is off and
-	// every /dev/mail address answers 404.
+	// every /dev/mail address answers 404. It answers 404 too to any
+	// request not from this machine (see fromThisMachine).
 	Inbox *mail.DevInbox
 	// Outbox and Sender serve the admin page; Sender may be nil.
 	Outbox *store.Outbox
@@ -32,13 +36,48 @@ type MailPages struct {
 const htmlPartPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; " +
 	"sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 
+// inbox returns the dev inbox when it runs and the request comes from this
+// machine. Anyone else gets a 404, as if it were off: the inbox shows
+// password-reset links.
+func (p *MailPages) inbox(c echo.Context) (*mail.DevInbox, error) {
+	if p.Inbox == nil {
+		return nil, echo.ErrNotFound
+	}
+	r := c.Request()
+	if !fromThisMachine(r) {
+		p.App.Logger.Warn("dev inbox: refused a request not from this machine", "remote", r.RemoteAddr, "host", r.Host)
+		return nil, echo.ErrNotFound
+	}
+	return p.Inbox, nil
+}
+
+// fromThisMachine reports whether r came over a loopback connection and
+// names a local host. The address is the connection's, never a header's.
+// The Host check stops DNS rebinding: a page on an attacker's name that
+// resolves to 127.0.0.1 would otherwise read the inbox through the
+// developer's browser.
+func fromThisMachine(r *http.Request) bool {
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !remote.Addr().Unmap().IsLoopback() {
+		return false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	return mail.IsLocalHost(host)
+}
+
 // DevInbox lists caught messages, newest first. GET /dev/mail
 func (p *MailPages) DevInbox(c echo.Context) error {
-	if p.Inbox == nil {
-		return echo.ErrNotFound
+	inbox, err := p.inbox(c)
+	if err != nil {
+		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return render(c, http.StatusOK, components.DevInboxPage(p.App.meta(c, "Dev inbox"), p.Inbox.Messages()))
+	return render(c, http.StatusOK, components.DevInboxPage(p.App.meta(c, "Dev inbox"), inbox.Messages()))
 }
 
 // DevMessage shows one caught message. GET /dev/mail/:n
@@ -75,14 +114,15 @@ func (p *MailPages) DevMessageHTML(c echo.Context) error {
 }
 
 func (p *MailPages) devMessage(c echo.Context) (mail.DevMessage, error) {
-	if p.Inbox == nil {
-		return mail.DevMessage{}, echo.ErrNotFound
+	inbox, err := p.inbox(c)
+	if err != nil {
+		return mail.DevMessage{}, err
 	}
 	n, err := strconv.Atoi(c.Param("n"))
 	if err != nil || n < 1 {
 		return mail.DevMessage{}, echo.ErrNotFound
 	}
-	msg, ok := p.Inbox.Message(n)
+	msg, ok := inbox.Message(n)
 	if !ok {
 		return mail.DevMessage{}, echo.ErrNotFound
 	}

@@ -33,10 +33,20 @@ func mailTestServer(t *testing.T, p *MailPages) *echo.Echo {
 	return e
 }
 
+// get requests path the way a browser on this machine does: from a
+// loopback address, with a local Host (the dev inbox serves nobody else).
 func get(t *testing.T, h http.Handler, path string) (*http.Response, string) {
 	t.Helper()
+	return getFrom(t, h, path, "127.0.0.1:50000", "localhost:8080")
+}
+
+// getFrom requests path from the client address remote with the Host header host.
+func getFrom(t *testing.T, h http.Handler, path, remote, host string) (*http.Response, string) {
+	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.RemoteAddr, req.Host = remote, host
+	h.ServeHTTP(rec, req)
 	res := rec.Result()
 	body, _ := io.ReadAll(res.Body)
 	return res, string(body)
@@ -152,6 +162,68 @@ func TestDevMailShowsCaughtMail(t *testing.T) {
 	}
 }
 
+// TestDevMailOnlyForThisMachine: the dev inbox shows reset links, so it is
+// served only to a client connecting from a loopback address (the
+// connection's, not a header's) that names a local host: a page on a
+// rebound DNS name (Host evil.example) gets nothing either.
+func TestDevMailOnlyForThisMachine(t *testing.T) {
+	db := mailTestDB(t)
+	inbox, sender := startDevInboxSender(t, db)
+	changed := inbox.Changed()
+	enqueueMail(t, db, store.Mail{To: "reader@example.com", Subject: "Reset", Text: "https://shelf.test/password/reset/secret", HTML: "<p>reset</p>"})
+	sender.Notify()
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no mail caught")
+	}
+	a := &App{Logger: slog.New(slog.DiscardHandler), DB: db}
+	e := mailTestServer(t, &MailPages{App: a, Inbox: inbox, Outbox: store.NewOutbox(db)})
+
+	allowed := []struct{ remote, host string }{
+		{"127.0.0.1:50000", "localhost:8080"},
+		{"127.0.0.1:50000", "localhost"},
+		{"127.0.0.1:50000", "127.0.0.1:8080"},
+		{"127.0.0.1:50000", "shelf.localhost:8080"},
+		{"127.0.0.5:50000", "127.0.0.5:8080"},
+		{"[::1]:50000", "[::1]:8080"},
+		{"[::ffff:127.0.0.1]:50000", "LOCALHOST:8080"},
+	}
+	refused := []struct{ remote, host string }{
+		{"192.0.2.1:50000", "localhost:8080"},         // another machine
+		{"[2001:db8::1]:50000", "[::1]:8080"},         // another machine, IPv6
+		{"127.0.0.1:50000", "evil.example"},           // DNS rebinding
+		{"127.0.0.1:50000", "evil.example:8080"},      // DNS rebinding
+		{"127.0.0.1:50000", "localhost.evil.example"}, // not under .localhost
+		{"127.0.0.1:50000", "192.0.2.1:8080"},         // a public address
+		{"127.0.0.1:50000", ""},                       // no Host at all
+		{"192.0.2.1", "localhost"},                    // unparsable client address
+	}
+	for _, path := range []string{"/dev/mail", "/dev/mail/1", "/dev/mail/1/html"} {
+		for _, c := range allowed {
+			if res, _ := getFrom(t, e, path, c.remote, c.host); res.StatusCode != http.StatusOK {
+				t.Errorf("GET %s from %s, Host %q = %d, want 200", path, c.remote, c.host, res.StatusCode)
+			}
+		}
+		for _, c := range refused {
+			res, body := getFrom(t, e, path, c.remote, c.host)
+			if res.StatusCode != http.StatusNotFound || strings.Contains(body, "secret") || strings.Contains(body, "Reset") {
+				t.Errorf("GET %s from %s, Host %q = %d, want 404 and no mail", path, c.remote, c.host, res.StatusCode)
+			}
+		}
+	}
+	// A header cannot stand in for the connection's address.
+	req := httptest.NewRequest(http.MethodGet, "/dev/mail", nil)
+	req.RemoteAddr, req.Host = "192.0.2.1:50000", "localhost:8080"
+	req.Header.Set("X-Forwarded-For", "127.0.0.1")
+	req.Header.Set("X-Real-Ip", "127.0.0.1")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("remote client claiming 127.0.0.1 in headers = %d, want 404", rec.Code)
+	}
+}
+
 type countingNotifier struct{ n int }
 
 func (c *countingNotifier) Notify() { c.n++ }
@@ -162,7 +234,7 @@ func TestAdminOutboxListsFailures(t *testing.T) {
 	ctx := context.Background()
 	enqueueMail(t, db, store.Mail{To: "<b>bad</b>", Subject: "Welcome & hello", Text: "t", HTML: "h"})
 	enqueueMail(t, db, store.Mail{To: "ok@example.com", Subject: "Pending", Text: "t", HTML: "h"})
-	rows, err := ob.Claim(ctx, time.Now().Add(time.Second), 1, time.Minute)
+	rows, err := ob.Claim(ctx, "test", time.Now().Add(time.Second), 1)
 	if err != nil || len(rows) != 1 {
 		t.Fatal(rows, err)
 	}

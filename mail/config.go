@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	netmail "net/mail"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,9 +24,10 @@ type SMTPConfig struct {
 	Username string // empty: no authentication
 	Password string
 	// ImplicitTLS speaks TLS from the first byte (smtps://). Otherwise
-	// STARTTLS is used when the server offers it.
+	// STARTTLS is required: a server that does not offer it gets no mail.
 	ImplicitTLS bool
-	// NoTLS never starts TLS (the in-process dev inbox speaks plain SMTP).
+	// NoTLS sends in clear and never starts TLS: smtp://…?tls=none, for a
+	// relay without TLS, and the in-process dev inbox.
 	NoTLS bool
 	// TLSConfig overrides the TLS settings (tests use it to trust their
 	// own certificate); nil verifies the server against Host.
@@ -45,12 +47,22 @@ func (c SMTPConfig) String() string {
 	if c.Username != "" {
 		user = url.User(c.Username).String() + "@"
 	}
-	return scheme + "://" + user + c.Addr()
+	query := ""
+	if c.NoTLS {
+		query = "?" + noTLSQuery
+	}
+	return scheme + "://" + user + c.Addr() + query
 }
 
-// ParseSMTPURL parses smtp://[user:pass@]host[:port] (STARTTLS when
-// offered, port 587 by default) or smtps://[user:pass@]host[:port]
-// (implicit TLS, port 465 by default). Errors never repeat the password.
+// noTLSQuery is the only query SHELF_SMTP_URL takes: send without TLS.
+const noTLSQuery = "tls=none"
+
+// ParseSMTPURL parses smtp://[user:pass@]host[:port] (STARTTLS required,
+// port 587 by default) or smtps://[user:pass@]host[:port] (implicit TLS,
+// port 465 by default). smtp://host[:port]?tls=none opts out of TLS for a
+// relay that has none; with a password it is allowed only to a relay on
+// this machine, since the password would cross the network in clear.
+// Errors never repeat the password.
 func ParseSMTPURL(raw string) (SMTPConfig, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
@@ -63,13 +75,13 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 	case "smtps":
 		c.ImplicitTLS, c.Port = true, 465
 	default:
-		return SMTPConfig{}, errors.New("scheme must be smtp:// (STARTTLS when offered) or smtps:// (implicit TLS)")
+		return SMTPConfig{}, errors.New("scheme must be smtp:// (STARTTLS) or smtps:// (implicit TLS)")
 	}
 	if u.Opaque != "" || u.Hostname() == "" {
 		return SMTPConfig{}, errors.New("missing host, want e.g. smtp://user:pass@mail.example.com:587")
 	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return SMTPConfig{}, errors.New("want no path, query or fragment after host:port")
+	if (u.Path != "" && u.Path != "/") || u.Fragment != "" {
+		return SMTPConfig{}, errors.New("want no path or fragment after host:port")
 	}
 	c.Host = u.Hostname()
 	if p := u.Port(); p != "" {
@@ -85,6 +97,20 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 		if c.Username == "" {
 			return SMTPConfig{}, errors.New("password given without a user name")
 		}
+	}
+	switch u.RawQuery {
+	case "":
+	case noTLSQuery:
+		if c.ImplicitTLS {
+			return SMTPConfig{}, errors.New("?tls=none contradicts smtps:// (implicit TLS); use smtp://")
+		}
+		if c.Password != "" && !IsLocalHost(c.Host) {
+			return SMTPConfig{}, fmt.Errorf("?tls=none would send the password in clear to %s; "+
+				"it is allowed with a password only for a relay on this machine", c.Host)
+		}
+		c.NoTLS = true
+	default:
+		return SMTPConfig{}, errors.New("the only query allowed is ?tls=none (send in clear, for a relay without TLS)")
 	}
 	return c, nil
 }
@@ -103,4 +129,16 @@ func ParseFrom(raw string) (*netmail.Address, error) {
 		return nil, errors.New("the address needs a domain")
 	}
 	return a, nil
+}
+
+// IsLocalHost reports whether host (a name or an IP address, without a
+// port) names this machine: localhost, a name under .localhost (RFC 6761)
+// or a loopback address.
+func IsLocalHost(host string) bool {
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -21,7 +21,14 @@ func TestParseSMTPURL(t *testing.T) {
 		{in: "smtp://mail.example.com:0", wantErr: "port"},
 		{in: "smtp://mail.example.com:x", wantErr: "smtp://"},
 		{in: "smtp://mail.example.com/path", wantErr: "path"},
-		{in: "smtp://mail.example.com?tls=no", wantErr: "query"},
+		{in: "smtp://127.0.0.1:25?tls=none", want: SMTPConfig{Host: "127.0.0.1", Port: 25, NoTLS: true}},
+		{in: "smtp://relay.internal:25?tls=none", want: SMTPConfig{Host: "relay.internal", Port: 25, NoTLS: true}},
+		{in: "smtp://mail.example.com?tls=no", wantErr: "tls=none"},
+		{in: "smtp://mail.example.com?tls=none&x=1", wantErr: "tls=none"},
+		{in: "smtp://mail.example.com?x=1", wantErr: "tls=none"},
+		{in: "smtps://mail.example.com?tls=none", wantErr: "smtps"},
+		{in: "smtp://u:secret@mail.example.com?tls=none", wantErr: "password"},
+		{in: "smtp://u:secret@127.0.0.1?tls=none", want: SMTPConfig{Host: "127.0.0.1", Port: 587, Username: "u", Password: "secret", NoTLS: true}},
 		{in: "smtp://:secret@mail.example.com", wantErr: "user name"},
 	}
 	for _, tt := range tests {
@@ -59,6 +66,16 @@ func TestParseFrom(t *testing.T) {
 	for _, in := range []string{"", "shelf", "Shelf <shelf>", "a@b.com, c@d.com"} {
 		if _, err := ParseFrom(in); err == nil {
 			t.Errorf("ParseFrom(%q) accepted", in)
+		}
+	}
+}
+
+func TestIsLocalHost(t *testing.T) {
+	for host, want := range map[string]bool{"localhost": true, "LocalHost": true, "127.0.0.1": true, "127.1.2.3": true,
+		"::1": true, "::ffff:127.0.0.1": true, "shelf.localhost": true,
+		"shelf.example.com": false, "localhost.example.com": false, "10.0.0.1": false, "0.0.0.0": false, "::": false, "": false} {
+		if got := IsLocalHost(host); got != want {
+			t.Errorf("IsLocalHost(%q) = %v", host, got)
 		}
 	}
 }

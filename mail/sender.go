@@ -2,11 +2,14 @@ package mail
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	netmail "net/mail"
+	"os"
 	"sync"
 	"time"
 
@@ -24,8 +27,10 @@ type Options struct {
 	MaxBackoff   time.Duration // longest wait between attempts (15m)
 	MaxAttempts  int           // attempts before a message fails for good (20)
 	MaxAge       time.Duration // age after which a message that still fails fails for good (72h)
-	// Lease is how long a claimed message is reserved for this sender. If
-	// the process dies mid-send, the message is retried after it (2m).
+	// Lease is how long this sender's claims hold after its last
+	// heartbeat. It renews the heartbeat every Lease/5 while it runs, so a
+	// live sender keeps its claims however long a send takes; the claims
+	// of one that died are due again, for any sender, within Lease (10s).
 	Lease   time.Duration
 	Timeout time.Duration // SMTP dial and per-command timeout (15s)
 	// KeepSent is how long sent rows are kept (for counts) before being
@@ -50,7 +55,7 @@ func (o Options) withDefaults() Options {
 	def(&o.BaseBackoff, 5*time.Second)
 	def(&o.MaxBackoff, 15*time.Minute)
 	def(&o.MaxAge, 72*time.Hour)
-	def(&o.Lease, 2*time.Minute)
+	def(&o.Lease, 10*time.Second)
 	def(&o.Timeout, 15*time.Second)
 	def(&o.KeepSent, 30*24*time.Hour)
 	if o.Logger == nil {
@@ -63,8 +68,9 @@ func (o Options) withDefaults() Options {
 // call Notify after committing a transaction that enqueued mail, and Stop
 // it on shutdown. Delivery is at least once: a message is marked sent only
 // after the SMTP server accepted it, so a crash between the two sends it
-// again (with the same Message-ID).
+// again (with the same Message-ID). Several senders may share an outbox.
 type Sender struct {
+	id     string // names this sender's heartbeat and claims in the outbox
 	outbox *store.Outbox
 	client *gomail.Client
 	from   *netmail.Address
@@ -92,6 +98,7 @@ func NewSender(outbox *store.Outbox, smtp SMTPConfig, from *netmail.Address, opt
 		return nil, err
 	}
 	return &Sender{
+		id:     newSenderID(),
 		outbox: outbox,
 		client: client,
 		from:   from,
@@ -120,7 +127,9 @@ func newClient(c SMTPConfig, timeout time.Duration) (*gomail.Client, error) {
 	case c.NoTLS:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	default:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+		// Never fall back to cleartext: mail carries live sign-in links,
+		// and a man in the middle can hide the server's STARTTLS offer.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if c.TLSConfig != nil {
 		opts = append(opts, gomail.WithTLSConfig(c.TLSConfig))
@@ -179,6 +188,14 @@ func (s *Sender) stopping() bool {
 
 func (s *Sender) loop() {
 	defer close(s.done)
+	stopHeartbeat := s.keepAlive()
+	defer func() {
+		stopHeartbeat()
+		// Every claim was resolved or released: nothing is left to hold.
+		if err := s.outbox.Leave(context.Background(), s.id); err != nil {
+			s.log.Warn("mail: leave outbox", "err", err)
+		}
+	}()
 	poll := time.NewTicker(s.opt.PollInterval)
 	defer poll.Stop()
 	for {
@@ -190,6 +207,42 @@ func (s *Sender) loop() {
 		case <-poll.C:
 		}
 	}
+}
+
+// keepAlive renews this sender's heartbeat now and every Lease/5 until the
+// returned function is called, so its claims hold while it runs.
+func (s *Sender) keepAlive() (stop func()) {
+	s.heartbeat()
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(max(s.opt.Lease/5, time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				s.heartbeat()
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+func (s *Sender) heartbeat() {
+	if err := s.outbox.Heartbeat(context.Background(), s.id, time.Now(), s.opt.Lease); err != nil {
+		s.log.Warn("mail: heartbeat not renewed; other senders may take this one's claims", "err", err)
+	}
+}
+
+// newSenderID names a sender uniquely; the host and process id help an
+// operator reading the outbox tell senders apart.
+func newSenderID() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	_, _ = cryptorand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // drain delivers batches until nothing is due or the sender is stopping.
@@ -225,6 +278,9 @@ func (s *Sender) purge(ctx context.Context) {
 	} else if n > 0 {
 		s.log.Info("mail: purged sent messages", "count", n)
 	}
+	if err := s.outbox.PurgeSenders(ctx, time.Now().Add(-time.Hour)); err != nil {
+		s.log.Error("mail: purge senders", "err", err)
+	}
 }
 
 type batchStats struct {
@@ -234,7 +290,7 @@ type batchStats struct {
 
 // deliverBatch claims due messages and sends them over one connection.
 func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
-	rows, err := s.outbox.Claim(ctx, time.Now(), s.opt.BatchSize, s.opt.Lease)
+	rows, err := s.outbox.Claim(ctx, s.id, time.Now(), s.opt.BatchSize)
 	if err != nil {
 		return st, err
 	}
@@ -262,17 +318,6 @@ func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
 		}
 	}()
 
-	// Accepted messages are marked sent in small groups: one write per
-	// message would cost more than sending it. A crash before a group is
-	// recorded sends those messages again, with the same Message-ID.
-	var accepted []int64
-	flush := func() error {
-		err := s.outbox.MarkSent(ctx, time.Now(), accepted...)
-		accepted = accepted[:0]
-		return err
-	}
-	defer func() { err = errors.Join(err, flush()) }()
-
 	for i, row := range rows {
 		if s.stopping() {
 			return st, s.release(ctx, rows[i:])
@@ -280,12 +325,11 @@ func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
 		sendErr := s.send(conn, row)
 		switch outcome := classify(sendErr); outcome {
 		case delivered:
-			accepted = append(accepted, row.ID)
+			// Recorded before the next message goes out, so a crash
+			// repeats at most the message in flight (same Message-ID).
+			err = s.outbox.MarkSent(ctx, time.Now(), row.ID)
 			st.sent++
 			s.log.Debug("mail: sent", "id", row.ID, "to", row.To)
-			if len(accepted) >= markSentEvery {
-				err = flush()
-			}
 		case permanent:
 			err = s.outbox.MarkFailed(ctx, row.ID, time.Now(), sendErr.Error())
 			st.failed++
@@ -305,9 +349,6 @@ func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
 	}
 	return st, nil
 }
-
-// markSentEvery is how many accepted messages are recorded together.
-const markSentEvery = 25
 
 func (s *Sender) send(conn smtpConn, row store.OutboxMessage) error {
 	msg, err := buildMessage(s.from, row)

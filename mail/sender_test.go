@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	netmail "net/mail"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -270,9 +272,13 @@ func TestLeaseExpiryAfterCrash(t *testing.T) {
 	db := openDB(t, "")
 	ctx := context.Background()
 	enqueue(t, db, welcome("a@example.com"))
-	// A sender claims the message and dies before recording anything.
+	// A sender claims the message and dies before recording anything: its
+	// last heartbeat holds the claim for 200 ms.
 	ob := store.NewOutbox(db)
-	if got, err := ob.Claim(ctx, time.Now(), 10, 200*time.Millisecond); err != nil || len(got) != 1 {
+	if err := ob.Heartbeat(ctx, "dead", time.Now(), 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ob.Claim(ctx, "dead", time.Now(), 10); err != nil || len(got) != 1 {
 		t.Fatalf("claim = %v, %v", got, err)
 	}
 	startSender(t, db, srv.config(), fastOptions(t))
@@ -422,5 +428,123 @@ func TestClassify(t *testing.T) {
 	}
 	if classify(fmt.Errorf("EOF")) != connectionLost {
 		t.Error("plain error is not connection lost")
+	}
+}
+
+// TestEachAcceptedMessageIsRecordedAtOnce: a message the SMTP server has
+// accepted is marked sent before the next one goes out, so a crash can
+// repeat at most the message in flight, not a group of them.
+func TestEachAcceptedMessageIsRecordedAtOnce(t *testing.T) {
+	const accepted, total = 7, 20
+	srv := newTestSMTP(t)
+	release := srv.holdFromMessage(accepted + 1)
+	db := openDB(t, "")
+	var mails []store.Mail
+	for i := range total {
+		mails = append(mails, welcome(fmt.Sprintf("r%d@example.com", i)))
+	}
+	enqueue(t, db, mails...)
+	startSender(t, db, srv.config(), fastOptions(t))
+	srv.waitHeld(5 * time.Second)
+	if got := srv.count(); got != accepted {
+		t.Fatalf("server accepted %d before the hold, want %d", got, accepted)
+	}
+	// Message accepted+1 is in flight; the ones before it are recorded.
+	c := waitCounts(t, db, 2*time.Second, func(c store.OutboxCounts) bool { return c.Sent == accepted })
+	if c.Pending != total-accepted {
+		t.Errorf("while message %d is in flight: %+v", accepted+1, c)
+	}
+	release()
+	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == total })
+	if srv.count() != total {
+		t.Errorf("server got %d messages, want %d", srv.count(), total)
+	}
+}
+
+// senderProcessEnv names the database and SMTP server of a sender run in a
+// child process, which the test then kills.
+const senderProcessEnv = "SHELF_TEST_SENDER_PROCESS"
+
+// TestSenderProcess is not a test on its own: run by
+// TestClaimOfKilledSenderResentWithinSeconds in a child process, it starts
+// a sender with the default options and waits to be killed.
+func TestSenderProcess(t *testing.T) {
+	spec := os.Getenv(senderProcessEnv)
+	if spec == "" {
+		t.Skip("runs only as a child process")
+	}
+	dbPath, smtpAddr, _ := strings.Cut(spec, "|")
+	db := openDB(t, dbPath)
+	host, port, _ := strings.Cut(smtpAddr, ":")
+	var p int
+	fmt.Sscan(port, &p)
+	s, err := NewSender(store.NewOutbox(db), SMTPConfig{Host: host, Port: p, NoTLS: true}, testFrom(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	time.Sleep(time.Minute) // killed long before
+}
+
+// TestClaimOfKilledSenderResentWithinSeconds: a process killed while
+// sending leaves its message claimed. A sender started after it delivers
+// the message within seconds, not after a long lease, and the repeated
+// message keeps its Message-ID.
+func TestClaimOfKilledSenderResentWithinSeconds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a dead sender's claim to lapse")
+	}
+	srv := newTestSMTP(t)
+	release := srv.holdFromMessage(1)
+	path := filepath.Join(t.TempDir(), "shelf.db")
+	db := openDB(t, path)
+	enqueue(t, db, welcome("a@example.com"))
+
+	child := exec.Command(os.Args[0], "-test.run=^TestSenderProcess$", "-test.count=1")
+	child.Env = append(os.Environ(), senderProcessEnv+"="+path+"|"+srv.addr)
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	srv.waitHeld(20 * time.Second)
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+	killed := time.Now()
+	release() // the dead sender's message arrives after all, unconfirmed
+
+	startSender(t, db, srv.config(), fastOptions(t))
+	srv.waitFor(2, 20*time.Second)
+	took := time.Since(killed)
+	t.Logf("re-sent %v after the kill", took.Round(time.Millisecond))
+	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == 1 && c.Pending == 0 })
+	got := srv.messages()
+	if got[0].MessageID != got[1].MessageID {
+		t.Errorf("the repeated message has Message-ID %q, the first %q", got[1].MessageID, got[0].MessageID)
+	}
+}
+
+// TestLiveSendersClaimIsNotTaken: while one sender is slow to get a
+// message accepted (longer than its lease), another sender on the same
+// database does not send it too.
+func TestLiveSendersClaimIsNotTaken(t *testing.T) {
+	srv := newTestSMTP(t)
+	release := srv.holdFromMessage(1)
+	path := filepath.Join(t.TempDir(), "shelf.db")
+	dbA, dbB := openDB(t, path), openDB(t, path)
+	enqueue(t, dbA, welcome("a@example.com"))
+	opt := fastOptions(t)
+	opt.Lease = 300 * time.Millisecond
+	startSender(t, dbA, srv.config(), opt)
+	srv.waitHeld(5 * time.Second)
+
+	startSender(t, dbB, srv.config(), opt)
+	time.Sleep(5 * opt.Lease) // sender B polls every 10 ms meanwhile
+	release()
+	waitCounts(t, dbA, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if n := srv.count(); n != 1 {
+		t.Fatalf("the message was delivered %d times: the second sender took a live sender's claim", n)
 	}
 }

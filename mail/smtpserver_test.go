@@ -29,6 +29,12 @@ type testSMTP struct {
 	refuseTo map[string]*smtp.SMTPError // answer to RCPT for one address
 	delay    time.Duration              // before accepting DATA
 	arrived  chan struct{}
+	// holdFrom, when > 0, holds the message with that number (1-based)
+	// and every later one after reading it, before accepting it, until
+	// release is closed; held receives a value as each one is held.
+	holdFrom int
+	release  chan struct{}
+	held     chan struct{}
 }
 
 func newTestSMTP(t testing.TB) *testSMTP {
@@ -61,14 +67,15 @@ func (s *testSMTP) serve(ln net.Listener) {
 	go srv.Serve(ln)
 }
 
-// config is how a Sender reaches this server.
+// config is how a Sender reaches this server: in clear unless the server
+// speaks TLS (set tls before calling it).
 func (s *testSMTP) config() SMTPConfig {
 	host, port, _ := net.SplitHostPort(s.addr)
 	var p int
 	for _, c := range port {
 		p = p*10 + int(c-'0')
 	}
-	return SMTPConfig{Host: host, Port: p}
+	return SMTPConfig{Host: host, Port: p, NoTLS: s.tls == nil}
 }
 
 // down stops the server: connections are refused until up.
@@ -115,6 +122,32 @@ func (s *testSMTP) refuseRecipient(addr string, code int, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refuseTo[addr] = &smtp.SMTPError{Code: code, Message: msg}
+}
+
+// holdFromMessage holds message n and all after it, unaccepted, until the
+// returned function is called (also at cleanup).
+func (s *testSMTP) holdFromMessage(n int) (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdFrom, s.release, s.held = n, make(chan struct{}), make(chan struct{}, 1<<10)
+	ch := s.release
+	var once sync.Once
+	release = func() { once.Do(func() { close(ch) }) }
+	s.t.Cleanup(release)
+	return release
+}
+
+// waitHeld waits until a message is being held.
+func (s *testSMTP) waitHeld(timeout time.Duration) {
+	s.t.Helper()
+	s.mu.Lock()
+	held := s.held
+	s.mu.Unlock()
+	select {
+	case <-held:
+	case <-time.After(timeout):
+		s.t.Fatalf("no message held within %v", timeout)
+	}
 }
 
 func (s *testSMTP) setDelay(d time.Duration) {
@@ -182,7 +215,15 @@ func (ts *testSession) Data(r io.Reader) error {
 	}
 	ts.s.mu.Lock()
 	delay := ts.s.delay
+	var release chan struct{}
+	if ts.s.holdFrom > 0 && len(ts.s.received)+1 >= ts.s.holdFrom {
+		release = ts.s.release
+		ts.s.held <- struct{}{}
+	}
 	ts.s.mu.Unlock()
+	if release != nil {
+		<-release
+	}
 	time.Sleep(delay)
 	ts.s.mu.Lock()
 	ts.s.received = append(ts.s.received, raw)

@@ -1,15 +1,19 @@
 package mail
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/netip"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,13 +70,71 @@ func TestUsesSTARTTLSWhenOffered(t *testing.T) {
 	}
 }
 
-func TestPlainWhenSTARTTLSNotOffered(t *testing.T) {
+// TestSTARTTLSRequiredByDefault: smtp://host without credentials must not
+// fall back to cleartext when the server (or a man in the middle stripping
+// the offer) does not offer STARTTLS. The message stays pending and the
+// reason is logged.
+func TestSTARTTLSRequiredByDefault(t *testing.T) {
+	srv := newTestSMTP(t) // offers no STARTTLS
+	db := openDB(t, "")
+	enqueue(t, db, welcome("reader@example.com"))
+	cfg, err := ParseSMTPURL("smtp://" + srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	opt := fastOptions(t)
+	opt.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	startSender(t, db, cfg, opt)
+	c := waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Retrying == 1 })
+	time.Sleep(100 * time.Millisecond) // a few more attempts
+	if srv.count() != 0 {
+		t.Fatalf("sent %d messages in clear to a server without STARTTLS", srv.count())
+	}
+	if c.Sent != 0 || c.Pending != 1 || c.Failed != 0 {
+		t.Errorf("outbox = %+v, want the message pending", c)
+	}
+	var lastErr string
+	db.Read.QueryRow(`SELECT last_error FROM outbox`).Scan(&lastErr)
+	if !strings.Contains(strings.ToLower(lastErr), "tls") {
+		t.Errorf("last_error = %q, want it to say TLS was not available", lastErr)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(strings.ToLower(logs.String()), "tls") {
+		t.Errorf("log does not say why:\n%s", logs.String())
+	}
+}
+
+// TestTLSNoneSendsInClear: ?tls=none is the explicit opt-out for a relay
+// that speaks no TLS.
+func TestTLSNoneSendsInClear(t *testing.T) {
 	srv := newTestSMTP(t)
 	db := openDB(t, "")
 	enqueue(t, db, welcome("reader@example.com"))
-	startSender(t, db, srv.config(), fastOptions(t))
+	cfg, err := ParseSMTPURL("smtp://" + srv.addr + "?tls=none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startSender(t, db, cfg, fastOptions(t))
 	srv.waitFor(1, 5*time.Second)
 	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == 1 })
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestImplicitTLS(t *testing.T) {

@@ -78,6 +78,9 @@ type OutboxCounts struct {
 
 // Outbox is the durable queue of mail. EnqueueMail adds to it inside the
 // caller's transaction; a sender claims due messages and records outcomes.
+// Several senders, in one process or several, may share it: each keeps its
+// claims by renewing a heartbeat (Heartbeat), and the claims of one that
+// stops renewing are due again once its lease lapses.
 type Outbox struct {
 	db *DB
 }
@@ -114,19 +117,20 @@ func scanOutbox(row interface{ Scan(...any) error }) (OutboxMessage, error) {
 	return m, errors.Join(errs...)
 }
 
-// Claim takes up to limit messages due at now (neither sent nor failed, and
-// next_attempt_at <= now), oldest first. Each claimed message has its
-// attempts counted and its next_attempt_at pushed to now+lease, so no other
-// sender takes it meanwhile and, should this one die mid-send, it becomes
-// due again when the lease runs out. The caller then records the outcome
-// with MarkSent, Postpone, MarkFailed or Release.
-func (o *Outbox) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]OutboxMessage, error) {
-	rows, err := o.db.Write.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
+// Claim takes up to limit messages due at now for sender, oldest first. A
+// message is due when it is neither sent nor failed, its next_attempt_at
+// has come, and no live sender holds it: unclaimed, or claimed by a sender
+// whose heartbeat lapsed (see Heartbeat). Each claimed message has its
+// attempts counted and names sender as its holder. The caller then records
+// the outcome with MarkSent, Postpone, MarkFailed or Release.
+func (o *Outbox) Claim(ctx context.Context, sender string, now time.Time, limit int) ([]OutboxMessage, error) {
+	rows, err := o.db.Write.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, claimed_by = ?1
 		WHERE id IN (SELECT id FROM outbox
-			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
-			ORDER BY next_attempt_at, id LIMIT ?)
+			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?2
+				AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM mail_senders WHERE alive_until > ?2))
+			ORDER BY next_attempt_at, id LIMIT ?3)
 		RETURNING `+outboxColumns,
-		SQLTime(now.Add(lease)), SQLTime(now), limit)
+		sender, SQLTime(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
@@ -145,6 +149,26 @@ func (o *Outbox) Claim(ctx context.Context, now time.Time, limit int, lease time
 	// RETURNING does not promise an order.
 	slices.SortFunc(out, func(a, b OutboxMessage) int { return compareInt64(a.ID, b.ID) })
 	return out, nil
+}
+
+// Heartbeat records that sender is alive at now and holds its claims until
+// now+lease. A sender renews it well within its lease while it runs.
+func (o *Outbox) Heartbeat(ctx context.Context, sender string, now time.Time, lease time.Duration) error {
+	_, err := o.db.Write.ExecContext(ctx, `INSERT INTO mail_senders (id, alive_until) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until`, sender, SQLTime(now.Add(lease)))
+	if err != nil {
+		return fmt.Errorf("mail sender heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Leave forgets sender, which has stopped: any claim it still holds is due
+// at once.
+func (o *Outbox) Leave(ctx context.Context, sender string) error {
+	if _, err := o.db.Write.ExecContext(ctx, `DELETE FROM mail_senders WHERE id = ?`, sender); err != nil {
+		return fmt.Errorf("mail sender leave: %w", err)
+	}
+	return nil
 }
 
 func compareInt64(a, b int64) int {
@@ -168,7 +192,7 @@ func (o *Outbox) MarkSent(ctx context.Context, now time.Time, ids ...int64) erro
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, last_error = '', text_body = '', html_body = ''
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, last_error = '', text_body = '', html_body = '', claimed_by = NULL
 		WHERE sent_at IS NULL AND id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("mark mail sent: %w", err)
@@ -179,7 +203,7 @@ func (o *Outbox) MarkSent(ctx context.Context, now time.Time, ids ...int64) erro
 // Postpone records a temporary failure of message id and makes it due
 // again at next.
 func (o *Outbox) Postpone(ctx context.Context, id int64, next time.Time, reason string) error {
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, last_error = ?
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_by = NULL
 		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, SQLTime(next), truncateError(reason), id)
 	if err != nil {
 		return fmt.Errorf("postpone mail %d: %w", id, err)
@@ -190,7 +214,7 @@ func (o *Outbox) Postpone(ctx context.Context, id int64, next time.Time, reason 
 // MarkFailed records that message id will never be delivered: the server
 // refused it permanently, or it kept failing for too long.
 func (o *Outbox) MarkFailed(ctx context.Context, id int64, now time.Time, reason string) error {
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = ?, last_error = ?
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = ?, last_error = ?, claimed_by = NULL
 		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, SQLTime(now), truncateError(reason), id)
 	if err != nil {
 		return fmt.Errorf("mark mail %d failed: %w", id, err)
@@ -209,7 +233,7 @@ func (o *Outbox) Release(ctx context.Context, ids []int64, now time.Time) error 
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, attempts = max(attempts - 1, 0)
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, attempts = max(attempts - 1, 0), claimed_by = NULL
 		WHERE sent_at IS NULL AND failed_at IS NULL AND id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("release mail: %w", err)
@@ -220,7 +244,7 @@ func (o *Outbox) Release(ctx context.Context, ids []int64, now time.Time) error 
 // Requeue gives a failed message another chance: it is due at now, with its
 // attempts reset. It returns ErrNotFound unless id is a failed message.
 func (o *Outbox) Requeue(ctx context.Context, id int64, now time.Time) error {
-	res, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = NULL, attempts = 0, next_attempt_at = ?
+	res, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = NULL, attempts = 0, next_attempt_at = ?, claimed_by = NULL
 		WHERE id = ? AND failed_at IS NOT NULL`, SQLTime(now), id)
 	if err != nil {
 		return fmt.Errorf("requeue mail %d: %w", id, err)
@@ -296,6 +320,15 @@ func (o *Outbox) PurgeSent(ctx context.Context, before time.Time) (int64, error)
 		return 0, fmt.Errorf("purge sent mail: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// PurgeSenders forgets senders whose lease lapsed before before: they
+// stopped without leaving (they crashed). Their claims are due either way.
+func (o *Outbox) PurgeSenders(ctx context.Context, before time.Time) error {
+	if _, err := o.db.Write.ExecContext(ctx, `DELETE FROM mail_senders WHERE alive_until < ?`, SQLTime(before)); err != nil {
+		return fmt.Errorf("purge mail senders: %w", err)
+	}
+	return nil
 }
 
 // truncateError keeps last_error readable and bounded.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -71,12 +72,15 @@ func TestOutboxDueness(t *testing.T) {
 	}
 
 	// A millisecond before it was queued, it is not due.
-	got, err := ob.Claim(ctx, enqueuedAt.Add(-time.Millisecond), 10, time.Minute)
+	if err := ob.Heartbeat(ctx, "a", enqueuedAt, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ob.Claim(ctx, "a", enqueuedAt.Add(-time.Millisecond), 10)
 	if err != nil || len(got) != 0 {
 		t.Fatalf("claim before due = %d rows, %v; want none", len(got), err)
 	}
 	// At that exact time, it is.
-	got, err = ob.Claim(ctx, enqueuedAt, 10, time.Minute)
+	got, err = ob.Claim(ctx, "a", enqueuedAt, 10)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("claim when due = %d rows, %v; want 1", len(got), err)
 	}
@@ -84,8 +88,8 @@ func TestOutboxDueness(t *testing.T) {
 	if m.Attempts != 1 || m.To != "reader0@example.com" || m.HTML != "<p>html</p>" || len(m.MessageID) != 32 {
 		t.Fatalf("claimed %+v", m)
 	}
-	// Claimed: leased for a minute, so not due again until then.
-	if got, _ := ob.Claim(ctx, enqueuedAt.Add(59*time.Second), 10, time.Minute); len(got) != 0 {
+	// Claimed by a sender alive for a minute, so not due again until then.
+	if got, _ := ob.Claim(ctx, "b", enqueuedAt.Add(59*time.Second), 10); len(got) != 0 {
 		t.Fatalf("claimed a leased message again")
 	}
 
@@ -102,7 +106,7 @@ func TestOutboxDueness(t *testing.T) {
 	if want := next.UTC().Format("2006-01-02 15:04:05.000"); stored != want {
 		t.Fatalf("stored %q, want %q", stored, want)
 	}
-	if got, _ := ob.Claim(ctx, next.Add(-time.Millisecond), 10, time.Minute); len(got) != 0 {
+	if got, _ := ob.Claim(ctx, "b", next.Add(-time.Millisecond), 10); len(got) != 0 {
 		t.Fatalf("due before its retry time")
 	}
 	// SQLite's own clock agrees: not due now per strftime.
@@ -110,7 +114,7 @@ func TestOutboxDueness(t *testing.T) {
 	if err := db.Read.QueryRow(`SELECT count(*) FROM outbox WHERE next_attempt_at <= strftime('%Y-%m-%d %H:%M:%f', 'now')`).Scan(&dueBySQLite); err != nil || dueBySQLite != 0 {
 		t.Fatalf("due by SQLite's clock = %d, %v; want 0", dueBySQLite, err)
 	}
-	got, err = ob.Claim(ctx, next, 10, time.Minute)
+	got, err = ob.Claim(ctx, "b", next, 10)
 	if err != nil || len(got) != 1 || got[0].Attempts != 2 || got[0].LastError != "451 try later" {
 		t.Fatalf("claim at retry time = %+v, %v", got, err)
 	}
@@ -123,7 +127,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	ids := enqueue(t, db, 5)
 	now := time.Now().Add(time.Second)
 
-	got, err := ob.Claim(ctx, now, 3, time.Minute)
+	got, err := ob.Claim(ctx, "a", now, 3)
 	if err != nil || len(got) != 3 {
 		t.Fatalf("claim = %d, %v", len(got), err)
 	}
@@ -174,7 +178,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	if err := ob.Requeue(ctx, got[1].ID, now); err != nil {
 		t.Fatal(err)
 	}
-	again, err := ob.Claim(ctx, now, 10, time.Minute)
+	again, err := ob.Claim(ctx, "a", now, 10)
 	if err != nil || len(again) != 4 {
 		t.Fatalf("claim after requeue/release = %d, %v; want 4", len(again), err)
 	}
@@ -184,6 +188,96 @@ func TestOutboxLifecycle(t *testing.T) {
 	}
 	if _, err := ob.Get(ctx, got[0].ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("purged row still there: %v", err)
+	}
+}
+
+// TestClaimHeldWhileSenderIsAlive: a claim holds while its sender renews
+// its heartbeat, however long that is, and is due again once the sender's
+// lease lapses or it leaves.
+func TestClaimHeldWhileSenderIsAlive(t *testing.T) {
+	db := openTestDB(t)
+	ob := NewOutbox(db)
+	ctx := context.Background()
+	ids := enqueue(t, db, 2)
+	now := time.Now().Add(time.Second)
+	lease := 10 * time.Second
+
+	if err := ob.Heartbeat(ctx, "a", now, lease); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ob.Claim(ctx, "a", now, 1)
+	if err != nil || len(got) != 1 || got[0].ID != ids[0] {
+		t.Fatalf("a's claim = %+v, %v", got, err)
+	}
+	// a renews its heartbeat for a minute: b, alive too, never gets a's
+	// message (only the other one).
+	takes := func(got []OutboxMessage, id int64) bool {
+		return slices.ContainsFunc(got, func(m OutboxMessage) bool { return m.ID == id })
+	}
+	for later := time.Duration(0); later <= time.Minute; later += 2 * time.Second {
+		for _, sender := range []string{"a", "b"} {
+			if err := ob.Heartbeat(ctx, sender, now.Add(later), lease); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := ob.Claim(ctx, "b", now.Add(later+time.Second), 10)
+		if err != nil || takes(got, ids[0]) {
+			t.Fatalf("b took a live sender's claim %v later: %+v, %v", later, got, err)
+		}
+		if later == 0 && !takes(got, ids[1]) {
+			t.Fatalf("b did not get the unclaimed message: %+v", got)
+		}
+	}
+	// a stops renewing (it died): once its lease lapses, the claim is b's.
+	lastBeat := now.Add(time.Minute)
+	if got, _ := ob.Claim(ctx, "b", lastBeat.Add(lease-time.Millisecond), 10); takes(got, ids[0]) {
+		t.Fatalf("b took a's claim before a's lease lapsed: %+v", got)
+	}
+	if err := ob.Heartbeat(ctx, "b", lastBeat.Add(lease), lease); err != nil { // b lives on
+		t.Fatal(err)
+	}
+	got, err = ob.Claim(ctx, "b", lastBeat.Add(lease), 10)
+	if err != nil || len(got) != 1 || got[0].ID != ids[0] || got[0].Attempts != 2 {
+		t.Fatalf("claim after a's lease lapsed = %+v, %v", got, err)
+	}
+	var holder string
+	db.Read.QueryRow(`SELECT claimed_by FROM outbox WHERE id = ?`, ids[0]).Scan(&holder)
+	if holder != "b" {
+		t.Errorf("claimed_by = %q, want b", holder)
+	}
+
+	// A sender that leaves (a clean stop) frees its claims at once, and one
+	// that never had a heartbeat holds nothing.
+	if got, _ := ob.Claim(ctx, "c", lastBeat.Add(lease), 10); len(got) != 0 {
+		t.Fatalf("c took live b's claims: %+v", got)
+	}
+	if err := ob.Leave(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = ob.Claim(ctx, "ghost", lastBeat.Add(lease), 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("claim after b left = %d, %v; want both", len(got), err)
+	}
+	if got, _ := ob.Claim(ctx, "c", lastBeat.Add(lease), 10); len(got) != 2 {
+		t.Fatalf("claims of a sender without a heartbeat held: got %d, want 2", len(got))
+	}
+
+	// Recording an outcome ends the claim.
+	if err := ob.Postpone(ctx, ids[0], lastBeat, "451 later"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	db.Read.QueryRow(`SELECT count(*) FROM outbox WHERE claimed_by IS NULL`).Scan(&n)
+	if n != 1 {
+		t.Errorf("unclaimed rows after Postpone = %d, want 1", n)
+	}
+
+	if err := ob.PurgeSenders(ctx, lastBeat.Add(3*lease)); err != nil {
+		t.Fatal(err)
+	}
+	db.Read.QueryRow(`SELECT count(*) FROM mail_senders`).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d senders left after purge, want 0", n)
 	}
 }
 

@@ -150,7 +150,7 @@ func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
 	smtpAddr := freeLocalAddr(t)
 	webAddr := freeLocalAddr(t)
 	env := []string{
-		"SHELF_SMTP_URL=smtp://" + smtpAddr,
+		"SHELF_SMTP_URL=smtp://" + smtpAddr + "?tls=none", // the test server has no TLS
 		"SHELF_ADDR=" + webAddr,
 		"SHELF_BASE_URL=http://" + webAddr,
 	}

@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"shelf/mail"
 	"shelf/store"
 )
 
@@ -69,6 +71,11 @@ func (c *config) settings() []setting {
 			u, err := url.Parse(v)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 				return errors.New("want an absolute http(s) URL without query, e.g. https://shelf.example.com")
+			}
+			if u.User != nil {
+				// http://evil.com@localhost leads to localhost, but a reader
+				// of a mailed link sees evil.com first.
+				return errors.New("want no user name or password before the host (user@host): links built from it would mislead readers")
 			}
 			u.Path = strings.TrimSuffix(u.Path, "/")
 			c.BaseURL = u
@@ -131,17 +138,49 @@ func loadConfig(name string, args []string, environ []string, extra ...func(*fla
 	for _, s := range settings {
 		if err := s.set(values[s.flag]); err != nil {
 			shown := values[s.flag]
-			if s.env == "SHELF_SMTP_URL" {
-				shown = redactSMTPURL(shown)
+			if s.env == "SHELF_SMTP_URL" || s.env == "SHELF_BASE_URL" {
+				shown = redactURL(shown)
 			}
 			return nil, fs, fmt.Errorf("%s=%q: %v", s.env, shown, err)
 		}
 	}
-	if c.Mail.SMTP == nil && !isLocalHost(c.BaseURL.Hostname()) {
-		return nil, fs, fmt.Errorf("SHELF_SMTP_URL is required when SHELF_BASE_URL (%s) is not a local address: "+
-			"without it the dev inbox at /dev/mail would show everyone's mail", c.BaseURL)
+	if c.Mail.SMTP == nil {
+		if !mail.IsLocalHost(c.BaseURL.Hostname()) {
+			return nil, fs, fmt.Errorf("SHELF_SMTP_URL is required when SHELF_BASE_URL (%s) is not a local address: "+
+				"without it the dev inbox at /dev/mail would show everyone's mail", c.BaseURL)
+		}
+		host, _, _ := net.SplitHostPort(c.Addr)
+		if !isLoopbackListenHost(host) {
+			return nil, fs, devInboxListenError(c.Addr)
+		}
 	}
 	return c, fs, nil
+}
+
+// isLoopbackListenHost reports whether listening on host reaches only this
+// machine: "localhost" or a loopback IP. An empty host or 0.0.0.0 means
+// every interface. Other names are refused rather than resolved here; the
+// server checks the address it really bound too (listensOnLoopback).
+func isLoopbackListenHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// listensOnLoopback reports whether a bound listener address is loopback.
+func listensOnLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// devInboxListenError explains, in one line, why the dev inbox may not be
+// served on addr.
+func devInboxListenError(addr string) error {
+	return fmt.Errorf("SHELF_ADDR=%q can be reached from other machines, but without SHELF_SMTP_URL mail goes to the dev inbox "+
+		"at /dev/mail, which shows every message, password-reset links included: listen on localhost or 127.0.0.1, "+
+		"or set SHELF_SMTP_URL", addr)
 }
 
 func envNames(ss []setting) []string {

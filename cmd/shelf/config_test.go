@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"net"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -32,6 +37,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad addr", env: []string{"SHELF_ADDR=8080"}, wantErr: `SHELF_ADDR="8080"`},
 		{name: "bad base url", env: []string{"SHELF_BASE_URL=localhost:8080"}, wantErr: "SHELF_BASE_URL"},
 		{name: "base url with query", env: []string{"SHELF_BASE_URL=http://a.example/?x=1"}, wantErr: "SHELF_BASE_URL"},
+		{name: "base url with userinfo", env: []string{"SHELF_BASE_URL=http://evil.com@localhost"}, wantErr: "SHELF_BASE_URL"},
+		{name: "base url with user and password", env: []string{"SHELF_BASE_URL=https://u:hunter2@books.example.com", "SHELF_SMTP_URL=smtps://mail.example.com"}, wantErr: "SHELF_BASE_URL"},
 		{name: "empty db", env: []string{"SHELF_DB="}, wantErr: "SHELF_DB"},
 		{name: "public base url needs smtp", env: []string{"SHELF_BASE_URL=https://books.example.com"}, wantErr: "SHELF_SMTP_URL is required"},
 		{name: "public base url with smtp", env: []string{"SHELF_BASE_URL=https://books.example.com", "SHELF_SMTP_URL=smtps://u:p@mail.example.com"}, check: func(t *testing.T, c *config) {
@@ -70,5 +77,66 @@ func TestLoadConfig(t *testing.T) {
 				tt.check(t, c)
 			}
 		})
+	}
+}
+
+// TestDevInboxNeedsLoopbackListen: without SHELF_SMTP_URL, mail (reset
+// links included) is shown at /dev/mail, so the server must not listen
+// beyond this machine.
+func TestDevInboxNeedsLoopbackListen(t *testing.T) {
+	for _, addr := range []string{":8080", "0.0.0.0:8080", "[::]:8080", "192.0.2.10:8080", "[2001:db8::1]:8080", "shelf.example.com:8080"} {
+		_, _, err := loadConfig("shelf", nil, []string{"SHELF_ADDR=" + addr})
+		if err == nil {
+			t.Errorf("SHELF_ADDR=%s without SHELF_SMTP_URL: accepted", addr)
+			continue
+		}
+		for _, want := range []string{"SHELF_ADDR", "SHELF_SMTP_URL", "/dev/mail"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("SHELF_ADDR=%s: error %q does not mention %s", addr, err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("error spans lines: %q", err)
+		}
+	}
+	for _, addr := range []string{"localhost:8080", "127.0.0.1:8080", "127.0.0.2:0", "[::1]:8080"} {
+		if _, _, err := loadConfig("shelf", nil, []string{"SHELF_ADDR=" + addr}); err != nil {
+			t.Errorf("SHELF_ADDR=%s: %v", addr, err)
+		}
+	}
+	// With a real SMTP server there is no dev inbox, and any address will do.
+	if _, _, err := loadConfig("shelf", nil, []string{"SHELF_ADDR=0.0.0.0:8080", "SHELF_SMTP_URL=smtps://mail.example.com"}); err != nil {
+		t.Errorf("0.0.0.0 with SHELF_SMTP_URL: %v", err)
+	}
+}
+
+func TestListensOnLoopback(t *testing.T) {
+	for addr, want := range map[net.Addr]bool{
+		&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}: true,
+		&net.TCPAddr{IP: net.IPv6loopback, Port: 8080}:       true,
+		&net.TCPAddr{IP: net.IPv4zero, Port: 8080}:           false,
+		&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}:    false,
+		&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8080}: false,
+		&net.UnixAddr{Name: "/tmp/shelf.sock"}:               false,
+	} {
+		if got := listensOnLoopback(addr); got != want {
+			t.Errorf("listensOnLoopback(%v) = %v", addr, got)
+		}
+	}
+}
+
+// TestServeRefusesDevInboxOnAllInterfaces: the server does not start, and
+// says why in one line, rather than serve the dev inbox to the network.
+func TestServeRefusesDevInboxOnAllInterfaces(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	env := []string{"SHELF_ADDR=0.0.0.0:0", "SHELF_DB=" + filepath.Join(t.TempDir(), "shelf.db")}
+	if code := run(ctx, []string{"serve"}, env, strings.NewReader(""), &out, &out); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out.String())
+	}
+	msg := strings.TrimSpace(out.String())
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "SHELF_ADDR") || !strings.Contains(msg, "SHELF_SMTP_URL") {
+		t.Errorf("message = %q, want one line naming SHELF_ADDR and SHELF_SMTP_URL", msg)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	netmail "net/mail"
 	"net/url"
 	"strings"
@@ -26,7 +25,8 @@ type mailConfig struct {
 func (m *mailConfig) settings() []setting {
 	return []setting{
 		{"smtp-url", "SHELF_SMTP_URL", "",
-			"SMTP server for outgoing mail: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (implicit TLS); " +
+			"SMTP server for outgoing mail: smtp://user:pass@host:port (STARTTLS required) or smtps://… (implicit TLS); " +
+				"smtp://host:port?tls=none sends in clear to a relay without TLS; " +
 				"unset: catch all mail in the dev inbox at /dev/mail",
 			func(v string) error {
 				if strings.TrimSpace(v) == "" {
@@ -51,9 +51,9 @@ func (m *mailConfig) settings() []setting {
 	}
 }
 
-// redactSMTPURL hides the password in a SHELF_SMTP_URL value, for error
-// messages that repeat the value.
-func redactSMTPURL(v string) string {
+// redactURL hides the password in a URL-valued setting (SHELF_SMTP_URL,
+// SHELF_BASE_URL), for error messages that repeat the value.
+func redactURL(v string) string {
 	u, err := url.Parse(strings.TrimSpace(v))
 	if err != nil || u.User == nil {
 		if i := strings.LastIndex(v, "@"); i >= 0 && strings.Contains(v[:i], ":") {
@@ -93,6 +93,10 @@ func startMail(cfg mailConfig, baseURL *url.URL, db *store.DB, log *slog.Logger)
 	if cfg.SMTP != nil {
 		smtp = *cfg.SMTP
 		log.Info("mail: sending via smtp "+smtp.Addr(), "server", smtp.String(), "from", from.String())
+		if smtp.NoTLS && !mail.IsLocalHost(smtp.Host) {
+			log.Warn("mail: tls=none: mail to " + smtp.Host + " crosses the network in clear, sign-in and reset links included; " +
+				"use it only for a relay on a network you trust")
+		}
 	} else {
 		inbox, err := mail.StartDevInbox(200, log)
 		if err != nil {
@@ -105,7 +109,7 @@ func startMail(cfg mailConfig, baseURL *url.URL, db *store.DB, log *slog.Logger)
 			where = baseURL.String() + where
 		}
 		log.Info(fmt.Sprintf("mail: dev inbox at %s (no SHELF_SMTP_URL set)", where), "smtp", smtp.Addr())
-		if baseURL != nil && !isLocalHost(baseURL.Hostname()) {
+		if baseURL != nil && !mail.IsLocalHost(baseURL.Hostname()) {
 			log.Warn("mail: the dev inbox shows every message, password-reset links included, to anyone who can open " +
 				where + "; set SHELF_SMTP_URL for a public site")
 		}
@@ -139,13 +143,4 @@ func (ms *mailService) Stop(log *slog.Logger) {
 			log.Warn("mail: dev inbox close", "err", err)
 		}
 	}
-}
-
-// isLocalHost reports whether host names this machine.
-func isLocalHost(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -48,14 +48,14 @@ func TestMailSettings(t *testing.T) {
 	}
 }
 
-func TestRedactSMTPURL(t *testing.T) {
+func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"smtp://u:secret@mail.example.com:587": "smtp://u:xxxxx@mail.example.com:587",
 		"smtp://mail.example.com":              "smtp://mail.example.com",
 		"u:secret@mail example.com":            "(value hidden: it may contain a password)",
 	} {
-		if got := redactSMTPURL(in); got != want {
-			t.Errorf("redactSMTPURL(%q) = %q, want %q", in, got, want)
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -123,11 +123,29 @@ func TestStartMailSMTP(t *testing.T) {
 	}
 }
 
-func TestIsLocalHost(t *testing.T) {
-	for host, want := range map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true, "shelf.localhost": true,
-		"shelf.example.com": false, "10.0.0.1": false} {
-		if got := isLocalHost(host); got != want {
-			t.Errorf("isLocalHost(%q) = %v", host, got)
+// TestStartMailWarnsOfCleartextRelay: ?tls=none to a relay on another
+// machine is allowed (a relay container on a private network, say), but
+// never silently.
+func TestStartMailWarnsOfCleartextRelay(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for url, warn := range map[string]bool{"smtp://relay.internal:25?tls=none": true, "smtp://127.0.0.1:25?tls=none": false, "smtp://relay.internal:25": false} {
+		var logs bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		cfg, err := applyMailSettings(t, map[string]string{"SHELF_SMTP_URL": url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := startMail(cfg, nil, db, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms.Stop(log)
+		if got := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "in clear"); got != warn {
+			t.Errorf("%s: warned %v, want %v:\n%s", url, got, warn, logs.String())
 		}
 	}
 }

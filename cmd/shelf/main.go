@@ -180,6 +180,11 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	if err != nil {
 		return err
 	}
+	if mailer.DevInbox != nil && !listensOnLoopback(ln.Addr()) {
+		// loadConfig allowed the address, but a name resolved elsewhere.
+		ln.Close()
+		return devInboxListenError(cfg.Addr + " (bound to " + ln.Addr().String() + ")")
+	}
 	log.Info("shelf listening", "addr", "http://"+ln.Addr().String(), "base_url", cfg.BaseURL.String(),
 		"db", cfg.DB, "startup", time.Since(start).Round(time.Millisecond))
 	if ready != nil {
