@@ -89,3 +89,20 @@ func TestRegisterRateLimitIs429(t *testing.T) {
 	b.htmx("/register", url.Values{"email": {"second@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}}).
 		wantStatus(t, http.StatusTooManyRequests).wantContains(t, "Too many attempts")
 }
+
+func TestBrowserSummary(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0":                                                                  "Firefox on Linux",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 Edg/126.0":                   "Edge on Windows",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1": "Safari on iPhone",
+		"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36":                                "Chrome on Android",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15":                      "Safari on macOS",
+		"curl/8.5.0":                "curl",
+		"":                          "an unknown browser",
+		"<script>alert(1)</script>": "an unknown browser",
+	} {
+		if got := browserSummary(ua); got != want {
+			t.Errorf("browserSummary(%q) = %q, want %q", ua, got, want)
+		}
+	}
+}

@@ -56,7 +56,6 @@ const (
 	msgEmailEmpty      = "Enter your email address."
 	msgEmailInvalid    = "Enter an email address like name@example.com."
 	msgEmailTooLong    = "Use an email address of at most 254 characters."
-	msgEmailTaken      = "Email already registered. Sign in, or use another address."
 	msgEmailLookalike  = "Use an address without hidden or look-alike characters."
 	msgEmailIPDomain   = "Use an address with a domain name, not an IP address."
 	msgPasswordEmpty   = "Enter a password."
