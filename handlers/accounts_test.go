@@ -56,6 +56,13 @@ var testHash = store.HashParams{Time: 1, Memory: 64, Threads: 1}
 
 func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
+	return newTestEnvWith(t, nil)
+}
+
+// newTestEnvWith is newTestEnv with setup applied to the App before its
+// handler is built.
+func newTestEnvWith(t testing.TB, setup func(*App)) *testEnv {
+	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +73,9 @@ func newTestEnv(t testing.TB) *testEnv {
 	env.app = &App{DB: db, Logger: slog.New(slog.DiscardHandler), BaseURL: base, Now: env.clock.Now, Mailer: env.mailer,
 		AccountSettings: AccountSettings{Hash: testHash}}
 	env.app.SetupAccounts()
+	if setup != nil {
+		setup(env.app)
+	}
 	env.srv = httptest.NewServer(env.app.Handler())
 	t.Cleanup(env.srv.Close)
 	return env
