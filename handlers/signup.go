@@ -184,11 +184,13 @@ func (a *App) noticeSignUpAttempt(ctx context.Context, tx *sql.Tx, email string,
 		return err
 	}
 	a.Logger.Info("sign-up attempted for an existing account", "user_id", u.ID)
-	if ok, err := store.ClaimSignUpNotice(ctx, tx, u.ID, now, signUpNoticeInterval); err != nil || !ok {
-		return err
-	}
+	// Rendered even when not sent, so this path costs about what a new
+	// account's (which renders its confirmation mail) does.
 	m, err := a.signUpAttemptMail(ctx, u.Email)
 	if err != nil {
+		return err
+	}
+	if ok, err := store.ClaimSignUpNotice(ctx, tx, u.ID, now, signUpNoticeInterval); err != nil || !ok {
 		return err
 	}
 	_, err = store.EnqueueMail(ctx, tx, m)

@@ -317,3 +317,13 @@ func TestResetWorkerSendsMail(t *testing.T) {
 		t.Fatalf("mails: %+v", ms)
 	}
 }
+
+// Confirming in the browser that signed up signs it in: one visit, as before.
+func TestConfirmInSigningUpBrowserSignsIn(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.signUp("same@example.org")
+	link := env.lastLink("same@example.org")
+	b.get(link).wantStatus(t, http.StatusOK)
+	b.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`, "Go to your account")
+	b.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `id="account-email">same@example.org<`)
+}
