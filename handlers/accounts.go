@@ -404,6 +404,17 @@ func (a *App) alreadyConfirmed(c echo.Context, uid int64) error {
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Already confirmed"), o))
 }
 
+// canResend reports whether this browser may ask for a new confirmation
+// link: it is signed in to an unconfirmed account, or holds a pending
+// sign-up.
+func (a *App) canResend(c echo.Context) bool {
+	if u, ok := a.currentUser(c); ok {
+		return !u.Confirmed()
+	}
+	_, pending := a.pendingSignUp(c)
+	return pending
+}
+
 // tokenProblem explains why a mailed link did not work and offers a new one.
 func (a *App) tokenProblem(c echo.Context, purpose store.Purpose, uid int64, err error) error {
 	if purpose == store.PurposeConfirm && uid != 0 &&
@@ -441,7 +452,7 @@ func (a *App) tokenProblem(c echo.Context, purpose store.Purpose, uid int64, err
 	}
 	if purpose == store.PurposeReset {
 		o.ActionLabel, o.ActionURL = "Ask for a new link", "/password/forgot"
-	} else if u, ok := a.currentUser(c); ok && !u.Confirmed() {
+	} else if a.canResend(c) {
 		o.ActionLabel, o.ActionURL, o.ActionPost, o.CSRF = "Send me a new link", "/check-email/resend", true, a.csrfToken(c)
 	} else {
 		o.ActionLabel, o.ActionURL = "Sign in to get a new link", "/login?next=%2Fcheck-email"
