@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -57,14 +58,9 @@ func (a *App) validateField(c echo.Context) error {
 	case fieldEmail:
 		raw := c.FormValue(fieldEmail)
 		email := NormalizeEmail(raw)
+		// Whether the address already has an account is not said here
+		// nor on submit (see register).
 		checkEmail(&f, fieldEmail, email)
-		if f.Valid() && a.Limits.EmailCheckIP.Allow(c.RealIP(), a.now()) == 0 {
-			// Past the per-IP limit the check is skipped; the submit
-			// still refuses a taken address.
-			if err := a.checkEmailFree(c.Request().Context(), &f, email); err != nil {
-				return err
-			}
-		}
 		return render(c, http.StatusOK, components.FieldView(components.EmailField(raw, f.Error(fieldEmail))))
 	case fieldPassword:
 		checkPassword(&f, fieldPassword, c.FormValue(fieldPassword))
@@ -77,15 +73,6 @@ func (a *App) validateField(c echo.Context) error {
 	}
 }
 
-func (a *App) checkEmailFree(ctx context.Context, f *Form, email string) error {
-	taken, err := a.DB.EmailTaken(ctx, email)
-	if err != nil {
-		return err
-	}
-	f.CheckField(!taken, fieldEmail, msgEmailTaken)
-	return nil
-}
-
 // renderRegister answers a submit with errors: the form alone for HTMX (422
 // is swapped, see the layout's htmx config), the whole page otherwise.
 func (a *App) renderRegister(c echo.Context, status int, v components.RegisterView) error {
@@ -96,6 +83,12 @@ func (a *App) renderRegister(c echo.Context, status int, v components.RegisterVi
 	return render(c, status, components.RegisterPage(a.formMeta(c, "Create your account"), v))
 }
 
+// register answers every acceptable submit the same way, whether or not the
+// address already has an account, so sign-up does not tell who has one: the
+// password is hashed either way, the browser gets a new session holding a
+// pending sign-up (not signed in), and goes to "check your mailbox". A new
+// address gets its account and confirmation mail; an address with an
+// account gets a mail telling its owner (see createAccount).
 func (a *App) register(c echo.Context) error {
 	if _, ok := a.currentUser(c); ok {
 		return redirect(c, "/")
@@ -110,47 +103,28 @@ func (a *App) register(c echo.Context) error {
 	checkEmail(&f, fieldEmail, email)
 	checkPassword(&f, fieldPassword, pw)
 	checkPasswordConfirm(&f, fieldPasswordConfirm, pw, confirm)
-	if f.Valid() {
-		if wait := a.Limits.RegisterIP.Allow(c.RealIP(), now); wait > 0 {
-			f.CheckField(false, fieldEmail, tooManyAttempts(wait))
-		} else if err := a.checkEmailFree(ctx, &f, email); err != nil {
-			return err
-		}
-	}
 	view := components.RegisterView{CSRF: a.csrfToken(c), Email: raw}
 	if !f.Valid() {
 		view.Errors = f.FieldErrors
 		return a.renderRegister(c, http.StatusUnprocessableEntity, view)
+	}
+	if wait := a.Limits.RegisterIP.Allow(c.RealIP(), now); wait > 0 {
+		f.CheckField(false, fieldEmail, tooManyAttempts(wait))
+		view.Errors = f.FieldErrors
+		return a.renderRegister(c, http.StatusTooManyRequests, view)
 	}
 
 	hash, err := a.Hasher.Hash(ctx, pw)
 	if err != nil {
 		return err
 	}
-	var user store.User
-	err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		id, err := store.InsertUser(ctx, tx, store.NewUser{Email: email, PasswordHash: hash}, now)
-		if err != nil {
-			return err
-		}
-		if err := a.sendToken(ctx, tx, id, email, store.PurposeConfirm, now, false); err != nil {
-			return err
-		}
-		user, err = store.UserByIDTx(ctx, tx, id)
-		return err
-	})
-	if errors.Is(err, store.ErrDuplicateEmail) {
-		// Lost a race with another sign-up for the same address.
-		f.CheckField(false, fieldEmail, msgEmailTaken)
-		view.Errors = f.FieldErrors
-		return a.renderRegister(c, http.StatusUnprocessableEntity, view)
-	}
+	id, err := a.createAccount(ctx, store.NewUser{Email: email, PasswordHash: hash,
+		CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}, now)
 	if err != nil {
 		return err
 	}
 	a.notifyMail()
-	a.Logger.Info("account created", "user_id", user.ID)
-	if err := a.signIn(c, user, false); err != nil {
+	if err := a.startPendingSignUp(c, email, id, now); err != nil {
 		return err
 	}
 	return redirect(c, "/check-email")
@@ -281,19 +255,42 @@ func (a *App) logout(c echo.Context) error {
 
 // ---- Confirmation ----
 
+// checkEmailPage serves a signed-in account that is not yet confirmed, and
+// a browser holding a pending sign-up.
 func (a *App) checkEmailPage(c echo.Context) error {
-	u, _ := a.currentUser(c)
-	if u.Confirmed() {
-		return redirect(c, "/account")
+	var email string
+	if u, ok := a.currentUser(c); ok {
+		if u.Confirmed() {
+			return redirect(c, "/account")
+		}
+		email = u.Email
+	} else if p, ok := a.pendingSignUp(c); ok {
+		if a.pendingConfirmed(c, p) {
+			a.endPendingSignUp(c)
+			a.flash(c, "Your address is confirmed. Sign in to use your account.")
+			return redirect(c, "/login?next=%2Faccount")
+		}
+		email = p.email
+	} else {
+		return redirect(c, "/login?next=%2Fcheck-email")
 	}
 	m := a.formMeta(c, "Check your mailbox")
-	return render(c, http.StatusOK, components.CheckEmailPage(m, components.CheckEmailView{CSRF: m.CSRFToken, Email: u.Email, Notice: a.popFlash(c)}))
+	return render(c, http.StatusOK, components.CheckEmailPage(m, components.CheckEmailView{CSRF: m.CSRFToken, Email: email, Notice: a.popFlash(c)}))
 }
 
 // resend sends a new confirmation link, at most once a minute and
 // store.ResendPerDay times a day; otherwise it shows the wait.
 func (a *App) resend(c echo.Context) error {
-	u, _ := a.currentUser(c)
+	if u, ok := a.currentUser(c); ok {
+		return a.resendToUser(c, u)
+	}
+	if p, ok := a.pendingSignUp(c); ok {
+		return a.resendToPending(c, p)
+	}
+	return redirect(c, "/login?next=%2Fcheck-email")
+}
+
+func (a *App) resendToUser(c echo.Context, u store.User) error {
 	if u.Confirmed() {
 		a.flash(c, "Your address is already confirmed.")
 		return redirect(c, "/account")
@@ -311,8 +308,17 @@ func (a *App) resend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if wait == 0 {
+		a.notifyMail()
+	}
+	return a.renderResent(c, u.Email, wait)
+}
+
+// renderResent answers a resend: the wait if there is one, else that a new
+// link went out.
+func (a *App) renderResent(c echo.Context, email string, wait time.Duration) error {
 	m := a.formMeta(c, "Check your mailbox")
-	v := components.CheckEmailView{CSRF: m.CSRFToken, Email: u.Email}
+	v := components.CheckEmailView{CSRF: m.CSRFToken, Email: email}
 	status := http.StatusOK
 	switch {
 	case wait > store.ResendInterval:
@@ -322,25 +328,36 @@ func (a *App) resend(c echo.Context) error {
 		status = http.StatusTooManyRequests
 		v.Warning = "We just sent you an email. You can ask for another in " + humanWait(wait) + "."
 	default:
-		a.notifyMail()
 		v.Notice = "We sent a new link. Links in earlier emails no longer work."
 	}
 	return render(c, status, components.CheckEmailPage(m, v))
 }
 
-// confirmPage shows the form that confirms; it changes nothing itself, so
-// mail scanners that fetch links do not use them up.
+// confirmPage shows where the account was created and asks for a click to
+// confirm, or to delete it; it changes nothing itself, so mail scanners that
+// fetch links, or run their scripts, do not use them up.
 func (a *App) confirmPage(c echo.Context) error {
 	noStore(c)
+	ctx := c.Request().Context()
 	token := c.Param("token")
-	if uid, err := a.DB.CheckToken(c.Request().Context(), token, store.PurposeConfirm, a.now()); err != nil {
+	uid, err := a.DB.CheckToken(ctx, token, store.PurposeConfirm, a.now())
+	if err != nil {
 		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
 	}
+	u, err := a.DB.UserByID(ctx, uid)
+	if err != nil {
+		return err
+	}
+	if u.Confirmed() { // by a password reset, which proves the address too
+		return a.alreadyConfirmed(c, uid)
+	}
 	m := a.formMeta(c, "Confirm your address")
-	return render(c, http.StatusOK, components.ConfirmPage(m, components.ConfirmView{CSRF: m.CSRFToken, Token: token}))
+	return render(c, http.StatusOK, components.ConfirmPage(m, components.ConfirmView{CSRF: m.CSRFToken, Token: token,
+		Email: u.Email, Created: u.CreatedAt.UTC().Format(displayTime), Browser: cmp.Or(u.CreatedBrowser, "an unknown browser"), IP: u.CreatedIP}))
 }
 
-// confirm uses the token and confirms its account, from any browser.
+// confirm uses the token and confirms its account, from any browser. The
+// browser that signed up is signed in; any other is asked to sign in.
 func (a *App) confirm(c echo.Context) error {
 	noStore(c)
 	ctx := c.Request().Context()
@@ -359,6 +376,9 @@ func (a *App) confirm(c echo.Context) error {
 		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
 	}
 	c.Set(ctxUser, nil) // reread: the signed-in account may be the one confirmed
+	if err := a.signInPendingSignUp(c, uid); err != nil {
+		return err
+	}
 	if !first {
 		return a.alreadyConfirmed(c, uid)
 	}
@@ -382,6 +402,17 @@ func (a *App) alreadyConfirmed(c echo.Context, uid int64) error {
 		o.ActionLabel, o.ActionURL = "Sign in", "/login?next=%2Faccount"
 	}
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Already confirmed"), o))
+}
+
+// canResend reports whether this browser may ask for a new confirmation
+// link: it is signed in to an unconfirmed account, or holds a pending
+// sign-up.
+func (a *App) canResend(c echo.Context) bool {
+	if u, ok := a.currentUser(c); ok {
+		return !u.Confirmed()
+	}
+	_, pending := a.pendingSignUp(c)
+	return pending
 }
 
 // tokenProblem explains why a mailed link did not work and offers a new one.
@@ -421,7 +452,7 @@ func (a *App) tokenProblem(c echo.Context, purpose store.Purpose, uid int64, err
 	}
 	if purpose == store.PurposeReset {
 		o.ActionLabel, o.ActionURL = "Ask for a new link", "/password/forgot"
-	} else if u, ok := a.currentUser(c); ok && !u.Confirmed() {
+	} else if a.canResend(c) {
 		o.ActionLabel, o.ActionURL, o.ActionPost, o.CSRF = "Send me a new link", "/check-email/resend", true, a.csrfToken(c)
 	} else {
 		o.ActionLabel, o.ActionURL = "Sign in to get a new link", "/login?next=%2Fcheck-email"
@@ -451,8 +482,8 @@ func (a *App) forgotPage(c echo.Context) error {
 	return render(c, http.StatusOK, components.ForgotPage(m, components.ForgotView{CSRF: m.CSRFToken}))
 }
 
-// forgot sends a reset link if the address has an account, and answers the
-// same either way.
+// forgot records a reset request and answers the same for every address;
+// a link goes out, off the request path, only if the address has an account.
 func (a *App) forgot(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
@@ -477,20 +508,12 @@ func (a *App) forgot(c echo.Context) error {
 		}
 		return render(c, status, components.ForgotPage(m, components.ForgotView{CSRF: m.CSRFToken, Email: raw, Error: f.Error(fieldEmail)}))
 	}
-	u, err := a.DB.UserByEmail(ctx, email)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		// Nothing to send; the answer below is the same.
-	case err != nil:
+	// The same single insert for every address; the worker finds the
+	// account, if any, and sends the link (see resets.go).
+	if err := a.DB.RecordResetRequest(ctx, email, now); err != nil {
 		return err
-	default:
-		if err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-			return a.sendToken(ctx, tx, u.ID, u.Email, store.PurposeReset, now, false)
-		}); err != nil {
-			return err
-		}
-		a.notifyMail()
 	}
+	a.wakeResetWorker()
 	o := components.Outcome{Kind: "reset-sent", Heading: "Check your mailbox",
 		Message: "If an account exists for " + email + ", we have sent it a link to choose a new password. The link works for " +
 			humanTTL(a.AccountSettings.ResetTTL) + "."}

@@ -43,6 +43,7 @@ type App struct {
 	crossOrigin *http.CrossOriginProtection
 	signer      *signer        // signs cookie values; see signer.go
 	fragments   *fragmentCache // rendered search fragments, see writeFragment
+	resets      resetWorker    // sends password-reset mail, see resets.go
 }
 
 // MailNotifier is told when mail has been enqueued.

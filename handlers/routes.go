@@ -41,15 +41,17 @@ func (a *App) Handler() *echo.Echo {
 	e.GET("/login", a.loginPage)
 	e.POST("/login", a.login)
 	e.POST("/logout", a.logout)
-	e.GET("/check-email", a.checkEmailPage, a.requireUser)
-	e.POST("/check-email/resend", a.resend, a.requireUser)
+	e.GET("/check-email", a.checkEmailPage) // signed-in or pending sign-up
+	e.POST("/check-email/resend", a.resend)
 	e.GET("/confirm/:token", a.confirmPage)
 	e.POST("/confirm/:token", a.confirm)
+	e.POST("/confirm/:token/not-me", a.notMe)
 	e.GET("/account", a.account, a.requireConfirmed)
 	e.GET("/password/forgot", a.forgotPage)
 	e.POST("/password/forgot", a.forgot)
 	e.GET("/password/reset/:token", a.resetPage)
 	e.POST("/password/reset/:token", a.reset)
+	a.wakeResetWorker() // requests recorded before a restart
 	// ---- end accounts ----
 
 	// Mail: the dev inbox (404 unless it is running) and the admin's view

@@ -111,14 +111,18 @@ func (a *App) SetupAccounts() {
 	}
 }
 
-// sessionUserID reads the signed-in account out of encoded session data, so
-// the store can index sessions by account.
+// sessionUserID reads the signed-in account (or the account of a pending
+// sign-up) out of encoded session data, so the store can index sessions by
+// account.
 func sessionUserID(data []byte) int64 {
 	_, values, err := scs.GobCodec{}.Decode(data)
 	if err != nil {
 		return 0
 	}
 	id, _ := values[sessUserID].(int64)
+	if id == 0 {
+		id, _ = values[sessPendingUser].(int64) // so deleting the account ends its pending sign-up too
+	}
 	return id
 }
 

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Form collects one message per invalid field. The same checks run for a
@@ -53,7 +56,8 @@ const (
 	msgEmailEmpty      = "Enter your email address."
 	msgEmailInvalid    = "Enter an email address like name@example.com."
 	msgEmailTooLong    = "Use an email address of at most 254 characters."
-	msgEmailTaken      = "Email already registered. Sign in, or use another address."
+	msgEmailLookalike  = "Use an address without hidden or look-alike characters."
+	msgEmailIPDomain   = "Use an address with a domain name, not an IP address."
 	msgPasswordEmpty   = "Enter a password."
 	msgPasswordShort   = "Use at least 8 characters."
 	msgPasswordLong    = "Use at most 128 characters."
@@ -62,10 +66,17 @@ const (
 	msgConfirmMismatch = "The passwords do not match. Type the same password twice."
 )
 
-// NormalizeEmail trims space and lower-cases the domain (the part after the
-// last @). The local part keeps its case; uniqueness ignores ASCII case.
+// NormalizeEmail trims space, applies Unicode NFKC (so fullwidth and other
+// compatibility forms become the letters they look like) and lower-cases the
+// domain (the part after the last @). The local part keeps its case;
+// uniqueness ignores ASCII case. Sign-up, sign-in, reset and create-admin all
+// use it, so one address always has one spelling.
 func NormalizeEmail(s string) string {
 	s = strings.TrimSpace(s)
+	if len(s) > 4*maxEmailLen {
+		return s // refused for its length; not worth normalising
+	}
+	s = strings.TrimSpace(norm.NFKC.String(s))
 	if i := strings.LastIndexByte(s, '@'); i >= 0 {
 		s = s[:i+1] + strings.ToLower(s[i+1:])
 	}
@@ -76,7 +87,89 @@ func NormalizeEmail(s string) string {
 func checkEmail(f *Form, field, email string) {
 	f.CheckField(email != "", field, msgEmailEmpty)
 	f.CheckField(len(email) <= maxEmailLen, field, msgEmailTooLong)
+	f.CheckField(!hasHiddenOrMixedScript(email), field, msgEmailLookalike)
+	f.CheckField(!hasIPDomain(email), field, msgEmailIPDomain)
 	f.CheckField(validAddress(email), field, msgEmailInvalid)
+}
+
+// hasHiddenOrMixedScript reports an address that could pass for another:
+// one holding an invisible character (format characters such as zero-width
+// spaces, joiners, bidi controls, and the other default-ignorable code
+// points), or a local part or domain mixing writing systems (a Cyrillic "а"
+// among Latin letters).
+func hasHiddenOrMixedScript(email string) bool {
+	for _, r := range email {
+		if invisible(r) {
+			return true
+		}
+	}
+	local, domain := email, ""
+	if at := strings.LastIndexByte(email, '@'); at >= 0 {
+		local, domain = email[:at], email[at+1:]
+	}
+	return mixesScripts(local) || mixesScripts(domain)
+}
+
+func invisible(r rune) bool {
+	return !unicode.IsPrint(r) || unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point,
+		unicode.Variation_Selector, unicode.Noncharacter_Code_Point) ||
+		r == 0x034F || r == 0x115F || r == 0x1160 || r == 0x3164 || r == 0xFFA0 // default-ignorable fillers
+}
+
+// mixesScripts reports whether s has letters of more than one script.
+// Digits and punctuation (script Common) and combining marks (Inherited)
+// belong to none; Han, Hiragana, Katakana, Hangul and Bopomofo count as one,
+// since Japanese, Korean and Chinese names mix them.
+func mixesScripts(s string) bool {
+	seen := ""
+	for _, r := range s {
+		sc := scriptOf(r)
+		if sc == "" {
+			continue
+		}
+		if seen != "" && sc != seen {
+			return true
+		}
+		seen = sc
+	}
+	return false
+}
+
+func scriptOf(r rune) string {
+	if r < utf8.RuneSelf {
+		if unicode.IsLetter(r) {
+			return "Latin"
+		}
+		return ""
+	}
+	if unicode.In(r, unicode.Common, unicode.Inherited) {
+		return ""
+	}
+	if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul, unicode.Bopomofo) {
+		return "CJK"
+	}
+	for name, table := range unicode.Scripts {
+		if unicode.Is(table, r) {
+			return name
+		}
+	}
+	return ""
+}
+
+// hasIPDomain reports a domain literal ([192.0.2.1], [IPv6:...]) or a bare
+// IP address as the domain: mail to those bypasses DNS and the names people
+// recognise. A numeric last label is never a real top-level domain.
+func hasIPDomain(email string) bool {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return false
+	}
+	domain := email[at+1:]
+	if strings.HasPrefix(domain, "[") {
+		return true
+	}
+	tld := domain[strings.LastIndexByte(domain, '.')+1:]
+	return tld != "" && strings.Trim(tld, "0123456789") == ""
 }
 
 // validAddress accepts a bare address that net/mail parses back unchanged (no

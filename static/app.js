@@ -11,15 +11,6 @@ document.addEventListener("htmx:configRequest", (event) => {
   }
 });
 
-// Elements marked data-autosubmit submit their form once the page loads (the
-// confirmation page uses it so one visit confirms, while mail scanners that
-// only GET the link do not).
-document.addEventListener("DOMContentLoaded", () => {
-  document.querySelectorAll("form[data-autosubmit]").forEach((form) => {
-    form.requestSubmit();
-  });
-});
-
 // In-place validation swaps in only a field's message (see FieldView in
 // components/accounts.templ), never the input being typed in. The server's
 // verdict is the message: non-empty means invalid, and this mirrors it onto

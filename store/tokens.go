@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -166,11 +167,6 @@ func ResendWait(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (t
 	if err := tx.QueryRowContext(ctx, `SELECT max(created_at) FROM user_tokens WHERE user_id = ? AND purpose = 'confirm'`, userID).Scan(&last); err != nil {
 		return 0, err
 	}
-	if t := parseTS(last); !t.IsZero() {
-		if wait := t.Add(ResendInterval).Sub(now); wait > 0 {
-			return wait, nil
-		}
-	}
 	rows, err := tx.QueryContext(ctx, `SELECT created_at FROM user_tokens
 		WHERE user_id = ? AND purpose = 'confirm' AND resent = 1 AND created_at > ? ORDER BY created_at DESC`,
 		userID, ts(now.Add(-24*time.Hour)))
@@ -178,20 +174,40 @@ func ResendWait(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (t
 		return 0, err
 	}
 	defer rows.Close()
-	var times []time.Time
+	var resends []time.Time
 	for rows.Next() {
 		var s sql.NullString
 		if err := rows.Scan(&s); err != nil {
 			return 0, err
 		}
-		times = append(times, parseTS(s))
+		resends = append(resends, parseTS(s))
 	}
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	if len(times) >= ResendPerDay {
-		// The oldest of the last ResendPerDay resends must leave the window.
-		return max(times[ResendPerDay-1].Add(24*time.Hour).Sub(now), time.Second), nil
+	return ResendWaitAfter(parseTS(last), resends, now), nil
+}
+
+// ResendWaitAfter applies the resend rules to a history: last is when the
+// latest confirmation mail was sent (zero if none), resends the times of
+// resends, in any order. Sessions that hold a pending sign-up use it on
+// their own history, so their answers do not depend on the database.
+func ResendWaitAfter(last time.Time, resends []time.Time, now time.Time) time.Duration {
+	if !last.IsZero() {
+		if wait := last.Add(ResendInterval).Sub(now); wait > 0 {
+			return wait
+		}
 	}
-	return 0, nil
+	var recent []time.Time
+	for _, t := range resends {
+		if t.After(now.Add(-24 * time.Hour)) {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) < ResendPerDay {
+		return 0
+	}
+	slices.SortFunc(recent, func(a, b time.Time) int { return b.Compare(a) })
+	// The oldest of the last ResendPerDay resends must leave the window.
+	return max(recent[ResendPerDay-1].Add(24*time.Hour).Sub(now), time.Second)
 }

@@ -30,6 +30,9 @@ type User struct {
 	IsAdmin     bool
 	CreatedAt   time.Time
 	ConfirmedAt time.Time // zero until the address is confirmed
+	// Where the sign-up came from: the client IP and a short summary of
+	// its browser. Empty for accounts made by create-admin.
+	CreatedIP, CreatedBrowser string
 }
 
 // Confirmed reports whether the account's address has been confirmed.
@@ -41,6 +44,8 @@ type NewUser struct {
 	PasswordHash string
 	IsAdmin      bool
 	Confirmed    bool
+	// CreatedIP and CreatedBrowser record where a sign-up came from.
+	CreatedIP, CreatedBrowser string
 }
 
 // timeLayout is how account times are stored: UTC, sortable, and understood
@@ -68,8 +73,9 @@ func InsertUser(ctx context.Context, tx *sql.Tx, u NewUser, now time.Time) (int6
 	if u.Confirmed {
 		confirmed = ts(now)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, password_hash, is_admin, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?)`,
-		u.Email, u.PasswordHash, u.IsAdmin, ts(now), confirmed)
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, password_hash, is_admin, created_at, confirmed_at, created_ip, created_browser)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.Email, u.PasswordHash, u.IsAdmin, ts(now), confirmed, u.CreatedIP, u.CreatedBrowser)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, ErrDuplicateEmail
@@ -85,12 +91,12 @@ func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-const userColumns = `id, email, is_admin, created_at, confirmed_at`
+const userColumns = `id, email, is_admin, created_at, confirmed_at, created_ip, created_browser`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created, confirmed sql.NullString
-	if err := row.Scan(&u.ID, &u.Email, &u.IsAdmin, &created, &confirmed); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.IsAdmin, &created, &confirmed, &u.CreatedIP, &u.CreatedBrowser); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return User{}, ErrNotFound
 		}
@@ -111,11 +117,46 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
 	return scanUser(db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 }
 
-// EmailTaken reports whether an account already uses the address.
-func (db *DB) EmailTaken(ctx context.Context, email string) (bool, error) {
-	var n int
-	err := db.Read.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE email = ?`, email).Scan(&n)
+// UserByEmailTx reads the account for a normalised address inside a write
+// transaction, or returns ErrNotFound.
+func UserByEmailTx(ctx context.Context, tx *sql.Tx, email string) (User, error) {
+	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+}
+
+// ClaimSignUpNotice reports whether the owner of account id may be told now
+// that someone tried to sign up with their address, and if so records now:
+// at most one such notice per interval, so sign-up attempts cannot be used
+// to flood someone's mailbox.
+func ClaimSignUpNotice(ctx context.Context, tx *sql.Tx, id int64, now time.Time, interval time.Duration) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE users SET signup_notice_at = ?
+		WHERE id = ? AND (signup_notice_at IS NULL OR signup_notice_at <= ?)`, ts(now), id, ts(now.Add(-interval)))
+	if err != nil {
+		return false, fmt.Errorf("claim sign-up notice: %w", err)
+	}
+	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// ErrAccountConfirmed refuses to delete a confirmed account through its
+// confirmation link.
+var ErrAccountConfirmed = errors.New("store: account already confirmed")
+
+// DeleteUnconfirmedUser deletes the account if its address is still
+// unconfirmed; its tokens and every session holding it go with it (ON DELETE
+// CASCADE). A confirmed account gives ErrAccountConfirmed, a missing one
+// ErrNotFound.
+func DeleteUnconfirmedUser(ctx context.Context, tx *sql.Tx, id int64) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ? AND confirmed_at IS NULL`, id)
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	if _, err := UserByIDTx(ctx, tx, id); err != nil {
+		return err
+	}
+	return ErrAccountConfirmed
 }
 
 // PasswordHashByEmail returns the account id and stored hash for a login

@@ -174,9 +174,9 @@ func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
 	if status, body, _ := alice.get("/check-email"); status != http.StatusOK || !strings.Contains(body, "Alice.E2E@example.org") {
 		t.Fatalf("check-email page: status %d, want 200 naming Alice.E2E@example.org (domain lower-cased):\n%s", status, body)
 	}
-	// Unconfirmed people are sent to the check-your-mailbox page.
-	if status, _, hdr := alice.get("/account"); status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
-		t.Fatalf("/account before confirming: %d %q, want 303 to /check-email", status, hdr.Get("Location"))
+	// Sign-up does not sign in: the browser holds only the pending sign-up.
+	if status, _, hdr := alice.get("/account"); status != http.StatusSeeOther || hdr.Get("Location") != "/login?next=%2Faccount" {
+		t.Fatalf("/account before confirming: %d %q, want 303 to /login?next=%%2Faccount", status, hdr.Get("Location"))
 	}
 	waitForOutbox(t, s.DB, func(c store.OutboxCounts) bool { return c.Pending == 1 && c.Retrying == 1 }, "one undelivered message after a failed attempt")
 
@@ -208,11 +208,14 @@ func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
 		}
 	}
 
-	// A second browser with no session confirms with one POST.
+	// A second browser with no session confirms with one POST, after a
+	// click: the page does not submit itself, and says where the account
+	// was created.
 	bob := newClient(t, s.URL)
 	_, page, _ = bob.get(link)
-	if !strings.Contains(page, "data-autosubmit") {
-		t.Errorf("the confirmation page should submit itself for the person")
+	if strings.Contains(page, "data-autosubmit") || !strings.Contains(page, "I didn't create this account") ||
+		!strings.Contains(page, `<span id="confirm-browser">a script (Go)</span>`) || !strings.Contains(page, `<span id="confirm-ip">127.0.0.1</span>`) {
+		t.Errorf("the confirmation page should wait for a click and show the sign-up's browser and IP:\n%s", page)
 	}
 	status, body, _ := bob.post(link, url.Values{"_csrf": {csrfFrom(t, page)}})
 	if status != http.StatusOK || !strings.Contains(body, "Address confirmed") {
@@ -224,7 +227,14 @@ func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
 		t.Fatalf("second confirm: status %d, want 'already confirmed':\n%s", status, body)
 	}
 
-	// Alice's own session sees the confirmed account.
+	// Alice's own browser is asked to sign in, and then sees the account.
+	if status, _, hdr := alice.get("/check-email"); status != http.StatusSeeOther || hdr.Get("Location") != "/login?next=%2Faccount" {
+		t.Fatalf("/check-email after confirming elsewhere: %d %q", status, hdr.Get("Location"))
+	}
+	_, page, _ = alice.get("/login?next=%2Faccount")
+	if status, _, _ := alice.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {"Alice.E2E@example.org"}, "password": {"correct horse battery"}}); status != http.StatusSeeOther {
+		t.Fatalf("sign in after confirming: %d", status)
+	}
 	status, body, _ = alice.get("/account")
 	if status != http.StatusOK || !strings.Contains(body, "Alice.E2E@example.org") {
 		t.Fatalf("/account after confirming: %d\n%s", status, body)

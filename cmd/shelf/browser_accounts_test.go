@@ -62,7 +62,14 @@ func TestBrowserSignUp(t *testing.T) {
 	runStep(t, tab, "open the mail", 10*time.Second, chromedp.Click(chromedp.CSS(`a[href^="/dev/mail/"]`)))
 	waitJS(t, tab, "the link in the mail", 10*time.Second, fmt.Sprintf(`document.querySelector('a[href^="%s/confirm/"]') !== null`, base))
 	runStep(t, tab, "click the confirmation link", 10*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href^="%s/confirm/"]`, base))))
-	// The confirmation page submits itself; the person sees the result.
+	// The confirmation page waits for a click (a scanner running its
+	// scripts confirms nothing) and says where the account was created.
+	waitJS(t, tab, "the confirmation page", 15*time.Second,
+		`document.querySelector('#confirm-form button') !== null && document.querySelector('#not-me-form') !== null && document.querySelector('#confirm-browser').textContent.includes('Chrom')`)
+	runStep(t, tab, "wait on the page", 5*time.Second, chromedp.Sleep(time.Second))
+	waitJS(t, tab, "the page still unconfirmed after a second", 5*time.Second,
+		`location.pathname.startsWith('/confirm/') && !document.body.textContent.includes('Address confirmed')`)
+	runStep(t, tab, "press Confirm", 10*time.Second, chromedp.Click(chromedp.CSS(`#confirm-form button[type=submit]`)))
 	waitJS(t, tab, "the confirmation", 15*time.Second, `document.body.textContent.includes('Address confirmed')`)
 
 	runStep(t, tab, "open the account page", 10*time.Second, chromedp.Navigate(base+"/account"))

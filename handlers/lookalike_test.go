@@ -1,0 +1,108 @@
+package handlers
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+)
+
+// Addresses that look like another one, or hide characters, are refused
+// everywhere an address is entered: submit, in place, create-admin
+// (ValidateEmail), and sign-in normalisation.
+func TestLookalikeAddresses(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     string // the normalised address, or "" when refused
+		msg      string // the message when refused
+	}{
+		{"plain", "ann@example.org", "ann@example.org", ""},
+		{"fullwidth letters fold to ASCII", "ａｎｎ@ｅｘａｍｐｌｅ.ｏｒｇ", "ann@example.org", ""},
+		{"fullwidth at sign", "ann＠example.org", "ann@example.org", ""},
+		{"single-script Cyrillic local part", "иван@example.org", "иван@example.org", ""},
+		{"Japanese local part (Han and Hiragana)", "山田たろう@example.jp", "山田たろう@example.jp", ""},
+		{"zero-width space", "an\u200bn@example.org", "", msgEmailLookalike},
+		{"zero-width joiner in domain", "ann@exa\u200dmple.org", "", msgEmailLookalike},
+		{"soft hyphen", "an\u00adn@example.org", "", msgEmailLookalike},
+		{"byte-order mark", "\ufeffann@example.org", "", msgEmailLookalike},
+		{"right-to-left override", "ann\u202e@example.org", "", msgEmailLookalike},
+		{"variation selector", "ann\ufe0f@example.org", "", msgEmailLookalike},
+		{"Hangul filler", "ann\u3164@example.org", "", msgEmailLookalike},
+		{"Cyrillic a in a Latin local part", "\u0430nn@example.org", "", msgEmailLookalike},
+		{"Greek omicron in a Latin domain", "ann@examp\u03bfle.org", "", msgEmailLookalike},
+		{"domain literal", "ann@[127.0.0.1]", "", msgEmailIPDomain},
+		{"IPv6 domain literal", "ann@[IPv6:::1]", "", msgEmailIPDomain},
+		{"bare IPv4 domain", "ann@10.0.0.1", "", msgEmailIPDomain},
+		{"numeric top-level label", "ann@example.123", "", msgEmailIPDomain},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ValidateEmail(c.in)
+			if c.want != "" {
+				if err != nil || got != c.want {
+					t.Fatalf("ValidateEmail(%q) = %q, %v; want %q", c.in, got, err, c.want)
+				}
+				return
+			}
+			if err == nil || err.Error() != c.msg {
+				t.Fatalf("ValidateEmail(%q) = %q, %v; want the error %q", c.in, got, err, c.msg)
+			}
+		})
+	}
+
+	// The same rules in place and on submit.
+	env := newTestEnv(t)
+	b := env.browser()
+	b.get("/register")
+	for _, c := range cases {
+		if c.want != "" {
+			continue
+		}
+		b.htmx("/register/validate/email", url.Values{"email": {c.in}}).wantStatus(t, http.StatusOK).
+			wantContains(t, `aria-invalid="true"`, html.EscapeString(c.msg))
+		b.post("/register", url.Values{"email": {c.in}, "password": {goodPassword}, "password_confirm": {goodPassword}}).
+			wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, html.EscapeString(c.msg))
+	}
+	var users int
+	env.db.Read.QueryRow(`SELECT count(*) FROM users`).Scan(&users)
+	if users != 0 {
+		t.Fatalf("%d lookalike accounts created", users)
+	}
+
+	// Sign-in normalises the same way: the fullwidth spelling of an address
+	// reaches its account.
+	if got := NormalizeEmail(" ａｎｎ＠ＥＸＡＭＰＬＥ.org "); got != "ann@example.org" {
+		t.Fatalf("NormalizeEmail = %q", got)
+	}
+}
+
+// Item 19: the sign-up limit answers 429 like every other limit.
+func TestRegisterRateLimitIs429(t *testing.T) {
+	env := newTestEnv(t)
+	env.app.Limits.RegisterIP = NewLimiter(1, time.Hour)
+	env.register("first@example.org")
+	b := env.browser()
+	b.get("/register")
+	b.post("/register", url.Values{"email": {"second@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}}).
+		wantStatus(t, http.StatusTooManyRequests).wantContains(t, "Too many attempts")
+	b.htmx("/register", url.Values{"email": {"second@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}}).
+		wantStatus(t, http.StatusTooManyRequests).wantContains(t, "Too many attempts")
+}
+
+func TestBrowserSummary(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0":                                                                  "Firefox on Linux",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 Edg/126.0":                   "Edge on Windows",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1": "Safari on iPhone",
+		"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36":                                "Chrome on Android",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15":                      "Safari on macOS",
+		"curl/8.5.0":                "curl",
+		"":                          "an unknown browser",
+		"<script>alert(1)</script>": "an unknown browser",
+	} {
+		if got := browserSummary(ua); got != want {
+			t.Errorf("browserSummary(%q) = %q, want %q", ua, got, want)
+		}
+	}
+}

@@ -1,0 +1,261 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"shelf/components"
+	"shelf/store"
+)
+
+// A sign-up does not sign the browser in. It leaves a pending sign-up in a
+// new session: the address typed, the new account's id (0 when the address
+// already had an account, which the browser cannot tell), and the history
+// of confirmation mails this browser asked for. /check-email and its resend
+// button serve it; confirming in this browser signs it in, confirming in
+// another asks this one to sign in. So a session started by someone who
+// typed another person's address never holds that person's account.
+
+// Session keys of a pending sign-up.
+const (
+	sessPendingEmail   = "pending_email"   // string
+	sessPendingUser    = "pending_user"    // int64, 0 when the address already had an account
+	sessPendingSent    = "pending_sent"    // int64 Unix ms of the latest confirmation mail asked for
+	sessPendingResends = "pending_resends" // string, comma-separated Unix ms of resends
+)
+
+// signUpNoticeInterval is the least time between two mails telling an
+// account's owner that someone tried to sign up with their address.
+const signUpNoticeInterval = time.Hour
+
+type pendingSignUp struct {
+	email    string
+	userID   int64
+	lastSent time.Time
+	resends  []time.Time
+}
+
+// startPendingSignUp gives the browser a new session (a new token, as at
+// sign-in) holding the pending sign-up.
+func (a *App) startPendingSignUp(c echo.Context, email string, userID int64, now time.Time) error {
+	ctx := c.Request().Context()
+	if err := a.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	a.Sessions.Put(ctx, sessPendingEmail, email)
+	a.Sessions.Put(ctx, sessPendingUser, userID)
+	a.Sessions.Put(ctx, sessPendingSent, now.UnixMilli())
+	a.Sessions.Put(ctx, sessPendingResends, "")
+	return nil
+}
+
+func (a *App) pendingSignUp(c echo.Context) (pendingSignUp, bool) {
+	if !a.sessionLoaded(c) {
+		return pendingSignUp{}, false
+	}
+	ctx := c.Request().Context()
+	p := pendingSignUp{email: a.Sessions.GetString(ctx, sessPendingEmail), userID: a.Sessions.GetInt64(ctx, sessPendingUser),
+		lastSent: time.UnixMilli(a.Sessions.GetInt64(ctx, sessPendingSent))}
+	for ms := range strings.SplitSeq(a.Sessions.GetString(ctx, sessPendingResends), ",") {
+		if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
+			p.resends = append(p.resends, time.UnixMilli(n))
+		}
+	}
+	return p, p.email != ""
+}
+
+func (a *App) endPendingSignUp(c echo.Context) {
+	ctx := c.Request().Context()
+	for _, k := range []string{sessPendingEmail, sessPendingUser, sessPendingSent, sessPendingResends} {
+		a.Sessions.Remove(ctx, k)
+	}
+}
+
+// pendingConfirmed reports whether the pending sign-up's account has been
+// confirmed (from another browser).
+func (a *App) pendingConfirmed(c echo.Context, p pendingSignUp) bool {
+	if p.userID == 0 {
+		return false
+	}
+	u, err := a.DB.UserByID(c.Request().Context(), p.userID)
+	return err == nil && u.Confirmed()
+}
+
+// signInPendingSignUp signs this browser in to account uid, just confirmed
+// here, if this is the browser that signed it up.
+func (a *App) signInPendingSignUp(c echo.Context, uid int64) error {
+	p, ok := a.pendingSignUp(c)
+	if !ok || p.userID != uid {
+		return nil
+	}
+	if u, signedIn := a.currentUser(c); signedIn && u.ID == uid {
+		a.endPendingSignUp(c)
+		return nil
+	}
+	u, err := a.DB.UserByID(c.Request().Context(), uid)
+	if err != nil {
+		return err
+	}
+	a.endPendingSignUp(c)
+	return a.signIn(c, u, false)
+}
+
+// resendToPending answers from this browser's own history, the same for a
+// new account and for an address that already had one; a mail goes out
+// only for a new account still unconfirmed, and within the account's own
+// limits.
+func (a *App) resendToPending(c echo.Context, p pendingSignUp) error {
+	now := a.now()
+	wait := store.ResendWaitAfter(p.lastSent, p.resends, now)
+	if wait == 0 {
+		ctx := c.Request().Context()
+		resends := a.Sessions.GetString(ctx, sessPendingResends)
+		a.Sessions.Put(ctx, sessPendingResends, strings.TrimPrefix(resends+","+strconv.FormatInt(now.UnixMilli(), 10), ","))
+		a.Sessions.Put(ctx, sessPendingSent, now.UnixMilli())
+		if p.userID != 0 {
+			if err := a.resendConfirmation(ctx, p.userID, now); err != nil {
+				return err
+			}
+		}
+	}
+	return a.renderResent(c, p.email, wait)
+}
+
+// resendConfirmation sends account id a new confirmation link if it is still
+// unconfirmed and its limits allow.
+func (a *App) resendConfirmation(ctx context.Context, id int64, now time.Time) error {
+	sent := false
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		u, err := store.UserByIDTx(ctx, tx, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Confirmed()) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if wait, err := store.ResendWait(ctx, tx, id, now); err != nil || wait > 0 {
+			return err
+		}
+		sent = true
+		return a.sendToken(ctx, tx, id, u.Email, store.PurposeConfirm, now, true)
+	})
+	if sent && err == nil {
+		a.notifyMail()
+	}
+	return err
+}
+
+// createAccount creates the account and enqueues its confirmation mail, in
+// one transaction. When the address already has an account (also when a
+// concurrent sign-up took it first) it instead tells that account's owner,
+// at most once per signUpNoticeInterval, and returns id 0.
+func (a *App) createAccount(ctx context.Context, nu store.NewUser, now time.Time) (int64, error) {
+	var id int64
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = store.InsertUser(ctx, tx, nu, now)
+		if errors.Is(err, store.ErrDuplicateEmail) {
+			// SQLite undoes only the failed statement; tx goes on.
+			id = 0
+			return a.noticeSignUpAttempt(ctx, tx, nu.Email, now)
+		}
+		if err != nil {
+			return err
+		}
+		return a.sendToken(ctx, tx, id, nu.Email, store.PurposeConfirm, now, false)
+	})
+	if err == nil && id != 0 {
+		a.Logger.Info("account created", "user_id", id)
+	}
+	return id, err
+}
+
+func (a *App) noticeSignUpAttempt(ctx context.Context, tx *sql.Tx, email string, now time.Time) error {
+	u, err := store.UserByEmailTx(ctx, tx, email)
+	if err != nil {
+		return err
+	}
+	a.Logger.Info("sign-up attempted for an existing account", "user_id", u.ID)
+	// Rendered even when not sent, so this path costs about what a new
+	// account's (which renders its confirmation mail) does.
+	m, err := a.signUpAttemptMail(ctx, u.Email)
+	if err != nil {
+		return err
+	}
+	if ok, err := store.ClaimSignUpNotice(ctx, tx, u.ID, now, signUpNoticeInterval); err != nil || !ok {
+		return err
+	}
+	_, err = store.EnqueueMail(ctx, tx, m)
+	return err
+}
+
+// signUpAttemptMail renders the mail to an address that already has an
+// account. Links are built from the base URL, never the request's Host.
+func (a *App) signUpAttemptMail(ctx context.Context, to string) (store.Mail, error) {
+	if a.BaseURL == nil {
+		return store.Mail{}, errors.New("accounts: BaseURL not configured")
+	}
+	base := strings.TrimSuffix(a.BaseURL.String(), "/")
+	l := components.SignUpAttemptLinks{To: to, SignInURL: base + "/login", ResetURL: base + "/password/forgot"}
+	var hb, tb bytes.Buffer
+	if err := components.SignUpAttemptEmailHTML(l).Render(ctx, &hb); err != nil {
+		return store.Mail{}, err
+	}
+	if err := components.SignUpAttemptEmailText(l).Render(ctx, &tb); err != nil {
+		return store.Mail{}, err
+	}
+	return store.Mail{To: to, Subject: "Someone tried to sign up at Shelf with your address", HTML: hb.String(), Text: tb.String()}, nil
+}
+
+// notMe is "I didn't create this account" on the confirmation page: with a
+// usable confirmation link it deletes the still unconfirmed account, which
+// ends every session holding it (signed in, or its pending sign-up). A used,
+// expired or superseded link deletes nothing, nor does any link of a
+// confirmed account.
+func (a *App) notMe(c echo.Context) error {
+	noStore(c)
+	ctx := c.Request().Context()
+	var uid int64
+	var email string
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if uid, err = store.UseToken(ctx, tx, c.Param("token"), store.PurposeConfirm, a.now()); err != nil {
+			return err
+		}
+		u, err := store.UserByIDTx(ctx, tx, uid)
+		if err != nil {
+			return err
+		}
+		email = u.Email
+		return store.DeleteUnconfirmedUser(ctx, tx, uid)
+	})
+	if errors.Is(err, store.ErrAccountConfirmed) {
+		return a.alreadyConfirmed(c, uid)
+	}
+	if err != nil {
+		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
+	}
+	// This browser's session, if it held the account, was deleted with it;
+	// forget it here too so it is not written back.
+	if u, ok := a.currentUser(c); ok && u.ID == uid {
+		if err := a.Sessions.Destroy(ctx); err != nil {
+			return err
+		}
+		c.Set(ctxUser, nil)
+	} else if p, ok := a.pendingSignUp(c); ok && p.userID == uid {
+		a.endPendingSignUp(c)
+	}
+	a.Logger.Info("unconfirmed account deleted from its confirmation link", "user_id", uid)
+	o := components.Outcome{Kind: "deleted", Heading: "Account deleted",
+		Message: "The account for " + email + " has been deleted, and whoever created it has been signed out. " +
+			"Nothing else is needed. You can create your own account with this address at any time."}
+	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Account deleted"), o))
+}

@@ -1,0 +1,329 @@
+package handlers
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var tokenValueRe = regexp.MustCompile(`(name="_csrf" value="|name="csrf-token" content=")[^"]+`)
+
+// sameExceptTokens compares two pages after blanking CSRF tokens and
+// replacing each page's own address with "ADDRESS".
+func sameExceptTokens(t *testing.T, what string, a, b page, addrA, addrB string) {
+	t.Helper()
+	norm := func(p page, addr string) string {
+		return strings.ReplaceAll(tokenValueRe.ReplaceAllString(p.body, "${1}TOKEN"), addr, "ADDRESS")
+	}
+	if a.status != b.status {
+		t.Fatalf("%s: status %d vs %d", what, a.status, b.status)
+	}
+	if a.location() != b.location() {
+		t.Fatalf("%s: Location %q vs %q", what, a.location(), b.location())
+	}
+	if na, nb := norm(a, addrA), norm(b, addrB); na != nb {
+		t.Fatalf("%s: bodies differ:\n%s\n---\n%s", what, na, nb)
+	}
+	cookieShape := func(p page) []string {
+		var out []string
+		for _, c := range p.header.Values("Set-Cookie") {
+			name, rest, _ := strings.Cut(c, "=")
+			_, attrs, _ := strings.Cut(rest, ";")
+			out = append(out, name+"=…;"+regexp.MustCompile(`Expires=[^;]*`).ReplaceAllString(attrs, "Expires=…"))
+		}
+		return out
+	}
+	if ca, cb := strings.Join(cookieShape(a), "\n"), strings.Join(cookieShape(b), "\n"); ca != cb {
+		t.Fatalf("%s: cookies differ:\n%s\n---\n%s", what, ca, cb)
+	}
+}
+
+// Item 8: an address that already has an account and a new one get the
+// same answers, in place, on submit and on the pages after it; the owner of
+// the taken address gets a mail (at most hourly) instead.
+func TestSignUpDoesNotTellTaken(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("owner@example.org")
+
+	taken, fresh := env.browser(), env.browser()
+	taken.get("/register")
+	fresh.get("/register")
+
+	// In place.
+	vt := taken.htmx("/register/validate/email", url.Values{"email": {"OWNER@example.org"}})
+	vf := fresh.htmx("/register/validate/email", url.Values{"email": {"NEWER@example.org"}})
+	sameExceptTokens(t, "in-place check", vt, vf, "OWNER@example.org", "NEWER@example.org")
+
+	// Submit, without and with htmx.
+	form := func(email string) url.Values {
+		return url.Values{"email": {email}, "password": {goodPassword}, "password_confirm": {goodPassword}}
+	}
+	st := taken.post("/register", form("owner@example.org"))
+	sf := fresh.post("/register", form("newer@example.org"))
+	sameExceptTokens(t, "submit", st, sf, "owner@example.org", "newer@example.org")
+	if st.status != http.StatusSeeOther || st.location() != "/check-email" || len(st.header.Values("Set-Cookie")) == 0 {
+		t.Fatalf("submit: %d %q, cookies %v", st.status, st.location(), st.header.Values("Set-Cookie"))
+	}
+	htmxTaken, htmxFresh := env.browser(), env.browser()
+	htmxTaken.get("/register")
+	htmxFresh.get("/register")
+	sameExceptTokens(t, "htmx submit", htmxTaken.htmx("/register", form("owner@example.org")),
+		htmxFresh.htmx("/register", form("newest@example.org")), "owner@example.org", "newest@example.org")
+
+	// The pages that follow.
+	for _, path := range []string{"/check-email", "/account", "/register", "/login"} {
+		sameExceptTokens(t, "GET "+path, taken.get(path), fresh.get(path), "owner@example.org", "newer@example.org")
+	}
+	env.clock.Advance(20 * time.Second)
+	sameExceptTokens(t, "early resend", taken.post("/check-email/resend", nil), fresh.post("/check-email/resend", nil),
+		"owner@example.org", "newer@example.org")
+	env.clock.Advance(time.Minute)
+	rt := taken.post("/check-email/resend", nil)
+	sameExceptTokens(t, "resend", rt, fresh.post("/check-email/resend", nil), "owner@example.org", "newer@example.org")
+	rt.wantStatus(t, http.StatusOK).wantContains(t, "We sent a new link")
+	if n := len(env.mails("newer@example.org")); n != 2 {
+		t.Fatalf("new address: %d confirmation mails, want 2 (sign-up and resend)", n)
+	}
+
+	// The owner was told, once, with links built from the base URL; the
+	// account is unchanged.
+	ms := env.mails("owner@example.org")
+	var notices []sentMail
+	for _, m := range ms {
+		if m.Subject == "Someone tried to sign up at Shelf with your address" {
+			notices = append(notices, m)
+		}
+	}
+	if len(notices) != 1 || len(ms) != 2 {
+		t.Fatalf("owner got %d mails, %d notices; want the confirmation and one notice", len(ms), len(notices))
+	}
+	for _, part := range []string{notices[0].Text, notices[0].HTML} {
+		for _, want := range []string{"owner@example.org", "http://shelf.test/login", "http://shelf.test/password/forgot", "sign in"} {
+			if !strings.Contains(part, want) {
+				t.Fatalf("notice lacks %q:\n%s", want, part)
+			}
+		}
+	}
+	// An hour later another attempt tells the owner again.
+	env.clock.Advance(time.Hour)
+	again := env.browser()
+	again.get("/register")
+	again.post("/register", form("owner@example.org")).wantStatus(t, http.StatusSeeOther)
+	if n := len(env.mails("owner@example.org")); n != 3 {
+		t.Fatalf("owner has %d mails after an hour, want 3", n)
+	}
+	b := env.browser()
+	b.get("/login")
+	b.post("/login", url.Values{"email": {"owner@example.org"}, "password": {goodPassword}}).wantStatus(t, http.StatusSeeOther)
+}
+
+// Item 5: the confirmation page needs a click, says where the account was
+// created, and nothing on it or in the script submits by itself.
+func TestConfirmPageShowsOriginAndNeedsAClick(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.browser()
+	b.get("/register")
+	form := url.Values{"email": {"origin@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}, "_csrf": {b.csrf}}
+	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/register", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 <b>x</b>")
+	b.do(req).wantStatus(t, http.StatusSeeOther)
+	link := env.lastLink("origin@example.org")
+
+	created := env.clock.Now().UTC().Format(displayTime)
+	p := env.browser().get(link).wantStatus(t, http.StatusOK).wantContains(t,
+		`id="confirm-form"`, `id="not-me-form"`, `action="`+link+`/not-me"`, "I didn't create this account",
+		`<span id="confirm-created">`+created+`</span>`, `<span id="confirm-browser">Firefox on Linux</span>`, `<span id="confirm-ip">127.0.0.1</span>`)
+	if strings.Contains(p.body, "autosubmit") || strings.Contains(p.body, "<b>x") {
+		t.Fatalf("confirmation page auto-submits or echoes the User-Agent:\n%s", p.body)
+	}
+	script := regexp.MustCompile(`<script src="(/static/app\.[^"]+\.js)"`).FindStringSubmatch(p.body)
+	if script == nil {
+		t.Fatal("no app.js on the page")
+	}
+	resp, err := http.Get(env.srv.URL + script[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(js), "requestSubmit") || strings.Contains(string(js), ".submit(") {
+		t.Fatalf("app.js (status %d) still submits forms by itself", resp.StatusCode)
+	}
+	if env.user("origin@example.org").Confirmed() {
+		t.Fatal("viewing the page confirmed the account")
+	}
+
+	mail := env.mails("origin@example.org")[0]
+	for _, part := range []string{mail.Text, mail.HTML} {
+		if !strings.Contains(part, "Did not sign up?") || !strings.Contains(part, "t create this account") {
+			t.Fatalf("the mail does not say what to do if you did not sign up:\n%s", part)
+		}
+	}
+}
+
+// Item 5: "I didn't create this account" deletes the unconfirmed account and
+// ends every session holding it: the attacker's sign-up session and a
+// session they signed in with.
+func TestNotMeDeletesAccountAndEndsSessions(t *testing.T) {
+	env := newTestEnv(t)
+	pending := env.signUp("victim@example.org")
+	signedIn := env.browser()
+	signedIn.get("/login")
+	signedIn.post("/login", url.Values{"email": {"victim@example.org"}, "password": {goodPassword}}).wantStatus(t, http.StatusSeeOther)
+	signedIn.get("/check-email").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="victim@example.org"`)
+	id := env.user("victim@example.org").ID
+	var n int
+	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, id).Scan(&n)
+	if n != 2 {
+		t.Fatalf("%d sessions for the account before, want 2", n)
+	}
+
+	link := env.lastLink("victim@example.org")
+	victim := env.browser()
+	victim.get(link).wantStatus(t, http.StatusOK)
+	victim.post(link+"/not-me", nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="deleted"`, "victim@example.org")
+
+	if _, err := env.db.UserByEmail(context.Background(), "victim@example.org"); err == nil {
+		t.Fatal("account still exists")
+	}
+	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, id).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d sessions still hold the account", n)
+	}
+	if p := signedIn.get("/check-email"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login") {
+		t.Fatalf("the signed-in session survived: %d %q", p.status, p.location())
+	}
+	if p := pending.get("/check-email"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login") {
+		t.Fatalf("the sign-up session survived: %d %q", p.status, p.location())
+	}
+	// The link is used up, and the address is free for its owner.
+	victim.post(link, nil).wantStatus(t, http.StatusNotFound)
+	env.signUp("victim@example.org")
+	if env.user("victim@example.org").Confirmed() {
+		t.Fatal("new account confirmed")
+	}
+}
+
+// Item 5: only a usable link of an unconfirmed account deletes it.
+func TestNotMeRefusesUsedExpiredAndConfirmed(t *testing.T) {
+	env := newTestEnv(t)
+	exists := func(email string) bool {
+		_, err := env.db.UserByEmail(context.Background(), email)
+		return err == nil
+	}
+	b := env.browser()
+	b.get("/login")
+
+	// Used: the account was confirmed with the link.
+	env.signUp("used@example.org")
+	used := env.lastLink("used@example.org")
+	b.post(used, nil).wantStatus(t, http.StatusOK)
+	b.post(used+"/not-me", nil).wantContains(t, `data-outcome="already-confirmed"`)
+
+	// Expired.
+	env.signUp("expired@example.org")
+	expired := env.lastLink("expired@example.org")
+	env.clock.Advance(48*time.Hour + time.Second)
+	b.get("/login")
+	b.post(expired+"/not-me", nil).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="expired"`)
+
+	// Superseded by a resend.
+	s := env.signUp("old@example.org")
+	old := env.lastLink("old@example.org")
+	env.clock.Advance(time.Minute)
+	s.get("/check-email")
+	s.post("/check-email/resend", nil).wantStatus(t, http.StatusOK)
+	b.post(old+"/not-me", nil).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="superseded"`)
+
+	// Confirmed another way (a password reset proves the address): its
+	// still unused confirmation link cannot delete it.
+	env.signUp("reset@example.org")
+	unused := env.lastLink("reset@example.org")
+	b.post("/password/forgot", url.Values{"email": {"reset@example.org"}}).wantStatus(t, http.StatusOK)
+	env.waitMails("reset@example.org", 2)
+	reset := env.lastLink("reset@example.org")
+	pw := "a brand new passphrase"
+	b.post(reset, url.Values{"password": {pw}, "password_confirm": {pw}}).wantStatus(t, http.StatusSeeOther)
+	anon := env.browser()
+	anon.get("/login")
+	anon.get(unused).wantContains(t, `data-outcome="already-confirmed"`)
+	anon.post(unused+"/not-me", nil).wantContains(t, `data-outcome="already-confirmed"`)
+
+	for _, e := range []string{"used@example.org", "expired@example.org", "old@example.org", "reset@example.org"} {
+		if !exists(e) {
+			t.Errorf("%s was deleted", e)
+		}
+	}
+}
+
+// Item 9: the forgot request does the same work for every address: it
+// records the request and nothing else, and answers byte for byte the same;
+// the worker then sends mail only to an account.
+func TestForgotDoesTheSameWorkForEveryAddress(t *testing.T) {
+	env := newTestEnvWith(t, func(a *App) { a.resets.manual = true })
+	env.register("known@example.org")
+	outbox := func() (n int) {
+		env.db.Read.QueryRow(`SELECT count(*) FROM outbox`).Scan(&n)
+		return n
+	}
+	before := outbox()
+
+	known, unknown := env.browser(), env.browser()
+	known.get("/password/forgot")
+	unknown.get("/password/forgot")
+	pk := known.post("/password/forgot", url.Values{"email": {"known@example.org"}})
+	pu := unknown.post("/password/forgot", url.Values{"email": {"ghost@example.org"}})
+	sameExceptTokens(t, "forgot", pk, pu, "known@example.org", "ghost@example.org")
+	pk.wantStatus(t, http.StatusOK)
+
+	var queued int
+	env.db.Read.QueryRow(`SELECT count(*) FROM reset_requests`).Scan(&queued)
+	if queued != 2 || outbox() != before {
+		t.Fatalf("the request path did more than record: %d requests queued, outbox %d -> %d", queued, before, outbox())
+	}
+
+	if err := env.app.HandleResetRequests(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	env.db.Read.QueryRow(`SELECT count(*) FROM reset_requests`).Scan(&queued)
+	ms := env.mails("known@example.org")
+	if queued != 0 || len(env.mails("ghost@example.org")) != 0 || len(ms) != 2 || ms[1].Subject != "Reset your Shelf password" {
+		t.Fatalf("after the worker: %d queued, mails %+v", queued, ms)
+	}
+}
+
+// Item 9: the worker started with the handler sends requests recorded
+// before (a restart), and later ones as they come.
+func TestResetWorkerSendsMail(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("later@example.org")
+	if err := env.db.RecordResetRequest(context.Background(), "later@example.org", env.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	env.app.Handler() // as a restarted server does
+	if ms := env.waitMails("later@example.org", 2); len(ms) != 2 {
+		t.Fatalf("request recorded before the start not sent: %d mails", len(ms))
+	}
+	b := env.browser()
+	b.get("/password/forgot")
+	b.post("/password/forgot", url.Values{"email": {"later@example.org"}}).wantStatus(t, http.StatusOK)
+	if ms := env.waitMails("later@example.org", 3); len(ms) != 3 || ms[2].Subject != "Reset your Shelf password" {
+		t.Fatalf("mails: %+v", ms)
+	}
+}
+
+// Confirming in the browser that signed up signs it in: one visit, as before.
+func TestConfirmInSigningUpBrowserSignsIn(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.signUp("same@example.org")
+	link := env.lastLink("same@example.org")
+	b.get(link).wantStatus(t, http.StatusOK)
+	b.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`, "Go to your account")
+	b.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `id="account-email">same@example.org<`)
+}
