@@ -222,6 +222,28 @@ func TestDeviceCookieSurvivesOthersFailures(t *testing.T) {
 	}
 }
 
+// Item 10: a device cookie also spares its browser the failures of others
+// on the same network (a shared NAT, say).
+func TestDeviceCookieSurvivesSharedNetwork(t *testing.T) {
+	env := newTestEnv(t)
+	victim := env.knownBrowser("shared@example.org")
+	attacker := env.browser() // from the same 127.0.0.1
+	for i := range 30 {
+		attacker.login(fmt.Sprintf("guess%d@example.org", i), "wrong guess").wantStatus(t, http.StatusUnprocessableEntity)
+	}
+	attacker.login("shared@example.org", goodPassword).wantStatus(t, http.StatusTooManyRequests)
+	for i := range 10 {
+		attacker.get("/password/forgot")
+		attacker.post("/password/forgot", url.Values{"email": {fmt.Sprintf("guess%d@example.org", i)}}).wantStatus(t, http.StatusOK)
+	}
+	attacker.post("/password/forgot", url.Values{"email": {"shared@example.org"}}).wantStatus(t, http.StatusTooManyRequests)
+
+	victim.get("/password/forgot")
+	victim.post("/password/forgot", url.Values{"email": {"shared@example.org"}}).wantStatus(t, http.StatusOK)
+	victim.get("/login")
+	victim.login("shared@example.org", goodPassword).wantStatus(t, http.StatusSeeOther)
+}
+
 // Item 10: clients without a device cookie share the account's limit, which
 // spaces attempts by a growing delay instead of blocking for 15 minutes.
 func TestUntrustedClientsAreSlowedDown(t *testing.T) {
@@ -327,6 +349,7 @@ func TestDeviceOwnBudget(t *testing.T) {
 		other.login("budget@example.org", "wrong guess").wantStatus(t, http.StatusUnprocessableEntity)
 	}
 	// The device, past its own budget, shares the (now spent) account limit.
+	victim.login("budget@example.org", "wrong guess").wantStatus(t, http.StatusTooManyRequests)
 	victim.login("budget@example.org", goodPassword).wantStatus(t, http.StatusTooManyRequests)
 	env.clock.Advance(15*time.Minute + time.Second)
 	victim.login("budget@example.org", goodPassword).wantStatus(t, http.StatusSeeOther)

@@ -214,12 +214,12 @@ type Limits struct {
 	// LoginAccount spaces failed logins per address from clients without
 	// a device cookie for the account (see device.go).
 	LoginAccount *Backoff
-	LoginDevice  *Limiter // failed logins per device cookie
+	LoginDevice  *Limiter // failed logins per device cookie, instead of the two above
 	RegisterIP   *Limiter // sign-up submissions per client network
 	EmailCheckIP *Limiter // "already registered" checks while typing, per client network
 	ForgotIP     *Limiter // reset requests per client network
 	ForgotEmail  *Limiter // reset requests per address, from clients without its device cookie
-	ForgotDevice *Limiter // reset requests per device cookie, for its own account
+	ForgotDevice *Limiter // reset requests per device cookie for its own account, instead of the two above
 }
 
 // DefaultLimits are generous for people and slow for scripts.
@@ -269,20 +269,20 @@ func addressKey(email string) string {
 // past the limits together, and returns the reservation to cancel if the
 // password is right; or it returns the wait and counts nothing.
 //
-// Every attempt counts against the client's network. A browser with a
-// device cookie for the account then counts against its device; every
-// other client, and a device past its own budget, against the address's
-// shared Backoff.
+// A browser with a device cookie for the account counts against its device
+// alone, so no one else, not even from the same network, can lock it out.
+// Every other client, and a device past its own budget, counts against its
+// network and against the address's shared Backoff.
 func (a *App) reserveLogin(c echo.Context, email string, userID int64, now time.Time) (Reservation, time.Duration) {
 	l := a.Limits
+	if d, ok := a.deviceFor(c, userID); ok {
+		if r, wait := l.LoginDevice.Reserve(d.ID, now); wait == 0 {
+			return r, 0
+		}
+	}
 	ip, wait := l.LoginIP.Reserve(clientNetwork(c), now)
 	if wait > 0 {
-		return ip, wait
-	}
-	if d, ok := a.deviceFor(c, userID); ok {
-		if dev, wait := l.LoginDevice.Reserve(d.ID, now); wait == 0 {
-			return ip.and(dev), 0
-		}
+		return Reservation{}, wait
 	}
 	account, wait := l.LoginAccount.Reserve(addressKey(email), now)
 	if wait > 0 {
@@ -293,21 +293,21 @@ func (a *App) reserveLogin(c echo.Context, email string, userID int64, now time.
 }
 
 // forgotWait counts a reset request for email and returns zero, or returns
-// how long to wait and counts nothing. Requests count against the client's
-// network, and against the address, except from a browser with a device
-// cookie for the address's account: others' requests do not block its
-// owner, whose requests count against the device instead.
+// how long to wait and counts nothing. As with logins, a browser with a
+// device cookie for the address's account counts against its device alone;
+// other clients count against their network and the address.
 func (a *App) forgotWait(c echo.Context, email string) time.Duration {
 	l, now := a.Limits, a.now()
+	if d, ok := a.deviceForAddress(c, email); ok {
+		if _, wait := l.ForgotDevice.Reserve(d.ID, now); wait == 0 {
+			return 0
+		}
+	}
 	ip, wait := l.ForgotIP.Reserve(clientNetwork(c), now)
 	if wait > 0 {
 		return wait
 	}
-	limit, key := l.ForgotEmail, addressKey(email)
-	if d, ok := a.deviceForAddress(c, email); ok {
-		limit, key = l.ForgotDevice, d.ID
-	}
-	if _, wait := limit.Reserve(key, now); wait > 0 {
+	if _, wait := l.ForgotEmail.Reserve(addressKey(email), now); wait > 0 {
 		ip.Cancel()
 		return wait
 	}
