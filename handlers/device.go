@@ -15,12 +15,13 @@ import (
 // Device Cookies": a browser that has signed in to an account carries a
 // signed cookie naming the account and a random device id. Its login
 // attempts at that account count against the device alone (Limits.
-// LoginDevice), so failures caused by others (Limits.LoginAccount) do not
-// lock its owner out, and neither do others' reset requests for the
-// address (Limits.ForgotDevice instead of ForgotEmail). A device past its
-// own budget is treated like any other client until its failures age out.
-// The cookie holds no secret about the account; forging one needs the
-// signing key.
+// LoginDevice), so failures caused by others, at the address
+// (Limits.LoginAccount) or from the same network (Limits.LoginIP), do not
+// lock its owner out; the same goes for reset requests (Limits.
+// ForgotDevice). A device past its own budget is treated like any other
+// client until its failures age out. A browser holds one device cookie, for
+// the account it signed in to last. The cookie holds no secret about the
+// account; forging one needs the signing key (see signer.go).
 
 // deviceCookieTTL is how long a device cookie is honoured after it was
 // issued; each sign-in issues a new one.

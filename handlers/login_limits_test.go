@@ -177,11 +177,18 @@ func TestLongAddressesAreNotKept(t *testing.T) {
 	}
 	const logins, size = 8, 8 << 20
 	before := heap()
-	longest := 0
+	longest, failed := 0, 0
 	for i := range logins {
 		email := strings.Repeat(string(rune('a'+i)), size) + "@example.org"
-		p := b.post("/login", url.Values{"email": {email}, "password": {"wrong guess"}}).
-			wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, html.EscapeString(msgInvalidLogin))
+		p := b.post("/login", url.Values{"email": {email}, "password": {"wrong guess"}})
+		switch p.status {
+		case http.StatusUnprocessableEntity:
+			p.wantContains(t, html.EscapeString(msgInvalidLogin))
+			failed++
+		case http.StatusRequestEntityTooLarge: // refused whole by a body limit: fine too
+		default:
+			t.Fatalf("status %d", p.status)
+		}
 		longest = max(longest, len(p.body))
 	}
 	after := heap()
@@ -193,8 +200,8 @@ func TestLongAddressesAreNotKept(t *testing.T) {
 	if longest > size {
 		t.Fatalf("the page echoes the %d MiB address", size>>20)
 	}
-	// They count as failed logins of this IP all the same.
-	for range 30 - logins {
+	// Those answered count as failed logins of this IP all the same.
+	for range 30 - failed {
 		b.post("/login", url.Values{"email": {"x@"}, "password": {"wrong guess"}}).wantStatus(t, http.StatusUnprocessableEntity)
 	}
 	b.post("/login", url.Values{"email": {"x@"}, "password": {"wrong guess"}}).wantStatus(t, http.StatusTooManyRequests)
