@@ -108,7 +108,7 @@ func (a *App) register(c echo.Context) error {
 		view.Errors = f.FieldErrors
 		return a.renderRegister(c, http.StatusUnprocessableEntity, view)
 	}
-	if wait := a.Limits.RegisterIP.Allow(c.RealIP(), now); wait > 0 {
+	if wait := a.Limits.RegisterIP.Allow(clientNetwork(c), now); wait > 0 {
 		f.CheckField(false, fieldEmail, tooManyAttempts(wait))
 		view.Errors = f.FieldErrors
 		return a.renderRegister(c, http.StatusTooManyRequests, view)
@@ -208,33 +208,42 @@ func (a *App) login(c echo.Context) error {
 	remember := c.FormValue("remember") != ""
 	next := safeNext(c.FormValue("next"))
 	fail := func(status int, msg string) error {
+		shown := email
+		if len(shown) > maxEmailLen {
+			shown = "" // no address is this long; not worth sending back
+		}
 		m := a.formMeta(c, "Sign in")
 		return render(c, status, components.LoginPage(m, components.LoginView{
-			CSRF: m.CSRFToken, Email: email, Next: next, Remember: remember, Error: msg}))
+			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg}))
 	}
 
-	ip, account := c.RealIP(), strings.ToLower(email)
-	if wait := max(a.Limits.LoginIP.Wait(ip, now), a.Limits.LoginAccount.Wait(account, now)); wait > 0 {
-		return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
-	}
-	id, hash, err := a.DB.PasswordHashByEmail(ctx, email)
-	ok := false
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		a.Hasher.VerifyDummy(ctx, pw) // same time as a wrong password
-	case err != nil:
-		return err
-	default:
-		if ok, err = a.Hasher.Verify(ctx, hash, pw); err != nil {
-			return err
+	if !loginAddress(email) {
+		// No account has such an address: a failed login of the client's
+		// network, and the address is neither looked up nor kept.
+		if _, wait := a.Limits.LoginIP.Reserve(clientNetwork(c), now); wait > 0 {
+			return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
 		}
-	}
-	if !ok {
-		a.Limits.LoginIP.Hit(ip, now)
-		a.Limits.LoginAccount.Hit(account, now)
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
-	a.Limits.LoginAccount.Reset(account)
+	id, hash, err := a.DB.PasswordHashByEmail(ctx, email)
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	attempt, wait := a.reserveLogin(c, email, id, now)
+	if wait > 0 {
+		return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
+	}
+	ok := false
+	if !found {
+		a.Hasher.VerifyDummy(ctx, pw) // same time as a wrong password
+	} else if ok, err = a.Hasher.Verify(ctx, hash, pw); err != nil {
+		return err
+	}
+	if !ok {
+		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
+	}
+	attempt.Cancel() // only failures count
 	user, err := a.DB.UserByID(ctx, id)
 	if err != nil {
 		return err
@@ -242,7 +251,14 @@ func (a *App) login(c echo.Context) error {
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
+	a.issueDevice(c, user.ID)
 	return redirect(c, next)
+}
+
+// loginAddress reports whether email could be an account's address: short
+// enough and well-formed (length first: parsing a huge one costs time).
+func loginAddress(email string) bool {
+	return len(email) <= maxEmailLen && validAddress(email)
 }
 
 func (a *App) logout(c echo.Context) error {
@@ -492,12 +508,8 @@ func (a *App) forgot(c echo.Context) error {
 	var f Form
 	checkEmail(&f, fieldEmail, email)
 	if f.Valid() {
-		ip, key := c.RealIP(), strings.ToLower(email)
-		if wait := max(a.Limits.ForgotIP.Wait(ip, now), a.Limits.ForgotEmail.Wait(key, now)); wait > 0 {
+		if wait := a.forgotWait(c, email); wait > 0 {
 			f.CheckField(false, fieldEmail, tooManyAttempts(wait))
-		} else {
-			a.Limits.ForgotIP.Hit(ip, now)
-			a.Limits.ForgotEmail.Hit(key, now)
 		}
 	}
 	if !f.Valid() {

@@ -1,0 +1,114 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Device cookies, after OWASP's "Slow Down Online Guessing Attacks with
+// Device Cookies": a browser that has signed in to an account carries a
+// signed cookie naming the account and a random device id. Its login
+// attempts at that account count against the device alone (Limits.
+// LoginDevice), so failures caused by others, at the address
+// (Limits.LoginAccount) or from the same network (Limits.LoginIP), do not
+// lock its owner out; the same goes for reset requests (Limits.
+// ForgotDevice). A device past its own budget is treated like any other
+// client until its failures age out. A browser holds one device cookie, for
+// the account it signed in to last. The cookie holds no secret about the
+// account; forging one needs the signing key (see signer.go).
+
+// deviceCookieTTL is how long a device cookie is honoured after it was
+// issued; each sign-in issues a new one.
+const deviceCookieTTL = 365 * 24 * time.Hour
+
+const devicePurpose = "device"
+
+// device is what a valid device cookie says.
+type device struct {
+	UserID int64
+	ID     string // random, base64url
+	Issued time.Time
+}
+
+func (a *App) deviceCookieName() string {
+	if a.deviceCookieSecure() {
+		return "__Host-shelf_device" // Secure, Path=/, no Domain, enforced by browsers
+	}
+	return "shelf_device"
+}
+
+// deviceCookieSecure reports whether the site is served over https, so the
+// cookie must be Secure.
+func (a *App) deviceCookieSecure() bool { return a.BaseURL != nil && a.BaseURL.Scheme == "https" }
+
+// issueDevice gives the browser a new device cookie for account userID.
+func (a *App) issueDevice(c echo.Context, userID int64) {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	d := device{UserID: userID, ID: base64.RawURLEncoding.EncodeToString(id[:]), Issued: a.now()}
+	c.SetCookie(&http.Cookie{
+		Name:     a.deviceCookieName(),
+		Value:    a.signer.Sign(devicePurpose, d.encode()),
+		Path:     "/",
+		MaxAge:   int(deviceCookieTTL / time.Second),
+		HttpOnly: true,
+		Secure:   a.deviceCookieSecure(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// encode is "userID|deviceID|issued Unix seconds" (no '.', which the signer
+// uses).
+func (d device) encode() string {
+	return strconv.FormatInt(d.UserID, 10) + "|" + d.ID + "|" + strconv.FormatInt(d.Issued.Unix(), 10)
+}
+
+// device returns what the request's device cookie says, if we signed it
+// and it was issued in the last deviceCookieTTL.
+func (a *App) device(c echo.Context) (device, bool) {
+	ck, err := c.Cookie(a.deviceCookieName())
+	if err != nil {
+		return device{}, false
+	}
+	value, err := a.signer.Verify(devicePurpose, ck.Value)
+	if err != nil {
+		return device{}, false
+	}
+	d, ok := decodeDevice(value)
+	if !ok {
+		return device{}, false
+	}
+	if age := a.now().Sub(d.Issued); age < -time.Minute || age > deviceCookieTTL {
+		return device{}, false
+	}
+	return d, true
+}
+
+// deviceFor returns the request's device if its cookie is for account
+// userID; no account (0) has none.
+func (a *App) deviceFor(c echo.Context, userID int64) (device, bool) {
+	d, ok := a.device(c)
+	if !ok || userID == 0 || d.UserID != userID {
+		return device{}, false
+	}
+	return d, true
+}
+
+func decodeDevice(value string) (device, bool) {
+	parts := strings.Split(value, "|")
+	if len(parts) != 3 || parts[1] == "" {
+		return device{}, false
+	}
+	uid, err1 := strconv.ParseInt(parts[0], 10, 64)
+	issued, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || uid <= 0 {
+		return device{}, false
+	}
+	return device{UserID: uid, ID: parts[1], Issued: time.Unix(issued, 0)}, true
+}
