@@ -53,7 +53,7 @@ func (s *signer) Verify(purpose, signed string) (string, error) {
 	if i < 0 || len(signed) > 4096 {
 		return "", errBadSignature
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(signed[i+1:])
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(signed[i+1:])
 	if err != nil || !hmac.Equal(sig, s.mac(purpose, signed[:i])) {
 		return "", errBadSignature
 	}
