@@ -26,7 +26,7 @@ func Unavailable(err error) bool {
 	}
 	switch se.Code() & 0xff { // the primary code; extended codes add high bits
 	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR,
-		sqlite3.SQLITE_READONLY, // e.g. a file system remounted read-only after errors
+		sqlite3.SQLITE_READONLY,  // e.g. a file system remounted read-only after errors
 		sqlite3.SQLITE_INTERRUPT: // a statement cut short by the request's deadline
 		return true
 	}
