@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"shelf/store"
 )
@@ -445,5 +446,44 @@ func TestLockedDatabaseAnswers503(t *testing.T) {
 	wantUnavailable(t, b.post("/login", url.Values{"email": {"locked@example.org"}, "password": {goodPassword}}))
 	if b.sessionCookie() != nil {
 		t.Fatal("a session cookie for a session that was never stored")
+	}
+}
+
+// Item 23: a request that waits on the database past its deadline is
+// answered 503 (well before the server's write timeout would cut it off),
+// and what it was doing is never committed afterwards.
+func TestDeadlineAnswers503AndCommitsNothing(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("deadline@example.org")
+	env.app.RequestTimeout = 300 * time.Millisecond
+	b := env.browser()
+	b.http.Timeout = 5 * time.Second // the old code waited for as long as the writer was busy
+	b.get("/register").wantStatus(t, http.StatusOK)
+
+	ctx := context.Background()
+	writer, err := env.db.Write.Conn(ctx) // the only write connection, held as a long write would
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		status int
+		body   string
+	}
+	done := make(chan result, 1)
+	go func() {
+		form := url.Values{"email": {"late@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}, "_csrf": {b.csrf}}
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/register", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		status, body := b.send(req)
+		done <- result{status, body}
+	}()
+	r := <-done
+	writer.Close() // the writer is free again
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "save right now") {
+		t.Fatalf("sign-up while the writer is busy: status %d (0: no answer)\n%s", r.status, r.body)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := env.db.UserByEmail(ctx, "late@example.org"); err == nil {
+		t.Fatal("the account was created after the client was told it failed")
 	}
 }

@@ -87,17 +87,22 @@ func isMultipart(r *http.Request) bool {
 	return strings.HasPrefix(ct, "multipart/")
 }
 
-// requestDeadline bounds each request's work, database waits included, well
-// below the server's 30 s WriteTimeout: a request that cannot finish is
-// answered (503 when it waited on the database) and rolled back, instead of
-// committing after the connection was cut and the client told it failed.
-const requestDeadline = 10 * time.Second
+// DefaultRequestTimeout is App.RequestTimeout's default: twice the 5 s the
+// database waits for another process's lock (store's busy_timeout).
+const DefaultRequestTimeout = 10 * time.Second
 
-// withDeadline runs first: errors are answered here, before the deadline's
-// context is released, so error pages still see the session.
-func withDeadline(next echo.HandlerFunc) echo.HandlerFunc {
+// withDeadline runs first and puts each request under App.RequestTimeout.
+// A request that waited past it on the database gets the 503 page and
+// commits nothing (database/sql rolls back a transaction whose context
+// ends). Errors are answered here, before the context is released, so
+// error pages still see the session.
+func (a *App) withDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), requestDeadline)
+		timeout := a.RequestTimeout
+		if timeout <= 0 {
+			timeout = DefaultRequestTimeout
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
 		defer cancel()
 		c.SetRequest(c.Request().WithContext(ctx))
 		if err := next(c); err != nil {

@@ -21,7 +21,7 @@ func (a *App) Handler() *echo.Echo {
 
 	// Every request runs under a deadline below the server's write timeout,
 	// and bodies are limited before anything can read one.
-	e.Use(withDeadline, a.recoverPanics, a.logRequests, securityHeaders, a.strictTransport, limitBodies, compress())
+	e.Use(a.withDeadline, a.recoverPanics, a.logRequests, securityHeaders, a.strictTransport, limitBodies, compress())
 
 	e.GET("/healthz", a.health)
 	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
