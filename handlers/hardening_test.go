@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"shelf/store"
 )
 
@@ -485,5 +487,45 @@ func TestDeadlineAnswers503AndCommitsNothing(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if _, err := env.db.UserByEmail(ctx, "late@example.org"); err == nil {
 		t.Fatal("the account was created after the client was told it failed")
+	}
+}
+
+// A notice for an anonymous visitor rides in a signed cookie: it starts no
+// session, shows once, and a forged one shows nothing.
+func TestAnonymousFlashStoresNoSession(t *testing.T) {
+	env := newTestEnv(t)
+	e := echo.New()
+	e.Use(env.app.loadSession)
+	e.GET("/set", func(c echo.Context) error {
+		env.app.flash(c, "Your account was deleted.")
+		return c.NoContent(http.StatusNoContent)
+	})
+	e.GET("/pop", func(c echo.Context) error { return c.String(http.StatusOK, env.app.popFlash(c)) })
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	b := env.browser()
+	get := func(path string) string {
+		resp, err := b.http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	get("/set")
+	if n := sessionRows(t, env); n != 0 {
+		t.Fatalf("an anonymous notice stored %d sessions", n)
+	}
+	if got := get("/pop"); got != "Your account was deleted." {
+		t.Fatalf("notice %q", got)
+	}
+	if got := get("/pop"); got != "" {
+		t.Fatalf("notice shown twice: %q", got)
+	}
+	u, _ := url.Parse(srv.URL)
+	b.http.Jar.SetCookies(u, []*http.Cookie{{Name: "shelf_flash", Value: "U2hlbGYgaXMgY2xvc2Vk.forged"}})
+	if got := get("/pop"); got != "" {
+		t.Fatalf("forged notice shown: %q", got)
 	}
 }

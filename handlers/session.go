@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -310,19 +311,59 @@ func (a *App) signIn(c echo.Context, u store.User, remember bool) error {
 	return nil
 }
 
-// flash leaves a one-time notice for the next page.
+// flash leaves a one-time notice for the next page: in the session of a
+// signed-in reader, else in a short-lived signed cookie, so a notice for an
+// anonymous visitor never starts a session. The signature keeps other
+// sites from planting text that Shelf would show as its own.
 func (a *App) flash(c echo.Context, msg string) {
-	if a.sessionLoaded(c) {
-		a.Sessions.Put(c.Request().Context(), sessFlash, msg)
+	ctx := c.Request().Context()
+	if a.sessionLoaded(c) && a.Sessions.GetInt64(ctx, sessUserID) != 0 {
+		a.Sessions.Put(ctx, sessFlash, msg)
+		return
+	}
+	if a.signer != nil {
+		value := a.signer.Sign(flashPurpose, base64.RawURLEncoding.EncodeToString([]byte(msg)))
+		http.SetCookie(c.Response(), a.flashCookie(value, flashMaxAge))
 	}
 }
 
 // popFlash takes the notice, if any (only sessions that have one change).
 func (a *App) popFlash(c echo.Context) string {
-	if !a.sessionLoaded(c) || !a.Sessions.Exists(c.Request().Context(), sessFlash) {
+	ctx := c.Request().Context()
+	if a.sessionLoaded(c) && a.Sessions.Exists(ctx, sessFlash) {
+		return a.Sessions.PopString(ctx, sessFlash)
+	}
+	ck, err := c.Request().Cookie(a.flashCookieName())
+	if err != nil || a.signer == nil {
 		return ""
 	}
-	return a.Sessions.PopString(c.Request().Context(), sessFlash)
+	http.SetCookie(c.Response(), a.flashCookie("", -1))
+	value, err := a.signer.Verify(flashPurpose, ck.Value)
+	if err != nil {
+		return ""
+	}
+	msg, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil {
+		return ""
+	}
+	return string(msg)
+}
+
+const (
+	flashPurpose = "flash"
+	flashMaxAge  = 300 // seconds: the notice is for the very next page
+)
+
+func (a *App) flashCookieName() string {
+	if a.secure() {
+		return "__Host-shelf_flash"
+	}
+	return "shelf_flash"
+}
+
+func (a *App) flashCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: a.flashCookieName(), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode}
 }
 
 // requireUser sends anonymous visitors to the login page, coming back here.
