@@ -15,7 +15,7 @@ import (
 // or the request's deadline passed.
 const (
 	unavailableHeading = "Shelf can’t save right now"
-	unavailableMessage = "Nothing you sent was wrong, but Shelf could not save it. Please try again shortly."
+	unavailableMessage = "Shelf could not save your request just now. Please try again shortly."
 	retryAfter         = "10" // seconds
 )
 

@@ -394,10 +394,14 @@ func wantUnavailable(t testing.TB, p page) {
 // session (and token) was not stored.
 func TestDiskFullAnswers503(t *testing.T) {
 	env := newTestEnv(t)
-	env.register("full@example.org")
+	reader := env.register("full@example.org")
 	b := env.browser()
 	b.get("/login").wantStatus(t, http.StatusOK)
+	env.clock.Advance(2 * time.Minute) // the reader's idle expiry is due to slide
 	fillDisk(t, env.db)
+
+	// Reading still works for a signed-in reader: only the slide is lost.
+	reader.get("/about").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="full@example.org"`)
 
 	// The sign-in form still works: its token is stored nowhere.
 	b.get("/login").wantStatus(t, http.StatusOK)
