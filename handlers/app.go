@@ -39,6 +39,11 @@ type App struct {
 	Now func() time.Time
 	// AccountSettings holds session and token lifetimes.
 	AccountSettings AccountSettings
+	// RequestTimeout bounds each request's work, database waits included;
+	// DefaultRequestTimeout when zero. Keep it well below the server's
+	// WriteTimeout (30 s), so a request that cannot finish is answered and
+	// rolled back rather than cut off and committed later.
+	RequestTimeout time.Duration
 
 	crossOrigin *http.CrossOriginProtection
 	signer      *signer        // signs cookie values; see signer.go

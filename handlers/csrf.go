@@ -4,68 +4,179 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 )
 
-// CSRF: each session holds a random token. Pages with forms put it in a
-// hidden _csrf field and in <meta name="csrf-token">, which static/app.js
-// sends as X-CSRF-Token on every HTMX request. Every POST, PUT, PATCH and
-// DELETE must carry it; Go's Fetch-Metadata check (CrossOriginProtection)
-// runs first as a second layer for browsers.
+// CSRF. Every POST, PUT, PATCH and DELETE must carry a token, in the
+// X-CSRF-Token header (static/app.js sends it on every HTMX request, from
+// <meta name="csrf-token">) or in the POST body's _csrf field, never in the
+// query string. Go's Fetch-Metadata check (CrossOriginProtection) runs first
+// as a second layer for browsers.
+//
+// The token stands for a 32-byte secret, of one of two kinds:
+//   - a signed-in session holds a random secret (sessCSRF), made at sign-in;
+//   - an anonymous visitor holds nothing on the server: a random value in the
+//     CSRF cookie (HttpOnly, SameSite=Lax), whose HMAC under the signer is
+//     the secret. Only Shelf can derive it, and another site can read
+//     neither the cookie nor the page (a signed double-submit cookie), so
+//     the sign-in, sign-up and reset forms cost no session row.
+//
+// Pages never show a secret itself: each token is the secret masked with a
+// fresh random pad, so no two responses carry the same string and a
+// compressed page that also reflects input reveals nothing (BREACH).
 
-const csrfHeader, csrfField = "X-CSRF-Token", "_csrf"
+const (
+	csrfHeader, csrfField = "X-CSRF-Token", "_csrf"
+	csrfSecretLen         = 32
+	csrfPurpose           = "csrf" // the signer's purpose for anonymous secrets
+)
+
+// ctxAnonCSRF holds the anonymous CSRF cookie value set during this request.
+const ctxAnonCSRF = "shelf.anon-csrf"
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
 
 func newCSRFToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(randomBytes(csrfSecretLen))
 }
 
-// csrfToken returns the session's token, creating the session and token if
-// needed. Call it from handlers of pages that show a form.
+// csrfCookieName is __Host- prefixed when the site is https, so the cookie
+// is Secure, host-only and Path=/, and a sibling subdomain cannot plant one.
+func (a *App) csrfCookieName() string {
+	if a.secure() {
+		return "__Host-shelf_csrf"
+	}
+	return "shelf_csrf"
+}
+
+func (a *App) secure() bool { return a.BaseURL != nil && a.BaseURL.Scheme == "https" }
+
+// csrfToken returns a token for a form on this page, giving an anonymous
+// visitor a CSRF cookie if they have none. Call it from handlers of pages
+// that show a form.
 func (a *App) csrfToken(c echo.Context) string {
-	if !a.sessionLoaded(c) {
-		return ""
-	}
-	ctx := c.Request().Context()
-	tok := a.Sessions.GetString(ctx, sessCSRF)
-	if tok == "" {
-		tok = newCSRFToken()
-		a.Sessions.Put(ctx, sessCSRF, tok)
-	}
-	return tok
+	return a.maskedToken(c, a.csrfSecret(c, true))
 }
 
-// existingCSRFToken returns the session's token without creating one, so
-// pages without forms (search) do not start sessions.
+// existingCSRFToken returns a token only if the visitor already has a CSRF
+// secret, so pages without forms (search) give out no cookie.
 func (a *App) existingCSRFToken(c echo.Context) string {
-	if !a.sessionLoaded(c) {
-		return ""
-	}
-	return a.Sessions.GetString(c.Request().Context(), sessCSRF)
+	return a.maskedToken(c, a.csrfSecret(c, false))
 }
 
-// verifyCSRF refuses state-changing requests without the session's token
-// with 403 (the friendly error page).
+// csrfSecret is the secret the request's tokens must stand for: the
+// session's when it has one, else the one derived from the anonymous
+// cookie, which is created when create is set. nil when there is none.
+func (a *App) csrfSecret(c echo.Context, create bool) []byte {
+	if a.sessionLoaded(c) {
+		if tok := a.Sessions.GetString(c.Request().Context(), sessCSRF); tok != "" {
+			if s, err := base64.RawURLEncoding.DecodeString(tok); err == nil && len(s) == csrfSecretLen {
+				return s
+			}
+		}
+	}
+	if a.signer == nil { // accounts not set up: a page served on its own
+		return nil
+	}
+	value := a.anonCSRFValue(c)
+	if value == "" {
+		if !create {
+			return nil
+		}
+		value = newCSRFToken()
+		c.Set(ctxAnonCSRF, value)
+		http.SetCookie(c.Response(), &http.Cookie{Name: a.csrfCookieName(), Value: value, Path: "/",
+			HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode})
+	}
+	return a.signer.MAC(csrfPurpose, value)
+}
+
+// anonCSRFValue is the anonymous CSRF cookie's value, set earlier in this
+// request or sent by the browser; "" when there is none that is well formed.
+func (a *App) anonCSRFValue(c echo.Context) string {
+	if v, ok := c.Get(ctxAnonCSRF).(string); ok {
+		return v
+	}
+	ck, err := c.Request().Cookie(a.csrfCookieName())
+	if err != nil {
+		return ""
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(ck.Value); err != nil || len(b) != csrfSecretLen {
+		return ""
+	}
+	return ck.Value
+}
+
+// maskedToken is secret masked with a fresh pad: base64(pad || pad^secret).
+// A page that carries one must not be stored by caches.
+func (a *App) maskedToken(c echo.Context, secret []byte) string {
+	if secret == nil {
+		return ""
+	}
+	noStore(c)
+	buf := randomBytes(2 * len(secret))
+	for i, b := range secret {
+		buf[len(secret)+i] = buf[i] ^ b
+	}
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// tokenMatches reports whether token is secret masked by maskedToken.
+func tokenMatches(token string, secret []byte) bool {
+	buf, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(buf) != 2*len(secret) {
+		return false
+	}
+	got := make([]byte, len(secret))
+	for i := range got {
+		got[i] = buf[i] ^ buf[len(secret)+i]
+	}
+	return subtle.ConstantTimeCompare(got, secret) == 1
+}
+
+// verifyCSRF refuses state-changing requests without a valid token with 403
+// (the friendly error page). A request with neither a session secret nor a
+// CSRF cookie is refused before its body is read.
 func (a *App) verifyCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		switch c.Request().Method {
+		r := c.Request()
+		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 			return next(c)
 		}
-		if err := a.crossOrigin.Check(c.Request()); err != nil {
+		if err := a.crossOrigin.Check(r); err != nil {
 			return echo.NewHTTPError(http.StatusForbidden, "cross-origin request refused")
 		}
-		want := a.existingCSRFToken(c)
-		got := c.Request().Header.Get(csrfHeader)
-		if got == "" {
-			got = c.FormValue(csrfField)
+		secret := a.csrfSecret(c, false)
+		if secret == nil {
+			return echo.NewHTTPError(http.StatusForbidden, "no CSRF secret")
 		}
-		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		if err := r.ParseForm(); err != nil {
+			return bodyError(err)
+		}
+		token := r.Header.Get(csrfHeader)
+		if token == "" {
+			token = r.PostForm.Get(csrfField) // the body only, never the query
+		}
+		if !tokenMatches(token, secret) {
 			return echo.NewHTTPError(http.StatusForbidden, "missing or wrong CSRF token")
 		}
 		return next(c)
 	}
+}
+
+// bodyError is the answer to a body that could not be read as a form: 413
+// past the size limit (limitBodies), 400 otherwise.
+func bodyError(err error) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge).SetInternal(err)
+	}
+	return echo.NewHTTPError(http.StatusBadRequest).SetInternal(err)
 }

@@ -7,6 +7,16 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
+	"shelf/store"
+)
+
+// The answer when the database cannot take a write (store.Unavailable):
+// the disk is full, or another process held the lock past busy_timeout,
+// or the request's deadline passed.
+const (
+	unavailableHeading = "Shelf can’t save right now"
+	unavailableMessage = "Shelf could not save your request just now. Please try again shortly."
+	retryAfter         = "10" // seconds
 )
 
 // handleError answers every error with a friendly page. Details of
@@ -19,6 +29,8 @@ func (a *App) handleError(err error, c echo.Context) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		status = he.Code
+	} else if store.Unavailable(err) {
+		status = http.StatusServiceUnavailable
 	}
 	heading, message := "Something went wrong", "Shelf hit an unexpected problem. It has been logged; please try again in a moment."
 	switch status {
@@ -32,6 +44,13 @@ func (a *App) handleError(err error, c echo.Context) {
 		heading, message = "Too many requests", "Please wait a little and try again."
 	case http.StatusBadRequest:
 		heading, message = "Bad request", "Shelf could not understand that request."
+	case http.StatusRequestEntityTooLarge:
+		heading, message = "Request too large", "That was far more than any form on Shelf sends."
+	case http.StatusUnsupportedMediaType:
+		heading, message = "Unsupported request", "Shelf does not accept uploads. Send the form from its page."
+	case http.StatusServiceUnavailable:
+		heading, message = unavailableHeading, unavailableMessage
+		c.Response().Header().Set("Retry-After", retryAfter)
 	default:
 		if status < 500 && he != nil {
 			if m, ok := he.Message.(string); ok {
@@ -40,13 +59,19 @@ func (a *App) handleError(err error, c echo.Context) {
 		}
 	}
 	if status >= 500 {
-		a.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		a.Logger.Error("request failed", "method", c.Request().Method, "route", route(c), "err", err)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
 	}
-	if rerr := render(c, status, components.ErrorPage(a.meta(c, heading), status, heading, message)); rerr != nil {
+	m := components.Meta{Title: heading}
+	if status != http.StatusServiceUnavailable {
+		// A 503 may follow a sign-in whose session was not saved: it shows
+		// neither that account nor that session's token.
+		m = a.meta(c, heading)
+	}
+	if rerr := render(c, status, components.ErrorPage(m, status, heading, message)); rerr != nil {
 		a.Logger.Error("render error page", "err", rerr)
 		_ = c.String(http.StatusInternalServerError, "Something went wrong.\n")
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,85 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 		return next(c)
+	}
+}
+
+// hstsMaxAge is a year, in seconds. includeSubDomains is left out: Shelf
+// cannot know whether every name under its host serves https.
+const hstsMaxAge = "max-age=31536000"
+
+// strictTransport tells browsers to use only https from now on, when the
+// configured address is https; never over plain http, where it would be
+// ignored at best and would pin a development host at worst.
+func (a *App) strictTransport(next echo.HandlerFunc) echo.HandlerFunc {
+	if !a.secure() {
+		return next
+	}
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Strict-Transport-Security", hstsMaxAge)
+		return next(c)
+	}
+}
+
+// maxBodyBytes bounds every request body. Shelf's largest form, sign-up, is
+// an address of at most 254 characters, two passwords of at most 128 and a
+// token: under 4 KiB even if every character is a percent-encoded 4-byte
+// one. 16 KiB leaves room and keeps what anyone can make the server read
+// small. Nothing is uploaded, so multipart bodies are refused outright.
+const maxBodyBytes = 16 << 10
+
+// limitBodies refuses multipart bodies (415) and bodies announced larger
+// than maxBodyBytes (413) before anything reads them, and caps the rest, so
+// a form parse past the cap fails (verifyCSRF answers 413).
+func limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if isMultipart(r) {
+			return echo.NewHTTPError(http.StatusUnsupportedMediaType)
+		}
+		if r.ContentLength > maxBodyBytes {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
+		r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, maxBodyBytes)
+		// Requests are copied (WithContext) on the way down, and net/http
+		// cleans up only the original's multipart files: whatever parsed
+		// one, remove its files from the copy that holds them.
+		defer func() {
+			if f := c.Request().MultipartForm; f != nil {
+				_ = f.RemoveAll()
+			}
+		}()
+		return next(c)
+	}
+}
+
+func isMultipart(r *http.Request) bool {
+	ct := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Type")))
+	return strings.HasPrefix(ct, "multipart/")
+}
+
+// DefaultRequestTimeout is App.RequestTimeout's default: twice the 5 s the
+// database waits for another process's lock (store's busy_timeout).
+const DefaultRequestTimeout = 10 * time.Second
+
+// withDeadline runs first and puts each request under App.RequestTimeout.
+// A request that waited past it on the database gets the 503 page and
+// commits nothing (database/sql rolls back a transaction whose context
+// ends). Errors are answered here, before the context is released, so
+// error pages still see the session.
+func (a *App) withDeadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		timeout := a.RequestTimeout
+		if timeout <= 0 {
+			timeout = DefaultRequestTimeout
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		return nil
 	}
 }
 
@@ -62,7 +142,7 @@ func (a *App) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		a.Logger.LogAttrs(req.Context(), level, "request",
 			slog.String("method", req.Method),
-			slog.String("path", req.URL.Path),
+			slog.String("route", route(c)),
 			slog.Int("status", res.Status),
 			slog.Int64("bytes", res.Size),
 			slog.Duration("duration", time.Since(start)),
@@ -71,6 +151,16 @@ func (a *App) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		)
 		return nil
 	}
+}
+
+// route names the request's route pattern (/confirm/:token) for logs: the
+// path itself can carry live tokens. Requests that match no route are
+// logged without any part of their path.
+func route(c echo.Context) string {
+	if p := c.Path(); p != "" {
+		return p
+	}
+	return "(no route)"
 }
 
 // recoverPanics turns a panic into a logged error and the friendly 500 page.

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"sync"
 
@@ -14,12 +15,14 @@ import (
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // render writes comp with the given status. It renders into a buffer first,
-// so a failing component produces the error page, not half a page.
+// so a failing component produces the error page, not half a page. A
+// request past its deadline still gets its page (the 503 page, say):
+// rendering into memory is not work worth cancelling.
 func render(c echo.Context, status int, comp templ.Component) error {
 	buf := buffers.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer buffers.Put(buf)
-	if err := comp.Render(c.Request().Context(), buf); err != nil {
+	if err := comp.Render(context.WithoutCancel(c.Request().Context()), buf); err != nil {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())

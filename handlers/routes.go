@@ -19,7 +19,9 @@ func (a *App) Handler() *echo.Echo {
 	e.HTTPErrorHandler = a.handleError
 	e.IPExtractor = echo.ExtractIPDirect()
 
-	e.Use(a.recoverPanics, a.logRequests, securityHeaders, compress())
+	// Every request runs under a deadline below the server's write timeout,
+	// and bodies are limited before anything can read one.
+	e.Use(a.withDeadline, a.recoverPanics, a.logRequests, securityHeaders, a.strictTransport, limitBodies, compress())
 
 	e.GET("/healthz", a.health)
 	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
@@ -32,7 +34,7 @@ func (a *App) Handler() *echo.Echo {
 
 	// ---- Accounts (handlers/accounts.go, session.go, csrf.go) ----
 	// Sessions load only when the request has a cookie; every POST, PUT,
-	// PATCH and DELETE needs the session's CSRF token. Both run for all
+	// PATCH and DELETE needs a CSRF token (csrf.go). Both run for all
 	// routes (e.Use applies to routes added before it too).
 	e.Use(a.loadSession, a.verifyCSRF)
 	e.GET("/register", a.registerPage)

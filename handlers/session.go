@@ -1,16 +1,20 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
+	"shelf/components"
 	"shelf/static"
 	"shelf/store"
 )
@@ -129,8 +133,8 @@ func sessionUserID(data []byte) int64 {
 // loadSession loads the session named by the cookie (a read, only when the
 // request has one) and saves it just before the response is written, only
 // when it changed. Requests without a cookie therefore touch no table; a
-// session is created only when a handler puts something in it (a CSRF
-// token for a form, a sign-in).
+// session is created only at sign-in (anonymous forms use a CSRF cookie
+// instead, see csrf.go).
 func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		path := c.Request().URL.Path
@@ -149,10 +153,11 @@ func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(r.WithContext(ctx))
 		c.Set(ctxSessionLoaded, true)
 		c.Response().Header().Add("Vary", "Cookie")
-		if token != "" {
-			a.touchSession(ctx)
+		var touched map[string]any // the values, when only the expiry slid
+		if token != "" && a.touchSession(ctx) {
+			touched = a.sessionValues(ctx)
 		}
-		c.Response().Before(func() { a.saveSession(c) })
+		c.Response().Before(func() { a.saveSession(c, touched) })
 		return next(c)
 	}
 }
@@ -179,21 +184,40 @@ func (a *App) wantDeadline(ctx context.Context) time.Time {
 
 // touchSession slides an existing session's idle expiry. It writes at most
 // once a minute per session (or per SessionIdle/10 if shorter), so reading
-// pages, searching included, does not cost a write per request.
-func (a *App) touchSession(ctx context.Context) {
+// pages, searching included, does not cost a write per request. It reports
+// whether it moved the expiry.
+func (a *App) touchSession(ctx context.Context) bool {
 	if !a.Sessions.Exists(ctx, sessCreated) {
-		return
+		return false
 	}
 	refresh := min(time.Minute, a.AccountSettings.SessionIdle/10)
 	if a.wantDeadline(ctx).Sub(a.Sessions.Deadline(ctx)) > refresh {
 		a.Sessions.SetDeadline(ctx, a.wantDeadline(ctx))
+		return true
 	}
+	return false
+}
+
+func (a *App) sessionValues(ctx context.Context) map[string]any {
+	values := map[string]any{}
+	for _, k := range a.Sessions.Keys(ctx) {
+		values[k] = a.Sessions.Get(ctx, k)
+	}
+	return values
 }
 
 // saveSession commits a changed session and writes its cookie. It runs as
-// the response's Before hook, so it also covers error pages and redirects.
-func (a *App) saveSession(c echo.Context) {
+// the response's Before hook, just before the status is sent, so it covers
+// error pages and redirects too, and a failed save can still change the
+// answer: it becomes the 503 page (refuseUnsaved), never a page that acts
+// on a session, or shows a token, that was not stored. Only a failure to
+// slide the idle expiry (touched holds the values then) is let pass: the
+// session stays valid until its stored expiry, and a later request slides it.
+func (a *App) saveSession(c echo.Context, touched map[string]any) {
 	ctx := c.Request().Context()
+	if a.Sessions.GetInt64(ctx, sessUserID) != 0 {
+		noStore(c) // the page is for this reader only
+	}
 	switch a.Sessions.Status(ctx) {
 	case scs.Modified:
 		if !a.Sessions.Exists(ctx, sessCreated) {
@@ -202,7 +226,11 @@ func (a *App) saveSession(c echo.Context) {
 		a.Sessions.SetDeadline(ctx, a.wantDeadline(ctx))
 		token, expiry, err := a.Sessions.Commit(ctx)
 		if err != nil {
-			a.Logger.Error("save session", "err", err)
+			if touched != nil && reflect.DeepEqual(touched, a.sessionValues(ctx)) {
+				a.Logger.Warn("session expiry not extended", "route", route(c), "err", err)
+				return
+			}
+			a.refuseUnsaved(c, err)
 			return
 		}
 		a.Sessions.WriteSessionCookie(ctx, c.Response(), token, expiry)
@@ -210,6 +238,44 @@ func (a *App) saveSession(c echo.Context) {
 		a.Sessions.WriteSessionCookie(ctx, c.Response(), "", time.Time{})
 	}
 }
+
+// refuseUnsaved turns the response about to be written into the 503 page:
+// it drops the handler's cookies, redirect and body, and answers "try again
+// shortly" with Retry-After.
+func (a *App) refuseUnsaved(c echo.Context, err error) {
+	a.Logger.Error("save session", "route", route(c), "err", err)
+	res := c.Response()
+	h := res.Header()
+	for _, k := range []string{"Set-Cookie", "Location", "HX-Redirect", "Content-Length", "Content-Encoding"} {
+		h.Del(k)
+	}
+	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	h.Set("Retry-After", retryAfter)
+	noStore(c)
+	var page bytes.Buffer
+	if rerr := components.ErrorPage(components.Meta{Title: unavailableHeading}, http.StatusServiceUnavailable,
+		unavailableHeading, unavailableMessage).Render(context.Background(), &page); rerr != nil {
+		a.Logger.Error("render error page", "err", rerr)
+	}
+	res.Status = http.StatusServiceUnavailable
+	res.Writer = &replacedBody{ResponseWriter: res.Writer, body: page.Bytes()}
+}
+
+// replacedBody sends body right after the status line and drops whatever
+// the handler writes after it.
+type replacedBody struct {
+	http.ResponseWriter
+	body []byte
+}
+
+func (w *replacedBody) WriteHeader(code int) {
+	w.ResponseWriter.WriteHeader(code)
+	_, _ = w.ResponseWriter.Write(w.body)
+}
+
+func (w *replacedBody) Write(p []byte) (int, error) { return len(p), nil }
+
+func (w *replacedBody) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // currentUser returns the signed-in account, read once per request.
 func (a *App) currentUser(c echo.Context) (store.User, bool) {
@@ -249,19 +315,59 @@ func (a *App) signIn(c echo.Context, u store.User, remember bool) error {
 	return nil
 }
 
-// flash leaves a one-time notice for the next page.
+// flash leaves a one-time notice for the next page: in the session of a
+// signed-in reader, else in a short-lived signed cookie, so a notice for an
+// anonymous visitor never starts a session. The signature keeps other
+// sites from planting text that Shelf would show as its own.
 func (a *App) flash(c echo.Context, msg string) {
-	if a.sessionLoaded(c) {
-		a.Sessions.Put(c.Request().Context(), sessFlash, msg)
+	ctx := c.Request().Context()
+	if a.sessionLoaded(c) && a.Sessions.GetInt64(ctx, sessUserID) != 0 {
+		a.Sessions.Put(ctx, sessFlash, msg)
+		return
+	}
+	if a.signer != nil {
+		value := a.signer.Sign(flashPurpose, base64.RawURLEncoding.EncodeToString([]byte(msg)))
+		http.SetCookie(c.Response(), a.flashCookie(value, flashMaxAge))
 	}
 }
 
 // popFlash takes the notice, if any (only sessions that have one change).
 func (a *App) popFlash(c echo.Context) string {
-	if !a.sessionLoaded(c) || !a.Sessions.Exists(c.Request().Context(), sessFlash) {
+	ctx := c.Request().Context()
+	if a.sessionLoaded(c) && a.Sessions.Exists(ctx, sessFlash) {
+		return a.Sessions.PopString(ctx, sessFlash)
+	}
+	ck, err := c.Request().Cookie(a.flashCookieName())
+	if err != nil || a.signer == nil {
 		return ""
 	}
-	return a.Sessions.PopString(c.Request().Context(), sessFlash)
+	http.SetCookie(c.Response(), a.flashCookie("", -1))
+	value, err := a.signer.Verify(flashPurpose, ck.Value)
+	if err != nil {
+		return ""
+	}
+	msg, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil {
+		return ""
+	}
+	return string(msg)
+}
+
+const (
+	flashPurpose = "flash"
+	flashMaxAge  = 300 // seconds: the notice is for the very next page
+)
+
+func (a *App) flashCookieName() string {
+	if a.secure() {
+		return "__Host-shelf_flash"
+	}
+	return "shelf_flash"
+}
+
+func (a *App) flashCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: a.flashCookieName(), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode}
 }
 
 // requireUser sends anonymous visitors to the login page, coming back here.

@@ -45,6 +45,11 @@ func (s *signer) Sign(purpose, value string) string {
 	return value + "." + base64.RawURLEncoding.EncodeToString(s.mac(purpose, value))
 }
 
+// MAC returns the raw signature of value for purpose: a secret derived
+// from value that only the holder of the key can compute (the anonymous
+// CSRF secret is the MAC of the cookie's value; see csrf.go).
+func (s *signer) MAC(purpose, value string) []byte { return s.mac(purpose, value) }
+
 var errBadSignature = errors.New("bad signature")
 
 // Verify returns the value of a string made by Sign for purpose.

@@ -61,7 +61,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	// A write that waits this long for another process's lock (an import,
+	// a backup) fails with SQLITE_BUSY, which the handlers answer with 503:
+	// well inside the request deadline and the server's 30 s WriteTimeout.
+	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// Each connection has its own page cache (KiB when negative). Readers

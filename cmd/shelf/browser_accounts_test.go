@@ -23,7 +23,7 @@ func TestBrowserSignUp(t *testing.T) {
 	)
 	// A marker on window survives only if the page is never reloaded.
 	evalJS[bool](t, tab, `window.__noReload = true`)
-	validations := func() int { return logs.Count("msg=request", "path=/register/validate/email ", "htmx=true") }
+	validations := func() int { return logs.Count("msg=request", "route=/register/validate/:field ", "htmx=true") }
 
 	runStep(t, tab, "type a bad address", 5*time.Second, chromedp.Focus(chromedp.ID("email")))
 	typeKeys(t, tab, "reader@")

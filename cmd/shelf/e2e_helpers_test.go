@@ -69,10 +69,10 @@ func (s *syncBuffer) Lines(substrs ...string) []string {
 // Count returns how many log lines contain every one of substrs.
 func (s *syncBuffer) Count(substrs ...string) int { return len(s.Lines(substrs...)) }
 
-// requestLines returns the server's request log lines for path, counting
+// requestLines returns the server's request log lines for route, counting
 // only HTMX requests when htmx is true and only plain ones when false.
-func requestLines(logs *syncBuffer, path string, htmx bool) []string {
-	return logs.Lines("msg=request", " path="+path+" ", fmt.Sprintf("htmx=%t", htmx))
+func requestLines(logs *syncBuffer, route string, htmx bool) []string {
+	return logs.Lines("msg=request", " route="+route+" ", fmt.Sprintf("htmx=%t", htmx))
 }
 
 // shelfServer is one running instance of the real server.
