@@ -282,6 +282,7 @@ func TestLogsCarryRoutesNotTokens(t *testing.T) {
 	b.get(confirm).wantStatus(t, http.StatusOK)
 	b.get("/password/forgot")
 	b.post("/password/forgot", url.Values{"email": {"logs@example.org"}})
+	env.waitMails("logs@example.org", 2) // the reset mail is enqueued in the background
 	reset := env.lastLink("logs@example.org")
 	b.get(reset).wantStatus(t, http.StatusOK)
 	b.get("/no-such-page-secret-path")
