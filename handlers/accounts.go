@@ -251,7 +251,6 @@ func (a *App) login(c echo.Context) error {
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
-	a.issueDevice(c, user.ID)
 	return redirect(c, next)
 }
 

@@ -861,6 +861,11 @@ func TestPasswordResetEndsOtherSessions(t *testing.T) {
 		t.Fatalf("reset: %d %q\n%s", p.status, p.location(), p.body)
 	}
 	third.get("/account").wantStatus(t, http.StatusOK).wantContains(t, "signed out everywhere else", "reset@example.org")
+	// The reset link proved the mailbox: this browser is now one of the
+	// account's devices, which others' failed sign-ins do not lock out.
+	if third.cookie(deviceCookieName) == nil {
+		t.Fatal("no device cookie after signing in by a reset link")
+	}
 
 	// Both earlier sessions are gone.
 	for i, b := range []*browser{first, second} {

@@ -301,7 +301,7 @@ func (a *App) currentUser(c echo.Context) (store.User, bool) {
 }
 
 // signIn starts a fresh session for u: a new session token (against
-// fixation), a new CSRF token, and the chosen persistence.
+// fixation), a new CSRF token, the chosen persistence and a device cookie.
 func (a *App) signIn(c echo.Context, u store.User, remember bool) error {
 	ctx := c.Request().Context()
 	if err := a.Sessions.RenewToken(ctx); err != nil {
@@ -312,6 +312,10 @@ func (a *App) signIn(c echo.Context, u store.User, remember bool) error {
 	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())
 	a.Sessions.RememberMe(ctx, remember)
 	c.Set(ctxUser, &u)
+	// Every way in (password, a reset link, confirming in the browser that
+	// signed up) proves the account is this browser's: it gets a device
+	// cookie, which lockouts caused by others do not block.
+	a.issueDevice(c, u.ID)
 	return nil
 }
 
