@@ -118,15 +118,22 @@ func (a *App) register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := a.createAccount(ctx, store.NewUser{Email: email, PasswordHash: hash,
-		CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}, now)
+	nu := store.NewUser{Email: email, PasswordHash: hash, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
+	var id int64
+	err = a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		if id, err = a.createAccount(ctx, tx, nu, now); err != nil {
+			return err
+		}
+		return a.startPendingSignUp(c, email, id, now)
+	})
 	if err != nil {
 		return err
 	}
-	a.notifyMail()
-	if err := a.startPendingSignUp(c, email, id, now); err != nil {
-		return err
+	if id != 0 {
+		a.Logger.Info("account created", "user_id", id)
 	}
+	a.notifyMail()
 	return redirect(c, "/check-email")
 }
 
@@ -375,24 +382,23 @@ func (a *App) confirmPage(c echo.Context) error {
 // browser that signed up is signed in; any other is asked to sign in.
 func (a *App) confirm(c echo.Context) error {
 	noStore(c)
-	ctx := c.Request().Context()
 	now := a.now()
 	var uid int64
 	var first bool
-	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+	// The browser that signed up is signed in by the same transaction.
+	err := a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if uid, err = store.UseToken(ctx, tx, c.Param("token"), store.PurposeConfirm, now); err != nil {
 			return err
 		}
-		first, err = store.ConfirmUser(ctx, tx, uid, now)
-		return err
+		if first, err = store.ConfirmUser(ctx, tx, uid, now); err != nil {
+			return err
+		}
+		c.Set(ctxUser, nil) // reread: the signed-in account may be the one confirmed
+		return a.signInPendingSignUp(c, tx, uid)
 	})
 	if err != nil {
 		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
-	}
-	c.Set(ctxUser, nil) // reread: the signed-in account may be the one confirmed
-	if err := a.signInPendingSignUp(c, uid); err != nil {
-		return err
 	}
 	if !first {
 		return a.alreadyConfirmed(c, uid)
@@ -564,7 +570,10 @@ func (a *App) reset(c echo.Context) error {
 		return err
 	}
 	var user store.User
-	err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
+	var ended int64
+	// The new password, the end of the account's other sessions and this
+	// browser's new session are stored together, or none of them.
+	err = a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
 		uid, err := store.UseToken(ctx, tx, token, store.PurposeReset, now)
 		if err != nil {
 			return err
@@ -579,20 +588,21 @@ func (a *App) reset(c echo.Context) error {
 		if _, err := store.ConfirmUser(ctx, tx, uid, now); err != nil {
 			return err
 		}
-		user, err = store.UserByIDTx(ctx, tx, uid)
-		return err
+		if user, err = store.UserByIDTx(ctx, tx, uid); err != nil {
+			return err
+		}
+		if ended, err = a.SessionStore.DeleteUserSessions(ctx, uid); err != nil {
+			return err
+		}
+		if err := a.signIn(c, user, false); err != nil {
+			return err
+		}
+		a.flash(c, "Your password has been changed, and you were signed out everywhere else.")
+		return nil
 	})
 	if err != nil {
 		return a.tokenProblem(c, store.PurposeReset, 0, err)
 	}
-	n, err := a.SessionStore.DeleteUserSessions(ctx, user.ID)
-	if err != nil {
-		return err
-	}
-	a.Logger.Info("password reset", "user_id", user.ID, "sessions_ended", n)
-	if err := a.signIn(c, user, false); err != nil {
-		return err
-	}
-	a.flash(c, "Your password has been changed, and you were signed out everywhere else.")
+	a.Logger.Info("password reset", "user_id", user.ID, "sessions_ended", ended)
 	return redirect(c, "/account")
 }

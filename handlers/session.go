@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -47,6 +48,7 @@ const (
 // echo.Context keys.
 const (
 	ctxSessionLoaded = "shelf.session"
+	ctxSessionInTx   = "shelf.session.intx" // *sessionInTx, see inTxWithSession
 	ctxUser          = "shelf.user"
 )
 
@@ -220,11 +222,16 @@ func (a *App) saveSession(c echo.Context, touched map[string]any) {
 	}
 	switch a.Sessions.Status(ctx) {
 	case scs.Modified:
-		if !a.Sessions.Exists(ctx, sessCreated) {
-			a.Sessions.Put(ctx, sessCreated, a.now().Unix())
+		if inTx, ok := c.Get(ctxSessionInTx).(*sessionInTx); ok {
+			if inTx.failed {
+				return // its transaction failed: nothing of it may be saved now
+			}
+			if inTx.stored && inTx.token == a.Sessions.Token(ctx) && reflect.DeepEqual(inTx.values, a.sessionValues(ctx)) {
+				a.Sessions.WriteSessionCookie(ctx, c.Response(), inTx.token, inTx.expiry)
+				return
+			}
 		}
-		a.Sessions.SetDeadline(ctx, a.wantDeadline(ctx))
-		token, expiry, err := a.Sessions.Commit(ctx)
+		token, expiry, err := a.commitSession(ctx)
 		if err != nil {
 			if touched != nil && reflect.DeepEqual(touched, a.sessionValues(ctx)) {
 				a.Logger.Warn("session expiry not extended", "route", route(c), "err", err)
@@ -237,6 +244,70 @@ func (a *App) saveSession(c echo.Context, touched map[string]any) {
 	case scs.Destroyed:
 		a.Sessions.WriteSessionCookie(ctx, c.Response(), "", time.Time{})
 	}
+}
+
+// commitSession stores the session, first giving it its start time and
+// deadline. ctx may carry a transaction (store.WithTx) for it to join.
+func (a *App) commitSession(ctx context.Context) (string, time.Time, error) {
+	if !a.Sessions.Exists(ctx, sessCreated) {
+		a.Sessions.Put(ctx, sessCreated, a.now().Unix())
+	}
+	a.Sessions.SetDeadline(ctx, a.wantDeadline(ctx))
+	return a.Sessions.Commit(ctx)
+}
+
+// sessionInTx is how inTxWithSession went: whether its transaction failed,
+// and whether it stored the session, with the cookie to send and the values
+// stored, to tell whether the session changed since.
+type sessionInTx struct {
+	failed bool
+	stored bool
+	token  string
+	expiry time.Time
+	values map[string]any
+}
+
+// inTxWithSession runs fn in one write transaction and then commits the
+// session in that same transaction, when fn changed it. An account change
+// and the session that carries it (a pending sign-up, a sign-in) are thus
+// stored together or not at all: a browser answered with the 503 page finds
+// nothing done, and one answered with success holds a stored session.
+// While fn runs, the request's context carries the transaction, so the
+// session's own writes (RenewToken deleting the old session row) join it;
+// fn must write only through tx, since the transaction holds the single
+// write connection. saveSession then only sends the cookie, unless the
+// session changed again after the commit.
+func (a *App) inTxWithSession(c echo.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	r := c.Request()
+	defer c.SetRequest(r)
+	saved := &sessionInTx{}
+	c.Set(ctxSessionInTx, saved)
+	tokenBefore := a.Sessions.Token(r.Context())
+	err := a.DB.InTx(r.Context(), func(tx *sql.Tx) error {
+		ctx := store.WithTx(r.Context(), tx)
+		c.SetRequest(r.WithContext(ctx))
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		if a.Sessions.Status(ctx) != scs.Modified {
+			return nil
+		}
+		var err error
+		saved.token, saved.expiry, err = a.commitSession(ctx)
+		saved.values = a.sessionValues(ctx)
+		saved.stored = err == nil
+		return err
+	})
+	if err != nil {
+		saved.failed = true
+		if a.Sessions.Token(r.Context()) != tokenBefore {
+			// fn started a session that was not stored: the error page
+			// must not show its account.
+			_ = a.Sessions.Clear(r.Context())
+			c.Set(ctxUser, nil)
+		}
+	}
+	return err
 }
 
 // refuseUnsaved turns the response about to be written into the 503 page:

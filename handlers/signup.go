@@ -90,8 +90,8 @@ func (a *App) pendingConfirmed(c echo.Context, p pendingSignUp) bool {
 }
 
 // signInPendingSignUp signs this browser in to account uid, just confirmed
-// here, if this is the browser that signed it up.
-func (a *App) signInPendingSignUp(c echo.Context, uid int64) error {
+// here in tx, if this is the browser that signed it up.
+func (a *App) signInPendingSignUp(c echo.Context, tx *sql.Tx, uid int64) error {
 	p, ok := a.pendingSignUp(c)
 	if !ok || p.userID != uid {
 		return nil
@@ -100,7 +100,7 @@ func (a *App) signInPendingSignUp(c echo.Context, uid int64) error {
 		a.endPendingSignUp(c)
 		return nil
 	}
-	u, err := a.DB.UserByID(c.Request().Context(), uid)
+	u, err := store.UserByIDTx(c.Request().Context(), tx, uid)
 	if err != nil {
 		return err
 	}
@@ -154,28 +154,19 @@ func (a *App) resendConfirmation(ctx context.Context, id int64, now time.Time) e
 }
 
 // createAccount creates the account and enqueues its confirmation mail, in
-// one transaction. When the address already has an account (also when a
-// concurrent sign-up took it first) it instead tells that account's owner,
-// at most once per signUpNoticeInterval, and returns id 0.
-func (a *App) createAccount(ctx context.Context, nu store.NewUser, now time.Time) (int64, error) {
-	var id int64
-	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		id, err = store.InsertUser(ctx, tx, nu, now)
-		if errors.Is(err, store.ErrDuplicateEmail) {
-			// SQLite undoes only the failed statement; tx goes on.
-			id = 0
-			return a.noticeSignUpAttempt(ctx, tx, nu.Email, now)
-		}
-		if err != nil {
-			return err
-		}
-		return a.sendToken(ctx, tx, id, nu.Email, store.PurposeConfirm, now, false)
-	})
-	if err == nil && id != 0 {
-		a.Logger.Info("account created", "user_id", id)
+// tx. When the address already has an account (also when a concurrent
+// sign-up took it first) it instead tells that account's owner, at most once
+// per signUpNoticeInterval, and returns id 0.
+func (a *App) createAccount(ctx context.Context, tx *sql.Tx, nu store.NewUser, now time.Time) (int64, error) {
+	id, err := store.InsertUser(ctx, tx, nu, now)
+	if errors.Is(err, store.ErrDuplicateEmail) {
+		// SQLite undoes only the failed statement; tx goes on.
+		return 0, a.noticeSignUpAttempt(ctx, tx, nu.Email, now)
 	}
-	return id, err
+	if err != nil {
+		return 0, err
+	}
+	return id, a.sendToken(ctx, tx, id, nu.Email, store.PurposeConfirm, now, false)
 }
 
 func (a *App) noticeSignUpAttempt(ctx context.Context, tx *sql.Tx, email string, now time.Time) error {

@@ -109,6 +109,30 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+type txKey struct{}
+
+// WithTx returns ctx carrying tx, so that the session store's writes made
+// with it join tx (see SessionStore): a change and the session that carries
+// it are then committed together, or not at all.
+func WithTx(ctx context.Context, tx *sql.Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// execer is what a write needs: the writer pool, or a transaction on it.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// writer returns the transaction ctx carries, if any, else the writer pool.
+// Inside a transaction it must be the transaction: the pool has a single
+// connection, which the transaction holds.
+func (db *DB) writer(ctx context.Context) execer {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	return db.Write
+}
+
 // InTx runs fn in a write transaction, rolling back when fn fails.
 func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.Write.BeginTx(ctx, nil)

@@ -11,7 +11,8 @@ import (
 
 // SessionStore keeps scs sessions in the sessions table. It implements
 // scs.Store and scs.CtxStore (checked in sessions_test.go). Reads use the
-// read pool; writes go through the single writer.
+// read pool; writes go through the single writer, or join the transaction
+// the context carries (WithTx).
 type SessionStore struct {
 	db *DB
 	// UserID extracts the signed-in account from encoded session data (the
@@ -48,7 +49,7 @@ func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 	return data, true, nil
 }
 
-// CommitCtx inserts or replaces a session.
+// CommitCtx inserts or replaces a session (in ctx's transaction, if any).
 func (s *SessionStore) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
 	var uid any
 	if s.UserID != nil {
@@ -56,7 +57,7 @@ func (s *SessionStore) CommitCtx(ctx context.Context, token string, data []byte,
 			uid = id
 		}
 	}
-	_, err := s.db.Write.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry, user_id) VALUES (?, ?, ?, ?)
+	_, err := s.db.writer(ctx).ExecContext(ctx, `INSERT INTO sessions (token, data, expiry, user_id) VALUES (?, ?, ?, ?)
 		ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry, user_id = excluded.user_id`,
 		token, data, expiry.UnixMilli(), uid)
 	if err != nil {
@@ -65,9 +66,10 @@ func (s *SessionStore) CommitCtx(ctx context.Context, token string, data []byte,
 	return nil
 }
 
-// DeleteCtx removes a session; removing an unknown one is not an error.
+// DeleteCtx removes a session (in ctx's transaction, if any); removing an
+// unknown one is not an error.
 func (s *SessionStore) DeleteCtx(ctx context.Context, token string) error {
-	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, token); err != nil {
+	if _, err := s.db.writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, token); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -87,9 +89,10 @@ func (s *SessionStore) Delete(token string) error {
 }
 
 // DeleteUserSessions ends every stored session of the account (after a
-// password reset). It returns how many were removed.
+// password reset), in ctx's transaction if any. It returns how many were
+// removed.
 func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	res, err := s.db.writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("delete user sessions: %w", err)
 	}

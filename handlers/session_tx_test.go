@@ -1,0 +1,197 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"shelf/store"
+)
+
+// Item 23: sign-up, confirmation and reset change an account and give the
+// browser the session that carries the change. Both are stored in one
+// transaction, so a session that cannot be saved leaves the account as it
+// was, and the 503 the browser gets is the truth.
+
+// failSessionInserts makes every new session row fail with SQLITE_FULL (a
+// disk that fills up just then), while the other small writes still fit:
+// a trigger tries to store 16 MB with each session, in a database allowed
+// to grow by 1 MB.
+func failSessionInserts(t testing.TB, db *store.DB) (restore func()) {
+	t.Helper()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := db.Write.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`CREATE TABLE disk_filler (b BLOB)`)
+	exec(`CREATE TRIGGER session_fills_disk BEFORE INSERT ON sessions BEGIN
+		INSERT INTO disk_filler VALUES (zeroblob(16000000)); END`)
+	var pages, pageSize int
+	if err := db.Write.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+(1<<20)/pageSize))
+	return func() {
+		exec(`DROP TRIGGER session_fills_disk`)
+		exec(`PRAGMA max_page_count = 1073741823`)
+	}
+}
+
+// countSessionWrites records every insert and update of a session row.
+func countSessionWrites(t testing.TB, db *store.DB) (count func() int) {
+	t.Helper()
+	for _, q := range []string{
+		`CREATE TABLE session_writes (token TEXT)`,
+		`CREATE TRIGGER session_inserted AFTER INSERT ON sessions BEGIN INSERT INTO session_writes VALUES (new.token); END`,
+		`CREATE TRIGGER session_updated AFTER UPDATE ON sessions BEGIN INSERT INTO session_writes VALUES (new.token); END`,
+	} {
+		if _, err := db.Write.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() int {
+		var n int
+		if err := db.Read.QueryRow(`SELECT count(*) FROM session_writes`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+}
+
+func TestSignUpCommitsNothingWhenItsSessionFails(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.browser()
+	b.get("/register").wantStatus(t, http.StatusOK)
+	restore := failSessionInserts(t, env.db)
+	form := url.Values{"email": {"unsaved@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}}
+
+	wantUnavailable(t, b.post("/register", form))
+	if _, err := env.db.UserByEmail(context.Background(), "unsaved@example.org"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the account was created although the browser was told it failed (err %v)", err)
+	}
+	if ms := env.mails("unsaved@example.org"); len(ms) != 0 {
+		t.Fatalf("%d mails enqueued for a sign-up that failed", len(ms))
+	}
+	if b.sessionCookie() != nil || sessionRows(t, env) != 0 {
+		t.Fatal("a session for a sign-up that failed")
+	}
+
+	// Trying again once the disk has room works, with one session written once.
+	restore()
+	writes := countSessionWrites(t, env.db)
+	p := b.post("/register", form)
+	if p.status != http.StatusSeeOther || p.location() != "/check-email" {
+		t.Fatalf("sign-up after the failure: %d %q\n%s", p.status, p.location(), p.body)
+	}
+	env.user("unsaved@example.org")
+	if b.sessionCookie() == nil || sessionRows(t, env) != 1 || writes() != 1 {
+		t.Fatalf("cookie %v, %d sessions, %d session writes; want a cookie, 1, 1", b.sessionCookie(), sessionRows(t, env), writes())
+	}
+	b.get("/check-email").wantStatus(t, http.StatusOK).wantContains(t, "unsaved@example.org")
+}
+
+func TestConfirmCommitsNothingWhenItsSessionFails(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.signUp("confirm-unsaved@example.org")
+	link := env.lastLink("confirm-unsaved@example.org")
+	b.get(link).wantStatus(t, http.StatusOK)
+	restore := failSessionInserts(t, env.db)
+
+	wantUnavailable(t, b.post(link, nil))
+	if env.user("confirm-unsaved@example.org").Confirmed() {
+		t.Fatal("the account was confirmed although the browser was told it failed")
+	}
+	// The link still works, and the browser still holds its pending sign-up.
+	b.get("/check-email").wantStatus(t, http.StatusOK).wantContains(t, "confirm-unsaved@example.org")
+	b.get(link).wantStatus(t, http.StatusOK).wantContains(t, `id="confirm-form"`)
+
+	restore()
+	writes := countSessionWrites(t, env.db)
+	b.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`, "Go to your account")
+	if !env.user("confirm-unsaved@example.org").Confirmed() {
+		t.Fatal("not confirmed")
+	}
+	if sessionRows(t, env) != 1 || writes() != 1 {
+		t.Fatalf("%d sessions, %d session writes; want 1, 1", sessionRows(t, env), writes())
+	}
+	b.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `id="account-email">confirm-unsaved@example.org<`)
+}
+
+func TestResetCommitsNothingWhenItsSessionFails(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "reset-unsaved@example.org"
+	signedIn := env.register(email)
+	r := env.browser()
+	r.get("/password/forgot")
+	r.post("/password/forgot", url.Values{"email": {email}}).wantStatus(t, http.StatusOK)
+	env.waitMails(email, 2)
+	link := env.lastLink(email)
+	r.get(link).wantStatus(t, http.StatusOK)
+	restore := failSessionInserts(t, env.db)
+	newPW := "quiet orange lantern"
+	form := url.Values{"password": {newPW}, "password_confirm": {newPW}}
+
+	wantUnavailable(t, r.post(link, form))
+	ctx := context.Background()
+	_, hash, err := env.db.PasswordHashByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := env.app.Hasher.Verify(ctx, hash, goodPassword); err != nil || !ok {
+		t.Fatalf("the password was changed although the browser was told it failed (%v)", err)
+	}
+	if r.sessionCookie() != nil {
+		t.Fatal("a session cookie for a reset that failed")
+	}
+	// The link still works, and the account's sessions were not ended.
+	r.get(link).wantStatus(t, http.StatusOK).wantContains(t, `id="reset-form"`)
+	signedIn.get("/check-email").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="`+email+`"`)
+
+	restore()
+	writes := countSessionWrites(t, env.db)
+	p := r.post(link, form)
+	if p.status != http.StatusSeeOther || p.location() != "/account" {
+		t.Fatalf("reset after the failure: %d %q\n%s", p.status, p.location(), p.body)
+	}
+	if sessionRows(t, env) != 1 || writes() != 1 {
+		t.Fatalf("%d sessions, %d session writes; want 1, 1", sessionRows(t, env), writes())
+	}
+	r.get("/account").wantStatus(t, http.StatusOK).wantContains(t, "signed out everywhere else", email)
+	signedIn.get("/account").wantStatus(t, http.StatusSeeOther)
+}
+
+// Any other failure of the session's write undoes the reset too, and the
+// error page does not show the account the unsaved session was for.
+func TestFailedSessionInTxShowsNoAccount(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "abort@example.org"
+	env.signUp(email)
+	r := env.browser()
+	r.get("/password/forgot")
+	r.post("/password/forgot", url.Values{"email": {email}}).wantStatus(t, http.StatusOK)
+	env.waitMails(email, 2)
+	link := env.lastLink(email)
+	r.get(link).wantStatus(t, http.StatusOK)
+	if _, err := env.db.Write.Exec(`CREATE TRIGGER session_refused BEFORE INSERT ON sessions BEGIN
+		SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	newPW := "quiet orange lantern"
+	p := r.post(link, url.Values{"password": {newPW}, "password_confirm": {newPW}}).wantStatus(t, http.StatusInternalServerError)
+	if strings.Contains(p.body, "data-signed-in-as") || strings.Contains(p.body, email) {
+		t.Fatalf("the error page shows the account of a session never stored:\n%s", p.body)
+	}
+	if r.sessionCookie() != nil {
+		t.Fatal("a session cookie for a reset that failed")
+	}
+	r.get(link).wantStatus(t, http.StatusOK).wantContains(t, `id="reset-form"`)
+}
