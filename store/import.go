@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -302,23 +304,49 @@ type csvColumns struct {
 	title, originalTitle, authors, year, isbn13, isbn, language, rating, count int
 }
 
-// csvBooks reads and validates book rows from CSV.
+// maxLineBytes bounds one CSV line; a longer one is rejected and skipped.
+const maxLineBytes = 1 << 20
+
+// csvBooks reads and validates book rows from CSV. No accepted row can hold
+// a line break, so it reads the file line by line and parses each line on
+// its own: a quoted field cannot run on into the next line, and a bad quote
+// costs one line instead of swallowing the rest of the file.
 type csvBooks struct {
+	src     *bufio.Reader
+	buf     []byte   // the current physical line
+	lineNo  int      // its number, from 1
+	line    lineFeed // what r parses: the current line, then io.EOF
 	r       *csv.Reader
 	cols    csvColumns
 	nfields int
 }
 
+// lineFeed gives a csv.Reader one line and then io.EOF.
+type lineFeed struct{ rest []byte }
+
+func (f *lineFeed) Read(p []byte) (int, error) {
+	if len(f.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, f.rest)
+	f.rest = f.rest[n:]
+	return n, nil
+}
+
 func newCSVBooks(r io.Reader) (*csvBooks, error) {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	p := &csvBooks{src: bufio.NewReaderSize(r, 64<<10)}
+	p.r = csv.NewReader(&p.line)
+	p.r.ReuseRecord = true
+	header, line, err := p.record()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%w: the file is empty; %s", ErrUnknownHeader, acceptedFormats)
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return nil, fmt.Errorf("%w: line 1: %v; %s", ErrUnknownHeader, pe.Err, acceptedFormats)
+		return nil, fmt.Errorf("%w: line %d: %v; %s", ErrUnknownHeader, line, pe.Err, acceptedFormats)
+	}
+	if errors.Is(err, errLineTooLong) {
+		return nil, fmt.Errorf("%w: line %d: %v; %s", ErrUnknownHeader, line, err, acceptedFormats)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read header: %w", err)
@@ -335,9 +363,6 @@ func newCSVBooks(r io.Reader) (*csvBooks, error) {
 	}
 	names := make([]string, len(header))
 	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff")
-		}
 		names[i] = h
 		key := strings.ToLower(strings.TrimSpace(h))
 		if p, ok := fields[key]; ok {
@@ -356,7 +381,8 @@ func newCSVBooks(r io.Reader) (*csvBooks, error) {
 		}
 		return nil, fmt.Errorf("%w %s: %s", ErrUnknownHeader, shown, acceptedFormats)
 	}
-	return &csvBooks{r: cr, cols: cols, nfields: len(header)}, nil
+	p.cols, p.nfields = cols, len(header)
+	return p, nil
 }
 
 func truncateRunes(s string, n int) string {
@@ -369,25 +395,73 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
+var errLineTooLong = fmt.Errorf("line longer than %d bytes", maxLineBytes)
+
+// readLine reads the next physical line into p.buf, its line break
+// included. A line over maxLineBytes is read to its end and reported as
+// errLineTooLong; io.EOF means there are no more lines.
+func (p *csvBooks) readLine() error {
+	p.buf = p.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := p.src.ReadSlice('\n')
+		if len(p.buf)+len(chunk) > maxLineBytes {
+			tooLong = true
+		} else {
+			p.buf = append(p.buf, chunk...)
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err == io.EOF && len(p.buf) == 0 && !tooLong:
+			return io.EOF
+		case err != nil && err != io.EOF:
+			return err
+		}
+		p.lineNo++
+		if p.lineNo == 1 {
+			p.buf = bytes.TrimPrefix(p.buf, []byte("\ufeff"))
+		}
+		if tooLong {
+			return errLineTooLong
+		}
+		return nil
+	}
+}
+
+// record returns the CSV record on the next line that is not blank, and
+// that line's number. A *csv.ParseError or errLineTooLong rejects that line
+// only; io.EOF ends the file; any other error is a failure to read.
+func (p *csvBooks) record() (rec []string, line int, err error) {
+	for {
+		if err := p.readLine(); err != nil {
+			return nil, p.lineNo, err
+		}
+		p.line.rest = p.buf
+		rec, err := p.r.Read()
+		if err == io.EOF {
+			continue // a blank line
+		}
+		return rec, p.lineNo, err
+	}
+}
+
 // next returns the next row: a book, or a reason to reject the row at line.
 // err is io.EOF at the end, or a failure that must abort the import.
 func (p *csvBooks) next() (b bookRow, line int, reason string, err error) {
-	rec, err := p.r.Read()
-	if err == io.EOF {
-		return b, 0, "", io.EOF
-	}
+	rec, line, err := p.record()
 	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return b, pe.StartLine, fmt.Sprintf("wrong number of fields: got %d, want %d", len(rec), p.nfields), nil
-		}
-		return b, pe.StartLine, "malformed CSV: " + pe.Err.Error(), nil
-	}
-	if err != nil {
+	switch {
+	case err == io.EOF:
+		return b, 0, "", io.EOF
+	case errors.Is(err, errLineTooLong):
+		return b, line, err.Error(), nil
+	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
+		return b, line, fmt.Sprintf("wrong number of fields: got %d, want %d", len(rec), p.nfields), nil
+	case errors.As(err, &pe):
+		return b, line, "malformed CSV: " + pe.Err.Error(), nil
+	case err != nil:
 		return b, 0, "", fmt.Errorf("read: %w", err)
-	}
-	if len(rec) > 0 {
-		line, _ = p.r.FieldPos(0)
 	}
 	b, reason = p.parse(rec)
 	return b, line, reason, nil
