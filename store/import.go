@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -82,22 +81,24 @@ func (r *ImportReport) reject(line int, reason string) {
 }
 
 // optimizeAfter is how many new books make an import merge the whole
-// search index into one segment (see refreshSearchTerms).
+// search index into one segment (see mergeIndex).
 const optimizeAfter = 5000
 
 // Import reads books from CSV and adds those not already in the catalog.
 // Accepted headers (case-insensitive, BOM tolerated) are goodbooks-10k's,
 // the tutorial's "Book Name,Author Name,Genre" and "title,author[s]".
 // Invalid rows are reported in the ImportReport and skipped; the rest are
-// imported. The whole import is one transaction: an error (a read error,
-// a cancelled ctx, a full catalog) leaves the catalog as it was.
+// imported. Readers see all of the new books or none: an error (a read
+// error, a cancelled ctx, a full catalog), or the process being killed,
+// leaves the catalog as it was. An import runs beside a live server without
+// holding up its writes for long (see stager).
 func (c *Catalog) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportReport, error) {
 	var rep ImportReport
 	p, err := newCSVBooks(r)
 	if err != nil {
 		return rep, err
 	}
-	added, dups, err := c.bulkInsert(ctx, func(ctx context.Context, _ *sql.Tx, ins *bookInserter) error {
+	added, dups, err := c.bulkInsert(ctx, func(ctx context.Context, s *stager) error {
 		for {
 			b, line, reason, err := p.next()
 			if err == io.EOF {
@@ -109,8 +110,8 @@ func (c *Catalog) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 			rep.Read++
 			if reason != "" {
 				rep.reject(line, reason)
-			} else if err := ins.insert(ctx, &b); err != nil {
-				return fmt.Errorf("line %d: %w", line, err)
+			} else if err := s.add(ctx, b); err != nil {
+				return err
 			}
 			if opts.Progress != nil && rep.Read%progressEvery == 0 {
 				opts.Progress(rep.Read)
@@ -137,88 +138,11 @@ type bookRow struct {
 	count                                 int64
 }
 
-const sqlInsertBook = `INSERT INTO books (id, title, authors, year, isbn13, language, average_rating, ratings_count, dedupe_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
-
-// The index trigger is dropped during an import and the new books are
-// indexed at the end in one statement, in rowid order: FTS5 flushes its
-// pending terms whenever a rowid is lower than the previous one, and rowids
-// ordered by popularity arrive in random order row by row (1M books took
-// about a minute that way, under 20 seconds this way). The rowid expression
-// must match books_search_insert in migrations/0001_catalog.sql; a test
-// compares the two.
-const (
-	searchInsertTrigger = "books_search_insert"
-	sqlIndexNewBooks    = `INSERT INTO book_search (rowid, title, authors)
-SELECT (ratings_count << 24) | (16777215 - id), title, authors FROM books WHERE id >= ? ORDER BY 1`
-)
-
-// ftsDefaultHashSize is FTS5's default "hashsize": how many bytes of
-// pending terms it holds before writing a segment.
-const ftsDefaultHashSize = 1 << 20
-
-// indexNewBooks adds the books with ids from firstID on to the search
-// index. A 32 MiB hashsize while it runs means fewer, larger segments to
-// merge: it cut the CPU time of indexing a million books by half.
-func indexNewBooks(ctx context.Context, tx *sql.Tx, firstID int64) error {
-	hashSize := int64(ftsDefaultHashSize)
-	err := tx.QueryRowContext(ctx, `SELECT v FROM book_search_config WHERE k = 'hashsize'`).Scan(&hashSize)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	setHashSize := `INSERT INTO book_search (book_search, rank) VALUES ('hashsize', ?)`
-	if _, err := tx.ExecContext(ctx, setHashSize, 32<<20); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, sqlIndexNewBooks, firstID); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, setHashSize, hashSize)
-	return err
-}
-
-// bookInserter inserts rows with consecutive ids inside an import.
-type bookInserter struct {
-	stmt              *sql.Stmt
-	nextID            int64
-	added, duplicates int
-}
-
-func (w *bookInserter) insert(ctx context.Context, b *bookRow) error {
-	if w.nextID > MaxBookID {
-		return fmt.Errorf("%w: book ids may not exceed %d", ErrCatalogFull, MaxBookID)
-	}
-	var year, isbn, rating any
-	if b.year != 0 {
-		year = b.year
-	}
-	if b.isbn13 != "" {
-		isbn = b.isbn13
-	}
-	if b.hasRating {
-		rating = b.rating
-	}
-	res, err := w.stmt.ExecContext(ctx, w.nextID, b.title, b.authors, year, isbn, b.language, rating, b.count, b.key)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		w.duplicates++
-		return nil
-	}
-	w.nextID++
-	w.added++
-	return nil
-}
-
-// bulkInsert runs fill in one write transaction with a bookInserter, then
-// indexes the new books, refreshes the search vocabulary and commits. Any
-// error rolls everything back.
-func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *sql.Tx, *bookInserter) error) (added, duplicates int, err error) {
+// bulkInsert stages the books fill adds (see stager), merges the search
+// index after a big import, then publishes them and refreshes the search
+// vocabulary. On any error it removes what it staged: readers never see a
+// part of an import.
+func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *stager) error) (added, duplicates int, err error) {
 	defer func() {
 		// When ctx ends, database/sql rolls the transaction back and closes
 		// its statements at once, so the first error seen may be "statement
@@ -227,76 +151,55 @@ func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *sq
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
 	}()
-	conn, err := c.db.Write.Conn(ctx)
+	unlock, err := lockImports(ctx, c.db.Path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("lock imports: %w", err)
+	}
+	defer unlock()
+	s, err := c.newStager(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer conn.Close()
-	// A big page cache keeps the new pages in memory until commit.
-	var cacheSize int64
-	if err := conn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cacheSize); err != nil {
-		return 0, 0, err
+	defer s.close()
+	if err := s.clearStaged(ctx); err != nil {
+		return 0, 0, fmt.Errorf("clear an interrupted import: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
-		return 0, 0, err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cacheSize))
-
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer tx.Rollback()
-	var maxID int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM books`).Scan(&maxID); err != nil {
-		return 0, 0, err
-	}
-	var trigger string
-	err = tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?`, searchInsertTrigger).Scan(&trigger)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, fmt.Errorf("trigger %s is missing: the schema changed under the importer", searchInsertTrigger)
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `DROP TRIGGER `+searchInsertTrigger); err != nil {
-		return 0, 0, err
-	}
-	stmt, err := tx.PrepareContext(ctx, sqlInsertBook)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer stmt.Close()
-	ins := &bookInserter{stmt: stmt, nextID: maxID + 1}
-	if err := fill(ctx, tx, ins); err != nil {
-		return 0, 0, err
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	if ins.added > 0 {
-		if err := indexNewBooks(ctx, tx, maxID+1); err != nil {
-			return 0, 0, fmt.Errorf("index new books: %w", err)
+	if err := c.stageAndPublish(ctx, s, fill); err != nil {
+		// Nothing was published; take the staged books out again, even
+		// when ctx has ended. Should that fail too, the next import will.
+		if cerr := s.clearStaged(context.WithoutCancel(ctx)); cerr != nil {
+			err = fmt.Errorf("%w (and clearing its staged books: %v)", err, cerr)
 		}
-	}
-	if _, err := tx.ExecContext(ctx, trigger); err != nil {
-		return 0, 0, fmt.Errorf("restore trigger: %w", err)
-	}
-	if ins.added > 0 {
-		if err := refreshSearchTerms(ctx, tx, ins.added >= optimizeAfter); err != nil {
-			return 0, 0, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, 0, err
 	}
-	if ins.added > 0 {
+	if s.added > 0 {
 		// The books are in; even if ctx ends now, search must see them.
 		if err := c.loadVocabulary(context.WithoutCancel(ctx)); err != nil {
-			return ins.added, ins.duplicates, err
+			return s.added, s.duplicates, err
 		}
 	}
-	return ins.added, ins.duplicates, nil
+	return s.added, s.duplicates, nil
+}
+
+func (c *Catalog) stageAndPublish(ctx context.Context, s *stager, fill func(context.Context, *stager) error) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if err := fill(ctx, s); err != nil {
+		return err
+	}
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.added >= optimizeAfter {
+		if err := s.mergeIndex(ctx); err != nil {
+			return err
+		}
+	}
+	return s.publish(ctx, s.added > 0)
 }
 
 // csvColumns holds the index of each known column, -1 when absent.
