@@ -305,3 +305,36 @@ func runKilledImportChild(path string) {
 	fmt.Println("finished", err)
 	os.Exit(0)
 }
+
+// Two imports at once, from two connections, take turns (lockImports):
+// interleaved, the second would clear what the first had staged.
+func TestImportsTakeTurns(t *testing.T) {
+	ctx := context.Background()
+	first := newTestCatalog(t)
+	second, err := NewCatalog(ctx, openSecondDB(t, first.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, c := range []*Catalog{first, second} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.ImportSynthetic(ctx, 10_000, nil)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	var books, keys int64
+	var lastKey string
+	err = first.db.Read.QueryRow(`SELECT count(*), count(DISTINCT dedupe_key), max(dedupe_key) FROM books`).Scan(&books, &keys, &lastKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := first.Count(ctx); n != 20_000 || books != 20_000 || keys != 20_000 || lastKey != "synthetic:0000020000" {
+		t.Fatalf("%d books seen, %d stored, %d keys up to %s; want 20,000 and synthetic:0000020000", n, books, keys, lastKey)
+	}
+}

@@ -54,7 +54,7 @@ func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done
 		if last.Valid {
 			k, err := strconv.ParseInt(strings.TrimPrefix(last.String, syntheticKeyPrefix), 10, 64)
 			if err != nil {
-				return fmt.Errorf("synthetic import: unexpected dedupe key %q", last.String)
+				return fmt.Errorf("unexpected dedupe key %q", last.String)
 			}
 			start = k + 1
 		}
@@ -93,7 +93,7 @@ func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done
 			return err
 		}
 		if s.duplicates > 0 {
-			return fmt.Errorf("synthetic import: %d dedupe keys collided", s.duplicates)
+			return fmt.Errorf("%d dedupe keys collided", s.duplicates)
 		}
 		return ctx.Err()
 	})
