@@ -98,12 +98,10 @@ func (c *Catalog) IsEmpty(ctx context.Context) (bool, error) {
 	return false, err
 }
 
-// refreshSearchTerms rebuilds search_terms from the index inside tx. Imports
-// call it before committing so the vocabulary always matches the index.
-// With optimize it first merges the index into one segment: a bulk insert
-// leaves dozens, and every search would otherwise read and merge them all.
-// A small import adds a segment or two, which FTS5's automerge folds in as
-// it goes; optimizing then would rewrite the whole index for a few rows.
+// refreshSearchTerms rebuilds search_terms from the index inside tx, for
+// code that writes books directly (see RefreshSearchTerms; imports refresh
+// the terms when they publish, see stager.publish). With optimize it first
+// merges the index into one segment, in this one transaction.
 func refreshSearchTerms(ctx context.Context, tx *sql.Tx, optimize bool) error {
 	if optimize {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO book_search (book_search) VALUES ('optimize')`); err != nil {

@@ -32,7 +32,8 @@ const (
 )
 
 // ImportSynthetic appends n generated books, all visible at once when it
-// is done (see stager), and returns how many it added. progress, when set, is called every 1,000 books.
+// is done (see stager), and returns how many it added. progress, when set,
+// is called every 1,000 books.
 func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done int)) (int, error) {
 	if n <= 0 {
 		return 0, fmt.Errorf("synthetic import: want a positive number of books, not %d", n)
