@@ -48,6 +48,19 @@ func NewCatalog(ctx context.Context, db *DB) (*Catalog, error) {
 	return c, nil
 }
 
+// Readers see only published books. An import stages its books with ids
+// from catalog_state.staged_from on and publishes them by clearing it (see
+// migrations/0006_staged_imports.sql and stager).
+const (
+	// sqlVisibleBelow is the first id readers may not see.
+	sqlVisibleBelow = `(SELECT coalesce(staged_from, 16777216) FROM catalog_state)`
+	// sqlVisibleBook holds for the books rows readers see.
+	sqlVisibleBook = `id < ` + sqlVisibleBelow
+	// sqlVisibleEntry holds for the book_search rows readers see (the id
+	// is encoded in the rowid, see bookID).
+	sqlVisibleEntry = `16777215 - (rowid & 16777215) < ` + sqlVisibleBelow
+)
+
 const bookColumns = `id, title, authors, coalesce(year, 0), coalesce(isbn13, ''), language, coalesce(average_rating, 0), ratings_count`
 
 func scanBook(row interface{ Scan(...any) error }) (Book, error) {
@@ -58,7 +71,7 @@ func scanBook(row interface{ Scan(...any) error }) (Book, error) {
 
 // Get returns the book with the given id, or ErrNotFound.
 func (c *Catalog) Get(ctx context.Context, id int64) (Book, error) {
-	b, err := scanBook(c.db.Read.QueryRowContext(ctx, `SELECT `+bookColumns+` FROM books WHERE id = ?`, id))
+	b, err := scanBook(c.db.Read.QueryRowContext(ctx, `SELECT `+bookColumns+` FROM books WHERE id = ? AND `+sqlVisibleBook, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Book{}, ErrNotFound
 	}
@@ -71,26 +84,24 @@ func (c *Catalog) Get(ctx context.Context, id int64) (Book, error) {
 // Count returns how many books the catalog holds.
 func (c *Catalog) Count(ctx context.Context) (int64, error) {
 	var n int64
-	err := c.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM books`).Scan(&n)
+	err := c.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM books WHERE `+sqlVisibleBook).Scan(&n)
 	return n, err
 }
 
 // IsEmpty reports whether the catalog has no books, without counting them.
 func (c *Catalog) IsEmpty(ctx context.Context) (bool, error) {
 	var one int
-	err := c.db.Read.QueryRowContext(ctx, `SELECT 1 FROM books LIMIT 1`).Scan(&one)
+	err := c.db.Read.QueryRowContext(ctx, `SELECT 1 FROM books WHERE `+sqlVisibleBook+` LIMIT 1`).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return true, nil
 	}
 	return false, err
 }
 
-// refreshSearchTerms rebuilds search_terms from the index inside tx. Imports
-// call it before committing so the vocabulary always matches the index.
-// With optimize it first merges the index into one segment: a bulk insert
-// leaves dozens, and every search would otherwise read and merge them all.
-// A small import adds a segment or two, which FTS5's automerge folds in as
-// it goes; optimizing then would rewrite the whole index for a few rows.
+// refreshSearchTerms rebuilds search_terms from the index inside tx, for
+// code that writes books directly (see RefreshSearchTerms; imports refresh
+// the terms when they publish, see stager.publish). With optimize it first
+// merges the index into one segment, in this one transaction.
 func refreshSearchTerms(ctx context.Context, tx *sql.Tx, optimize bool) error {
 	if optimize {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO book_search (book_search) VALUES ('optimize')`); err != nil {

@@ -1,8 +1,9 @@
 package store
 
 import (
+	"bufio"
+	"bytes"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -80,22 +81,24 @@ func (r *ImportReport) reject(line int, reason string) {
 }
 
 // optimizeAfter is how many new books make an import merge the whole
-// search index into one segment (see refreshSearchTerms).
+// search index into one segment (see mergeIndex).
 const optimizeAfter = 5000
 
 // Import reads books from CSV and adds those not already in the catalog.
 // Accepted headers (case-insensitive, BOM tolerated) are goodbooks-10k's,
 // the tutorial's "Book Name,Author Name,Genre" and "title,author[s]".
 // Invalid rows are reported in the ImportReport and skipped; the rest are
-// imported. The whole import is one transaction: an error (a read error,
-// a cancelled ctx, a full catalog) leaves the catalog as it was.
+// imported. Readers see all of the new books or none: an error (a read
+// error, a cancelled ctx, a full catalog), or the process being killed,
+// leaves the catalog as it was. An import runs beside a live server without
+// holding up its writes for long (see stager).
 func (c *Catalog) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportReport, error) {
 	var rep ImportReport
 	p, err := newCSVBooks(r)
 	if err != nil {
 		return rep, err
 	}
-	added, dups, err := c.bulkInsert(ctx, func(ctx context.Context, _ *sql.Tx, ins *bookInserter) error {
+	added, dups, err := c.bulkInsert(ctx, func(ctx context.Context, s *stager) error {
 		for {
 			b, line, reason, err := p.next()
 			if err == io.EOF {
@@ -107,8 +110,8 @@ func (c *Catalog) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 			rep.Read++
 			if reason != "" {
 				rep.reject(line, reason)
-			} else if err := ins.insert(ctx, &b); err != nil {
-				return fmt.Errorf("line %d: %w", line, err)
+			} else if err := s.add(ctx, b); err != nil {
+				return err
 			}
 			if opts.Progress != nil && rep.Read%progressEvery == 0 {
 				opts.Progress(rep.Read)
@@ -135,88 +138,11 @@ type bookRow struct {
 	count                                 int64
 }
 
-const sqlInsertBook = `INSERT INTO books (id, title, authors, year, isbn13, language, average_rating, ratings_count, dedupe_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
-
-// The index trigger is dropped during an import and the new books are
-// indexed at the end in one statement, in rowid order: FTS5 flushes its
-// pending terms whenever a rowid is lower than the previous one, and rowids
-// ordered by popularity arrive in random order row by row (1M books took
-// about a minute that way, under 20 seconds this way). The rowid expression
-// must match books_search_insert in migrations/0001_catalog.sql; a test
-// compares the two.
-const (
-	searchInsertTrigger = "books_search_insert"
-	sqlIndexNewBooks    = `INSERT INTO book_search (rowid, title, authors)
-SELECT (ratings_count << 24) | (16777215 - id), title, authors FROM books WHERE id >= ? ORDER BY 1`
-)
-
-// ftsDefaultHashSize is FTS5's default "hashsize": how many bytes of
-// pending terms it holds before writing a segment.
-const ftsDefaultHashSize = 1 << 20
-
-// indexNewBooks adds the books with ids from firstID on to the search
-// index. A 32 MiB hashsize while it runs means fewer, larger segments to
-// merge: it cut the CPU time of indexing a million books by half.
-func indexNewBooks(ctx context.Context, tx *sql.Tx, firstID int64) error {
-	hashSize := int64(ftsDefaultHashSize)
-	err := tx.QueryRowContext(ctx, `SELECT v FROM book_search_config WHERE k = 'hashsize'`).Scan(&hashSize)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	setHashSize := `INSERT INTO book_search (book_search, rank) VALUES ('hashsize', ?)`
-	if _, err := tx.ExecContext(ctx, setHashSize, 32<<20); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, sqlIndexNewBooks, firstID); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, setHashSize, hashSize)
-	return err
-}
-
-// bookInserter inserts rows with consecutive ids inside an import.
-type bookInserter struct {
-	stmt              *sql.Stmt
-	nextID            int64
-	added, duplicates int
-}
-
-func (w *bookInserter) insert(ctx context.Context, b *bookRow) error {
-	if w.nextID > MaxBookID {
-		return fmt.Errorf("%w: book ids may not exceed %d", ErrCatalogFull, MaxBookID)
-	}
-	var year, isbn, rating any
-	if b.year != 0 {
-		year = b.year
-	}
-	if b.isbn13 != "" {
-		isbn = b.isbn13
-	}
-	if b.hasRating {
-		rating = b.rating
-	}
-	res, err := w.stmt.ExecContext(ctx, w.nextID, b.title, b.authors, year, isbn, b.language, rating, b.count, b.key)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		w.duplicates++
-		return nil
-	}
-	w.nextID++
-	w.added++
-	return nil
-}
-
-// bulkInsert runs fill in one write transaction with a bookInserter, then
-// indexes the new books, refreshes the search vocabulary and commits. Any
-// error rolls everything back.
-func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *sql.Tx, *bookInserter) error) (added, duplicates int, err error) {
+// bulkInsert stages the books fill adds (see stager), merges the search
+// index after a big import, then publishes them and refreshes the search
+// vocabulary. On any error it removes what it staged: readers never see a
+// part of an import.
+func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *stager) error) (added, duplicates int, err error) {
 	defer func() {
 		// When ctx ends, database/sql rolls the transaction back and closes
 		// its statements at once, so the first error seen may be "statement
@@ -225,76 +151,55 @@ func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *sq
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
 	}()
-	conn, err := c.db.Write.Conn(ctx)
+	unlock, err := lockImports(ctx, c.db.Path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("lock imports: %w", err)
+	}
+	defer unlock()
+	s, err := c.newStager(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer conn.Close()
-	// A big page cache keeps the new pages in memory until commit.
-	var cacheSize int64
-	if err := conn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cacheSize); err != nil {
-		return 0, 0, err
+	defer s.close()
+	if err := s.clearStaged(ctx); err != nil {
+		return 0, 0, fmt.Errorf("clear an interrupted import: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
-		return 0, 0, err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cacheSize))
-
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer tx.Rollback()
-	var maxID int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM books`).Scan(&maxID); err != nil {
-		return 0, 0, err
-	}
-	var trigger string
-	err = tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?`, searchInsertTrigger).Scan(&trigger)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, fmt.Errorf("trigger %s is missing: the schema changed under the importer", searchInsertTrigger)
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `DROP TRIGGER `+searchInsertTrigger); err != nil {
-		return 0, 0, err
-	}
-	stmt, err := tx.PrepareContext(ctx, sqlInsertBook)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer stmt.Close()
-	ins := &bookInserter{stmt: stmt, nextID: maxID + 1}
-	if err := fill(ctx, tx, ins); err != nil {
-		return 0, 0, err
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	if ins.added > 0 {
-		if err := indexNewBooks(ctx, tx, maxID+1); err != nil {
-			return 0, 0, fmt.Errorf("index new books: %w", err)
+	if err := c.stageAndPublish(ctx, s, fill); err != nil {
+		// Nothing was published; take the staged books out again, even
+		// when ctx has ended. Should that fail too, the next import will.
+		if cerr := s.clearStaged(context.WithoutCancel(ctx)); cerr != nil {
+			err = fmt.Errorf("%w (and clearing its staged books: %v)", err, cerr)
 		}
-	}
-	if _, err := tx.ExecContext(ctx, trigger); err != nil {
-		return 0, 0, fmt.Errorf("restore trigger: %w", err)
-	}
-	if ins.added > 0 {
-		if err := refreshSearchTerms(ctx, tx, ins.added >= optimizeAfter); err != nil {
-			return 0, 0, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, 0, err
 	}
-	if ins.added > 0 {
+	if s.added > 0 {
 		// The books are in; even if ctx ends now, search must see them.
 		if err := c.loadVocabulary(context.WithoutCancel(ctx)); err != nil {
-			return ins.added, ins.duplicates, err
+			return s.added, s.duplicates, err
 		}
 	}
-	return ins.added, ins.duplicates, nil
+	return s.added, s.duplicates, nil
+}
+
+func (c *Catalog) stageAndPublish(ctx context.Context, s *stager, fill func(context.Context, *stager) error) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if err := fill(ctx, s); err != nil {
+		return err
+	}
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.added >= optimizeAfter {
+		if err := s.mergeIndex(ctx); err != nil {
+			return err
+		}
+	}
+	return s.publish(ctx, s.added > 0)
 }
 
 // csvColumns holds the index of each known column, -1 when absent.
@@ -302,23 +207,49 @@ type csvColumns struct {
 	title, originalTitle, authors, year, isbn13, isbn, language, rating, count int
 }
 
-// csvBooks reads and validates book rows from CSV.
+// maxLineBytes bounds one CSV line; a longer one is rejected and skipped.
+const maxLineBytes = 1 << 20
+
+// csvBooks reads and validates book rows from CSV. No accepted row can hold
+// a line break, so it reads the file line by line and parses each line on
+// its own: a quoted field cannot run on into the next line, and a bad quote
+// costs one line instead of swallowing the rest of the file.
 type csvBooks struct {
+	src     *bufio.Reader
+	buf     []byte   // the current physical line
+	lineNo  int      // its number, from 1
+	line    lineFeed // what r parses: the current line, then io.EOF
 	r       *csv.Reader
 	cols    csvColumns
 	nfields int
 }
 
+// lineFeed gives a csv.Reader one line and then io.EOF.
+type lineFeed struct{ rest []byte }
+
+func (f *lineFeed) Read(p []byte) (int, error) {
+	if len(f.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, f.rest)
+	f.rest = f.rest[n:]
+	return n, nil
+}
+
 func newCSVBooks(r io.Reader) (*csvBooks, error) {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	p := &csvBooks{src: bufio.NewReaderSize(r, 64<<10)}
+	p.r = csv.NewReader(&p.line)
+	p.r.ReuseRecord = true
+	header, line, err := p.record()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%w: the file is empty; %s", ErrUnknownHeader, acceptedFormats)
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return nil, fmt.Errorf("%w: line 1: %v; %s", ErrUnknownHeader, pe.Err, acceptedFormats)
+		return nil, fmt.Errorf("%w: line %d: %v; %s", ErrUnknownHeader, line, pe.Err, acceptedFormats)
+	}
+	if errors.Is(err, errLineTooLong) {
+		return nil, fmt.Errorf("%w: line %d: %v; %s", ErrUnknownHeader, line, err, acceptedFormats)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read header: %w", err)
@@ -335,9 +266,6 @@ func newCSVBooks(r io.Reader) (*csvBooks, error) {
 	}
 	names := make([]string, len(header))
 	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff")
-		}
 		names[i] = h
 		key := strings.ToLower(strings.TrimSpace(h))
 		if p, ok := fields[key]; ok {
@@ -356,7 +284,8 @@ func newCSVBooks(r io.Reader) (*csvBooks, error) {
 		}
 		return nil, fmt.Errorf("%w %s: %s", ErrUnknownHeader, shown, acceptedFormats)
 	}
-	return &csvBooks{r: cr, cols: cols, nfields: len(header)}, nil
+	p.cols, p.nfields = cols, len(header)
+	return p, nil
 }
 
 func truncateRunes(s string, n int) string {
@@ -369,25 +298,73 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
+var errLineTooLong = fmt.Errorf("line longer than %d bytes", maxLineBytes)
+
+// readLine reads the next physical line into p.buf, its line break
+// included. A line over maxLineBytes is read to its end and reported as
+// errLineTooLong; io.EOF means there are no more lines.
+func (p *csvBooks) readLine() error {
+	p.buf = p.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := p.src.ReadSlice('\n')
+		if len(p.buf)+len(chunk) > maxLineBytes {
+			tooLong = true
+		} else {
+			p.buf = append(p.buf, chunk...)
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err == io.EOF && len(p.buf) == 0 && !tooLong:
+			return io.EOF
+		case err != nil && err != io.EOF:
+			return err
+		}
+		p.lineNo++
+		if p.lineNo == 1 {
+			p.buf = bytes.TrimPrefix(p.buf, []byte("\ufeff"))
+		}
+		if tooLong {
+			return errLineTooLong
+		}
+		return nil
+	}
+}
+
+// record returns the CSV record on the next line that is not blank, and
+// that line's number. A *csv.ParseError or errLineTooLong rejects that line
+// only; io.EOF ends the file; any other error is a failure to read.
+func (p *csvBooks) record() (rec []string, line int, err error) {
+	for {
+		if err := p.readLine(); err != nil {
+			return nil, p.lineNo, err
+		}
+		p.line.rest = p.buf
+		rec, err := p.r.Read()
+		if err == io.EOF {
+			continue // a blank line
+		}
+		return rec, p.lineNo, err
+	}
+}
+
 // next returns the next row: a book, or a reason to reject the row at line.
 // err is io.EOF at the end, or a failure that must abort the import.
 func (p *csvBooks) next() (b bookRow, line int, reason string, err error) {
-	rec, err := p.r.Read()
-	if err == io.EOF {
-		return b, 0, "", io.EOF
-	}
+	rec, line, err := p.record()
 	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return b, pe.StartLine, fmt.Sprintf("wrong number of fields: got %d, want %d", len(rec), p.nfields), nil
-		}
-		return b, pe.StartLine, "malformed CSV: " + pe.Err.Error(), nil
-	}
-	if err != nil {
+	switch {
+	case err == io.EOF:
+		return b, 0, "", io.EOF
+	case errors.Is(err, errLineTooLong):
+		return b, line, err.Error(), nil
+	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
+		return b, line, fmt.Sprintf("wrong number of fields: got %d, want %d", len(rec), p.nfields), nil
+	case errors.As(err, &pe):
+		return b, line, "malformed CSV: " + pe.Err.Error(), nil
+	case err != nil:
 		return b, 0, "", fmt.Errorf("read: %w", err)
-	}
-	if len(rec) > 0 {
-		line, _ = p.r.FieldPos(0)
 	}
 	b, reason = p.parse(rec)
 	return b, line, reason, nil

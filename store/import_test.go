@@ -243,7 +243,7 @@ func TestImportRejectsBadRows(t *testing.T) {
 		{name: "authors too long", row: "Bad," + strings.Repeat("a", MaxAuthorsLen+1) + ",,,,,", reason: "authors too long"},
 		{name: "invalid UTF-8", row: "Bad \xff\xfe,Someone,,,,,", reason: "invalid UTF-8 in title"},
 		{name: "control character", row: "Bad,Some\x01one,,,,,", reason: "control character in authors"},
-		{name: "newline in quoted title", row: "\"Bad\nTitle\",Someone,,,,,", reason: "control character in title"},
+		{name: "line too long", row: strings.Repeat("a", maxLineBytes) + ",Someone,,,,,", reason: "line longer than 1048576 bytes"},
 		{name: "malformed quotes", row: "Bad \"quoted\" title,Someone,,,,,", reason: "malformed CSV"},
 		{name: "non-numeric year", row: "Bad,Someone,last year,,eng,4,1", reason: `year "last year" is not a whole number`},
 		{name: "fractional year", row: "Bad,Someone,2001.5,,eng,4,1", reason: `year "2001.5" is not a whole number`},
@@ -276,7 +276,9 @@ func TestImportRejectsBadRows(t *testing.T) {
 	}
 }
 
-func TestImportLineNumbersAfterMultilineRows(t *testing.T) {
+// A quoted line break is no longer one row over two lines (see
+// TestImportRecoversAfterBadQuote) but two bad lines.
+func TestImportLineNumbersAfterBrokenQuotes(t *testing.T) {
 	c := newTestCatalog(t)
 	data := "title,author\n" + // 1
 		"\"A\nB\",X\n" + // 2-3
@@ -285,8 +287,13 @@ func TestImportLineNumbersAfterMultilineRows(t *testing.T) {
 		"Fine,Y\n" + // 6
 		"Too,Many,Fields\n" // 7
 	rep := importString(t, c, data)
-	want := []RowError{{2, "control character in title"}, {5, "empty title"}, {7, "wrong number of fields: got 3, want 2"}}
-	if !reflect.DeepEqual(rep.Errors, want) || rep.Added != 1 || rep.Read != 4 {
+	want := []RowError{
+		{2, `malformed CSV: extraneous or missing " in quoted-field`},
+		{3, `malformed CSV: bare " in non-quoted-field`},
+		{5, "empty title"},
+		{7, "wrong number of fields: got 3, want 2"},
+	}
+	if !reflect.DeepEqual(rep.Errors, want) || rep.Added != 1 || rep.Read != 5 {
 		t.Fatalf("report = %+v, want errors %+v", rep, want)
 	}
 }
@@ -619,6 +626,65 @@ func FuzzImport(f *testing.F) {
 			if b.isbn13 != "" && (len(b.isbn13) != 13 || isbn13Check(b.isbn13[:12]) != b.isbn13[12]) {
 				t.Fatalf("accepted bad ISBN %q", b.isbn13)
 			}
+		}
+	})
+}
+
+// goodRows returns n valid "title,author" rows, numbered from first.
+func goodRows(first, n int) string {
+	var b strings.Builder
+	for i := first; i < first+n; i++ {
+		fmt.Fprintf(&b, "Good book %d,Author %d\n", i, i%7)
+	}
+	return b.String()
+}
+
+// A quoted field cannot span lines (no accepted row holds a line break), so
+// a bad quote costs its own line and nothing after it.
+func TestImportRecoversAfterBadQuote(t *testing.T) {
+	t.Run("unterminated quote", func(t *testing.T) {
+		c := newTestCatalog(t)
+		// Header on line 1, 99 good rows on 2-100, the bad one on 101, 900 more.
+		data := "title,author\n" + goodRows(0, 99) + "\"Never closed,Someone\n" + goodRows(99, 900)
+		rep := importString(t, c, data)
+		want := []RowError{{101, `malformed CSV: extraneous or missing " in quoted-field`}}
+		if rep.Read != 1000 || rep.Added != 999 || rep.Rejected != 1 || !reflect.DeepEqual(rep.Errors, want) {
+			t.Fatalf("report = %+v, want 999 added and %+v", rep, want)
+		}
+		if n, _ := c.Count(context.Background()); n != 999 {
+			t.Errorf("count = %d, want 999", n)
+		}
+	})
+	t.Run("stray quote closed later", func(t *testing.T) {
+		c := newTestCatalog(t)
+		// The quote opened on line 3 is closed on line 13: the 9 rows
+		// between are good and must not merge into one rejected row.
+		data := "title,author\n" + goodRows(0, 1) + "\"Stray quote,Someone\n" + goodRows(1, 9) + "Closed later\",Someone\n" + goodRows(10, 1)
+		rep := importString(t, c, data)
+		want := []RowError{
+			{3, `malformed CSV: extraneous or missing " in quoted-field`},
+			{13, `malformed CSV: bare " in non-quoted-field`},
+		}
+		if rep.Read != 13 || rep.Added != 11 || rep.Rejected != 2 || !reflect.DeepEqual(rep.Errors, want) {
+			t.Fatalf("report = %+v, want 11 added and %+v", rep, want)
+		}
+	})
+	t.Run("line numbers, BOM and blank lines", func(t *testing.T) {
+		c := newTestCatalog(t)
+		data := "\ufeff\"title\",author\r\n" + // 1: a BOM before a quoted header
+			"\r\n" + // 2: blank lines are skipped
+			"\"Quoted, with comma\",X\r\n" + // 3
+			"\"Open\r\n" + // 4
+			"\n" + // 5
+			"Last,Y" // 6: no final line break
+		rep := importString(t, c, data)
+		want := []RowError{{4, `malformed CSV: extraneous or missing " in quoted-field`}}
+		if rep.Read != 3 || rep.Added != 2 || !reflect.DeepEqual(rep.Errors, want) {
+			t.Fatalf("report = %+v, want 2 added and %+v", rep, want)
+		}
+		books := importedBooks(t, c)
+		if len(books) != 2 || books[0].Title != "Quoted, with comma" || books[1].Title != "Last" {
+			t.Errorf("books = %+v", books)
 		}
 	})
 }

@@ -236,10 +236,10 @@ func matchQueries(words []*wordTerms) (exact, loose string) {
 func bookID(rowid int64) int64 { return MaxBookID - rowid&MaxBookID }
 
 const (
-	sqlTier      = `SELECT rowid FROM book_search WHERE book_search MATCH ? ORDER BY rowid DESC LIMIT ?`
+	sqlTier      = `SELECT rowid FROM book_search WHERE book_search MATCH ? AND ` + sqlVisibleEntry + ` ORDER BY rowid DESC LIMIT ?`
 	sqlTierTitle = `SELECT s.rowid, b.title FROM (` + sqlTier + `) s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) ORDER BY s.rowid DESC`
-	sqlCount     = `SELECT count(*) FROM (SELECT rowid FROM book_search WHERE book_search MATCH ? LIMIT ?)`
-	sqlPopular   = `SELECT rowid FROM book_search ORDER BY rowid DESC LIMIT ?`
+	sqlCount     = `SELECT count(*) FROM (SELECT rowid FROM book_search WHERE book_search MATCH ? AND ` + sqlVisibleEntry + ` LIMIT ?)`
+	sqlPopular   = `SELECT rowid FROM book_search WHERE ` + sqlVisibleEntry + ` ORDER BY rowid DESC LIMIT ?`
 )
 
 // match fills r with the page of books matching words.

@@ -97,8 +97,8 @@ func (c *Catalog) BuildSearchIndex(ctx context.Context) (SearchIndexStats, error
 // sqlIndexBooks reads every book, most popular first (see bookID).
 const (
 	sqlIndexBooks = `SELECT b.id, b.title, b.authors, coalesce(b.year, 0), coalesce(b.average_rating, 0), b.ratings_count
-	FROM book_search s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) ORDER BY s.rowid DESC`
-	sqlTextBytes = `SELECT coalesce(sum(length(CAST(title AS BLOB)) + length(CAST(authors AS BLOB))), 0) FROM books`
+	FROM book_search s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) WHERE b.` + sqlVisibleBook + ` ORDER BY s.rowid DESC`
+	sqlTextBytes = `SELECT coalesce(sum(length(CAST(title AS BLOB)) + length(CAST(authors AS BLOB))), 0) FROM books WHERE ` + sqlVisibleBook
 )
 
 func buildSearchIndex(ctx context.Context, db *sql.DB, v *vocabulary) (*searchIndex, SearchIndexStats, error) {

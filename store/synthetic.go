@@ -31,8 +31,9 @@ const (
 	syntheticBatch     = 1000
 )
 
-// ImportSynthetic appends n generated books in one transaction and returns
-// how many it added. progress, when set, is called every 1,000 books.
+// ImportSynthetic appends n generated books, all visible at once when it
+// is done (see stager), and returns how many it added. progress, when set,
+// is called every 1,000 books.
 func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done int)) (int, error) {
 	if n <= 0 {
 		return 0, fmt.Errorf("synthetic import: want a positive number of books, not %d", n)
@@ -41,12 +42,12 @@ func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done
 	if err != nil {
 		return 0, err
 	}
-	added, _, err := c.bulkInsert(ctx, func(ctx context.Context, tx *sql.Tx, ins *bookInserter) error {
-		if room := MaxBookID - (ins.nextID - 1); int64(n) > room {
+	added, _, err := c.bulkInsert(ctx, func(ctx context.Context, s *stager) error {
+		if room := MaxBookID - (s.nextID - 1); int64(n) > room {
 			return fmt.Errorf("%w: room for %d more books, not %d (ids stop at %d)", ErrCatalogFull, max(room, 0), n, MaxBookID)
 		}
 		var last sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT max(dedupe_key) FROM books WHERE dedupe_key >= ? AND dedupe_key < ?`,
+		if err := s.conn.QueryRowContext(ctx, `SELECT max(dedupe_key) FROM books WHERE dedupe_key >= ? AND dedupe_key < ?`,
 			syntheticKeyPrefix, syntheticKeyPrefix[:len(syntheticKeyPrefix)-1]+";").Scan(&last); err != nil {
 			return err
 		}
@@ -54,7 +55,7 @@ func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done
 		if last.Valid {
 			k, err := strconv.ParseInt(strings.TrimPrefix(last.String, syntheticKeyPrefix), 10, 64)
 			if err != nil {
-				return fmt.Errorf("synthetic import: unexpected dedupe key %q", last.String)
+				return fmt.Errorf("unexpected dedupe key %q", last.String)
 			}
 			start = k + 1
 		}
@@ -80,7 +81,7 @@ func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done
 		done := 0
 		for batch := range batches {
 			for i := range batch {
-				if err := ins.insert(ctx, &batch[i]); err != nil {
+				if err := s.add(ctx, batch[i]); err != nil {
 					return err
 				}
 			}
@@ -89,8 +90,11 @@ func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done
 				progress(done)
 			}
 		}
-		if ins.duplicates > 0 {
-			return fmt.Errorf("synthetic import: %d dedupe keys collided", ins.duplicates)
+		if err := s.flush(ctx); err != nil {
+			return err
+		}
+		if s.duplicates > 0 {
+			return fmt.Errorf("%d dedupe keys collided", s.duplicates)
 		}
 		return ctx.Err()
 	})

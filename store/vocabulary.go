@@ -73,7 +73,7 @@ func (c *Catalog) searchState() (*vocabulary, *searchIndex) {
 
 func readVocabulary(ctx context.Context, db *sql.DB) (*vocabulary, error) {
 	v := &vocabulary{cache: map[string]*wordTerms{}}
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM books`).Scan(&v.books); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM books WHERE `+sqlVisibleBook).Scan(&v.books); err != nil {
 		return nil, err
 	}
 	rows, err := db.QueryContext(ctx, `SELECT term, docs FROM search_terms ORDER BY term`)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -142,4 +143,27 @@ func TestImportBundledIfEmpty(t *testing.T) {
 
 	// An empty catalog gets the bundled one: the end-to-end tests start
 	// the server on an empty database and search it.
+}
+
+// The issue's case: an unterminated quote on line 101 of 1,000 rows used to
+// swallow the 900 good rows after it, reported as "rejected 1 row".
+func TestImportCommandRecoversAfterBadQuote(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "shelf.db")
+	var data strings.Builder
+	data.WriteString("title,author\n")
+	for i := 0; i < 1000; i++ {
+		if i == 99 {
+			data.WriteString("\"Never closed,Someone\n") // line 101
+			continue
+		}
+		fmt.Fprintf(&data, "Book %d,Author %d\n", i, i%13)
+	}
+	code, out, errOut := runImport(t, "-db", dbPath, writeImportFile(t, "books.csv", data.String()))
+	want := "added 999 books, skipped 0 duplicates, rejected 1 row\nline 101: malformed CSV: extraneous or missing \" in quoted-field\n"
+	if code != 0 || out != want {
+		t.Fatalf("exit %d, stdout:\n%s\nwant:\n%s\nstderr: %s", code, out, want, errOut)
+	}
+	if n := countImportedBooks(t, dbPath); n != 999 {
+		t.Errorf("%d books, want 999", n)
+	}
 }
