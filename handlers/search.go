@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
+	"shelf/handlers/paths"
 	"shelf/store"
 )
 
@@ -65,9 +66,9 @@ func parsePage(s string) int {
 
 func canonicalSearchURL(q string) string {
 	if q == "" {
-		return "/"
+		return paths.Home
 	}
-	return "/search?q=" + url.QueryEscape(q)
+	return paths.SearchLink(q, 1)
 }
 
 // book serves GET /books/{id}. Anything but the canonical decimal id of an
@@ -92,8 +93,8 @@ func (a *App) book(c echo.Context) error {
 // same-site Referer's query, or the home page.
 func backToSearch(c echo.Context) templ.SafeURL {
 	ref, err := url.Parse(c.Request().Referer())
-	if err != nil || ref.Host != c.Request().Host || (ref.Path != "/search" && ref.Path != "/") {
-		return "/"
+	if err != nil || ref.Host != c.Request().Host || (ref.Path != paths.Search && ref.Path != paths.Home) {
+		return paths.Home
 	}
 	q, _ := store.NormalizeQuery(ref.Query().Get("q"))
 	return templ.SafeURL(canonicalSearchURL(q))

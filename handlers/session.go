@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
+	"shelf/handlers/paths"
 	"shelf/static"
 	"shelf/store"
 )
@@ -138,7 +139,7 @@ func sessionUserID(data []byte) int64 {
 func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		path := c.Request().URL.Path
-		if strings.HasPrefix(path, static.Prefix) || path == "/healthz" {
+		if strings.HasPrefix(path, static.Prefix) || path == paths.Health {
 			return next(c)
 		}
 		r := c.Request()
@@ -378,7 +379,7 @@ func (a *App) flashCookie(value string, maxAge int) *http.Cookie {
 func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, ok := a.currentUser(c); !ok {
-			return redirect(c, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+			return redirect(c, paths.LoginNext(c.Request().URL.RequestURI()))
 		}
 		return next(c)
 	}
@@ -389,7 +390,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 func (a *App) requireConfirmed(next echo.HandlerFunc) echo.HandlerFunc {
 	return a.requireUser(func(c echo.Context) error {
 		if u, _ := a.currentUser(c); !u.Confirmed() {
-			return redirect(c, "/check-email")
+			return redirect(c, paths.CheckEmail)
 		}
 		return next(c)
 	})
@@ -421,19 +422,19 @@ func redirect(c echo.Context, to string) error {
 // control characters, which browsers treat in surprising ways.
 func safeNext(next string) string {
 	if next == "" || len(next) > 2048 || next[0] != '/' {
-		return "/"
+		return paths.Home
 	}
 	if strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\") {
-		return "/"
+		return paths.Home
 	}
 	for _, r := range next {
 		if r < 0x20 || r == 0x7f {
-			return "/"
+			return paths.Home
 		}
 	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
-		return "/"
+		return paths.Home
 	}
 	return next
 }
