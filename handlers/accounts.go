@@ -77,7 +77,7 @@ func (a *App) validateField(c echo.Context) error {
 // renderRegister answers a submit with errors: the form alone for HTMX (422
 // is swapped, see the layout's htmx config), the whole page otherwise.
 func (a *App) renderRegister(c echo.Context, status int, v components.RegisterView) error {
-	c.Response().Header().Add("Vary", "HX-Request")
+	varyOnHTMX(c)
 	if isHTMX(c) {
 		return render(c, status, components.RegisterForm(v))
 	}

@@ -20,9 +20,8 @@ import (
 // they swap: the results fragment for a new query, or the next page's
 // items for "More results". Any q and page are accepted.
 func (a *App) search(c echo.Context) error {
-	h := c.Response().Header()
-	h.Add("Vary", "HX-Request")
-	h.Add("Vary", "HX-History-Restore-Request")
+	varyOnHTMX(c)
+	varyOnHistoryRestore(c)
 	r, err := a.Catalog.Search(c.Request().Context(), c.QueryParam("q"), parsePage(c.QueryParam("page")))
 	if err != nil {
 		return err
@@ -35,7 +34,7 @@ func (a *App) search(c echo.Context) error {
 		// the previous results; the address shows the query as it was run
 		// (trimmed, cut), and plain / for the empty one. "More results"
 		// pages (above) push nothing.
-		h.Set("HX-Push-Url", canonicalSearchURL(r.Query))
+		pushURL(c, canonicalSearchURL(r.Query))
 		return a.writeFragment(c, r, components.Results(r))
 	}
 	title := "Search"

@@ -247,7 +247,7 @@ func (a *App) refuseUnsaved(c echo.Context, err error) {
 	a.Logger.Error("save session", "route", route(c), "err", err)
 	res := c.Response()
 	h := res.Header()
-	for _, k := range []string{"Set-Cookie", "Location", "HX-Redirect", "Content-Length", "Content-Encoding"} {
+	for _, k := range []string{"Set-Cookie", "Location", hxRedirect, "Content-Length", "Content-Encoding"} {
 		h.Del(k)
 	}
 	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
@@ -404,17 +404,6 @@ func (a *App) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	})
-}
-
-// redirect sends the browser to a local path: HX-Redirect for HTMX requests
-// (a plain 3xx would be followed by XHR and swapped in), 303 otherwise so a
-// POST becomes a GET.
-func redirect(c echo.Context, to string) error {
-	if c.Request().Header.Get("HX-Request") == "true" {
-		c.Response().Header().Set("HX-Redirect", to)
-		return c.NoContent(http.StatusNoContent)
-	}
-	return c.Redirect(http.StatusSeeOther, to)
 }
 
 // safeNext returns next if it is a path on this site, else "/". It refuses
