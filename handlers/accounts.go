@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
+	"shelf/handlers/paths"
 	"shelf/store"
 )
 
@@ -44,7 +45,7 @@ func (a *App) notifyMail() {
 
 func (a *App) registerPage(c echo.Context) error {
 	if _, ok := a.currentUser(c); ok {
-		return redirect(c, "/")
+		return redirect(c, paths.Home)
 	}
 	m := a.formMeta(c, "Create your account")
 	return render(c, http.StatusOK, components.RegisterPage(m, components.RegisterView{CSRF: m.CSRFToken}))
@@ -76,7 +77,7 @@ func (a *App) validateField(c echo.Context) error {
 // renderRegister answers a submit with errors: the form alone for HTMX (422
 // is swapped, see the layout's htmx config), the whole page otherwise.
 func (a *App) renderRegister(c echo.Context, status int, v components.RegisterView) error {
-	c.Response().Header().Add("Vary", "HX-Request")
+	varyOnHTMX(c)
 	if isHTMX(c) {
 		return render(c, status, components.RegisterForm(v))
 	}
@@ -91,7 +92,7 @@ func (a *App) renderRegister(c echo.Context, status int, v components.RegisterVi
 // account gets a mail telling its owner (see createAccount).
 func (a *App) register(c echo.Context) error {
 	if _, ok := a.currentUser(c); ok {
-		return redirect(c, "/")
+		return redirect(c, paths.Home)
 	}
 	ctx := c.Request().Context()
 	now := a.now()
@@ -134,20 +135,20 @@ func (a *App) register(c echo.Context) error {
 		a.Logger.Info("account created", "user_id", id)
 	}
 	a.notifyMail()
-	return redirect(c, "/check-email")
+	return redirect(c, paths.CheckEmail)
 }
 
 // sendToken issues a token and enqueues the mail carrying it, in tx.
 func (a *App) sendToken(ctx context.Context, tx *sql.Tx, userID int64, to string, purpose store.Purpose, now time.Time, resent bool) error {
-	ttl, path := a.AccountSettings.ConfirmTTL, "/confirm/"
+	ttl, link := a.AccountSettings.ConfirmTTL, paths.ConfirmLink
 	if purpose == store.PurposeReset {
-		ttl, path = a.AccountSettings.ResetTTL, "/password/reset/"
+		ttl, link = a.AccountSettings.ResetTTL, paths.ResetPasswordLink
 	}
 	token, err := store.IssueToken(ctx, tx, userID, purpose, now, ttl, resent)
 	if err != nil {
 		return err
 	}
-	m, err := a.accountMail(ctx, to, purpose, path+token, ttl)
+	m, err := a.accountMail(ctx, to, purpose, link(token), ttl)
 	if err != nil {
 		return err
 	}
@@ -272,7 +273,7 @@ func (a *App) logout(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxUser, nil)
-	return redirect(c, "/")
+	return redirect(c, paths.Home)
 }
 
 // ---- Confirmation ----
@@ -283,18 +284,18 @@ func (a *App) checkEmailPage(c echo.Context) error {
 	var email string
 	if u, ok := a.currentUser(c); ok {
 		if u.Confirmed() {
-			return redirect(c, "/account")
+			return redirect(c, paths.Account)
 		}
 		email = u.Email
 	} else if p, ok := a.pendingSignUp(c); ok {
 		if a.pendingConfirmed(c, p) {
 			a.endPendingSignUp(c)
 			a.flash(c, "Your address is confirmed. Sign in to use your account.")
-			return redirect(c, "/login?next=%2Faccount")
+			return redirect(c, paths.LoginNext(paths.Account))
 		}
 		email = p.email
 	} else {
-		return redirect(c, "/login?next=%2Fcheck-email")
+		return redirect(c, paths.LoginNext(paths.CheckEmail))
 	}
 	m := a.formMeta(c, "Check your mailbox")
 	return render(c, http.StatusOK, components.CheckEmailPage(m, components.CheckEmailView{CSRF: m.CSRFToken, Email: email, Notice: a.popFlash(c)}))
@@ -309,13 +310,13 @@ func (a *App) resend(c echo.Context) error {
 	if p, ok := a.pendingSignUp(c); ok {
 		return a.resendToPending(c, p)
 	}
-	return redirect(c, "/login?next=%2Fcheck-email")
+	return redirect(c, paths.LoginNext(paths.CheckEmail))
 }
 
 func (a *App) resendToUser(c echo.Context, u store.User) error {
 	if u.Confirmed() {
 		a.flash(c, "Your address is already confirmed.")
-		return redirect(c, "/account")
+		return redirect(c, paths.Account)
 	}
 	ctx := c.Request().Context()
 	now := a.now()
@@ -406,10 +407,10 @@ func (a *App) confirm(c echo.Context) error {
 	a.Logger.Info("account confirmed", "user_id", uid)
 	o := components.Outcome{Kind: "confirmed", Heading: "Address confirmed", Message: "Thank you: your email address is confirmed."}
 	if u, ok := a.currentUser(c); ok && u.ID == uid {
-		o.ActionLabel, o.ActionURL = "Go to your account", "/account"
+		o.ActionLabel, o.ActionURL = "Go to your account", paths.Account
 	} else {
 		o.Message += " Sign in to use your account."
-		o.ActionLabel, o.ActionURL = "Sign in", "/login?next=%2Faccount"
+		o.ActionLabel, o.ActionURL = "Sign in", paths.LoginNext(paths.Account)
 	}
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Address confirmed"), o))
 }
@@ -418,9 +419,9 @@ func (a *App) alreadyConfirmed(c echo.Context, uid int64) error {
 	o := components.Outcome{Kind: "already-confirmed", Heading: "Already confirmed",
 		Message: "This address is already confirmed; there is nothing more to do."}
 	if u, ok := a.currentUser(c); ok && u.ID == uid {
-		o.ActionLabel, o.ActionURL = "Go to your account", "/account"
+		o.ActionLabel, o.ActionURL = "Go to your account", paths.Account
 	} else {
-		o.ActionLabel, o.ActionURL = "Sign in", "/login?next=%2Faccount"
+		o.ActionLabel, o.ActionURL = "Sign in", paths.LoginNext(paths.Account)
 	}
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Already confirmed"), o))
 }
@@ -472,11 +473,11 @@ func (a *App) tokenProblem(c echo.Context, purpose store.Purpose, uid int64, err
 		return err
 	}
 	if purpose == store.PurposeReset {
-		o.ActionLabel, o.ActionURL = "Ask for a new link", "/password/forgot"
+		o.ActionLabel, o.ActionURL = "Ask for a new link", paths.ForgotPassword
 	} else if a.canResend(c) {
-		o.ActionLabel, o.ActionURL, o.ActionPost, o.CSRF = "Send me a new link", "/check-email/resend", true, a.csrfToken(c)
+		o.ActionLabel, o.ActionURL, o.ActionPost, o.CSRF = "Send me a new link", paths.ResendConfirm, true, a.csrfToken(c)
 	} else {
-		o.ActionLabel, o.ActionURL = "Sign in to get a new link", "/login?next=%2Fcheck-email"
+		o.ActionLabel, o.ActionURL = "Sign in to get a new link", paths.LoginNext(paths.CheckEmail)
 	}
 	m := a.meta(c, o.Heading)
 	if o.CSRF != "" {
@@ -604,5 +605,5 @@ func (a *App) reset(c echo.Context) error {
 		return a.tokenProblem(c, store.PurposeReset, 0, err)
 	}
 	a.Logger.Info("password reset", "user_id", user.ID, "sessions_ended", ended)
-	return redirect(c, "/account")
+	return redirect(c, paths.Account)
 }

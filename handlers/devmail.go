@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
+	"shelf/handlers/paths"
 	"shelf/mail"
 	"shelf/store"
 )
@@ -170,5 +171,5 @@ func (p *MailPages) AdminOutboxRetry(c echo.Context) error {
 		p.Sender.Notify()
 	}
 	p.App.Logger.Info("mail: requeued failed message", "id", id)
-	return c.Redirect(http.StatusSeeOther, "/admin/outbox")
+	return c.Redirect(http.StatusSeeOther, paths.AdminOutbox)
 }

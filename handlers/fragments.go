@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/labstack/echo/v4"
 
+	"shelf/handlers/paths"
 	"shelf/store"
 )
 
@@ -97,5 +98,5 @@ func acceptsGzip(req *http.Request) bool {
 // which the search handler compresses itself (see writeFragment).
 func isSearchFragment(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return (p == "/search" || p == "/") && isHTMX(c)
+	return (p == paths.Search || p == paths.Home) && isHTMX(c)
 }

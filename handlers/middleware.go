@@ -147,7 +147,7 @@ func (a *App) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Int64("bytes", res.Size),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("ip", c.RealIP()),
-			slog.Bool("htmx", req.Header.Get("HX-Request") == "true"),
+			slog.Bool("htmx", fromHTMX(req)),
 		)
 		return nil
 	}

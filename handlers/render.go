@@ -28,13 +28,6 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// isHTMX reports whether the request wants a fragment: an HTMX request that
-// is not restoring history (history restores need the whole page).
-func isHTMX(c echo.Context) bool {
-	h := c.Request().Header
-	return h.Get("HX-Request") == "true" && h.Get("HX-History-Restore-Request") != "true"
-}
-
 // meta gathers what the layout needs for the current request.
 func (a *App) meta(c echo.Context, title string) components.Meta {
 	m := components.Meta{Title: title}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"github.com/labstack/echo/v4"
 
+	"shelf/handlers/paths"
 	"shelf/static"
 	"shelf/store"
 )
@@ -19,51 +20,70 @@ func (a *App) Handler() *echo.Echo {
 	e.HTTPErrorHandler = a.handleError
 	e.IPExtractor = echo.ExtractIPDirect()
 
-	// Every request runs under a deadline below the server's write timeout,
-	// and bodies are limited before anything can read one.
-	e.Use(a.withDeadline, a.recoverPanics, a.logRequests, securityHeaders, a.strictTransport, limitBodies, compress())
+	// Global middleware runs for every request, routed or not, in this
+	// order. Every request runs under a deadline below the server's write
+	// timeout, and bodies are limited before anything can read one.
+	// Sessions load only when the request has a cookie (session.go); every
+	// POST, PUT, PATCH and DELETE needs a CSRF token (csrf.go).
+	e.Use(
+		a.withDeadline,
+		a.recoverPanics,
+		a.logRequests,
+		securityHeaders,
+		a.strictTransport,
+		limitBodies,
+		compress(),
+		a.loadSession,
+		a.verifyCSRF,
+	)
 
-	e.GET("/healthz", a.health)
+	e.GET(paths.Health, a.health)
 	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
-	e.GET("/about", a.about)
+	e.GET(paths.About, a.about)
+	a.catalogRoutes(e)
+	a.accountRoutes(e)
+	a.mailRoutes(e)
 
-	// Catalog and search.
-	e.GET("/", a.search)
-	e.GET("/search", a.search)
-	e.GET("/books/:id", a.book)
-
-	// ---- Accounts (handlers/accounts.go, session.go, csrf.go) ----
-	// Sessions load only when the request has a cookie; every POST, PUT,
-	// PATCH and DELETE needs a CSRF token (csrf.go). Both run for all
-	// routes (e.Use applies to routes added before it too).
-	e.Use(a.loadSession, a.verifyCSRF)
-	e.GET("/register", a.registerPage)
-	e.POST("/register", a.register)
-	e.POST("/register/validate/:field", a.validateField)
-	e.GET("/login", a.loginPage)
-	e.POST("/login", a.login)
-	e.POST("/logout", a.logout)
-	e.GET("/check-email", a.checkEmailPage) // signed-in or pending sign-up
-	e.POST("/check-email/resend", a.resend)
-	e.GET("/confirm/:token", a.confirmPage)
-	e.POST("/confirm/:token", a.confirm)
-	e.POST("/confirm/:token/not-me", a.notMe)
-	e.GET("/account", a.account, a.requireConfirmed)
-	e.GET("/password/forgot", a.forgotPage)
-	e.POST("/password/forgot", a.forgot)
-	e.GET("/password/reset/:token", a.resetPage)
-	e.POST("/password/reset/:token", a.reset)
-	a.wakeResetWorker() // requests recorded before a restart
-	// ---- end accounts ----
-
-	// Mail: the dev inbox (404 unless it is running) and the admin's view
-	// of the outbox.
-	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: store.NewOutbox(a.DB), Sender: a.Mailer}
-	e.GET("/dev/mail", mp.DevInbox)
-	e.GET("/dev/mail/:n", mp.DevMessage)
-	e.GET("/dev/mail/:n/html", mp.DevMessageHTML)
-	e.GET("/admin/outbox", mp.AdminOutbox, a.requireAdmin)
-	e.POST("/admin/outbox/:id/retry", mp.AdminOutboxRetry, a.requireAdmin)
-
+	a.wakeResetWorker() // reset requests recorded before a restart
 	return e
+}
+
+// catalogRoutes: search, as you type or not, and each book's page
+// (search.go).
+func (a *App) catalogRoutes(e *echo.Echo) {
+	e.GET(paths.Home, a.search)
+	e.GET(paths.Search, a.search)
+	e.GET(paths.Book, a.book)
+}
+
+// accountRoutes: sign-up, sign-in and out, confirming an address, the
+// account page and password reset.
+func (a *App) accountRoutes(e *echo.Echo) {
+	e.GET(paths.Register, a.registerPage)
+	e.POST(paths.Register, a.register)
+	e.POST(paths.RegisterValidate, a.validateField)
+	e.GET(paths.Login, a.loginPage)
+	e.POST(paths.Login, a.login)
+	e.POST(paths.Logout, a.logout)
+	e.GET(paths.CheckEmail, a.checkEmailPage) // signed-in or pending sign-up
+	e.POST(paths.ResendConfirm, a.resend)
+	e.GET(paths.Confirm, a.confirmPage)
+	e.POST(paths.Confirm, a.confirm)
+	e.POST(paths.ConfirmNotMe, a.notMe)
+	e.GET(paths.Account, a.account, a.requireConfirmed)
+	e.GET(paths.ForgotPassword, a.forgotPage)
+	e.POST(paths.ForgotPassword, a.forgot)
+	e.GET(paths.ResetPassword, a.resetPage)
+	e.POST(paths.ResetPassword, a.reset)
+}
+
+// mailRoutes: the dev inbox (404 unless it is running) and the admin's
+// view of the outbox (devmail.go).
+func (a *App) mailRoutes(e *echo.Echo) {
+	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: store.NewOutbox(a.DB), Sender: a.Mailer}
+	e.GET(paths.DevInbox, mp.DevInbox)
+	e.GET(paths.DevMessage, mp.DevMessage)
+	e.GET(paths.DevMessageHTML, mp.DevMessageHTML)
+	e.GET(paths.AdminOutbox, mp.AdminOutbox, a.requireAdmin)
+	e.POST(paths.AdminOutboxRetry, mp.AdminOutboxRetry, a.requireAdmin)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
+	"shelf/handlers/paths"
 	"shelf/store"
 )
 
@@ -19,9 +20,8 @@ import (
 // they swap: the results fragment for a new query, or the next page's
 // items for "More results". Any q and page are accepted.
 func (a *App) search(c echo.Context) error {
-	h := c.Response().Header()
-	h.Add("Vary", "HX-Request")
-	h.Add("Vary", "HX-History-Restore-Request")
+	varyOnHTMX(c)
+	varyOnHistoryRestore(c)
 	r, err := a.Catalog.Search(c.Request().Context(), c.QueryParam("q"), parsePage(c.QueryParam("page")))
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func (a *App) search(c echo.Context) error {
 		// the previous results; the address shows the query as it was run
 		// (trimmed, cut), and plain / for the empty one. "More results"
 		// pages (above) push nothing.
-		h.Set("HX-Push-Url", canonicalSearchURL(r.Query))
+		pushURL(c, canonicalSearchURL(r.Query))
 		return a.writeFragment(c, r, components.Results(r))
 	}
 	title := "Search"
@@ -65,9 +65,9 @@ func parsePage(s string) int {
 
 func canonicalSearchURL(q string) string {
 	if q == "" {
-		return "/"
+		return paths.Home
 	}
-	return "/search?q=" + url.QueryEscape(q)
+	return paths.SearchLink(q, 1)
 }
 
 // book serves GET /books/{id}. Anything but the canonical decimal id of an
@@ -92,8 +92,8 @@ func (a *App) book(c echo.Context) error {
 // same-site Referer's query, or the home page.
 func backToSearch(c echo.Context) templ.SafeURL {
 	ref, err := url.Parse(c.Request().Referer())
-	if err != nil || ref.Host != c.Request().Host || (ref.Path != "/search" && ref.Path != "/") {
-		return "/"
+	if err != nil || ref.Host != c.Request().Host || (ref.Path != paths.Search && ref.Path != paths.Home) {
+		return paths.Home
 	}
 	q, _ := store.NormalizeQuery(ref.Query().Get("q"))
 	return templ.SafeURL(canonicalSearchURL(q))

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
+	"shelf/handlers/paths"
 	"shelf/static"
 	"shelf/store"
 )
@@ -140,7 +141,7 @@ func sessionUserID(data []byte) int64 {
 func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		path := c.Request().URL.Path
-		if strings.HasPrefix(path, static.Prefix) || path == "/healthz" {
+		if strings.HasPrefix(path, static.Prefix) || path == paths.Health {
 			return next(c)
 		}
 		r := c.Request()
@@ -317,7 +318,7 @@ func (a *App) refuseUnsaved(c echo.Context, err error) {
 	a.Logger.Error("save session", "route", route(c), "err", err)
 	res := c.Response()
 	h := res.Header()
-	for _, k := range []string{"Set-Cookie", "Location", "HX-Redirect", "Content-Length", "Content-Encoding"} {
+	for _, k := range []string{"Set-Cookie", "Location", hxRedirect, "Content-Length", "Content-Encoding"} {
 		h.Del(k)
 	}
 	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
@@ -449,7 +450,7 @@ func (a *App) flashCookie(value string, maxAge int) *http.Cookie {
 func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, ok := a.currentUser(c); !ok {
-			return redirect(c, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+			return redirect(c, paths.LoginNext(c.Request().URL.RequestURI()))
 		}
 		return next(c)
 	}
@@ -460,7 +461,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 func (a *App) requireConfirmed(next echo.HandlerFunc) echo.HandlerFunc {
 	return a.requireUser(func(c echo.Context) error {
 		if u, _ := a.currentUser(c); !u.Confirmed() {
-			return redirect(c, "/check-email")
+			return redirect(c, paths.CheckEmail)
 		}
 		return next(c)
 	})
@@ -476,35 +477,24 @@ func (a *App) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	})
 }
 
-// redirect sends the browser to a local path: HX-Redirect for HTMX requests
-// (a plain 3xx would be followed by XHR and swapped in), 303 otherwise so a
-// POST becomes a GET.
-func redirect(c echo.Context, to string) error {
-	if c.Request().Header.Get("HX-Request") == "true" {
-		c.Response().Header().Set("HX-Redirect", to)
-		return c.NoContent(http.StatusNoContent)
-	}
-	return c.Redirect(http.StatusSeeOther, to)
-}
-
 // safeNext returns next if it is a path on this site, else "/". It refuses
 // scheme-relative ("//evil"), backslash ("/\evil") and absolute URLs, and
 // control characters, which browsers treat in surprising ways.
 func safeNext(next string) string {
 	if next == "" || len(next) > 2048 || next[0] != '/' {
-		return "/"
+		return paths.Home
 	}
 	if strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\") {
-		return "/"
+		return paths.Home
 	}
 	for _, r := range next {
 		if r < 0x20 || r == 0x7f {
-			return "/"
+			return paths.Home
 		}
 	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
-		return "/"
+		return paths.Home
 	}
 	return next
 }

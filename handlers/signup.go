@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
+	"shelf/handlers/paths"
 	"shelf/store"
 )
 
@@ -195,7 +196,7 @@ func (a *App) signUpAttemptMail(ctx context.Context, to string) (store.Mail, err
 		return store.Mail{}, errors.New("accounts: BaseURL not configured")
 	}
 	base := strings.TrimSuffix(a.BaseURL.String(), "/")
-	l := components.SignUpAttemptLinks{To: to, SignInURL: base + "/login", ResetURL: base + "/password/forgot"}
+	l := components.SignUpAttemptLinks{To: to, SignInURL: base + paths.Login, ResetURL: base + paths.ForgotPassword}
 	var hb, tb bytes.Buffer
 	if err := components.SignUpAttemptEmailHTML(l).Render(ctx, &hb); err != nil {
 		return store.Mail{}, err

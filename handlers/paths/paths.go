@@ -1,0 +1,102 @@
+// Package paths names every URL path Shelf serves, in one place: the route
+// patterns the router registers, and builders for links to the routes that
+// take parameters. Handlers and components both link through it, so a path
+// is spelled once. Static assets are named by package static.
+package paths
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Catalog and search.
+const (
+	Home   = "/"
+	Search = "/search"
+	Book   = "/books/:id"
+	About  = "/about"
+)
+
+// Accounts.
+const (
+	Register         = "/register"
+	RegisterValidate = "/register/validate/:field"
+	Login            = "/login"
+	Logout           = "/logout"
+	CheckEmail       = "/check-email" // "check your mailbox"
+	ResendConfirm    = "/check-email/resend"
+	Confirm          = "/confirm/:token"
+	ConfirmNotMe     = "/confirm/:token/not-me"
+	Account          = "/account"
+	ForgotPassword   = "/password/forgot"
+	ResetPassword    = "/password/reset/:token"
+)
+
+// Mail: the dev inbox and the admin's view of the outbox.
+const (
+	DevInbox         = "/dev/mail"
+	DevMessage       = "/dev/mail/:n"
+	DevMessageHTML   = "/dev/mail/:n/html"
+	AdminOutbox      = "/admin/outbox"
+	AdminOutboxRetry = "/admin/outbox/:id/retry"
+)
+
+// Health is for load balancers and monitoring.
+const Health = "/healthz"
+
+// SearchLink links to a page of results for q (page 1 is left out).
+func SearchLink(q string, page int) string {
+	u := Search + "?q=" + url.QueryEscape(q)
+	if page > 1 {
+		u += "&page=" + strconv.Itoa(page)
+	}
+	return u
+}
+
+// BookLink links to the book with the given id.
+func BookLink(id int64) string { return fill(Book, ":id", strconv.FormatInt(id, 10)) }
+
+// LoginNext links to the sign-in page, which returns to next (a local path)
+// after signing in.
+func LoginNext(next string) string { return Login + "?next=" + url.QueryEscape(next) }
+
+// RegisterValidateLink is where the sign-up form posts one field to check it.
+func RegisterValidateLink(field string) string {
+	return fill(RegisterValidate, ":field", url.PathEscape(field))
+}
+
+// ConfirmLink is the link a confirmation mail carries.
+func ConfirmLink(token string) string { return fill(Confirm, ":token", url.PathEscape(token)) }
+
+// ConfirmNotMeLink deletes the account a confirmation link was sent for.
+func ConfirmNotMeLink(token string) string {
+	return fill(ConfirmNotMe, ":token", url.PathEscape(token))
+}
+
+// ResetPasswordLink is the link a password-reset mail carries.
+func ResetPasswordLink(token string) string {
+	return fill(ResetPassword, ":token", url.PathEscape(token))
+}
+
+// DevMessageLink shows the dev inbox's message number n.
+func DevMessageLink(n int) string { return fill(DevMessage, ":n", strconv.Itoa(n)) }
+
+// DevMessageHTMLLink serves the HTML part of the dev inbox's message n.
+func DevMessageHTMLLink(n int) string { return fill(DevMessageHTML, ":n", strconv.Itoa(n)) }
+
+// AdminOutboxRetryLink queues the failed outbox message id again.
+func AdminOutboxRetryLink(id int64) string {
+	return fill(AdminOutboxRetry, ":id", strconv.FormatInt(id, 10))
+}
+
+// fill puts value, already escaped, in place of the route pattern's
+// parameter param. Links are built from the patterns themselves, so a route
+// and its links cannot drift apart.
+func fill(pattern, param, value string) string {
+	i := strings.Index(pattern, param)
+	if i < 0 {
+		panic("paths: " + pattern + " has no parameter " + param)
+	}
+	return pattern[:i] + value + pattern[i+len(param):]
+}
