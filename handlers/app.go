@@ -13,6 +13,7 @@ import (
 
 	"shelf/mail"
 	"shelf/store"
+	"shelf/store/sessions"
 )
 
 // App holds every dependency the handlers use. Handlers are its methods.
@@ -27,7 +28,7 @@ type App struct {
 	// Accounts (handlers/accounts.go, session.go, csrf.go). SetupAccounts
 	// fills the zero ones; Handler calls it when Sessions is nil.
 	Sessions     *scs.SessionManager
-	SessionStore *store.SessionStore
+	SessionStore *sessions.Store
 	Hasher       *store.Hasher
 	Limits       *Limits
 	// Mailer wakes the outbox sender after mail is enqueued; may be nil.

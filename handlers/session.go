@@ -18,6 +18,7 @@ import (
 	"shelf/components"
 	"shelf/static"
 	"shelf/store"
+	"shelf/store/sessions"
 )
 
 // AccountSettings are the configurable lifetimes. Zero values get defaults.
@@ -88,7 +89,7 @@ func (a *App) SetupAccounts() {
 		a.signer = a.loadSigner()
 	}
 	if a.SessionStore == nil {
-		a.SessionStore = store.NewSessionStore(a.DB, sessionUserID)
+		a.SessionStore = sessions.New(a.DB, sessionUserID)
 		a.SessionStore.Now = a.now
 	}
 	secure := a.BaseURL != nil && a.BaseURL.Scheme == "https"
