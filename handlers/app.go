@@ -11,8 +11,8 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
-	"shelf/mail"
 	"shelf/store"
+	"shelf/store/outbox/devinbox"
 	"shelf/store/sessions"
 )
 
@@ -35,7 +35,7 @@ type App struct {
 	Mailer MailNotifier
 	// DevInbox catches all mail when no SMTP server is configured; nil
 	// otherwise, and then /dev/mail is a 404.
-	DevInbox *mail.DevInbox
+	DevInbox *devinbox.Inbox
 	// Now is the clock for tokens, sessions and limits; time.Now when nil.
 	Now func() time.Time
 	// AccountSettings holds session and token lifetimes.

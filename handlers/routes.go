@@ -5,6 +5,7 @@ import (
 
 	"shelf/static"
 	"shelf/store"
+	"shelf/store/outbox"
 )
 
 // Handler returns the whole HTTP surface: every route and its middleware.
@@ -58,7 +59,7 @@ func (a *App) Handler() *echo.Echo {
 
 	// Mail: the dev inbox (404 unless it is running) and the admin's view
 	// of the outbox.
-	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: store.NewOutbox(a.DB), Sender: a.Mailer}
+	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: outbox.NewQueue(a.DB), Sender: a.Mailer}
 	e.GET("/dev/mail", mp.DevInbox)
 	e.GET("/dev/mail/:n", mp.DevMessage)
 	e.GET("/dev/mail/:n/html", mp.DevMessageHTML)
