@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"shelf/handlers/paths"
-	"shelf/mail"
-	"shelf/store"
+	"shelf/store/outbox"
+	"shelf/store/outbox/devinbox"
 )
 
 // TextSegment is a run of plain text, or a link when URL is set.
@@ -84,7 +84,7 @@ func orNone(s string) string {
 }
 
 // DevInboxPage lists the messages the dev inbox caught, newest first.
-func DevInboxPage(m Meta, msgs []mail.DevMessage) templ.Component {
+func DevInboxPage(m Meta, msgs []devinbox.Message) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -230,7 +230,7 @@ func DevInboxPage(m Meta, msgs []mail.DevMessage) templ.Component {
 // its links made clickable. The HTML part is untrusted markup: it is never
 // put into this page, only loaded into a sandboxed frame from
 // /dev/mail/{n}/html, which answers with its own strict policy.
-func DevMessagePage(m Meta, msg mail.DevMessage) templ.Component {
+func DevMessagePage(m Meta, msg devinbox.Message) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -532,7 +532,7 @@ func DevMessagePage(m Meta, msg mail.DevMessage) templ.Component {
 
 // AdminOutboxPage shows how much mail is waiting, sent and failed, and
 // lists the failures with a button to try each again.
-func AdminOutboxPage(m Meta, counts store.OutboxCounts, failed []store.OutboxMessage) templ.Component {
+func AdminOutboxPage(m Meta, counts outbox.Counts, failed []outbox.Message) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -588,7 +588,7 @@ func AdminOutboxPage(m Meta, counts store.OutboxCounts, failed []store.OutboxMes
 }
 
 // OutboxCounts summarises the outbox.
-func OutboxCounts(c store.OutboxCounts) templ.Component {
+func OutboxCounts(c outbox.Counts) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -680,7 +680,7 @@ func OutboxCounts(c store.OutboxCounts) templ.Component {
 
 // OutboxFailures lists messages that will not be delivered, most recent
 // first. Each can be queued again (POST /admin/outbox/{id}/retry).
-func OutboxFailures(csrfToken string, failed []store.OutboxMessage) templ.Component {
+func OutboxFailures(csrfToken string, failed []outbox.Message) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

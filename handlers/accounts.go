@@ -16,6 +16,7 @@ import (
 	"shelf/components"
 	"shelf/handlers/paths"
 	"shelf/store"
+	"shelf/store/outbox"
 )
 
 // Accounts: sign-up with in-place validation, email confirmation, sign-in
@@ -152,15 +153,15 @@ func (a *App) sendToken(ctx context.Context, tx *sql.Tx, userID int64, to string
 	if err != nil {
 		return err
 	}
-	_, err = store.EnqueueMail(ctx, tx, m)
+	_, err = outbox.Enqueue(ctx, tx, m)
 	return err
 }
 
 // accountMail renders a confirmation or reset email. Links are built from
 // the configured base URL, never from the request's Host header.
-func (a *App) accountMail(ctx context.Context, to string, purpose store.Purpose, path string, ttl time.Duration) (store.Mail, error) {
+func (a *App) accountMail(ctx context.Context, to string, purpose store.Purpose, path string, ttl time.Duration) (outbox.Mail, error) {
 	if a.BaseURL == nil {
-		return store.Mail{}, errors.New("accounts: BaseURL not configured")
+		return outbox.Mail{}, errors.New("accounts: BaseURL not configured")
 	}
 	l := components.EmailLink{To: to, URL: strings.TrimSuffix(a.BaseURL.String(), "/") + path, Valid: humanTTL(ttl)}
 	subject, html, text := "Confirm your Shelf account", components.ConfirmEmailHTML(l), components.ConfirmEmailText(l)
@@ -169,12 +170,12 @@ func (a *App) accountMail(ctx context.Context, to string, purpose store.Purpose,
 	}
 	var hb, tb bytes.Buffer
 	if err := html.Render(ctx, &hb); err != nil {
-		return store.Mail{}, err
+		return outbox.Mail{}, err
 	}
 	if err := text.Render(ctx, &tb); err != nil {
-		return store.Mail{}, err
+		return outbox.Mail{}, err
 	}
-	return store.Mail{To: to, Subject: subject, HTML: hb.String(), Text: tb.String()}, nil
+	return outbox.Mail{To: to, Subject: subject, HTML: hb.String(), Text: tb.String()}, nil
 }
 
 // humanTTL says a link's lifetime: "48 hours", "1 hour", "30 minutes".

@@ -11,8 +11,9 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
-	"shelf/mail"
 	"shelf/store"
+	"shelf/store/outbox/devinbox"
+	"shelf/store/sessions"
 )
 
 // App holds every dependency the handlers use. Handlers are its methods.
@@ -27,14 +28,14 @@ type App struct {
 	// Accounts (handlers/accounts.go, session.go, csrf.go). SetupAccounts
 	// fills the zero ones; Handler calls it when Sessions is nil.
 	Sessions     *scs.SessionManager
-	SessionStore *store.SessionStore
+	SessionStore *sessions.Store
 	Hasher       *store.Hasher
 	Limits       *Limits
 	// Mailer wakes the outbox sender after mail is enqueued; may be nil.
 	Mailer MailNotifier
 	// DevInbox catches all mail when no SMTP server is configured; nil
 	// otherwise, and then /dev/mail is a 404.
-	DevInbox *mail.DevInbox
+	DevInbox *devinbox.Inbox
 	// Now is the clock for tokens, sessions and limits; time.Now when nil.
 	Now func() time.Time
 	// AccountSettings holds session and token lifetimes.

@@ -13,8 +13,9 @@ import (
 
 	"shelf/components"
 	"shelf/handlers/paths"
-	"shelf/mail"
 	"shelf/store"
+	"shelf/store/outbox"
+	"shelf/store/outbox/devinbox"
 )
 
 // MailPages serves the development inbox (/dev/mail…) and the admin
@@ -24,9 +25,9 @@ type MailPages struct {
 	// Inbox is nil when SHELF_SMTP_URL is set: the dev inbox is off and
 	// every /dev/mail address answers 404. It answers 404 too to any
 	// request not from this machine (see fromThisMachine).
-	Inbox *mail.DevInbox
+	Inbox *devinbox.Inbox
 	// Outbox and Sender serve the admin page; Sender may be nil.
-	Outbox *store.Outbox
+	Outbox *outbox.Queue
 	Sender interface{ Notify() }
 }
 
@@ -40,7 +41,7 @@ const htmlPartPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src d
 // inbox returns the dev inbox when it runs and the request comes from this
 // machine. Anyone else gets a 404, as if it were off: the inbox shows
 // password-reset links.
-func (p *MailPages) inbox(c echo.Context) (*mail.DevInbox, error) {
+func (p *MailPages) inbox(c echo.Context) (*devinbox.Inbox, error) {
 	if p.Inbox == nil {
 		return nil, echo.ErrNotFound
 	}
@@ -68,7 +69,7 @@ func fromThisMachine(r *http.Request) bool {
 	} else {
 		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	}
-	return mail.IsLocalHost(host)
+	return outbox.IsLocalHost(host)
 }
 
 // DevInbox lists caught messages, newest first. GET /dev/mail
@@ -114,18 +115,18 @@ func (p *MailPages) DevMessageHTML(c echo.Context) error {
 	return c.Blob(http.StatusOK, "text/html; charset=utf-8", []byte(msg.HTML))
 }
 
-func (p *MailPages) devMessage(c echo.Context) (mail.DevMessage, error) {
+func (p *MailPages) devMessage(c echo.Context) (devinbox.Message, error) {
 	inbox, err := p.inbox(c)
 	if err != nil {
-		return mail.DevMessage{}, err
+		return devinbox.Message{}, err
 	}
 	n, err := strconv.Atoi(c.Param("n"))
 	if err != nil || n < 1 {
-		return mail.DevMessage{}, echo.ErrNotFound
+		return devinbox.Message{}, echo.ErrNotFound
 	}
 	msg, ok := inbox.Message(n)
 	if !ok {
-		return mail.DevMessage{}, echo.ErrNotFound
+		return devinbox.Message{}, echo.ErrNotFound
 	}
 	return msg, nil
 }

@@ -14,7 +14,7 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"shelf/store"
+	"shelf/store/outbox"
 )
 
 // TestBrowserDevMailSandbox checks in headless chromium what the header
@@ -36,7 +36,7 @@ func TestBrowserDevMailSandbox(t *testing.T) {
 	db := mailTestDB(t)
 	inbox, _ := startDevInboxSender(t, db)
 	changed := inbox.Changed()
-	enqueueMail(t, db, store.Mail{
+	enqueueMail(t, db, outbox.Mail{
 		To: "reader@example.com", Subject: "Sandbox", Text: "See https://example.com/x",
 		HTML: `<p id="p" style="color: rgb(255, 0, 0)">Hi</p>` +
 			`<script>window.ran = 1; parent.postMessage("script ran", "*")</script>` +

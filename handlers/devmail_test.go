@@ -14,8 +14,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"shelf/mail"
 	"shelf/store"
+	"shelf/store/outbox"
+	"shelf/store/outbox/devinbox"
 )
 
 // mailTestServer serves the mail pages the way routes.go wires them.
@@ -62,10 +63,10 @@ func mailTestDB(t *testing.T) *store.DB {
 	return db
 }
 
-func enqueueMail(t *testing.T, db *store.DB, m store.Mail) {
+func enqueueMail(t *testing.T, db *store.DB, m outbox.Mail) {
 	t.Helper()
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
-		_, err := store.EnqueueMail(context.Background(), tx, m)
+		_, err := outbox.Enqueue(context.Background(), tx, m)
 		return err
 	})
 	if err != nil {
@@ -88,7 +89,7 @@ func TestDevMailShowsCaughtMail(t *testing.T) {
 	inbox, sender := startDevInboxSender(t, db)
 
 	changed := inbox.Changed()
-	enqueueMail(t, db, store.Mail{
+	enqueueMail(t, db, outbox.Mail{
 		To:      "reader@example.com",
 		Subject: "Confirm <b>now</b>",
 		Text: "Hello <script>alert(1)</script>\n" +
@@ -104,7 +105,7 @@ func TestDevMailShowsCaughtMail(t *testing.T) {
 	}
 
 	a := &App{Logger: slog.New(slog.DiscardHandler), DB: db}
-	e := mailTestServer(t, &MailPages{App: a, Inbox: inbox, Outbox: store.NewOutbox(db)})
+	e := mailTestServer(t, &MailPages{App: a, Inbox: inbox, Outbox: outbox.NewQueue(db)})
 
 	res, body := get(t, e, "/dev/mail")
 	if res.StatusCode != http.StatusOK {
@@ -170,7 +171,7 @@ func TestDevMailOnlyForThisMachine(t *testing.T) {
 	db := mailTestDB(t)
 	inbox, sender := startDevInboxSender(t, db)
 	changed := inbox.Changed()
-	enqueueMail(t, db, store.Mail{To: "reader@example.com", Subject: "Reset", Text: "https://shelf.test/password/reset/secret", HTML: "<p>reset</p>"})
+	enqueueMail(t, db, outbox.Mail{To: "reader@example.com", Subject: "Reset", Text: "https://shelf.test/password/reset/secret", HTML: "<p>reset</p>"})
 	sender.Notify()
 	select {
 	case <-changed:
@@ -178,7 +179,7 @@ func TestDevMailOnlyForThisMachine(t *testing.T) {
 		t.Fatal("no mail caught")
 	}
 	a := &App{Logger: slog.New(slog.DiscardHandler), DB: db}
-	e := mailTestServer(t, &MailPages{App: a, Inbox: inbox, Outbox: store.NewOutbox(db)})
+	e := mailTestServer(t, &MailPages{App: a, Inbox: inbox, Outbox: outbox.NewQueue(db)})
 
 	allowed := []struct{ remote, host string }{
 		{"127.0.0.1:50000", "localhost:8080"},
@@ -230,10 +231,10 @@ func (c *countingNotifier) Notify() { c.n++ }
 
 func TestAdminOutboxListsFailures(t *testing.T) {
 	db := mailTestDB(t)
-	ob := store.NewOutbox(db)
+	ob := outbox.NewQueue(db)
 	ctx := context.Background()
-	enqueueMail(t, db, store.Mail{To: "<b>bad</b>", Subject: "Welcome & hello", Text: "t", HTML: "h"})
-	enqueueMail(t, db, store.Mail{To: "ok@example.com", Subject: "Pending", Text: "t", HTML: "h"})
+	enqueueMail(t, db, outbox.Mail{To: "<b>bad</b>", Subject: "Welcome & hello", Text: "t", HTML: "h"})
+	enqueueMail(t, db, outbox.Mail{To: "ok@example.com", Subject: "Pending", Text: "t", HTML: "h"})
 	rows, err := ob.Claim(ctx, "test", time.Now().Add(time.Second), 1)
 	if err != nil || len(rows) != 1 {
 		t.Fatal(rows, err)
@@ -276,15 +277,15 @@ func TestAdminOutboxListsFailures(t *testing.T) {
 
 // startDevInboxSender runs a dev inbox and a sender delivering db's outbox
 // to it, both stopped when the test ends.
-func startDevInboxSender(t *testing.T, db *store.DB) (*mail.DevInbox, *mail.Sender) {
+func startDevInboxSender(t *testing.T, db *store.DB) (*devinbox.Inbox, *outbox.Sender) {
 	t.Helper()
-	inbox, err := mail.StartDevInbox(0, nil)
+	inbox, err := devinbox.Start(0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { inbox.Close() })
-	from, _ := mail.ParseFrom(mail.DefaultFrom)
-	sender, err := mail.NewSender(store.NewOutbox(db), inbox.SMTP(), from, mail.Options{PollInterval: 10 * time.Millisecond})
+	from, _ := outbox.ParseFrom(outbox.DefaultFrom)
+	sender, err := outbox.NewSender(outbox.NewQueue(db), inbox.SMTP(), from, outbox.SenderOptions{PollInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

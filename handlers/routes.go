@@ -6,6 +6,7 @@ import (
 	"shelf/handlers/paths"
 	"shelf/static"
 	"shelf/store"
+	"shelf/store/outbox"
 )
 
 // Handler returns the whole HTTP surface: every route and its middleware.
@@ -80,7 +81,7 @@ func (a *App) accountRoutes(e *echo.Echo) {
 // mailRoutes: the dev inbox (404 unless it is running) and the admin's
 // view of the outbox (devmail.go).
 func (a *App) mailRoutes(e *echo.Echo) {
-	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: store.NewOutbox(a.DB), Sender: a.Mailer}
+	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: outbox.NewQueue(a.DB), Sender: a.Mailer}
 	e.GET(paths.DevInbox, mp.DevInbox)
 	e.GET(paths.DevMessage, mp.DevMessage)
 	e.GET(paths.DevMessageHTML, mp.DevMessageHTML)

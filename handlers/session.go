@@ -19,6 +19,7 @@ import (
 	"shelf/handlers/paths"
 	"shelf/static"
 	"shelf/store"
+	"shelf/store/sessions"
 )
 
 // AccountSettings are the configurable lifetimes. Zero values get defaults.
@@ -89,7 +90,7 @@ func (a *App) SetupAccounts() {
 		a.signer = a.loadSigner()
 	}
 	if a.SessionStore == nil {
-		a.SessionStore = store.NewSessionStore(a.DB, sessionUserID)
+		a.SessionStore = sessions.New(a.DB, sessionUserID)
 		a.SessionStore.Now = a.now
 	}
 	secure := a.BaseURL != nil && a.BaseURL.Scheme == "https"

@@ -15,6 +15,7 @@ import (
 	"shelf/components"
 	"shelf/handlers/paths"
 	"shelf/store"
+	"shelf/store/outbox"
 )
 
 // A sign-up does not sign the browser in. It leaves a pending sign-up in a
@@ -185,26 +186,26 @@ func (a *App) noticeSignUpAttempt(ctx context.Context, tx *sql.Tx, email string,
 	if ok, err := store.ClaimSignUpNotice(ctx, tx, u.ID, now, signUpNoticeInterval); err != nil || !ok {
 		return err
 	}
-	_, err = store.EnqueueMail(ctx, tx, m)
+	_, err = outbox.Enqueue(ctx, tx, m)
 	return err
 }
 
 // signUpAttemptMail renders the mail to an address that already has an
 // account. Links are built from the base URL, never the request's Host.
-func (a *App) signUpAttemptMail(ctx context.Context, to string) (store.Mail, error) {
+func (a *App) signUpAttemptMail(ctx context.Context, to string) (outbox.Mail, error) {
 	if a.BaseURL == nil {
-		return store.Mail{}, errors.New("accounts: BaseURL not configured")
+		return outbox.Mail{}, errors.New("accounts: BaseURL not configured")
 	}
 	base := strings.TrimSuffix(a.BaseURL.String(), "/")
 	l := components.SignUpAttemptLinks{To: to, SignInURL: base + paths.Login, ResetURL: base + paths.ForgotPassword}
 	var hb, tb bytes.Buffer
 	if err := components.SignUpAttemptEmailHTML(l).Render(ctx, &hb); err != nil {
-		return store.Mail{}, err
+		return outbox.Mail{}, err
 	}
 	if err := components.SignUpAttemptEmailText(l).Render(ctx, &tb); err != nil {
-		return store.Mail{}, err
+		return outbox.Mail{}, err
 	}
-	return store.Mail{To: to, Subject: "Someone tried to sign up at Shelf with your address", HTML: hb.String(), Text: tb.String()}, nil
+	return outbox.Mail{To: to, Subject: "Someone tried to sign up at Shelf with your address", HTML: hb.String(), Text: tb.String()}, nil
 }
 
 // notMe is "I didn't create this account" on the confirmation page: with a

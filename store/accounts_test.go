@@ -4,18 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/alexedwards/scs/v2"
-)
-
-var (
-	_ scs.Store    = (*SessionStore)(nil)
-	_ scs.CtxStore = (*SessionStore)(nil)
 )
 
 // fastHash keeps tests quick; the PHC string records the parameters.
@@ -227,81 +219,6 @@ func TestResendWait(t *testing.T) {
 	}
 	if w := try(now.Add(24*time.Hour+time.Minute+time.Second), true); w != 0 {
 		t.Fatalf("next day: wait %v", w)
-	}
-}
-
-func TestSessionStoreExpiryAndCleanup(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	uid := insertTestUser(t, db, "s@example.org", time.Now())
-	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := NewSessionStore(db, func(b []byte) int64 {
-		if string(b) == "signed-in" {
-			return uid
-		}
-		return 0
-	})
-	s.Now = func() time.Time { return clock }
-
-	if err := s.Commit("a", []byte("anon"), clock.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CommitCtx(ctx, "b", []byte("signed-in"), clock.Add(2*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CommitCtx(ctx, "c", []byte("signed-in"), clock.Add(3*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if b, ok, err := s.Find("a"); !ok || err != nil || string(b) != "anon" {
-		t.Fatalf("find a = %q %v %v", b, ok, err)
-	}
-	// Commit replaces data and expiry.
-	if err := s.Commit("a", []byte("anon2"), clock.Add(90*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if b, _, _ := s.Find("a"); string(b) != "anon2" {
-		t.Fatalf("after recommit %q", b)
-	}
-	if _, ok, err := s.Find("missing"); ok || err != nil {
-		t.Fatalf("missing: %v %v", ok, err)
-	}
-
-	clock = clock.Add(100 * time.Minute) // a has expired; b and c have not
-	if _, ok, _ := s.Find("a"); ok {
-		t.Fatal("expired session found")
-	}
-	if n, err := s.DeleteExpired(ctx); n != 1 || err != nil {
-		t.Fatalf("DeleteExpired = %d, %v", n, err)
-	}
-	var rows int
-	db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&rows)
-	if rows != 2 {
-		t.Fatalf("%d rows left, want 2", rows)
-	}
-	if n, err := s.DeleteUserSessions(ctx, uid); n != 2 || err != nil {
-		t.Fatalf("DeleteUserSessions = %d, %v", n, err)
-	}
-	if err := s.Delete("b"); err != nil {
-		t.Fatalf("deleting a deleted session: %v", err)
-	}
-
-	// The cleanup loop runs on its own.
-	s.Commit("d", []byte("x"), clock.Add(-time.Second))
-	loopCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { s.CleanupLoop(loopCtx, 5*time.Millisecond, slog.New(slog.DiscardHandler)); close(done) }()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&rows)
-		if rows == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	<-done
-	if rows != 0 {
-		t.Fatalf("cleanup loop left %d rows", rows)
 	}
 }
 

@@ -111,22 +111,22 @@ func (db *DB) Ping(ctx context.Context) error {
 
 type txKey struct{}
 
-// WithTx returns ctx carrying tx, so that the session store's writes made
-// with it join tx (see SessionStore): a change and the session that carries
-// it are then committed together, or not at all.
+// WithTx returns ctx carrying tx, so that writes made through Writer with
+// it join tx (the session store's, for one): a change and the session that
+// carries it are then committed together, or not at all.
 func WithTx(ctx context.Context, tx *sql.Tx) context.Context {
 	return context.WithValue(ctx, txKey{}, tx)
 }
 
-// execer is what a write needs: the writer pool, or a transaction on it.
-type execer interface {
+// Execer is what a write needs: the writer pool, or a transaction on it.
+type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// writer returns the transaction ctx carries, if any, else the writer pool.
-// Inside a transaction it must be the transaction: the pool has a single
-// connection, which the transaction holds.
-func (db *DB) writer(ctx context.Context) execer {
+// Writer returns the transaction ctx carries (WithTx), if any, else the
+// writer pool. Inside a transaction it must be the transaction: the pool
+// has a single connection, which the transaction holds.
+func (db *DB) Writer(ctx context.Context) Execer {
 	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return tx
 	}

@@ -21,8 +21,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"shelf/mail"
 	"shelf/store"
+	"shelf/store/outbox"
+	"shelf/store/outbox/devinbox"
 )
 
 // catchingSMTP is an SMTP server on a fixed local address that keeps every
@@ -30,7 +31,7 @@ import (
 type catchingSMTP struct {
 	srv      *smtp.Server
 	mu       sync.Mutex
-	messages []mail.DevMessage
+	messages []devinbox.Message
 	arrived  chan struct{}
 }
 
@@ -56,7 +57,7 @@ func startCatchingSMTP(t *testing.T, addr string) *catchingSMTP {
 }
 
 // next waits for the next message.
-func (c *catchingSMTP) next(t *testing.T, timeout time.Duration) mail.DevMessage {
+func (c *catchingSMTP) next(t *testing.T, timeout time.Duration) devinbox.Message {
 	t.Helper()
 	select {
 	case <-c.arrived:
@@ -82,7 +83,7 @@ func (s *catchingSession) Data(r io.Reader) error {
 		return err
 	}
 	s.c.mu.Lock()
-	s.c.messages = append(s.c.messages, mail.ParseMessage(raw))
+	s.c.messages = append(s.c.messages, devinbox.ParseMessage(raw))
 	s.c.mu.Unlock()
 	s.c.arrived <- struct{}{}
 	return nil
@@ -178,7 +179,7 @@ func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
 	if status, _, hdr := alice.get("/account"); status != http.StatusSeeOther || hdr.Get("Location") != "/login?next=%2Faccount" {
 		t.Fatalf("/account before confirming: %d %q, want 303 to /login?next=%%2Faccount", status, hdr.Get("Location"))
 	}
-	waitForOutbox(t, s.DB, func(c store.OutboxCounts) bool { return c.Pending == 1 && c.Retrying == 1 }, "one undelivered message after a failed attempt")
+	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Pending == 1 && c.Retrying == 1 }, "one undelivered message after a failed attempt")
 
 	// Restart with the mail still in the outbox; now the SMTP server is up.
 	s.stop()
@@ -239,7 +240,7 @@ func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, "Alice.E2E@example.org") {
 		t.Fatalf("/account after confirming: %d\n%s", status, body)
 	}
-	waitForOutbox(t, s.DB, func(c store.OutboxCounts) bool { return c.Sent == 1 && c.Pending+c.Failed == 0 },
+	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Sent == 1 && c.Pending+c.Failed == 0 },
 		"the message marked sent")
 
 	// Sign out, then in again: the session cookie changes at sign-in.
@@ -276,18 +277,18 @@ func sessionCookie(c *browserlessClient, base string) string {
 }
 
 // waitForOutbox polls the outbox of the database file until ok holds.
-func waitForOutbox(t *testing.T, dbPath string, ok func(store.OutboxCounts) bool, what string) {
+func waitForOutbox(t *testing.T, dbPath string, ok func(outbox.Counts) bool, what string) {
 	t.Helper()
 	db, err := store.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	outbox := store.NewOutbox(db)
+	queue := outbox.NewQueue(db)
 	deadline := time.Now().Add(20 * time.Second)
-	var c store.OutboxCounts
+	var c outbox.Counts
 	for time.Now().Before(deadline) {
-		if c, err = outbox.Counts(context.Background()); err == nil && ok(c) {
+		if c, err = queue.Counts(context.Background()); err == nil && ok(c) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"shelf/mail"
 	"shelf/store"
+	"shelf/store/outbox"
 )
 
 // config is everything Shelf reads from flags and SHELF_* environment
@@ -145,7 +145,7 @@ func loadConfig(name string, args []string, environ []string, extra ...func(*fla
 		}
 	}
 	if c.Mail.SMTP == nil {
-		if !mail.IsLocalHost(c.BaseURL.Hostname()) {
+		if !outbox.IsLocalHost(c.BaseURL.Hostname()) {
 			return nil, fs, fmt.Errorf("SHELF_SMTP_URL is required when SHELF_BASE_URL (%s) is not a local address: "+
 				"without it the dev inbox at /dev/mail would show everyone's mail", c.BaseURL)
 		}

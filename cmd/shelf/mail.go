@@ -9,15 +9,16 @@ import (
 	"strings"
 	"time"
 
-	"shelf/mail"
 	"shelf/store"
+	"shelf/store/outbox"
+	"shelf/store/outbox/devinbox"
 )
 
 // mailConfig is where outgoing mail goes and whom it is from.
 type mailConfig struct {
 	// SMTP is nil when SHELF_SMTP_URL is unset: mail is then caught by the
 	// in-process dev inbox and shown at /dev/mail.
-	SMTP *mail.SMTPConfig
+	SMTP *outbox.SMTPConfig
 	From *netmail.Address
 }
 
@@ -33,15 +34,15 @@ func (m *mailConfig) settings() []setting {
 					m.SMTP = nil
 					return nil
 				}
-				c, err := mail.ParseSMTPURL(v)
+				c, err := outbox.ParseSMTPURL(v)
 				if err != nil {
 					return err
 				}
 				m.SMTP = &c
 				return nil
 			}},
-		{"mail-from", "SHELF_MAIL_FROM", mail.DefaultFrom, "From address of outgoing mail", func(v string) error {
-			a, err := mail.ParseFrom(v)
+		{"mail-from", "SHELF_MAIL_FROM", outbox.DefaultFrom, "From address of outgoing mail", func(v string) error {
+			a, err := outbox.ParseFrom(v)
 			if err != nil {
 				return err
 			}
@@ -69,12 +70,12 @@ func redactURL(v string) string {
 
 // mailService is the running mail machinery.
 type mailService struct {
-	Outbox *store.Outbox
+	Outbox *outbox.Queue
 	// Sender delivers the outbox; give it to handlers.App.Mailer so sign-up
 	// can wake it after committing.
-	Sender *mail.Sender
+	Sender *outbox.Sender
 	// DevInbox is nil when SHELF_SMTP_URL is set.
-	DevInbox *mail.DevInbox
+	DevInbox *devinbox.Inbox
 }
 
 // startMail starts delivering the outbox: to the configured SMTP server,
@@ -84,21 +85,21 @@ func startMail(cfg mailConfig, baseURL *url.URL, db *store.DB, log *slog.Logger)
 	from := cfg.From
 	if from == nil {
 		var err error
-		if from, err = mail.ParseFrom(mail.DefaultFrom); err != nil {
+		if from, err = outbox.ParseFrom(outbox.DefaultFrom); err != nil {
 			return nil, err
 		}
 	}
-	ms := &mailService{Outbox: store.NewOutbox(db)}
-	var smtp mail.SMTPConfig
+	ms := &mailService{Outbox: outbox.NewQueue(db)}
+	var smtp outbox.SMTPConfig
 	if cfg.SMTP != nil {
 		smtp = *cfg.SMTP
 		log.Info("mail: sending via smtp "+smtp.Addr(), "server", smtp.String(), "from", from.String())
-		if smtp.NoTLS && !mail.IsLocalHost(smtp.Host) {
+		if smtp.NoTLS && !outbox.IsLocalHost(smtp.Host) {
 			log.Warn("mail: tls=none: mail to " + smtp.Host + " crosses the network in clear, sign-in and reset links included; " +
 				"use it only for a relay on a network you trust")
 		}
 	} else {
-		inbox, err := mail.StartDevInbox(200, log)
+		inbox, err := devinbox.Start(200, log)
 		if err != nil {
 			return nil, err
 		}
@@ -109,12 +110,12 @@ func startMail(cfg mailConfig, baseURL *url.URL, db *store.DB, log *slog.Logger)
 			where = baseURL.String() + where
 		}
 		log.Info(fmt.Sprintf("mail: dev inbox at %s (no SHELF_SMTP_URL set)", where), "smtp", smtp.Addr())
-		if baseURL != nil && !mail.IsLocalHost(baseURL.Hostname()) {
+		if baseURL != nil && !outbox.IsLocalHost(baseURL.Hostname()) {
 			log.Warn("mail: the dev inbox shows every message, password-reset links included, to anyone who can open " +
 				where + "; set SHELF_SMTP_URL for a public site")
 		}
 	}
-	sender, err := mail.NewSender(ms.Outbox, smtp, from, mail.Options{Logger: log})
+	sender, err := outbox.NewSender(ms.Outbox, smtp, from, outbox.SenderOptions{Logger: log})
 	if err != nil {
 		if ms.DevInbox != nil {
 			ms.DevInbox.Close()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"shelf/store"
+	"shelf/store/outbox"
 )
 
 func applyMailSettings(t *testing.T, env map[string]string) (mailConfig, error) {
@@ -84,7 +85,7 @@ func TestStartMailDevInbox(t *testing.T) {
 	}
 	changed := ms.DevInbox.Changed()
 	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := store.EnqueueMail(ctx, tx, store.Mail{To: "a@example.com", Subject: "Hi", Text: "t", HTML: "<p>h</p>"})
+		_, err := outbox.Enqueue(ctx, tx, outbox.Mail{To: "a@example.com", Subject: "Hi", Text: "t", HTML: "<p>h</p>"})
 		return err
 	})
 	if err != nil {

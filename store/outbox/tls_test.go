@@ -1,4 +1,4 @@
-package mail
+package outbox_test
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"shelf/store"
+	"shelf/store/outbox"
 )
 
 // selfSigned returns a server certificate for 127.0.0.1 and a client
@@ -78,7 +78,7 @@ func TestSTARTTLSRequiredByDefault(t *testing.T) {
 	srv := newTestSMTP(t) // offers no STARTTLS
 	db := openDB(t, "")
 	enqueue(t, db, welcome("reader@example.com"))
-	cfg, err := ParseSMTPURL("smtp://" + srv.addr)
+	cfg, err := outbox.ParseSMTPURL("smtp://" + srv.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestSTARTTLSRequiredByDefault(t *testing.T) {
 	opt := fastOptions(t)
 	opt.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	startSender(t, db, cfg, opt)
-	c := waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Retrying == 1 })
+	c := waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Retrying == 1 })
 	time.Sleep(100 * time.Millisecond) // a few more attempts
 	if srv.count() != 0 {
 		t.Fatalf("sent %d messages in clear to a server without STARTTLS", srv.count())
@@ -110,13 +110,13 @@ func TestTLSNoneSendsInClear(t *testing.T) {
 	srv := newTestSMTP(t)
 	db := openDB(t, "")
 	enqueue(t, db, welcome("reader@example.com"))
-	cfg, err := ParseSMTPURL("smtp://" + srv.addr + "?tls=none")
+	cfg, err := outbox.ParseSMTPURL("smtp://" + srv.addr + "?tls=none")
 	if err != nil {
 		t.Fatal(err)
 	}
 	startSender(t, db, cfg, fastOptions(t))
 	srv.waitFor(1, 5*time.Second)
-	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == 1 })
+	waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == 1 })
 }
 
 // lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
@@ -153,17 +153,5 @@ func TestImplicitTLS(t *testing.T) {
 	defer srv.mu.Unlock()
 	if !srv.tlsSeen[0] {
 		t.Fatal("not sent over TLS")
-	}
-}
-
-func TestClientKeepsConfiguredPort(t *testing.T) {
-	for _, c := range []SMTPConfig{{Host: "mail.example.com", Port: 25}, {Host: "mail.example.com", Port: 587}, {Host: "mail.example.com", Port: 465, ImplicitTLS: true}} {
-		client, err := newClient(c, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := client.ServerAddr(); got != c.Addr() {
-			t.Errorf("client for %v dials %s", c, got)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package mail
+package outbox_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"shelf/store"
+	"shelf/store/outbox"
 )
 
 // BenchmarkOutboxDrain measures delivering 1,000 queued messages to a local
@@ -15,10 +15,10 @@ func BenchmarkOutboxDrain(b *testing.B) {
 	const n = 1000
 	srv := newTestSMTP(b)
 	db := openDB(b, "")
-	opt := Options{PollInterval: time.Hour}
+	opt := outbox.SenderOptions{PollInterval: time.Hour}
 	s := startSender(b, db, srv.config(), opt)
-	ob := store.NewOutbox(db)
-	var mails []store.Mail
+	ob := outbox.NewQueue(db)
+	var mails []outbox.Mail
 	for i := range n {
 		mails = append(mails, welcome(fmt.Sprintf("reader%d@example.com", i)))
 	}

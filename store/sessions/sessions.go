@@ -1,4 +1,7 @@
-package store
+// Package sessions keeps the web sessions scs manages in the database, so
+// that a sign-in survives a restart and a password reset can end every
+// session of an account.
+package sessions
 
 import (
 	"context"
@@ -7,14 +10,16 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"shelf/store"
 )
 
-// SessionStore keeps scs sessions in the sessions table. It implements
-// scs.Store and scs.CtxStore (checked in sessions_test.go). Reads use the
-// read pool; writes go through the single writer, or join the transaction
-// the context carries (WithTx).
-type SessionStore struct {
-	db *DB
+// Store keeps scs sessions in the sessions table. It implements scs.Store
+// and scs.CtxStore (checked in sessions_test.go). Reads use the read pool;
+// writes go through the single writer, or join the transaction the context
+// carries (store.WithTx).
+type Store struct {
+	db *store.DB
 	// UserID extracts the signed-in account from encoded session data (the
 	// handlers know the codec); 0 means nobody. It is stored alongside the
 	// data so DeleteUserSessions can end every session of an account.
@@ -23,12 +28,12 @@ type SessionStore struct {
 	Now func() time.Time
 }
 
-// NewSessionStore returns a store over db.
-func NewSessionStore(db *DB, userID func([]byte) int64) *SessionStore {
-	return &SessionStore{db: db, UserID: userID}
+// New returns a store over db.
+func New(db *store.DB, userID func([]byte) int64) *Store {
+	return &Store{db: db, UserID: userID}
 }
 
-func (s *SessionStore) now() time.Time {
+func (s *Store) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
 	}
@@ -36,7 +41,7 @@ func (s *SessionStore) now() time.Time {
 }
 
 // FindCtx returns the data of an unexpired session.
-func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var data []byte
 	err := s.db.Read.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token = ? AND expiry > ?`,
 		token, s.now().UnixMilli()).Scan(&data)
@@ -50,14 +55,14 @@ func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 }
 
 // CommitCtx inserts or replaces a session (in ctx's transaction, if any).
-func (s *SessionStore) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
+func (s *Store) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
 	var uid any
 	if s.UserID != nil {
 		if id := s.UserID(data); id != 0 {
 			uid = id
 		}
 	}
-	_, err := s.db.writer(ctx).ExecContext(ctx, `INSERT INTO sessions (token, data, expiry, user_id) VALUES (?, ?, ?, ?)
+	_, err := s.db.Writer(ctx).ExecContext(ctx, `INSERT INTO sessions (token, data, expiry, user_id) VALUES (?, ?, ?, ?)
 		ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry, user_id = excluded.user_id`,
 		token, data, expiry.UnixMilli(), uid)
 	if err != nil {
@@ -68,31 +73,31 @@ func (s *SessionStore) CommitCtx(ctx context.Context, token string, data []byte,
 
 // DeleteCtx removes a session (in ctx's transaction, if any); removing an
 // unknown one is not an error.
-func (s *SessionStore) DeleteCtx(ctx context.Context, token string) error {
-	if _, err := s.db.writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, token); err != nil {
+func (s *Store) DeleteCtx(ctx context.Context, token string) error {
+	if _, err := s.db.Writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, token); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
 }
 
 // Find, Commit and Delete satisfy scs.Store; scs prefers the Ctx versions.
-func (s *SessionStore) Find(token string) ([]byte, bool, error) {
+func (s *Store) Find(token string) ([]byte, bool, error) {
 	return s.FindCtx(context.Background(), token)
 }
 
-func (s *SessionStore) Commit(token string, data []byte, expiry time.Time) error {
+func (s *Store) Commit(token string, data []byte, expiry time.Time) error {
 	return s.CommitCtx(context.Background(), token, data, expiry)
 }
 
-func (s *SessionStore) Delete(token string) error {
+func (s *Store) Delete(token string) error {
 	return s.DeleteCtx(context.Background(), token)
 }
 
 // DeleteUserSessions ends every stored session of the account (after a
 // password reset), in ctx's transaction if any. It returns how many were
 // removed.
-func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
-	res, err := s.db.writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
+	res, err := s.db.Writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("delete user sessions: %w", err)
 	}
@@ -101,7 +106,7 @@ func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID int64) (in
 
 // DeleteExpired removes sessions whose expiry has passed and returns how
 // many were removed.
-func (s *SessionStore) DeleteExpired(ctx context.Context) (int64, error) {
+func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE expiry <= ?`, s.now().UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
@@ -110,7 +115,7 @@ func (s *SessionStore) DeleteExpired(ctx context.Context) (int64, error) {
 }
 
 // CleanupLoop deletes expired sessions every interval until ctx ends.
-func (s *SessionStore) CleanupLoop(ctx context.Context, interval time.Duration, log *slog.Logger) {
+func (s *Store) CleanupLoop(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

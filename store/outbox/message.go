@@ -1,4 +1,4 @@
-package mail
+package outbox
 
 import (
 	"fmt"
@@ -6,14 +6,12 @@ import (
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
-
-	"shelf/store"
 )
 
 // MessageID is the Message-ID header value (without angle brackets) for an
 // outbox row: the row's random id at the sender's domain. It is the same on
 // every attempt, so a receiver can drop a duplicate delivered after a crash.
-func MessageID(from *netmail.Address, row store.OutboxMessage) string {
+func MessageID(from *netmail.Address, row Message) string {
 	_, domain, _ := strings.Cut(from.Address, "@")
 	if domain == "" {
 		domain = "localhost"
@@ -31,7 +29,7 @@ func (e invalidMessageError) Unwrap() error { return e.err }
 // buildMessage turns an outbox row into a multipart/alternative message
 // with a text and an HTML part. Its Date is when the row was queued, so,
 // like the Message-ID, it is the same on every attempt.
-func buildMessage(from *netmail.Address, row store.OutboxMessage) (*gomail.Msg, error) {
+func buildMessage(from *netmail.Address, row Message) (*gomail.Msg, error) {
 	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	m.FromMailAddress(from)
 	if err := m.To(row.To); err != nil {

@@ -1,4 +1,4 @@
-package mail
+package outbox_test
 
 import (
 	"crypto/tls"
@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"shelf/store/outbox"
+	"shelf/store/outbox/devinbox"
 )
 
 // testSMTP is a real SMTP server for tests. It records what it accepts and
@@ -67,15 +70,15 @@ func (s *testSMTP) serve(ln net.Listener) {
 	go srv.Serve(ln)
 }
 
-// config is how a Sender reaches this server: in clear unless the server
+// config is how a outbox.Sender reaches this server: in clear unless the server
 // speaks TLS (set tls before calling it).
-func (s *testSMTP) config() SMTPConfig {
+func (s *testSMTP) config() outbox.SMTPConfig {
 	host, port, _ := net.SplitHostPort(s.addr)
 	var p int
 	for _, c := range port {
 		p = p*10 + int(c-'0')
 	}
-	return SMTPConfig{Host: host, Port: p, NoTLS: s.tls == nil}
+	return outbox.SMTPConfig{Host: host, Port: p, NoTLS: s.tls == nil}
 }
 
 // down stops the server: connections are refused until up.
@@ -157,13 +160,13 @@ func (s *testSMTP) setDelay(d time.Duration) {
 }
 
 // messages parses what the server accepted, in order.
-func (s *testSMTP) messages() []DevMessage {
+func (s *testSMTP) messages() []devinbox.Message {
 	s.mu.Lock()
 	raws := append([][]byte(nil), s.received...)
 	s.mu.Unlock()
-	out := make([]DevMessage, len(raws))
+	out := make([]devinbox.Message, len(raws))
 	for i, r := range raws {
-		out[i] = ParseMessage(r)
+		out[i] = devinbox.ParseMessage(r)
 	}
 	return out
 }

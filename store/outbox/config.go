@@ -1,9 +1,4 @@
-// Package mail delivers Shelf's outgoing mail. Messages wait in the
-// durable outbox (store.Outbox); a Sender delivers them over SMTP with
-// go-mail, retrying temporary failures with backoff. In development, a
-// DevInbox is an in-process SMTP server that catches every message so it
-// can be read at /dev/mail.
-package mail
+package outbox
 
 import (
 	"crypto/tls"

@@ -1,4 +1,7 @@
-package mail
+// Package devinbox is the SMTP server Shelf runs in development: it catches
+// every message the outbox's Sender delivers, so the mail can be read at
+// /dev/mail and nothing leaves the machine.
+package devinbox
 
 import (
 	"bytes"
@@ -18,10 +21,12 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"shelf/store/outbox"
 )
 
-// DevMessage is one message caught by the dev inbox.
-type DevMessage struct {
+// Message is one message caught by the dev inbox.
+type Message struct {
 	N         int // 1 for the first message caught, and so on; never reused
 	Received  time.Time
 	Envelope  Envelope
@@ -42,17 +47,17 @@ type Envelope struct {
 	To   []string
 }
 
-// DevInbox is an SMTP server on 127.0.0.1 that catches every message sent
+// Inbox is an SMTP server on 127.0.0.1 that catches every message sent
 // to it and keeps the most recent ones in memory, for reading at /dev/mail
 // while developing. Nothing it catches leaves the machine.
-type DevInbox struct {
+type Inbox struct {
 	server   *smtp.Server
 	listener net.Listener
 	capacity int
 	log      *slog.Logger
 
 	mu       sync.Mutex
-	messages []DevMessage // oldest first, at most capacity
+	messages []Message // oldest first, at most capacity
 	next     int
 	changed  chan struct{} // closed and replaced whenever a message arrives
 }
@@ -60,9 +65,9 @@ type DevInbox struct {
 // devInboxMaxBytes bounds each caught message.
 const devInboxMaxBytes = 2 << 20
 
-// StartDevInbox starts a dev inbox on 127.0.0.1 at a random port, keeping
+// Start starts a dev inbox on 127.0.0.1 at a random port, keeping
 // the last capacity messages (200 when capacity <= 0).
-func StartDevInbox(capacity int, log *slog.Logger) (*DevInbox, error) {
+func Start(capacity int, log *slog.Logger) (*Inbox, error) {
 	if capacity <= 0 {
 		capacity = 200
 	}
@@ -73,7 +78,7 @@ func StartDevInbox(capacity int, log *slog.Logger) (*DevInbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail: dev inbox: %w", err)
 	}
-	d := &DevInbox{listener: ln, capacity: capacity, log: log, next: 1, changed: make(chan struct{})}
+	d := &Inbox{listener: ln, capacity: capacity, log: log, next: 1, changed: make(chan struct{})}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &devSession{inbox: d}, nil
 	}))
@@ -93,13 +98,13 @@ func StartDevInbox(capacity int, log *slog.Logger) (*DevInbox, error) {
 }
 
 // SMTP is how to reach the dev inbox: plain SMTP, no authentication.
-func (d *DevInbox) SMTP() SMTPConfig {
+func (d *Inbox) SMTP() outbox.SMTPConfig {
 	addr := d.listener.Addr().(*net.TCPAddr)
-	return SMTPConfig{Host: addr.IP.String(), Port: addr.Port, NoTLS: true}
+	return outbox.SMTPConfig{Host: addr.IP.String(), Port: addr.Port, NoTLS: true}
 }
 
 // Close stops the SMTP server; caught messages stay readable.
-func (d *DevInbox) Close() error {
+func (d *Inbox) Close() error {
 	err := d.server.Close()
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
@@ -108,7 +113,7 @@ func (d *DevInbox) Close() error {
 }
 
 // Messages returns the caught messages, newest first.
-func (d *DevInbox) Messages() []DevMessage {
+func (d *Inbox) Messages() []Message {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := slices.Clone(d.messages)
@@ -117,25 +122,25 @@ func (d *DevInbox) Messages() []DevMessage {
 }
 
 // Message returns message number n, if it is still kept.
-func (d *DevInbox) Message(n int) (DevMessage, bool) {
+func (d *Inbox) Message(n int) (Message, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	i, ok := slices.BinarySearchFunc(d.messages, n, func(m DevMessage, n int) int { return m.N - n })
+	i, ok := slices.BinarySearchFunc(d.messages, n, func(m Message, n int) int { return m.N - n })
 	if !ok {
-		return DevMessage{}, false
+		return Message{}, false
 	}
 	return d.messages[i], true
 }
 
 // Changed returns a channel closed when the next message arrives, so a
 // caller (a test, say) can wait for mail without polling.
-func (d *DevInbox) Changed() <-chan struct{} {
+func (d *Inbox) Changed() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.changed
 }
 
-func (d *DevInbox) add(m DevMessage) {
+func (d *Inbox) add(m Message) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	m.N = d.next
@@ -150,7 +155,7 @@ func (d *DevInbox) add(m DevMessage) {
 }
 
 type devSession struct {
-	inbox *DevInbox
+	inbox *Inbox
 	env   Envelope
 }
 
@@ -181,8 +186,8 @@ func (s *devSession) Logout() error { return nil }
 
 // ParseMessage reads a message's headers and its text and HTML parts. What
 // cannot be parsed is described in ParseErr; Raw always holds the input.
-func ParseMessage(raw []byte) DevMessage {
-	m := DevMessage{Raw: raw}
+func ParseMessage(raw []byte) Message {
+	m := Message{Raw: raw}
 	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		m.ParseErr = err.Error()
@@ -225,7 +230,7 @@ type partHeader interface{ Get(string) string }
 
 // collectParts walks the MIME tree, keeping the first text/plain and first
 // text/html part.
-func collectParts(m *DevMessage, h partHeader, body io.Reader, depth int) error {
+func collectParts(m *Message, h partHeader, body io.Reader, depth int) error {
 	if depth > 10 {
 		return errors.New("MIME parts nested too deeply")
 	}

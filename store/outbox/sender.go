@@ -1,4 +1,4 @@
-package mail
+package outbox
 
 import (
 	"context"
@@ -15,12 +15,10 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
-
-	"shelf/store"
 )
 
-// Options tune a Sender. Zero fields take the defaults shown.
-type Options struct {
+// SenderOptions tune a Sender. Zero fields take the defaults shown.
+type SenderOptions struct {
 	BatchSize    int           // messages claimed and sent over one SMTP connection (100)
 	PollInterval time.Duration // how often to look for due mail without a Notify (1s)
 	BaseBackoff  time.Duration // wait after the first temporary failure; doubles each time (5s)
@@ -39,7 +37,7 @@ type Options struct {
 	Logger   *slog.Logger // nil discards
 }
 
-func (o Options) withDefaults() Options {
+func (o SenderOptions) withDefaults() SenderOptions {
 	def := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
 			*v = d
@@ -71,10 +69,10 @@ func (o Options) withDefaults() Options {
 // again (with the same Message-ID). Several senders may share an outbox.
 type Sender struct {
 	id     string // names this sender's heartbeat and claims in the outbox
-	outbox *store.Outbox
+	queue  *Queue
 	client *gomail.Client
 	from   *netmail.Address
-	opt    Options
+	opt    SenderOptions
 	log    *slog.Logger
 
 	wake      chan struct{} // buffered(1): a pending Notify
@@ -88,7 +86,7 @@ type Sender struct {
 
 // NewSender returns a sender that delivers outbox messages to the SMTP
 // server described by smtp, from the address from.
-func NewSender(outbox *store.Outbox, smtp SMTPConfig, from *netmail.Address, opt Options) (*Sender, error) {
+func NewSender(queue *Queue, smtp SMTPConfig, from *netmail.Address, opt SenderOptions) (*Sender, error) {
 	if from == nil {
 		return nil, errors.New("mail: no From address")
 	}
@@ -99,7 +97,7 @@ func NewSender(outbox *store.Outbox, smtp SMTPConfig, from *netmail.Address, opt
 	}
 	return &Sender{
 		id:     newSenderID(),
-		outbox: outbox,
+		queue:  queue,
 		client: client,
 		from:   from,
 		opt:    opt,
@@ -192,7 +190,7 @@ func (s *Sender) loop() {
 	defer func() {
 		stopHeartbeat()
 		// Every claim was resolved or released: nothing is left to hold.
-		if err := s.outbox.Leave(context.Background(), s.id); err != nil {
+		if err := s.queue.Leave(context.Background(), s.id); err != nil {
 			s.log.Warn("mail: leave outbox", "err", err)
 		}
 	}()
@@ -231,7 +229,7 @@ func (s *Sender) keepAlive() (stop func()) {
 }
 
 func (s *Sender) heartbeat() {
-	if err := s.outbox.Heartbeat(context.Background(), s.id, time.Now(), s.opt.Lease); err != nil {
+	if err := s.queue.Heartbeat(context.Background(), s.id, time.Now(), s.opt.Lease); err != nil {
 		s.log.Warn("mail: heartbeat not renewed; other senders may take this one's claims", "err", err)
 	}
 }
@@ -273,12 +271,12 @@ func (s *Sender) purge(ctx context.Context) {
 		return
 	}
 	s.lastPurge = time.Now()
-	if n, err := s.outbox.PurgeSent(ctx, time.Now().Add(-s.opt.KeepSent)); err != nil {
+	if n, err := s.queue.PurgeSent(ctx, time.Now().Add(-s.opt.KeepSent)); err != nil {
 		s.log.Error("mail: purge sent", "err", err)
 	} else if n > 0 {
 		s.log.Info("mail: purged sent messages", "count", n)
 	}
-	if err := s.outbox.PurgeSenders(ctx, time.Now().Add(-time.Hour)); err != nil {
+	if err := s.queue.PurgeSenders(ctx, time.Now().Add(-time.Hour)); err != nil {
 		s.log.Error("mail: purge senders", "err", err)
 	}
 }
@@ -290,7 +288,7 @@ type batchStats struct {
 
 // deliverBatch claims due messages and sends them over one connection.
 func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
-	rows, err := s.outbox.Claim(ctx, s.id, time.Now(), s.opt.BatchSize)
+	rows, err := s.queue.Claim(ctx, s.id, time.Now(), s.opt.BatchSize)
 	if err != nil {
 		return st, err
 	}
@@ -327,11 +325,11 @@ func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
 		case delivered:
 			// Recorded before the next message goes out, so a crash
 			// repeats at most the message in flight (same Message-ID).
-			err = s.outbox.MarkSent(ctx, time.Now(), row.ID)
+			err = s.queue.MarkSent(ctx, time.Now(), row.ID)
 			st.sent++
 			s.log.Debug("mail: sent", "id", row.ID, "to", row.To)
 		case permanent:
-			err = s.outbox.MarkFailed(ctx, row.ID, time.Now(), sendErr.Error())
+			err = s.queue.MarkFailed(ctx, row.ID, time.Now(), sendErr.Error())
 			st.failed++
 			s.log.Error("mail: message refused for good", "id", row.ID, "to", row.To, "err", sendErr)
 		case temporary, connectionLost:
@@ -350,7 +348,7 @@ func (s *Sender) deliverBatch(ctx context.Context) (st batchStats, err error) {
 	return st, nil
 }
 
-func (s *Sender) send(conn smtpConn, row store.OutboxMessage) error {
+func (s *Sender) send(conn smtpConn, row Message) error {
 	msg, err := buildMessage(s.from, row)
 	if err != nil {
 		return err
@@ -360,24 +358,24 @@ func (s *Sender) send(conn smtpConn, row store.OutboxMessage) error {
 
 // temporary records a temporary failure: retry after a backoff, or give up
 // once the message has been tried too often or for too long.
-func (s *Sender) temporary(ctx context.Context, row store.OutboxMessage, cause error) error {
+func (s *Sender) temporary(ctx context.Context, row Message, cause error) error {
 	now := time.Now()
 	if row.Attempts >= s.opt.MaxAttempts || now.Sub(row.CreatedAt) >= s.opt.MaxAge {
 		s.log.Error("mail: giving up", "id", row.ID, "to", row.To, "attempts", row.Attempts, "err", cause)
-		return s.outbox.MarkFailed(ctx, row.ID, now,
+		return s.queue.MarkFailed(ctx, row.ID, now,
 			fmt.Sprintf("gave up after %d attempts: %v", row.Attempts, cause))
 	}
 	wait := Backoff(row.Attempts, s.opt.BaseBackoff, s.opt.MaxBackoff)
 	s.log.Warn("mail: will retry", "id", row.ID, "to", row.To, "attempt", row.Attempts, "in", wait.Round(time.Millisecond), "err", cause)
-	return s.outbox.Postpone(ctx, row.ID, now.Add(wait), cause.Error())
+	return s.queue.Postpone(ctx, row.ID, now.Add(wait), cause.Error())
 }
 
-func (s *Sender) release(ctx context.Context, rows []store.OutboxMessage) error {
+func (s *Sender) release(ctx context.Context, rows []Message) error {
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	return s.outbox.Release(ctx, ids, time.Now())
+	return s.queue.Release(ctx, ids, time.Now())
 }
 
 // Backoff is the wait after the given number of failed attempts: base,

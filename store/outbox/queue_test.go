@@ -1,21 +1,34 @@
-package store
+package outbox
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"shelf/store"
 )
 
-func enqueue(t *testing.T, db *DB, n int) []int64 {
+func openTestDB(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func enqueue(t *testing.T, db *store.DB, n int) []int64 {
 	t.Helper()
 	var ids []int64
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
 		for i := range n {
-			id, err := EnqueueMail(context.Background(), tx, Mail{
+			id, err := Enqueue(context.Background(), tx, Mail{
 				To: fmt.Sprintf("reader%d@example.com", i), Subject: "Hello", Text: "text", HTML: "<p>html</p>",
 			})
 			if err != nil {
@@ -36,7 +49,7 @@ func TestEnqueueRollsBackWithTransaction(t *testing.T) {
 	ctx := context.Background()
 	boom := errors.New("boom")
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := EnqueueMail(ctx, tx, Mail{To: "a@example.com", Subject: "s", Text: "t", HTML: "h"}); err != nil {
+		if _, err := Enqueue(ctx, tx, Mail{To: "a@example.com", Subject: "s", Text: "t", HTML: "h"}); err != nil {
 			return err
 		}
 		return boom
@@ -44,7 +57,7 @@ func TestEnqueueRollsBackWithTransaction(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("InTx = %v", err)
 	}
-	c, err := NewOutbox(db).Counts(ctx)
+	c, err := NewQueue(db).Counts(ctx)
 	if err != nil || c.Pending != 0 {
 		t.Fatalf("counts = %+v, %v; want nothing pending after rollback", c, err)
 	}
@@ -55,7 +68,7 @@ func TestEnqueueRollsBackWithTransaction(t *testing.T) {
 // store formats itself, across a sub-second boundary.
 func TestOutboxDueness(t *testing.T) {
 	db := openTestDB(t)
-	ob := NewOutbox(db)
+	ob := NewQueue(db)
 	ctx := context.Background()
 	enqueue(t, db, 1)
 
@@ -122,7 +135,7 @@ func TestOutboxDueness(t *testing.T) {
 
 func TestOutboxLifecycle(t *testing.T) {
 	db := openTestDB(t)
-	ob := NewOutbox(db)
+	ob := NewQueue(db)
 	ctx := context.Background()
 	ids := enqueue(t, db, 5)
 	now := time.Now().Add(time.Second)
@@ -172,8 +185,8 @@ func TestOutboxLifecycle(t *testing.T) {
 		t.Fatalf("failed = %+v, %v", failed, err)
 	}
 
-	if err := ob.Requeue(ctx, got[0].ID, now); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("requeue of a sent message = %v, want ErrNotFound", err)
+	if err := ob.Requeue(ctx, got[0].ID, now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("requeue of a sent message = %v, want store.ErrNotFound", err)
 	}
 	if err := ob.Requeue(ctx, got[1].ID, now); err != nil {
 		t.Fatal(err)
@@ -186,7 +199,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	if n, err := ob.PurgeSent(ctx, now.Add(time.Millisecond)); err != nil || n != 1 {
 		t.Fatalf("purge = %d, %v", n, err)
 	}
-	if _, err := ob.Get(ctx, got[0].ID); !errors.Is(err, ErrNotFound) {
+	if _, err := ob.Get(ctx, got[0].ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("purged row still there: %v", err)
 	}
 }
@@ -196,7 +209,7 @@ func TestOutboxLifecycle(t *testing.T) {
 // lease lapses or it leaves.
 func TestClaimHeldWhileSenderIsAlive(t *testing.T) {
 	db := openTestDB(t)
-	ob := NewOutbox(db)
+	ob := NewQueue(db)
 	ctx := context.Background()
 	ids := enqueue(t, db, 2)
 	now := time.Now().Add(time.Second)
@@ -211,8 +224,8 @@ func TestClaimHeldWhileSenderIsAlive(t *testing.T) {
 	}
 	// a renews its heartbeat for a minute: b, alive too, never gets a's
 	// message (only the other one).
-	takes := func(got []OutboxMessage, id int64) bool {
-		return slices.ContainsFunc(got, func(m OutboxMessage) bool { return m.ID == id })
+	takes := func(got []Message, id int64) bool {
+		return slices.ContainsFunc(got, func(m Message) bool { return m.ID == id })
 	}
 	for later := time.Duration(0); later <= time.Minute; later += 2 * time.Second {
 		for _, sender := range []string{"a", "b"} {

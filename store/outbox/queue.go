@@ -1,4 +1,4 @@
-package store
+package outbox
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"shelf/store"
 )
 
 // Mail is one message to send.
@@ -20,9 +22,9 @@ type Mail struct {
 	HTML    string
 }
 
-// EnqueueMail writes m to the outbox inside tx, so it is sent if and only if
+// Enqueue writes m to the outbox inside tx, so it is sent if and only if
 // tx commits. It returns the outbox row id.
-func EnqueueMail(ctx context.Context, tx *sql.Tx, m Mail) (int64, error) {
+func Enqueue(ctx context.Context, tx *sql.Tx, m Mail) (int64, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return 0, err
@@ -41,8 +43,8 @@ func EnqueueMail(ctx context.Context, tx *sql.Tx, m Mail) (int64, error) {
 // not compare correctly with strftime's output.)
 const sqlTimeLayout = "2006-01-02 15:04:05.000"
 
-// SQLTime formats t the way the outbox stores times.
-func SQLTime(t time.Time) string { return t.UTC().Format(sqlTimeLayout) }
+// sqlTime formats t the way the outbox stores times.
+func sqlTime(t time.Time) string { return t.UTC().Format(sqlTimeLayout) }
 
 func parseSQLTime(s string) (time.Time, error) {
 	t, err := time.ParseInLocation(sqlTimeLayout, s, time.UTC)
@@ -52,8 +54,8 @@ func parseSQLTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// OutboxMessage is one outbox row.
-type OutboxMessage struct {
+// Message is one outbox row.
+type Message struct {
 	ID        int64
 	MessageID string // stable across attempts: the Message-ID header is built from it
 	Mail
@@ -65,8 +67,8 @@ type OutboxMessage struct {
 	LastError     string
 }
 
-// OutboxCounts summarises the outbox for the admin page.
-type OutboxCounts struct {
+// Counts summarises the outbox for the admin page.
+type Counts struct {
 	Pending  int64 // waiting to be sent, including those waiting to be retried
 	Retrying int64 // pending messages that have failed at least once
 	Sent     int64
@@ -76,24 +78,24 @@ type OutboxCounts struct {
 	OldestPending time.Time
 }
 
-// Outbox is the durable queue of mail. EnqueueMail adds to it inside the
+// Queue is the durable queue of mail. Enqueue adds to it inside the
 // caller's transaction; a sender claims due messages and records outcomes.
 // Several senders, in one process or several, may share it: each keeps its
 // claims by renewing a heartbeat (Heartbeat), and the claims of one that
 // stops renewing are due again once its lease lapses.
-type Outbox struct {
-	db *DB
+type Queue struct {
+	db *store.DB
 }
 
-// NewOutbox returns the outbox over db.
-func NewOutbox(db *DB) *Outbox { return &Outbox{db: db} }
+// NewQueue returns the outbox over db.
+func NewQueue(db *store.DB) *Queue { return &Queue{db: db} }
 
 const outboxColumns = `id, message_id, recipient, subject, text_body, html_body, created_at, attempts,
 	next_attempt_at, coalesce(sent_at, ''), coalesce(failed_at, ''), last_error`
 
-func scanOutbox(row interface{ Scan(...any) error }) (OutboxMessage, error) {
+func scanOutbox(row interface{ Scan(...any) error }) (Message, error) {
 	var (
-		m                             OutboxMessage
+		m                             Message
 		created, next, sent, failedAt string
 	)
 	if err := row.Scan(&m.ID, &m.MessageID, &m.To, &m.Subject, &m.Text, &m.HTML, &created, &m.Attempts,
@@ -123,19 +125,19 @@ func scanOutbox(row interface{ Scan(...any) error }) (OutboxMessage, error) {
 // whose heartbeat lapsed (see Heartbeat). Each claimed message has its
 // attempts counted and names sender as its holder. The caller then records
 // the outcome with MarkSent, Postpone, MarkFailed or Release.
-func (o *Outbox) Claim(ctx context.Context, sender string, now time.Time, limit int) ([]OutboxMessage, error) {
+func (o *Queue) Claim(ctx context.Context, sender string, now time.Time, limit int) ([]Message, error) {
 	rows, err := o.db.Write.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, claimed_by = ?1
 		WHERE id IN (SELECT id FROM outbox
 			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?2
 				AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM mail_senders WHERE alive_until > ?2))
 			ORDER BY next_attempt_at, id LIMIT ?3)
 		RETURNING `+outboxColumns,
-		sender, SQLTime(now), limit)
+		sender, sqlTime(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
 	defer rows.Close()
-	var out []OutboxMessage
+	var out []Message
 	for rows.Next() {
 		m, err := scanOutbox(rows)
 		if err != nil {
@@ -147,15 +149,15 @@ func (o *Outbox) Claim(ctx context.Context, sender string, now time.Time, limit 
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
 	// RETURNING does not promise an order.
-	slices.SortFunc(out, func(a, b OutboxMessage) int { return compareInt64(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Message) int { return compareInt64(a.ID, b.ID) })
 	return out, nil
 }
 
 // Heartbeat records that sender is alive at now and holds its claims until
 // now+lease. A sender renews it well within its lease while it runs.
-func (o *Outbox) Heartbeat(ctx context.Context, sender string, now time.Time, lease time.Duration) error {
+func (o *Queue) Heartbeat(ctx context.Context, sender string, now time.Time, lease time.Duration) error {
 	_, err := o.db.Write.ExecContext(ctx, `INSERT INTO mail_senders (id, alive_until) VALUES (?, ?)
-		ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until`, sender, SQLTime(now.Add(lease)))
+		ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until`, sender, sqlTime(now.Add(lease)))
 	if err != nil {
 		return fmt.Errorf("mail sender heartbeat: %w", err)
 	}
@@ -164,7 +166,7 @@ func (o *Outbox) Heartbeat(ctx context.Context, sender string, now time.Time, le
 
 // Leave forgets sender, which has stopped: any claim it still holds is due
 // at once.
-func (o *Outbox) Leave(ctx context.Context, sender string) error {
+func (o *Queue) Leave(ctx context.Context, sender string) error {
 	if _, err := o.db.Write.ExecContext(ctx, `DELETE FROM mail_senders WHERE id = ?`, sender); err != nil {
 		return fmt.Errorf("mail sender leave: %w", err)
 	}
@@ -184,11 +186,11 @@ func compareInt64(a, b int64) int {
 // MarkSent records that the SMTP server accepted the messages ids. The
 // bodies are emptied: they hold one-time links that should not outlive
 // their delivery.
-func (o *Outbox) MarkSent(ctx context.Context, now time.Time, ids ...int64) error {
+func (o *Queue) MarkSent(ctx context.Context, now time.Time, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := []any{SQLTime(now)}
+	args := []any{sqlTime(now)}
 	for _, id := range ids {
 		args = append(args, id)
 	}
@@ -202,9 +204,9 @@ func (o *Outbox) MarkSent(ctx context.Context, now time.Time, ids ...int64) erro
 
 // Postpone records a temporary failure of message id and makes it due
 // again at next.
-func (o *Outbox) Postpone(ctx context.Context, id int64, next time.Time, reason string) error {
+func (o *Queue) Postpone(ctx context.Context, id int64, next time.Time, reason string) error {
 	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_by = NULL
-		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, SQLTime(next), truncateError(reason), id)
+		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, sqlTime(next), truncateError(reason), id)
 	if err != nil {
 		return fmt.Errorf("postpone mail %d: %w", id, err)
 	}
@@ -213,9 +215,9 @@ func (o *Outbox) Postpone(ctx context.Context, id int64, next time.Time, reason 
 
 // MarkFailed records that message id will never be delivered: the server
 // refused it permanently, or it kept failing for too long.
-func (o *Outbox) MarkFailed(ctx context.Context, id int64, now time.Time, reason string) error {
+func (o *Queue) MarkFailed(ctx context.Context, id int64, now time.Time, reason string) error {
 	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = ?, last_error = ?, claimed_by = NULL
-		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, SQLTime(now), truncateError(reason), id)
+		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, sqlTime(now), truncateError(reason), id)
 	if err != nil {
 		return fmt.Errorf("mark mail %d failed: %w", id, err)
 	}
@@ -225,11 +227,11 @@ func (o *Outbox) MarkFailed(ctx context.Context, id int64, now time.Time, reason
 // Release hands back claimed messages that were not tried (the sender is
 // stopping, or lost its connection first): they are due again at now and
 // the claim does not count as an attempt.
-func (o *Outbox) Release(ctx context.Context, ids []int64, now time.Time) error {
+func (o *Queue) Release(ctx context.Context, ids []int64, now time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := []any{SQLTime(now)}
+	args := []any{sqlTime(now)}
 	for _, id := range ids {
 		args = append(args, id)
 	}
@@ -242,40 +244,40 @@ func (o *Outbox) Release(ctx context.Context, ids []int64, now time.Time) error 
 }
 
 // Requeue gives a failed message another chance: it is due at now, with its
-// attempts reset. It returns ErrNotFound unless id is a failed message.
-func (o *Outbox) Requeue(ctx context.Context, id int64, now time.Time) error {
+// attempts reset. It returns store.ErrNotFound unless id is a failed message.
+func (o *Queue) Requeue(ctx context.Context, id int64, now time.Time) error {
 	res, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = NULL, attempts = 0, next_attempt_at = ?, claimed_by = NULL
-		WHERE id = ? AND failed_at IS NOT NULL`, SQLTime(now), id)
+		WHERE id = ? AND failed_at IS NOT NULL`, sqlTime(now), id)
 	if err != nil {
 		return fmt.Errorf("requeue mail %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
+		return store.ErrNotFound
 	}
 	return nil
 }
 
-// Get returns outbox message id, or ErrNotFound.
-func (o *Outbox) Get(ctx context.Context, id int64) (OutboxMessage, error) {
+// Get returns outbox message id, or store.ErrNotFound.
+func (o *Queue) Get(ctx context.Context, id int64) (Message, error) {
 	m, err := scanOutbox(o.db.Read.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return OutboxMessage{}, ErrNotFound
+		return Message{}, store.ErrNotFound
 	}
 	if err != nil {
-		return OutboxMessage{}, fmt.Errorf("get mail %d: %w", id, err)
+		return Message{}, fmt.Errorf("get mail %d: %w", id, err)
 	}
 	return m, nil
 }
 
 // Failed lists up to limit permanently failed messages, most recent first.
-func (o *Outbox) Failed(ctx context.Context, limit int) ([]OutboxMessage, error) {
+func (o *Queue) Failed(ctx context.Context, limit int) ([]Message, error) {
 	rows, err := o.db.Read.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
 		WHERE failed_at IS NOT NULL ORDER BY failed_at DESC, id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list failed mail: %w", err)
 	}
 	defer rows.Close()
-	var out []OutboxMessage
+	var out []Message
 	for rows.Next() {
 		m, err := scanOutbox(rows)
 		if err != nil {
@@ -290,9 +292,9 @@ func (o *Outbox) Failed(ctx context.Context, limit int) ([]OutboxMessage, error)
 }
 
 // Counts returns how many messages are pending, sent and failed.
-func (o *Outbox) Counts(ctx context.Context) (OutboxCounts, error) {
+func (o *Queue) Counts(ctx context.Context) (Counts, error) {
 	var (
-		c      OutboxCounts
+		c      Counts
 		oldest string
 	)
 	err := o.db.Read.QueryRowContext(ctx, `SELECT
@@ -314,8 +316,8 @@ func (o *Outbox) Counts(ctx context.Context) (OutboxCounts, error) {
 }
 
 // PurgeSent deletes messages sent before before and returns how many.
-func (o *Outbox) PurgeSent(ctx context.Context, before time.Time) (int64, error) {
-	res, err := o.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, SQLTime(before))
+func (o *Queue) PurgeSent(ctx context.Context, before time.Time) (int64, error) {
+	res, err := o.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, sqlTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("purge sent mail: %w", err)
 	}
@@ -324,8 +326,8 @@ func (o *Outbox) PurgeSent(ctx context.Context, before time.Time) (int64, error)
 
 // PurgeSenders forgets senders whose lease lapsed before before: they
 // stopped without leaving (they crashed). Their claims are due either way.
-func (o *Outbox) PurgeSenders(ctx context.Context, before time.Time) error {
-	if _, err := o.db.Write.ExecContext(ctx, `DELETE FROM mail_senders WHERE alive_until < ?`, SQLTime(before)); err != nil {
+func (o *Queue) PurgeSenders(ctx context.Context, before time.Time) error {
+	if _, err := o.db.Write.ExecContext(ctx, `DELETE FROM mail_senders WHERE alive_until < ?`, sqlTime(before)); err != nil {
 		return fmt.Errorf("purge mail senders: %w", err)
 	}
 	return nil

@@ -1,24 +1,113 @@
-package mail
+package devinbox
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"shelf/store"
+	"shelf/store/outbox"
 )
 
+// The outbox's tests hold the full set of sender helpers; these are the
+// few the dev inbox's own test needs.
+
+func openDB(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func testLogger(testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return nil
+}
+
+// startSender delivers db's outbox to cfg until the test ends, polling
+// often so the test takes milliseconds.
+func startSender(t testing.TB, db *store.DB, cfg outbox.SMTPConfig) {
+	t.Helper()
+	from, err := outbox.ParseFrom("Shelf <shelf@shelf.test>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := outbox.SenderOptions{PollInterval: 10 * time.Millisecond, Timeout: 5 * time.Second, Logger: testLogger(t)}
+	s, err := outbox.NewSender(outbox.NewQueue(db), cfg, from, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+}
+
+func enqueue(t testing.TB, db *store.DB, m outbox.Mail) {
+	t.Helper()
+	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
+		_, err := outbox.Enqueue(context.Background(), tx, m)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func welcome(to string) outbox.Mail {
+	return outbox.Mail{
+		To:      to,
+		Subject: "Confirm your Shelf account",
+		Text:    "Welcome!\n\nConfirm: https://shelf.test/confirm?token=abc&x=1\n",
+		HTML:    `<p>Welcome!</p><p><a href="https://shelf.test/confirm?token=abc&amp;x=1">Confirm</a></p>`,
+	}
+}
+
+// waitCounts polls the outbox until ok accepts its counts.
+func waitCounts(t testing.TB, db *store.DB, timeout time.Duration, ok func(outbox.Counts) bool) {
+	t.Helper()
+	q := outbox.NewQueue(db)
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := q.Counts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(c) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox counts still %+v after %v", c, timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestDevInboxCatchesWhatTheSenderSends(t *testing.T) {
-	inbox, err := StartDevInbox(3, testLogger(t))
+	inbox, err := Start(3, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { inbox.Close() })
-	db := openDB(t, "")
+	db := openDB(t)
 	changed := inbox.Changed()
 	enqueue(t, db, welcome("reader@example.com"))
-	startSender(t, db, inbox.SMTP(), fastOptions(t))
+	startSender(t, db, inbox.SMTP())
 	select {
 	case <-changed:
 	case <-time.After(5 * time.Second):
@@ -44,7 +133,7 @@ func TestDevInboxCatchesWhatTheSenderSends(t *testing.T) {
 	for i := range 4 {
 		enqueue(t, db, welcome(fmt.Sprintf("r%d@example.com", i)))
 	}
-	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == 5 })
+	waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == 5 })
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		msgs = inbox.Messages()

@@ -1,4 +1,4 @@
-package mail
+package outbox_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"shelf/store"
+	"shelf/store/outbox"
 )
 
 func openDB(t testing.TB, path string) *store.DB {
@@ -33,7 +34,7 @@ func openDB(t testing.TB, path string) *store.DB {
 
 func testFrom(t testing.TB) *netmail.Address {
 	t.Helper()
-	a, err := ParseFrom("Shelf <shelf@shelf.test>")
+	a, err := outbox.ParseFrom("Shelf <shelf@shelf.test>")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,8 +42,8 @@ func testFrom(t testing.TB) *netmail.Address {
 }
 
 // fastOptions retry quickly so tests of failures take milliseconds.
-func fastOptions(t testing.TB) Options {
-	return Options{
+func fastOptions(t testing.TB) outbox.SenderOptions {
+	return outbox.SenderOptions{
 		PollInterval: 10 * time.Millisecond,
 		BaseBackoff:  20 * time.Millisecond,
 		MaxBackoff:   100 * time.Millisecond,
@@ -58,9 +59,9 @@ func testLogger(t testing.TB) *slog.Logger {
 	return nil
 }
 
-func startSender(t testing.TB, db *store.DB, cfg SMTPConfig, opt Options) *Sender {
+func startSender(t testing.TB, db *store.DB, cfg outbox.SMTPConfig, opt outbox.SenderOptions) *outbox.Sender {
 	t.Helper()
-	s, err := NewSender(store.NewOutbox(db), cfg, testFrom(t), opt)
+	s, err := outbox.NewSender(outbox.NewQueue(db), cfg, testFrom(t), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,12 +76,12 @@ func startSender(t testing.TB, db *store.DB, cfg SMTPConfig, opt Options) *Sende
 	return s
 }
 
-func enqueue(t testing.TB, db *store.DB, mails ...store.Mail) []int64 {
+func enqueue(t testing.TB, db *store.DB, mails ...outbox.Mail) []int64 {
 	t.Helper()
 	var ids []int64
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
 		for _, m := range mails {
-			id, err := store.EnqueueMail(context.Background(), tx, m)
+			id, err := outbox.Enqueue(context.Background(), tx, m)
 			if err != nil {
 				return err
 			}
@@ -94,8 +95,8 @@ func enqueue(t testing.TB, db *store.DB, mails ...store.Mail) []int64 {
 	return ids
 }
 
-func welcome(to string) store.Mail {
-	return store.Mail{
+func welcome(to string) outbox.Mail {
+	return outbox.Mail{
 		To:      to,
 		Subject: "Confirm your Shelf account",
 		Text:    "Welcome!\n\nConfirm: https://shelf.test/confirm?token=abc&x=1\n",
@@ -104,9 +105,9 @@ func welcome(to string) store.Mail {
 }
 
 // waitCounts polls the outbox until ok accepts its counts.
-func waitCounts(t testing.TB, db *store.DB, timeout time.Duration, ok func(store.OutboxCounts) bool) store.OutboxCounts {
+func waitCounts(t testing.TB, db *store.DB, timeout time.Duration, ok func(outbox.Counts) bool) outbox.Counts {
 	t.Helper()
-	ob := store.NewOutbox(db)
+	ob := outbox.NewQueue(db)
 	deadline := time.Now().Add(timeout)
 	for {
 		c, err := ob.Counts(context.Background())
@@ -127,14 +128,14 @@ func TestDeliversTextAndHTMLWithMessageID(t *testing.T) {
 	srv := newTestSMTP(t)
 	db := openDB(t, "")
 	ids := enqueue(t, db, welcome("reader@example.com"))
-	row, err := store.NewOutbox(db).Get(context.Background(), ids[0])
+	row, err := outbox.NewQueue(db).Get(context.Background(), ids[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := startSender(t, db, srv.config(), fastOptions(t))
 	s.Notify()
 	srv.waitFor(1, 5*time.Second)
-	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == 1 })
+	waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == 1 })
 
 	got := srv.messages()[0]
 	if got.ParseErr != "" {
@@ -170,7 +171,7 @@ func TestSMTPDownThenBackLosesNothing(t *testing.T) {
 	srv.down()
 	db := openDB(t, "")
 	const n = 25
-	var mails []store.Mail
+	var mails []outbox.Mail
 	for i := range n {
 		mails = append(mails, welcome(fmt.Sprintf("r%d@example.com", i)))
 	}
@@ -180,7 +181,7 @@ func TestSMTPDownThenBackLosesNothing(t *testing.T) {
 
 	// Every message fails at least twice while the server is down, and
 	// says why.
-	ob := store.NewOutbox(db)
+	ob := outbox.NewQueue(db)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var min int
@@ -214,7 +215,7 @@ func TestSMTPDownThenBackLosesNothing(t *testing.T) {
 	}
 	srv.setRefuse(0, "")
 
-	waitCounts(t, db, 10*time.Second, func(c store.OutboxCounts) bool { return c.Sent == n })
+	waitCounts(t, db, 10*time.Second, func(c outbox.Counts) bool { return c.Sent == n })
 	seen := map[string]int{}
 	for _, m := range srv.messages() {
 		seen[m.MessageID]++
@@ -246,12 +247,12 @@ func TestRestartDeliversLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	enqueue(t, db1, welcome("a@example.com"), welcome("b@example.com"))
-	s1, err := NewSender(store.NewOutbox(db1), srv.config(), testFrom(t), fastOptions(t))
+	s1, err := outbox.NewSender(outbox.NewQueue(db1), srv.config(), testFrom(t), fastOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s1.Start()
-	waitCounts(t, db1, 5*time.Second, func(c store.OutboxCounts) bool { return c.Retrying == 2 })
+	waitCounts(t, db1, 5*time.Second, func(c outbox.Counts) bool { return c.Retrying == 2 })
 	if err := s1.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +265,7 @@ func TestRestartDeliversLeftovers(t *testing.T) {
 	db2 := openDB(t, path)
 	startSender(t, db2, srv.config(), fastOptions(t))
 	srv.waitFor(3, 5*time.Second)
-	waitCounts(t, db2, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == 3 && c.Pending == 0 })
+	waitCounts(t, db2, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == 3 && c.Pending == 0 })
 }
 
 func TestLeaseExpiryAfterCrash(t *testing.T) {
@@ -274,7 +275,7 @@ func TestLeaseExpiryAfterCrash(t *testing.T) {
 	enqueue(t, db, welcome("a@example.com"))
 	// A sender claims the message and dies before recording anything: its
 	// last heartbeat holds the claim for 200 ms.
-	ob := store.NewOutbox(db)
+	ob := outbox.NewQueue(db)
 	if err := ob.Heartbeat(ctx, "dead", time.Now(), 200*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -295,15 +296,15 @@ func TestPermanentFailureIsRecordedAndListed(t *testing.T) {
 	db := openDB(t, "")
 	enqueue(t, db, welcome("nobody@example.com"), welcome("not an address"), welcome("reader@example.com"))
 	startSender(t, db, srv.config(), fastOptions(t))
-	c := waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Pending == 0 })
+	c := waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Pending == 0 })
 	if c.Sent != 1 || c.Failed != 2 {
 		t.Fatalf("counts = %+v, want 1 sent, 2 failed", c)
 	}
-	failed, err := store.NewOutbox(db).Failed(context.Background(), 10)
+	failed, err := outbox.NewQueue(db).Failed(context.Background(), 10)
 	if err != nil || len(failed) != 2 {
 		t.Fatalf("failed = %v, %v", failed, err)
 	}
-	byTo := map[string]store.OutboxMessage{}
+	byTo := map[string]outbox.Message{}
 	for _, f := range failed {
 		byTo[f.To] = f
 	}
@@ -326,8 +327,8 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	opt := fastOptions(t)
 	opt.MaxAttempts = 3
 	startSender(t, db, srv.config(), opt)
-	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Failed == 1 })
-	failed, _ := store.NewOutbox(db).Failed(context.Background(), 10)
+	waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Failed == 1 })
+	failed, _ := outbox.NewQueue(db).Failed(context.Background(), 10)
 	if failed[0].Attempts != 3 || !strings.Contains(failed[0].LastError, "gave up after 3 attempts") ||
 		!strings.Contains(failed[0].LastError, "452") {
 		t.Errorf("failed = %+v", failed[0])
@@ -353,12 +354,12 @@ func TestConcurrentNotify(t *testing.T) {
 	}
 	wg.Wait()
 	srv.waitFor(workers*each, 10*time.Second)
-	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == workers*each })
+	waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == workers*each })
 }
 
 func TestNotifyAndStopBeforeStart(t *testing.T) {
 	db := openDB(t, "")
-	s, err := NewSender(store.NewOutbox(db), SMTPConfig{Host: "127.0.0.1", Port: 1}, testFrom(t), Options{})
+	s, err := outbox.NewSender(outbox.NewQueue(db), outbox.SMTPConfig{Host: "127.0.0.1", Port: 1}, testFrom(t), outbox.SenderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,12 +378,12 @@ func TestStopFinishesCurrentMessage(t *testing.T) {
 	srv := newTestSMTP(t)
 	srv.setDelay(100 * time.Millisecond)
 	db := openDB(t, "")
-	var mails []store.Mail
+	var mails []outbox.Mail
 	for i := range 10 {
 		mails = append(mails, welcome(fmt.Sprintf("r%d@example.com", i)))
 	}
 	enqueue(t, db, mails...)
-	s, err := NewSender(store.NewOutbox(db), srv.config(), testFrom(t), fastOptions(t))
+	s, err := outbox.NewSender(outbox.NewQueue(db), srv.config(), testFrom(t), fastOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +394,7 @@ func TestStopFinishesCurrentMessage(t *testing.T) {
 	if err := s.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := store.NewOutbox(db).Counts(context.Background())
+	c, _ := outbox.NewQueue(db).Counts(context.Background())
 	got := srv.count()
 	if got == 10 || int64(got) != c.Sent || c.Sent+c.Pending != 10 {
 		t.Fatalf("after stop: server has %d, outbox %+v; want every accepted message marked sent and the rest pending", got, c)
@@ -411,23 +412,11 @@ func TestBackoff(t *testing.T) {
 	base, limit := 5*time.Second, 15*time.Minute
 	for attempts, want := range map[int]time.Duration{1: 5 * time.Second, 2: 10 * time.Second, 3: 20 * time.Second, 8: 640 * time.Second, 9: limit, 30: limit} {
 		for range 20 {
-			got := Backoff(attempts, base, limit)
+			got := outbox.Backoff(attempts, base, limit)
 			if got < want*8/10 || got > want*12/10 {
 				t.Errorf("Backoff(%d) = %v, want %v ±20%%", attempts, got, want)
 			}
 		}
-	}
-}
-
-func TestClassify(t *testing.T) {
-	if classify(nil) != delivered {
-		t.Error("nil error is not delivered")
-	}
-	if classify(invalidMessageError{fmt.Errorf("bad")}) != permanent {
-		t.Error("invalid message is not permanent")
-	}
-	if classify(fmt.Errorf("EOF")) != connectionLost {
-		t.Error("plain error is not connection lost")
 	}
 }
 
@@ -439,7 +428,7 @@ func TestEachAcceptedMessageIsRecordedAtOnce(t *testing.T) {
 	srv := newTestSMTP(t)
 	release := srv.holdFromMessage(accepted + 1)
 	db := openDB(t, "")
-	var mails []store.Mail
+	var mails []outbox.Mail
 	for i := range total {
 		mails = append(mails, welcome(fmt.Sprintf("r%d@example.com", i)))
 	}
@@ -450,12 +439,12 @@ func TestEachAcceptedMessageIsRecordedAtOnce(t *testing.T) {
 		t.Fatalf("server accepted %d before the hold, want %d", got, accepted)
 	}
 	// Message accepted+1 is in flight; the ones before it are recorded.
-	c := waitCounts(t, db, 2*time.Second, func(c store.OutboxCounts) bool { return c.Sent == accepted })
+	c := waitCounts(t, db, 2*time.Second, func(c outbox.Counts) bool { return c.Sent == accepted })
 	if c.Pending != total-accepted {
 		t.Errorf("while message %d is in flight: %+v", accepted+1, c)
 	}
 	release()
-	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == total })
+	waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == total })
 	if srv.count() != total {
 		t.Errorf("server got %d messages, want %d", srv.count(), total)
 	}
@@ -478,7 +467,7 @@ func TestSenderProcess(t *testing.T) {
 	host, port, _ := strings.Cut(smtpAddr, ":")
 	var p int
 	fmt.Sscan(port, &p)
-	s, err := NewSender(store.NewOutbox(db), SMTPConfig{Host: host, Port: p, NoTLS: true}, testFrom(t), Options{})
+	s, err := outbox.NewSender(outbox.NewQueue(db), outbox.SMTPConfig{Host: host, Port: p, NoTLS: true}, testFrom(t), outbox.SenderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,7 +507,7 @@ func TestClaimOfKilledSenderResentWithinSeconds(t *testing.T) {
 	srv.waitFor(2, 20*time.Second)
 	took := time.Since(killed)
 	t.Logf("re-sent %v after the kill", took.Round(time.Millisecond))
-	waitCounts(t, db, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == 1 && c.Pending == 0 })
+	waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == 1 && c.Pending == 0 })
 	got := srv.messages()
 	if got[0].MessageID != got[1].MessageID {
 		t.Errorf("the repeated message has Message-ID %q, the first %q", got[1].MessageID, got[0].MessageID)
@@ -542,7 +531,7 @@ func TestLiveSendersClaimIsNotTaken(t *testing.T) {
 	startSender(t, dbB, srv.config(), opt)
 	time.Sleep(5 * opt.Lease) // sender B polls every 10 ms meanwhile
 	release()
-	waitCounts(t, dbA, 5*time.Second, func(c store.OutboxCounts) bool { return c.Sent == 1 })
+	waitCounts(t, dbA, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == 1 })
 	time.Sleep(100 * time.Millisecond)
 	if n := srv.count(); n != 1 {
 		t.Fatalf("the message was delivered %d times: the second sender took a live sender's claim", n)
