@@ -14,8 +14,9 @@ import (
 // and clears when they fix it, without a page load; they create the account,
 // open the built-in dev inbox, click the link in the mail, and are confirmed.
 func TestBrowserSignUp(t *testing.T) {
+	chromium := needChromium(t)
 	base, logs := startShelf(t) // no SHELF_SMTP_URL: mail goes to the dev inbox
-	tab := newTab(t, newBrowser(t))
+	tab := newTab(t, chromium.newBrowser(t))
 
 	runStep(t, tab, "open the sign-up page", 15*time.Second,
 		chromedp.Navigate(base+"/register"),

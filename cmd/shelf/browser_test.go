@@ -37,8 +37,9 @@ const (
 // working without JavaScript. The steps are subtests on one browser, so one
 // broken behaviour does not hide the others.
 func TestBrowserSearch(t *testing.T) {
+	chromium := needChromium(t)
 	base, logs := startShelf(t)
-	browser := newBrowser(t)
+	browser := chromium.newBrowser(t)
 
 	// openAndType loads the home page and types q as a person would.
 	openAndType := func(t *testing.T, tab context.Context, q, want string) {
@@ -126,7 +127,7 @@ func TestBrowserSearch(t *testing.T) {
 		// /search?q=harry, the URL htmx fetched the fragment from. The
 		// browser must get the whole page (Vary: HX-Request keeps the
 		// cached fragment out), not the bare fragment.
-		noBFCache := newBrowser(t, chromedp.Flag("disable-features",
+		noBFCache := chromium.newBrowser(t, chromedp.Flag("disable-features",
 			"Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,BackForwardCache"))
 		tab := newTab(t, noBFCache)
 		openAndType(t, tab, "harry", "Harry")
