@@ -524,12 +524,15 @@ func TestLiveSendersClaimIsNotTaken(t *testing.T) {
 	dbA, dbB := openDB(t, path), openDB(t, path)
 	enqueue(t, dbA, welcome("a@example.com"))
 	opt := fastOptions(t)
-	opt.Lease = 300 * time.Millisecond
+	// A's heartbeat renews every Lease/5; the lease leaves room for a
+	// renewal delayed by a loaded machine (-race, parallel packages), which
+	// at 300 ms let B take the claim about once in a few dozen runs.
+	opt.Lease = time.Second
 	startSender(t, dbA, srv.config(), opt)
 	srv.waitHeld(5 * time.Second)
 
 	startSender(t, dbB, srv.config(), opt)
-	time.Sleep(5 * opt.Lease) // sender B polls every 10 ms meanwhile
+	time.Sleep(3 * opt.Lease) // sender B polls every 10 ms meanwhile
 	release()
 	waitCounts(t, dbA, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == 1 })
 	time.Sleep(100 * time.Millisecond)
