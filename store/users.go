@@ -159,16 +159,30 @@ func DeleteUnconfirmedUser(ctx context.Context, tx *sql.Tx, id int64) error {
 	return ErrAccountConfirmed
 }
 
-// PasswordHashByEmail returns the account id and stored hash for a login
-// attempt, or ErrNotFound.
-func (db *DB) PasswordHashByEmail(ctx context.Context, email string) (int64, string, error) {
-	var id int64
-	var hash string
-	err := db.Read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, email).Scan(&id, &hash)
+// Credentials is what a password sign-in checks.
+type Credentials struct {
+	UserID       int64
+	PasswordHash string
+	Confirmed    bool
+}
+
+// CredentialsByEmail reads, in one query, what a sign-in to the account of
+// a normalised address checks, or returns ErrNotFound.
+func (db *DB) CredentialsByEmail(ctx context.Context, email string) (Credentials, error) {
+	var c Credentials
+	err := db.Read.QueryRowContext(ctx, `SELECT id, password_hash, confirmed_at IS NOT NULL FROM users WHERE email = ?`, email).
+		Scan(&c.UserID, &c.PasswordHash, &c.Confirmed)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", ErrNotFound
+		return Credentials{}, ErrNotFound
 	}
-	return id, hash, err
+	return c, err
+}
+
+// PasswordHashByEmail returns the account id and stored hash of a
+// normalised address, or ErrNotFound.
+func (db *DB) PasswordHashByEmail(ctx context.Context, email string) (int64, string, error) {
+	c, err := db.CredentialsByEmail(ctx, email)
+	return c.UserID, c.PasswordHash, err
 }
 
 // ConfirmUser marks the account confirmed at now. It reports false when the
