@@ -18,6 +18,7 @@ func (a *App) Handler() *echo.Echo {
 	e.HidePort = true
 	e.HTTPErrorHandler = a.handleError
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.Pre(headAsGet)
 
 	// Every request runs under a deadline below the server's write timeout,
 	// and bodies are limited before anything can read one.
