@@ -240,7 +240,7 @@ func (a *App) login(c echo.Context) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	attempt, wait := a.reserveLogin(c, email, cred.UserID, now)
+	attempt, wait := a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now)
 	if wait > 0 {
 		return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
 	}
@@ -587,7 +587,7 @@ func (a *App) reset(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := store.SetPasswordHash(ctx, tx, uid, hash); err != nil {
+		if err := store.SetPasswordHash(ctx, tx, uid, hash, now); err != nil {
 			return err
 		}
 		if err := store.RevokeTokens(ctx, tx, uid, store.PurposeReset, now); err != nil {
