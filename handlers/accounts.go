@@ -207,7 +207,10 @@ func (a *App) loginPage(c echo.Context) error {
 	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next, Notice: a.popFlash(c)}))
 }
 
-const msgInvalidLogin = "Invalid email or password."
+// msgInvalidLogin answers every refused sign-in alike: an unknown address,
+// a wrong password, and the right password to an account whose address is
+// not yet confirmed (see login).
+const msgInvalidLogin = "Invalid email or password. If you have just signed up, confirm your address first with the link we emailed you."
 
 func (a *App) login(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -234,26 +237,31 @@ func (a *App) login(c echo.Context) error {
 		}
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
-	id, hash, err := a.DB.PasswordHashByEmail(ctx, email)
+	cred, err := a.DB.CredentialsByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	attempt, wait := a.reserveLogin(c, email, id, now)
+	attempt, wait := a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now)
 	if wait > 0 {
 		return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
 	}
 	ok := false
 	if !found {
 		a.Hasher.VerifyDummy(ctx, pw) // same time as a wrong password
-	} else if ok, err = a.Hasher.Verify(ctx, hash, pw); err != nil {
+	} else if ok, err = a.Hasher.Verify(ctx, cred.PasswordHash, pw); err != nil {
 		return err
 	}
-	if !ok {
+	// An unconfirmed account is refused like a wrong password, after the
+	// same work: otherwise signing up and then in would tell whether the
+	// address already had an account, and whoever signed up with someone
+	// else's address could use it. The browser that signed up is signed in
+	// by confirming there; a password reset confirms the address too.
+	if !ok || !cred.Confirmed {
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
 	attempt.Cancel() // only failures count
-	user, err := a.DB.UserByID(ctx, id)
+	user, err := a.DB.UserByID(ctx, cred.UserID)
 	if err != nil {
 		return err
 	}
@@ -478,7 +486,8 @@ func (a *App) tokenProblem(c echo.Context, purpose store.Purpose, uid int64, err
 	} else if a.canResend(c) {
 		o.ActionLabel, o.ActionURL, o.ActionPost, o.CSRF = "Send me a new link", paths.ResendConfirm, true, a.csrfToken(c)
 	} else {
-		o.ActionLabel, o.ActionURL = "Sign in to get a new link", paths.LoginNext(paths.CheckEmail)
+		// Signing in needs a confirmed address; a reset link proves it too.
+		o.ActionLabel, o.ActionURL = "Get a new link by resetting your password", paths.ForgotPassword
 	}
 	m := a.meta(c, o.Heading)
 	if o.CSRF != "" {
@@ -580,7 +589,7 @@ func (a *App) reset(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := store.SetPasswordHash(ctx, tx, uid, hash); err != nil {
+		if err := store.SetPasswordHash(ctx, tx, uid, hash, now); err != nil {
 			return err
 		}
 		if err := store.RevokeTokens(ctx, tx, uid, store.PurposeReset, now); err != nil {

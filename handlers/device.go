@@ -63,11 +63,17 @@ func (a *App) issueDevice(c echo.Context, userID int64) {
 	})
 }
 
-// encode is "userID|deviceID|issued Unix seconds" (no '.', which the signer
-// uses).
+// encode is "userID|deviceID|issued Unix milliseconds" (no '.', which the
+// signer uses). Milliseconds, as the account's last password change is
+// stored: a cookie issued by the reset itself is not older than it.
 func (d device) encode() string {
-	return strconv.FormatInt(d.UserID, 10) + "|" + d.ID + "|" + strconv.FormatInt(d.Issued.Unix(), 10)
+	return strconv.FormatInt(d.UserID, 10) + "|" + d.ID + "|" + strconv.FormatInt(d.Issued.UnixMilli(), 10)
 }
+
+// legacyIssuedLimit tells a cookie's issue time in Unix seconds (cookies
+// issued before it was in milliseconds) from one in milliseconds: any
+// time in milliseconds since 2001 is above it.
+const legacyIssuedLimit = 1e12
 
 // device returns what the request's device cookie says, if we signed it
 // and it was issued in the last deviceCookieTTL.
@@ -91,10 +97,12 @@ func (a *App) device(c echo.Context) (device, bool) {
 }
 
 // deviceFor returns the request's device if its cookie is for account
-// userID; no account (0) has none.
-func (a *App) deviceFor(c echo.Context, userID int64) (device, bool) {
+// userID and was issued no earlier than validAfter, the account's last
+// password change: a new password ends the trust of every browser that
+// signed in with the old one. No account (0) has a device.
+func (a *App) deviceFor(c echo.Context, userID int64, validAfter time.Time) (device, bool) {
 	d, ok := a.device(c)
-	if !ok || userID == 0 || d.UserID != userID {
+	if !ok || userID == 0 || d.UserID != userID || d.Issued.Before(validAfter) {
 		return device{}, false
 	}
 	return d, true
@@ -110,5 +118,9 @@ func decodeDevice(value string) (device, bool) {
 	if err1 != nil || err2 != nil || uid <= 0 {
 		return device{}, false
 	}
-	return device{UserID: uid, ID: parts[1], Issued: time.Unix(issued, 0)}, true
+	at := time.UnixMilli(issued)
+	if issued < legacyIssuedLimit {
+		at = time.Unix(issued, 0)
+	}
+	return device{UserID: uid, ID: parts[1], Issued: at}, true
 }

@@ -324,9 +324,9 @@ func TestCSRFTokenMaskedPerResponse(t *testing.T) {
 	}
 
 	b := env.register("mask@example.org")
-	b.get("/check-email")
+	b.get("/account")
 	s1 := b.csrf
-	b.get("/check-email")
+	b.get("/account")
 	s2 := b.csrf
 	if s1 == s2 {
 		t.Fatalf("the same session token twice: %q", s1)
@@ -343,7 +343,7 @@ func TestCSRFTokenMaskedPerResponse(t *testing.T) {
 func TestCSRFTokenNotReadFromQuery(t *testing.T) {
 	env := newTestEnv(t)
 	b := env.register("query@example.org")
-	b.get("/check-email")
+	b.get("/account")
 	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/register/validate/password?_csrf="+url.QueryEscape(b.csrf),
 		strings.NewReader("password=x"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

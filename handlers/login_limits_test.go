@@ -41,7 +41,7 @@ func (env *testEnv) knownBrowser(email string) *browser {
 	if p := b.login(email, goodPassword); p.status != http.StatusSeeOther {
 		env.t.Fatalf("sign in: %d\n%s", p.status, p.body)
 	}
-	b.get("/check-email")
+	b.get("/account")
 	b.post("/logout", nil).wantStatus(env.t, http.StatusSeeOther)
 	b.get("/login")
 	return b

@@ -20,8 +20,28 @@ func TestLookalikeAddresses(t *testing.T) {
 		{"plain", "ann@example.org", "ann@example.org", ""},
 		{"fullwidth letters fold to ASCII", "ａｎｎ@ｅｘａｍｐｌｅ.ｏｒｇ", "ann@example.org", ""},
 		{"fullwidth at sign", "ann＠example.org", "ann@example.org", ""},
-		{"single-script Cyrillic local part", "иван@example.org", "иван@example.org", ""},
-		{"Japanese local part (Han and Hiragana)", "山田たろう@example.jp", "山田たろう@example.jp", ""},
+		{"all-Cyrillic address", "иван@пример.рф", "иван@пример.рф", ""},
+		{"all-Japanese address (Han, Hiragana, Katakana)", "山田たろう@例え.テスト", "山田たろう@例え.テスト", ""},
+		{"IDNA top-level label", "ann@example.xn--p1ai", "ann@example.xn--p1ai", ""},
+		{"digits, dots, plus and hyphen in a Latin address", "ann.b-c+1@mail-2.example.org", "ann.b-c+1@mail-2.example.org", ""},
+		// The whole address is in one script (issue 7 follow-up): a local
+		// part wholly in another script than its domain looks like a Latin
+		// name ("рое" is Cyrillic, "ΑΒΕ" Greek).
+		{"Cyrillic local part, Latin domain", "рое@example.com", "", msgEmailLookalike},
+		{"Greek local part, Latin domain", "ΑΒΕ@example.com", "", msgEmailLookalike},
+		{"Cyrillic local part before (former rule)", "иван@example.org", "", msgEmailLookalike},
+		{"Japanese local part, Latin domain", "山田たろう@example.jp", "", msgEmailLookalike},
+		// Latin letters made to look like others.
+		{"dotless i", "adm\u0131n@example.com", "", msgEmailLookalike},
+		{"dotted capital I", "\u0130van@example.com", "", msgEmailLookalike},
+		{"small capital A (Phonetic Extensions)", "\u1d00dmin@example.com", "", msgEmailLookalike},
+		{"Latin alpha (IPA Extensions)", "\u0251dmin@example.com", "", msgEmailLookalike},
+		{"Phonetic Extensions Supplement", "adm\u1d96n@example.com", "", msgEmailLookalike},
+		// Domains that resolvers read as numbers (inet_aton: hex, octal).
+		{"hexadecimal domain", "admin@0x7f.0x1", "", msgEmailIPDomain},
+		{"octal-looking domain", "admin@0177.01", "", msgEmailIPDomain},
+		{"top-level label with a digit", "admin@example.c0m", "", msgEmailIPDomain},
+		{"top-level label with a hyphen", "admin@example.co-m", "", msgEmailIPDomain},
 		{"zero-width space", "an\u200bn@example.org", "", msgEmailLookalike},
 		{"zero-width joiner in domain", "ann@exa\u200dmple.org", "", msgEmailLookalike},
 		{"soft hyphen", "an\u00adn@example.org", "", msgEmailLookalike},

@@ -178,3 +178,47 @@ func (a *App) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// headAsGet serves HEAD wherever GET is served, with GET's status and
+// headers and no body. Echo routes by the method of the request net/http
+// passed in, so that request says GET while the route is found; the
+// handlers get a copy that says GET throughout; and the original says HEAD
+// again before anything is written (headResponse) or the exchange ends,
+// because net/http's ResponseWriter reads it then to discard the body and
+// set Content-Length as for GET.
+func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method != http.MethodHead {
+			return next(c)
+		}
+		restore := func() { r.Method = http.MethodHead }
+		defer restore()
+		get := r.Clone(r.Context())
+		get.Method = http.MethodGet
+		r.Method = http.MethodGet
+		c.SetRequest(get)
+		res := c.Response()
+		res.Writer = &headResponse{ResponseWriter: res.Writer, restore: restore}
+		return next(c)
+	}
+}
+
+// headResponse gives its request back its HEAD method before the first
+// write reaches net/http.
+type headResponse struct {
+	http.ResponseWriter
+	restore func()
+}
+
+func (w *headResponse) WriteHeader(code int) {
+	w.restore()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *headResponse) Write(b []byte) (int, error) {
+	w.restore()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *headResponse) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -271,9 +271,9 @@ func addressKey(email string) string {
 // alone, so no one else, not even from the same network, can lock it out.
 // Every other client, and a device past its own budget, counts against its
 // network and against the address's shared Backoff.
-func (a *App) reserveLogin(c echo.Context, email string, userID int64, now time.Time) (Reservation, time.Duration) {
+func (a *App) reserveLogin(c echo.Context, email string, userID int64, devicesValidAfter, now time.Time) (Reservation, time.Duration) {
 	l := a.Limits
-	if d, ok := a.deviceFor(c, userID); ok {
+	if d, ok := a.deviceFor(c, userID, devicesValidAfter); ok {
 		if r, wait := l.LoginDevice.Reserve(d.ID, now); wait == 0 {
 			return r, 0
 		}
@@ -315,15 +315,14 @@ func (a *App) forgotWait(c echo.Context, email string) time.Duration {
 // deviceForAddress is deviceFor the account of email. It reads the
 // database only for a request with a valid device cookie.
 func (a *App) deviceForAddress(c echo.Context, email string) (device, bool) {
-	d, ok := a.device(c)
-	if !ok {
+	if _, ok := a.device(c); !ok {
 		return device{}, false
 	}
 	u, err := a.DB.UserByEmail(c.Request().Context(), email)
-	if err != nil || u.ID != d.UserID {
+	if err != nil {
 		return device{}, false
 	}
-	return d, true
+	return a.deviceFor(c, u.ID, u.DevicesValidAfter)
 }
 
 // humanWait says a wait the way people read it, rounding up.

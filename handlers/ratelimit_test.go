@@ -195,7 +195,7 @@ func TestDeviceCookieAttributes(t *testing.T) {
 			now = at
 			req := httptest.NewRequest(http.MethodPost, "/login", nil)
 			req.AddCookie(c)
-			_, ok := a.deviceFor(e.NewContext(req, httptest.NewRecorder()), uid)
+			_, ok := a.deviceFor(e.NewContext(req, httptest.NewRecorder()), uid, time.Time{})
 			return ok
 		}
 		issued := now
@@ -209,7 +209,7 @@ func TestDeviceCookieAttributes(t *testing.T) {
 		now = issued
 		req := httptest.NewRequest(http.MethodPost, "/login", nil)
 		req.AddCookie(&http.Cookie{Name: tc.name, Value: a.signer.Sign("csrf", "42|abc|1800000000")})
-		if _, ok := a.deviceFor(e.NewContext(req, httptest.NewRecorder()), 42); ok {
+		if _, ok := a.deviceFor(e.NewContext(req, httptest.NewRecorder()), 42, time.Time{}); ok {
 			t.Errorf("%s: a value signed for another purpose was accepted", tc.base)
 		}
 	}

@@ -20,6 +20,7 @@ func (a *App) Handler() *echo.Echo {
 	e.HidePort = true
 	e.HTTPErrorHandler = a.handleError
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.Pre(headAsGet)
 
 	// Global middleware runs for every request, routed or not, in this
 	// order. Every request runs under a deadline below the server's write

@@ -154,7 +154,7 @@ func TestResetCommitsNothingWhenItsSessionFails(t *testing.T) {
 	}
 	// The link still works, and the account's sessions were not ended.
 	r.get(link).wantStatus(t, http.StatusOK).wantContains(t, `id="reset-form"`)
-	signedIn.get("/check-email").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="`+email+`"`)
+	signedIn.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="`+email+`"`)
 
 	restore()
 	writes := countSessionWrites(t, env.db)

@@ -95,19 +95,25 @@ func checkEmail(f *Form, field, email string) {
 // hasHiddenOrMixedScript reports an address that could pass for another:
 // one holding an invisible character (format characters such as zero-width
 // spaces, joiners, bidi controls, and the other default-ignorable code
-// points), or a local part or domain mixing writing systems (a Cyrillic "а"
-// among Latin letters).
+// points) or a look-alike Latin letter, or one whose letters are not all of
+// one writing system, local part and domain together (a Cyrillic "а" among
+// Latin letters, or a Cyrillic "рое" before a Latin domain).
 func hasHiddenOrMixedScript(email string) bool {
 	for _, r := range email {
-		if invisible(r) {
+		if invisible(r) || lookalikeLetter(r) {
 			return true
 		}
 	}
-	local, domain := email, ""
-	if at := strings.LastIndexByte(email, '@'); at >= 0 {
-		local, domain = email[:at], email[at+1:]
-	}
-	return mixesScripts(local) || mixesScripts(domain)
+	return mixesScripts(email)
+}
+
+// lookalikeLetter reports letters that exist to look like other letters:
+// the IPA Extensions (U+0250-U+02AF: "ɑ" for "a") and Phonetic Extensions
+// (U+1D00-U+1DBF: small capitals such as "ᴀ") blocks, and the dotless and
+// dotted i (U+0131 "ı", U+0130 "İ"). No one's address needs them, and in an
+// address they pass for "admin" and the like.
+func lookalikeLetter(r rune) bool {
+	return (r >= 0x0250 && r <= 0x02AF) || (r >= 0x1D00 && r <= 0x1DBF) || r == 0x0131 || r == 0x0130
 }
 
 func invisible(r rune) bool {
@@ -156,9 +162,12 @@ func scriptOf(r rune) string {
 	return ""
 }
 
-// hasIPDomain reports a domain literal ([192.0.2.1], [IPv6:...]) or a bare
-// IP address as the domain: mail to those bypasses DNS and the names people
-// recognise. A numeric last label is never a real top-level domain.
+// hasIPDomain reports a domain literal ([192.0.2.1], [IPv6:...]) or a
+// domain that resolvers may read as an IP address: mail to those bypasses
+// DNS and the names people recognise. inet_aton reads "10.1", "0177.01"
+// and "0x7f.0x1" as addresses; a real top-level label is all letters (of
+// the address's one script, see hasHiddenOrMixedScript) or an IDNA "xn--"
+// label, so any other last label is refused.
 func hasIPDomain(email string) bool {
 	at := strings.LastIndexByte(email, '@')
 	if at < 0 {
@@ -169,7 +178,20 @@ func hasIPDomain(email string) bool {
 		return true
 	}
 	tld := domain[strings.LastIndexByte(domain, '.')+1:]
-	return tld != "" && strings.Trim(tld, "0123456789") == ""
+	// A malformed address gets the message saying so (validAddress).
+	return tld != "" && !topLevelLabel(tld) && validAddress(email)
+}
+
+func topLevelLabel(label string) bool {
+	if rest, ok := strings.CutPrefix(label, "xn--"); ok {
+		return rest != ""
+	}
+	for _, r := range label {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // validAddress accepts a bare address that net/mail parses back unchanged (no

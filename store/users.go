@@ -33,6 +33,9 @@ type User struct {
 	// Where the sign-up came from: the client IP and a short summary of
 	// its browser. Empty for accounts made by create-admin.
 	CreatedIP, CreatedBrowser string
+	// DevicesValidAfter is when the password was last changed: device
+	// cookies issued before it are not trusted. Zero if never changed.
+	DevicesValidAfter time.Time
 }
 
 // Confirmed reports whether the account's address has been confirmed.
@@ -91,18 +94,18 @@ func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-const userColumns = `id, email, is_admin, created_at, confirmed_at, created_ip, created_browser`
+const userColumns = `id, email, is_admin, created_at, confirmed_at, created_ip, created_browser, devices_valid_after`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
-	var created, confirmed sql.NullString
-	if err := row.Scan(&u.ID, &u.Email, &u.IsAdmin, &created, &confirmed, &u.CreatedIP, &u.CreatedBrowser); err != nil {
+	var created, confirmed, devicesValidAfter sql.NullString
+	if err := row.Scan(&u.ID, &u.Email, &u.IsAdmin, &created, &confirmed, &u.CreatedIP, &u.CreatedBrowser, &devicesValidAfter); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return User{}, ErrNotFound
 		}
 		return User{}, err
 	}
-	u.CreatedAt, u.ConfirmedAt = parseTS(created), parseTS(confirmed)
+	u.CreatedAt, u.ConfirmedAt, u.DevicesValidAfter = parseTS(created), parseTS(confirmed), parseTS(devicesValidAfter)
 	return u, nil
 }
 
@@ -159,16 +162,33 @@ func DeleteUnconfirmedUser(ctx context.Context, tx *sql.Tx, id int64) error {
 	return ErrAccountConfirmed
 }
 
-// PasswordHashByEmail returns the account id and stored hash for a login
-// attempt, or ErrNotFound.
-func (db *DB) PasswordHashByEmail(ctx context.Context, email string) (int64, string, error) {
-	var id int64
-	var hash string
-	err := db.Read.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, email).Scan(&id, &hash)
+// Credentials is what a password sign-in checks.
+type Credentials struct {
+	UserID            int64
+	PasswordHash      string
+	Confirmed         bool
+	DevicesValidAfter time.Time // see User
+}
+
+// CredentialsByEmail reads, in one query, what a sign-in to the account of
+// a normalised address checks, or returns ErrNotFound.
+func (db *DB) CredentialsByEmail(ctx context.Context, email string) (Credentials, error) {
+	var c Credentials
+	var devicesValidAfter sql.NullString
+	err := db.Read.QueryRowContext(ctx, `SELECT id, password_hash, confirmed_at IS NOT NULL, devices_valid_after FROM users WHERE email = ?`, email).
+		Scan(&c.UserID, &c.PasswordHash, &c.Confirmed, &devicesValidAfter)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", ErrNotFound
+		return Credentials{}, ErrNotFound
 	}
-	return id, hash, err
+	c.DevicesValidAfter = parseTS(devicesValidAfter)
+	return c, err
+}
+
+// PasswordHashByEmail returns the account id and stored hash of a
+// normalised address, or ErrNotFound.
+func (db *DB) PasswordHashByEmail(ctx context.Context, email string) (int64, string, error) {
+	c, err := db.CredentialsByEmail(ctx, email)
+	return c.UserID, c.PasswordHash, err
 }
 
 // ConfirmUser marks the account confirmed at now. It reports false when the
@@ -182,9 +202,10 @@ func ConfirmUser(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (bool
 	return n > 0, err
 }
 
-// SetPasswordHash replaces the account's password hash.
-func SetPasswordHash(ctx context.Context, tx *sql.Tx, id int64, hash string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, id); err != nil {
+// SetPasswordHash replaces the account's password hash at now, which also
+// ends the trust of every device cookie issued before now.
+func SetPasswordHash(ctx context.Context, tx *sql.Tx, id int64, hash string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, devices_valid_after = ? WHERE id = ?`, hash, ts(now), id); err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
 	return nil
