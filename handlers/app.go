@@ -13,12 +13,15 @@ import (
 
 	"shelf/mail"
 	"shelf/store"
+	"shelf/store/catalog"
+	"shelf/store/search"
 )
 
 // App holds every dependency the handlers use. Handlers are its methods.
 type App struct {
 	DB      *store.DB
-	Catalog *store.Catalog
+	Catalog *catalog.Catalog
+	Search  *search.Searcher
 	Logger  *slog.Logger
 	// BaseURL is the configured public address; every absolute link is
 	// built from it, never from the request's Host header.
