@@ -12,12 +12,12 @@ import templruntime "github.com/a-h/templ/runtime"
 import (
 	"strconv"
 
-	"shelf/store"
+	"shelf/store/catalog"
 )
 
 // BookPage shows one book. back is the search to return to (a local
 // /search URL, or "/").
-func BookPage(m Meta, b store.Book, back templ.SafeURL) templ.Component {
+func BookPage(m Meta, b catalog.Book, back templ.SafeURL) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

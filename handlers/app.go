@@ -12,14 +12,17 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"shelf/store"
+	"shelf/store/catalog"
 	"shelf/store/outbox/devinbox"
+	"shelf/store/search"
 	"shelf/store/sessions"
 )
 
 // App holds every dependency the handlers use. Handlers are its methods.
 type App struct {
 	DB      *store.DB
-	Catalog *store.Catalog
+	Catalog *catalog.Catalog
+	Search  *search.Searcher
 	Logger  *slog.Logger
 	// BaseURL is the configured public address; every absolute link is
 	// built from it, never from the request's Host header.

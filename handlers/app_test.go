@@ -16,7 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/static"
-	"shelf/store"
+	"shelf/store/catalog"
 )
 
 func TestHealthz(t *testing.T) {
@@ -156,10 +156,10 @@ func TestPagesAreCompressed(t *testing.T) {
 }
 
 // manyBooks returns n distinct books by the same author.
-func manyBooks(n int) []store.Book {
-	books := make([]store.Book, n)
+func manyBooks(n int) []catalog.Book {
+	books := make([]catalog.Book, n)
 	for i := range books {
-		books[i] = store.Book{Title: "Volume " + strconv.Itoa(i+1) + " of the Long Chronicle", Authors: "Ann Author", RatingsCount: int64(1000 - i)}
+		books[i] = catalog.Book{Title: "Volume " + strconv.Itoa(i+1) + " of the Long Chronicle", Authors: "Ann Author", RatingsCount: int64(1000 - i)}
 	}
 	return books
 }

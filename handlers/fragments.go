@@ -11,17 +11,17 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/handlers/paths"
-	"shelf/store"
+	"shelf/store/search"
 )
 
 // fragmentCache keeps the HTMX fragments of recent searches rendered, plain
 // and gzipped. People typing ask for the same popular prefixes over and
 // over, and rendering and compressing a fragment costs more than finding it
-// in the catalog's result cache. Entries are keyed by the *store.Results
-// they were rendered from: the catalog hands out the same pointer for the
+// in the search's result cache. Entries are keyed by the *search.Results
+// they were rendered from: the Searcher hands out the same pointer for the
 // same search until an import replaces its results, so a stale fragment is
 // never found.
-type fragmentCache = store.RecentCache[*store.Results, *fragment]
+type fragmentCache = search.RecentCache[*search.Results, *fragment]
 
 type fragment struct {
 	plain, gzipped []byte // gzipped is nil when too small to be worth it
@@ -63,7 +63,7 @@ func renderFragment(c echo.Context, comp templ.Component) (*fragment, error) {
 
 // writeFragment sends the fragment comp of r, rendering it only when the
 // cache does not hold it, gzipped when the client accepts it.
-func (a *App) writeFragment(c echo.Context, r *store.Results, comp templ.Component) error {
+func (a *App) writeFragment(c echo.Context, r *search.Results, comp templ.Component) error {
 	f, ok := a.fragments.Get(r)
 	if !ok {
 		var err error

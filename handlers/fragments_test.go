@@ -7,14 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"shelf/store"
+	"shelf/store/catalog"
+	"shelf/store/search"
 )
 
 func TestSearchFragmentsAreCachedAndCompressed(t *testing.T) {
 	ta := newTestApp(t)
-	var books []store.Book
+	var books []catalog.Book
 	for i := range 30 { // enough results for the fragment to be worth gzip
-		books = append(books, store.Book{Title: "Harry and the Long Title Number " + strings.Repeat("x", i%5), Authors: "Writer", RatingsCount: int64(100 - i)})
+		books = append(books, catalog.Book{Title: "Harry and the Long Title Number " + strings.Repeat("x", i%5), Authors: "Writer", RatingsCount: int64(100 - i)})
 	}
 	ta.addBooks(books...)
 	gz := []string{"HX-Request", "true", "Accept-Encoding", "gzip"}
@@ -34,12 +35,12 @@ func TestSearchFragmentsAreCachedAndCompressed(t *testing.T) {
 	if again.Body != first.Body || again.Header.Get("HX-Push-Url") != "/search?q=harry" {
 		t.Errorf("the same search gave another fragment, or lost HX-Push-Url %q", again.Header.Get("HX-Push-Url"))
 	}
-	if len(bookIDs(t, plain.Body)) != store.PerPage {
+	if len(bookIDs(t, plain.Body)) != search.PerPage {
 		t.Errorf("fragment has %d results", len(bookIDs(t, plain.Body)))
 	}
 
 	// New books change the results: the cached fragment must not be served.
-	ta.addBooks(store.Book{Title: "Harry Newest", Authors: "Someone", RatingsCount: 1_000_000})
+	ta.addBooks(catalog.Book{Title: "Harry Newest", Authors: "Someone", RatingsCount: 1_000_000})
 	fresh := ta.get("/search?q=harry", htmxHeaders...)
 	if ids := bookIDs(t, fresh.Body); len(ids) == 0 || ids[0] != "31" {
 		t.Errorf("after new books the fragment starts with %v, want book 31", ids[:min(len(ids), 1)])

@@ -215,7 +215,7 @@ func newServer(t testing.TB, app *App) string {
 func TestAnonymousCSRFCookieOverHTTPS(t *testing.T) {
 	ta := newTestApp(t)
 	base, _ := url.Parse("https://shelf.test")
-	ts := newServer(t, &App{DB: ta.DB, Catalog: ta.App.Catalog, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
+	ts := newServer(t, &App{DB: ta.DB, Catalog: ta.App.Catalog, Search: ta.App.Search, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
 	resp, err := http.Get(ts + "/login")
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +251,7 @@ func TestStrictTransportSecurity(t *testing.T) {
 		t.Fatalf("HSTS over http: %q", h)
 	}
 	base, _ := url.Parse("https://shelf.test")
-	ts := newServer(t, &App{DB: ta.DB, Catalog: ta.App.Catalog, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
+	ts := newServer(t, &App{DB: ta.DB, Catalog: ta.App.Catalog, Search: ta.App.Search, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
 	resp, err := http.Get(ts + "/about")
 	if err != nil {
 		t.Fatal(err)

@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"shelf/static"
-	"shelf/store"
+	"shelf/store/catalog"
 )
 
 // HEAD answers wherever GET does, with GET's status and headers and no
 // body.
 func TestHeadLikeGet(t *testing.T) {
 	ta := newTestApp(t)
-	ta.addBooks(store.Book{Title: "Dune", Authors: "Frank Herbert", Year: 1965, ISBN13: "9780441013593", Language: "eng"})
+	ta.addBooks(catalog.Book{Title: "Dune", Authors: "Frank Herbert", Year: 1965, ISBN13: "9780441013593", Language: "eng"})
 	paths := []string{"/healthz", "/", "/login", "/books/1", static.Path("app.css")}
 	for _, path := range paths {
 		for _, enc := range []string{"identity", "gzip"} {

@@ -5,8 +5,8 @@ import (
 
 	"shelf/handlers/paths"
 	"shelf/static"
-	"shelf/store"
 	"shelf/store/outbox"
+	"shelf/store/search"
 )
 
 // Handler returns the whole HTTP surface: every route and its middleware.
@@ -14,7 +14,7 @@ func (a *App) Handler() *echo.Echo {
 	if a.Sessions == nil {
 		a.SetupAccounts()
 	}
-	a.fragments = store.NewRecentCache[*store.Results, *fragment](store.DefaultResultCache)
+	a.fragments = search.NewRecentCache[*search.Results, *fragment](search.DefaultResultCache)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -13,6 +13,8 @@ import (
 	"shelf/components"
 	"shelf/handlers/paths"
 	"shelf/store"
+	"shelf/store/catalog"
+	"shelf/store/search"
 )
 
 // search serves GET / and GET /search?q=…&page=N. Plain requests (and
@@ -22,7 +24,7 @@ import (
 func (a *App) search(c echo.Context) error {
 	varyOnHTMX(c)
 	varyOnHistoryRestore(c)
-	r, err := a.Catalog.Search(c.Request().Context(), c.QueryParam("q"), parsePage(c.QueryParam("page")))
+	r, err := a.Search.Search(c.Request().Context(), c.QueryParam("q"), parsePage(c.QueryParam("page")))
 	if err != nil {
 		return err
 	}
@@ -46,7 +48,7 @@ func (a *App) search(c echo.Context) error {
 
 // parsePage reads the page parameter. Missing means 1; anything else that
 // is not a page (text, zero, negative, huge) becomes a number outside
-// [1, store.MaxPages], which Search clamps and reports.
+// [1, search.MaxPages], which Search clamps and reports.
 func parsePage(s string) int {
 	if s == "" {
 		return 1
@@ -75,7 +77,7 @@ func canonicalSearchURL(q string) string {
 func (a *App) book(c echo.Context) error {
 	raw := c.Param("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id < 1 || id > store.MaxBookID || strconv.FormatInt(id, 10) != raw {
+	if err != nil || id < 1 || id > catalog.MaxBookID || strconv.FormatInt(id, 10) != raw {
 		return echo.ErrNotFound
 	}
 	b, err := a.Catalog.Get(c.Request().Context(), id)
@@ -95,6 +97,6 @@ func backToSearch(c echo.Context) templ.SafeURL {
 	if err != nil || ref.Host != c.Request().Host || (ref.Path != paths.Search && ref.Path != paths.Home) {
 		return paths.Home
 	}
-	q, _ := store.NormalizeQuery(ref.Query().Get("q"))
+	q, _ := search.NormalizeQuery(ref.Query().Get("q"))
 	return templ.SafeURL(canonicalSearchURL(q))
 }

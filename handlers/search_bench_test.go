@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"shelf/store"
+	"shelf/store/catalog"
 )
 
 // BenchmarkSearchHandler measures whole requests (routing, middleware,
@@ -23,21 +23,21 @@ func BenchmarkSearchHandler(b *testing.B) {
 	first := strings.Fields(`john mary james stephen jane agatha gabriel frank neil terry ursula isaac`)
 	last := strings.Fields(`smith rowling tolkien king austen christie garcía márquez herbert gaiman pratchett`)
 	rng := rand.New(rand.NewPCG(1, 1))
-	books := make([]store.Book, 20_000)
+	books := make([]catalog.Book, 20_000)
 	for i := range books {
 		t := make([]string, 1+rng.IntN(4))
 		for j := range t {
 			t[j] = words[rng.IntN(len(words))]
 		}
-		books[i] = store.Book{Title: strings.Join(t, " ") + fmt.Sprint(" ", i%7), Authors: first[rng.IntN(len(first))] + " " + last[rng.IntN(len(last))],
+		books[i] = catalog.Book{Title: strings.Join(t, " ") + fmt.Sprint(" ", i%7), Authors: first[rng.IntN(len(first))] + " " + last[rng.IntN(len(last))],
 			Year: 1900 + rng.IntN(120), RatingsCount: int64(rng.ExpFloat64() * 10000)}
 	}
 	ta := newTestApp(b)
 	ta.addBooks(books...)
-	if _, err := ta.App.Catalog.BuildSearchIndex(context.Background()); err != nil {
+	if _, err := ta.App.Search.BuildIndex(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	ta.App.Catalog.SetResultCache(0) // every request searches, as a cold query does
+	ta.App.Search.SetResultCache(0) // every request searches, as a cold query does
 	h := ta.App.Handler()
 	for _, q := range []string{"", "harry", "harry pot", "stephen king", "garcia marquez", "tolkein", "arry", "zzqqxx"} {
 		target := "/search?q=" + url.QueryEscape(q)

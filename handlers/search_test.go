@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"shelf/store"
+	"shelf/store/catalog"
 )
 
-var searchBooks = []store.Book{
+var searchBooks = []catalog.Book{
 	{Title: "Harry Potter and the Sorcerer's Stone", Authors: "J.K. Rowling", Year: 1997, ISBN13: "9780439554930", Language: "eng", AverageRating: 4.44, RatingsCount: 4602479}, // 1
 	{Title: "Harry Potter and the Chamber of Secrets", Authors: "J.K. Rowling", Year: 1998, RatingsCount: 1779331},                                                              // 2
 	{Title: "The Hobbit", Authors: "J.R.R. Tolkien", Year: 1937, RatingsCount: 2071616},                                                                                         // 3
@@ -206,9 +206,9 @@ var moreRe = regexp.MustCompile(`<li class="more-item"><a id="more-results" clas
 
 func TestSearchMoreResults(t *testing.T) {
 	ta := newTestApp(t)
-	var books []store.Book
+	var books []catalog.Book
 	for i := range 45 {
-		books = append(books, store.Book{Title: fmt.Sprintf("Alpha Book %d", i), Authors: "Writer", RatingsCount: int64(100 - i)})
+		books = append(books, catalog.Book{Title: fmt.Sprintf("Alpha Book %d", i), Authors: "Writer", RatingsCount: int64(100 - i)})
 	}
 	ta.addBooks(books...)
 

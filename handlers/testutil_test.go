@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"shelf/store"
+	"shelf/store/catalog"
+	"shelf/store/search"
 )
 
 // testApp is the whole app on a fresh, empty database behind a real HTTP
@@ -39,12 +41,12 @@ func newTestApp(t testing.TB) *testApp {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	catalog, err := store.NewCatalog(ctx, db)
+	searcher, err := search.New(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	base, _ := url.Parse("http://shelf.test")
-	app := &App{DB: db, Catalog: catalog, Logger: slog.New(slog.DiscardHandler), BaseURL: base}
+	app := &App{DB: db, Catalog: catalog.New(db), Search: searcher, Logger: slog.New(slog.DiscardHandler), BaseURL: base}
 	srv := httptest.NewServer(app.Handler())
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
@@ -56,7 +58,7 @@ func newTestApp(t testing.TB) *testApp {
 
 // addBooks inserts books (on a fresh database their IDs are 1, 2, … in
 // order) and refreshes the search vocabulary, as an import would.
-func (ta *testApp) addBooks(books ...store.Book) {
+func (ta *testApp) addBooks(books ...catalog.Book) {
 	ta.t.Helper()
 	ctx := context.Background()
 	err := ta.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -78,7 +80,7 @@ func (ta *testApp) addBooks(books ...store.Book) {
 	if err != nil {
 		ta.t.Fatalf("add books: %v", err)
 	}
-	if err := ta.App.Catalog.RefreshSearchTerms(ctx); err != nil {
+	if err := ta.App.Search.RefreshTerms(ctx); err != nil {
 		ta.t.Fatalf("add books: %v", err)
 	}
 }

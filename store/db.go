@@ -1,5 +1,7 @@
-// Package store holds every SQL statement Shelf runs: the catalog and its
-// search index, accounts, tokens, sessions and the mail outbox.
+// Package store opens and migrates Shelf's database and hands out its
+// connections and transactions; for now it also keeps accounts, tokens,
+// sessions and the mail outbox. The catalog and its search live below it,
+// in store/catalog and store/search.
 package store
 
 import (
@@ -88,6 +90,11 @@ func dsn(path string, readOnly bool) string {
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
+
+// WriterDSN is the data source name of a connection like DB.Write to the
+// file at path, for code that needs a writer connection of its own (an
+// import does, see package catalog).
+func WriterDSN(path string) string { return dsn(path, false) }
 
 // Close closes both connection pools.
 func (db *DB) Close() error {

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"shelf/store"
 	"shelf/store/outbox"
+	"shelf/store/search"
 )
 
 // config is everything Shelf reads from flags and SHELF_* environment
@@ -81,7 +81,7 @@ func (c *config) settings() []setting {
 			c.BaseURL = u
 			return nil
 		}},
-		{"search-cache", "SHELF_SEARCH_CACHE", strconv.Itoa(store.DefaultResultCache), "pages of search results kept in memory (0 turns the cache off)", func(v string) error {
+		{"search-cache", "SHELF_SEARCH_CACHE", strconv.Itoa(search.DefaultResultCache), "pages of search results kept in memory (0 turns the cache off)", func(v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 1_000_000 {
 				return errors.New("want a whole number from 0 to 1000000")

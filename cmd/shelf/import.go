@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"shelf/store"
+	"shelf/store/catalog"
 )
 
 const importUsage = "usage: shelf import [-db FILE] FILE.csv | shelf import [-db FILE] --synthetic N"
@@ -48,7 +48,7 @@ func importCommand(ctx context.Context, args, environ []string, stdout, stderr i
 		return fmt.Errorf("import: want one CSV file, got %d (%s)", len(files), importUsage)
 	}
 
-	db, catalog, err := openCatalog(ctx, cfg.DB)
+	db, books, err := openCatalog(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func importCommand(ctx context.Context, args, environ []string, stdout, stderr i
 	start := time.Now()
 
 	if synthetic > 0 {
-		n, err := catalog.ImportSynthetic(ctx, synthetic, progress)
+		n, err := books.ImportSynthetic(ctx, synthetic, progress)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func importCommand(ctx context.Context, args, environ []string, stdout, stderr i
 		return fmt.Errorf("import: %w", err)
 	}
 	defer f.Close()
-	rep, err := catalog.Import(ctx, f, store.ImportOptions{Progress: progress})
+	rep, err := books.Import(ctx, f, catalog.ImportOptions{Progress: progress})
 	if err != nil {
 		return fmt.Errorf("%s: %w", files[0], err)
 	}
@@ -123,7 +123,7 @@ func plural(n int, one, many string) string {
 }
 
 // importBundledIfEmpty imports the bundled catalog into an empty database.
-func importBundledIfEmpty(ctx context.Context, c *store.Catalog, log *slog.Logger) error {
+func importBundledIfEmpty(ctx context.Context, c *catalog.Catalog, log *slog.Logger) error {
 	empty, err := c.IsEmpty(ctx)
 	if err != nil || !empty {
 		return err

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"shelf/store"
+	"shelf/store/catalog"
 )
 
 // runImport runs "shelf import args..." and returns the exit code and output.
@@ -129,7 +129,7 @@ func TestImportBundledIfEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := c.Import(ctx, strings.NewReader("title,author\nMine,Me\n"), store.ImportOptions{}); err != nil {
+	if _, err := c.Import(ctx, strings.NewReader("title,author\nMine,Me\n"), catalog.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer

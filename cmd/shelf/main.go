@@ -25,6 +25,8 @@ import (
 
 	"shelf/handlers"
 	"shelf/store"
+	"shelf/store/catalog"
+	"shelf/store/search"
 )
 
 func main() {
@@ -71,17 +73,12 @@ const usage = `usage:
 
 // openCatalog opens (creating and migrating) the database at path and its
 // catalog. The caller closes the database.
-func openCatalog(ctx context.Context, path string) (*store.DB, *store.Catalog, error) {
+func openCatalog(ctx context.Context, path string) (*store.DB, *catalog.Catalog, error) {
 	db, err := store.Open(ctx, path)
 	if err != nil {
 		return nil, nil, err
 	}
-	catalog, err := store.NewCatalog(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	return db, catalog, nil
+	return db, catalog.New(db), nil
 }
 
 // gcHeadroom is how far the heap may grow past its live size before a
@@ -125,19 +122,23 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 		debug.SetGCPercent(25) // while the search index is built; see setGCHeadroom
 	}
 
-	db, catalog, err := openCatalog(ctx, cfg.DB)
+	db, books, err := openCatalog(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	catalog.SetResultCache(cfg.SearchCache)
-	if err := importBundledIfEmpty(ctx, catalog, log); err != nil {
+	if err := importBundledIfEmpty(ctx, books, log); err != nil {
 		return err
 	}
+	searcher, err := search.New(ctx, db)
+	if err != nil {
+		return err
+	}
+	searcher.SetResultCache(cfg.SearchCache)
 	// Search answers from SQLite's index until the in-memory one is built:
 	// a few seconds for a million books, too long to hold up the start.
 	go func() {
-		stats, err := catalog.BuildSearchIndex(ctx)
+		stats, err := searcher.BuildIndex(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("search index not built; searching SQLite's index instead", "err", err)
@@ -162,7 +163,7 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	}
 	defer mailer.Stop(log) // runs before db.Close: deferred calls run in reverse
 
-	app := &handlers.App{DB: db, Catalog: catalog, Logger: log, BaseURL: cfg.BaseURL,
+	app := &handlers.App{DB: db, Catalog: books, Search: searcher, Logger: log, BaseURL: cfg.BaseURL,
 		Mailer: mailer.Sender, DevInbox: mailer.DevInbox,
 		AccountSettings: handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}}
 	app.SetupAccounts()

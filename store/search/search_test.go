@@ -1,4 +1,4 @@
-package store
+package search
 
 import (
 	"context"
@@ -7,43 +7,46 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"shelf/store"
+	"shelf/store/catalog"
 )
 
-// newTestCatalog opens a fresh database holding books (their IDs are
+// newTestSearcher opens a fresh database holding books (their IDs are
 // assigned in order, from 1) with the search vocabulary loaded.
-func newTestCatalog(t testing.TB, books ...Book) *Catalog {
+func newTestSearcher(t testing.TB, books ...catalog.Book) *Searcher {
 	t.Helper()
 	db := openTestDB(t)
 	insertBooks(t, db, books)
-	c, err := NewCatalog(context.Background(), db)
+	c, err := New(context.Background(), db)
 	if err != nil {
 		t.Fatalf("new catalog: %v", err)
 	}
 	return c
 }
 
-// newIndexedCatalog is newTestCatalog with the in-memory search index built.
-func newIndexedCatalog(t testing.TB, books ...Book) *Catalog {
+// newIndexedSearcher is newTestSearcher with the in-memory search index built.
+func newIndexedSearcher(t testing.TB, books ...catalog.Book) *Searcher {
 	t.Helper()
-	c := newTestCatalog(t, books...)
-	if _, err := c.BuildSearchIndex(context.Background()); err != nil {
+	c := newTestSearcher(t, books...)
+	if _, err := c.BuildIndex(context.Background()); err != nil {
 		t.Fatalf("build search index: %v", err)
 	}
 	return c
 }
 
-type openCatalog func(t testing.TB, books ...Book) *Catalog
+type openSearcher func(t testing.TB, books ...catalog.Book) *Searcher
 
 // onBothEngines runs a search test on SQLite's FTS index and on the
 // in-memory index: they must give the same results.
-func onBothEngines(t *testing.T, test func(t *testing.T, open openCatalog)) {
-	t.Run("fts", func(t *testing.T) { test(t, newTestCatalog) })
-	t.Run("memory", func(t *testing.T) { test(t, newIndexedCatalog) })
+func onBothEngines(t *testing.T, test func(t *testing.T, open openSearcher)) {
+	t.Run("fts", func(t *testing.T) { test(t, newTestSearcher) })
+	t.Run("memory", func(t *testing.T) { test(t, newIndexedSearcher) })
 }
 
 // insertBooks adds books the way an import does: rows, then the vocabulary
 // refresh, in one transaction.
-func insertBooks(t testing.TB, db *DB, books []Book) {
+func insertBooks(t testing.TB, db *store.DB, books []catalog.Book) {
 	t.Helper()
 	ctx := context.Background()
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
@@ -59,7 +62,7 @@ func insertBooks(t testing.TB, db *DB, books []Book) {
 				return err
 			}
 		}
-		return refreshSearchTerms(ctx, tx, true)
+		return refreshTerms(ctx, tx, true)
 	})
 	if err != nil {
 		t.Fatalf("insert books: %v", err)
@@ -68,7 +71,7 @@ func insertBooks(t testing.TB, db *DB, books []Book) {
 
 // fixture is a small catalog where every ranking rule shows. IDs are the
 // positions, from 1.
-var fixture = []Book{
+var fixture = []catalog.Book{
 	{Title: "Harry Potter and the Sorcerer's Stone", Authors: "J.K. Rowling, Mary GrandPré", RatingsCount: 4602479}, // 1
 	{Title: "Harry Potter and the Chamber of Secrets", Authors: "J.K. Rowling", RatingsCount: 1779331},              // 2
 	{Title: "Harry Potter and the Prisoner of Azkaban", Authors: "J.K. Rowling", RatingsCount: 1832823},             // 3
@@ -97,7 +100,7 @@ func ids(r *Results) []int64 {
 
 func TestSearchMatching(t *testing.T) { onBothEngines(t, testSearchMatching) }
 
-func testSearchMatching(t *testing.T, open openCatalog) {
+func testSearchMatching(t *testing.T, open openSearcher) {
 	c := open(t, fixture...)
 	ctx := context.Background()
 	tests := []struct {
@@ -149,7 +152,7 @@ func testSearchMatching(t *testing.T, open openCatalog) {
 
 func TestSearchTiers(t *testing.T) { onBothEngines(t, testSearchTiers) }
 
-func testSearchTiers(t *testing.T, open openCatalog) {
+func testSearchTiers(t *testing.T, open openSearcher) {
 	c := open(t, fixture...)
 	tests := []struct {
 		query string
@@ -178,7 +181,7 @@ func TestSearchEmptyQueryListsPopularBooks(t *testing.T) {
 	onBothEngines(t, testSearchEmptyQueryListsPopularBooks)
 }
 
-func testSearchEmptyQueryListsPopularBooks(t *testing.T, open openCatalog) {
+func testSearchEmptyQueryListsPopularBooks(t *testing.T, open openSearcher) {
 	c := open(t, fixture...)
 	for _, q := range []string{"", "   ", "\t\n"} {
 		r, err := c.Search(context.Background(), q, 1)
@@ -194,7 +197,7 @@ func testSearchEmptyQueryListsPopularBooks(t *testing.T, open openCatalog) {
 
 func TestSearchEmptyCatalog(t *testing.T) { onBothEngines(t, testSearchEmptyCatalog) }
 
-func testSearchEmptyCatalog(t *testing.T, open openCatalog) {
+func testSearchEmptyCatalog(t *testing.T, open openSearcher) {
 	c := open(t)
 	for _, q := range []string{"", "harry", "harry pot", "a", "arry", "tolkein"} {
 		r, err := c.Search(context.Background(), q, 1)
@@ -209,13 +212,13 @@ func testSearchEmptyCatalog(t *testing.T, open openCatalog) {
 
 // pagedCatalog holds 15 books per tier for "alpha": titles starting with it,
 // titles containing it, and titles where it is inside a word ("omegalpha").
-func pagedCatalog(t *testing.T, open openCatalog) (*Catalog, []int64) {
-	var books []Book
+func pagedCatalog(t *testing.T, open openSearcher) (*Searcher, []int64) {
+	var books []catalog.Book
 	var want []int64
 	for tier, format := range []string{"Alpha Saga %d", "Tales of Alpha %d", "Omegalpha Chronicles %d"} {
 		for i := range 15 {
 			// Popularity interleaves across tiers, so only the tiers keep them apart.
-			books = append(books, Book{Title: fmt.Sprintf(format, i), Authors: "Writer", RatingsCount: int64(1000 - 3*i - tier)})
+			books = append(books, catalog.Book{Title: fmt.Sprintf(format, i), Authors: "Writer", RatingsCount: int64(1000 - 3*i - tier)})
 			want = append(want, int64(len(books)))
 		}
 	}
@@ -224,7 +227,7 @@ func pagedCatalog(t *testing.T, open openCatalog) (*Catalog, []int64) {
 
 func TestSearchPagination(t *testing.T) { onBothEngines(t, testSearchPagination) }
 
-func testSearchPagination(t *testing.T, open openCatalog) {
+func testSearchPagination(t *testing.T, open openSearcher) {
 	c, want := pagedCatalog(t, open)
 	ctx := context.Background()
 	var got []int64
@@ -259,7 +262,7 @@ func testSearchPagination(t *testing.T, open openCatalog) {
 
 func TestSearchPageClamping(t *testing.T) { onBothEngines(t, testSearchPageClamping) }
 
-func testSearchPageClamping(t *testing.T, open openCatalog) {
+func testSearchPageClamping(t *testing.T, open openSearcher) {
 	c, _ := pagedCatalog(t, open)
 	tests := []struct {
 		page, want int
@@ -281,10 +284,10 @@ func testSearchPageClamping(t *testing.T, open openCatalog) {
 
 func TestSearchCountIsCapped(t *testing.T) { onBothEngines(t, testSearchCountIsCapped) }
 
-func testSearchCountIsCapped(t *testing.T, open openCatalog) {
-	books := make([]Book, MaxCount+100)
+func testSearchCountIsCapped(t *testing.T, open openSearcher) {
+	books := make([]catalog.Book, MaxCount+100)
 	for i := range books {
-		books[i] = Book{Title: fmt.Sprintf("Common Title %d", i), Authors: "Writer", RatingsCount: int64(i)}
+		books[i] = catalog.Book{Title: fmt.Sprintf("Common Title %d", i), Authors: "Writer", RatingsCount: int64(i)}
 	}
 	c := open(t, books...)
 	ctx := context.Background()
@@ -313,7 +316,7 @@ func testSearchCountIsCapped(t *testing.T, open openCatalog) {
 
 func TestSearchHostileInput(t *testing.T) { onBothEngines(t, testSearchHostileInput) }
 
-func testSearchHostileInput(t *testing.T, open openCatalog) {
+func testSearchHostileInput(t *testing.T, open openSearcher) {
 	c := open(t, fixture...)
 	for _, q := range hostileQueries() {
 		for _, page := range []int{-1, 0, 1, 2, 1 << 40} {
@@ -365,7 +368,7 @@ func TestNormalizeQuery(t *testing.T) {
 
 func TestSearchShortensLongQueries(t *testing.T) { onBothEngines(t, testSearchShortensLongQueries) }
 
-func testSearchShortensLongQueries(t *testing.T, open openCatalog) {
+func testSearchShortensLongQueries(t *testing.T, open openSearcher) {
 	c := open(t, fixture...)
 	ctx := context.Background()
 	r, err := c.Search(ctx, "harry "+strings.Repeat("x", 300), 1)
@@ -384,7 +387,7 @@ func testSearchShortensLongQueries(t *testing.T, open openCatalog) {
 
 func TestSearchSuggestion(t *testing.T) { onBothEngines(t, testSearchSuggestion) }
 
-func testSearchSuggestion(t *testing.T, open openCatalog) {
+func testSearchSuggestion(t *testing.T, open openSearcher) {
 	c := open(t, fixture...)
 	tests := []struct{ query, want string }{
 		{"hubbut", "hobbit"},                 // two edits in six letters: no typo match, but a suggestion
@@ -408,7 +411,7 @@ func testSearchSuggestion(t *testing.T, open openCatalog) {
 
 func TestSearchHighlights(t *testing.T) { onBothEngines(t, testSearchHighlights) }
 
-func testSearchHighlights(t *testing.T, open openCatalog) {
+func testSearchHighlights(t *testing.T, open openSearcher) {
 	c := open(t, fixture...)
 	r, err := c.Search(context.Background(), "garcia soli", 1)
 	// 6 matches exactly; 16 ("soledad") only with a typo in the prefix.
@@ -424,7 +427,7 @@ func testSearchHighlights(t *testing.T, open openCatalog) {
 }
 
 func TestSearchResultCache(t *testing.T) {
-	c := newTestCatalog(t, fixture...)
+	c := newTestSearcher(t, fixture...)
 	ctx := context.Background()
 	first, err := c.Search(ctx, "harry", 1)
 	if err != nil {
@@ -441,7 +444,7 @@ func TestSearchResultCache(t *testing.T) {
 	if _, err := c.db.Write.Exec(`INSERT INTO books (title, authors, ratings_count, dedupe_key) VALUES ('Harry Again', 'New Author', 999999999, 'cache-test')`); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.RefreshSearchTerms(ctx); err != nil {
+	if err := c.RefreshTerms(ctx); err != nil {
 		t.Fatal(err)
 	}
 	fresh, _ := c.Search(ctx, "harry", 1)

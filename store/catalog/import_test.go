@@ -1,4 +1,4 @@
-package store
+package catalog
 
 import (
 	"bytes"
@@ -124,14 +124,14 @@ func importString(t *testing.T, c *Catalog, data string) ImportReport {
 // importedBooks returns every book in id order.
 func importedBooks(t testing.TB, c *Catalog) []Book {
 	t.Helper()
-	rows, err := c.db.Read.Query(`SELECT ` + bookColumns + ` FROM books ORDER BY id`)
+	rows, err := c.db.Read.Query(`SELECT ` + SQLBookColumns + ` FROM books ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	var out []Book
 	for rows.Next() {
-		b, err := scanBook(rows)
+		b, err := ScanBook(rows)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,6 @@
 //go:build race
 
-package store
+package catalog
 
 // raceDetector is set when the tests run with -race, which makes SQLite
 // (compiled from C to Go) about fifteen times slower.

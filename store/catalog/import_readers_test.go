@@ -1,9 +1,11 @@
-package store
+package catalog_test
+
+// What readers see during an import: the catalog's and the search's
+// readers, so these tests stand outside the package (search imports it).
 
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -11,103 +13,32 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"shelf/store"
+	"shelf/store/catalog"
+	"shelf/store/search"
 )
 
-// openSecondDB opens db's file again, with its own connections, as another
-// process would (the server beside `shelf import`).
-func openSecondDB(t testing.TB, db *DB) *DB {
+// openDB opens the database file at path (creating it), with connections
+// of its own, as another process would.
+func openDB(t testing.TB, path string) *store.DB {
 	t.Helper()
-	other, err := Open(context.Background(), db.Path)
+	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { other.Close() })
-	return other
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
-// importBesideBooks is how many books TestImportBesideWriter imports;
-// SHELF_IMPORT_BESIDE_BOOKS=1000000 measures the full-size case.
-func importBesideBooks(t *testing.T) int {
-	if s := os.Getenv("SHELF_IMPORT_BESIDE_BOOKS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			t.Fatalf("SHELF_IMPORT_BESIDE_BOOKS=%q: want a positive number", s)
-		}
-		return n
+func importCSV(t *testing.T, c *catalog.Catalog, data string) catalog.ImportReport {
+	t.Helper()
+	rep, err := c.Import(context.Background(), strings.NewReader(data), catalog.ImportOptions{})
+	if err != nil {
+		t.Fatalf("import: %v", err)
 	}
-	return 150_000
-}
-
-// While an import runs, another connection's small write transactions (a
-// session being saved, say) each finish within a second and none fails.
-func TestImportBesideWriter(t *testing.T) {
-	if testing.Short() {
-		t.Skip("imports 150,000 books")
-	}
-	if raceDetector {
-		// A batch alone takes over a second under the race detector; the
-		// import and the writer use separate connections, so there is
-		// nothing in Go for it to check.
-		t.Skip("measures wait times, which the race detector multiplies")
-	}
-	ctx := context.Background()
-	c := newTestCatalog(t)
-	server := openSecondDB(t, c.db)
-	books := importBesideBooks(t)
-
-	done := make(chan struct{})
-	var (
-		writes, failures int
-		worst            time.Duration
-		firstErr         error
-	)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-done:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			start := time.Now()
-			err := server.InTx(ctx, func(tx *sql.Tx) error {
-				_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) VALUES (?, x'00', ?)
-					ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`, fmt.Sprintf("s%d", i%50), i)
-				return err
-			})
-			worst = max(worst, time.Since(start))
-			writes++
-			if err != nil {
-				failures++
-				if firstErr == nil {
-					firstErr = err
-				}
-			}
-		}
-	}()
-	start := time.Now()
-	added, err := c.ImportSynthetic(ctx, books, nil)
-	took := time.Since(start)
-	close(done)
-	wg.Wait()
-	if err != nil || added != books {
-		t.Fatalf("import: added %d, %v", added, err)
-	}
-	t.Logf("imported %d books in %v; %d writes beside it, worst wait %v, %d failed", books, took.Round(time.Millisecond), writes, worst.Round(time.Millisecond), failures)
-	if failures > 0 {
-		t.Errorf("%d of %d writes failed beside the import, the first with %v", failures, writes, firstErr)
-	}
-	if worst > time.Second {
-		t.Errorf("a write waited %v beside the import, want at most 1s", worst)
-	}
-	if writes < int(took/(100*time.Millisecond)) {
-		t.Errorf("only %d writes in %v", writes, took)
-	}
+	return rep
 }
 
 // catalogView is what a reader sees of a catalog.
@@ -119,7 +50,7 @@ type catalogView struct {
 	nextFound   bool // the id after the last book exists
 }
 
-func viewCatalog(t testing.TB, c *Catalog, nextID int64) catalogView {
+func viewCatalog(t testing.TB, c *catalog.Catalog, s *search.Searcher, nextID int64) catalogView {
 	t.Helper()
 	ctx := context.Background()
 	var v catalogView
@@ -131,8 +62,8 @@ func viewCatalog(t testing.TB, c *Catalog, nextID int64) catalogView {
 		t.Fatal(err)
 	}
 	for _, q := range []string{"", "book"} {
-		c.SetResultCache(0)
-		r, err := c.search(ctx, &Results{Query: q, Page: 1})
+		s.SetResultCache(0)
+		r, err := s.Search(ctx, q, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +76,7 @@ func viewCatalog(t testing.TB, c *Catalog, nextID int64) catalogView {
 		}
 	}
 	_, err = c.Get(ctx, nextID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		t.Fatal(err)
 	}
 	v.nextFound = err == nil
@@ -159,13 +90,16 @@ func TestImportIsInvisibleUntilPublished(t *testing.T) {
 		t.Skip("imports 20,000 books")
 	}
 	ctx := context.Background()
-	c := newTestCatalog(t)
-	importString(t, c, importManyRows(500))
-	reader, err := NewCatalog(ctx, openSecondDB(t, c.db)) // searches on SQLite's index
+	db := openDB(t, filepath.Join(t.TempDir(), "shelf.db"))
+	c := catalog.New(db)
+	importCSV(t, c, catalog.ImportManyRows(500))
+	readerDB := openDB(t, db.Path)
+	reader := catalog.New(readerDB)
+	readerSearch, err := search.New(ctx, readerDB) // searches on SQLite's index
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := viewCatalog(t, reader, 501)
+	before := viewCatalog(t, reader, readerSearch, 501)
 
 	errc := make(chan error, 1)
 	go func() {
@@ -181,10 +115,10 @@ func TestImportIsInvisibleUntilPublished(t *testing.T) {
 			}
 			running = false
 		default:
-			seen[viewCatalog(t, reader, 501)]++
+			seen[viewCatalog(t, reader, readerSearch, 501)]++
 		}
 	}
-	after := viewCatalog(t, reader, 501)
+	after := viewCatalog(t, reader, readerSearch, 501)
 	if after.count != 20_500 || !after.nextFound || after.popular == before.popular || after.searchTotal <= before.searchTotal {
 		t.Fatalf("after the import: %+v", after)
 	}
@@ -220,17 +154,14 @@ func TestImportKilledMidway(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "shelf.db")
-	db, err := Open(ctx, path)
+	db := openDB(t, path)
+	c := catalog.New(db)
+	importCSV(t, c, catalog.ImportManyRows(500))
+	s, err := search.New(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	c, err := NewCatalog(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	importString(t, c, importManyRows(500))
-	before := viewCatalog(t, c, 501)
+	before := viewCatalog(t, c, s, 501)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestImportKilledMidway$")
 	cmd.Env = append(os.Environ(), killedImportChild+"="+path)
@@ -261,14 +192,14 @@ func TestImportKilledMidway(t *testing.T) {
 	if stored <= before.count {
 		t.Fatalf("the killed import left no staged books (%d rows): the test proves nothing", stored)
 	}
-	if got := viewCatalog(t, c, 501); got != before {
+	if got := viewCatalog(t, c, s, 501); got != before {
 		t.Fatalf("after the kill: %+v, before it %+v", got, before)
 	}
-	fresh, err := NewCatalog(ctx, db)
+	fresh, err := search.New(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := viewCatalog(t, fresh, 501); got != before {
+	if got := viewCatalog(t, catalog.New(db), fresh, 501); got != before {
 		t.Fatalf("a catalog opened after the kill: %+v, before it %+v", got, before)
 	}
 
@@ -287,7 +218,7 @@ func TestImportKilledMidway(t *testing.T) {
 	if err := db.Read.QueryRow(`SELECT min(dedupe_key) FROM books WHERE dedupe_key LIKE 'synthetic:%'`).Scan(&first); err != nil || first != "synthetic:0000000001" {
 		t.Errorf("first synthetic key = %q, %v", first, err)
 	}
-	rep := importString(t, c, importManyRows(500))
+	rep := importCSV(t, c, catalog.ImportManyRows(500))
 	if rep.Added != 0 || rep.Duplicates != 500 {
 		t.Errorf("re-import = %+v, want all 500 duplicates", rep)
 	}
@@ -297,50 +228,12 @@ func TestImportKilledMidway(t *testing.T) {
 // path, printing progress, until its parent kills it.
 func runKilledImportChild(path string) {
 	ctx := context.Background()
-	db, err := Open(ctx, path)
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
-	c, err := NewCatalog(ctx, db)
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(1)
-	}
-	_, err = c.ImportSynthetic(ctx, 2_000_000, func(done int) { fmt.Printf("progress %d\n", done) })
+	_, err = catalog.New(db).ImportSynthetic(ctx, 2_000_000, func(done int) { fmt.Printf("progress %d\n", done) })
 	fmt.Println("finished", err)
 	os.Exit(0)
-}
-
-// Two imports at once, from two connections, take turns (lockImports):
-// interleaved, the second would clear what the first had staged.
-func TestImportsTakeTurns(t *testing.T) {
-	ctx := context.Background()
-	first := newTestCatalog(t)
-	second, err := NewCatalog(ctx, openSecondDB(t, first.db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, c := range []*Catalog{first, second} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = c.ImportSynthetic(ctx, 10_000, nil)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	var books, keys int64
-	var lastKey string
-	err = first.db.Read.QueryRow(`SELECT count(*), count(DISTINCT dedupe_key), max(dedupe_key) FROM books`).Scan(&books, &keys, &lastKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := first.Count(ctx); n != 20_000 || books != 20_000 || keys != 20_000 || lastKey != "synthetic:0000020000" {
-		t.Fatalf("%d books seen, %d stored, %d keys up to %s; want 20,000 and synthetic:0000020000", n, books, keys, lastKey)
-	}
 }

@@ -1,4 +1,4 @@
-package store
+package search
 
 // Segment is a piece of a title or author list; Mark is set on the words
 // that matched the query. Templates render segments as escaped text, marked

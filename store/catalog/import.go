@@ -1,4 +1,4 @@
-package store
+package catalog
 
 import (
 	"bufio"
@@ -91,7 +91,8 @@ const optimizeAfter = 5000
 // imported. Readers see all of the new books or none: an error (a read
 // error, a cancelled ctx, a full catalog), or the process being killed,
 // leaves the catalog as it was. An import runs beside a live server without
-// holding up its writes for long (see stager).
+// holding up its writes for long (see stager). A search.Searcher over the
+// same database sees the new books once it is reloaded.
 func (c *Catalog) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportReport, error) {
 	var rep ImportReport
 	p, err := newCSVBooks(r)
@@ -139,8 +140,8 @@ type bookRow struct {
 }
 
 // bulkInsert stages the books fill adds (see stager), merges the search
-// index after a big import, then publishes them and refreshes the search
-// vocabulary. On any error it removes what it staged: readers never see a
+// index after a big import, then publishes them with a refreshed search
+// vocabulary (search_terms). On any error it removes what it staged: readers never see a
 // part of an import.
 func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *stager) error) (added, duplicates int, err error) {
 	defer func() {
@@ -171,12 +172,6 @@ func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *st
 			err = fmt.Errorf("%w (and clearing its staged books: %v)", err, cerr)
 		}
 		return 0, 0, err
-	}
-	if s.added > 0 {
-		// The books are in; even if ctx ends now, search must see them.
-		if err := c.loadVocabulary(context.WithoutCancel(ctx)); err != nil {
-			return s.added, s.duplicates, err
-		}
 	}
 	return s.added, s.duplicates, nil
 }

@@ -1,10 +1,12 @@
-package store
+package search
 
 import (
 	"context"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"shelf/store/catalog"
 )
 
 // benchWords and benchNames make generated catalogs look like real ones:
@@ -46,9 +48,9 @@ var benchLast = strings.Fields(`smith johnson williams brown jones garcia miller
 	márquez garcía müller böll łukasz dvořák`)
 
 // benchBooks generates n books deterministically, popularity heavy-tailed.
-func benchBooks(n int) []Book {
+func benchBooks(n int) []catalog.Book {
 	rng := rand.New(rand.NewPCG(42, 7))
-	books := make([]Book, n)
+	books := make([]catalog.Book, n)
 	for i := range books {
 		words := make([]string, 1+rng.IntN(5))
 		for j := range words {
@@ -56,7 +58,7 @@ func benchBooks(n int) []Book {
 		}
 		words[0] = strings.ToUpper(words[0][:1]) + words[0][1:]
 		authors := benchFirst[rng.IntN(len(benchFirst))] + " " + benchLast[rng.IntN(len(benchLast))]
-		books[i] = Book{
+		books[i] = catalog.Book{
 			Title:         strings.Join(words, " "),
 			Authors:       authors,
 			Year:          1800 + rng.IntN(225),
@@ -84,19 +86,19 @@ var benchQueries = []struct{ name, q string }{
 // 100,000 books (built once; it takes a few seconds), on SQLite's FTS index
 // and on the in-memory index.
 func BenchmarkSearch(b *testing.B) {
-	fts := newTestCatalog(b, benchBooks(100_000)...)
-	mem, err := NewCatalog(context.Background(), fts.db) // the same books
+	fts := newTestSearcher(b, benchBooks(100_000)...)
+	mem, err := New(context.Background(), fts.db) // the same books
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := mem.BuildSearchIndex(context.Background()); err != nil {
+	if _, err := mem.BuildIndex(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("fts", func(b *testing.B) { benchmarkSearch(b, fts) })
 	b.Run("memory", func(b *testing.B) { benchmarkSearch(b, mem) })
 }
 
-func benchmarkSearch(b *testing.B, c *Catalog) {
+func benchmarkSearch(b *testing.B, c *Searcher) {
 	// Measure the search itself: with the result cache every iteration
 	// after the first would be a map lookup.
 	c.SetResultCache(0)
@@ -119,7 +121,7 @@ func benchmarkSearch(b *testing.B, c *Catalog) {
 		}
 	})
 	b.Run("typo, cold cache", func(b *testing.B) {
-		v := c.vocabulary()
+		v := c.state().vocab
 		for b.Loop() {
 			v.mu.Lock()
 			clear(v.cache)

@@ -1,4 +1,4 @@
-package store
+package search
 
 import (
 	"context"
@@ -19,8 +19,8 @@ func FuzzSearch(f *testing.F) {
 	}
 	f.Add("harry", -1)
 	f.Add("harry", 1<<62)
-	c := newTestCatalog(f, fixture...)
-	mem := newIndexedCatalog(f, fixture...)
+	c := newTestSearcher(f, fixture...)
+	mem := newIndexedSearcher(f, fixture...)
 	f.Fuzz(func(t *testing.T, q string, page int) {
 		r, err := c.Search(context.Background(), q, page)
 		if err != nil {

@@ -1,4 +1,4 @@
-package store
+package search
 
 import (
 	"context"
@@ -11,10 +11,12 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"shelf/store/catalog"
 )
 
-// searchIndex is the catalog's search index held in memory, built from the
-// books table and the vocabulary after start (see BuildSearchIndex). SQLite
+// memoryIndex is the catalog's search index held in memory, built from the
+// books table and the vocabulary after start (see Searcher.BuildIndex). SQLite
 // stays the source of truth: until this index is built, and again after an
 // import until it is rebuilt, Search runs the same rules on book_search.
 //
@@ -23,7 +25,7 @@ import (
 // best: a search walks a few lists from the front and stops once it has a
 // page and a count, however many books match. Terms are the vocabulary's
 // indexes, in byte order, so the terms starting with a prefix are one range.
-type searchIndex struct {
+type memoryIndex struct {
 	vocab *vocabulary // whose term indexes the lists hold
 	books []int32     // doc -> book id
 
@@ -65,44 +67,23 @@ type searchIndex struct {
 	bitmaps sync.Pool // of *docBitmap, one bit per doc, all clear
 }
 
-// SearchIndexStats describes a built search index.
-type SearchIndexStats struct {
+// IndexStats describes a built search index.
+type IndexStats struct {
 	Books, Terms, Postings int
 	Bytes                  int64 // memory held by its lists
 	Unindexed              int   // tokens missing from the vocabulary (should be 0)
 	Took                   time.Duration
 }
 
-// BuildSearchIndex builds the in-memory search index of the current catalog
-// and puts it in use. Searches are answered from SQLite until then, with
-// the same results; an import drops the index, and the caller builds it
-// again. It reads every book once: about 6 s for a million on this
-// project's reference machine (BENCHMARKS.md).
-func (c *Catalog) BuildSearchIndex(ctx context.Context) (SearchIndexStats, error) {
-	start := time.Now()
-	v := c.vocabulary()
-	ix, stats, err := buildSearchIndex(ctx, c.db.Read, v)
-	if err != nil {
-		return stats, fmt.Errorf("build search index: %w", err)
-	}
-	stats.Took = time.Since(start)
-	c.mu.Lock()
-	if c.vocab == v { // otherwise an import replaced the catalog meanwhile
-		c.index = ix
-	}
-	c.mu.Unlock()
-	return stats, nil
-}
-
 // sqlIndexBooks reads every book, most popular first (see bookID).
 const (
 	sqlIndexBooks = `SELECT b.id, b.title, b.authors, coalesce(b.year, 0), coalesce(b.average_rating, 0), b.ratings_count
-	FROM book_search s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) WHERE b.` + sqlVisibleBook + ` ORDER BY s.rowid DESC`
-	sqlTextBytes = `SELECT coalesce(sum(length(CAST(title AS BLOB)) + length(CAST(authors AS BLOB))), 0) FROM books WHERE ` + sqlVisibleBook
+	FROM book_search s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) WHERE b.` + catalog.SQLVisibleBook + ` ORDER BY s.rowid DESC`
+	sqlTextBytes = `SELECT coalesce(sum(length(CAST(title AS BLOB)) + length(CAST(authors AS BLOB))), 0) FROM books WHERE ` + catalog.SQLVisibleBook
 )
 
-func buildSearchIndex(ctx context.Context, db *sql.DB, v *vocabulary) (*searchIndex, SearchIndexStats, error) {
-	var stats SearchIndexStats
+func buildMemoryIndex(ctx context.Context, db *sql.DB, v *vocabulary) (*memoryIndex, IndexStats, error) {
+	var stats IndexStats
 	termID := make(map[string]int32, len(v.terms))
 	distinct := 0 // postings the index will hold: one per book and term
 	for i, t := range v.terms {
@@ -116,7 +97,7 @@ func buildSearchIndex(ctx context.Context, db *sql.DB, v *vocabulary) (*searchIn
 	if textBytes >= 1<<32-1 {
 		return nil, stats, fmt.Errorf("the catalog's text (%d bytes) is too large for 32-bit offsets", textBytes)
 	}
-	ix := &searchIndex{
+	ix := &memoryIndex{
 		vocab:        v,
 		books:        make([]int32, 0, v.books),
 		textStart:    make([]uint32, 1, v.books+1),
@@ -263,8 +244,8 @@ func layOut(counts []uint32) (starts, lists []uint32) {
 }
 
 // book returns what a result shows of doc d.
-func (ix *searchIndex) book(d uint32) Book {
-	return Book{
+func (ix *memoryIndex) book(d uint32) catalog.Book {
+	return catalog.Book{
 		ID:            int64(ix.books[d]),
 		Title:         ix.text[ix.textStart[d]:ix.authorsStart[d]],
 		Authors:       ix.text[ix.authorsStart[d]:ix.textStart[d+1]],
@@ -275,7 +256,7 @@ func (ix *searchIndex) book(d uint32) Book {
 }
 
 // tokens returns the terms of doc d: its title's, then its authors'.
-func (ix *searchIndex) tokens(d uint32) []int32 {
+func (ix *memoryIndex) tokens(d uint32) []int32 {
 	return ix.toks[ix.tokStart[d]:ix.tokStart[d+1]]
 }
 
@@ -299,7 +280,7 @@ func (s *termSet) contains(d uint32, toks func() []int32) bool {
 
 // termSets returns the sets of words: exact ones (each word as typed, the
 // last also as a prefix) or, with loose, with their variants too.
-func (ix *searchIndex) termSets(words []*wordTerms, loose bool) []termSet {
+func (ix *memoryIndex) termSets(words []*wordTerms, loose bool) []termSet {
 	sets := make([]termSet, len(words))
 	for i, w := range words {
 		s := termSet{id: -1}
@@ -490,7 +471,7 @@ const maxSeekLists = 8
 // early (a page and a count stop at MaxCount+1), the docs are walked lazily
 // from the front of the lists (eachLazy). Otherwise every match has to be
 // found anyway, and bitmaps find them fastest (eachBitmap).
-func (ix *searchIndex) each(sets []termSet, fn func(doc uint32) bool) {
+func (ix *memoryIndex) each(sets []termSet, fn func(doc uint32) bool) {
 	sizes := make([]int, len(sets))
 	expected := float64(len(ix.books)) // matches if the words were independent
 	for i := range sets {
@@ -512,7 +493,7 @@ func (ix *searchIndex) each(sets []termSet, fn func(doc uint32) bool) {
 // galloping through their lists (a leap frog: whichever list is ahead sets
 // the next doc to look at), and the rest are checked against each
 // candidate's own terms.
-func (ix *searchIndex) eachLazy(sets []termSet, sizes []int, fn func(doc uint32) bool) {
+func (ix *memoryIndex) eachLazy(sets []termSet, sizes []int, fn func(doc uint32) bool) {
 	driver := 0
 	for i := range sets {
 		if sizes[i] < sizes[driver] {
@@ -574,7 +555,7 @@ candidates:
 // with the fewest postings becomes a bitmap of docs, the next ones are
 // ANDed in while that costs less than checking the remaining candidates
 // one by one, and the candidates left are checked as in eachLazy.
-func (ix *searchIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint32) bool) {
+func (ix *memoryIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint32) bool) {
 	order := make([]int, len(sets))
 	for i := range order {
 		order[i] = i
@@ -635,16 +616,16 @@ type docBitmap struct {
 }
 
 // bitmap returns the docs of s's lists as a bitmap; release it after use.
-func (ix *searchIndex) bitmap(s *termSet) *docBitmap {
+func (ix *memoryIndex) bitmap(s *termSet) *docBitmap {
 	return ix.setBits(ix.bitmaps.Get().(*docBitmap), s)
 }
 
 // newBitmap is bitmap outside the pool, to keep.
-func (ix *searchIndex) newBitmap(s *termSet) *docBitmap {
+func (ix *memoryIndex) newBitmap(s *termSet) *docBitmap {
 	return ix.setBits(&docBitmap{words: make([]uint64, (len(ix.books)+63)/64)}, s)
 }
 
-func (ix *searchIndex) setBits(b *docBitmap, s *termSet) *docBitmap {
+func (ix *memoryIndex) setBits(b *docBitmap, s *termSet) *docBitmap {
 	b.lo, b.hi = len(b.words), 0
 	for _, l := range s.lists(ix.postStart, ix.post) {
 		for _, d := range l {
@@ -658,7 +639,7 @@ func (ix *searchIndex) setBits(b *docBitmap, s *termSet) *docBitmap {
 func (b *docBitmap) has(d uint32) bool { return b.words[d>>6]&(1<<(d&63)) != 0 }
 
 // release clears b and returns it to the pool.
-func (ix *searchIndex) release(b *docBitmap) {
+func (ix *memoryIndex) release(b *docBitmap) {
 	if b.lo < b.hi {
 		clear(b.words[b.lo:b.hi])
 	}
@@ -728,7 +709,7 @@ func gallop(l []uint32, x uint32) []uint32 {
 
 // eachTitleEqual calls fn with every doc whose title is words (titleExact),
 // in order, until fn returns false.
-func (ix *searchIndex) eachTitleEqual(words []*wordTerms, fn func(doc uint32) bool) {
+func (ix *memoryIndex) eachTitleEqual(words []*wordTerms, fn func(doc uint32) bool) {
 	if !words[0].exact {
 		return
 	}
@@ -750,7 +731,7 @@ func (ix *searchIndex) eachTitleEqual(words []*wordTerms, fn func(doc uint32) bo
 // openingsBySecond returns the docs whose title starts with term t followed
 // by a term in [lo, hi), ordered by that second term, then by doc, and
 // their second terms.
-func (ix *searchIndex) openingsBySecond(t, lo, hi int32) (docs []uint32, seconds []int32) {
+func (ix *memoryIndex) openingsBySecond(t, lo, hi int32) (docs []uint32, seconds []int32) {
 	from, to := int(ix.openStart[t]), int(ix.openStart[t+1])
 	second := ix.second[from:to]
 	i, _ := slices.BinarySearch(second, lo)
@@ -761,7 +742,7 @@ func (ix *searchIndex) openingsBySecond(t, lo, hi int32) (docs []uint32, seconds
 // eachTitled calls fn with every doc whose title starts with words (see
 // rankTitle; equal titles included), in order, until fn returns false.
 // sets are the words' exact sets.
-func (ix *searchIndex) eachTitled(words []*wordTerms, sets []termSet, fn func(doc uint32) bool) {
+func (ix *memoryIndex) eachTitled(words []*wordTerms, sets []termSet, fn func(doc uint32) bool) {
 	var lists [][]uint32
 	if len(words) == 1 {
 		lists = sets[0].lists(ix.openStart, ix.open)
@@ -796,7 +777,7 @@ func (ix *searchIndex) eachTitled(words []*wordTerms, sets []termSet, fn func(do
 }
 
 // rankTitle is rankTitle (search.go) on doc d's title terms.
-func (ix *searchIndex) rankTitle(d uint32, words []*wordTerms) titleRank {
+func (ix *memoryIndex) rankTitle(d uint32, words []*wordTerms) titleRank {
 	from := ix.tokStart[d]
 	title := ix.toks[from : from+uint32(ix.titleLen[d])]
 	if len(title) < len(words) {
@@ -816,4 +797,137 @@ func (ix *searchIndex) rankTitle(d uint32, words []*wordTerms) titleRank {
 		return titleExact
 	}
 	return titlePrefix
+}
+
+// match is ftsEngine.match on the in-memory index: the same tiers, counts
+// and flags, except that every title equal to the query ranks first, not
+// only those among the first titleWindow exact matches.
+func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) error {
+	need := r.Offset() + PerPage + 1
+	strict, hasVariants := true, false
+	for _, w := range words {
+		strict = strict && w.strict()
+		hasVariants = hasVariants || len(w.extra) > 0
+	}
+	docs := make([]uint32, 0, need)
+	seen := make(map[uint32]struct{}, need)
+	add := func(d uint32) {
+		if len(docs) >= need {
+			return
+		}
+		if _, ok := seen[d]; !ok {
+			seen[d] = struct{}{}
+			docs = append(docs, d)
+		}
+	}
+	// countAll walks sets for a count up to MaxCount+1, passing the docs
+	// to each until it returns false. A single word matches at least as
+	// many books as its most common term: when that is over MaxCount
+	// already, the page is all it walks.
+	countAll := func(sets []termSet, each func(d uint32, n int) bool) (n int) {
+		capped := len(sets) == 1 && sets[0].longest(ix.postStart) > MaxCount
+		ix.each(sets, func(d uint32) bool {
+			n++
+			return each(d, n) && n <= MaxCount && !(capped && n >= need)
+		})
+		if capped {
+			n = max(n, MaxCount+1)
+		}
+		return n
+	}
+
+	exactN, looseN := 0, 0 // matches counted, up to MaxCount+1
+	if strict {
+		// Titles equal to the query, then titles starting with it, then
+		// the other exact matches. When those are few, their titles are
+		// ranked as they come; when many, the titles are looked up.
+		sets := ix.termSets(words, false)
+		var exact []uint32
+		exactN = countAll(sets, func(d uint32, _ int) bool {
+			if len(exact) < max(need, titleWindow) {
+				exact = append(exact, d)
+			}
+			return true
+		})
+		if exactN <= len(exact) {
+			for _, rank := range []titleRank{titleExact, titlePrefix} {
+				for _, d := range exact {
+					if ix.rankTitle(d, words) == rank {
+						add(d)
+					}
+				}
+			}
+		} else {
+			ix.eachTitleEqual(words, func(d uint32) bool {
+				add(d)
+				return len(docs) < need
+			})
+			ix.eachTitled(words, sets, func(d uint32) bool {
+				add(d)
+				return len(docs) < need
+			})
+		}
+		for _, d := range exact {
+			add(d)
+		}
+	}
+	if hasVariants && exactN < need {
+		looseN = countAll(ix.termSets(words, true), func(d uint32, n int) bool {
+			add(d)
+			// With exact matches the count is theirs (similar spellings
+			// follow): a page, and knowing they are not all, is enough.
+			return exactN == 0 || len(docs) < need || n < need
+		})
+	}
+	switch {
+	case hasVariants && exactN < need && looseN < need:
+		r.Total = int64(looseN) // every match, exact and similar
+	case exactN > 0:
+		r.Total, r.TotalCapped = int64(min(exactN, MaxCount)), exactN > MaxCount
+		r.Similar = hasVariants && !r.TotalCapped
+	default:
+		r.Total, r.TotalCapped = int64(min(looseN, MaxCount)), looseN > MaxCount
+	}
+	ix.fill(r, docs, words)
+	return nil
+}
+
+// popular fills r with a page of the most popular books.
+func (ix *memoryIndex) popular(_ context.Context, r *Results) error {
+	need := r.Offset() + PerPage + 1
+	docs := make([]uint32, min(need, len(ix.books)))
+	for i := range docs {
+		docs[i] = uint32(i) // docs are numbered by popularity
+	}
+	ix.fill(r, docs, nil)
+	return nil
+}
+
+// fill is ftsEngine.fill from the in-memory index: r's page of docs, the
+// ranked docs of every page up to this one, plus one. Its books carry what
+// a result shows (not their ISBN or language).
+func (ix *memoryIndex) fill(r *Results, docs []uint32, words []*wordTerms) {
+	r.HasMore = len(docs) > r.Offset()+PerPage && r.Page < MaxPages
+	if r.Offset() >= len(docs) {
+		return
+	}
+	page := docs[r.Offset():min(len(docs), r.Offset()+PerPage)]
+	r.Hits = make([]Hit, len(page))
+	for i, d := range page {
+		r.Hits[i] = newHit(ix.book(d), words)
+	}
+}
+
+// anyMatch reports whether some book matches every one of terms.
+func (ix *memoryIndex) anyMatch(_ context.Context, terms []lookupTerm) (bool, error) {
+	sets := make([]termSet, len(terms))
+	for i, t := range terms {
+		sets[i] = termSet{id: t.id}
+		if t.prefix {
+			sets[i] = termSet{id: -1, lo: t.lo, hi: t.hi}
+		}
+	}
+	found := false
+	ix.each(sets, func(uint32) bool { found = true; return false })
+	return found, nil
 }

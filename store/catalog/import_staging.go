@@ -1,10 +1,12 @@
-package store
+package catalog
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
 	"time"
+
+	"shelf/store"
 )
 
 // An import must not stall the server beside it, so it never holds the
@@ -54,7 +56,7 @@ type stager struct {
 // transactions then queue with other writers' in SQLite, the same whether
 // those are in this process or another.
 func (c *Catalog) newStager(ctx context.Context) (*stager, error) {
-	db, err := sql.Open("sqlite", dsn(c.db.Path, false))
+	db, err := sql.Open("sqlite", store.WriterDSN(c.db.Path))
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +153,7 @@ const sqlInsertBook = `INSERT INTO books (id, title, authors, year, isbn13, lang
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
 
 // sqlIndexStaged indexes the staged books with ids in [?, ?). The rowid
-// expression must match books_search_insert in migrations/0006 (a test
+// expression must match books_search_insert in store/migrations/0006 (a test
 // compares the two).
 const sqlIndexStaged = `INSERT INTO book_search (rowid, title, authors)
 SELECT (ratings_count << 24) | (16777215 - id), title, authors FROM books WHERE id >= ? AND id < ? ORDER BY 1`

@@ -1,4 +1,4 @@
-package store
+package search
 
 import (
 	"context"
@@ -8,12 +8,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"shelf/store/catalog"
 )
 
 func TestBuildSearchIndex(t *testing.T) {
-	c := newTestCatalog(t, fixture...)
+	c := newTestSearcher(t, fixture...)
 	ctx := context.Background()
-	stats, err := c.BuildSearchIndex(ctx)
+	stats, err := c.BuildIndex(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func TestBuildSearchIndex(t *testing.T) {
 	if _, err := c.db.Write.Exec(`INSERT INTO books (title, authors, ratings_count, dedupe_key) VALUES ('Dune Again', 'New Author', 1, 'index-test')`); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.RefreshSearchTerms(ctx); err != nil {
+	if err := c.RefreshTerms(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, ix := c.searchState(); ix != nil {
@@ -79,8 +81,8 @@ func TestBuildSearchIndex(t *testing.T) {
 // to the query.
 func TestSearchEnginesAgree(t *testing.T) {
 	books := benchBooks(3000)
-	fts := newTestCatalog(t, books...)
-	mem := newIndexedCatalog(t, books...)
+	fts := newTestSearcher(t, books...)
+	mem := newIndexedSearcher(t, books...)
 	fts.SetResultCache(0)
 	mem.SetResultCache(0)
 	ctx := context.Background()
@@ -139,7 +141,7 @@ func diffResults(a, b *Results, sameIDs bool) string {
 // engineQueries makes n queries of the kinds people type from the books'
 // own words: prefixes, whole words, two and three words, typos, substrings
 // and misses.
-func engineQueries(books []Book, n int) []string {
+func engineQueries(books []catalog.Book, n int) []string {
 	rng := rand.New(rand.NewPCG(1, 2))
 	word := func() string {
 		b := books[rng.IntN(len(books))]
@@ -260,7 +262,7 @@ func TestMergedAndSeeker(t *testing.T) {
 
 // matchesEvery is the definition of a match: each set holds one of doc d's
 // terms.
-func matchesEvery(ix *searchIndex, d uint32, sets []termSet) bool {
+func matchesEvery(ix *memoryIndex, d uint32, sets []termSet) bool {
 	for i := range sets {
 		if !sets[i].matchesAny(ix.tokens(d)) {
 			return false
@@ -273,7 +275,7 @@ func matchesEvery(ix *searchIndex, d uint32, sets []termSet) bool {
 // with bitmaps) against the definition: a doc matches when each set holds
 // one of its terms.
 func TestEachFindsEveryMatch(t *testing.T) {
-	c := newIndexedCatalog(t, benchBooks(4000)...)
+	c := newIndexedSearcher(t, benchBooks(4000)...)
 	v, ix := c.searchState()
 	if len(ix.initials) == 0 {
 		t.Fatal("no initial has a bitmap: the test would not cover them")
@@ -330,7 +332,7 @@ func TestEachFindsEveryMatch(t *testing.T) {
 // only, and per-search state (cursors, heaps, pooled bitmaps) is not shared.
 func TestSearchIndexConcurrently(t *testing.T) {
 	books := benchBooks(2000)
-	c := newIndexedCatalog(t, books...)
+	c := newIndexedSearcher(t, books...)
 	c.SetResultCache(0)
 	queries := engineQueries(books, 200)
 	want := map[string][]int64{}
@@ -361,7 +363,7 @@ func TestSearchIndexConcurrently(t *testing.T) {
 			}
 		}()
 	}
-	if _, err := c.BuildSearchIndex(context.Background()); err != nil {
+	if _, err := c.BuildIndex(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()

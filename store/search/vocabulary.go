@@ -1,4 +1,4 @@
-package store
+package search
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"shelf/store/catalog"
 )
 
 // vocabulary is every indexed word with the number of books containing it,
@@ -31,49 +33,9 @@ type vocabulary struct {
 // maxCachedWords bounds the expansion cache; when full it starts over.
 const maxCachedWords = 20000
 
-// loadVocabulary reads search_terms into memory and swaps it in.
-func (c *Catalog) loadVocabulary(ctx context.Context) error {
-	v, err := readVocabulary(ctx, c.db.Read)
-	if err != nil {
-		return fmt.Errorf("load vocabulary: %w", err)
-	}
-	c.mu.Lock()
-	c.vocab, c.index = v, nil
-	c.mu.Unlock()
-	// Searches still running over the old catalog finish into the old cache.
-	if old := c.results.Load(); old != nil {
-		c.results.Store(newResultCache(old.Entries()))
-	}
-	return nil
-}
-
-// RefreshSearchTerms rebuilds the search vocabulary from the index and
-// reloads it. Imports do this themselves; it is for code that writes books
-// directly (tests, repairs).
-func (c *Catalog) RefreshSearchTerms(ctx context.Context) error {
-	if err := c.db.InTx(ctx, func(tx *sql.Tx) error { return refreshSearchTerms(ctx, tx, true) }); err != nil {
-		return err
-	}
-	return c.loadVocabulary(ctx)
-}
-
-func (c *Catalog) vocabulary() *vocabulary {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.vocab
-}
-
-// searchState returns the vocabulary and, when built, the in-memory index
-// of the same catalog.
-func (c *Catalog) searchState() (*vocabulary, *searchIndex) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.vocab, c.index
-}
-
 func readVocabulary(ctx context.Context, db *sql.DB) (*vocabulary, error) {
 	v := &vocabulary{cache: map[string]*wordTerms{}}
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM books WHERE `+sqlVisibleBook).Scan(&v.books); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM books WHERE `+catalog.SQLVisibleBook).Scan(&v.books); err != nil {
 		return nil, err
 	}
 	rows, err := db.QueryContext(ctx, `SELECT term, docs FROM search_terms ORDER BY term`)
@@ -524,4 +486,23 @@ func (v *vocabulary) computeSuggestion(word string) string {
 		return ""
 	}
 	return v.terms[bestTerm]
+}
+
+// refreshTerms rebuilds search_terms from SQLite's index inside tx, for
+// code that writes books directly (see Searcher.RefreshTerms; imports
+// refresh the terms when they publish). With optimize it first merges the
+// index into one segment, in this one transaction.
+func refreshTerms(ctx context.Context, tx *sql.Tx, optimize bool) error {
+	if optimize {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO book_search (book_search) VALUES ('optimize')`); err != nil {
+			return fmt.Errorf("optimize search index: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM search_terms`); err != nil {
+		return fmt.Errorf("refresh search terms: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO search_terms (term, docs) SELECT term, doc FROM book_terms`); err != nil {
+		return fmt.Errorf("refresh search terms: %w", err)
+	}
+	return nil
 }

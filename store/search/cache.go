@@ -1,11 +1,11 @@
-package store
+package search
 
 import (
 	"strconv"
 	"sync"
 )
 
-// DefaultResultCache is how many result pages Catalog keeps by default.
+// DefaultResultCache is how many result pages a Searcher keeps by default.
 const DefaultResultCache = 1024
 
 // RecentCache keeps the values most recently asked for, up to about a
@@ -63,7 +63,7 @@ func (rc *RecentCache[K, V]) putLocked(key K, v V) {
 
 // resultCache keeps recently served result pages. People typing ask for the
 // same popular prefixes ("h", "ha", "har") over and over, and a page costs
-// several index lookups to build. Imports reset it (see loadVocabulary), so
+// several index lookups to build. Reload resets it, so
 // results are never stale.
 type resultCache = RecentCache[string, *Results]
 
@@ -84,6 +84,6 @@ func resultKey(r *Results) string {
 
 // SetResultCache sets how many result pages Search keeps (0 turns the
 // cache off) and empties it.
-func (c *Catalog) SetResultCache(entries int) {
-	c.results.Store(newResultCache(entries))
+func (s *Searcher) SetResultCache(entries int) {
+	s.results.Store(newResultCache(entries))
 }

@@ -1,0 +1,93 @@
+// Package catalog keeps the books: it reads them and imports them (from
+// CSV, the bundled catalog or a synthetic generator), staging each import
+// and publishing it in one step. It also maintains the search tables an
+// import fills (book_search, search_terms); package search reads them.
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"shelf/store"
+)
+
+// Book is one catalog entry. Zero values mean unknown: Year 0, ISBN13 "",
+// AverageRating 0.
+type Book struct {
+	ID            int64
+	Title         string
+	Authors       string
+	Year          int
+	ISBN13        string
+	Language      string
+	AverageRating float64
+	RatingsCount  int64
+}
+
+// MaxBookID is the largest id the search index can encode in its rowid.
+const MaxBookID = 1<<24 - 1
+
+// Catalog is the book collection.
+type Catalog struct {
+	db *store.DB
+}
+
+// New opens the catalog over db.
+func New(db *store.DB) *Catalog {
+	return &Catalog{db: db}
+}
+
+// Readers see only published books. An import stages its books with ids
+// from catalog_state.staged_from on and publishes them by clearing it (see
+// store/migrations/0006_staged_imports.sql and stager).
+// Package search reads books with the same conditions, so they are exported.
+const (
+	// sqlVisibleBelow is the first id readers may not see.
+	sqlVisibleBelow = `(SELECT coalesce(staged_from, 16777216) FROM catalog_state)`
+	// SQLVisibleBook holds for the books rows readers see.
+	SQLVisibleBook = `id < ` + sqlVisibleBelow
+	// SQLVisibleEntry holds for the book_search rows readers see (the id
+	// is encoded in the rowid: MaxBookID - rowid&MaxBookID).
+	SQLVisibleEntry = `16777215 - (rowid & 16777215) < ` + sqlVisibleBelow
+)
+
+// SQLBookColumns selects a Book from the books table, for ScanBook.
+const SQLBookColumns = `id, title, authors, coalesce(year, 0), coalesce(isbn13, ''), language, coalesce(average_rating, 0), ratings_count`
+
+// ScanBook reads a row of SQLBookColumns.
+func ScanBook(row interface{ Scan(...any) error }) (Book, error) {
+	var b Book
+	err := row.Scan(&b.ID, &b.Title, &b.Authors, &b.Year, &b.ISBN13, &b.Language, &b.AverageRating, &b.RatingsCount)
+	return b, err
+}
+
+// Get returns the book with the given id, or store.ErrNotFound.
+func (c *Catalog) Get(ctx context.Context, id int64) (Book, error) {
+	b, err := ScanBook(c.db.Read.QueryRowContext(ctx, `SELECT `+SQLBookColumns+` FROM books WHERE id = ? AND `+SQLVisibleBook, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Book{}, store.ErrNotFound
+	}
+	if err != nil {
+		return Book{}, fmt.Errorf("get book %d: %w", id, err)
+	}
+	return b, nil
+}
+
+// Count returns how many books the catalog holds.
+func (c *Catalog) Count(ctx context.Context) (int64, error) {
+	var n int64
+	err := c.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM books WHERE `+SQLVisibleBook).Scan(&n)
+	return n, err
+}
+
+// IsEmpty reports whether the catalog has no books, without counting them.
+func (c *Catalog) IsEmpty(ctx context.Context) (bool, error) {
+	var one int
+	err := c.db.Read.QueryRowContext(ctx, `SELECT 1 FROM books WHERE `+SQLVisibleBook+` LIMIT 1`).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	return false, err
+}

@@ -1,0 +1,377 @@
+// Package search finds books: it answers a query typed by a reader with a
+// ranked, highlighted page of the catalog's books. Two engines answer by
+// the same rules, SQLite's FTS5 index until the in-memory index is built;
+// the Searcher owns the vocabulary they share, the current engine and a
+// cache of recent result pages.
+package search
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"shelf/store"
+	"shelf/store/catalog"
+)
+
+// Search limits. They keep every query bounded, whatever users type.
+const (
+	PerPage       = 20   // results per page
+	MaxPages      = 50   // pages Shelf shows for one query
+	MaxQueryRunes = 200  // longer queries are cut (and the page says so)
+	MaxQueryWords = 12   // further words are dropped (and the page says so)
+	MaxCount      = 1000 // counts stop here: "1,000+ books"
+)
+
+// Hit is one search result: the book and its title and authors split into
+// highlighted segments. Its Book holds what a result shows: the ISBN and
+// language may be left out (the book page has them).
+type Hit struct {
+	catalog.Book
+	TitleParts  []Segment
+	AuthorParts []Segment
+}
+
+// Results is one page of search results and everything the page says about
+// them.
+type Results struct {
+	// Query is the search as Shelf ran it: trimmed, spaces collapsed,
+	// control characters and invalid UTF-8 removed, cut to MaxQueryRunes.
+	Query string
+	Page  int // 1-based, within [1, MaxPages]
+	Hits  []Hit
+	// Total is how many books match, at most MaxCount; TotalCapped is set
+	// when there are more than that.
+	Total       int64
+	TotalCapped bool
+	// Similar is set when Total counts only the exact matches, which come
+	// first, and matches with typos or inside longer words may follow them.
+	// Counting those too would walk every variant's books; it is done only
+	// when there is no exact match at all.
+	Similar bool
+	HasMore bool // a next page exists
+	// Popular is set for the empty query, which lists the most popular books.
+	Popular bool
+	// Shortened is set when the query was cut to MaxQueryRunes runes or
+	// MaxQueryWords words; PageAdjusted when the requested page was out of
+	// range and Page was clamped.
+	Shortened    bool
+	PageAdjusted bool
+	// Suggestion is a corrected query that has results, offered when this
+	// one has none ("Did you mean …?").
+	Suggestion string
+}
+
+// Offset is the number of results before this page.
+func (r *Results) Offset() int { return (r.Page - 1) * PerPage }
+
+// NextPage is the page after this one.
+func (r *Results) NextPage() int { return r.Page + 1 }
+
+// ClampPage brings a requested page number into [1, MaxPages], reporting
+// whether it had to change.
+func ClampPage(page int) (int, bool) {
+	switch {
+	case page < 1:
+		return 1, true
+	case page > MaxPages:
+		return MaxPages, true
+	}
+	return page, false
+}
+
+// NormalizeQuery cleans raw user input for searching: invalid UTF-8 and
+// control characters become spaces, runs of spaces collapse, and the result
+// is cut to MaxQueryRunes runes. shortened reports the cut.
+func NormalizeQuery(raw string) (q string, shortened bool) {
+	// Work on a bounded prefix: nothing past it could survive the cut.
+	if len(raw) > 16*MaxQueryRunes {
+		raw, shortened = raw[:16*MaxQueryRunes], true
+	}
+	raw = strings.ToValidUTF8(raw, " ")
+	raw = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return ' '
+		}
+		return r
+	}, raw)
+	q = strings.Join(strings.Fields(raw), " ")
+	if n := 0; len(q) > MaxQueryRunes {
+		for i := range q {
+			if n == MaxQueryRunes {
+				q, shortened = strings.TrimSpace(q[:i]), true
+				break
+			}
+			n++
+		}
+	}
+	return q, shortened
+}
+
+// Searcher answers searches over the catalog's published books. It holds
+// the vocabulary of the catalog as last loaded, the engine that searches it
+// and a cache of recent result pages. It searches SQLite's index until
+// BuildIndex has built the in-memory one.
+type Searcher struct {
+	db  *store.DB
+	fts *ftsEngine // one for the Searcher's life: it keeps prepared statements
+
+	mu  sync.RWMutex
+	cur state // replaced by Reload and BuildIndex
+
+	results atomic.Pointer[resultCache] // recent pages of Search results
+}
+
+// state is one catalog's vocabulary and the engine that searches it.
+type state struct {
+	vocab  *vocabulary
+	engine engine
+}
+
+// engine finds the books matching a search. ftsEngine (fts.go) searches
+// SQLite's FTS5 index, memoryIndex (index.go) the in-memory index, by the
+// same rules: TestSearchEnginesAgree holds them to the same answers. The
+// Searcher does what they share: cleaning the query, expanding its words
+// with the vocabulary, and suggesting corrections.
+type engine interface {
+	// match fills r, whose Query and Page are set, with its page of the
+	// books matching words, and says how many there are.
+	match(ctx context.Context, r *Results, words []*wordTerms) error
+	// popular fills r with its page of the most popular books.
+	popular(ctx context.Context, r *Results) error
+	// anyMatch reports whether some book matches every one of terms.
+	anyMatch(ctx context.Context, terms []lookupTerm) (bool, error)
+}
+
+// lookupTerm is one word of a corrected query as the engines look it up:
+// the term text, or with prefix every term that starts with it.
+type lookupTerm struct {
+	text   string
+	id     int32 // text's index in the vocabulary, when not prefix
+	prefix bool
+	lo, hi int32 // with prefix: the range of terms starting with text
+}
+
+// New returns a Searcher of the catalog in db, with its vocabulary loaded.
+func New(ctx context.Context, db *store.DB) (*Searcher, error) {
+	s := &Searcher{db: db, fts: &ftsEngine{db: db.Read}}
+	s.SetResultCache(DefaultResultCache)
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload reads the vocabulary again and empties the result cache. After an
+// import publishes books (see catalog.Catalog.Import), searches see them
+// once Reload returns. Until BuildIndex runs again, searches run on
+// SQLite's index, which has the new books already.
+func (s *Searcher) Reload(ctx context.Context) error {
+	v, err := readVocabulary(ctx, s.db.Read)
+	if err != nil {
+		return fmt.Errorf("load vocabulary: %w", err)
+	}
+	s.mu.Lock()
+	s.cur = state{vocab: v, engine: s.fts}
+	s.mu.Unlock()
+	// Searches still running over the old catalog finish into the old cache.
+	if old := s.results.Load(); old != nil {
+		s.results.Store(newResultCache(old.Entries()))
+	}
+	return nil
+}
+
+// RefreshTerms rebuilds the vocabulary (search_terms) from SQLite's index
+// and reloads it. Imports rebuild it themselves; this is for code that
+// writes books directly (tests, repairs).
+func (s *Searcher) RefreshTerms(ctx context.Context) error {
+	if err := s.db.InTx(ctx, func(tx *sql.Tx) error { return refreshTerms(ctx, tx, true) }); err != nil {
+		return err
+	}
+	return s.Reload(ctx)
+}
+
+// BuildIndex builds the in-memory search index of the current catalog and
+// puts it in use. Searches are answered from SQLite until then, with the
+// same results; Reload drops the index, and the caller builds it again. It
+// reads every book once: about 6 s for a million on this project's
+// reference machine (BENCHMARKS.md).
+func (s *Searcher) BuildIndex(ctx context.Context) (IndexStats, error) {
+	start := time.Now()
+	v := s.state().vocab
+	ix, stats, err := buildMemoryIndex(ctx, s.db.Read, v)
+	if err != nil {
+		return stats, fmt.Errorf("build search index: %w", err)
+	}
+	stats.Took = time.Since(start)
+	s.mu.Lock()
+	if s.cur.vocab == v { // otherwise a Reload replaced the catalog meanwhile
+		s.cur.engine = ix
+	}
+	s.mu.Unlock()
+	return stats, nil
+}
+
+// state returns the current vocabulary and the engine searching it.
+func (s *Searcher) state() state {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cur
+}
+
+// Search returns one page of books matching query, best first. Every word
+// must match the title or authors, in any order, ignoring case and accents;
+// the last word also matches as a prefix. Results come in tiers:
+//
+//  0. the title equals the query, then titles that start with it;
+//  1. every word matches exactly (the last as a prefix);
+//  2. words match with typos (one edit from 4 letters, two from 8) or as
+//     substrings of longer words;
+//
+// and by popularity within a tier. The empty query lists the most popular
+// books. page is clamped to [1, MaxPages]; no input makes Search fail, only
+// database errors do. Results may be shared with other callers (see
+// resultCache): treat them as read-only.
+//
+// Searches run on the in-memory index once BuildIndex has built it,
+// and on SQLite's FTS5 index (book_search) until then, by the same rules.
+// TestSearchEnginesAgree holds the two to the same answers.
+func (s *Searcher) Search(ctx context.Context, query string, page int) (*Results, error) {
+	r := &Results{}
+	r.Page, r.PageAdjusted = ClampPage(page)
+	r.Query, r.Shortened = NormalizeQuery(query)
+	cache, key := s.results.Load(), resultKey(r)
+	if hit, ok := cache.Get(key); ok {
+		return hit, nil
+	}
+	r, err := s.search(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	cache.Put(key, r)
+	return r, nil
+}
+
+// search fills r, whose Query and Page are set, without the cache.
+func (s *Searcher) search(ctx context.Context, r *Results) (*Results, error) {
+	st := s.state()
+	if r.Query == "" {
+		r.Popular = true
+		r.Total = min(st.vocab.books, MaxCount)
+		r.TotalCapped = st.vocab.books > MaxCount
+		return r, st.engine.popular(ctx, r)
+	}
+	folded := foldWords(r.Query)
+	if len(folded) > MaxQueryWords {
+		folded, r.Shortened = folded[:MaxQueryWords], true
+	}
+	if len(folded) == 0 {
+		return r, nil // only punctuation: nothing can match
+	}
+	words := make([]*wordTerms, len(folded))
+	possible := true
+	for i, f := range folded {
+		words[i] = st.vocab.expand(f, i == len(folded)-1)
+		possible = possible && words[i].possible()
+	}
+	if possible {
+		if err := st.engine.match(ctx, r, words); err != nil {
+			return nil, err
+		}
+	}
+	if r.Total == 0 && len(r.Hits) == 0 {
+		sug, err := suggestion(ctx, st, words)
+		if err != nil {
+			return nil, err
+		}
+		r.Suggestion = sug
+	}
+	return r, nil
+}
+
+// suggestion returns a corrected query that has results, or "" when no
+// correction helps. Words that match exactly stay; others become the
+// closest indexed word found in more books.
+func suggestion(ctx context.Context, st state, words []*wordTerms) (string, error) {
+	if len(words) == 0 {
+		return "", nil
+	}
+	out := make([]string, len(words))
+	terms := make([]lookupTerm, len(words))
+	changed := false
+	for i, w := range words {
+		if w.strict() {
+			out[i] = w.word
+			terms[i] = lookupTerm{text: w.word, id: w.id}
+			if w.pref && !w.exact {
+				terms[i] = lookupTerm{text: w.word, id: -1, prefix: true, lo: w.lo, hi: w.hi}
+			}
+			continue
+		}
+		sug, ok := st.vocab.suggest(w.word)
+		if !ok {
+			return "", nil
+		}
+		out[i], changed = sug, true
+		terms[i] = lookupTerm{text: sug, id: int32(st.vocab.lookup(sug))}
+	}
+	if !changed {
+		return "", nil
+	}
+	found, err := st.engine.anyMatch(ctx, terms)
+	if err != nil || !found {
+		return "", err
+	}
+	return strings.Join(out, " "), nil
+}
+
+// titleWindow is how many exact matches one search reads at most before
+// deciding they are many; below it, ranking and counting need no other query.
+const titleWindow = 64
+
+type titleRank int
+
+const (
+	titleExact  titleRank = iota // the title is the query
+	titlePrefix                  // the title starts with the query (its last word as a prefix)
+	titleOther
+)
+
+// rankTitle places a title in Search's title tiers for words.
+func rankTitle(title string, words []*wordTerms) titleRank {
+	tw := foldWords(title)
+	if len(tw) < len(words) {
+		return titleOther
+	}
+	for i, w := range words {
+		switch {
+		case tw[i] == w.word:
+		case i == len(words)-1 && w.last && strings.HasPrefix(tw[i], w.word):
+			return titlePrefix
+		default:
+			return titleOther
+		}
+	}
+	if len(tw) == len(words) {
+		return titleExact
+	}
+	return titlePrefix
+}
+
+// newHit is b as a result, highlighted for words.
+func newHit(b catalog.Book, words []*wordTerms) Hit {
+	h := Hit{Book: b}
+	if len(words) > 0 {
+		h.TitleParts = highlight(b.Title, words)
+		h.AuthorParts = highlight(b.Authors, words)
+	} else {
+		h.TitleParts = []Segment{{Text: b.Title}}
+		h.AuthorParts = []Segment{{Text: b.Authors}}
+	}
+	return h
+}
