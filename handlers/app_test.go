@@ -20,22 +20,23 @@ import (
 )
 
 func TestHealthz(t *testing.T) {
-	ta := newTestApp(t)
-	r := ta.get("/healthz")
-	if r.Status != http.StatusOK || strings.TrimSpace(r.Body) != "ok" {
-		t.Fatalf("/healthz = %d %q", r.Status, r.Body)
+	env := newTestEnv(t)
+	b := env.browser()
+	r := b.get("/healthz")
+	if r.status != http.StatusOK || strings.TrimSpace(r.body) != "ok" {
+		t.Fatalf("/healthz = %d %q", r.status, r.body)
 	}
-	ta.DB.Read.Close()
-	if r := ta.get("/healthz"); r.Status != http.StatusServiceUnavailable {
-		t.Fatalf("/healthz with the database closed = %d, want 503", r.Status)
+	env.db.Read.Close()
+	if r := b.get("/healthz"); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("/healthz with the database closed = %d, want 503", r.status)
 	}
 }
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
-	ta := newTestApp(t)
+	b := newTestEnv(t).browser()
 	for _, path := range []string{"/", "/search?q=x", "/about", "/nope", "/books/999", "/register", "/healthz"} {
-		r := ta.get(path)
-		csp := r.Header.Get("Content-Security-Policy")
+		r := b.get(path)
+		csp := r.header.Get("Content-Security-Policy")
 		for _, want := range []string{"script-src 'self'", "default-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
 			if !strings.Contains(csp, want) {
 				t.Errorf("%s: CSP %q lacks %q", path, csp, want)
@@ -45,7 +46,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 			t.Errorf("%s: CSP allows inline script or eval: %q", path, csp)
 		}
 		for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
-			if got := r.Header.Get(h); got != want {
+			if got := r.header.Get(h); got != want {
 				t.Errorf("%s: %s = %q, want %q", path, h, got, want)
 			}
 		}
@@ -55,27 +56,27 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 // No page may carry inline script: the CSP would block it, so it would be
 // dead code at best.
 func TestPagesHaveNoInlineScript(t *testing.T) {
-	ta := newTestApp(t)
+	b := newTestEnv(t).browser()
 	inline := regexp.MustCompile(`<script(?:[^>]*)>[^<]+</script>|\son[a-z]+="|javascript:`)
 	for _, path := range []string{"/", "/search?q=harry", "/about", "/nope", "/register", "/login", "/password/forgot"} {
-		if m := inline.FindString(ta.get(path).Body); m != "" {
+		if m := inline.FindString(b.get(path).body); m != "" {
 			t.Errorf("%s has inline script: %q", path, m)
 		}
 	}
 }
 
 func TestFriendlyErrorPages(t *testing.T) {
-	ta := newTestApp(t)
-	r := ta.get("/no/such/page")
-	if r.Status != http.StatusNotFound || !strings.Contains(r.Body, "Page not found") || !strings.Contains(r.Body, `href="/"`) {
-		t.Errorf("404 = %d, want the friendly page with a way back:\n%s", r.Status, r.Body)
+	env := newTestEnv(t)
+	r := env.browser().get("/no/such/page")
+	if r.status != http.StatusNotFound || !strings.Contains(r.body, "Page not found") || !strings.Contains(r.body, `href="/"`) {
+		t.Errorf("404 = %d, want the friendly page with a way back:\n%s", r.status, r.body)
 	}
 
 	// A handler that panics or fails gets the friendly 500 page; the
 	// details go to the log only.
 	var logs bytes.Buffer
-	ta.App.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	e := ta.App.Handler()
+	env.app.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	e := env.app.Handler()
 	e.GET("/panic", func(echo.Context) error { panic("secret panic detail") })
 	e.GET("/fail", func(echo.Context) error { return errors.New("secret database detail") })
 	srv := httptest.NewServer(e)
@@ -102,8 +103,9 @@ func TestFriendlyErrorPages(t *testing.T) {
 }
 
 func TestStaticAssetsHashedAndCached(t *testing.T) {
-	ta := newTestApp(t)
-	page := ta.get("/").Body
+	env := newTestEnv(t)
+	b := env.browser()
+	page := b.get("/").body
 	for _, name := range []string{"htmx.min.js", "app.js", "app.css"} {
 		path := static.Path(name)
 		if !strings.Contains(page, path) {
@@ -112,7 +114,7 @@ func TestStaticAssetsHashedAndCached(t *testing.T) {
 		if !regexp.MustCompile(`\.[0-9a-f]{10}\.`).MatchString(path) {
 			t.Errorf("%s is not served under a content-hashed name: %s", name, path)
 		}
-		req, _ := http.NewRequest(http.MethodGet, ta.Server.URL+path, nil)
+		req, _ := http.NewRequest(http.MethodGet, env.srv.URL+path, nil)
 		req.Header.Set("Accept-Encoding", "gzip")
 		resp, err := http.DefaultTransport.RoundTrip(req)
 		if err != nil {
@@ -135,15 +137,15 @@ func TestStaticAssetsHashedAndCached(t *testing.T) {
 			t.Errorf("%s should be served gzipped", path)
 		}
 	}
-	if r := ta.get("/static/app.css"); r.Status != http.StatusNotFound {
-		t.Errorf("unhashed asset name = %d, want 404", r.Status)
+	if r := b.get("/static/app.css"); r.status != http.StatusNotFound {
+		t.Errorf("unhashed asset name = %d, want 404", r.status)
 	}
 }
 
 func TestPagesAreCompressed(t *testing.T) {
-	ta := newTestApp(t)
-	ta.addBooks(manyBooks(40)...)
-	req, _ := http.NewRequest(http.MethodGet, ta.Server.URL+"/", nil)
+	env := newTestEnv(t)
+	env.addBooks(manyBooks(40)...)
+	req, _ := http.NewRequest(http.MethodGet, env.srv.URL+"/", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {

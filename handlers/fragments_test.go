@@ -12,49 +12,50 @@ import (
 )
 
 func TestSearchFragmentsAreCachedAndCompressed(t *testing.T) {
-	ta := newTestApp(t)
+	env := newTestEnv(t)
+	b := env.browser()
 	var books []catalog.Book
 	for i := range 30 { // enough results for the fragment to be worth gzip
 		books = append(books, catalog.Book{Title: "Harry and the Long Title Number " + strings.Repeat("x", i%5), Authors: "Writer", RatingsCount: int64(100 - i)})
 	}
-	ta.addBooks(books...)
+	env.addBooks(books...)
 	gz := []string{"HX-Request", "true", "Accept-Encoding", "gzip"}
 
-	plain := ta.get("/search?q=harry", htmxHeaders...)
-	first := ta.get("/search?q=harry", gz...)
-	again := ta.get("/search?q=harry", gz...)
-	if first.Header.Get("Content-Encoding") != "gzip" || !first.varies("Accept-Encoding") || !first.varies("HX-Request") {
-		t.Fatalf("gzip fragment: Content-Encoding %q, Vary %q", first.Header.Get("Content-Encoding"), first.Header.Values("Vary"))
+	plain := b.get("/search?q=harry", htmxHeaders...)
+	first := b.get("/search?q=harry", gz...)
+	again := b.get("/search?q=harry", gz...)
+	if first.header.Get("Content-Encoding") != "gzip" || !first.varies("Accept-Encoding") || !first.varies("HX-Request") {
+		t.Fatalf("gzip fragment: Content-Encoding %q, Vary %q", first.header.Get("Content-Encoding"), first.header.Values("Vary"))
 	}
-	if plain.Header.Get("Content-Encoding") != "" || len(plain.Body) < minGzipBytes {
-		t.Fatalf("plain fragment: Content-Encoding %q, %d bytes", plain.Header.Get("Content-Encoding"), len(plain.Body))
+	if plain.header.Get("Content-Encoding") != "" || len(plain.body) < minGzipBytes {
+		t.Fatalf("plain fragment: Content-Encoding %q, %d bytes", plain.header.Get("Content-Encoding"), len(plain.body))
 	}
-	if got := gunzip(t, first.Body); got != plain.Body {
+	if got := gunzip(t, first.body); got != plain.body {
 		t.Errorf("gzipped fragment differs from the plain one")
 	}
-	if again.Body != first.Body || again.Header.Get("HX-Push-Url") != "/search?q=harry" {
-		t.Errorf("the same search gave another fragment, or lost HX-Push-Url %q", again.Header.Get("HX-Push-Url"))
+	if again.body != first.body || again.header.Get("HX-Push-Url") != "/search?q=harry" {
+		t.Errorf("the same search gave another fragment, or lost HX-Push-Url %q", again.header.Get("HX-Push-Url"))
 	}
-	if len(bookIDs(t, plain.Body)) != search.PerPage {
-		t.Errorf("fragment has %d results", len(bookIDs(t, plain.Body)))
+	if len(bookIDs(t, plain.body)) != search.PerPage {
+		t.Errorf("fragment has %d results", len(bookIDs(t, plain.body)))
 	}
 
 	// New books change the results: the cached fragment must not be served.
-	ta.addBooks(catalog.Book{Title: "Harry Newest", Authors: "Someone", RatingsCount: 1_000_000})
-	fresh := ta.get("/search?q=harry", htmxHeaders...)
-	if ids := bookIDs(t, fresh.Body); len(ids) == 0 || ids[0] != "31" {
+	env.addBooks(catalog.Book{Title: "Harry Newest", Authors: "Someone", RatingsCount: 1_000_000})
+	fresh := b.get("/search?q=harry", htmxHeaders...)
+	if ids := bookIDs(t, fresh.body); len(ids) == 0 || ids[0] != "31" {
 		t.Errorf("after new books the fragment starts with %v, want book 31", ids[:min(len(ids), 1)])
 	}
 
 	// A short fragment is not worth compressing.
-	small := ta.get("/search?q=zzzzzz", gz...)
-	if small.Status != http.StatusOK || small.Header.Get("Content-Encoding") != "" {
-		t.Errorf("tiny fragment: status %d, Content-Encoding %q", small.Status, small.Header.Get("Content-Encoding"))
+	small := b.get("/search?q=zzzzzz", gz...)
+	if small.status != http.StatusOK || small.header.Get("Content-Encoding") != "" {
+		t.Errorf("tiny fragment: status %d, Content-Encoding %q", small.status, small.header.Get("Content-Encoding"))
 	}
 	// Whole pages still go through the gzip middleware.
-	page := ta.get("/search?q=harry", "Accept-Encoding", "gzip")
-	if page.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(gunzip(t, page.Body), "<!doctype html>") {
-		t.Errorf("page: Content-Encoding %q", page.Header.Get("Content-Encoding"))
+	page := b.get("/search?q=harry", "Accept-Encoding", "gzip")
+	if page.header.Get("Content-Encoding") != "gzip" || !strings.Contains(gunzip(t, page.body), "<!doctype html>") {
+		t.Errorf("page: Content-Encoding %q", page.header.Get("Content-Encoding"))
 	}
 }
 

@@ -213,9 +213,9 @@ func newServer(t testing.TB, app *App) string {
 }
 
 func TestAnonymousCSRFCookieOverHTTPS(t *testing.T) {
-	ta := newTestApp(t)
+	env := newTestEnv(t)
 	base, _ := url.Parse("https://shelf.test")
-	ts := newServer(t, &App{DB: ta.DB, Catalog: ta.App.Catalog, Search: ta.App.Search, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
+	ts := newServer(t, &App{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
 	resp, err := http.Get(ts + "/login")
 	if err != nil {
 		t.Fatal(err)
@@ -246,12 +246,12 @@ func TestPrivatePagesAreNotCached(t *testing.T) {
 
 // Item 13: HSTS when the base URL is https, never over http.
 func TestStrictTransportSecurity(t *testing.T) {
-	ta := newTestApp(t)
-	if h := ta.get("/about").Header.Get("Strict-Transport-Security"); h != "" {
+	env := newTestEnv(t)
+	if h := env.browser().get("/about").header.Get("Strict-Transport-Security"); h != "" {
 		t.Fatalf("HSTS over http: %q", h)
 	}
 	base, _ := url.Parse("https://shelf.test")
-	ts := newServer(t, &App{DB: ta.DB, Catalog: ta.App.Catalog, Search: ta.App.Search, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
+	ts := newServer(t, &App{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
 	resp, err := http.Get(ts + "/about")
 	if err != nil {
 		t.Fatal(err)

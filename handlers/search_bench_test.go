@@ -32,13 +32,13 @@ func BenchmarkSearchHandler(b *testing.B) {
 		books[i] = catalog.Book{Title: strings.Join(t, " ") + fmt.Sprint(" ", i%7), Authors: first[rng.IntN(len(first))] + " " + last[rng.IntN(len(last))],
 			Year: 1900 + rng.IntN(120), RatingsCount: int64(rng.ExpFloat64() * 10000)}
 	}
-	ta := newTestApp(b)
-	ta.addBooks(books...)
-	if _, err := ta.App.Search.BuildIndex(context.Background()); err != nil {
+	env := newTestEnv(b)
+	env.addBooks(books...)
+	if _, err := env.app.Search.BuildIndex(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	ta.App.Search.SetResultCache(0) // every request searches, as a cold query does
-	h := ta.App.Handler()
+	env.app.Search.SetResultCache(0) // every request searches, as a cold query does
+	h := env.app.Handler()
 	for _, q := range []string{"", "harry", "harry pot", "stephen king", "garcia marquez", "tolkein", "arry", "zzqqxx"} {
 		target := "/search?q=" + url.QueryEscape(q)
 		for _, htmx := range []bool{true, false} {

@@ -22,10 +22,10 @@ var searchBooks = []catalog.Book{
 	{Title: "<script>alert(1)</script> & Co", Authors: "Mallory <b>Bold</b>", RatingsCount: 3},                                                                                  // 6
 }
 
-func newSearchApp(t testing.TB) *testApp {
-	ta := newTestApp(t)
-	ta.addBooks(searchBooks...)
-	return ta
+func newSearchEnv(t testing.TB) *testEnv {
+	env := newTestEnv(t)
+	env.addBooks(searchBooks...)
+	return env
 }
 
 var bookIDRe = regexp.MustCompile(`<li class="result" data-book-id="(\d+)"><a href="/books/(\d+)"`)
@@ -48,15 +48,15 @@ func bookIDs(t testing.TB, body string) []string {
 }
 
 func TestSearchPageAndFragment(t *testing.T) {
-	ta := newSearchApp(t)
-	page := ta.get("/search?q=harry")
-	frag := ta.get("/search?q=harry", htmxHeaders...)
-	restore := ta.get("/search?q=harry", "HX-Request", "true", "HX-History-Restore-Request", "true")
-	for name, r := range map[string]testResponse{"page": page, "fragment": frag, "history restore": restore} {
-		if r.Status != http.StatusOK || !r.varies("HX-Request") {
-			t.Errorf("%s: status %d, Vary %q", name, r.Status, r.Header.Values("Vary"))
+	b := newSearchEnv(t).browser()
+	whole := b.get("/search?q=harry")
+	frag := b.get("/search?q=harry", htmxHeaders...)
+	restore := b.get("/search?q=harry", "HX-Request", "true", "HX-History-Restore-Request", "true")
+	for name, r := range map[string]page{"page": whole, "fragment": frag, "history restore": restore} {
+		if r.status != http.StatusOK || !r.varies("HX-Request") {
+			t.Errorf("%s: status %d, Vary %q", name, r.status, r.header.Values("Vary"))
 		}
-		if got := bookIDs(t, r.Body); !slices.Equal(got, []string{"1", "2"}) {
+		if got := bookIDs(t, r.body); !slices.Equal(got, []string{"1", "2"}) {
 			t.Errorf("%s: results %v, want [1 2]", name, got)
 		}
 		// The page holds the live region; the fragment updates its text out
@@ -65,33 +65,33 @@ func TestSearchPageAndFragment(t *testing.T) {
 		if name == "fragment" {
 			count = `<p id="result-count" hx-swap-oob="innerHTML">2 books match “harry”.</p>`
 		}
-		if !strings.Contains(r.Body, count) {
+		if !strings.Contains(r.body, count) {
 			t.Errorf("%s: no result count %s", name, count)
 		}
-		if n := strings.Count(r.Body, `id="result-count"`); n != 1 {
+		if n := strings.Count(r.body, `id="result-count"`); n != 1 {
 			t.Errorf("%s: %d result counts, want 1", name, n)
 		}
 	}
-	for name, r := range map[string]testResponse{"page": page, "history restore": restore} {
+	for name, r := range map[string]page{"page": whole, "history restore": restore} {
 		for _, want := range []string{"<!doctype html>", `<div id="results">`, `id="search-form"`, `<footer`} {
-			if !strings.Contains(strings.ToLower(r.Body), strings.ToLower(want)) {
+			if !strings.Contains(strings.ToLower(r.body), strings.ToLower(want)) {
 				t.Errorf("%s lacks %s", name, want)
 			}
 		}
 	}
 	for _, unwanted := range []string{"<html", "<head", `id="search-form"`, `id="results"`} {
-		if strings.Contains(frag.Body, unwanted) {
+		if strings.Contains(frag.body, unwanted) {
 			t.Errorf("fragment contains %s", unwanted)
 		}
 	}
-	if got := frag.Header.Get("HX-Push-Url"); got != "/search?q=harry" {
+	if got := frag.header.Get("HX-Push-Url"); got != "/search?q=harry" {
 		t.Errorf("HX-Push-Url %q", got)
 	}
 }
 
 func TestSearchMarkupContract(t *testing.T) {
-	ta := newSearchApp(t)
-	body := ta.get("/search?q=harry+pot").Body
+	b := newSearchEnv(t).browser()
+	body := b.get("/search?q=harry+pot").body
 	for _, want := range []string{
 		`<form id="search-form" class="search-form" method="get" action="/search" role="search" hx-get="/search" ` +
 			`hx-trigger="submit, input changed delay:250ms from:#search-input" hx-target="#results" hx-swap="innerHTML" ` +
@@ -109,47 +109,47 @@ func TestSearchMarkupContract(t *testing.T) {
 	if strings.Contains(body, "style=") || regexp.MustCompile(`<script(?:[^>]*)>[^<]`).MatchString(body) {
 		t.Error("inline style or script (the CSP forbids them)")
 	}
-	home := ta.get("/")
-	if home.Status != http.StatusOK || !strings.Contains(home.Body, `value=""`) || !strings.Contains(home.Body, "The most popular of 6 books.") {
-		t.Errorf("home: %d %s", home.Status, home.Body)
+	home := b.get("/")
+	if home.status != http.StatusOK || !strings.Contains(home.body, `value=""`) || !strings.Contains(home.body, "The most popular of 6 books.") {
+		t.Errorf("home: %d %s", home.status, home.body)
 	}
-	if got := bookIDs(t, home.Body); !slices.Equal(got, []string{"1", "3", "2", "5", "4", "6"}) {
+	if got := bookIDs(t, home.body); !slices.Equal(got, []string{"1", "3", "2", "5", "4", "6"}) {
 		t.Errorf("home lists %v, want the most popular first", got)
 	}
-	if r := ta.get("/search?q=", htmxHeaders...); r.Header.Get("HX-Push-Url") != "/" {
-		t.Errorf("empty query pushes the URL %q, want /", r.Header.Get("HX-Push-Url"))
+	if r := b.get("/search?q=", htmxHeaders...); r.header.Get("HX-Push-Url") != "/" {
+		t.Errorf("empty query pushes the URL %q, want /", r.header.Get("HX-Push-Url"))
 	}
-	if r := ta.get("/search?q=%20%20hobbit%20%20", htmxHeaders...); r.Header.Get("HX-Push-Url") != "/search?q=hobbit" {
-		t.Errorf("URL pushed as %q", r.Header.Get("HX-Push-Url"))
+	if r := b.get("/search?q=%20%20hobbit%20%20", htmxHeaders...); r.header.Get("HX-Push-Url") != "/search?q=hobbit" {
+		t.Errorf("URL pushed as %q", r.header.Get("HX-Push-Url"))
 	}
 }
 
 func TestSearchEscapes(t *testing.T) {
-	ta := newSearchApp(t)
-	for _, r := range []testResponse{
-		ta.get("/search?q=" + url.QueryEscape(`<script>alert(1)</script>`)),
-		ta.get("/search?q="+url.QueryEscape(`<script>alert(1)</script>`), htmxHeaders...),
-		ta.get("/search?q=" + url.QueryEscape(`"><img src=x onerror=alert(1)>`)),
+	b := newSearchEnv(t).browser()
+	for _, r := range []page{
+		b.get("/search?q=" + url.QueryEscape(`<script>alert(1)</script>`)),
+		b.get("/search?q="+url.QueryEscape(`<script>alert(1)</script>`), htmxHeaders...),
+		b.get("/search?q=" + url.QueryEscape(`"><img src=x onerror=alert(1)>`)),
 	} {
-		if r.Status != http.StatusOK {
-			t.Errorf("status %d", r.Status)
+		if r.status != http.StatusOK {
+			t.Errorf("status %d", r.status)
 		}
 		for _, raw := range []string{"<script>alert", "<img", "<b>Bold"} {
-			if strings.Contains(r.Body, raw) {
+			if strings.Contains(r.body, raw) {
 				t.Errorf("raw %q in the output", raw)
 			}
 		}
 	}
-	r := ta.get("/search?q=" + url.QueryEscape(`<script>alert(1)</script>`))
+	r := b.get("/search?q=" + url.QueryEscape(`<script>alert(1)</script>`))
 	for _, want := range []string{`value="&lt;script&gt;alert(1)&lt;/script&gt;"`, `&lt;<mark>script</mark>&gt;<mark>alert</mark>(<mark>1</mark>)`, `Mallory &lt;b&gt;Bold&lt;/b&gt;`} {
-		if !strings.Contains(r.Body, want) {
+		if !strings.Contains(r.body, want) {
 			t.Errorf("output lacks %s", want)
 		}
 	}
 }
 
 func TestSearchOddInput(t *testing.T) {
-	ta := newSearchApp(t)
+	b := newSearchEnv(t).browser()
 	queries := []string{`"`, `*`, `NEAR(`, `OR`, `AND`, `NOT`, `-`, `^`, `:`, `(`, `harry OR potter`, `title:harry`,
 		"\x00", "\x1b", "a\x7fb", "\xff\xfe", strings.Repeat("x", 10<<10), strings.Repeat("harry ", 2000), "😀", "e\u0301"}
 	pages := []string{"", "1", "2", "0", "-1", "abc", "1.5", "1e3", "99999999999999999999999", "-99999999999999999999999", "51", " 2"}
@@ -157,81 +157,82 @@ func TestSearchOddInput(t *testing.T) {
 		for _, p := range pages {
 			path := "/search?q=" + url.QueryEscape(q) + "&page=" + url.QueryEscape(p)
 			for _, h := range [][]string{nil, htmxHeaders} {
-				if r := ta.get(path, h...); r.Status != http.StatusOK {
-					t.Errorf("GET %.60s (htmx %v): %d", path, h != nil, r.Status)
+				if r := b.get(path, h...); r.status != http.StatusOK {
+					t.Errorf("GET %.60s (htmx %v): %d", path, h != nil, r.status)
 				}
 			}
 		}
 	}
 	for _, raw := range []string{"q=%zz", "q=%", "q=a&q=b", "page=2", "q=harry&page=&page=3", "q=" + strings.Repeat("%C3%A9", 5000)} {
-		if r := ta.get("/search?" + raw); r.Status != http.StatusOK {
-			t.Errorf("GET /search?%.40s: %d", raw, r.Status)
+		if r := b.get("/search?" + raw); r.status != http.StatusOK {
+			t.Errorf("GET /search?%.40s: %d", raw, r.status)
 		}
 	}
-	r := ta.get("/search?q=" + strings.Repeat("x", 300))
-	if !strings.Contains(r.Body, "Your search was long") {
+	r := b.get("/search?q=" + strings.Repeat("x", 300))
+	if !strings.Contains(r.body, "Your search was long") {
 		t.Error("no note about the shortened query")
 	}
-	r = ta.get("/search?q=harry&page=abc")
-	if !strings.Contains(r.Body, "That page number does not exist; this is page 1.") || len(bookIDs(t, r.Body)) != 2 {
+	r = b.get("/search?q=harry&page=abc")
+	if !strings.Contains(r.body, "That page number does not exist; this is page 1.") || len(bookIDs(t, r.body)) != 2 {
 		t.Error("a non-numeric page is not explained and clamped to 1")
 	}
 }
 
 func TestSearchNoResults(t *testing.T) {
-	ta := newSearchApp(t)
-	r := ta.get("/search?q=hubbut")
+	b := newSearchEnv(t).browser()
+	r := b.get("/search?q=hubbut")
 	for _, want := range []string{`No books match “hubbut”.`, `Did you mean <a id="did-you-mean" href="/search?q=hobbit">hobbit</a>?`} {
-		if !strings.Contains(r.Body, want) {
+		if !strings.Contains(r.body, want) {
 			t.Errorf("no-results page lacks %s", want)
 		}
 	}
-	if strings.Contains(r.Body, `id="result-list"`) {
+	if strings.Contains(r.body, `id="result-list"`) {
 		t.Error("empty result list rendered")
 	}
-	r = ta.get("/search?q=zzzzzzzz", htmxHeaders...)
-	if !strings.Contains(r.Body, `id="no-results"`) || strings.Contains(r.Body, "Did you mean") {
-		t.Errorf("no suggestion expected: %s", r.Body)
+	r = b.get("/search?q=zzzzzzzz", htmxHeaders...)
+	if !strings.Contains(r.body, `id="no-results"`) || strings.Contains(r.body, "Did you mean") {
+		t.Errorf("no suggestion expected: %s", r.body)
 	}
-	empty := newTestApp(t)
-	if r := empty.get("/"); r.Status != http.StatusOK || !strings.Contains(r.Body, "The catalog is empty.") {
-		t.Errorf("empty catalog: %d", r.Status)
+	empty := newTestEnv(t).browser()
+	if r := empty.get("/"); r.status != http.StatusOK || !strings.Contains(r.body, "The catalog is empty.") {
+		t.Errorf("empty catalog: %d", r.status)
 	}
-	if r := empty.get("/search?q=harry"); r.Status != http.StatusOK || !strings.Contains(r.Body, "No books match") {
-		t.Errorf("empty catalog search: %d", r.Status)
+	if r := empty.get("/search?q=harry"); r.status != http.StatusOK || !strings.Contains(r.body, "No books match") {
+		t.Errorf("empty catalog search: %d", r.status)
 	}
 }
 
 var moreRe = regexp.MustCompile(`<li class="more-item"><a id="more-results" class="button more" href="([^"]+)" hx-get="([^"]+)" hx-target="closest li" hx-swap="outerHTML"`)
 
 func TestSearchMoreResults(t *testing.T) {
-	ta := newTestApp(t)
+	env := newTestEnv(t)
+	b := env.browser()
 	var books []catalog.Book
 	for i := range 45 {
 		books = append(books, catalog.Book{Title: fmt.Sprintf("Alpha Book %d", i), Authors: "Writer", RatingsCount: int64(100 - i)})
 	}
-	ta.addBooks(books...)
+	env.addBooks(books...)
 
-	first := ta.get("/search?q=alpha")
-	seen := bookIDs(t, first.Body)
-	next := moreRe.FindStringSubmatch(first.Body)
+	first := b.get("/search?q=alpha")
+	seen := bookIDs(t, first.body)
+	next := moreRe.FindStringSubmatch(first.body)
 	if len(seen) != 20 || next == nil || next[1] != "/search?q=alpha&amp;page=2" || next[1] != next[2] {
 		t.Fatalf("first page: %d results, more control %q", len(seen), next)
 	}
 	for page := 2; ; page++ {
 		path := strings.ReplaceAll(next[2], "&amp;", "&")
-		frag := ta.get(path, htmxHeaders...)
-		if strings.Contains(frag.Body, "<html") || strings.Contains(frag.Body, "result-count") || strings.Contains(frag.Body, "<ol") {
-			t.Fatalf("page %d fragment is more than list items: %s", page, frag.Body)
+		frag := b.get(path, htmxHeaders...)
+		if strings.Contains(frag.body, "<html") || strings.Contains(frag.body, "result-count") || strings.Contains(frag.body, "<ol") {
+			t.Fatalf("page %d fragment is more than list items: %s", page, frag.body)
 		}
-		ids := bookIDs(t, frag.Body)
+		ids := bookIDs(t, frag.body)
 		for _, id := range ids {
 			if slices.Contains(seen, id) {
 				t.Fatalf("page %d repeats book %s", page, id)
 			}
 		}
 		seen = append(seen, ids...)
-		next = moreRe.FindStringSubmatch(frag.Body)
+		next = moreRe.FindStringSubmatch(frag.body)
 		if next == nil {
 			break
 		}
@@ -247,33 +248,34 @@ func TestSearchMoreResults(t *testing.T) {
 		t.Errorf("all pages: %v", seen)
 	}
 	// Without JavaScript the link is a whole page, numbered on.
-	p2 := ta.get("/search?q=alpha&page=2")
-	if !strings.Contains(p2.Body, `<ol class="results" id="result-list" start="21">`) || !strings.Contains(p2.Body, "<!doctype html>") {
+	p2 := b.get("/search?q=alpha&page=2")
+	if !strings.Contains(p2.body, `<ol class="results" id="result-list" start="21">`) || !strings.Contains(p2.body, "<!doctype html>") {
 		t.Error("page 2 without htmx is not a numbered full page")
 	}
 }
 
 func TestBookPage(t *testing.T) {
-	ta := newSearchApp(t)
-	r := ta.get("/books/1", "Referer", ta.Server.URL+"/search?q=harry+pot&page=2")
+	env := newSearchEnv(t)
+	b := env.browser()
+	r := b.get("/books/1", "Referer", env.srv.URL+"/search?q=harry+pot&page=2")
 	for _, want := range []string{
 		"<h1>Harry Potter and the Sorcerer&#39;s Stone</h1>", "by J.K. Rowling", "1997", "9780439554930", "eng", "4.44 out of 5", "4,602,479",
 		`href="/search?q=harry+pot"`,
 	} {
-		if !strings.Contains(r.Body, want) {
+		if !strings.Contains(r.body, want) {
 			t.Errorf("book page lacks %s", want)
 		}
 	}
-	if r := ta.get("/books/5"); !strings.Contains(r.Body, "720 BC") || !strings.Contains(r.Body, `id="back-to-search" href="/"`) {
+	if r := b.get("/books/5"); !strings.Contains(r.body, "720 BC") || !strings.Contains(r.body, `id="back-to-search" href="/"`) {
 		t.Error("BC year or default back link missing")
 	}
-	if r := ta.get("/books/6", "Referer", "https://evil.example/search?q=x"); !strings.Contains(r.Body, `href="/"`) || strings.Contains(r.Body, "<script>") {
+	if r := b.get("/books/6", "Referer", "https://evil.example/search?q=x"); !strings.Contains(r.body, `href="/"`) || strings.Contains(r.body, "<script>") {
 		t.Error("foreign referer used as back link, or title not escaped")
 	}
 	for _, id := range []string{"0", "-1", "7", "abc", "1.5", "01", "+1", "1e3", "16777216", "99999999999999999999999", "%00", "1%2F2"} {
-		r := ta.get("/books/" + id)
-		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, "Page not found") {
-			t.Errorf("/books/%s: %d", id, r.Status)
+		r := b.get("/books/" + id)
+		if r.status != http.StatusNotFound || !strings.Contains(r.body, "Page not found") {
+			t.Errorf("/books/%s: %d", id, r.status)
 		}
 	}
 }
@@ -284,8 +286,7 @@ func FuzzSearchHandler(f *testing.F) {
 		f.Add(q, "-3", true)
 	}
 	f.Add("harry", "99999999999999999999", true)
-	ta := newSearchApp(f)
-	h := ta.App.Handler()
+	h := newSearchEnv(f).app.Handler()
 	f.Fuzz(func(t *testing.T, q, page string, htmx bool) {
 		req, err := http.NewRequest(http.MethodGet, "/search?"+url.Values{"q": {q}, "page": {page}}.Encode(), nil)
 		if err != nil {
