@@ -16,6 +16,7 @@ import (
 	"shelf/components"
 	"shelf/handlers/paths"
 	"shelf/store"
+	"shelf/store/accounts"
 	"shelf/store/outbox"
 )
 
@@ -59,7 +60,7 @@ func (a *App) validateField(c echo.Context) error {
 	switch field := c.Param("field"); field {
 	case fieldEmail:
 		raw := c.FormValue(fieldEmail)
-		email := NormalizeEmail(raw)
+		email := accounts.NormalizeEmail(raw)
 		// Whether the address already has an account is not said here
 		// nor on submit (see register).
 		checkEmail(&f, fieldEmail, email)
@@ -98,7 +99,7 @@ func (a *App) register(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
 	raw := c.FormValue(fieldEmail)
-	email := NormalizeEmail(raw)
+	email := accounts.NormalizeEmail(raw)
 	pw, confirm := c.FormValue(fieldPassword), c.FormValue(fieldPasswordConfirm)
 
 	var f Form
@@ -120,7 +121,7 @@ func (a *App) register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	nu := store.NewUser{Email: email, PasswordHash: hash, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
+	nu := accounts.NewUser{Email: email, PasswordHash: hash, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
 	var id int64
 	err = a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
@@ -140,12 +141,12 @@ func (a *App) register(c echo.Context) error {
 }
 
 // sendToken issues a token and enqueues the mail carrying it, in tx.
-func (a *App) sendToken(ctx context.Context, tx *sql.Tx, userID int64, to string, purpose store.Purpose, now time.Time, resent bool) error {
+func (a *App) sendToken(ctx context.Context, tx *sql.Tx, userID int64, to string, purpose accounts.Purpose, now time.Time, resent bool) error {
 	ttl, link := a.AccountSettings.ConfirmTTL, paths.ConfirmLink
-	if purpose == store.PurposeReset {
+	if purpose == accounts.PurposeReset {
 		ttl, link = a.AccountSettings.ResetTTL, paths.ResetPasswordLink
 	}
-	token, err := store.IssueToken(ctx, tx, userID, purpose, now, ttl, resent)
+	token, err := accounts.IssueToken(ctx, tx, userID, purpose, now, ttl, resent)
 	if err != nil {
 		return err
 	}
@@ -159,13 +160,13 @@ func (a *App) sendToken(ctx context.Context, tx *sql.Tx, userID int64, to string
 
 // accountMail renders a confirmation or reset email. Links are built from
 // the configured base URL, never from the request's Host header.
-func (a *App) accountMail(ctx context.Context, to string, purpose store.Purpose, path string, ttl time.Duration) (outbox.Mail, error) {
+func (a *App) accountMail(ctx context.Context, to string, purpose accounts.Purpose, path string, ttl time.Duration) (outbox.Mail, error) {
 	if a.BaseURL == nil {
 		return outbox.Mail{}, errors.New("accounts: BaseURL not configured")
 	}
 	l := components.EmailLink{To: to, URL: strings.TrimSuffix(a.BaseURL.String(), "/") + path, Valid: humanTTL(ttl)}
 	subject, html, text := "Confirm your Shelf account", components.ConfirmEmailHTML(l), components.ConfirmEmailText(l)
-	if purpose == store.PurposeReset {
+	if purpose == accounts.PurposeReset {
 		subject, html, text = "Reset your Shelf password", components.ResetEmailHTML(l), components.ResetEmailText(l)
 	}
 	var hb, tb bytes.Buffer
@@ -215,13 +216,13 @@ const msgInvalidLogin = "Invalid email or password. If you have just signed up, 
 func (a *App) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
-	email := NormalizeEmail(c.FormValue(fieldEmail))
+	email := accounts.NormalizeEmail(c.FormValue(fieldEmail))
 	pw := c.FormValue(fieldPassword)
 	remember := c.FormValue("remember") != ""
 	next := safeNext(c.FormValue("next"))
 	fail := func(status int, msg string) error {
 		shown := email
-		if len(shown) > maxEmailLen {
+		if len(shown) > accounts.MaxEmailLen {
 			shown = "" // no address is this long; not worth sending back
 		}
 		m := a.formMeta(c, "Sign in")
@@ -229,7 +230,7 @@ func (a *App) login(c echo.Context) error {
 			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg}))
 	}
 
-	if !loginAddress(email) {
+	if !accounts.Plausible(email) {
 		// No account has such an address: a failed login of the client's
 		// network, and the address is neither looked up nor kept.
 		if _, wait := a.Limits.LoginIP.Reserve(clientNetwork(c), now); wait > 0 {
@@ -237,7 +238,7 @@ func (a *App) login(c echo.Context) error {
 		}
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
-	cred, err := a.DB.CredentialsByEmail(ctx, email)
+	cred, err := a.Accounts.CredentialsByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -261,7 +262,7 @@ func (a *App) login(c echo.Context) error {
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
 	attempt.Cancel() // only failures count
-	user, err := a.DB.UserByID(ctx, cred.UserID)
+	user, err := a.Accounts.UserByID(ctx, cred.UserID)
 	if err != nil {
 		return err
 	}
@@ -269,12 +270,6 @@ func (a *App) login(c echo.Context) error {
 		return err
 	}
 	return redirect(c, next)
-}
-
-// loginAddress reports whether email could be an account's address: short
-// enough and well-formed (length first: parsing a huge one costs time).
-func loginAddress(email string) bool {
-	return len(email) <= maxEmailLen && validAddress(email)
 }
 
 func (a *App) logout(c echo.Context) error {
@@ -311,7 +306,7 @@ func (a *App) checkEmailPage(c echo.Context) error {
 }
 
 // resend sends a new confirmation link, at most once a minute and
-// store.ResendPerDay times a day; otherwise it shows the wait.
+// accounts.ResendPerDay times a day; otherwise it shows the wait.
 func (a *App) resend(c echo.Context) error {
 	if u, ok := a.currentUser(c); ok {
 		return a.resendToUser(c, u)
@@ -322,7 +317,7 @@ func (a *App) resend(c echo.Context) error {
 	return redirect(c, paths.LoginNext(paths.CheckEmail))
 }
 
-func (a *App) resendToUser(c echo.Context, u store.User) error {
+func (a *App) resendToUser(c echo.Context, u accounts.User) error {
 	if u.Confirmed() {
 		a.flash(c, "Your address is already confirmed.")
 		return redirect(c, paths.Account)
@@ -332,10 +327,10 @@ func (a *App) resendToUser(c echo.Context, u store.User) error {
 	var wait time.Duration
 	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if wait, err = store.ResendWait(ctx, tx, u.ID, now); err != nil || wait > 0 {
+		if wait, err = accounts.ResendWait(ctx, tx, u.ID, now); err != nil || wait > 0 {
 			return err
 		}
-		return a.sendToken(ctx, tx, u.ID, u.Email, store.PurposeConfirm, now, true)
+		return a.sendToken(ctx, tx, u.ID, u.Email, accounts.PurposeConfirm, now, true)
 	})
 	if err != nil {
 		return err
@@ -353,9 +348,9 @@ func (a *App) renderResent(c echo.Context, email string, wait time.Duration) err
 	v := components.CheckEmailView{CSRF: m.CSRFToken, Email: email}
 	status := http.StatusOK
 	switch {
-	case wait > store.ResendInterval:
+	case wait > accounts.ResendInterval:
 		status = http.StatusTooManyRequests
-		v.Warning = fmt.Sprintf("You have asked for %d new links today. You can ask again in %s.", store.ResendPerDay, humanWait(wait))
+		v.Warning = fmt.Sprintf("You have asked for %d new links today. You can ask again in %s.", accounts.ResendPerDay, humanWait(wait))
 	case wait > 0:
 		status = http.StatusTooManyRequests
 		v.Warning = "We just sent you an email. You can ask for another in " + humanWait(wait) + "."
@@ -372,11 +367,11 @@ func (a *App) confirmPage(c echo.Context) error {
 	noStore(c)
 	ctx := c.Request().Context()
 	token := c.Param("token")
-	uid, err := a.DB.CheckToken(ctx, token, store.PurposeConfirm, a.now())
+	uid, err := a.Accounts.CheckToken(ctx, token, accounts.PurposeConfirm, a.now())
 	if err != nil {
-		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
+		return a.tokenProblem(c, accounts.PurposeConfirm, uid, err)
 	}
-	u, err := a.DB.UserByID(ctx, uid)
+	u, err := a.Accounts.UserByID(ctx, uid)
 	if err != nil {
 		return err
 	}
@@ -398,17 +393,17 @@ func (a *App) confirm(c echo.Context) error {
 	// The browser that signed up is signed in by the same transaction.
 	err := a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		if uid, err = store.UseToken(ctx, tx, c.Param("token"), store.PurposeConfirm, now); err != nil {
+		if uid, err = accounts.UseToken(ctx, tx, c.Param("token"), accounts.PurposeConfirm, now); err != nil {
 			return err
 		}
-		if first, err = store.ConfirmUser(ctx, tx, uid, now); err != nil {
+		if first, err = accounts.ConfirmUser(ctx, tx, uid, now); err != nil {
 			return err
 		}
 		c.Set(ctxUser, nil) // reread: the signed-in account may be the one confirmed
 		return a.signInPendingSignUp(c, tx, uid)
 	})
 	if err != nil {
-		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
+		return a.tokenProblem(c, accounts.PurposeConfirm, uid, err)
 	}
 	if !first {
 		return a.alreadyConfirmed(c, uid)
@@ -447,41 +442,41 @@ func (a *App) canResend(c echo.Context) bool {
 }
 
 // tokenProblem explains why a mailed link did not work and offers a new one.
-func (a *App) tokenProblem(c echo.Context, purpose store.Purpose, uid int64, err error) error {
-	if purpose == store.PurposeConfirm && uid != 0 &&
-		(errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrTokenSuperseded) || errors.Is(err, store.ErrTokenExpired)) {
-		if u, uerr := a.DB.UserByID(c.Request().Context(), uid); uerr == nil && u.Confirmed() {
+func (a *App) tokenProblem(c echo.Context, purpose accounts.Purpose, uid int64, err error) error {
+	if purpose == accounts.PurposeConfirm && uid != 0 &&
+		(errors.Is(err, accounts.ErrTokenUsed) || errors.Is(err, accounts.ErrTokenSuperseded) || errors.Is(err, accounts.ErrTokenExpired)) {
+		if u, uerr := a.Accounts.UserByID(c.Request().Context(), uid); uerr == nil && u.Confirmed() {
 			return a.alreadyConfirmed(c, uid)
 		}
 	}
 	ttl := a.AccountSettings.ConfirmTTL
-	if purpose == store.PurposeReset {
+	if purpose == accounts.PurposeReset {
 		ttl = a.AccountSettings.ResetTTL
 	}
 	var o components.Outcome
 	status := http.StatusGone
 	switch {
-	case errors.Is(err, store.ErrTokenExpired):
+	case errors.Is(err, accounts.ErrTokenExpired):
 		o = components.Outcome{Kind: "expired", Heading: "This link has expired",
 			Message: "Links work for " + humanTTL(ttl) + ". Ask for a new one below."}
-	case errors.Is(err, store.ErrTokenUsed):
+	case errors.Is(err, accounts.ErrTokenUsed):
 		o = components.Outcome{Kind: "used", Heading: "This link has already been used",
 			Message: "Each link works only once. Ask for a new one below."}
-	case errors.Is(err, store.ErrTokenSuperseded):
+	case errors.Is(err, accounts.ErrTokenSuperseded):
 		o = components.Outcome{Kind: "superseded", Heading: "A newer link was sent",
 			Message: "Only the link in the most recent email works. Use that one, or ask for a new one below."}
-	case errors.Is(err, store.ErrTokenMalformed):
+	case errors.Is(err, accounts.ErrTokenMalformed):
 		status = http.StatusBadRequest
 		o = components.Outcome{Kind: "tampered", Heading: "This link is damaged",
 			Message: "Part of the link is missing or changed. Copy the whole link from the email into your browser, or ask for a new one below."}
-	case errors.Is(err, store.ErrTokenUnknown):
+	case errors.Is(err, accounts.ErrTokenUnknown):
 		status = http.StatusNotFound
 		o = components.Outcome{Kind: "unknown", Heading: "We do not recognise this link",
 			Message: "Check that you copied the whole link from the email, or ask for a new one below."}
 	default:
 		return err
 	}
-	if purpose == store.PurposeReset {
+	if purpose == accounts.PurposeReset {
 		o.ActionLabel, o.ActionURL = "Ask for a new link", paths.ForgotPassword
 	} else if a.canResend(c) {
 		o.ActionLabel, o.ActionURL, o.ActionPost, o.CSRF = "Send me a new link", paths.ResendConfirm, true, a.csrfToken(c)
@@ -520,7 +515,7 @@ func (a *App) forgot(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
 	raw := c.FormValue(fieldEmail)
-	email := NormalizeEmail(raw)
+	email := accounts.NormalizeEmail(raw)
 	var f Form
 	checkEmail(&f, fieldEmail, email)
 	if f.Valid() {
@@ -538,7 +533,7 @@ func (a *App) forgot(c echo.Context) error {
 	}
 	// The same single insert for every address; the worker finds the
 	// account, if any, and sends the link (see resets.go).
-	if err := a.DB.RecordResetRequest(ctx, email, now); err != nil {
+	if err := a.Accounts.RecordResetRequest(ctx, email, now); err != nil {
 		return err
 	}
 	a.wakeResetWorker()
@@ -551,8 +546,8 @@ func (a *App) forgot(c echo.Context) error {
 func (a *App) resetPage(c echo.Context) error {
 	noStore(c)
 	token := c.Param("token")
-	if uid, err := a.DB.CheckToken(c.Request().Context(), token, store.PurposeReset, a.now()); err != nil {
-		return a.tokenProblem(c, store.PurposeReset, uid, err)
+	if uid, err := a.Accounts.CheckToken(c.Request().Context(), token, accounts.PurposeReset, a.now()); err != nil {
+		return a.tokenProblem(c, accounts.PurposeReset, uid, err)
 	}
 	m := a.formMeta(c, "Choose a new password")
 	return render(c, http.StatusOK, components.ResetPage(m, components.ResetView{CSRF: m.CSRFToken, Token: token}))
@@ -565,8 +560,8 @@ func (a *App) reset(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
 	token := c.Param("token")
-	if uid, err := a.DB.CheckToken(ctx, token, store.PurposeReset, now); err != nil {
-		return a.tokenProblem(c, store.PurposeReset, uid, err)
+	if uid, err := a.Accounts.CheckToken(ctx, token, accounts.PurposeReset, now); err != nil {
+		return a.tokenProblem(c, accounts.PurposeReset, uid, err)
 	}
 	pw, confirm := c.FormValue(fieldPassword), c.FormValue(fieldPasswordConfirm)
 	var f Form
@@ -580,26 +575,26 @@ func (a *App) reset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var user store.User
+	var user accounts.User
 	var ended int64
 	// The new password, the end of the account's other sessions and this
 	// browser's new session are stored together, or none of them.
 	err = a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
-		uid, err := store.UseToken(ctx, tx, token, store.PurposeReset, now)
+		uid, err := accounts.UseToken(ctx, tx, token, accounts.PurposeReset, now)
 		if err != nil {
 			return err
 		}
-		if err := store.SetPasswordHash(ctx, tx, uid, hash, now); err != nil {
+		if err := accounts.SetPasswordHash(ctx, tx, uid, hash, now); err != nil {
 			return err
 		}
-		if err := store.RevokeTokens(ctx, tx, uid, store.PurposeReset, now); err != nil {
+		if err := accounts.RevokeTokens(ctx, tx, uid, accounts.PurposeReset, now); err != nil {
 			return err
 		}
 		// The link arrived by mail, which proves the address too.
-		if _, err := store.ConfirmUser(ctx, tx, uid, now); err != nil {
+		if _, err := accounts.ConfirmUser(ctx, tx, uid, now); err != nil {
 			return err
 		}
-		if user, err = store.UserByIDTx(ctx, tx, uid); err != nil {
+		if user, err = accounts.UserByIDTx(ctx, tx, uid); err != nil {
 			return err
 		}
 		if ended, err = a.SessionStore.DeleteUserSessions(ctx, uid); err != nil {
@@ -612,7 +607,7 @@ func (a *App) reset(c echo.Context) error {
 		return nil
 	})
 	if err != nil {
-		return a.tokenProblem(c, store.PurposeReset, 0, err)
+		return a.tokenProblem(c, accounts.PurposeReset, 0, err)
 	}
 	a.Logger.Info("password reset", "user_id", user.ID, "sessions_ended", ended)
 	return redirect(c, paths.Account)

@@ -12,6 +12,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"shelf/store"
+	"shelf/store/accounts"
 	"shelf/store/catalog"
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
@@ -32,7 +33,8 @@ type App struct {
 	// fills the zero ones; Handler calls it when Sessions is nil.
 	Sessions     *scs.SessionManager
 	SessionStore *sessions.Store
-	Hasher       *store.Hasher
+	Accounts     *accounts.Accounts
+	Hasher       *accounts.Hasher
 	Limits       *Limits
 	// Mailer wakes the outbox sender after mail is enqueued; may be nil.
 	Mailer MailNotifier

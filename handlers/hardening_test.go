@@ -490,7 +490,7 @@ func TestDeadlineAnswers503AndCommitsNothing(t *testing.T) {
 		t.Fatalf("sign-up while the writer is busy: status %d (0: no answer)\n%s", r.status, r.body)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if _, err := env.db.UserByEmail(ctx, "late@example.org"); err == nil {
+	if _, err := env.app.Accounts.UserByEmail(ctx, "late@example.org"); err == nil {
 		t.Fatal("the account was created after the client was told it failed")
 	}
 }

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"shelf/store"
+	"shelf/store/accounts"
 )
 
 // Password-reset mail is sent off the request path: forgot records the
-// request (store.RecordResetRequest, the same insert for every address) and
+// request (accounts.RecordResetRequest, the same insert for every address) and
 // wakes this worker, which looks the address up and, for an account, issues
 // the token and enqueues the mail. The answer and its timing therefore do
 // not depend on whether the address has an account. Requests survive a
@@ -65,12 +66,12 @@ func (a *App) HandleResetRequests(ctx context.Context) error {
 	for {
 		done, sent := false, false
 		err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-			email, ok, err := store.TakeResetRequest(ctx, tx)
+			email, ok, err := accounts.TakeResetRequest(ctx, tx)
 			if err != nil || !ok {
 				done = !ok
 				return err
 			}
-			u, err := store.UserByEmailTx(ctx, tx, email)
+			u, err := accounts.UserByEmailTx(ctx, tx, email)
 			if errors.Is(err, store.ErrNotFound) {
 				return nil // nothing to send; the request is consumed
 			}
@@ -78,7 +79,7 @@ func (a *App) HandleResetRequests(ctx context.Context) error {
 				return err
 			}
 			sent = true
-			return a.sendToken(ctx, tx, u.ID, u.Email, store.PurposeReset, a.now(), false)
+			return a.sendToken(ctx, tx, u.ID, u.Email, accounts.PurposeReset, a.now(), false)
 		})
 		if err != nil {
 			return err

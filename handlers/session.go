@@ -19,6 +19,7 @@ import (
 	"shelf/handlers/paths"
 	"shelf/static"
 	"shelf/store"
+	"shelf/store/accounts"
 	"shelf/store/sessions"
 )
 
@@ -34,8 +35,8 @@ type AccountSettings struct {
 	ConfirmTTL time.Duration
 	// ResetTTL is how long a password-reset link works. Default 1h.
 	ResetTTL time.Duration
-	// Hash are the argon2id costs; zero means store.DefaultHashParams.
-	Hash store.HashParams
+	// Hash are the argon2id costs; zero means accounts.DefaultHashParams.
+	Hash accounts.HashParams
 }
 
 // Session keys.
@@ -77,11 +78,14 @@ func (a *App) SetupAccounts() {
 	if s.ResetTTL <= 0 {
 		s.ResetTTL = time.Hour
 	}
-	if s.Hash == (store.HashParams{}) {
-		s.Hash = store.DefaultHashParams
+	if s.Hash == (accounts.HashParams{}) {
+		s.Hash = accounts.DefaultHashParams
+	}
+	if a.Accounts == nil {
+		a.Accounts = accounts.New(a.DB)
 	}
 	if a.Hasher == nil {
-		a.Hasher = store.NewHasher(s.Hash)
+		a.Hasher = accounts.NewHasher(s.Hash)
 	}
 	if a.Limits == nil {
 		a.Limits = DefaultLimits()
@@ -351,21 +355,21 @@ func (w *replacedBody) Write(p []byte) (int, error) { return len(p), nil }
 func (w *replacedBody) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // currentUser returns the signed-in account, read once per request.
-func (a *App) currentUser(c echo.Context) (store.User, bool) {
-	if u, ok := c.Get(ctxUser).(*store.User); ok {
+func (a *App) currentUser(c echo.Context) (accounts.User, bool) {
+	if u, ok := c.Get(ctxUser).(*accounts.User); ok {
 		return *u, u.ID != 0
 	}
-	var u store.User
+	var u accounts.User
 	if a.sessionLoaded(c) {
 		ctx := c.Request().Context()
 		if id := a.Sessions.GetInt64(ctx, sessUserID); id != 0 {
 			var err error
-			u, err = a.DB.UserByID(ctx, id)
+			u, err = a.Accounts.UserByID(ctx, id)
 			if err != nil {
 				if !errors.Is(err, store.ErrNotFound) {
 					a.Logger.Error("load current user", "err", err)
 				}
-				u = store.User{}
+				u = accounts.User{}
 			}
 		}
 	}
@@ -375,7 +379,7 @@ func (a *App) currentUser(c echo.Context) (store.User, bool) {
 
 // signIn starts a fresh session for u: a new session token (against
 // fixation), a new CSRF token, the chosen persistence and a device cookie.
-func (a *App) signIn(c echo.Context, u store.User, remember bool) error {
+func (a *App) signIn(c echo.Context, u accounts.User, remember bool) error {
 	ctx := c.Request().Context()
 	if err := a.Sessions.RenewToken(ctx); err != nil {
 		return err

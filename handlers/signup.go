@@ -15,6 +15,7 @@ import (
 	"shelf/components"
 	"shelf/handlers/paths"
 	"shelf/store"
+	"shelf/store/accounts"
 	"shelf/store/outbox"
 )
 
@@ -87,7 +88,7 @@ func (a *App) pendingConfirmed(c echo.Context, p pendingSignUp) bool {
 	if p.userID == 0 {
 		return false
 	}
-	u, err := a.DB.UserByID(c.Request().Context(), p.userID)
+	u, err := a.Accounts.UserByID(c.Request().Context(), p.userID)
 	return err == nil && u.Confirmed()
 }
 
@@ -102,7 +103,7 @@ func (a *App) signInPendingSignUp(c echo.Context, tx *sql.Tx, uid int64) error {
 		a.endPendingSignUp(c)
 		return nil
 	}
-	u, err := store.UserByIDTx(c.Request().Context(), tx, uid)
+	u, err := accounts.UserByIDTx(c.Request().Context(), tx, uid)
 	if err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func (a *App) signInPendingSignUp(c echo.Context, tx *sql.Tx, uid int64) error {
 // limits.
 func (a *App) resendToPending(c echo.Context, p pendingSignUp) error {
 	now := a.now()
-	wait := store.ResendWaitAfter(p.lastSent, p.resends, now)
+	wait := accounts.ResendWaitAfter(p.lastSent, p.resends, now)
 	if wait == 0 {
 		ctx := c.Request().Context()
 		resends := a.Sessions.GetString(ctx, sessPendingResends)
@@ -136,18 +137,18 @@ func (a *App) resendToPending(c echo.Context, p pendingSignUp) error {
 func (a *App) resendConfirmation(ctx context.Context, id int64, now time.Time) error {
 	sent := false
 	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		u, err := store.UserByIDTx(ctx, tx, id)
+		u, err := accounts.UserByIDTx(ctx, tx, id)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Confirmed()) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if wait, err := store.ResendWait(ctx, tx, id, now); err != nil || wait > 0 {
+		if wait, err := accounts.ResendWait(ctx, tx, id, now); err != nil || wait > 0 {
 			return err
 		}
 		sent = true
-		return a.sendToken(ctx, tx, id, u.Email, store.PurposeConfirm, now, true)
+		return a.sendToken(ctx, tx, id, u.Email, accounts.PurposeConfirm, now, true)
 	})
 	if sent && err == nil {
 		a.notifyMail()
@@ -159,20 +160,20 @@ func (a *App) resendConfirmation(ctx context.Context, id int64, now time.Time) e
 // tx. When the address already has an account (also when a concurrent
 // sign-up took it first) it instead tells that account's owner, at most once
 // per signUpNoticeInterval, and returns id 0.
-func (a *App) createAccount(ctx context.Context, tx *sql.Tx, nu store.NewUser, now time.Time) (int64, error) {
-	id, err := store.InsertUser(ctx, tx, nu, now)
-	if errors.Is(err, store.ErrDuplicateEmail) {
+func (a *App) createAccount(ctx context.Context, tx *sql.Tx, nu accounts.NewUser, now time.Time) (int64, error) {
+	id, err := accounts.InsertUser(ctx, tx, nu, now)
+	if errors.Is(err, accounts.ErrDuplicateEmail) {
 		// SQLite undoes only the failed statement; tx goes on.
 		return 0, a.noticeSignUpAttempt(ctx, tx, nu.Email, now)
 	}
 	if err != nil {
 		return 0, err
 	}
-	return id, a.sendToken(ctx, tx, id, nu.Email, store.PurposeConfirm, now, false)
+	return id, a.sendToken(ctx, tx, id, nu.Email, accounts.PurposeConfirm, now, false)
 }
 
 func (a *App) noticeSignUpAttempt(ctx context.Context, tx *sql.Tx, email string, now time.Time) error {
-	u, err := store.UserByEmailTx(ctx, tx, email)
+	u, err := accounts.UserByEmailTx(ctx, tx, email)
 	if err != nil {
 		return err
 	}
@@ -183,7 +184,7 @@ func (a *App) noticeSignUpAttempt(ctx context.Context, tx *sql.Tx, email string,
 	if err != nil {
 		return err
 	}
-	if ok, err := store.ClaimSignUpNotice(ctx, tx, u.ID, now, signUpNoticeInterval); err != nil || !ok {
+	if ok, err := accounts.ClaimSignUpNotice(ctx, tx, u.ID, now, signUpNoticeInterval); err != nil || !ok {
 		return err
 	}
 	_, err = outbox.Enqueue(ctx, tx, m)
@@ -220,21 +221,21 @@ func (a *App) notMe(c echo.Context) error {
 	var email string
 	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if uid, err = store.UseToken(ctx, tx, c.Param("token"), store.PurposeConfirm, a.now()); err != nil {
+		if uid, err = accounts.UseToken(ctx, tx, c.Param("token"), accounts.PurposeConfirm, a.now()); err != nil {
 			return err
 		}
-		u, err := store.UserByIDTx(ctx, tx, uid)
+		u, err := accounts.UserByIDTx(ctx, tx, uid)
 		if err != nil {
 			return err
 		}
 		email = u.Email
-		return store.DeleteUnconfirmedUser(ctx, tx, uid)
+		return accounts.DeleteUnconfirmedUser(ctx, tx, uid)
 	})
-	if errors.Is(err, store.ErrAccountConfirmed) {
+	if errors.Is(err, accounts.ErrAccountConfirmed) {
 		return a.alreadyConfirmed(c, uid)
 	}
 	if err != nil {
-		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
+		return a.tokenProblem(c, accounts.PurposeConfirm, uid, err)
 	}
 	// This browser's session, if it held the account, was deleted with it;
 	// forget it here too so it is not written back.

@@ -190,7 +190,7 @@ func TestNotMeDeletesAccountAndEndsSessions(t *testing.T) {
 	victim.get(link).wantStatus(t, http.StatusOK)
 	victim.post(link+"/not-me", nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="deleted"`, "victim@example.org")
 
-	if _, err := env.db.UserByEmail(context.Background(), "victim@example.org"); err == nil {
+	if _, err := env.app.Accounts.UserByEmail(context.Background(), "victim@example.org"); err == nil {
 		t.Fatal("account still exists")
 	}
 	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, id).Scan(&n)
@@ -215,7 +215,7 @@ func TestNotMeDeletesAccountAndEndsSessions(t *testing.T) {
 func TestNotMeRefusesUsedExpiredAndConfirmed(t *testing.T) {
 	env := newTestEnv(t)
 	exists := func(email string) bool {
-		_, err := env.db.UserByEmail(context.Background(), email)
+		_, err := env.app.Accounts.UserByEmail(context.Background(), email)
 		return err == nil
 	}
 	b := env.browser()
@@ -304,7 +304,7 @@ func TestForgotDoesTheSameWorkForEveryAddress(t *testing.T) {
 func TestResetWorkerSendsMail(t *testing.T) {
 	env := newTestEnv(t)
 	env.register("later@example.org")
-	if err := env.db.RecordResetRequest(context.Background(), "later@example.org", env.clock.Now()); err != nil {
+	if err := env.app.Accounts.RecordResetRequest(context.Background(), "later@example.org", env.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	env.app.Handler() // as a restarted server does
