@@ -1,10 +1,7 @@
 package handlers
 
 import (
-	"bytes"
 	"cmp"
-	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,9 +12,7 @@ import (
 
 	"shelf/components"
 	"shelf/handlers/paths"
-	"shelf/store"
 	"shelf/store/accounts"
-	"shelf/store/outbox"
 )
 
 // Accounts: sign-up with in-place validation, email confirmation, sign-in
@@ -34,13 +29,6 @@ func (a *App) formMeta(c echo.Context, title string) components.Meta {
 
 func noStore(c echo.Context) {
 	c.Response().Header().Set("Cache-Control", "no-store")
-}
-
-// notifyMail wakes the outbox sender, if there is one.
-func (a *App) notifyMail() {
-	if a.Mailer != nil {
-		a.Mailer.Notify()
-	}
 }
 
 // ---- Sign-up ----
@@ -117,66 +105,24 @@ func (a *App) register(c echo.Context) error {
 		return a.renderRegister(c, http.StatusTooManyRequests, view)
 	}
 
-	hash, err := a.Hasher.Hash(ctx, pw)
-	if err != nil {
-		return err
-	}
-	nu := accounts.NewUser{Email: email, PasswordHash: hash, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
-	var id int64
-	err = a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
+	n := accounts.NewAccount{Email: email, Password: pw, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
+	var created, existing int64
+	err := a.withSession(c, func(save accounts.SaveSession) error {
 		var err error
-		if id, err = a.createAccount(ctx, tx, nu, now); err != nil {
-			return err
-		}
-		return a.startPendingSignUp(c, email, id, now)
+		created, existing, err = a.Accounts.SignUp(ctx, n, save)
+		return err
+	}, func(u accounts.User) error {
+		return a.startPendingSignUp(c, email, u.ID, now)
 	})
 	if err != nil {
 		return err
 	}
-	if id != 0 {
-		a.Logger.Info("account created", "user_id", id)
+	if created != 0 {
+		a.Logger.Info("account created", "user_id", created)
+	} else {
+		a.Logger.Info("sign-up attempted for an existing account", "user_id", existing)
 	}
-	a.notifyMail()
 	return redirect(c, paths.CheckEmail)
-}
-
-// sendToken issues a token and enqueues the mail carrying it, in tx.
-func (a *App) sendToken(ctx context.Context, tx *sql.Tx, userID int64, to string, purpose accounts.Purpose, now time.Time, resent bool) error {
-	ttl, link := a.AccountSettings.ConfirmTTL, paths.ConfirmLink
-	if purpose == accounts.PurposeReset {
-		ttl, link = a.AccountSettings.ResetTTL, paths.ResetPasswordLink
-	}
-	token, err := accounts.IssueToken(ctx, tx, userID, purpose, now, ttl, resent)
-	if err != nil {
-		return err
-	}
-	m, err := a.accountMail(ctx, to, purpose, link(token), ttl)
-	if err != nil {
-		return err
-	}
-	_, err = outbox.Enqueue(ctx, tx, m)
-	return err
-}
-
-// accountMail renders a confirmation or reset email. Links are built from
-// the configured base URL, never from the request's Host header.
-func (a *App) accountMail(ctx context.Context, to string, purpose accounts.Purpose, path string, ttl time.Duration) (outbox.Mail, error) {
-	if a.BaseURL == nil {
-		return outbox.Mail{}, errors.New("accounts: BaseURL not configured")
-	}
-	l := components.EmailLink{To: to, URL: strings.TrimSuffix(a.BaseURL.String(), "/") + path, Valid: humanTTL(ttl)}
-	subject, html, text := "Confirm your Shelf account", components.ConfirmEmailHTML(l), components.ConfirmEmailText(l)
-	if purpose == accounts.PurposeReset {
-		subject, html, text = "Reset your Shelf password", components.ResetEmailHTML(l), components.ResetEmailText(l)
-	}
-	var hb, tb bytes.Buffer
-	if err := html.Render(ctx, &hb); err != nil {
-		return outbox.Mail{}, err
-	}
-	if err := text.Render(ctx, &tb); err != nil {
-		return outbox.Mail{}, err
-	}
-	return outbox.Mail{To: to, Subject: subject, HTML: hb.String(), Text: tb.String()}, nil
 }
 
 // humanTTL says a link's lifetime: "48 hours", "1 hour", "30 minutes".
@@ -208,6 +154,9 @@ func (a *App) loginPage(c echo.Context) error {
 	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next, Notice: a.popFlash(c)}))
 }
 
+// errLoginLimited refuses a sign-in that the rate limits hold back.
+var errLoginLimited = errors.New("sign-in limited")
+
 // msgInvalidLogin answers every refused sign-in alike: an unknown address,
 // a wrong password, and the right password to an account whose address is
 // not yet confirmed (see login).
@@ -238,34 +187,26 @@ func (a *App) login(c echo.Context) error {
 		}
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
-	cred, err := a.Accounts.CredentialsByEmail(ctx, email)
-	found := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	attempt, wait := a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now)
-	if wait > 0 {
+	var attempt Reservation
+	var wait time.Duration
+	user, err := a.Accounts.Authenticate(ctx, email, pw, func(cred accounts.Credentials) error {
+		if attempt, wait = a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now); wait > 0 {
+			return errLoginLimited
+		}
+		return nil
+	})
+	switch {
+	case wait > 0:
 		return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
-	}
-	ok := false
-	if !found {
-		a.Hasher.VerifyDummy(ctx, pw) // same time as a wrong password
-	} else if ok, err = a.Hasher.Verify(ctx, cred.PasswordHash, pw); err != nil {
-		return err
-	}
-	// An unconfirmed account is refused like a wrong password, after the
-	// same work: otherwise signing up and then in would tell whether the
-	// address already had an account, and whoever signed up with someone
-	// else's address could use it. The browser that signed up is signed in
-	// by confirming there; a password reset confirms the address too.
-	if !ok || !cred.Confirmed {
+	case errors.Is(err, accounts.ErrInvalidCredentials):
+		// An unconfirmed account is refused like a wrong password too (see
+		// Authenticate). The browser that signed up is signed in by
+		// confirming there; a password reset confirms the address too.
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
+	case err != nil:
+		return err
 	}
 	attempt.Cancel() // only failures count
-	user, err := a.Accounts.UserByID(ctx, cred.UserID)
-	if err != nil {
-		return err
-	}
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
@@ -322,21 +263,13 @@ func (a *App) resendToUser(c echo.Context, u accounts.User) error {
 		a.flash(c, "Your address is already confirmed.")
 		return redirect(c, paths.Account)
 	}
-	ctx := c.Request().Context()
-	now := a.now()
-	var wait time.Duration
-	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if wait, err = accounts.ResendWait(ctx, tx, u.ID, now); err != nil || wait > 0 {
-			return err
-		}
-		return a.sendToken(ctx, tx, u.ID, u.Email, accounts.PurposeConfirm, now, true)
-	})
+	wait, err := a.Accounts.Resend(c.Request().Context(), u.ID)
+	if errors.Is(err, accounts.ErrAccountConfirmed) { // since this request read it
+		a.flash(c, "Your address is already confirmed.")
+		return redirect(c, paths.Account)
+	}
 	if err != nil {
 		return err
-	}
-	if wait == 0 {
-		a.notifyMail()
 	}
 	return a.renderResent(c, u.Email, wait)
 }
@@ -387,20 +320,16 @@ func (a *App) confirmPage(c echo.Context) error {
 // browser that signed up is signed in; any other is asked to sign in.
 func (a *App) confirm(c echo.Context) error {
 	noStore(c)
-	now := a.now()
 	var uid int64
 	var first bool
 	// The browser that signed up is signed in by the same transaction.
-	err := a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
+	err := a.withSession(c, func(save accounts.SaveSession) error {
 		var err error
-		if uid, err = accounts.UseToken(ctx, tx, c.Param("token"), accounts.PurposeConfirm, now); err != nil {
-			return err
-		}
-		if first, err = accounts.ConfirmUser(ctx, tx, uid, now); err != nil {
-			return err
-		}
+		uid, first, err = a.Accounts.Confirm(c.Request().Context(), c.Param("token"), save)
+		return err
+	}, func(u accounts.User) error {
 		c.Set(ctxUser, nil) // reread: the signed-in account may be the one confirmed
-		return a.signInPendingSignUp(c, tx, uid)
+		return a.signInPendingSignUp(c, u)
 	})
 	if err != nil {
 		return a.tokenProblem(c, accounts.PurposeConfirm, uid, err)
@@ -449,9 +378,9 @@ func (a *App) tokenProblem(c echo.Context, purpose accounts.Purpose, uid int64, 
 			return a.alreadyConfirmed(c, uid)
 		}
 	}
-	ttl := a.AccountSettings.ConfirmTTL
+	ttl := a.Accounts.ConfirmTTL()
 	if purpose == accounts.PurposeReset {
-		ttl = a.AccountSettings.ResetTTL
+		ttl = a.Accounts.ResetTTL()
 	}
 	var o components.Outcome
 	status := http.StatusGone
@@ -513,7 +442,6 @@ func (a *App) forgotPage(c echo.Context) error {
 // a link goes out, off the request path, only if the address has an account.
 func (a *App) forgot(c echo.Context) error {
 	ctx := c.Request().Context()
-	now := a.now()
 	raw := c.FormValue(fieldEmail)
 	email := accounts.NormalizeEmail(raw)
 	var f Form
@@ -533,13 +461,13 @@ func (a *App) forgot(c echo.Context) error {
 	}
 	// The same single insert for every address; the worker finds the
 	// account, if any, and sends the link (see resets.go).
-	if err := a.Accounts.RecordResetRequest(ctx, email, now); err != nil {
+	if err := a.Accounts.RequestReset(ctx, email); err != nil {
 		return err
 	}
 	a.wakeResetWorker()
 	o := components.Outcome{Kind: "reset-sent", Heading: "Check your mailbox",
 		Message: "If an account exists for " + email + ", we have sent it a link to choose a new password. The link works for " +
-			humanTTL(a.AccountSettings.ResetTTL) + "."}
+			humanTTL(a.Accounts.ResetTTL()) + "."}
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Check your mailbox"), o))
 }
 
@@ -571,36 +499,20 @@ func (a *App) reset(c echo.Context) error {
 		m := a.formMeta(c, "Choose a new password")
 		return render(c, http.StatusUnprocessableEntity, components.ResetPage(m, components.ResetView{CSRF: m.CSRFToken, Token: token, Errors: f.FieldErrors}))
 	}
-	hash, err := a.Hasher.Hash(ctx, pw)
-	if err != nil {
-		return err
-	}
 	var user accounts.User
 	var ended int64
 	// The new password, the end of the account's other sessions and this
 	// browser's new session are stored together, or none of them.
-	err = a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
-		uid, err := accounts.UseToken(ctx, tx, token, accounts.PurposeReset, now)
-		if err != nil {
+	err := a.withSession(c, func(save accounts.SaveSession) error {
+		var err error
+		user, err = a.Accounts.CompleteReset(ctx, token, pw, save)
+		return err
+	}, func(u accounts.User) error {
+		var err error
+		if ended, err = a.SessionStore.DeleteUserSessions(c.Request().Context(), u.ID); err != nil {
 			return err
 		}
-		if err := accounts.SetPasswordHash(ctx, tx, uid, hash, now); err != nil {
-			return err
-		}
-		if err := accounts.RevokeTokens(ctx, tx, uid, accounts.PurposeReset, now); err != nil {
-			return err
-		}
-		// The link arrived by mail, which proves the address too.
-		if _, err := accounts.ConfirmUser(ctx, tx, uid, now); err != nil {
-			return err
-		}
-		if user, err = accounts.UserByIDTx(ctx, tx, uid); err != nil {
-			return err
-		}
-		if ended, err = a.SessionStore.DeleteUserSessions(ctx, uid); err != nil {
-			return err
-		}
-		if err := a.signIn(c, user, false); err != nil {
+		if err := a.signIn(c, u, false); err != nil {
 			return err
 		}
 		a.flash(c, "Your password has been changed, and you were signed out everywhere else.")

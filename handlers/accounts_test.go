@@ -974,7 +974,7 @@ func TestLimiter(t *testing.T) {
 
 func BenchmarkRegister(b *testing.B) {
 	env := newTestEnv(b)
-	env.app.Hasher = accounts.NewHasher(accounts.DefaultHashParams)
+	env.app.Accounts.Hasher = accounts.NewHasher(accounts.DefaultHashParams)
 	env.app.Limits.RegisterIP = NewLimiter(1<<30, time.Hour)
 	br := env.browser()
 	br.get("/register")
@@ -992,7 +992,7 @@ func BenchmarkRegister(b *testing.B) {
 
 func BenchmarkLogin(b *testing.B) {
 	env := newTestEnv(b)
-	env.app.Hasher = accounts.NewHasher(accounts.DefaultHashParams)
+	env.app.Accounts.Hasher = accounts.NewHasher(accounts.DefaultHashParams)
 	env.app.Limits.LoginIP = NewLimiter(1<<30, time.Hour)
 	env.register("bench@example.org")
 	br := env.browser()
@@ -1010,7 +1010,7 @@ func BenchmarkLogin(b *testing.B) {
 // succeed; one op is the whole burst.
 func BenchmarkConcurrentSignUps(b *testing.B) {
 	env := newTestEnv(b)
-	env.app.Hasher = accounts.NewHasher(accounts.DefaultHashParams)
+	env.app.Accounts.Hasher = accounts.NewHasher(accounts.DefaultHashParams)
 	env.app.Limits.RegisterIP = NewLimiter(1<<30, time.Hour)
 	const people = 100
 	round := 0

@@ -34,7 +34,6 @@ type App struct {
 	Sessions     *scs.SessionManager
 	SessionStore *sessions.Store
 	Accounts     *accounts.Accounts
-	Hasher       *accounts.Hasher
 	Limits       *Limits
 	// Mailer wakes the outbox sender after mail is enqueued; may be nil.
 	Mailer MailNotifier

@@ -118,7 +118,7 @@ func count(statuses []int, want int) int {
 // right password sent while the others are in flight does not sign in.
 func TestConcurrentGuessesAtOneAccount(t *testing.T) {
 	env := newTestEnv(t)
-	env.app.Hasher = accounts.NewHasher(accounts.DefaultHashParams) // a real ~40 ms check, as in production
+	env.app.Accounts.Hasher = accounts.NewHasher(accounts.DefaultHashParams) // a real ~40 ms check, as in production
 	env.register("target@example.org")
 	attacker := env.browser()
 	attacker.get("/login")
@@ -144,7 +144,7 @@ func TestConcurrentGuessesAtOneAccount(t *testing.T) {
 // addresses: at most the per-IP 30 are checked.
 func TestConcurrentGuessesFromOneIP(t *testing.T) {
 	env := newTestEnv(t)
-	env.app.Hasher = accounts.NewHasher(accounts.DefaultHashParams)
+	env.app.Accounts.Hasher = accounts.NewHasher(accounts.DefaultHashParams)
 	attacker := env.browser()
 	attacker.get("/login")
 	var forms []url.Values

@@ -2,13 +2,8 @@ package handlers
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"sync"
 	"time"
-
-	"shelf/store"
-	"shelf/store/accounts"
 )
 
 // Password-reset mail is sent off the request path: forgot records the
@@ -60,35 +55,8 @@ func (a *App) runResetWorker() {
 	}
 }
 
-// HandleResetRequests handles every recorded reset request, oldest first,
-// each in its own transaction with the token and mail it produces.
+// HandleResetRequests handles every recorded reset request (see
+// accounts.HandleResetRequests).
 func (a *App) HandleResetRequests(ctx context.Context) error {
-	for {
-		done, sent := false, false
-		err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-			email, ok, err := accounts.TakeResetRequest(ctx, tx)
-			if err != nil || !ok {
-				done = !ok
-				return err
-			}
-			u, err := accounts.UserByEmailTx(ctx, tx, email)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil // nothing to send; the request is consumed
-			}
-			if err != nil {
-				return err
-			}
-			sent = true
-			return a.sendToken(ctx, tx, u.ID, u.Email, accounts.PurposeReset, a.now(), false)
-		})
-		if err != nil {
-			return err
-		}
-		if sent {
-			a.notifyMail()
-		}
-		if done {
-			return nil
-		}
-	}
+	return a.Accounts.HandleResetRequests(ctx)
 }

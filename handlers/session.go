@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -51,7 +50,7 @@ const (
 // echo.Context keys.
 const (
 	ctxSessionLoaded = "shelf.session"
-	ctxSessionInTx   = "shelf.session.intx" // *sessionInTx, see inTxWithSession
+	ctxFlowSession   = "shelf.session.flow" // *flowSession, see withSession
 	ctxUser          = "shelf.user"
 )
 
@@ -82,10 +81,8 @@ func (a *App) SetupAccounts() {
 		s.Hash = accounts.DefaultHashParams
 	}
 	if a.Accounts == nil {
-		a.Accounts = accounts.New(a.DB)
-	}
-	if a.Hasher == nil {
-		a.Hasher = accounts.NewHasher(s.Hash)
+		a.Accounts = accounts.New(a.DB, accounts.Config{Mails: accountMails{baseURL: a.BaseURL}, Notifier: a.Mailer,
+			Now: a.now, ConfirmTTL: s.ConfirmTTL, ResetTTL: s.ResetTTL, Hash: s.Hash})
 	}
 	if a.Limits == nil {
 		a.Limits = DefaultLimits()
@@ -228,12 +225,12 @@ func (a *App) saveSession(c echo.Context, touched map[string]any) {
 	}
 	switch a.Sessions.Status(ctx) {
 	case scs.Modified:
-		if inTx, ok := c.Get(ctxSessionInTx).(*sessionInTx); ok {
-			if inTx.failed {
+		if flow, ok := c.Get(ctxFlowSession).(*flowSession); ok {
+			if flow.failed {
 				return // its transaction failed: nothing of it may be saved now
 			}
-			if inTx.stored && inTx.token == a.Sessions.Token(ctx) && reflect.DeepEqual(inTx.values, a.sessionValues(ctx)) {
-				a.Sessions.WriteSessionCookie(ctx, c.Response(), inTx.token, inTx.expiry)
+			if flow.stored && flow.token == a.Sessions.Token(ctx) && reflect.DeepEqual(flow.values, a.sessionValues(ctx)) {
+				a.Sessions.WriteSessionCookie(ctx, c.Response(), flow.token, flow.expiry)
 				return
 			}
 		}
@@ -262,10 +259,10 @@ func (a *App) commitSession(ctx context.Context) (string, time.Time, error) {
 	return a.Sessions.Commit(ctx)
 }
 
-// sessionInTx is how inTxWithSession went: whether its transaction failed,
+// flowSession is how withSession went: whether its transaction failed,
 // and whether it stored the session, with the cookie to send and the values
 // stored, to tell whether the session changed since.
-type sessionInTx struct {
+type flowSession struct {
 	failed bool
 	stored bool
 	token  string
@@ -273,26 +270,26 @@ type sessionInTx struct {
 	values map[string]any
 }
 
-// inTxWithSession runs fn in one write transaction and then commits the
-// session in that same transaction, when fn changed it. An account change
-// and the session that carries it (a pending sign-up, a sign-in) are thus
-// stored together or not at all: a browser answered with the 503 page finds
-// nothing done, and one answered with success holds a stored session.
-// While fn runs, the request's context carries the transaction, so the
-// session's own writes (RenewToken deleting the old session row) join it;
-// fn must write only through tx, since the transaction holds the single
-// write connection. saveSession then only sends the cookie, unless the
+// withSession runs an account flow that changes the session, giving it the
+// hook (accounts.SaveSession) it runs last inside its transaction: change
+// updates the session for the account the flow acted on, and the session is
+// then committed in that same transaction, when change altered it. An
+// account change and the session that carries it (a pending sign-up, a
+// sign-in) are thus stored together or not at all: a browser answered with
+// the 503 page finds nothing done, and one answered with success holds a
+// stored session. While change runs, the request's context carries the
+// transaction, so the session's own writes (RenewToken deleting the old
+// session row) join it. saveSession then only sends the cookie, unless the
 // session changed again after the commit.
-func (a *App) inTxWithSession(c echo.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (a *App) withSession(c echo.Context, flow func(accounts.SaveSession) error, change func(accounts.User) error) error {
 	r := c.Request()
 	defer c.SetRequest(r)
-	saved := &sessionInTx{}
-	c.Set(ctxSessionInTx, saved)
+	saved := &flowSession{}
+	c.Set(ctxFlowSession, saved)
 	tokenBefore := a.Sessions.Token(r.Context())
-	err := a.DB.InTx(r.Context(), func(tx *sql.Tx) error {
-		ctx := store.WithTx(r.Context(), tx)
+	err := flow(func(ctx context.Context, u accounts.User) error {
 		c.SetRequest(r.WithContext(ctx))
-		if err := fn(ctx, tx); err != nil {
+		if err := change(u); err != nil {
 			return err
 		}
 		if a.Sessions.Status(ctx) != scs.Modified {
@@ -307,7 +304,7 @@ func (a *App) inTxWithSession(c echo.Context, fn func(ctx context.Context, tx *s
 	if err != nil {
 		saved.failed = true
 		if a.Sessions.Token(r.Context()) != tokenBefore {
-			// fn started a session that was not stored: the error page
+			// change started a session that was not stored: the error page
 			// must not show its account.
 			_ = a.Sessions.Clear(r.Context())
 			c.Set(ctxUser, nil)

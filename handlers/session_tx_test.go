@@ -146,7 +146,7 @@ func TestResetCommitsNothingWhenItsSessionFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := env.app.Hasher.Verify(ctx, hash, goodPassword); err != nil || !ok {
+	if ok, err := env.app.Accounts.Hasher.Verify(ctx, hash, goodPassword); err != nil || !ok {
 		t.Fatalf("the password was changed although the browser was told it failed (%v)", err)
 	}
 	if r.sessionCookie() != nil {

@@ -3,14 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
@@ -51,15 +49,7 @@ func createAdminCommand(ctx context.Context, args, environ []string, stdin io.Re
 		return err
 	}
 	defer db.Close()
-	hash, err := accounts.NewHasher(accounts.DefaultHashParams).Hash(ctx, password)
-	if err != nil {
-		return err
-	}
-	var id int64
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		id, err = accounts.InsertUser(ctx, tx, accounts.NewUser{Email: addr, PasswordHash: hash, IsAdmin: true, Confirmed: true}, time.Now())
-		return err
-	})
+	id, err := accounts.New(db, accounts.Config{}).CreateAdmin(ctx, addr, password)
 	if errors.Is(err, accounts.ErrDuplicateEmail) {
 		return fmt.Errorf("create-admin: an account with the address %s already exists", addr)
 	}

@@ -26,7 +26,7 @@ func openTestDB(t testing.TB) testDB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return testDB{db, New(db)}
+	return testDB{db, New(db, Config{Hash: fastHash})}
 }
 
 // fastHash keeps tests quick; the PHC string records the parameters.
