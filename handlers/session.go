@@ -30,9 +30,11 @@ type AccountSettings struct {
 	// SessionLifetime ends every session this long after sign-in, however
 	// active; "Remember me" sessions last exactly this long. Default 30 days.
 	SessionLifetime time.Duration
-	// ConfirmTTL is how long a confirmation link works. Default 48h.
+	// ConfirmTTL is how long a confirmation link works. Default 48h
+	// (accounts.DefaultConfirmTTL).
 	ConfirmTTL time.Duration
-	// ResetTTL is how long a password-reset link works. Default 1h.
+	// ResetTTL is how long a password-reset link works. Default 1h
+	// (accounts.DefaultResetTTL).
 	ResetTTL time.Duration
 	// Hash are the argon2id costs; zero means accounts.DefaultHashParams.
 	Hash accounts.HashParams
@@ -61,9 +63,9 @@ func (a *App) now() time.Time {
 	return time.Now()
 }
 
-// SetupAccounts fills every accounts dependency still nil with its default.
-// Call it once before serving; Handler does if Sessions is nil.
-func (a *App) SetupAccounts() {
+// setupAccounts defaults the account settings and builds the accounts,
+// the session manager and the cookie signer.
+func (a *App) setupAccounts() {
 	s := &a.AccountSettings
 	if s.SessionIdle <= 0 {
 		s.SessionIdle = 12 * time.Hour
@@ -71,53 +73,30 @@ func (a *App) SetupAccounts() {
 	if s.SessionLifetime <= 0 {
 		s.SessionLifetime = 30 * 24 * time.Hour
 	}
-	if s.ConfirmTTL <= 0 {
-		s.ConfirmTTL = 48 * time.Hour
+	a.Accounts = accounts.New(a.DB, accounts.Config{Mails: accountMails{baseURL: a.BaseURL}, Notifier: a.Mailer,
+		Now: a.now, ConfirmTTL: s.ConfirmTTL, ResetTTL: s.ResetTTL, Hash: s.Hash})
+	a.Limits = DefaultLimits()
+	a.signer = a.loadSigner()
+	a.SessionStore = sessions.New(a.DB, sessionUserID)
+	a.SessionStore.Now = a.now
+	secure := a.BaseURL.Scheme == "https"
+	sm := scs.New()
+	sm.Store = a.SessionStore
+	sm.HashTokenInStore = true // the table holds SHA-256 of cookie values
+	sm.Lifetime = s.SessionLifetime
+	sm.IdleTimeout = 0 // idle expiry is ours: see touchSession
+	sm.Cookie.Name = "shelf_session"
+	if secure {
+		sm.Cookie.Name = "__Host-shelf_session" // Secure, Path=/, no Domain, enforced by browsers
 	}
-	if s.ResetTTL <= 0 {
-		s.ResetTTL = time.Hour
-	}
-	if s.Hash == (accounts.HashParams{}) {
-		s.Hash = accounts.DefaultHashParams
-	}
-	if a.Accounts == nil {
-		a.Accounts = accounts.New(a.DB, accounts.Config{Mails: accountMails{baseURL: a.BaseURL}, Notifier: a.Mailer,
-			Now: a.now, ConfirmTTL: s.ConfirmTTL, ResetTTL: s.ResetTTL, Hash: s.Hash})
-	}
-	if a.Limits == nil {
-		a.Limits = DefaultLimits()
-	}
-	if a.signer == nil {
-		a.signer = a.loadSigner()
-	}
-	if a.SessionStore == nil {
-		a.SessionStore = sessions.New(a.DB, sessionUserID)
-		a.SessionStore.Now = a.now
-	}
-	secure := a.BaseURL != nil && a.BaseURL.Scheme == "https"
-	if a.Sessions == nil {
-		sm := scs.New()
-		sm.Store = a.SessionStore
-		sm.HashTokenInStore = true // the table holds SHA-256 of cookie values
-		sm.Lifetime = s.SessionLifetime
-		sm.IdleTimeout = 0 // idle expiry is ours: see touchSession
-		sm.Cookie.Name = "shelf_session"
-		if secure {
-			sm.Cookie.Name = "__Host-shelf_session" // Secure, Path=/, no Domain, enforced by browsers
-		}
-		sm.Cookie.HttpOnly = true
-		sm.Cookie.SameSite = http.SameSiteLaxMode // Strict would drop the cookie on links from mail
-		sm.Cookie.Secure = secure
-		sm.Cookie.Path = "/"
-		sm.Cookie.Persist = false // a browser-session cookie unless "Remember me"
-		a.Sessions = sm
-	}
-	if a.crossOrigin == nil {
-		a.crossOrigin = http.NewCrossOriginProtection()
-		if a.BaseURL != nil {
-			_ = a.crossOrigin.AddTrustedOrigin((&url.URL{Scheme: a.BaseURL.Scheme, Host: a.BaseURL.Host}).String())
-		}
-	}
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode // Strict would drop the cookie on links from mail
+	sm.Cookie.Secure = secure
+	sm.Cookie.Path = "/"
+	sm.Cookie.Persist = false // a browser-session cookie unless "Remember me"
+	a.Sessions = sm
+	a.crossOrigin = http.NewCrossOriginProtection()
+	_ = a.crossOrigin.AddTrustedOrigin((&url.URL{Scheme: a.BaseURL.Scheme, Host: a.BaseURL.Host}).String())
 }
 
 // sessionUserID reads the signed-in account (or the account of a pending

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -267,7 +268,7 @@ func TestNotMeRefusesUsedExpiredAndConfirmed(t *testing.T) {
 // records the request and nothing else, and answers byte for byte the same;
 // the worker then sends mail only to an account.
 func TestForgotDoesTheSameWorkForEveryAddress(t *testing.T) {
-	env := newTestEnvWith(t, func(a *App) { a.resets.manual = true })
+	env := newTestEnvWith(t, func(_ *Deps, s *Settings) { s.manualResets = true })
 	env.register("known@example.org")
 	outbox := func() (n int) {
 		env.db.Read.QueryRow(`SELECT count(*) FROM outbox`).Scan(&n)
@@ -307,7 +308,11 @@ func TestResetWorkerSendsMail(t *testing.T) {
 	if err := env.app.Accounts.RecordResetRequest(context.Background(), "later@example.org", env.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	env.app.Handler() // as a restarted server does
+	// A restarted server: a new App over the same database.
+	if _, err := New(Deps{DB: env.db, Logger: slog.New(slog.DiscardHandler), Now: env.clock.Now, Mailer: env.mailer},
+		Settings{BaseURL: env.app.BaseURL, Accounts: AccountSettings{Hash: testHash}}); err != nil {
+		t.Fatal(err)
+	}
 	if ms := env.waitMails("later@example.org", 2); len(ms) != 2 {
 		t.Fatalf("request recorded before the start not sent: %d mails", len(ms))
 	}

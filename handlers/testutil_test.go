@@ -46,8 +46,11 @@ func newTestApp(t testing.TB) *testApp {
 		t.Fatal(err)
 	}
 	base, _ := url.Parse("http://shelf.test")
-	app := &App{DB: db, Catalog: catalog.New(db), Search: searcher, Logger: slog.New(slog.DiscardHandler), BaseURL: base}
-	srv := httptest.NewServer(app.Handler())
+	app, err := New(Deps{DB: db, Catalog: catalog.New(db), Search: searcher, Logger: slog.New(slog.DiscardHandler)}, Settings{BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
