@@ -1,10 +1,7 @@
 package handlers
 
 import (
-	"bytes"
 	"cmp"
-	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,8 +12,7 @@ import (
 
 	"shelf/components"
 	"shelf/handlers/paths"
-	"shelf/store"
-	"shelf/store/outbox"
+	"shelf/store/accounts"
 )
 
 // Accounts: sign-up with in-place validation, email confirmation, sign-in
@@ -33,13 +29,6 @@ func (a *App) formMeta(c echo.Context, title string) components.Meta {
 
 func noStore(c echo.Context) {
 	c.Response().Header().Set("Cache-Control", "no-store")
-}
-
-// notifyMail wakes the outbox sender, if there is one.
-func (a *App) notifyMail() {
-	if a.Mailer != nil {
-		a.Mailer.Notify()
-	}
 }
 
 // ---- Sign-up ----
@@ -59,7 +48,7 @@ func (a *App) validateField(c echo.Context) error {
 	switch field := c.Param("field"); field {
 	case fieldEmail:
 		raw := c.FormValue(fieldEmail)
-		email := NormalizeEmail(raw)
+		email := accounts.NormalizeEmail(raw)
 		// Whether the address already has an account is not said here
 		// nor on submit (see register).
 		checkEmail(&f, fieldEmail, email)
@@ -98,7 +87,7 @@ func (a *App) register(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
 	raw := c.FormValue(fieldEmail)
-	email := NormalizeEmail(raw)
+	email := accounts.NormalizeEmail(raw)
 	pw, confirm := c.FormValue(fieldPassword), c.FormValue(fieldPasswordConfirm)
 
 	var f Form
@@ -116,66 +105,24 @@ func (a *App) register(c echo.Context) error {
 		return a.renderRegister(c, http.StatusTooManyRequests, view)
 	}
 
-	hash, err := a.Hasher.Hash(ctx, pw)
-	if err != nil {
-		return err
-	}
-	nu := store.NewUser{Email: email, PasswordHash: hash, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
-	var id int64
-	err = a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
+	n := accounts.NewAccount{Email: email, Password: pw, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
+	var created, existing int64
+	err := a.withSession(c, func(save accounts.SaveSession) error {
 		var err error
-		if id, err = a.createAccount(ctx, tx, nu, now); err != nil {
-			return err
-		}
-		return a.startPendingSignUp(c, email, id, now)
+		created, existing, err = a.Accounts.SignUp(ctx, n, save)
+		return err
+	}, func(u accounts.User) error {
+		return a.startPendingSignUp(c, email, u.ID, now)
 	})
 	if err != nil {
 		return err
 	}
-	if id != 0 {
-		a.Logger.Info("account created", "user_id", id)
+	if created != 0 {
+		a.Logger.Info("account created", "user_id", created)
+	} else {
+		a.Logger.Info("sign-up attempted for an existing account", "user_id", existing)
 	}
-	a.notifyMail()
 	return redirect(c, paths.CheckEmail)
-}
-
-// sendToken issues a token and enqueues the mail carrying it, in tx.
-func (a *App) sendToken(ctx context.Context, tx *sql.Tx, userID int64, to string, purpose store.Purpose, now time.Time, resent bool) error {
-	ttl, link := a.AccountSettings.ConfirmTTL, paths.ConfirmLink
-	if purpose == store.PurposeReset {
-		ttl, link = a.AccountSettings.ResetTTL, paths.ResetPasswordLink
-	}
-	token, err := store.IssueToken(ctx, tx, userID, purpose, now, ttl, resent)
-	if err != nil {
-		return err
-	}
-	m, err := a.accountMail(ctx, to, purpose, link(token), ttl)
-	if err != nil {
-		return err
-	}
-	_, err = outbox.Enqueue(ctx, tx, m)
-	return err
-}
-
-// accountMail renders a confirmation or reset email. Links are built from
-// the configured base URL, never from the request's Host header.
-func (a *App) accountMail(ctx context.Context, to string, purpose store.Purpose, path string, ttl time.Duration) (outbox.Mail, error) {
-	if a.BaseURL == nil {
-		return outbox.Mail{}, errors.New("accounts: BaseURL not configured")
-	}
-	l := components.EmailLink{To: to, URL: strings.TrimSuffix(a.BaseURL.String(), "/") + path, Valid: humanTTL(ttl)}
-	subject, html, text := "Confirm your Shelf account", components.ConfirmEmailHTML(l), components.ConfirmEmailText(l)
-	if purpose == store.PurposeReset {
-		subject, html, text = "Reset your Shelf password", components.ResetEmailHTML(l), components.ResetEmailText(l)
-	}
-	var hb, tb bytes.Buffer
-	if err := html.Render(ctx, &hb); err != nil {
-		return outbox.Mail{}, err
-	}
-	if err := text.Render(ctx, &tb); err != nil {
-		return outbox.Mail{}, err
-	}
-	return outbox.Mail{To: to, Subject: subject, HTML: hb.String(), Text: tb.String()}, nil
 }
 
 // humanTTL says a link's lifetime: "48 hours", "1 hour", "30 minutes".
@@ -207,6 +154,9 @@ func (a *App) loginPage(c echo.Context) error {
 	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next, Notice: a.popFlash(c)}))
 }
 
+// errLoginLimited refuses a sign-in that the rate limits hold back.
+var errLoginLimited = errors.New("sign-in limited")
+
 // msgInvalidLogin answers every refused sign-in alike: an unknown address,
 // a wrong password, and the right password to an account whose address is
 // not yet confirmed (see login).
@@ -215,13 +165,13 @@ const msgInvalidLogin = "Invalid email or password. If you have just signed up, 
 func (a *App) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
-	email := NormalizeEmail(c.FormValue(fieldEmail))
+	email := accounts.NormalizeEmail(c.FormValue(fieldEmail))
 	pw := c.FormValue(fieldPassword)
 	remember := c.FormValue("remember") != ""
 	next := safeNext(c.FormValue("next"))
 	fail := func(status int, msg string) error {
 		shown := email
-		if len(shown) > maxEmailLen {
+		if len(shown) > accounts.MaxEmailLen {
 			shown = "" // no address is this long; not worth sending back
 		}
 		m := a.formMeta(c, "Sign in")
@@ -229,7 +179,7 @@ func (a *App) login(c echo.Context) error {
 			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg}))
 	}
 
-	if !loginAddress(email) {
+	if !accounts.Plausible(email) {
 		// No account has such an address: a failed login of the client's
 		// network, and the address is neither looked up nor kept.
 		if _, wait := a.Limits.LoginIP.Reserve(clientNetwork(c), now); wait > 0 {
@@ -237,44 +187,30 @@ func (a *App) login(c echo.Context) error {
 		}
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
-	cred, err := a.DB.CredentialsByEmail(ctx, email)
-	found := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	attempt, wait := a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now)
-	if wait > 0 {
+	var attempt Reservation
+	var wait time.Duration
+	user, err := a.Accounts.Authenticate(ctx, email, pw, func(cred accounts.Credentials) error {
+		if attempt, wait = a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now); wait > 0 {
+			return errLoginLimited
+		}
+		return nil
+	})
+	switch {
+	case wait > 0:
 		return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
-	}
-	ok := false
-	if !found {
-		a.Hasher.VerifyDummy(ctx, pw) // same time as a wrong password
-	} else if ok, err = a.Hasher.Verify(ctx, cred.PasswordHash, pw); err != nil {
-		return err
-	}
-	// An unconfirmed account is refused like a wrong password, after the
-	// same work: otherwise signing up and then in would tell whether the
-	// address already had an account, and whoever signed up with someone
-	// else's address could use it. The browser that signed up is signed in
-	// by confirming there; a password reset confirms the address too.
-	if !ok || !cred.Confirmed {
+	case errors.Is(err, accounts.ErrInvalidCredentials):
+		// An unconfirmed account is refused like a wrong password too (see
+		// Authenticate). The browser that signed up is signed in by
+		// confirming there; a password reset confirms the address too.
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
+	case err != nil:
+		return err
 	}
 	attempt.Cancel() // only failures count
-	user, err := a.DB.UserByID(ctx, cred.UserID)
-	if err != nil {
-		return err
-	}
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
 	return redirect(c, next)
-}
-
-// loginAddress reports whether email could be an account's address: short
-// enough and well-formed (length first: parsing a huge one costs time).
-func loginAddress(email string) bool {
-	return len(email) <= maxEmailLen && validAddress(email)
 }
 
 func (a *App) logout(c echo.Context) error {
@@ -311,7 +247,7 @@ func (a *App) checkEmailPage(c echo.Context) error {
 }
 
 // resend sends a new confirmation link, at most once a minute and
-// store.ResendPerDay times a day; otherwise it shows the wait.
+// accounts.ResendPerDay times a day; otherwise it shows the wait.
 func (a *App) resend(c echo.Context) error {
 	if u, ok := a.currentUser(c); ok {
 		return a.resendToUser(c, u)
@@ -322,26 +258,18 @@ func (a *App) resend(c echo.Context) error {
 	return redirect(c, paths.LoginNext(paths.CheckEmail))
 }
 
-func (a *App) resendToUser(c echo.Context, u store.User) error {
+func (a *App) resendToUser(c echo.Context, u accounts.User) error {
 	if u.Confirmed() {
 		a.flash(c, "Your address is already confirmed.")
 		return redirect(c, paths.Account)
 	}
-	ctx := c.Request().Context()
-	now := a.now()
-	var wait time.Duration
-	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if wait, err = store.ResendWait(ctx, tx, u.ID, now); err != nil || wait > 0 {
-			return err
-		}
-		return a.sendToken(ctx, tx, u.ID, u.Email, store.PurposeConfirm, now, true)
-	})
+	wait, err := a.Accounts.Resend(c.Request().Context(), u.ID)
+	if errors.Is(err, accounts.ErrAccountConfirmed) { // since this request read it
+		a.flash(c, "Your address is already confirmed.")
+		return redirect(c, paths.Account)
+	}
 	if err != nil {
 		return err
-	}
-	if wait == 0 {
-		a.notifyMail()
 	}
 	return a.renderResent(c, u.Email, wait)
 }
@@ -353,9 +281,9 @@ func (a *App) renderResent(c echo.Context, email string, wait time.Duration) err
 	v := components.CheckEmailView{CSRF: m.CSRFToken, Email: email}
 	status := http.StatusOK
 	switch {
-	case wait > store.ResendInterval:
+	case wait > accounts.ResendInterval:
 		status = http.StatusTooManyRequests
-		v.Warning = fmt.Sprintf("You have asked for %d new links today. You can ask again in %s.", store.ResendPerDay, humanWait(wait))
+		v.Warning = fmt.Sprintf("You have asked for %d new links today. You can ask again in %s.", accounts.ResendPerDay, humanWait(wait))
 	case wait > 0:
 		status = http.StatusTooManyRequests
 		v.Warning = "We just sent you an email. You can ask for another in " + humanWait(wait) + "."
@@ -372,11 +300,11 @@ func (a *App) confirmPage(c echo.Context) error {
 	noStore(c)
 	ctx := c.Request().Context()
 	token := c.Param("token")
-	uid, err := a.DB.CheckToken(ctx, token, store.PurposeConfirm, a.now())
+	uid, err := a.Accounts.CheckToken(ctx, token, accounts.PurposeConfirm, a.now())
 	if err != nil {
-		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
+		return a.tokenProblem(c, accounts.PurposeConfirm, uid, err)
 	}
-	u, err := a.DB.UserByID(ctx, uid)
+	u, err := a.Accounts.UserByID(ctx, uid)
 	if err != nil {
 		return err
 	}
@@ -392,23 +320,19 @@ func (a *App) confirmPage(c echo.Context) error {
 // browser that signed up is signed in; any other is asked to sign in.
 func (a *App) confirm(c echo.Context) error {
 	noStore(c)
-	now := a.now()
 	var uid int64
 	var first bool
 	// The browser that signed up is signed in by the same transaction.
-	err := a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
+	err := a.withSession(c, func(save accounts.SaveSession) error {
 		var err error
-		if uid, err = store.UseToken(ctx, tx, c.Param("token"), store.PurposeConfirm, now); err != nil {
-			return err
-		}
-		if first, err = store.ConfirmUser(ctx, tx, uid, now); err != nil {
-			return err
-		}
+		uid, first, err = a.Accounts.Confirm(c.Request().Context(), c.Param("token"), save)
+		return err
+	}, func(u accounts.User) error {
 		c.Set(ctxUser, nil) // reread: the signed-in account may be the one confirmed
-		return a.signInPendingSignUp(c, tx, uid)
+		return a.signInPendingSignUp(c, u)
 	})
 	if err != nil {
-		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
+		return a.tokenProblem(c, accounts.PurposeConfirm, uid, err)
 	}
 	if !first {
 		return a.alreadyConfirmed(c, uid)
@@ -447,41 +371,41 @@ func (a *App) canResend(c echo.Context) bool {
 }
 
 // tokenProblem explains why a mailed link did not work and offers a new one.
-func (a *App) tokenProblem(c echo.Context, purpose store.Purpose, uid int64, err error) error {
-	if purpose == store.PurposeConfirm && uid != 0 &&
-		(errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrTokenSuperseded) || errors.Is(err, store.ErrTokenExpired)) {
-		if u, uerr := a.DB.UserByID(c.Request().Context(), uid); uerr == nil && u.Confirmed() {
+func (a *App) tokenProblem(c echo.Context, purpose accounts.Purpose, uid int64, err error) error {
+	if purpose == accounts.PurposeConfirm && uid != 0 &&
+		(errors.Is(err, accounts.ErrTokenUsed) || errors.Is(err, accounts.ErrTokenSuperseded) || errors.Is(err, accounts.ErrTokenExpired)) {
+		if u, uerr := a.Accounts.UserByID(c.Request().Context(), uid); uerr == nil && u.Confirmed() {
 			return a.alreadyConfirmed(c, uid)
 		}
 	}
-	ttl := a.AccountSettings.ConfirmTTL
-	if purpose == store.PurposeReset {
-		ttl = a.AccountSettings.ResetTTL
+	ttl := a.Accounts.ConfirmTTL()
+	if purpose == accounts.PurposeReset {
+		ttl = a.Accounts.ResetTTL()
 	}
 	var o components.Outcome
 	status := http.StatusGone
 	switch {
-	case errors.Is(err, store.ErrTokenExpired):
+	case errors.Is(err, accounts.ErrTokenExpired):
 		o = components.Outcome{Kind: "expired", Heading: "This link has expired",
 			Message: "Links work for " + humanTTL(ttl) + ". Ask for a new one below."}
-	case errors.Is(err, store.ErrTokenUsed):
+	case errors.Is(err, accounts.ErrTokenUsed):
 		o = components.Outcome{Kind: "used", Heading: "This link has already been used",
 			Message: "Each link works only once. Ask for a new one below."}
-	case errors.Is(err, store.ErrTokenSuperseded):
+	case errors.Is(err, accounts.ErrTokenSuperseded):
 		o = components.Outcome{Kind: "superseded", Heading: "A newer link was sent",
 			Message: "Only the link in the most recent email works. Use that one, or ask for a new one below."}
-	case errors.Is(err, store.ErrTokenMalformed):
+	case errors.Is(err, accounts.ErrTokenMalformed):
 		status = http.StatusBadRequest
 		o = components.Outcome{Kind: "tampered", Heading: "This link is damaged",
 			Message: "Part of the link is missing or changed. Copy the whole link from the email into your browser, or ask for a new one below."}
-	case errors.Is(err, store.ErrTokenUnknown):
+	case errors.Is(err, accounts.ErrTokenUnknown):
 		status = http.StatusNotFound
 		o = components.Outcome{Kind: "unknown", Heading: "We do not recognise this link",
 			Message: "Check that you copied the whole link from the email, or ask for a new one below."}
 	default:
 		return err
 	}
-	if purpose == store.PurposeReset {
+	if purpose == accounts.PurposeReset {
 		o.ActionLabel, o.ActionURL = "Ask for a new link", paths.ForgotPassword
 	} else if a.canResend(c) {
 		o.ActionLabel, o.ActionURL, o.ActionPost, o.CSRF = "Send me a new link", paths.ResendConfirm, true, a.csrfToken(c)
@@ -518,9 +442,8 @@ func (a *App) forgotPage(c echo.Context) error {
 // a link goes out, off the request path, only if the address has an account.
 func (a *App) forgot(c echo.Context) error {
 	ctx := c.Request().Context()
-	now := a.now()
 	raw := c.FormValue(fieldEmail)
-	email := NormalizeEmail(raw)
+	email := accounts.NormalizeEmail(raw)
 	var f Form
 	checkEmail(&f, fieldEmail, email)
 	if f.Valid() {
@@ -538,21 +461,21 @@ func (a *App) forgot(c echo.Context) error {
 	}
 	// The same single insert for every address; the worker finds the
 	// account, if any, and sends the link (see resets.go).
-	if err := a.DB.RecordResetRequest(ctx, email, now); err != nil {
+	if err := a.Accounts.RequestReset(ctx, email); err != nil {
 		return err
 	}
 	a.wakeResetWorker()
 	o := components.Outcome{Kind: "reset-sent", Heading: "Check your mailbox",
 		Message: "If an account exists for " + email + ", we have sent it a link to choose a new password. The link works for " +
-			humanTTL(a.AccountSettings.ResetTTL) + "."}
+			humanTTL(a.Accounts.ResetTTL()) + "."}
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Check your mailbox"), o))
 }
 
 func (a *App) resetPage(c echo.Context) error {
 	noStore(c)
 	token := c.Param("token")
-	if uid, err := a.DB.CheckToken(c.Request().Context(), token, store.PurposeReset, a.now()); err != nil {
-		return a.tokenProblem(c, store.PurposeReset, uid, err)
+	if uid, err := a.Accounts.CheckToken(c.Request().Context(), token, accounts.PurposeReset, a.now()); err != nil {
+		return a.tokenProblem(c, accounts.PurposeReset, uid, err)
 	}
 	m := a.formMeta(c, "Choose a new password")
 	return render(c, http.StatusOK, components.ResetPage(m, components.ResetView{CSRF: m.CSRFToken, Token: token}))
@@ -565,8 +488,8 @@ func (a *App) reset(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
 	token := c.Param("token")
-	if uid, err := a.DB.CheckToken(ctx, token, store.PurposeReset, now); err != nil {
-		return a.tokenProblem(c, store.PurposeReset, uid, err)
+	if uid, err := a.Accounts.CheckToken(ctx, token, accounts.PurposeReset, now); err != nil {
+		return a.tokenProblem(c, accounts.PurposeReset, uid, err)
 	}
 	pw, confirm := c.FormValue(fieldPassword), c.FormValue(fieldPasswordConfirm)
 	var f Form
@@ -576,43 +499,27 @@ func (a *App) reset(c echo.Context) error {
 		m := a.formMeta(c, "Choose a new password")
 		return render(c, http.StatusUnprocessableEntity, components.ResetPage(m, components.ResetView{CSRF: m.CSRFToken, Token: token, Errors: f.FieldErrors}))
 	}
-	hash, err := a.Hasher.Hash(ctx, pw)
-	if err != nil {
-		return err
-	}
-	var user store.User
+	var user accounts.User
 	var ended int64
 	// The new password, the end of the account's other sessions and this
 	// browser's new session are stored together, or none of them.
-	err = a.inTxWithSession(c, func(ctx context.Context, tx *sql.Tx) error {
-		uid, err := store.UseToken(ctx, tx, token, store.PurposeReset, now)
-		if err != nil {
+	err := a.withSession(c, func(save accounts.SaveSession) error {
+		var err error
+		user, err = a.Accounts.CompleteReset(ctx, token, pw, save)
+		return err
+	}, func(u accounts.User) error {
+		var err error
+		if ended, err = a.SessionStore.DeleteUserSessions(c.Request().Context(), u.ID); err != nil {
 			return err
 		}
-		if err := store.SetPasswordHash(ctx, tx, uid, hash, now); err != nil {
-			return err
-		}
-		if err := store.RevokeTokens(ctx, tx, uid, store.PurposeReset, now); err != nil {
-			return err
-		}
-		// The link arrived by mail, which proves the address too.
-		if _, err := store.ConfirmUser(ctx, tx, uid, now); err != nil {
-			return err
-		}
-		if user, err = store.UserByIDTx(ctx, tx, uid); err != nil {
-			return err
-		}
-		if ended, err = a.SessionStore.DeleteUserSessions(ctx, uid); err != nil {
-			return err
-		}
-		if err := a.signIn(c, user, false); err != nil {
+		if err := a.signIn(c, u, false); err != nil {
 			return err
 		}
 		a.flash(c, "Your password has been changed, and you were signed out everywhere else.")
 		return nil
 	})
 	if err != nil {
-		return a.tokenProblem(c, store.PurposeReset, 0, err)
+		return a.tokenProblem(c, accounts.PurposeReset, 0, err)
 	}
 	a.Logger.Info("password reset", "user_id", user.ID, "sessions_ended", ended)
 	return redirect(c, paths.Account)

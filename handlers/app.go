@@ -4,14 +4,17 @@
 package handlers
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
 
 	"shelf/store"
+	"shelf/store/accounts"
 	"shelf/store/catalog"
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
@@ -28,11 +31,10 @@ type App struct {
 	// built from it, never from the request's Host header.
 	BaseURL *url.URL
 
-	// Accounts (handlers/accounts.go, session.go, csrf.go). SetupAccounts
-	// fills the zero ones; Handler calls it when Sessions is nil.
+	// Accounts (handlers/accounts.go, session.go, csrf.go), set up by New.
 	Sessions     *scs.SessionManager
 	SessionStore *sessions.Store
-	Hasher       *store.Hasher
+	Accounts     *accounts.Accounts
 	Limits       *Limits
 	// Mailer wakes the outbox sender after mail is enqueued; may be nil.
 	Mailer MailNotifier
@@ -49,11 +51,67 @@ type App struct {
 	// rolled back rather than cut off and committed later.
 	RequestTimeout time.Duration
 
+	echo        *echo.Echo // every route, see routes.go
 	crossOrigin *http.CrossOriginProtection
 	signer      *signer        // signs cookie values; see signer.go
 	fragments   *fragmentCache // rendered search fragments, see writeFragment
 	resets      resetWorker    // sends password-reset mail, see resets.go
 }
+
+// Deps are what the App uses but does not own.
+type Deps struct {
+	DB      *store.DB
+	Catalog *catalog.Catalog
+	Search  *search.Searcher
+	Logger  *slog.Logger
+	// Mailer wakes the outbox sender after mail is enqueued; may be nil.
+	Mailer MailNotifier
+	// DevInbox catches all mail when no SMTP server is configured; nil
+	// otherwise.
+	DevInbox *devinbox.Inbox
+	// Now is the clock for tokens, sessions and limits; time.Now when nil.
+	Now func() time.Time
+}
+
+// Settings configure the App; zero values get defaults.
+type Settings struct {
+	// BaseURL is the configured public address (required).
+	BaseURL *url.URL
+	// Accounts holds session and token lifetimes and password-hash costs.
+	Accounts AccountSettings
+	// RequestTimeout bounds each request's work; DefaultRequestTimeout
+	// when zero.
+	RequestTimeout time.Duration
+
+	// manualResets, for tests, leaves reset requests queued until
+	// HandleResetRequests is called.
+	manualResets bool
+}
+
+// New builds the App from its dependencies and settings: the accounts, the
+// session manager, the routes, and the worker that sends reset mail (which
+// handles, at once, requests recorded before a restart).
+func New(d Deps, s Settings) (*App, error) {
+	if d.DB == nil || d.Logger == nil {
+		return nil, errors.New("handlers: DB and Logger are required")
+	}
+	if s.BaseURL == nil {
+		return nil, errors.New("handlers: BaseURL is required")
+	}
+	a := &App{DB: d.DB, Catalog: d.Catalog, Search: d.Search, Logger: d.Logger, BaseURL: s.BaseURL,
+		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout}
+	a.resets.manual = s.manualResets
+	a.setupAccounts()
+	a.echo = a.routes()
+	a.wakeResetWorker()
+	return a, nil
+}
+
+// Handler returns the whole HTTP surface: every route and its middleware.
+func (a *App) Handler() *echo.Echo { return a.echo }
+
+// ServeHTTP serves a request (see Handler).
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.echo.ServeHTTP(w, r) }
 
 // MailNotifier is told when mail has been enqueued.
 type MailNotifier interface{ Notify() }

@@ -204,10 +204,15 @@ func TestAnonymousFormsStoreNoSessions(t *testing.T) {
 	}
 }
 
-// newServer serves app on a test server and returns its URL.
-func newServer(t testing.TB, app *App) string {
+// newServer serves the App built from d and s on a test server and returns
+// its URL.
+func newServer(t testing.TB, d Deps, s Settings) string {
 	t.Helper()
-	srv := httptest.NewServer(app.Handler())
+	app, err := New(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -215,7 +220,7 @@ func newServer(t testing.TB, app *App) string {
 func TestAnonymousCSRFCookieOverHTTPS(t *testing.T) {
 	env := newTestEnv(t)
 	base, _ := url.Parse("https://shelf.test")
-	ts := newServer(t, &App{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
+	ts := newServer(t, Deps{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler)}, Settings{BaseURL: base})
 	resp, err := http.Get(ts + "/login")
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +256,7 @@ func TestStrictTransportSecurity(t *testing.T) {
 		t.Fatalf("HSTS over http: %q", h)
 	}
 	base, _ := url.Parse("https://shelf.test")
-	ts := newServer(t, &App{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler), BaseURL: base})
+	ts := newServer(t, Deps{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler)}, Settings{BaseURL: base})
 	resp, err := http.Get(ts + "/about")
 	if err != nil {
 		t.Fatal(err)
@@ -490,7 +495,7 @@ func TestDeadlineAnswers503AndCommitsNothing(t *testing.T) {
 		t.Fatalf("sign-up while the writer is busy: status %d (0: no answer)\n%s", r.status, r.body)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if _, err := env.db.UserByEmail(ctx, "late@example.org"); err == nil {
+	if _, err := env.app.Accounts.UserByEmail(ctx, "late@example.org"); err == nil {
 		t.Fatal("the account was created after the client was told it failed")
 	}
 }

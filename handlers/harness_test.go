@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"shelf/store"
+	"shelf/store/accounts"
 	"shelf/store/catalog"
 	"shelf/store/search"
 )
@@ -55,16 +56,20 @@ type testEnv struct {
 }
 
 // testHash is cheap; the PHC string records parameters, so it works as real.
-var testHash = store.HashParams{Time: 1, Memory: 64, Threads: 1}
+var testHash = accounts.HashParams{Time: 1, Memory: 64, Threads: 1}
+
+// productionHash gives the App the production hash cost, for tests and
+// benchmarks that time it.
+func productionHash(_ *Deps, s *Settings) { s.Accounts.Hash = accounts.DefaultHashParams }
 
 func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	return newTestEnvWith(t, nil)
 }
 
-// newTestEnvWith is newTestEnv with setup applied to the App before its
-// handler is built.
-func newTestEnvWith(t testing.TB, setup func(*App)) *testEnv {
+// newTestEnvWith is newTestEnv with setup applied to the App's
+// dependencies and settings before it is built.
+func newTestEnvWith(t testing.TB, setup func(*Deps, *Settings)) *testEnv {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
 	if err != nil {
@@ -77,14 +82,17 @@ func newTestEnvWith(t testing.TB, setup func(*App)) *testEnv {
 	}
 	base, _ := url.Parse("http://shelf.test")
 	env := &testEnv{t: t, db: db, clock: &clock{t: time.Now().UTC().Truncate(time.Millisecond)}, mailer: &countNotifier{}}
-	env.app = &App{DB: db, Logger: slog.New(slog.DiscardHandler), BaseURL: base, Now: env.clock.Now, Mailer: env.mailer,
-		Catalog: catalog.New(db), Search: searcher,
-		AccountSettings: AccountSettings{Hash: testHash}}
-	env.app.SetupAccounts()
+	deps := Deps{DB: db, Logger: slog.New(slog.DiscardHandler), Now: env.clock.Now, Mailer: env.mailer,
+		Catalog: catalog.New(db), Search: searcher}
+	settings := Settings{BaseURL: base, Accounts: AccountSettings{Hash: testHash}}
 	if setup != nil {
-		setup(env.app)
+		setup(&deps, &settings)
 	}
-	env.srv = httptest.NewServer(env.app.Handler())
+	env.app, err = New(deps, settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.srv = httptest.NewServer(env.app)
 	t.Cleanup(env.srv.Close)
 	return env
 }
@@ -210,7 +218,7 @@ func (env *testEnv) signUp(email string) *browser {
 func (env *testEnv) register(email string) *browser {
 	env.t.Helper()
 	b := env.signUp(email)
-	link := env.lastLink(NormalizeEmail(email))
+	link := env.lastLink(accounts.NormalizeEmail(email))
 	b.get(link).wantStatus(env.t, http.StatusOK)
 	if p := b.post(link, nil); p.status != http.StatusOK || !strings.Contains(p.body, `data-outcome="confirmed"`) {
 		env.t.Fatalf("confirm after sign-up: %d\n%s", p.status, p.body)
@@ -293,9 +301,9 @@ func (env *testEnv) lastLink(to string) string {
 	return tm[1]
 }
 
-func (env *testEnv) user(email string) store.User {
+func (env *testEnv) user(email string) accounts.User {
 	env.t.Helper()
-	u, err := env.db.UserByEmail(context.Background(), email)
+	u, err := env.app.Accounts.UserByEmail(context.Background(), email)
 	if err != nil {
 		env.t.Fatal(err)
 	}

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"shelf/store"
 )
 
 // Tests of the limits on password guessing (issue 7, items 3, 7, 10, 11):
@@ -117,8 +115,7 @@ func count(statuses []int, want int) int {
 // failures before it slows down, so at most 5 passwords are checked, and the
 // right password sent while the others are in flight does not sign in.
 func TestConcurrentGuessesAtOneAccount(t *testing.T) {
-	env := newTestEnv(t)
-	env.app.Hasher = store.NewHasher(store.DefaultHashParams) // a real ~40 ms check, as in production
+	env := newTestEnvWith(t, productionHash) // a real ~40 ms check, as in production
 	env.register("target@example.org")
 	attacker := env.browser()
 	attacker.get("/login")
@@ -143,8 +140,7 @@ func TestConcurrentGuessesAtOneAccount(t *testing.T) {
 // Item 3: 60 simultaneous failed logins from one IP, at different
 // addresses: at most the per-IP 30 are checked.
 func TestConcurrentGuessesFromOneIP(t *testing.T) {
-	env := newTestEnv(t)
-	env.app.Hasher = store.NewHasher(store.DefaultHashParams)
+	env := newTestEnvWith(t, productionHash) // a real ~40 ms check, as in production
 	attacker := env.browser()
 	attacker.get("/login")
 	var forms []url.Values

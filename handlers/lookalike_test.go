@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"shelf/store/accounts"
 )
 
 // Addresses that look like another one, or hide characters, are refused
@@ -14,8 +16,8 @@ import (
 func TestLookalikeAddresses(t *testing.T) {
 	cases := []struct {
 		name, in string
-		want     string // the normalised address, or "" when refused
-		msg      string // the message when refused
+		want     string           // the normalised address, or "" when refused
+		msg      accounts.Problem // the problem when refused
 	}{
 		{"plain", "ann@example.org", "ann@example.org", ""},
 		{"fullwidth letters fold to ASCII", "ａｎｎ@ｅｘａｍｐｌｅ.ｏｒｇ", "ann@example.org", ""},
@@ -27,45 +29,45 @@ func TestLookalikeAddresses(t *testing.T) {
 		// The whole address is in one script (issue 7 follow-up): a local
 		// part wholly in another script than its domain looks like a Latin
 		// name ("рое" is Cyrillic, "ΑΒΕ" Greek).
-		{"Cyrillic local part, Latin domain", "рое@example.com", "", msgEmailLookalike},
-		{"Greek local part, Latin domain", "ΑΒΕ@example.com", "", msgEmailLookalike},
-		{"Cyrillic local part before (former rule)", "иван@example.org", "", msgEmailLookalike},
-		{"Japanese local part, Latin domain", "山田たろう@example.jp", "", msgEmailLookalike},
+		{"Cyrillic local part, Latin domain", "рое@example.com", "", accounts.EmailLookalike},
+		{"Greek local part, Latin domain", "ΑΒΕ@example.com", "", accounts.EmailLookalike},
+		{"Cyrillic local part before (former rule)", "иван@example.org", "", accounts.EmailLookalike},
+		{"Japanese local part, Latin domain", "山田たろう@example.jp", "", accounts.EmailLookalike},
 		// Latin letters made to look like others.
-		{"dotless i", "adm\u0131n@example.com", "", msgEmailLookalike},
-		{"dotted capital I", "\u0130van@example.com", "", msgEmailLookalike},
-		{"small capital A (Phonetic Extensions)", "\u1d00dmin@example.com", "", msgEmailLookalike},
-		{"Latin alpha (IPA Extensions)", "\u0251dmin@example.com", "", msgEmailLookalike},
-		{"Phonetic Extensions Supplement", "adm\u1d96n@example.com", "", msgEmailLookalike},
+		{"dotless i", "adm\u0131n@example.com", "", accounts.EmailLookalike},
+		{"dotted capital I", "\u0130van@example.com", "", accounts.EmailLookalike},
+		{"small capital A (Phonetic Extensions)", "\u1d00dmin@example.com", "", accounts.EmailLookalike},
+		{"Latin alpha (IPA Extensions)", "\u0251dmin@example.com", "", accounts.EmailLookalike},
+		{"Phonetic Extensions Supplement", "adm\u1d96n@example.com", "", accounts.EmailLookalike},
 		// Domains that resolvers read as numbers (inet_aton: hex, octal).
-		{"hexadecimal domain", "admin@0x7f.0x1", "", msgEmailIPDomain},
-		{"octal-looking domain", "admin@0177.01", "", msgEmailIPDomain},
-		{"top-level label with a digit", "admin@example.c0m", "", msgEmailIPDomain},
-		{"top-level label with a hyphen", "admin@example.co-m", "", msgEmailIPDomain},
-		{"zero-width space", "an\u200bn@example.org", "", msgEmailLookalike},
-		{"zero-width joiner in domain", "ann@exa\u200dmple.org", "", msgEmailLookalike},
-		{"soft hyphen", "an\u00adn@example.org", "", msgEmailLookalike},
-		{"byte-order mark", "\ufeffann@example.org", "", msgEmailLookalike},
-		{"right-to-left override", "ann\u202e@example.org", "", msgEmailLookalike},
-		{"variation selector", "ann\ufe0f@example.org", "", msgEmailLookalike},
-		{"Hangul filler", "ann\u3164@example.org", "", msgEmailLookalike},
-		{"Cyrillic a in a Latin local part", "\u0430nn@example.org", "", msgEmailLookalike},
-		{"Greek omicron in a Latin domain", "ann@examp\u03bfle.org", "", msgEmailLookalike},
-		{"domain literal", "ann@[127.0.0.1]", "", msgEmailIPDomain},
-		{"IPv6 domain literal", "ann@[IPv6:::1]", "", msgEmailIPDomain},
-		{"bare IPv4 domain", "ann@10.0.0.1", "", msgEmailIPDomain},
-		{"numeric top-level label", "ann@example.123", "", msgEmailIPDomain},
+		{"hexadecimal domain", "admin@0x7f.0x1", "", accounts.EmailIPDomain},
+		{"octal-looking domain", "admin@0177.01", "", accounts.EmailIPDomain},
+		{"top-level label with a digit", "admin@example.c0m", "", accounts.EmailIPDomain},
+		{"top-level label with a hyphen", "admin@example.co-m", "", accounts.EmailIPDomain},
+		{"zero-width space", "an\u200bn@example.org", "", accounts.EmailLookalike},
+		{"zero-width joiner in domain", "ann@exa\u200dmple.org", "", accounts.EmailLookalike},
+		{"soft hyphen", "an\u00adn@example.org", "", accounts.EmailLookalike},
+		{"byte-order mark", "\ufeffann@example.org", "", accounts.EmailLookalike},
+		{"right-to-left override", "ann\u202e@example.org", "", accounts.EmailLookalike},
+		{"variation selector", "ann\ufe0f@example.org", "", accounts.EmailLookalike},
+		{"Hangul filler", "ann\u3164@example.org", "", accounts.EmailLookalike},
+		{"Cyrillic a in a Latin local part", "\u0430nn@example.org", "", accounts.EmailLookalike},
+		{"Greek omicron in a Latin domain", "ann@examp\u03bfle.org", "", accounts.EmailLookalike},
+		{"domain literal", "ann@[127.0.0.1]", "", accounts.EmailIPDomain},
+		{"IPv6 domain literal", "ann@[IPv6:::1]", "", accounts.EmailIPDomain},
+		{"bare IPv4 domain", "ann@10.0.0.1", "", accounts.EmailIPDomain},
+		{"numeric top-level label", "ann@example.123", "", accounts.EmailIPDomain},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := ValidateEmail(c.in)
+			got, err := accounts.ValidateEmail(c.in)
 			if c.want != "" {
 				if err != nil || got != c.want {
 					t.Fatalf("ValidateEmail(%q) = %q, %v; want %q", c.in, got, err, c.want)
 				}
 				return
 			}
-			if err == nil || err.Error() != c.msg {
+			if err == nil || err != c.msg {
 				t.Fatalf("ValidateEmail(%q) = %q, %v; want the error %q", c.in, got, err, c.msg)
 			}
 		})
@@ -80,9 +82,9 @@ func TestLookalikeAddresses(t *testing.T) {
 			continue
 		}
 		b.htmx("/register/validate/email", url.Values{"email": {c.in}}).wantStatus(t, http.StatusOK).
-			wantContains(t, `aria-invalid="true"`, html.EscapeString(c.msg))
+			wantContains(t, `aria-invalid="true"`, html.EscapeString(c.msg.Error()))
 		b.post("/register", url.Values{"email": {c.in}, "password": {goodPassword}, "password_confirm": {goodPassword}}).
-			wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, html.EscapeString(c.msg))
+			wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, html.EscapeString(c.msg.Error()))
 	}
 	var users int
 	env.db.Read.QueryRow(`SELECT count(*) FROM users`).Scan(&users)
@@ -92,7 +94,7 @@ func TestLookalikeAddresses(t *testing.T) {
 
 	// Sign-in normalises the same way: the fullwidth spelling of an address
 	// reaches its account.
-	if got := NormalizeEmail(" ａｎｎ＠ＥＸＡＭＰＬＥ.org "); got != "ann@example.org" {
+	if got := accounts.NormalizeEmail(" ａｎｎ＠ＥＸＡＭＰＬＥ.org "); got != "ann@example.org" {
 		t.Fatalf("NormalizeEmail = %q", got)
 	}
 }

@@ -318,7 +318,7 @@ func (a *App) deviceForAddress(c echo.Context, email string) (device, bool) {
 	if _, ok := a.device(c); !ok {
 		return device{}, false
 	}
-	u, err := a.DB.UserByEmail(c.Request().Context(), email)
+	u, err := a.Accounts.UserByEmail(c.Request().Context(), email)
 	if err != nil {
 		return device{}, false
 	}

@@ -2,16 +2,12 @@ package handlers
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"sync"
 	"time"
-
-	"shelf/store"
 )
 
 // Password-reset mail is sent off the request path: forgot records the
-// request (store.RecordResetRequest, the same insert for every address) and
+// request (accounts.RecordResetRequest, the same insert for every address) and
 // wakes this worker, which looks the address up and, for an account, issues
 // the token and enqueues the mail. The answer and its timing therefore do
 // not depend on whether the address has an account. Requests survive a
@@ -59,35 +55,8 @@ func (a *App) runResetWorker() {
 	}
 }
 
-// HandleResetRequests handles every recorded reset request, oldest first,
-// each in its own transaction with the token and mail it produces.
+// HandleResetRequests handles every recorded reset request (see
+// accounts.HandleResetRequests).
 func (a *App) HandleResetRequests(ctx context.Context) error {
-	for {
-		done, sent := false, false
-		err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-			email, ok, err := store.TakeResetRequest(ctx, tx)
-			if err != nil || !ok {
-				done = !ok
-				return err
-			}
-			u, err := store.UserByEmailTx(ctx, tx, email)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil // nothing to send; the request is consumed
-			}
-			if err != nil {
-				return err
-			}
-			sent = true
-			return a.sendToken(ctx, tx, u.ID, u.Email, store.PurposeReset, a.now(), false)
-		})
-		if err != nil {
-			return err
-		}
-		if sent {
-			a.notifyMail()
-		}
-		if done {
-			return nil
-		}
-	}
+	return a.Accounts.HandleResetRequests(ctx)
 }

@@ -9,11 +9,8 @@ import (
 	"shelf/store/search"
 )
 
-// Handler returns the whole HTTP surface: every route and its middleware.
-func (a *App) Handler() *echo.Echo {
-	if a.Sessions == nil {
-		a.SetupAccounts()
-	}
+// routes builds the whole HTTP surface: every route and its middleware.
+func (a *App) routes() *echo.Echo {
 	a.fragments = search.NewRecentCache[*search.Results, *fragment](search.DefaultResultCache)
 	e := echo.New()
 	e.HideBanner = true
@@ -46,7 +43,6 @@ func (a *App) Handler() *echo.Echo {
 	a.accountRoutes(e)
 	a.mailRoutes(e)
 
-	a.wakeResetWorker() // reset requests recorded before a restart
 	return e
 }
 

@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"shelf/handlers/paths"
 	"shelf/static"
 	"shelf/store"
+	"shelf/store/accounts"
 	"shelf/store/sessions"
 )
 
@@ -30,12 +30,14 @@ type AccountSettings struct {
 	// SessionLifetime ends every session this long after sign-in, however
 	// active; "Remember me" sessions last exactly this long. Default 30 days.
 	SessionLifetime time.Duration
-	// ConfirmTTL is how long a confirmation link works. Default 48h.
+	// ConfirmTTL is how long a confirmation link works. Default 48h
+	// (accounts.DefaultConfirmTTL).
 	ConfirmTTL time.Duration
-	// ResetTTL is how long a password-reset link works. Default 1h.
+	// ResetTTL is how long a password-reset link works. Default 1h
+	// (accounts.DefaultResetTTL).
 	ResetTTL time.Duration
-	// Hash are the argon2id costs; zero means store.DefaultHashParams.
-	Hash store.HashParams
+	// Hash are the argon2id costs; zero means accounts.DefaultHashParams.
+	Hash accounts.HashParams
 }
 
 // Session keys.
@@ -50,7 +52,7 @@ const (
 // echo.Context keys.
 const (
 	ctxSessionLoaded = "shelf.session"
-	ctxSessionInTx   = "shelf.session.intx" // *sessionInTx, see inTxWithSession
+	ctxFlowSession   = "shelf.session.flow" // *flowSession, see withSession
 	ctxUser          = "shelf.user"
 )
 
@@ -61,9 +63,9 @@ func (a *App) now() time.Time {
 	return time.Now()
 }
 
-// SetupAccounts fills every accounts dependency still nil with its default.
-// Call it once before serving; Handler does if Sessions is nil.
-func (a *App) SetupAccounts() {
+// setupAccounts defaults the account settings and builds the accounts,
+// the session manager and the cookie signer.
+func (a *App) setupAccounts() {
 	s := &a.AccountSettings
 	if s.SessionIdle <= 0 {
 		s.SessionIdle = 12 * time.Hour
@@ -71,52 +73,30 @@ func (a *App) SetupAccounts() {
 	if s.SessionLifetime <= 0 {
 		s.SessionLifetime = 30 * 24 * time.Hour
 	}
-	if s.ConfirmTTL <= 0 {
-		s.ConfirmTTL = 48 * time.Hour
+	a.Accounts = accounts.New(a.DB, accounts.Config{Mails: accountMails{baseURL: a.BaseURL}, Notifier: a.Mailer,
+		Now: a.now, ConfirmTTL: s.ConfirmTTL, ResetTTL: s.ResetTTL, Hash: s.Hash})
+	a.Limits = DefaultLimits()
+	a.signer = a.loadSigner()
+	a.SessionStore = sessions.New(a.DB, sessionUserID)
+	a.SessionStore.Now = a.now
+	secure := a.BaseURL.Scheme == "https"
+	sm := scs.New()
+	sm.Store = a.SessionStore
+	sm.HashTokenInStore = true // the table holds SHA-256 of cookie values
+	sm.Lifetime = s.SessionLifetime
+	sm.IdleTimeout = 0 // idle expiry is ours: see touchSession
+	sm.Cookie.Name = "shelf_session"
+	if secure {
+		sm.Cookie.Name = "__Host-shelf_session" // Secure, Path=/, no Domain, enforced by browsers
 	}
-	if s.ResetTTL <= 0 {
-		s.ResetTTL = time.Hour
-	}
-	if s.Hash == (store.HashParams{}) {
-		s.Hash = store.DefaultHashParams
-	}
-	if a.Hasher == nil {
-		a.Hasher = store.NewHasher(s.Hash)
-	}
-	if a.Limits == nil {
-		a.Limits = DefaultLimits()
-	}
-	if a.signer == nil {
-		a.signer = a.loadSigner()
-	}
-	if a.SessionStore == nil {
-		a.SessionStore = sessions.New(a.DB, sessionUserID)
-		a.SessionStore.Now = a.now
-	}
-	secure := a.BaseURL != nil && a.BaseURL.Scheme == "https"
-	if a.Sessions == nil {
-		sm := scs.New()
-		sm.Store = a.SessionStore
-		sm.HashTokenInStore = true // the table holds SHA-256 of cookie values
-		sm.Lifetime = s.SessionLifetime
-		sm.IdleTimeout = 0 // idle expiry is ours: see touchSession
-		sm.Cookie.Name = "shelf_session"
-		if secure {
-			sm.Cookie.Name = "__Host-shelf_session" // Secure, Path=/, no Domain, enforced by browsers
-		}
-		sm.Cookie.HttpOnly = true
-		sm.Cookie.SameSite = http.SameSiteLaxMode // Strict would drop the cookie on links from mail
-		sm.Cookie.Secure = secure
-		sm.Cookie.Path = "/"
-		sm.Cookie.Persist = false // a browser-session cookie unless "Remember me"
-		a.Sessions = sm
-	}
-	if a.crossOrigin == nil {
-		a.crossOrigin = http.NewCrossOriginProtection()
-		if a.BaseURL != nil {
-			_ = a.crossOrigin.AddTrustedOrigin((&url.URL{Scheme: a.BaseURL.Scheme, Host: a.BaseURL.Host}).String())
-		}
-	}
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode // Strict would drop the cookie on links from mail
+	sm.Cookie.Secure = secure
+	sm.Cookie.Path = "/"
+	sm.Cookie.Persist = false // a browser-session cookie unless "Remember me"
+	a.Sessions = sm
+	a.crossOrigin = http.NewCrossOriginProtection()
+	_ = a.crossOrigin.AddTrustedOrigin((&url.URL{Scheme: a.BaseURL.Scheme, Host: a.BaseURL.Host}).String())
 }
 
 // sessionUserID reads the signed-in account (or the account of a pending
@@ -224,12 +204,12 @@ func (a *App) saveSession(c echo.Context, touched map[string]any) {
 	}
 	switch a.Sessions.Status(ctx) {
 	case scs.Modified:
-		if inTx, ok := c.Get(ctxSessionInTx).(*sessionInTx); ok {
-			if inTx.failed {
+		if flow, ok := c.Get(ctxFlowSession).(*flowSession); ok {
+			if flow.failed {
 				return // its transaction failed: nothing of it may be saved now
 			}
-			if inTx.stored && inTx.token == a.Sessions.Token(ctx) && reflect.DeepEqual(inTx.values, a.sessionValues(ctx)) {
-				a.Sessions.WriteSessionCookie(ctx, c.Response(), inTx.token, inTx.expiry)
+			if flow.stored && flow.token == a.Sessions.Token(ctx) && reflect.DeepEqual(flow.values, a.sessionValues(ctx)) {
+				a.Sessions.WriteSessionCookie(ctx, c.Response(), flow.token, flow.expiry)
 				return
 			}
 		}
@@ -258,10 +238,10 @@ func (a *App) commitSession(ctx context.Context) (string, time.Time, error) {
 	return a.Sessions.Commit(ctx)
 }
 
-// sessionInTx is how inTxWithSession went: whether its transaction failed,
+// flowSession is how withSession went: whether its transaction failed,
 // and whether it stored the session, with the cookie to send and the values
 // stored, to tell whether the session changed since.
-type sessionInTx struct {
+type flowSession struct {
 	failed bool
 	stored bool
 	token  string
@@ -269,26 +249,26 @@ type sessionInTx struct {
 	values map[string]any
 }
 
-// inTxWithSession runs fn in one write transaction and then commits the
-// session in that same transaction, when fn changed it. An account change
-// and the session that carries it (a pending sign-up, a sign-in) are thus
-// stored together or not at all: a browser answered with the 503 page finds
-// nothing done, and one answered with success holds a stored session.
-// While fn runs, the request's context carries the transaction, so the
-// session's own writes (RenewToken deleting the old session row) join it;
-// fn must write only through tx, since the transaction holds the single
-// write connection. saveSession then only sends the cookie, unless the
+// withSession runs an account flow that changes the session, giving it the
+// hook (accounts.SaveSession) it runs last inside its transaction: change
+// updates the session for the account the flow acted on, and the session is
+// then committed in that same transaction, when change altered it. An
+// account change and the session that carries it (a pending sign-up, a
+// sign-in) are thus stored together or not at all: a browser answered with
+// the 503 page finds nothing done, and one answered with success holds a
+// stored session. While change runs, the request's context carries the
+// transaction, so the session's own writes (RenewToken deleting the old
+// session row) join it. saveSession then only sends the cookie, unless the
 // session changed again after the commit.
-func (a *App) inTxWithSession(c echo.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (a *App) withSession(c echo.Context, flow func(accounts.SaveSession) error, change func(accounts.User) error) error {
 	r := c.Request()
 	defer c.SetRequest(r)
-	saved := &sessionInTx{}
-	c.Set(ctxSessionInTx, saved)
+	saved := &flowSession{}
+	c.Set(ctxFlowSession, saved)
 	tokenBefore := a.Sessions.Token(r.Context())
-	err := a.DB.InTx(r.Context(), func(tx *sql.Tx) error {
-		ctx := store.WithTx(r.Context(), tx)
+	err := flow(func(ctx context.Context, u accounts.User) error {
 		c.SetRequest(r.WithContext(ctx))
-		if err := fn(ctx, tx); err != nil {
+		if err := change(u); err != nil {
 			return err
 		}
 		if a.Sessions.Status(ctx) != scs.Modified {
@@ -303,7 +283,7 @@ func (a *App) inTxWithSession(c echo.Context, fn func(ctx context.Context, tx *s
 	if err != nil {
 		saved.failed = true
 		if a.Sessions.Token(r.Context()) != tokenBefore {
-			// fn started a session that was not stored: the error page
+			// change started a session that was not stored: the error page
 			// must not show its account.
 			_ = a.Sessions.Clear(r.Context())
 			c.Set(ctxUser, nil)
@@ -351,21 +331,21 @@ func (w *replacedBody) Write(p []byte) (int, error) { return len(p), nil }
 func (w *replacedBody) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // currentUser returns the signed-in account, read once per request.
-func (a *App) currentUser(c echo.Context) (store.User, bool) {
-	if u, ok := c.Get(ctxUser).(*store.User); ok {
+func (a *App) currentUser(c echo.Context) (accounts.User, bool) {
+	if u, ok := c.Get(ctxUser).(*accounts.User); ok {
 		return *u, u.ID != 0
 	}
-	var u store.User
+	var u accounts.User
 	if a.sessionLoaded(c) {
 		ctx := c.Request().Context()
 		if id := a.Sessions.GetInt64(ctx, sessUserID); id != 0 {
 			var err error
-			u, err = a.DB.UserByID(ctx, id)
+			u, err = a.Accounts.UserByID(ctx, id)
 			if err != nil {
 				if !errors.Is(err, store.ErrNotFound) {
 					a.Logger.Error("load current user", "err", err)
 				}
-				u = store.User{}
+				u = accounts.User{}
 			}
 		}
 	}
@@ -375,7 +355,7 @@ func (a *App) currentUser(c echo.Context) (store.User, bool) {
 
 // signIn starts a fresh session for u: a new session token (against
 // fixation), a new CSRF token, the chosen persistence and a device cookie.
-func (a *App) signIn(c echo.Context, u store.User, remember bool) error {
+func (a *App) signIn(c echo.Context, u accounts.User, remember bool) error {
 	ctx := c.Request().Context()
 	if err := a.Sessions.RenewToken(ctx); err != nil {
 		return err

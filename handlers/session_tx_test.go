@@ -75,7 +75,7 @@ func TestSignUpCommitsNothingWhenItsSessionFails(t *testing.T) {
 	form := url.Values{"email": {"unsaved@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}}
 
 	wantUnavailable(t, b.post("/register", form))
-	if _, err := env.db.UserByEmail(context.Background(), "unsaved@example.org"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := env.app.Accounts.UserByEmail(context.Background(), "unsaved@example.org"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the account was created although the browser was told it failed (err %v)", err)
 	}
 	if ms := env.mails("unsaved@example.org"); len(ms) != 0 {
@@ -142,11 +142,11 @@ func TestResetCommitsNothingWhenItsSessionFails(t *testing.T) {
 
 	wantUnavailable(t, r.post(link, form))
 	ctx := context.Background()
-	_, hash, err := env.db.PasswordHashByEmail(ctx, email)
+	_, hash, err := env.app.Accounts.PasswordHashByEmail(ctx, email)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := env.app.Hasher.Verify(ctx, hash, goodPassword); err != nil || !ok {
+	if ok, err := env.app.Accounts.Hasher.Verify(ctx, hash, goodPassword); err != nil || !ok {
 		t.Fatalf("the password was changed although the browser was told it failed (%v)", err)
 	}
 	if r.sessionCookie() != nil {

@@ -1,9 +1,6 @@
 package handlers
 
 import (
-	"bytes"
-	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"strconv"
@@ -13,9 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
-	"shelf/handlers/paths"
 	"shelf/store"
-	"shelf/store/outbox"
+	"shelf/store/accounts"
 )
 
 // A sign-up does not sign the browser in. It leaves a pending sign-up in a
@@ -33,10 +29,6 @@ const (
 	sessPendingSent    = "pending_sent"    // int64 Unix ms of the latest confirmation mail asked for
 	sessPendingResends = "pending_resends" // string, comma-separated Unix ms of resends
 )
-
-// signUpNoticeInterval is the least time between two mails telling an
-// account's owner that someone tried to sign up with their address.
-const signUpNoticeInterval = time.Hour
 
 type pendingSignUp struct {
 	email    string
@@ -87,24 +79,20 @@ func (a *App) pendingConfirmed(c echo.Context, p pendingSignUp) bool {
 	if p.userID == 0 {
 		return false
 	}
-	u, err := a.DB.UserByID(c.Request().Context(), p.userID)
+	u, err := a.Accounts.UserByID(c.Request().Context(), p.userID)
 	return err == nil && u.Confirmed()
 }
 
-// signInPendingSignUp signs this browser in to account uid, just confirmed
-// here in tx, if this is the browser that signed it up.
-func (a *App) signInPendingSignUp(c echo.Context, tx *sql.Tx, uid int64) error {
+// signInPendingSignUp signs this browser in to u, just confirmed, if this
+// is the browser that signed it up.
+func (a *App) signInPendingSignUp(c echo.Context, u accounts.User) error {
 	p, ok := a.pendingSignUp(c)
-	if !ok || p.userID != uid {
+	if !ok || p.userID != u.ID {
 		return nil
 	}
-	if u, signedIn := a.currentUser(c); signedIn && u.ID == uid {
+	if cur, signedIn := a.currentUser(c); signedIn && cur.ID == u.ID {
 		a.endPendingSignUp(c)
 		return nil
-	}
-	u, err := store.UserByIDTx(c.Request().Context(), tx, uid)
-	if err != nil {
-		return err
 	}
 	a.endPendingSignUp(c)
 	return a.signIn(c, u, false)
@@ -116,96 +104,21 @@ func (a *App) signInPendingSignUp(c echo.Context, tx *sql.Tx, uid int64) error {
 // limits.
 func (a *App) resendToPending(c echo.Context, p pendingSignUp) error {
 	now := a.now()
-	wait := store.ResendWaitAfter(p.lastSent, p.resends, now)
+	wait := accounts.ResendWaitAfter(p.lastSent, p.resends, now)
 	if wait == 0 {
 		ctx := c.Request().Context()
 		resends := a.Sessions.GetString(ctx, sessPendingResends)
 		a.Sessions.Put(ctx, sessPendingResends, strings.TrimPrefix(resends+","+strconv.FormatInt(now.UnixMilli(), 10), ","))
 		a.Sessions.Put(ctx, sessPendingSent, now.UnixMilli())
 		if p.userID != 0 {
-			if err := a.resendConfirmation(ctx, p.userID, now); err != nil {
+			// Only to a new account still unconfirmed, within its limits.
+			_, err := a.Accounts.Resend(ctx, p.userID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, accounts.ErrAccountConfirmed) {
 				return err
 			}
 		}
 	}
 	return a.renderResent(c, p.email, wait)
-}
-
-// resendConfirmation sends account id a new confirmation link if it is still
-// unconfirmed and its limits allow.
-func (a *App) resendConfirmation(ctx context.Context, id int64, now time.Time) error {
-	sent := false
-	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		u, err := store.UserByIDTx(ctx, tx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Confirmed()) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if wait, err := store.ResendWait(ctx, tx, id, now); err != nil || wait > 0 {
-			return err
-		}
-		sent = true
-		return a.sendToken(ctx, tx, id, u.Email, store.PurposeConfirm, now, true)
-	})
-	if sent && err == nil {
-		a.notifyMail()
-	}
-	return err
-}
-
-// createAccount creates the account and enqueues its confirmation mail, in
-// tx. When the address already has an account (also when a concurrent
-// sign-up took it first) it instead tells that account's owner, at most once
-// per signUpNoticeInterval, and returns id 0.
-func (a *App) createAccount(ctx context.Context, tx *sql.Tx, nu store.NewUser, now time.Time) (int64, error) {
-	id, err := store.InsertUser(ctx, tx, nu, now)
-	if errors.Is(err, store.ErrDuplicateEmail) {
-		// SQLite undoes only the failed statement; tx goes on.
-		return 0, a.noticeSignUpAttempt(ctx, tx, nu.Email, now)
-	}
-	if err != nil {
-		return 0, err
-	}
-	return id, a.sendToken(ctx, tx, id, nu.Email, store.PurposeConfirm, now, false)
-}
-
-func (a *App) noticeSignUpAttempt(ctx context.Context, tx *sql.Tx, email string, now time.Time) error {
-	u, err := store.UserByEmailTx(ctx, tx, email)
-	if err != nil {
-		return err
-	}
-	a.Logger.Info("sign-up attempted for an existing account", "user_id", u.ID)
-	// Rendered even when not sent, so this path costs about what a new
-	// account's (which renders its confirmation mail) does.
-	m, err := a.signUpAttemptMail(ctx, u.Email)
-	if err != nil {
-		return err
-	}
-	if ok, err := store.ClaimSignUpNotice(ctx, tx, u.ID, now, signUpNoticeInterval); err != nil || !ok {
-		return err
-	}
-	_, err = outbox.Enqueue(ctx, tx, m)
-	return err
-}
-
-// signUpAttemptMail renders the mail to an address that already has an
-// account. Links are built from the base URL, never the request's Host.
-func (a *App) signUpAttemptMail(ctx context.Context, to string) (outbox.Mail, error) {
-	if a.BaseURL == nil {
-		return outbox.Mail{}, errors.New("accounts: BaseURL not configured")
-	}
-	base := strings.TrimSuffix(a.BaseURL.String(), "/")
-	l := components.SignUpAttemptLinks{To: to, SignInURL: base + paths.Login, ResetURL: base + paths.ForgotPassword}
-	var hb, tb bytes.Buffer
-	if err := components.SignUpAttemptEmailHTML(l).Render(ctx, &hb); err != nil {
-		return outbox.Mail{}, err
-	}
-	if err := components.SignUpAttemptEmailText(l).Render(ctx, &tb); err != nil {
-		return outbox.Mail{}, err
-	}
-	return outbox.Mail{To: to, Subject: "Someone tried to sign up at Shelf with your address", HTML: hb.String(), Text: tb.String()}, nil
 }
 
 // notMe is "I didn't create this account" on the confirmation page: with a
@@ -216,25 +129,13 @@ func (a *App) signUpAttemptMail(ctx context.Context, to string) (outbox.Mail, er
 func (a *App) notMe(c echo.Context) error {
 	noStore(c)
 	ctx := c.Request().Context()
-	var uid int64
-	var email string
-	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if uid, err = store.UseToken(ctx, tx, c.Param("token"), store.PurposeConfirm, a.now()); err != nil {
-			return err
-		}
-		u, err := store.UserByIDTx(ctx, tx, uid)
-		if err != nil {
-			return err
-		}
-		email = u.Email
-		return store.DeleteUnconfirmedUser(ctx, tx, uid)
-	})
-	if errors.Is(err, store.ErrAccountConfirmed) {
+	u, err := a.Accounts.NotMe(ctx, c.Param("token"))
+	uid, email := u.ID, u.Email
+	if errors.Is(err, accounts.ErrAccountConfirmed) {
 		return a.alreadyConfirmed(c, uid)
 	}
 	if err != nil {
-		return a.tokenProblem(c, store.PurposeConfirm, uid, err)
+		return a.tokenProblem(c, accounts.PurposeConfirm, uid, err)
 	}
 	// This browser's session, if it held the account, was deleted with it;
 	// forget it here too so it is not written back.

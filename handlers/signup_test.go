@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -190,7 +191,7 @@ func TestNotMeDeletesAccountAndEndsSessions(t *testing.T) {
 	victim.get(link).wantStatus(t, http.StatusOK)
 	victim.post(link+"/not-me", nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="deleted"`, "victim@example.org")
 
-	if _, err := env.db.UserByEmail(context.Background(), "victim@example.org"); err == nil {
+	if _, err := env.app.Accounts.UserByEmail(context.Background(), "victim@example.org"); err == nil {
 		t.Fatal("account still exists")
 	}
 	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, id).Scan(&n)
@@ -215,7 +216,7 @@ func TestNotMeDeletesAccountAndEndsSessions(t *testing.T) {
 func TestNotMeRefusesUsedExpiredAndConfirmed(t *testing.T) {
 	env := newTestEnv(t)
 	exists := func(email string) bool {
-		_, err := env.db.UserByEmail(context.Background(), email)
+		_, err := env.app.Accounts.UserByEmail(context.Background(), email)
 		return err == nil
 	}
 	b := env.browser()
@@ -267,7 +268,7 @@ func TestNotMeRefusesUsedExpiredAndConfirmed(t *testing.T) {
 // records the request and nothing else, and answers byte for byte the same;
 // the worker then sends mail only to an account.
 func TestForgotDoesTheSameWorkForEveryAddress(t *testing.T) {
-	env := newTestEnvWith(t, func(a *App) { a.resets.manual = true })
+	env := newTestEnvWith(t, func(_ *Deps, s *Settings) { s.manualResets = true })
 	env.register("known@example.org")
 	outbox := func() (n int) {
 		env.db.Read.QueryRow(`SELECT count(*) FROM outbox`).Scan(&n)
@@ -304,10 +305,14 @@ func TestForgotDoesTheSameWorkForEveryAddress(t *testing.T) {
 func TestResetWorkerSendsMail(t *testing.T) {
 	env := newTestEnv(t)
 	env.register("later@example.org")
-	if err := env.db.RecordResetRequest(context.Background(), "later@example.org", env.clock.Now()); err != nil {
+	if err := env.app.Accounts.RecordResetRequest(context.Background(), "later@example.org", env.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	env.app.Handler() // as a restarted server does
+	// A restarted server: a new App over the same database.
+	if _, err := New(Deps{DB: env.db, Logger: slog.New(slog.DiscardHandler), Now: env.clock.Now, Mailer: env.mailer},
+		Settings{BaseURL: env.app.BaseURL, Accounts: AccountSettings{Hash: testHash}}); err != nil {
+		t.Fatal(err)
+	}
 	if ms := env.waitMails("later@example.org", 2); len(ms) != 2 {
 		t.Fatalf("request recorded before the start not sent: %d mails", len(ms))
 	}

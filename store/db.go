@@ -1,7 +1,7 @@
 // Package store opens and migrates Shelf's database and hands out its
-// connections and transactions; for now it also keeps accounts, tokens,
-// sessions and the mail outbox. The catalog and its search live below it,
-// in store/catalog and store/search.
+// connections and transactions (and keeps the secret that signs cookies).
+// What the database holds is kept by the packages below it: accounts,
+// catalog, search, sessions and the mail outbox.
 package store
 
 import (

@@ -3,19 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
-	"shelf/handlers"
 	"shelf/store"
+	"shelf/store/accounts"
 )
 
 // createAdminCommand creates a confirmed admin account. The password comes
@@ -34,7 +32,7 @@ func createAdminCommand(ctx context.Context, args, environ []string, stdin io.Re
 	if strings.TrimSpace(email) == "" {
 		return errors.New("create-admin: --email is required")
 	}
-	addr, err := handlers.ValidateEmail(email)
+	addr, err := accounts.ValidateEmail(email)
 	if err != nil {
 		return fmt.Errorf("create-admin: --email %q: %v", email, err)
 	}
@@ -42,7 +40,7 @@ func createAdminCommand(ctx context.Context, args, environ []string, stdin io.Re
 	if err != nil {
 		return fmt.Errorf("create-admin: %w", err)
 	}
-	if err := handlers.ValidatePassword(password); err != nil {
+	if err := accounts.CheckPassword(password); err != nil {
 		return fmt.Errorf("create-admin: password: %v", err)
 	}
 
@@ -51,16 +49,8 @@ func createAdminCommand(ctx context.Context, args, environ []string, stdin io.Re
 		return err
 	}
 	defer db.Close()
-	hash, err := store.NewHasher(store.DefaultHashParams).Hash(ctx, password)
-	if err != nil {
-		return err
-	}
-	var id int64
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		id, err = store.InsertUser(ctx, tx, store.NewUser{Email: addr, PasswordHash: hash, IsAdmin: true, Confirmed: true}, time.Now())
-		return err
-	})
-	if errors.Is(err, store.ErrDuplicateEmail) {
+	id, err := accounts.New(db, accounts.Config{}).CreateAdmin(ctx, addr, password)
+	if errors.Is(err, accounts.ErrDuplicateEmail) {
 		return fmt.Errorf("create-admin: an account with the address %s already exists", addr)
 	}
 	if err != nil {

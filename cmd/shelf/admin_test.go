@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"shelf/store"
+	"shelf/store/accounts"
 )
 
 func TestCreateAdmin(t *testing.T) {
@@ -28,7 +29,7 @@ func TestCreateAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := db.UserByEmail(ctx, "root@example.org")
+	u, err := accounts.New(db, accounts.Config{}).UserByEmail(ctx, "root@example.org")
 	db.Close()
 	if err != nil || !u.IsAdmin || !u.Confirmed() {
 		t.Fatalf("user = %+v, %v", u, err)

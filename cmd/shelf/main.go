@@ -163,13 +163,15 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	}
 	defer mailer.Stop(log) // runs before db.Close: deferred calls run in reverse
 
-	app := &handlers.App{DB: db, Catalog: books, Search: searcher, Logger: log, BaseURL: cfg.BaseURL,
-		Mailer: mailer.Sender, DevInbox: mailer.DevInbox,
-		AccountSettings: handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}}
-	app.SetupAccounts()
+	app, err := handlers.New(handlers.Deps{DB: db, Catalog: books, Search: searcher, Logger: log, Mailer: mailer.Sender, DevInbox: mailer.DevInbox},
+		handlers.Settings{BaseURL: cfg.BaseURL,
+			Accounts: handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}})
+	if err != nil {
+		return err
+	}
 	go app.SessionStore.CleanupLoop(ctx, 10*time.Minute, log)
 	srv := &http.Server{
-		Handler:           app.Handler(),
+		Handler:           app,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

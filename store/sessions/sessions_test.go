@@ -12,6 +12,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"shelf/store"
+	"shelf/store/accounts"
 )
 
 var (
@@ -35,7 +36,7 @@ func insertTestUser(t testing.TB, db *store.DB, email string, now time.Time) int
 	var id int64
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
 		var err error
-		id, err = store.InsertUser(context.Background(), tx, store.NewUser{Email: email, PasswordHash: "x"}, now)
+		id, err = accounts.InsertUser(context.Background(), tx, accounts.NewUser{Email: email, PasswordHash: "x"}, now)
 		return err
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package store
+package accounts
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 // address. It is the only work the request itself does, the same for every
 // address, so its timing says nothing about whether the address has an
 // account; TakeResetRequest hands it to a background worker.
-func (db *DB) RecordResetRequest(ctx context.Context, email string, now time.Time) error {
-	if _, err := db.Write.ExecContext(ctx, `INSERT INTO reset_requests (email, requested_at) VALUES (?, ?)`, email, ts(now)); err != nil {
+func (a *Accounts) RecordResetRequest(ctx context.Context, email string, now time.Time) error {
+	if _, err := a.db.Write.ExecContext(ctx, `INSERT INTO reset_requests (email, requested_at) VALUES (?, ?)`, email, ts(now)); err != nil {
 		return fmt.Errorf("record reset request: %w", err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package store
+package accounts
 
 import (
 	"bytes"
@@ -23,11 +23,11 @@ const (
 
 // Why a token was refused. Each gets its own page.
 var (
-	ErrTokenMalformed  = errors.New("store: token malformed") // cut off or altered: the checksum fails
-	ErrTokenUnknown    = errors.New("store: token unknown")   // well formed but never issued (or for another purpose)
-	ErrTokenExpired    = errors.New("store: token expired")
-	ErrTokenUsed       = errors.New("store: token already used")
-	ErrTokenSuperseded = errors.New("store: token superseded by a newer one")
+	ErrTokenMalformed  = errors.New("accounts: token malformed") // cut off or altered: the checksum fails
+	ErrTokenUnknown    = errors.New("accounts: token unknown")   // well formed but never issued (or for another purpose)
+	ErrTokenExpired    = errors.New("accounts: token expired")
+	ErrTokenUsed       = errors.New("accounts: token already used")
+	ErrTokenSuperseded = errors.New("accounts: token superseded by a newer one")
 )
 
 // Resend limits for confirmation mail, per account.
@@ -130,8 +130,8 @@ func lookupToken(ctx context.Context, q queryRower, token string, purpose Purpos
 
 // CheckToken reports whether token could be used now, without using it (the
 // GET pages behind mailed links call it, so mail scanners use up nothing).
-func (db *DB) CheckToken(ctx context.Context, token string, purpose Purpose, now time.Time) (int64, error) {
-	id, _, err := lookupToken(ctx, db.Read, token, purpose, now)
+func (a *Accounts) CheckToken(ctx context.Context, token string, purpose Purpose, now time.Time) (int64, error) {
+	id, _, err := lookupToken(ctx, a.db.Read, token, purpose, now)
 	return id, err
 }
 

@@ -1,19 +1,38 @@
-package store
+package accounts
 
 import (
 	"context"
 	"database/sql"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"shelf/store"
 )
+
+// testDB is a fresh database with its accounts.
+type testDB struct {
+	*store.DB
+	*Accounts
+}
+
+func openTestDB(t testing.TB) testDB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return testDB{db, New(db, Config{Hash: fastHash})}
+}
 
 // fastHash keeps tests quick; the PHC string records the parameters.
 var fastHash = HashParams{Time: 1, Memory: 64, Threads: 1}
 
-func insertTestUser(t testing.TB, db *DB, email string, now time.Time) int64 {
+func insertTestUser(t testing.TB, db testDB, email string, now time.Time) int64 {
 	t.Helper()
 	var id int64
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
@@ -69,7 +88,7 @@ func TestUsersUniqueEmailIgnoresCase(t *testing.T) {
 	if err != nil || u.Email != "Ann@example.org" || u.Confirmed() {
 		t.Fatalf("UserByEmail = %+v, %v", u, err)
 	}
-	if _, err := db.UserByEmail(ctx, "nobody@example.org"); !errors.Is(err, ErrNotFound) {
+	if _, err := db.UserByEmail(ctx, "nobody@example.org"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
 }
