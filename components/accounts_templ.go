@@ -9,7 +9,7 @@ package components
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-import "shelf/handlers/paths"
+import "shelf/components/paths"
 
 // Field is one labelled input with its message element. The message element
 // is always present (empty when the value is fine) so aria-describedby and

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"shelf/handlers/paths"
+	"shelf/components/paths"
 	"shelf/store/outbox"
 	"shelf/store/outbox/devinbox"
 )

@@ -12,7 +12,7 @@ import templruntime "github.com/a-h/templ/runtime"
 import (
 	"strconv"
 
-	"shelf/handlers/paths"
+	"shelf/components/paths"
 	"shelf/store/catalog"
 	"shelf/store/search"
 )

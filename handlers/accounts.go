@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
-	"shelf/handlers/paths"
+	"shelf/components/paths"
 	"shelf/store/accounts"
 )
 

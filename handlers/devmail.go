@@ -12,7 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
-	"shelf/handlers/paths"
+	"shelf/components/paths"
 	"shelf/store"
 	"shelf/store/outbox"
 	"shelf/store/outbox/devinbox"

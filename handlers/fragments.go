@@ -10,7 +10,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/labstack/echo/v4"
 
-	"shelf/handlers/paths"
+	"shelf/components/paths"
 	"shelf/store/search"
 )
 

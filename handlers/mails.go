@@ -11,7 +11,7 @@ import (
 	"github.com/a-h/templ"
 
 	"shelf/components"
-	"shelf/handlers/paths"
+	"shelf/components/paths"
 	"shelf/store/outbox"
 )
 

@@ -3,7 +3,7 @@ package handlers
 import (
 	"github.com/labstack/echo/v4"
 
-	"shelf/handlers/paths"
+	"shelf/components/paths"
 	"shelf/static"
 	"shelf/store/outbox"
 	"shelf/store/search"

@@ -15,7 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
-	"shelf/handlers/paths"
+	"shelf/components/paths"
 	"shelf/static"
 	"shelf/store"
 	"shelf/store/accounts"
