@@ -73,23 +73,39 @@ func TestHasher(t *testing.T) {
 }
 
 func TestUsersUniqueEmailIgnoresCase(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	now := time.Now()
-	insertTestUser(t, db, "Ann@example.org", now)
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := InsertUser(ctx, tx, NewUser{Email: "ann@example.org", PasswordHash: "x"}, now)
-		return err
-	})
-	if !errors.Is(err, ErrDuplicateEmail) {
-		t.Fatalf("err = %v, want ErrDuplicateEmail", err)
-	}
-	u, err := db.UserByEmail(ctx, "ANN@example.org")
-	if err != nil || u.Email != "Ann@example.org" || u.Confirmed() {
-		t.Fatalf("UserByEmail = %+v, %v", u, err)
-	}
-	if _, err := db.UserByEmail(ctx, "nobody@example.org"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("unknown: %v", err)
+	for _, c := range []struct{ stored, again, lookup string }{
+		{"Ann@example.org", "ann@example.org", "ANN@example.org"},
+		// Case beyond ASCII, which SQLite's NOCASE does not fold.
+		{"Émile@example.org", "émile@example.org", "ÉMILE@example.org"},
+		{"Ирина@example.рф", "ирина@example.рф", "ИРИНА@example.рф"},
+		{"strasse@example.de", "STRASSE@example.de", "straße@example.de"},
+	} {
+		t.Run(c.stored, func(t *testing.T) {
+			db := openTestDB(t)
+			ctx := context.Background()
+			now := time.Now()
+			insertTestUser(t, db, c.stored, now)
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				_, err := InsertUser(ctx, tx, NewUser{Email: c.again, PasswordHash: "x"}, now)
+				return err
+			})
+			if !errors.Is(err, ErrDuplicateEmail) {
+				t.Fatalf("second account %q: err = %v, want ErrDuplicateEmail", c.again, err)
+			}
+			for _, lookup := range []string{c.again, c.lookup} {
+				u, err := db.UserByEmail(ctx, lookup)
+				if err != nil || u.Email != c.stored || u.Confirmed() {
+					t.Fatalf("UserByEmail(%q) = %+v, %v", lookup, u, err)
+				}
+				cr, err := db.CredentialsByEmail(ctx, lookup)
+				if err != nil || cr.UserID != u.ID {
+					t.Fatalf("CredentialsByEmail(%q) = %+v, %v", lookup, cr, err)
+				}
+			}
+			if _, err := db.UserByEmail(ctx, "nobody@example.org"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("unknown: %v", err)
+			}
+		})
 	}
 }
 

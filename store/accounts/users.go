@@ -65,16 +65,17 @@ func parseTS(s sql.NullString) time.Time {
 }
 
 // InsertUser creates an account inside tx and returns its id. An address
-// already taken (in any ASCII case) gives ErrDuplicateEmail, also when two
-// sign-ups race: the UNIQUE constraint decides.
+// already taken (in any case, in any script: see store.CaseFold) gives
+// ErrDuplicateEmail, also when two sign-ups race: the UNIQUE constraint on
+// email_key decides.
 func InsertUser(ctx context.Context, tx *sql.Tx, u NewUser, now time.Time) (int64, error) {
 	var confirmed any
 	if u.Confirmed {
 		confirmed = ts(now)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, password_hash, is_admin, created_at, confirmed_at, created_ip, created_browser)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.Email, u.PasswordHash, u.IsAdmin, ts(now), confirmed, u.CreatedIP, u.CreatedBrowser)
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, email_key, password_hash, is_admin, created_at, confirmed_at, created_ip, created_browser)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Email, store.CaseFold(u.Email), u.PasswordHash, u.IsAdmin, ts(now), confirmed, u.CreatedIP, u.CreatedBrowser)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, ErrDuplicateEmail
@@ -110,16 +111,16 @@ func (a *Accounts) UserByID(ctx context.Context, id int64) (User, error) {
 	return scanUser(a.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
-// UserByEmail returns the account for a normalised address (ASCII case
-// ignored), or store.ErrNotFound.
+// UserByEmail returns the account for a normalised address (case ignored in
+// every script), or store.ErrNotFound.
 func (a *Accounts) UserByEmail(ctx context.Context, email string) (User, error) {
-	return scanUser(a.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+	return scanUser(a.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = ?`, store.CaseFold(email)))
 }
 
 // UserByEmailTx reads the account for a normalised address inside a write
 // transaction, or returns store.ErrNotFound.
 func UserByEmailTx(ctx context.Context, tx *sql.Tx, email string) (User, error) {
-	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = ?`, store.CaseFold(email)))
 }
 
 // ClaimSignUpNotice reports whether the owner of account id may be told now
@@ -171,7 +172,7 @@ type Credentials struct {
 func (a *Accounts) CredentialsByEmail(ctx context.Context, email string) (Credentials, error) {
 	var c Credentials
 	var devicesValidAfter sql.NullString
-	err := a.db.Read.QueryRowContext(ctx, `SELECT id, password_hash, confirmed_at IS NOT NULL, devices_valid_after FROM users WHERE email = ?`, email).
+	err := a.db.Read.QueryRowContext(ctx, `SELECT id, password_hash, confirmed_at IS NOT NULL, devices_valid_after FROM users WHERE email_key = ?`, store.CaseFold(email)).
 		Scan(&c.UserID, &c.PasswordHash, &c.Confirmed, &devicesValidAfter)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Credentials{}, store.ErrNotFound
