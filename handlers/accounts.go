@@ -112,6 +112,13 @@ func (a *App) register(c echo.Context) error {
 		created, existing, err = a.Accounts.SignUp(ctx, n, save)
 		return err
 	}, func(u accounts.User) error {
+		if u.ID != 0 {
+			// A retaken unconfirmed account: the earlier sign-up's
+			// browser no longer holds it (a new account has no sessions).
+			if _, err := a.SessionStore.DeleteUserSessions(c.Request().Context(), u.ID); err != nil {
+				return err
+			}
+		}
 		return a.startPendingSignUp(c, email, u.ID, now)
 	})
 	if err != nil {

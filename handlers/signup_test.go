@@ -333,3 +333,50 @@ func TestConfirmInSigningUpBrowserSignsIn(t *testing.T) {
 	b.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`, "Go to your account")
 	b.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `id="account-email">same@example.org<`)
 }
+
+// Someone signs up with another person's address before they do. When the
+// owner then signs up, the unconfirmed account becomes theirs: their
+// password and a new link, while the earlier sign-up's link, password and
+// browser no longer hold it. Before, the owner was mailed "sign in instead",
+// could not, and confirmed the only link in their mailbox: the other's.
+func TestSignUpRetakesUnconfirmed(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "owner@example.org"
+	signUp := func(pw string) *browser {
+		b := env.browser()
+		b.get("/register").wantStatus(t, http.StatusOK)
+		p := b.post("/register", url.Values{"email": {email}, "password": {pw}, "password_confirm": {pw}})
+		if p.status != http.StatusSeeOther || p.location() != "/check-email" {
+			t.Fatalf("sign-up: %d %q\n%s", p.status, p.location(), p.body)
+		}
+		return b
+	}
+	const otherPW, ownerPW = "someone else's secret", "the owner's own secret"
+	other := signUp(otherPW)
+	othersLink := env.lastLink(email)
+	env.clock.Advance(2 * time.Minute) // past the one-mail-a-minute limit
+	owner := signUp(ownerPW)
+
+	ms := env.mails(email)
+	if len(ms) != 2 || ms[1].Subject != "Confirm your Shelf account" {
+		t.Fatalf("mails to the owner: %+v", ms)
+	}
+	ownersLink := env.lastLink(email)
+	if ownersLink == othersLink {
+		t.Fatal("the owner got the earlier sign-up's link")
+	}
+	// The earlier link is superseded, and its browser holds nothing.
+	other.get(othersLink).wantStatus(t, http.StatusGone)
+	if p := other.get("/check-email"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login") {
+		t.Fatalf("the earlier sign-up's browser still holds the sign-up: %d %q", p.status, p.location())
+	}
+	// The owner confirms in their browser and is signed in.
+	owner.get(ownersLink).wantStatus(t, http.StatusOK)
+	owner.post(ownersLink, nil).wantStatus(t, http.StatusOK)
+	owner.get("/account").wantStatus(t, http.StatusOK).wantContains(t, email)
+	// Only the owner's password signs in.
+	b := env.browser()
+	b.get("/login")
+	b.post("/login", url.Values{"email": {email}, "password": {otherPW}}).wantStatus(t, http.StatusUnprocessableEntity)
+	b.post("/login", url.Values{"email": {email}, "password": {ownerPW}}).wantStatus(t, http.StatusSeeOther)
+}

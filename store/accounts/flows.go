@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"shelf/store"
@@ -60,11 +61,13 @@ type NewAccount struct {
 
 // SignUp does the same work whether or not the address already has an
 // account, so its answer and its time do not tell: the password is hashed
-// either way. A new address gets its account and a confirmation mail; an
-// address with an account (also one a concurrent sign-up took first) gets a
-// mail telling its owner, at most once per signUpNoticeInterval. save gets
-// the new account, or one with only the address when it already had one.
-// SignUp returns the new account's id, or 0 and the existing account's.
+// either way. A new address gets its account and a confirmation mail. An
+// address whose account is still unconfirmed is taken over by this sign-up
+// (see retakeUnconfirmed). An address with a confirmed account (also one a
+// concurrent sign-up took first) gets a mail telling its owner, at most once
+// per signUpNoticeInterval. save gets the new or retaken account, or one
+// with only the address when it is a confirmed one's. SignUp returns the
+// new or retaken account's id, or 0 and the confirmed account's.
 func (a *Accounts) SignUp(ctx context.Context, n NewAccount, save SaveSession) (created, existing int64, err error) {
 	hash, err := a.Hasher.Hash(ctx, n.Password)
 	if err != nil {
@@ -78,7 +81,23 @@ func (a *Accounts) SignUp(ctx context.Context, n NewAccount, save SaveSession) (
 		switch {
 		case errors.Is(err, ErrDuplicateEmail):
 			// SQLite undoes only the failed statement; tx goes on.
-			if existing, err = a.noticeSignUpAttempt(ctx, tx, n.Email, now); err != nil {
+			u, err := UserByEmailTx(ctx, tx, n.Email)
+			if err != nil {
+				return err
+			}
+			if !u.Confirmed() {
+				// Nobody has proved this mailbox yet: the latest sign-up
+				// takes the account over, so an owner who signs up after
+				// someone else typed their address gets a link for their
+				// own password, and the earlier sign-up's link and
+				// password stop working.
+				if err := a.retakeUnconfirmed(ctx, tx, u.ID, nu, now); err != nil {
+					return err
+				}
+				created = u.ID
+				break
+			}
+			if existing, err = a.noticeSignUpAttempt(ctx, tx, u, now); err != nil {
 				return err
 			}
 		case err != nil:
@@ -98,14 +117,31 @@ func (a *Accounts) SignUp(ctx context.Context, n NewAccount, save SaveSession) (
 	return created, existing, nil
 }
 
-// noticeSignUpAttempt tells the owner of email's account, in tx, that
-// someone tried to sign up with it, unless told within the interval; it
-// returns the account's id.
-func (a *Accounts) noticeSignUpAttempt(ctx context.Context, tx *sql.Tx, email string, now time.Time) (int64, error) {
-	u, err := UserByEmailTx(ctx, tx, email)
-	if err != nil {
-		return 0, err
+// retakeUnconfirmed gives unconfirmed account id the new sign-up's
+// password and origin, in tx, ends the links sent before, and mails a new
+// one within the account's resend limits (one a minute, ResendPerDay a day,
+// so repeated sign-ups cannot flood the mailbox). The caller's session hook
+// ends the sessions of the earlier sign-up.
+func (a *Accounts) retakeUnconfirmed(ctx context.Context, tx *sql.Tx, id int64, nu NewUser, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, email_key = ?, password_hash = ?, created_at = ?,
+		created_ip = ?, created_browser = ?, devices_valid_after = ? WHERE id = ? AND confirmed_at IS NULL`,
+		nu.Email, store.CaseFold(nu.Email), nu.PasswordHash, ts(now), nu.CreatedIP, nu.CreatedBrowser, ts(now), id); err != nil {
+		return fmt.Errorf("retake unconfirmed account: %w", err)
 	}
+	if err := RevokeTokens(ctx, tx, id, PurposeConfirm, now); err != nil {
+		return err
+	}
+	wait, err := ResendWait(ctx, tx, id, now)
+	if err != nil || wait > 0 {
+		return err
+	}
+	return a.sendToken(ctx, tx, id, nu.Email, PurposeConfirm, now, true)
+}
+
+// noticeSignUpAttempt tells the owner of confirmed account u, in tx, that
+// someone tried to sign up with its address, unless told within the
+// interval; it returns the account's id.
+func (a *Accounts) noticeSignUpAttempt(ctx context.Context, tx *sql.Tx, u User, now time.Time) (int64, error) {
 	// Rendered even when not sent, so this path costs about what a new
 	// account's (which renders its confirmation mail) does.
 	m, err := a.cfg.Mails.SignUpAttempt(ctx, u.Email)
