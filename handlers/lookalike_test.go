@@ -39,6 +39,18 @@ func TestLookalikeAddresses(t *testing.T) {
 		{"small capital A (Phonetic Extensions)", "\u1d00dmin@example.com", "", accounts.EmailLookalike},
 		{"Latin alpha (IPA Extensions)", "\u0251dmin@example.com", "", accounts.EmailLookalike},
 		{"Phonetic Extensions Supplement", "adm\u1d96n@example.com", "", accounts.EmailLookalike},
+		// Found by the second outside attack: Latin Extended-B letters
+		// shaped like others, a combining mark that changes nothing
+		// visible, and dashes that are not the hyphen.
+		{"Latin letter dental click (looks like l)", "a\u01c0ice@example.com", "", accounts.EmailLookalike},
+		{"Latin capital iota (looks like l)", "a\u0196ice@example.com", "", accounts.EmailLookalike},
+		{"dotless j", "\u0237ohn@example.com", "", accounts.EmailLookalike},
+		{"i with a combining dot above", "ali\u0307ce@example.com", "", accounts.EmailLookalike},
+		{"hyphen U+2010", "john\u2010doe@example.com", "", accounts.EmailLookalike},
+		{"minus sign", "john\u2212doe@example.com", "", accounts.EmailLookalike},
+		{"composed accents stay welcome", "ren\u00e9e@example.com", "ren\u00e9e@example.com", ""},
+		{"decomposed accents compose and stay welcome", "rene\u0301e@example.com", "ren\u00e9e@example.com", ""},
+		{"Devanagari vowel signs (marks) stay welcome", "\u0930\u093e\u092e@\u0909\u0926\u093e\u0939\u0930\u0923.\u092d\u093e\u0930\u0924", "\u0930\u093e\u092e@\u0909\u0926\u093e\u0939\u0930\u0923.\u092d\u093e\u0930\u0924", ""},
 		// Domains that resolvers read as numbers (inet_aton: hex, octal).
 		{"hexadecimal domain", "admin@0x7f.0x1", "", accounts.EmailIPDomain},
 		{"octal-looking domain", "admin@0177.01", "", accounts.EmailIPDomain},

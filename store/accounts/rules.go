@@ -93,11 +93,43 @@ func Plausible(email string) bool {
 // Latin letters, or a Cyrillic "рое" before a Latin domain).
 func hasHiddenOrMixedScript(email string) bool {
 	for _, r := range email {
-		if invisible(r) || lookalikeLetter(r) {
+		if invisible(r) || lookalikeLetter(r) || lookalikeSymbol(r) {
 			return true
 		}
 	}
-	return mixesScripts(email)
+	return mixesScripts(email) || strayMark(email)
+}
+
+// lookalikeSymbol reports punctuation and symbols outside ASCII: an
+// address's separators are ASCII ('.', '-', '_', '+'), and the others that
+// look like them ("‐" U+2010, "−" U+2212, "․" U+2024) only make an address
+// pass for another.
+func lookalikeSymbol(r rune) bool {
+	return r >= utf8.RuneSelf && !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r)
+}
+
+// strayMark reports a combining mark left over in a Latin, Greek or
+// Cyrillic address after NFKC, which composes every accented letter those
+// scripts use: what remains ("i" + U+0307 dot above, drawn on an "i" that
+// already has a dot) changes nothing visible. Scripts that write with marks
+// (Devanagari's vowel signs, say) keep them.
+func strayMark(email string) bool {
+	script := ""
+	for _, r := range email {
+		if sc := scriptOf(r); sc != "" {
+			script = sc
+			break
+		}
+	}
+	if script != "Latin" && script != "Greek" && script != "Cyrillic" {
+		return false
+	}
+	for _, r := range email {
+		if unicode.IsMark(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // lookalikeLetter reports letters that exist to look like other letters:
@@ -105,8 +137,13 @@ func hasHiddenOrMixedScript(email string) bool {
 // (U+1D00-U+1DBF: small capitals such as "ᴀ") blocks, and the dotless and
 // dotted i (U+0131 "ı", U+0130 "İ"). No one's address needs them, and in an
 // address they pass for "admin" and the like.
+//
+// Latin Extended-B (U+0180-U+024F) goes too: it holds "ǀ" and "Ɩ" (which
+// pass for "l") and the dotless "ȷ". Its other letters serve a few African
+// and Native American orthographies, rare in addresses; refusing them is
+// the price of not passing one address off as another.
 func lookalikeLetter(r rune) bool {
-	return (r >= 0x0250 && r <= 0x02AF) || (r >= 0x1D00 && r <= 0x1DBF) || r == 0x0131 || r == 0x0130
+	return (r >= 0x0180 && r <= 0x02AF) || (r >= 0x1D00 && r <= 0x1DBF) || r == 0x0131 || r == 0x0130
 }
 
 func invisible(r rune) bool {
@@ -179,8 +216,10 @@ func topLevelLabel(label string) bool {
 	if rest, ok := strings.CutPrefix(label, "xn--"); ok {
 		return rest != ""
 	}
-	for _, r := range label {
-		if !unicode.IsLetter(r) {
+	for i, r := range label {
+		// Letters, and the marks that scripts such as Devanagari write
+		// their vowels with (never first): ".भारत" is a top-level label.
+		if !unicode.IsLetter(r) && (i == 0 || r < utf8.RuneSelf || !unicode.IsMark(r)) {
 			return false
 		}
 	}
