@@ -47,16 +47,8 @@ func newCSRFToken() string {
 	return base64.RawURLEncoding.EncodeToString(randomBytes(csrfSecretLen))
 }
 
-// csrfCookieName is __Host- prefixed when the site is https, so the cookie
-// is Secure, host-only and Path=/, and a sibling subdomain cannot plant one.
-func (a *App) csrfCookieName() string {
-	if a.secure() {
-		return "__Host-shelf_csrf"
-	}
-	return "shelf_csrf"
-}
-
-func (a *App) secure() bool { return a.BaseURL != nil && a.BaseURL.Scheme == "https" }
+// csrfCookie is the anonymous CSRF cookie's name (see cookies.go).
+const csrfCookie = "shelf_csrf"
 
 // csrfToken returns a token for a form on this page, giving an anonymous
 // visitor a CSRF cookie if they have none. Call it from handlers of pages
@@ -92,8 +84,7 @@ func (a *App) csrfSecret(c echo.Context, create bool) []byte {
 		}
 		value = newCSRFToken()
 		c.Set(ctxAnonCSRF, value)
-		http.SetCookie(c.Response(), &http.Cookie{Name: a.csrfCookieName(), Value: value, Path: "/",
-			HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode})
+		http.SetCookie(c.Response(), a.cookie(csrfCookie, value, 0))
 	}
 	return a.signer.MAC(csrfPurpose, value)
 }
@@ -104,7 +95,7 @@ func (a *App) anonCSRFValue(c echo.Context) string {
 	if v, ok := c.Get(ctxAnonCSRF).(string); ok {
 		return v
 	}
-	ck, err := c.Request().Cookie(a.csrfCookieName())
+	ck, err := c.Request().Cookie(a.cookieName(csrfCookie))
 	if err != nil {
 		return ""
 	}

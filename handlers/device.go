@@ -3,7 +3,6 @@ package handlers
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -36,31 +35,15 @@ type device struct {
 	Issued time.Time
 }
 
-func (a *App) deviceCookieName() string {
-	if a.deviceCookieSecure() {
-		return "__Host-shelf_device" // Secure, Path=/, no Domain, enforced by browsers
-	}
-	return "shelf_device"
-}
-
-// deviceCookieSecure reports whether the site is served over https, so the
-// cookie must be Secure.
-func (a *App) deviceCookieSecure() bool { return a.BaseURL != nil && a.BaseURL.Scheme == "https" }
+// deviceCookie is the device cookie's name (see cookies.go).
+const deviceCookie = "shelf_device"
 
 // issueDevice gives the browser a new device cookie for account userID.
 func (a *App) issueDevice(c echo.Context, userID int64) {
 	var id [16]byte
 	_, _ = rand.Read(id[:])
 	d := device{UserID: userID, ID: base64.RawURLEncoding.EncodeToString(id[:]), Issued: a.now()}
-	c.SetCookie(&http.Cookie{
-		Name:     a.deviceCookieName(),
-		Value:    a.signer.Sign(devicePurpose, d.encode()),
-		Path:     "/",
-		MaxAge:   int(deviceCookieTTL / time.Second),
-		HttpOnly: true,
-		Secure:   a.deviceCookieSecure(),
-		SameSite: http.SameSiteLaxMode,
-	})
+	c.SetCookie(a.cookie(deviceCookie, a.signer.Sign(devicePurpose, d.encode()), int(deviceCookieTTL/time.Second)))
 }
 
 // encode is "userID|deviceID|issued Unix milliseconds" (no '.', which the
@@ -78,7 +61,7 @@ const legacyIssuedLimit = 1e12
 // device returns what the request's device cookie says, if we signed it
 // and it was issued in the last deviceCookieTTL.
 func (a *App) device(c echo.Context) (device, bool) {
-	ck, err := c.Cookie(a.deviceCookieName())
+	ck, err := c.Cookie(a.cookieName(deviceCookie))
 	if err != nil {
 		return device{}, false
 	}

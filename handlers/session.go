@@ -79,20 +79,15 @@ func (a *App) setupAccounts() {
 	a.signer = a.loadSigner()
 	a.SessionStore = sessions.New(a.DB, sessionUserID)
 	a.SessionStore.Now = a.now
-	secure := a.BaseURL.Scheme == "https"
 	sm := scs.New()
 	sm.Store = a.SessionStore
 	sm.HashTokenInStore = true // the table holds SHA-256 of cookie values
 	sm.Lifetime = s.SessionLifetime
 	sm.IdleTimeout = 0 // idle expiry is ours: see touchSession
-	sm.Cookie.Name = "shelf_session"
-	if secure {
-		sm.Cookie.Name = "__Host-shelf_session" // Secure, Path=/, no Domain, enforced by browsers
-	}
-	sm.Cookie.HttpOnly = true
-	sm.Cookie.SameSite = http.SameSiteLaxMode // Strict would drop the cookie on links from mail
-	sm.Cookie.Secure = secure
-	sm.Cookie.Path = "/"
+	// The attributes every cookie gets (cookies.go); scs writes this one.
+	ck := a.cookie("shelf_session", "", 0)
+	sm.Cookie.Name, sm.Cookie.Path = ck.Name, ck.Path
+	sm.Cookie.HttpOnly, sm.Cookie.Secure, sm.Cookie.SameSite = ck.HttpOnly, ck.Secure, ck.SameSite
 	sm.Cookie.Persist = false // a browser-session cookie unless "Remember me"
 	a.Sessions = sm
 	a.crossOrigin = http.NewCrossOriginProtection()
@@ -384,7 +379,7 @@ func (a *App) flash(c echo.Context, msg string) {
 	}
 	if a.signer != nil {
 		value := a.signer.Sign(flashPurpose, base64.RawURLEncoding.EncodeToString([]byte(msg)))
-		http.SetCookie(c.Response(), a.flashCookie(value, flashMaxAge))
+		http.SetCookie(c.Response(), a.cookie(flashCookie, value, flashMaxAge))
 	}
 }
 
@@ -394,11 +389,11 @@ func (a *App) popFlash(c echo.Context) string {
 	if a.sessionLoaded(c) && a.Sessions.Exists(ctx, sessFlash) {
 		return a.Sessions.PopString(ctx, sessFlash)
 	}
-	ck, err := c.Request().Cookie(a.flashCookieName())
+	ck, err := c.Request().Cookie(a.cookieName(flashCookie))
 	if err != nil || a.signer == nil {
 		return ""
 	}
-	http.SetCookie(c.Response(), a.flashCookie("", -1))
+	http.SetCookie(c.Response(), a.cookie(flashCookie, "", -1))
 	value, err := a.signer.Verify(flashPurpose, ck.Value)
 	if err != nil {
 		return ""
@@ -415,17 +410,8 @@ const (
 	flashMaxAge  = 300 // seconds: the notice is for the very next page
 )
 
-func (a *App) flashCookieName() string {
-	if a.secure() {
-		return "__Host-shelf_flash"
-	}
-	return "shelf_flash"
-}
-
-func (a *App) flashCookie(value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: a.flashCookieName(), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode}
-}
+// flashCookie is the anonymous notice's cookie name (see cookies.go).
+const flashCookie = "shelf_flash"
 
 // requireUser sends anonymous visitors to the login page, coming back here.
 func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
