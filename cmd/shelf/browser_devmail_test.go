@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -106,21 +103,5 @@ func enqueueMailBeside(t *testing.T, dbPath string, m outbox.Mail) {
 // waitForDevMail waits until the dev inbox shows the message at url.
 func waitForDevMail(t *testing.T, url string) {
 	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-			err = errors.New(resp.Status)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not show the queued mail within 15 s: %v", url, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitForOK(t, url, 15*time.Second)
 }

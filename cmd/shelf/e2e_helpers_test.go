@@ -181,10 +181,16 @@ func freeLocalAddr(t *testing.T) string {
 
 func waitHealthy(t *testing.T, baseURL string) {
 	t.Helper()
+	waitForOK(t, baseURL+"/healthz", 30*time.Second)
+}
+
+// waitForOK polls url until it answers 200, failing the test after within.
+func waitForOK(t *testing.T, url string, within time.Duration) {
+	t.Helper()
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(within)
 	for {
-		resp, err := client.Get(baseURL + "/healthz")
+		resp, err := client.Get(url)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -194,7 +200,7 @@ func waitHealthy(t *testing.T, baseURL string) {
 			err = errors.New(resp.Status)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s/healthz did not answer 200: %v", baseURL, err)
+			t.Fatalf("%s did not answer 200 within %v: %v", url, within, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
