@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,7 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"shelf/store"
+	"shelf/store/storetest"
 )
 
 // Tests for issue #7: bodies, anonymous CSRF, caching, HSTS, logs, token
@@ -362,29 +361,6 @@ func TestCSRFTokenNotReadFromQuery(t *testing.T) {
 	anon.do(req).wantStatus(t, http.StatusForbidden)
 }
 
-// fillDisk makes every further write on db's writer fail with SQLITE_FULL,
-// as a full disk would (see store's test of the same name).
-func fillDisk(t testing.TB, db *store.DB) {
-	t.Helper()
-	var pages int
-	if err := db.Write.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Write.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, size := range []int{2000, 200, 20, 1} {
-		for {
-			n++
-			if _, err := db.Write.Exec(`INSERT INTO sessions (token, data, expiry) VALUES (?, ?, 0)`,
-				fmt.Sprintf("filler-%d", n), make([]byte, size)); err != nil {
-				break
-			}
-		}
-	}
-}
-
 func wantUnavailable(t testing.TB, p page) {
 	t.Helper()
 	p.wantStatus(t, http.StatusServiceUnavailable).wantContains(t, "save right now")
@@ -403,7 +379,7 @@ func TestDiskFullAnswers503(t *testing.T) {
 	env.register("full@example.org")
 	b := env.browser()
 	b.get("/login").wantStatus(t, http.StatusOK)
-	fillDisk(t, env.db)
+	storetest.FillDisk(t, env.db)
 
 	// The sign-in form still works: its token is stored nowhere.
 	b.get("/login").wantStatus(t, http.StatusOK)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"shelf/store"
+	"shelf/store/storetest"
 )
 
 // testDB is a fresh database with its accounts.
@@ -21,11 +21,7 @@ type testDB struct {
 
 func openTestDB(t testing.TB) testDB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	return testDB{db, New(db, Config{Hash: fastHash})}
 }
 

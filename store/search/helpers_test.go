@@ -1,22 +1,15 @@
 package search
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	"shelf/store"
+	"shelf/store/storetest"
 )
 
 // openTestDB opens a fresh database file in the test's temporary directory.
 func openTestDB(t testing.TB) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return storetest.Open(t)
 }
 
 // searchState returns the vocabulary and, when it is the engine in use,

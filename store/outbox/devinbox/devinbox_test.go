@@ -6,26 +6,20 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"shelf/store"
 	"shelf/store/outbox"
+	"shelf/store/storetest"
 )
 
 // The outbox's tests hold the full set of sender helpers; these are the
 // few the dev inbox's own test needs.
 
 func openDB(t testing.TB) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return storetest.Open(t)
 }
 
 func testLogger(testing.TB) *slog.Logger {
