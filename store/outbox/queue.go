@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -136,20 +137,12 @@ func (o *Queue) Claim(ctx context.Context, sender string, now time.Time, limit i
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
-	defer rows.Close()
-	var out []Message
-	for rows.Next() {
-		m, err := scanOutbox(rows)
-		if err != nil {
-			return nil, fmt.Errorf("claim outbox: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanMessages(rows)
+	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
 	// RETURNING does not promise an order.
-	slices.SortFunc(out, func(a, b Message) int { return compareInt64(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -171,16 +164,6 @@ func (o *Queue) Leave(ctx context.Context, sender string) error {
 		return fmt.Errorf("mail sender leave: %w", err)
 	}
 	return nil
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // MarkSent records that the SMTP server accepted the messages ids. The
@@ -276,19 +259,25 @@ func (o *Queue) Failed(ctx context.Context, limit int) ([]Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list failed mail: %w", err)
 	}
+	out, err := scanMessages(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list failed mail: %w", err)
+	}
+	return out, nil
+}
+
+// scanMessages reads every row of rows, then closes them.
+func scanMessages(rows *sql.Rows) ([]Message, error) {
 	defer rows.Close()
 	var out []Message
 	for rows.Next() {
 		m, err := scanOutbox(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list failed mail: %w", err)
+			return nil, err
 		}
 		out = append(out, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list failed mail: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Counts returns how many messages are pending, sent and failed.
