@@ -142,7 +142,18 @@ func (db *DB) Writer(ctx context.Context) Execer {
 
 // InTx runs fn in a write transaction, rolling back when fn fails.
 func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.Write.BeginTx(ctx, nil)
+	return InTxOn(ctx, db.Write, fn)
+}
+
+// TxBeginner opens transactions: a *sql.DB, or a *sql.Conn held for a run
+// of them (the importer's own connection).
+type TxBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// InTxOn runs fn in a transaction begun on b, rolling back when fn fails.
+func InTxOn(ctx context.Context, b TxBeginner, fn func(*sql.Tx) error) error {
+	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

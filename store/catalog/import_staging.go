@@ -323,15 +323,7 @@ func (s *stager) clearStaged(ctx context.Context) error {
 }
 
 func (s *stager) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return store.InTxOn(ctx, s.conn, fn)
 }
 
 // pacer makes an import pause for stagePause after every stageStretch of
