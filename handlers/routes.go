@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 
 	"shelf/components/paths"
@@ -17,7 +19,6 @@ func (a *App) routes() *echo.Echo {
 	e.HidePort = true
 	e.HTTPErrorHandler = a.handleError
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.Pre(headAsGet)
 
 	// Global middleware runs for every request, routed or not, in this
 	// order. Every request runs under a deadline below the server's write
@@ -36,9 +37,9 @@ func (a *App) routes() *echo.Echo {
 		a.verifyCSRF,
 	)
 
-	e.GET(paths.Health, a.health)
-	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
-	e.GET(paths.About, a.about)
+	serveGet(e, paths.Health, a.health)
+	serveGet(e, static.Prefix+"*", echo.WrapHandler(static.Handler()))
+	serveGet(e, paths.About, a.about)
 	a.catalogRoutes(e)
 	a.accountRoutes(e)
 	a.mailRoutes(e)
@@ -46,32 +47,38 @@ func (a *App) routes() *echo.Echo {
 	return e
 }
 
+// serveGet serves path to GET and to HEAD, which net/http answers with the same
+// status and headers and no body.
+func serveGet(e *echo.Echo, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	e.Match([]string{http.MethodGet, http.MethodHead}, path, h, m...)
+}
+
 // catalogRoutes: search, as you type or not, and each book's page
 // (search.go).
 func (a *App) catalogRoutes(e *echo.Echo) {
-	e.GET(paths.Home, a.search)
-	e.GET(paths.Search, a.search)
-	e.GET(paths.Book, a.book)
+	serveGet(e, paths.Home, a.search)
+	serveGet(e, paths.Search, a.search)
+	serveGet(e, paths.Book, a.book)
 }
 
 // accountRoutes: sign-up, sign-in and out, confirming an address, the
 // account page and password reset.
 func (a *App) accountRoutes(e *echo.Echo) {
-	e.GET(paths.Register, a.registerPage)
+	serveGet(e, paths.Register, a.registerPage)
 	e.POST(paths.Register, a.register)
 	e.POST(paths.RegisterValidate, a.validateField)
-	e.GET(paths.Login, a.loginPage)
+	serveGet(e, paths.Login, a.loginPage)
 	e.POST(paths.Login, a.login)
 	e.POST(paths.Logout, a.logout)
-	e.GET(paths.CheckEmail, a.checkEmailPage) // signed-in or pending sign-up
+	serveGet(e, paths.CheckEmail, a.checkEmailPage) // signed-in or pending sign-up
 	e.POST(paths.ResendConfirm, a.resend)
-	e.GET(paths.Confirm, a.confirmPage)
+	serveGet(e, paths.Confirm, a.confirmPage)
 	e.POST(paths.Confirm, a.confirm)
 	e.POST(paths.ConfirmNotMe, a.notMe)
-	e.GET(paths.Account, a.account, a.requireConfirmed)
-	e.GET(paths.ForgotPassword, a.forgotPage)
+	serveGet(e, paths.Account, a.account, a.requireConfirmed)
+	serveGet(e, paths.ForgotPassword, a.forgotPage)
 	e.POST(paths.ForgotPassword, a.forgot)
-	e.GET(paths.ResetPassword, a.resetPage)
+	serveGet(e, paths.ResetPassword, a.resetPage)
 	e.POST(paths.ResetPassword, a.reset)
 }
 
@@ -79,9 +86,9 @@ func (a *App) accountRoutes(e *echo.Echo) {
 // view of the outbox (devmail.go).
 func (a *App) mailRoutes(e *echo.Echo) {
 	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: outbox.NewQueue(a.DB), Sender: a.Mailer}
-	e.GET(paths.DevInbox, mp.DevInbox)
-	e.GET(paths.DevMessage, mp.DevMessage)
-	e.GET(paths.DevMessageHTML, mp.DevMessageHTML)
-	e.GET(paths.AdminOutbox, mp.AdminOutbox, a.requireAdmin)
+	serveGet(e, paths.DevInbox, mp.DevInbox)
+	serveGet(e, paths.DevMessage, mp.DevMessage)
+	serveGet(e, paths.DevMessageHTML, mp.DevMessageHTML)
+	serveGet(e, paths.AdminOutbox, mp.AdminOutbox, a.requireAdmin)
 	e.POST(paths.AdminOutboxRetry, mp.AdminOutboxRetry, a.requireAdmin)
 }
