@@ -237,7 +237,7 @@ func TestLoginLogoutAndSessionRotation(t *testing.T) {
 		t.Fatalf("after logout /check-email: %d", p.status)
 	}
 	var n int
-	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, env.user("login@example.org").ID).Scan(&n)
+	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = $1`, env.user("login@example.org").ID).Scan(&n)
 	if n != 1 { // the registering browser's session only
 		t.Fatalf("%d sessions for the user, want 1", n)
 	}

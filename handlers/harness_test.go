@@ -235,7 +235,7 @@ func (b *browser) signInUnconfirmed(email string) *browser {
 	env := b.env
 	env.t.Helper()
 	setConfirmed := func(at any) {
-		if _, err := env.db.Write.Exec(`UPDATE users SET confirmed_at = ? WHERE email = ?`, at, email); err != nil {
+		if _, err := env.db.Write.Exec(`UPDATE users SET confirmed_at = $1 WHERE email = $2`, at, email); err != nil {
 			env.t.Fatal(err)
 		}
 	}
@@ -267,7 +267,7 @@ type sentMail struct{ To, Subject, Text, HTML string }
 
 func (env *testEnv) mails(to string) []sentMail {
 	env.t.Helper()
-	rows, err := env.db.Read.Query(`SELECT recipient, subject, text_body, html_body FROM outbox WHERE recipient = ? ORDER BY id`, to)
+	rows, err := env.db.Read.Query(`SELECT recipient, subject, text_body, html_body FROM outbox WHERE recipient = $1 ORDER BY id`, to)
 	if err != nil {
 		env.t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func (env *testEnv) addBooks(books ...catalog.Book) {
 	ctx := context.Background()
 	err := env.db.InTx(ctx, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO books (title, authors, year, isbn13, language, average_rating, ratings_count, dedupe_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`)
 		if err != nil {
 			return err
 		}

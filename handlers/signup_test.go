@@ -181,7 +181,7 @@ func TestNotMeDeletesAccountAndEndsSessions(t *testing.T) {
 	signedIn := env.browser().signInUnconfirmed("victim@example.org")
 	id := env.user("victim@example.org").ID
 	var n int
-	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, id).Scan(&n)
+	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = $1`, id).Scan(&n)
 	if n != 2 {
 		t.Fatalf("%d sessions for the account before, want 2", n)
 	}
@@ -194,7 +194,7 @@ func TestNotMeDeletesAccountAndEndsSessions(t *testing.T) {
 	if _, err := env.app.Accounts.UserByEmail(context.Background(), "victim@example.org"); err == nil {
 		t.Fatal("account still exists")
 	}
-	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, id).Scan(&n)
+	env.db.Read.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = $1`, id).Scan(&n)
 	if n != 0 {
 		t.Fatalf("%d sessions still hold the account", n)
 	}

@@ -32,7 +32,7 @@ func TestEmailKeyMigrationFillsExistingAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations()
+	ms, err := migrations(SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +47,12 @@ func TestEmailKeyMigrationFillsExistingAccounts(t *testing.T) {
 		if _, err := raw.ExecContext(ctx, m.sql); err != nil {
 			t.Fatalf("%s: %v", m.name, err)
 		}
-		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
+		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, email := range []string{"Émile@x.org", "ann@x.org", "émile@x.org"} {
-		if _, err := raw.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES (?, 'x', '2026-01-01 00:00:00.000')`, email); err != nil {
+		if _, err := raw.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES ($1, 'x', '2026-01-01 00:00:00.000')`, email); err != nil {
 			t.Fatal(err)
 		}
 	}

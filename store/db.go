@@ -1,5 +1,7 @@
-// Package store opens and migrates Shelf's database and hands out its
+// Package store opens and migrates Shelf's database, on either backend (a
+// SQLite file, or PostgreSQL for several instances), and hands out its
 // connections and transactions (and keeps the secret that signs cookies).
+// Queries are written once for both: $N placeholders, times as UTC text.
 // What the database holds is kept by the packages below it: accounts,
 // catalog, search, sessions and the mail outbox.
 package store
@@ -11,6 +13,8 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strconv"
+	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -18,18 +22,49 @@ import (
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("store: not found")
 
-// DB is one SQLite file opened twice: a single writer connection, so writes
-// queue in Go instead of failing with SQLITE_BUSY, and a pool of read-only
-// connections that WAL lets run alongside the writer.
-type DB struct {
-	Write *sql.DB
-	Read  *sql.DB
-	Path  string
+// Backend is the kind of database a DB is.
+type Backend int
+
+const (
+	SQLite Backend = iota
+	Postgres
+)
+
+func (b Backend) String() string {
+	if b == Postgres {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
-// Open opens (creating if needed) the SQLite file at path and applies every
-// pending migration.
-func Open(ctx context.Context, path string) (*DB, error) {
+// DB is Shelf's database. On SQLite it is one file opened twice: a single
+// writer connection, so writes queue in Go instead of failing with
+// SQLITE_BUSY, and a pool of read-only connections that WAL lets run
+// alongside the writer. On PostgreSQL Write and Read are one pool.
+type DB struct {
+	Write   *sql.DB
+	Read    *sql.DB
+	Backend Backend
+	Path    string // the SQLite file; "" on PostgreSQL
+	URL     string // the PostgreSQL connection URL; "" on SQLite
+}
+
+// IsPostgresURL reports whether source names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgresURL(source string) bool {
+	return strings.HasPrefix(source, "postgres://") || strings.HasPrefix(source, "postgresql://")
+}
+
+// Open opens the database source names, a PostgreSQL URL or a SQLite file
+// path (created if needed), and applies every pending migration.
+func Open(ctx context.Context, source string) (*DB, error) {
+	if IsPostgresURL(source) {
+		return openPostgres(ctx, source)
+	}
+	return openSQLite(ctx, source)
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -98,6 +133,9 @@ func WriterDSN(path string) string { return dsn(path, false) }
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
+	if db.Backend == Postgres {
+		return db.Write.Close()
+	}
 	var errs []error
 	if db.Read != nil {
 		errs = append(errs, db.Read.Close())
@@ -131,8 +169,8 @@ type Execer interface {
 }
 
 // Writer returns the transaction ctx carries (WithTx), if any, else the
-// writer pool. Inside a transaction it must be the transaction: the pool
-// has a single connection, which the transaction holds.
+// writer pool. Inside a transaction it must be the transaction: on SQLite
+// the pool has a single connection, which the transaction holds.
 func (db *DB) Writer(ctx context.Context) Execer {
 	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return tx
@@ -141,7 +179,17 @@ func (db *DB) Writer(ctx context.Context) Execer {
 }
 
 // InTx runs fn in a write transaction, rolling back when fn fails.
+//
+// Its transactions are serializable on both backends, so what fn reads
+// stays true until it commits: SQLite has one writer at a time; PostgreSQL
+// runs them side by side and aborts one of two that conflict
+// (serialization_failure), which InTx then runs again, up to a few times.
+// fn may therefore run more than once: it must do nothing outside tx that
+// a second run would repeat wrongly.
 func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if db.Backend == Postgres {
+		return inSerializableTx(ctx, db.Write, fn)
+	}
 	return InTxOn(ctx, db.Write, fn)
 }
 
@@ -162,4 +210,17 @@ func InTxOn(ctx context.Context, b TxBeginner, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// Params returns n numbered placeholders from $first on, comma-separated
+// ("$2, $3, $4"), for an IN list of n values. Both backends take $N.
+func Params(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(first+i))
+	}
+	return b.String()
 }

@@ -25,7 +25,7 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("open #%d: %v", i+1, err)
 		}
-		ms, _ := migrations()
+		ms, _ := migrations(SQLite)
 		var n int
 		if err := db.Read.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 			t.Fatal(err)

@@ -22,7 +22,7 @@ func coldQueries(ctx context.Context, db string, want int) ([]string, error) {
 		return nil, err
 	}
 	defer h.Close()
-	rows, err := h.QueryContext(ctx, `SELECT title, authors FROM books ORDER BY ratings_count DESC LIMIT ?`, want)
+	rows, err := h.QueryContext(ctx, `SELECT title, authors FROM books ORDER BY ratings_count DESC LIMIT $1`, want)
 	if err != nil {
 		return nil, err
 	}

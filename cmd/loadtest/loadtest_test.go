@@ -156,7 +156,7 @@ func TestColdQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 500 {
-		if _, err := h.Exec(`INSERT INTO books VALUES (?, ?, ?)`,
+		if _, err := h.Exec(`INSERT INTO books VALUES ($1, $2, $3)`,
 			fmt.Sprintf("The Garden of Forking Paths %d, Volume %c", i, 'a'+i%26), "Jorge Luis Borges", i); err != nil {
 			t.Fatal(err)
 		}

@@ -60,7 +60,7 @@ func (c *config) settings() []setting {
 			c.Addr = v
 			return nil
 		}},
-		{"db", "SHELF_DB", "shelf.db", "SQLite database file", func(v string) error {
+		{"db", "SHELF_DB", "shelf.db", "SQLite database file, or a postgres:// URL for PostgreSQL", func(v string) error {
 			if strings.TrimSpace(v) == "" {
 				return errors.New("must not be empty")
 			}

@@ -169,7 +169,7 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("token %q has %d chars", tok, len(tok))
 	}
 	var stored int
-	db.Read.QueryRow(`SELECT count(*) FROM user_tokens WHERE hash = ?`, tok).Scan(&stored)
+	db.Read.QueryRow(`SELECT count(*) FROM user_tokens WHERE hash = $1`, tok).Scan(&stored)
 	if stored != 0 {
 		t.Fatal("token stored in clear")
 	}

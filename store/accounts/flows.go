@@ -123,8 +123,8 @@ func (a *Accounts) SignUp(ctx context.Context, n NewAccount, save SaveSession) (
 // so repeated sign-ups cannot flood the mailbox). The caller's session hook
 // ends the sessions of the earlier sign-up.
 func (a *Accounts) retakeUnconfirmed(ctx context.Context, tx *sql.Tx, id int64, nu NewUser, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, email_key = ?, password_hash = ?, created_at = ?,
-		created_ip = ?, created_browser = ?, devices_valid_after = ? WHERE id = ? AND confirmed_at IS NULL`,
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = $1, email_key = $2, password_hash = $3, created_at = $4,
+		created_ip = $5, created_browser = $6, devices_valid_after = $7 WHERE id = $8 AND confirmed_at IS NULL`,
 		nu.Email, store.CaseFold(nu.Email), nu.PasswordHash, ts(now), nu.CreatedIP, nu.CreatedBrowser, ts(now), id); err != nil {
 		return fmt.Errorf("retake unconfirmed account: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 // address, so its timing says nothing about whether the address has an
 // account; TakeResetRequest hands it to a background worker.
 func (a *Accounts) RecordResetRequest(ctx context.Context, email string, now time.Time) error {
-	if _, err := a.db.Write.ExecContext(ctx, `INSERT INTO reset_requests (email, requested_at) VALUES (?, ?)`, email, ts(now)); err != nil {
+	if _, err := a.db.Write.ExecContext(ctx, `INSERT INTO reset_requests (email, requested_at) VALUES ($1, $2)`, email, ts(now)); err != nil {
 		return fmt.Errorf("record reset request: %w", err)
 	}
 	return nil
@@ -32,7 +32,7 @@ func TakeResetRequest(ctx context.Context, tx *sql.Tx) (email string, ok bool, e
 	if err != nil {
 		return "", false, fmt.Errorf("take reset request: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM reset_requests WHERE id = ?`, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM reset_requests WHERE id = $1`, id); err != nil {
 		return "", false, fmt.Errorf("take reset request: %w", err)
 	}
 	return email, true, nil

@@ -83,11 +83,11 @@ func IssueToken(ctx context.Context, tx *sql.Tx, userID int64, purpose Purpose, 
 	if err != nil {
 		return "", err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE user_tokens SET superseded_at = ?
-		WHERE user_id = ? AND purpose = ? AND used_at IS NULL AND superseded_at IS NULL`, ts(now), userID, string(purpose)); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE user_tokens SET superseded_at = $1
+		WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL AND superseded_at IS NULL`, ts(now), userID, string(purpose)); err != nil {
 		return "", fmt.Errorf("supersede tokens: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO user_tokens (hash, user_id, purpose, resent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO user_tokens (hash, user_id, purpose, resent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		hash, userID, string(purpose), resent, ts(now), ts(now.Add(ttl))); err != nil {
 		return "", fmt.Errorf("issue token: %w", err)
 	}
@@ -109,7 +109,7 @@ func lookupToken(ctx context.Context, q queryRower, token string, purpose Purpos
 	var userID int64
 	var expires string
 	var used, superseded sql.NullString
-	err = q.QueryRowContext(ctx, `SELECT user_id, expires_at, used_at, superseded_at FROM user_tokens WHERE hash = ? AND purpose = ?`,
+	err = q.QueryRowContext(ctx, `SELECT user_id, expires_at, used_at, superseded_at FROM user_tokens WHERE hash = $1 AND purpose = $2`,
 		hash, string(purpose)).Scan(&userID, &expires, &used, &superseded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil, ErrTokenUnknown
@@ -143,7 +143,7 @@ func UseToken(ctx context.Context, tx *sql.Tx, token string, purpose Purpose, no
 	if err != nil {
 		return id, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE user_tokens SET used_at = ? WHERE hash = ?`, ts(now), hash); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE user_tokens SET used_at = $1 WHERE hash = $2`, ts(now), hash); err != nil {
 		return 0, fmt.Errorf("use token: %w", err)
 	}
 	return id, nil
@@ -152,8 +152,8 @@ func UseToken(ctx context.Context, tx *sql.Tx, token string, purpose Purpose, no
 // RevokeTokens supersedes every unused token of purpose for the account (a
 // password reset also ends other pending reset links).
 func RevokeTokens(ctx context.Context, tx *sql.Tx, userID int64, purpose Purpose, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE user_tokens SET superseded_at = ?
-		WHERE user_id = ? AND purpose = ? AND used_at IS NULL AND superseded_at IS NULL`, ts(now), userID, string(purpose))
+	_, err := tx.ExecContext(ctx, `UPDATE user_tokens SET superseded_at = $1
+		WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL AND superseded_at IS NULL`, ts(now), userID, string(purpose))
 	return err
 }
 
@@ -164,11 +164,11 @@ func RevokeTokens(ctx context.Context, tx *sql.Tx, userID int64, purpose Purpose
 // cannot both pass.
 func ResendWait(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (time.Duration, error) {
 	var last sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT max(created_at) FROM user_tokens WHERE user_id = ? AND purpose = 'confirm'`, userID).Scan(&last); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT max(created_at) FROM user_tokens WHERE user_id = $1 AND purpose = 'confirm'`, userID).Scan(&last); err != nil {
 		return 0, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT created_at FROM user_tokens
-		WHERE user_id = ? AND purpose = 'confirm' AND resent = 1 AND created_at > ? ORDER BY created_at DESC`,
+		WHERE user_id = $1 AND purpose = 'confirm' AND resent = 1 AND created_at > $2 ORDER BY created_at DESC`,
 		userID, ts(now.Add(-24*time.Hour)))
 	if err != nil {
 		return 0, err

@@ -74,7 +74,7 @@ func InsertUser(ctx context.Context, tx *sql.Tx, u NewUser, now time.Time) (int6
 		confirmed = ts(now)
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, email_key, password_hash, is_admin, created_at, confirmed_at, created_ip, created_browser)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		u.Email, store.CaseFold(u.Email), u.PasswordHash, u.IsAdmin, ts(now), confirmed, u.CreatedIP, u.CreatedBrowser)
 	if err != nil {
 		if isUniqueViolation(err) {
@@ -108,19 +108,19 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 
 // UserByID returns the account with id, or store.ErrNotFound.
 func (a *Accounts) UserByID(ctx context.Context, id int64) (User, error) {
-	return scanUser(a.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return scanUser(a.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 }
 
 // UserByEmail returns the account for a normalised address (case ignored in
 // every script), or store.ErrNotFound.
 func (a *Accounts) UserByEmail(ctx context.Context, email string) (User, error) {
-	return scanUser(a.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = ?`, store.CaseFold(email)))
+	return scanUser(a.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, store.CaseFold(email)))
 }
 
 // UserByEmailTx reads the account for a normalised address inside a write
 // transaction, or returns store.ErrNotFound.
 func UserByEmailTx(ctx context.Context, tx *sql.Tx, email string) (User, error) {
-	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = ?`, store.CaseFold(email)))
+	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, store.CaseFold(email)))
 }
 
 // ClaimSignUpNotice reports whether the owner of account id may be told now
@@ -128,8 +128,8 @@ func UserByEmailTx(ctx context.Context, tx *sql.Tx, email string) (User, error) 
 // at most one such notice per interval, so sign-up attempts cannot be used
 // to flood someone's mailbox.
 func ClaimSignUpNotice(ctx context.Context, tx *sql.Tx, id int64, now time.Time, interval time.Duration) (bool, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE users SET signup_notice_at = ?
-		WHERE id = ? AND (signup_notice_at IS NULL OR signup_notice_at <= ?)`, ts(now), id, ts(now.Add(-interval)))
+	res, err := tx.ExecContext(ctx, `UPDATE users SET signup_notice_at = $1
+		WHERE id = $2 AND (signup_notice_at IS NULL OR signup_notice_at <= $3)`, ts(now), id, ts(now.Add(-interval)))
 	if err != nil {
 		return false, fmt.Errorf("claim sign-up notice: %w", err)
 	}
@@ -146,7 +146,7 @@ var ErrAccountConfirmed = errors.New("accounts: account already confirmed")
 // CASCADE). A confirmed account gives ErrAccountConfirmed, a missing one
 // store.ErrNotFound.
 func DeleteUnconfirmedUser(ctx context.Context, tx *sql.Tx, id int64) error {
-	res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ? AND confirmed_at IS NULL`, id)
+	res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1 AND confirmed_at IS NULL`, id)
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
@@ -172,7 +172,7 @@ type Credentials struct {
 func (a *Accounts) CredentialsByEmail(ctx context.Context, email string) (Credentials, error) {
 	var c Credentials
 	var devicesValidAfter sql.NullString
-	err := a.db.Read.QueryRowContext(ctx, `SELECT id, password_hash, confirmed_at IS NOT NULL, devices_valid_after FROM users WHERE email_key = ?`, store.CaseFold(email)).
+	err := a.db.Read.QueryRowContext(ctx, `SELECT id, password_hash, confirmed_at IS NOT NULL, devices_valid_after FROM users WHERE email_key = $1`, store.CaseFold(email)).
 		Scan(&c.UserID, &c.PasswordHash, &c.Confirmed, &devicesValidAfter)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Credentials{}, store.ErrNotFound
@@ -191,7 +191,7 @@ func (a *Accounts) PasswordHashByEmail(ctx context.Context, email string) (int64
 // ConfirmUser marks the account confirmed at now. It reports false when the
 // account was already confirmed (its first confirmation time is kept).
 func ConfirmUser(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (bool, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE users SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL`, ts(now), id)
+	res, err := tx.ExecContext(ctx, `UPDATE users SET confirmed_at = $1 WHERE id = $2 AND confirmed_at IS NULL`, ts(now), id)
 	if err != nil {
 		return false, fmt.Errorf("confirm user: %w", err)
 	}
@@ -202,7 +202,7 @@ func ConfirmUser(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (bool
 // SetPasswordHash replaces the account's password hash at now, which also
 // ends the trust of every device cookie issued before now.
 func SetPasswordHash(ctx context.Context, tx *sql.Tx, id int64, hash string, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, devices_valid_after = ? WHERE id = ?`, hash, ts(now), id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, devices_valid_after = $2 WHERE id = $3`, hash, ts(now), id); err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
 	return nil
@@ -210,5 +210,5 @@ func SetPasswordHash(ctx context.Context, tx *sql.Tx, id int64, hash string, now
 
 // UserByIDTx reads an account inside a write transaction.
 func UserByIDTx(ctx context.Context, tx *sql.Tx, id int64) (User, error) {
-	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 }

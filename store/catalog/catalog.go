@@ -41,7 +41,7 @@ func New(db *store.DB) *Catalog {
 
 // Readers see only published books. An import stages its books with ids
 // from catalog_state.staged_from on and publishes them by clearing it (see
-// store/migrations/0006_staged_imports.sql and stager).
+// store/migrations/sqlite/0006_staged_imports.sql and stager).
 // Package search reads books with the same conditions, so they are exported.
 const (
 	// sqlVisibleBelow is the first id readers may not see.
@@ -65,7 +65,7 @@ func ScanBook(row interface{ Scan(...any) error }) (Book, error) {
 
 // Get returns the book with the given id, or store.ErrNotFound.
 func (c *Catalog) Get(ctx context.Context, id int64) (Book, error) {
-	b, err := ScanBook(c.db.Read.QueryRowContext(ctx, `SELECT `+SQLBookColumns+` FROM books WHERE id = ? AND `+SQLVisibleBook, id))
+	b, err := ScanBook(c.db.Read.QueryRowContext(ctx, `SELECT `+SQLBookColumns+` FROM books WHERE id = $1 AND `+SQLVisibleBook, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Book{}, store.ErrNotFound
 	}

@@ -74,7 +74,7 @@ func TestImportBesideWriter(t *testing.T) {
 			}
 			start := time.Now()
 			err := server.InTx(ctx, func(tx *sql.Tx) error {
-				_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) VALUES (?, x'00', ?)
+				_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ($1, x'00', $2)
 					ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`, fmt.Sprintf("s%d", i%50), i)
 				return err
 			})

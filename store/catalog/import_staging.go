@@ -99,7 +99,7 @@ func (s *stager) begin(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, sqlStagingMerges); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE catalog_state SET staged_from = ?`, s.nextID)
+		_, err := tx.ExecContext(ctx, `UPDATE catalog_state SET staged_from = $1`, s.nextID)
 		return err
 	})
 }
@@ -150,13 +150,13 @@ func (s *stager) flush(ctx context.Context) error {
 }
 
 const sqlInsertBook = `INSERT INTO books (id, title, authors, year, isbn13, language, average_rating, ratings_count, dedupe_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING`
 
 // sqlIndexStaged indexes the staged books with ids in [?, ?). The rowid
-// expression must match books_search_insert in store/migrations/0006 (a test
+// expression must match books_search_insert in store/migrations/sqlite/0006 (a test
 // compares the two).
 const sqlIndexStaged = `INSERT INTO book_search (rowid, title, authors)
-SELECT (ratings_count << 24) | (16777215 - id), title, authors FROM books WHERE id >= ? AND id < ? ORDER BY 1`
+SELECT (ratings_count << 24) | (16777215 - id), title, authors FROM books WHERE id >= $1 AND id < $2 ORDER BY 1`
 
 // insert inserts b with the next id, unless a book with its dedupe key is
 // there already.
@@ -203,7 +203,7 @@ func (s *stager) mergeIndex(ctx context.Context) error {
 			if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO book_search (book_search, rank) VALUES ('merge', ?)`, -mergeStepPages); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO book_search (book_search, rank) VALUES ('merge', $1)`, -mergeStepPages); err != nil {
 				return err
 			}
 			err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&after)
@@ -267,7 +267,7 @@ func (s *stager) publish(ctx context.Context, refreshTerms bool) error {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM search_terms`); err != nil {
 				return fmt.Errorf("refresh search terms: %w", err)
 			}
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO search_terms (term, docs) VALUES (?, ?)`)
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO search_terms (term, docs) VALUES ($1, $2)`)
 			if err != nil {
 				return fmt.Errorf("refresh search terms: %w", err)
 			}
@@ -300,7 +300,7 @@ func (s *stager) clearStaged(ctx context.Context) error {
 	for {
 		var deleted int64
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM books WHERE id IN (SELECT id FROM books WHERE id >= ? ORDER BY id DESC LIMIT ?)`, from.Int64, stageBatch)
+			res, err := tx.ExecContext(ctx, `DELETE FROM books WHERE id IN (SELECT id FROM books WHERE id >= $1 ORDER BY id DESC LIMIT $2)`, from.Int64, stageBatch)
 			if err != nil {
 				return err
 			}

@@ -361,7 +361,7 @@ func TestImportIndexMatchesTrigger(t *testing.T) {
 	triggered := newTestCatalog(t)
 	for _, b := range importedBooks(t, imported) {
 		_, err := triggered.db.Write.Exec(`INSERT INTO books (id, title, authors, year, isbn13, language, average_rating, ratings_count, dedupe_key)
-			VALUES (?, ?, ?, nullif(?, 0), nullif(?, ''), ?, ?, ?, ?)`, b.ID, b.Title, b.Authors, b.Year, b.ISBN13, b.Language, b.AverageRating, b.RatingsCount, b.ID)
+			VALUES ($1, $2, $3, nullif($4, 0), nullif($5, ''), $6, $7, $8, $9)`, b.ID, b.Title, b.Authors, b.Year, b.ISBN13, b.Language, b.AverageRating, b.RatingsCount, b.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -482,7 +482,7 @@ func TestImportRollsBackOnFailure(t *testing.T) {
 		check(t, err)
 	})
 	t.Run("ids would pass MaxBookID", func(t *testing.T) {
-		if _, err := c.db.Write.Exec(`INSERT INTO books (id, title, authors, dedupe_key) VALUES (?, 'Last', '', 'last')`, MaxBookID-1); err != nil {
+		if _, err := c.db.Write.Exec(`INSERT INTO books (id, title, authors, dedupe_key) VALUES ($1, 'Last', '', 'last')`, MaxBookID-1); err != nil {
 			t.Fatal(err)
 		}
 		defer c.db.Write.Exec(`DELETE FROM books WHERE dedupe_key = 'last'`)

@@ -47,7 +47,7 @@ func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done
 			return fmt.Errorf("%w: room for %d more books, not %d (ids stop at %d)", ErrCatalogFull, max(room, 0), n, MaxBookID)
 		}
 		var last sql.NullString
-		if err := s.conn.QueryRowContext(ctx, `SELECT max(dedupe_key) FROM books WHERE dedupe_key >= ? AND dedupe_key < ?`,
+		if err := s.conn.QueryRowContext(ctx, `SELECT max(dedupe_key) FROM books WHERE dedupe_key >= $1 AND dedupe_key < $2`,
 			syntheticKeyPrefix, syntheticKeyPrefix[:len(syntheticKeyPrefix)-1]+";").Scan(&last); err != nil {
 			return err
 		}

@@ -115,7 +115,7 @@ func TestSyntheticRefusals(t *testing.T) {
 	if _, err := c.ImportSynthetic(ctx, 0, nil); err == nil {
 		t.Error("0 books: no error")
 	}
-	if _, err := c.db.Write.Exec(`INSERT INTO books (id, title, authors, dedupe_key) VALUES (?, 'Near the end', '', 'end')`, MaxBookID-5); err != nil {
+	if _, err := c.db.Write.Exec(`INSERT INTO books (id, title, authors, dedupe_key) VALUES ($1, 'Near the end', '', 'end')`, MaxBookID-5); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.ImportSynthetic(ctx, 6, nil); !errors.Is(err, ErrCatalogFull) {

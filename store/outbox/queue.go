@@ -30,7 +30,7 @@ func Enqueue(ctx context.Context, tx *sql.Tx, m Mail) (int64, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, recipient, subject, text_body, html_body) VALUES (?, ?, ?, ?, ?)`,
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, recipient, subject, text_body, html_body) VALUES ($1, $2, $3, $4, $5)`,
 		hex.EncodeToString(b[:]), m.To, m.Subject, m.Text, m.HTML)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue mail: %w", err)
@@ -127,11 +127,11 @@ func scanOutbox(row interface{ Scan(...any) error }) (Message, error) {
 // attempts counted and names sender as its holder. The caller then records
 // the outcome with MarkSent, Postpone, MarkFailed or Release.
 func (o *Queue) Claim(ctx context.Context, sender string, now time.Time, limit int) ([]Message, error) {
-	rows, err := o.db.Write.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, claimed_by = ?1
+	rows, err := o.db.Write.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, claimed_by = $1
 		WHERE id IN (SELECT id FROM outbox
-			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?2
-				AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM mail_senders WHERE alive_until > ?2))
-			ORDER BY next_attempt_at, id LIMIT ?3)
+			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2
+				AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM mail_senders WHERE alive_until > $2))
+			ORDER BY next_attempt_at, id LIMIT $3)
 		RETURNING `+outboxColumns,
 		sender, sqlTime(now), limit)
 	if err != nil {
@@ -149,7 +149,7 @@ func (o *Queue) Claim(ctx context.Context, sender string, now time.Time, limit i
 // Heartbeat records that sender is alive at now and holds its claims until
 // now+lease. A sender renews it well within its lease while it runs.
 func (o *Queue) Heartbeat(ctx context.Context, sender string, now time.Time, lease time.Duration) error {
-	_, err := o.db.Write.ExecContext(ctx, `INSERT INTO mail_senders (id, alive_until) VALUES (?, ?)
+	_, err := o.db.Write.ExecContext(ctx, `INSERT INTO mail_senders (id, alive_until) VALUES ($1, $2)
 		ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until`, sender, sqlTime(now.Add(lease)))
 	if err != nil {
 		return fmt.Errorf("mail sender heartbeat: %w", err)
@@ -160,7 +160,7 @@ func (o *Queue) Heartbeat(ctx context.Context, sender string, now time.Time, lea
 // Leave forgets sender, which has stopped: any claim it still holds is due
 // at once.
 func (o *Queue) Leave(ctx context.Context, sender string) error {
-	if _, err := o.db.Write.ExecContext(ctx, `DELETE FROM mail_senders WHERE id = ?`, sender); err != nil {
+	if _, err := o.db.Write.ExecContext(ctx, `DELETE FROM mail_senders WHERE id = $1`, sender); err != nil {
 		return fmt.Errorf("mail sender leave: %w", err)
 	}
 	return nil
@@ -177,8 +177,8 @@ func (o *Queue) MarkSent(ctx context.Context, now time.Time, ids ...int64) error
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, last_error = '', text_body = '', html_body = '', claimed_by = NULL
-		WHERE sent_at IS NULL AND id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET sent_at = $1, last_error = '', text_body = '', html_body = '', claimed_by = NULL
+		WHERE sent_at IS NULL AND id IN (`+store.Params(2, len(ids))+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("mark mail sent: %w", err)
 	}
@@ -188,8 +188,8 @@ func (o *Queue) MarkSent(ctx context.Context, now time.Time, ids ...int64) error
 // Postpone records a temporary failure of message id and makes it due
 // again at next.
 func (o *Queue) Postpone(ctx context.Context, id int64, next time.Time, reason string) error {
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_by = NULL
-		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, sqlTime(next), truncateError(reason), id)
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $1, last_error = $2, claimed_by = NULL
+		WHERE id = $3 AND sent_at IS NULL AND failed_at IS NULL`, sqlTime(next), truncateError(reason), id)
 	if err != nil {
 		return fmt.Errorf("postpone mail %d: %w", id, err)
 	}
@@ -199,8 +199,8 @@ func (o *Queue) Postpone(ctx context.Context, id int64, next time.Time, reason s
 // MarkFailed records that message id will never be delivered: the server
 // refused it permanently, or it kept failing for too long.
 func (o *Queue) MarkFailed(ctx context.Context, id int64, now time.Time, reason string) error {
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = ?, last_error = ?, claimed_by = NULL
-		WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`, sqlTime(now), truncateError(reason), id)
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = $1, last_error = $2, claimed_by = NULL
+		WHERE id = $3 AND sent_at IS NULL AND failed_at IS NULL`, sqlTime(now), truncateError(reason), id)
 	if err != nil {
 		return fmt.Errorf("mark mail %d failed: %w", id, err)
 	}
@@ -218,8 +218,8 @@ func (o *Queue) Release(ctx context.Context, ids []int64, now time.Time) error {
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, attempts = max(attempts - 1, 0), claimed_by = NULL
-		WHERE sent_at IS NULL AND failed_at IS NULL AND id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $1, attempts = max(attempts - 1, 0), claimed_by = NULL
+		WHERE sent_at IS NULL AND failed_at IS NULL AND id IN (`+store.Params(2, len(ids))+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("release mail: %w", err)
 	}
@@ -229,8 +229,8 @@ func (o *Queue) Release(ctx context.Context, ids []int64, now time.Time) error {
 // Requeue gives a failed message another chance: it is due at now, with its
 // attempts reset. It returns store.ErrNotFound unless id is a failed message.
 func (o *Queue) Requeue(ctx context.Context, id int64, now time.Time) error {
-	res, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = NULL, attempts = 0, next_attempt_at = ?, claimed_by = NULL
-		WHERE id = ? AND failed_at IS NOT NULL`, sqlTime(now), id)
+	res, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET failed_at = NULL, attempts = 0, next_attempt_at = $1, claimed_by = NULL
+		WHERE id = $2 AND failed_at IS NOT NULL`, sqlTime(now), id)
 	if err != nil {
 		return fmt.Errorf("requeue mail %d: %w", id, err)
 	}
@@ -242,7 +242,7 @@ func (o *Queue) Requeue(ctx context.Context, id int64, now time.Time) error {
 
 // Get returns outbox message id, or store.ErrNotFound.
 func (o *Queue) Get(ctx context.Context, id int64) (Message, error) {
-	m, err := scanOutbox(o.db.Read.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id))
+	m, err := scanOutbox(o.db.Read.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, store.ErrNotFound
 	}
@@ -255,7 +255,7 @@ func (o *Queue) Get(ctx context.Context, id int64) (Message, error) {
 // Failed lists up to limit permanently failed messages, most recent first.
 func (o *Queue) Failed(ctx context.Context, limit int) ([]Message, error) {
 	rows, err := o.db.Read.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
-		WHERE failed_at IS NOT NULL ORDER BY failed_at DESC, id DESC LIMIT ?`, limit)
+		WHERE failed_at IS NOT NULL ORDER BY failed_at DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list failed mail: %w", err)
 	}
@@ -306,7 +306,7 @@ func (o *Queue) Counts(ctx context.Context) (Counts, error) {
 
 // PurgeSent deletes messages sent before before and returns how many.
 func (o *Queue) PurgeSent(ctx context.Context, before time.Time) (int64, error) {
-	res, err := o.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, sqlTime(before))
+	res, err := o.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1`, sqlTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("purge sent mail: %w", err)
 	}
@@ -316,7 +316,7 @@ func (o *Queue) PurgeSent(ctx context.Context, before time.Time) (int64, error) 
 // PurgeSenders forgets senders whose lease lapsed before before: they
 // stopped without leaving (they crashed). Their claims are due either way.
 func (o *Queue) PurgeSenders(ctx context.Context, before time.Time) error {
-	if _, err := o.db.Write.ExecContext(ctx, `DELETE FROM mail_senders WHERE alive_until < ?`, sqlTime(before)); err != nil {
+	if _, err := o.db.Write.ExecContext(ctx, `DELETE FROM mail_senders WHERE alive_until < $1`, sqlTime(before)); err != nil {
 		return fmt.Errorf("purge mail senders: %w", err)
 	}
 	return nil

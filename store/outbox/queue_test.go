@@ -248,7 +248,7 @@ func TestClaimHeldWhileSenderIsAlive(t *testing.T) {
 		t.Fatalf("claim after a's lease lapsed = %+v, %v", got, err)
 	}
 	var holder string
-	db.Read.QueryRow(`SELECT claimed_by FROM outbox WHERE id = ?`, ids[0]).Scan(&holder)
+	db.Read.QueryRow(`SELECT claimed_by FROM outbox WHERE id = $1`, ids[0]).Scan(&holder)
 	if holder != "b" {
 		t.Errorf("claimed_by = %q, want b", holder)
 	}

@@ -71,7 +71,7 @@ func TestFoldMatchesFTS(t *testing.T) {
 			return err
 		}
 		for _, r := range runes {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO temp.foldcheck (rowid, x) VALUES (?, ?)`, r, "q"+string(r)+"z"); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO temp.foldcheck (rowid, x) VALUES ($1, $2)`, r, "q"+string(r)+"z"); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"shelf/store"
 	"shelf/store/catalog"
 )
 
@@ -82,10 +83,10 @@ func matchQueries(words []*wordTerms) (exact, loose string) {
 func bookID(rowid int64) int64 { return catalog.MaxBookID - rowid&catalog.MaxBookID }
 
 const (
-	sqlTier      = `SELECT rowid FROM book_search WHERE book_search MATCH ? AND ` + catalog.SQLVisibleEntry + ` ORDER BY rowid DESC LIMIT ?`
+	sqlTier      = `SELECT rowid FROM book_search WHERE book_search MATCH $1 AND ` + catalog.SQLVisibleEntry + ` ORDER BY rowid DESC LIMIT $2`
 	sqlTierTitle = `SELECT s.rowid, b.title FROM (` + sqlTier + `) s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) ORDER BY s.rowid DESC`
-	sqlCount     = `SELECT count(*) FROM (SELECT rowid FROM book_search WHERE book_search MATCH ? AND ` + catalog.SQLVisibleEntry + ` LIMIT ?)`
-	sqlPopular   = `SELECT rowid FROM book_search WHERE ` + catalog.SQLVisibleEntry + ` ORDER BY rowid DESC LIMIT ?`
+	sqlCount     = `SELECT count(*) FROM (SELECT rowid FROM book_search WHERE book_search MATCH $1 AND ` + catalog.SQLVisibleEntry + ` LIMIT $2)`
+	sqlPopular   = `SELECT rowid FROM book_search WHERE ` + catalog.SQLVisibleEntry + ` ORDER BY rowid DESC LIMIT $1`
 )
 
 // match fills r with the page of books matching words.
@@ -261,7 +262,7 @@ func (e *ftsEngine) popular(ctx context.Context, r *Results) error {
 }
 
 // sqlBooksByID fetches one page of books.
-var sqlBooksByID = `SELECT ` + catalog.SQLBookColumns + ` FROM books WHERE id IN (?` + strings.Repeat(",?", PerPage-1) + `)`
+var sqlBooksByID = `SELECT ` + catalog.SQLBookColumns + ` FROM books WHERE id IN (` + store.Params(1, PerPage) + `)`
 
 // fill loads the books of r's page from ids (the ranked ids of every page
 // up to this one, plus one) and highlights them.

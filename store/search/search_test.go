@@ -51,7 +51,7 @@ func insertBooks(t testing.TB, db *store.DB, books []catalog.Book) {
 	ctx := context.Background()
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO books (title, authors, year, isbn13, language, average_rating, ratings_count, dedupe_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`)
 		if err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func (s *Store) now() time.Time {
 // FindCtx returns the data of an unexpired session.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var data []byte
-	err := s.db.Read.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token = ? AND expiry > ?`,
+	err := s.db.Read.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token = $1 AND expiry > $2`,
 		token, s.now().UnixMilli()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
@@ -62,7 +62,7 @@ func (s *Store) CommitCtx(ctx context.Context, token string, data []byte, expiry
 			uid = id
 		}
 	}
-	_, err := s.db.Writer(ctx).ExecContext(ctx, `INSERT INTO sessions (token, data, expiry, user_id) VALUES (?, ?, ?, ?)
+	_, err := s.db.Writer(ctx).ExecContext(ctx, `INSERT INTO sessions (token, data, expiry, user_id) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry, user_id = excluded.user_id`,
 		token, data, expiry.UnixMilli(), uid)
 	if err != nil {
@@ -74,7 +74,7 @@ func (s *Store) CommitCtx(ctx context.Context, token string, data []byte, expiry
 // DeleteCtx removes a session (in ctx's transaction, if any); removing an
 // unknown one is not an error.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
-	if _, err := s.db.Writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, token); err != nil {
+	if _, err := s.db.Writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE token = $1`, token); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -97,7 +97,7 @@ func (s *Store) Delete(token string) error {
 // password reset), in ctx's transaction if any. It returns how many were
 // removed.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
-	res, err := s.db.Writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	res, err := s.db.Writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("delete user sessions: %w", err)
 	}
@@ -107,7 +107,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) (int64, er
 // DeleteExpired removes sessions whose expiry has passed and returns how
 // many were removed.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE expiry <= ?`, s.now().UnixMilli())
+	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE expiry <= $1`, s.now().UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}

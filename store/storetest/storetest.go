@@ -39,7 +39,7 @@ func FillDisk(t testing.TB, db *store.DB) {
 	for _, size := range []int{2000, 200, 20, 1} {
 		for {
 			n++
-			if _, err := db.Write.Exec(`INSERT INTO sessions (token, data, expiry) VALUES (?, ?, 0)`,
+			if _, err := db.Write.Exec(`INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, 0)`,
 				fmt.Sprintf("filler-%d", n), make([]byte, size)); err != nil {
 				break
 			}
