@@ -189,7 +189,7 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 		return devInboxListenError(cfg.Addr + " (bound to " + ln.Addr().String() + ")")
 	}
 	log.Info("shelf listening", "addr", "http://"+ln.Addr().String(), "base_url", cfg.BaseURL.String(),
-		"db", cfg.DB, "startup", time.Since(start).Round(time.Millisecond))
+		"db", db.Where(), "startup", time.Since(start).Round(time.Millisecond))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
