@@ -13,6 +13,7 @@ import (
 	"shelf/components"
 	"shelf/components/paths"
 	"shelf/store/accounts"
+	"shelf/store/limits"
 )
 
 // Accounts: sign-up with in-place validation, email confirmation, sign-in
@@ -99,7 +100,9 @@ func (a *App) register(c echo.Context) error {
 		view.Errors = f.FieldErrors
 		return a.renderRegister(c, http.StatusUnprocessableEntity, view)
 	}
-	if wait := a.Limits.RegisterIP.Allow(clientNetwork(c), now); wait > 0 {
+	if wait, err := a.Limits.RegisterIP.Allow(ctx, clientNetwork(c), now); err != nil {
+		return err
+	} else if wait > 0 {
 		f.CheckField(false, fieldEmail, tooManyAttempts(wait))
 		view.Errors = f.FieldErrors
 		return a.renderRegister(c, http.StatusTooManyRequests, view)
@@ -189,15 +192,21 @@ func (a *App) login(c echo.Context) error {
 	if !accounts.Plausible(email) {
 		// No account has such an address: a failed login of the client's
 		// network, and the address is neither looked up nor kept.
-		if _, wait := a.Limits.LoginIP.Reserve(clientNetwork(c), now); wait > 0 {
+		if wait, err := a.Limits.LoginIP.Allow(ctx, clientNetwork(c), now); err != nil {
+			return err
+		} else if wait > 0 {
 			return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
 		}
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
-	var attempt Reservation
+	var attempt limits.Reservation
 	var wait time.Duration
 	user, err := a.Accounts.Authenticate(ctx, email, pw, func(cred accounts.Credentials) error {
-		if attempt, wait = a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now); wait > 0 {
+		var err error
+		if attempt, wait, err = a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now); err != nil {
+			return err
+		}
+		if wait > 0 {
 			return errLoginLimited
 		}
 		return nil
@@ -213,7 +222,9 @@ func (a *App) login(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	attempt.Cancel() // only failures count
+	if err := attempt.Cancel(ctx); err != nil { // only failures count
+		return err
+	}
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
@@ -454,7 +465,11 @@ func (a *App) forgot(c echo.Context) error {
 	var f Form
 	checkEmail(&f, fieldEmail, email)
 	if f.Valid() {
-		if wait := a.forgotWait(c, email); wait > 0 {
+		wait, err := a.forgotWait(c, email)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
 			f.CheckField(false, fieldEmail, tooManyAttempts(wait))
 		}
 	}

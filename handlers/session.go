@@ -77,7 +77,7 @@ func (a *App) setupAccounts() {
 	}
 	a.Accounts = accounts.New(a.DB, accounts.Config{Mails: accountMails{baseURL: a.BaseURL}, Notifier: a.Mailer,
 		Now: a.now, ConfirmTTL: s.ConfirmTTL, ResetTTL: s.ResetTTL, Hash: s.Hash})
-	a.Limits = DefaultLimits()
+	a.Limits = DefaultLimits(a.DB)
 	a.signer = a.loadSigner()
 	a.SessionStore = sessions.New(a.DB, sessionUserID)
 	a.SessionStore.Now = a.now
