@@ -264,6 +264,35 @@ func (a *App) checkEmailPage(c echo.Context) error {
 	return render(c, http.StatusOK, components.CheckEmailPage(m, components.CheckEmailView{CSRF: m.CSRFToken, Email: email, Notice: a.popFlash(c)}))
 }
 
+// confirmationStatus answers the "check your mailbox" page's question,
+// asked every 2 seconds: has the address been confirmed yet, on any
+// instance, in any browser? Only the browser waiting for it is answered,
+// the one that signed up (its pending sign-up) or is signed in to the
+// account, from the database and the session alone: a read. A pending
+// sign-up for an address that already had an account waits forever, as
+// one never confirmed does, so the answer tells nobody that it had one.
+// htmx gets the status fragment, other browsers a page around it.
+func (a *App) confirmationStatus(c echo.Context) error {
+	var v components.ConfirmationStatusView
+	if u, ok := a.currentUser(c); ok {
+		v = components.ConfirmationStatusView{Confirmed: u.Confirmed(), SignedIn: true}
+	} else if p, ok := a.pendingSignUp(c); ok {
+		v.Confirmed = a.pendingConfirmed(c, p)
+	} else {
+		return redirect(c, paths.LoginNext(paths.CheckEmail))
+	}
+	noStore(c)
+	varyOnHTMX(c)
+	if isHTMX(c) {
+		return render(c, http.StatusOK, components.ConfirmationStatus(v))
+	}
+	title := "Not confirmed yet"
+	if v.Confirmed {
+		title = "Address confirmed"
+	}
+	return render(c, http.StatusOK, components.ConfirmationStatusPage(a.meta(c, title), v))
+}
+
 // resend sends a new confirmation link, at most once a minute and
 // accounts.ResendPerDay times a day; otherwise it shows the wait.
 func (a *App) resend(c echo.Context) error {

@@ -422,6 +422,7 @@ func (a *App) signIn(c echo.Context, u accounts.User, remember bool) error {
 	if err := a.Sessions.RenewToken(ctx); err != nil {
 		return err
 	}
+	a.endPendingSignUp(c) // a signed-in browser waits for no sign-up
 	a.Sessions.Put(ctx, sessUserID, u.ID)
 	a.Sessions.Put(ctx, sessCreated, a.now().Unix())
 	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())
