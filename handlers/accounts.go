@@ -13,6 +13,7 @@ import (
 	"shelf/components"
 	"shelf/components/paths"
 	"shelf/store/accounts"
+	"shelf/store/limits"
 )
 
 // Accounts: sign-up with in-place validation, email confirmation, sign-in
@@ -99,7 +100,9 @@ func (a *App) register(c echo.Context) error {
 		view.Errors = f.FieldErrors
 		return a.renderRegister(c, http.StatusUnprocessableEntity, view)
 	}
-	if wait := a.Limits.RegisterIP.Allow(clientNetwork(c), now); wait > 0 {
+	if wait, err := a.Limits.RegisterIP.Allow(ctx, clientNetwork(c), now); err != nil {
+		return err
+	} else if wait > 0 {
 		f.CheckField(false, fieldEmail, tooManyAttempts(wait))
 		view.Errors = f.FieldErrors
 		return a.renderRegister(c, http.StatusTooManyRequests, view)
@@ -189,15 +192,21 @@ func (a *App) login(c echo.Context) error {
 	if !accounts.Plausible(email) {
 		// No account has such an address: a failed login of the client's
 		// network, and the address is neither looked up nor kept.
-		if _, wait := a.Limits.LoginIP.Reserve(clientNetwork(c), now); wait > 0 {
+		if wait, err := a.Limits.LoginIP.Allow(ctx, clientNetwork(c), now); err != nil {
+			return err
+		} else if wait > 0 {
 			return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
 		}
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
-	var attempt Reservation
+	var attempt limits.Reservation
 	var wait time.Duration
 	user, err := a.Accounts.Authenticate(ctx, email, pw, func(cred accounts.Credentials) error {
-		if attempt, wait = a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now); wait > 0 {
+		var err error
+		if attempt, wait, err = a.reserveLogin(c, email, cred.UserID, cred.DevicesValidAfter, now); err != nil {
+			return err
+		}
+		if wait > 0 {
 			return errLoginLimited
 		}
 		return nil
@@ -213,7 +222,9 @@ func (a *App) login(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	attempt.Cancel() // only failures count
+	if err := attempt.Cancel(ctx); err != nil { // only failures count
+		return err
+	}
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
@@ -251,6 +262,35 @@ func (a *App) checkEmailPage(c echo.Context) error {
 	}
 	m := a.formMeta(c, "Check your mailbox")
 	return render(c, http.StatusOK, components.CheckEmailPage(m, components.CheckEmailView{CSRF: m.CSRFToken, Email: email, Notice: a.popFlash(c)}))
+}
+
+// confirmationStatus answers the "check your mailbox" page's question,
+// asked every 2 seconds: has the address been confirmed yet, on any
+// instance, in any browser? Only the browser waiting for it is answered,
+// the one that signed up (its pending sign-up) or is signed in to the
+// account, from the database and the session alone: a read. A pending
+// sign-up for an address that already had an account waits forever, as
+// one never confirmed does, so the answer tells nobody that it had one.
+// htmx gets the status fragment, other browsers a page around it.
+func (a *App) confirmationStatus(c echo.Context) error {
+	var v components.ConfirmationStatusView
+	if u, ok := a.currentUser(c); ok {
+		v = components.ConfirmationStatusView{Confirmed: u.Confirmed(), SignedIn: true}
+	} else if p, ok := a.pendingSignUp(c); ok {
+		v.Confirmed = a.pendingConfirmed(c, p)
+	} else {
+		return redirect(c, paths.LoginNext(paths.CheckEmail))
+	}
+	noStore(c)
+	varyOnHTMX(c)
+	if isHTMX(c) {
+		return render(c, http.StatusOK, components.ConfirmationStatus(v))
+	}
+	title := "Not confirmed yet"
+	if v.Confirmed {
+		title = "Address confirmed"
+	}
+	return render(c, http.StatusOK, components.ConfirmationStatusPage(a.meta(c, title), v))
 }
 
 // resend sends a new confirmation link, at most once a minute and
@@ -454,7 +494,11 @@ func (a *App) forgot(c echo.Context) error {
 	var f Form
 	checkEmail(&f, fieldEmail, email)
 	if f.Valid() {
-		if wait := a.forgotWait(c, email); wait > 0 {
+		wait, err := a.forgotWait(c, email)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
 			f.CheckField(false, fieldEmail, tooManyAttempts(wait))
 		}
 	}

@@ -19,10 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
+
 	"shelf/store"
 	"shelf/store/accounts"
 	"shelf/store/catalog"
 	"shelf/store/search"
+	"shelf/store/storetest"
 )
 
 // ---- Test harness: the real handler over HTTP, a real SQLite file, a
@@ -76,18 +79,46 @@ func newTestEnvWith(t testing.TB, setup func(*Deps, *Settings)) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	searcher, err := search.New(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
+	return newTestEnvOn(t, db, &clock{t: time.Now().UTC().Truncate(time.Millisecond)}, setup)
+}
+
+// newInstances starts n Apps, each with its own server, over one fresh
+// PostgreSQL database and one clock: instances of Shelf behind a load
+// balancer. A browser moves between them with browser.at. They serve
+// accounts only (no catalog search). Skipped without a PostgreSQL server
+// (unless CI=true).
+func newInstances(t testing.TB, n int) []*testEnv {
+	t.Helper()
+	db := storetest.OpenPostgres(t)
+	clk := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	envs := make([]*testEnv, n)
+	for i := range envs {
+		envs[i] = newTestEnvOn(t, db, clk, func(d *Deps, _ *Settings) { d.Search = nil })
 	}
+	return envs
+}
+
+// newTestEnvOn builds an App and its server over db, with clk as its
+// clock. setup may drop the catalog search (Deps.Search = nil), which is
+// then not built.
+func newTestEnvOn(t testing.TB, db *store.DB, clk *clock, setup func(*Deps, *Settings)) *testEnv {
+	t.Helper()
 	base, _ := url.Parse("http://shelf.test")
-	env := &testEnv{t: t, db: db, clock: &clock{t: time.Now().UTC().Truncate(time.Millisecond)}, mailer: &countNotifier{}}
+	env := &testEnv{t: t, db: db, clock: clk, mailer: &countNotifier{}}
 	deps := Deps{DB: db, Logger: slog.New(slog.DiscardHandler), Now: env.clock.Now, Mailer: env.mailer,
-		Catalog: catalog.New(db), Search: searcher}
+		Catalog: catalog.New(db), Search: &search.Searcher{}}
 	settings := Settings{BaseURL: base, Accounts: AccountSettings{Hash: testHash}}
 	if setup != nil {
 		setup(&deps, &settings)
 	}
+	if deps.Search != nil {
+		searcher, err := search.New(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps.Search = searcher
+	}
+	var err error
 	env.app, err = New(deps, settings)
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +132,14 @@ type browser struct {
 	env  *testEnv
 	http *http.Client
 	csrf string // last token seen on a page
+}
+
+// at returns the same browser (its cookies, its last CSRF token) talking
+// to env's server instead. Servers of one test all listen on 127.0.0.1,
+// and cookies do not depend on the port, so the browser's cookies go to
+// every one of them, as to instances behind one address.
+func (b *browser) at(env *testEnv) *browser {
+	return &browser{env: env, http: b.http, csrf: b.csrf}
 }
 
 func (env *testEnv) browser() *browser {
@@ -352,4 +391,23 @@ func (p page) varies(h string) bool {
 		}
 	}
 	return false
+}
+
+// sessionValue reads key from the stored session of b's cookie.
+func sessionValue(t testing.TB, env *testEnv, b *browser, key string) (any, bool) {
+	t.Helper()
+	c := b.sessionCookie()
+	if c == nil {
+		return nil, false
+	}
+	data, found, err := env.app.SessionStore.FindCtx(context.Background(), storedToken(c.Value))
+	if err != nil || !found {
+		t.Fatalf("session of the cookie: found %v, %v", found, err)
+	}
+	_, values, err := scs.GobCodec{}.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok := values[key]
+	return v, ok
 }

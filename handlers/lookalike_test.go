@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 
 	"shelf/store/accounts"
 )
@@ -114,7 +113,7 @@ func TestLookalikeAddresses(t *testing.T) {
 // Item 19: the sign-up limit answers 429 like every other limit.
 func TestRegisterRateLimitIs429(t *testing.T) {
 	env := newTestEnv(t)
-	env.app.Limits.RegisterIP = NewLimiter(1, time.Hour)
+	env.app.Limits.RegisterIP.Limit = 1
 	env.register("first@example.org")
 	b := env.browser()
 	b.get("/register")

@@ -71,6 +71,7 @@ func (a *App) accountRoutes(e *echo.Echo) {
 	e.POST(paths.Login, a.login)
 	e.POST(paths.Logout, a.logout)
 	serveGet(e, paths.CheckEmail, a.checkEmailPage) // signed-in or pending sign-up
+	serveGet(e, paths.CheckEmailStatus, a.confirmationStatus)
 	e.POST(paths.ResendConfirm, a.resend)
 	serveGet(e, paths.Confirm, a.confirmPage)
 	e.POST(paths.Confirm, a.confirm)

@@ -3,11 +3,13 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +77,7 @@ func (a *App) setupAccounts() {
 	}
 	a.Accounts = accounts.New(a.DB, accounts.Config{Mails: accountMails{baseURL: a.BaseURL}, Notifier: a.Mailer,
 		Now: a.now, ConfirmTTL: s.ConfirmTTL, ResetTTL: s.ResetTTL, Hash: s.Hash})
-	a.Limits = DefaultLimits()
+	a.Limits = DefaultLimits(a.DB)
 	a.signer = a.loadSigner()
 	a.SessionStore = sessions.New(a.DB, sessionUserID)
 	a.SessionStore.Now = a.now
@@ -255,14 +257,26 @@ type flowSession struct {
 // transaction, so the session's own writes (RenewToken deleting the old
 // session row) join it. saveSession then only sends the cookie, unless the
 // session changed again after the commit.
+//
+// The hook may run more than once (a transaction that lost a conflict on
+// PostgreSQL runs again, see store.DB.InTx): each run after the first starts
+// from the session and cookies as they were before the flow (see
+// flowStart.restore).
 func (a *App) withSession(c echo.Context, flow func(accounts.SaveSession) error, change func(accounts.User) error) error {
 	r := c.Request()
 	defer c.SetRequest(r)
 	saved := &flowSession{}
 	c.Set(ctxFlowSession, saved)
-	tokenBefore := a.Sessions.Token(r.Context())
+	before := a.sessionBefore(c)
+	runs := 0
 	err := flow(func(ctx context.Context, u accounts.User) error {
 		c.SetRequest(r.WithContext(ctx))
+		if runs++; runs > 1 {
+			if err := before.restore(ctx); err != nil {
+				return err
+			}
+		}
+		*saved = flowSession{}
 		if err := change(u); err != nil {
 			return err
 		}
@@ -277,7 +291,7 @@ func (a *App) withSession(c echo.Context, flow func(accounts.SaveSession) error,
 	})
 	if err != nil {
 		saved.failed = true
-		if a.Sessions.Token(r.Context()) != tokenBefore {
+		if a.Sessions.Token(r.Context()) != before.token {
 			// change started a session that was not stored: the error page
 			// must not show its account.
 			_ = a.Sessions.Clear(r.Context())
@@ -285,6 +299,59 @@ func (a *App) withSession(c echo.Context, flow func(accounts.SaveSession) error,
 		}
 	}
 	return err
+}
+
+// flowStart is the session and response cookies as they were before an
+// account flow, for a run of its session hook after the first.
+type flowStart struct {
+	a        *App
+	c        echo.Context
+	token    string
+	values   map[string]any
+	deadline time.Time
+	cookies  []string
+	user     any
+}
+
+func (a *App) sessionBefore(c echo.Context) flowStart {
+	ctx := c.Request().Context()
+	return flowStart{a: a, c: c, token: a.Sessions.Token(ctx), values: a.sessionValues(ctx), deadline: a.Sessions.Deadline(ctx),
+		cookies: slices.Clone(c.Response().Header().Values("Set-Cookie")), user: c.Get(ctxUser)}
+}
+
+// restore puts the session back as it was before the flow, in ctx's
+// transaction. scs cannot take back a token it renewed, so a session whose
+// token an earlier run renewed keeps the new token, and the row of the old
+// one, which that run deleted in its rolled-back transaction, is deleted in
+// this one: as if this run renewed it too, which is always safe.
+func (s flowStart) restore(ctx context.Context) error {
+	sm := s.a.Sessions
+	if s.token != "" && sm.Token(ctx) != s.token {
+		if err := s.a.SessionStore.DeleteCtx(ctx, storedToken(s.token)); err != nil {
+			return err
+		}
+	}
+	if err := sm.Clear(ctx); err != nil {
+		return err
+	}
+	for k, v := range s.values {
+		sm.Put(ctx, k, v)
+	}
+	sm.SetDeadline(ctx, s.deadline)
+	h := s.c.Response().Header()
+	h.Del("Set-Cookie")
+	for _, v := range s.cookies {
+		h.Add("Set-Cookie", v)
+	}
+	s.c.Set(ctxUser, s.user)
+	return nil
+}
+
+// storedToken is what the session table holds for a cookie's token: its
+// SHA-256, as scs stores it with HashTokenInStore.
+func storedToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // refuseUnsaved turns the response about to be written into the 503 page:
@@ -355,6 +422,7 @@ func (a *App) signIn(c echo.Context, u accounts.User, remember bool) error {
 	if err := a.Sessions.RenewToken(ctx); err != nil {
 		return err
 	}
+	a.endPendingSignUp(c) // a signed-in browser waits for no sign-up
 	a.Sessions.Put(ctx, sessUserID, u.ID)
 	a.Sessions.Put(ctx, sessCreated, a.now().Unix())
 	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())

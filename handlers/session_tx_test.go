@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+
 	"shelf/store"
+	"shelf/store/accounts"
 )
 
 // Item 23: sign-up, confirmation and reset change an account and give the
@@ -194,4 +198,69 @@ func TestFailedSessionInTxShowsNoAccount(t *testing.T) {
 		t.Fatal("a session cookie for a reset that failed")
 	}
 	r.get(link).wantStatus(t, http.StatusOK).wantContains(t, `id="reset-form"`)
+}
+
+// On PostgreSQL a flow's transaction may run again after a serialization
+// conflict (store.DB.InTx), and withSession's change with it. The second
+// run starts from the session as it was before the first: the pending
+// sign-up the first run ended is there again, the old session row that the
+// first run's token renewal deleted (rolled back with it) is deleted, and
+// the browser gets one device cookie.
+func TestFlowSessionRunsAgainFromItsStart(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "again@example.org"
+	b := env.signUp(email)
+	before := b.sessionCookie()
+	uid := env.user(email).ID
+	errConflict := errors.New("conflict: run again")
+	env.app.echo.POST("/test/confirm-twice", func(c echo.Context) error {
+		a := env.app
+		ctx := c.Request().Context()
+		runs := 0
+		err := a.withSession(c, func(save accounts.SaveSession) error {
+			// What InTx does on PostgreSQL when the first run conflicts.
+			for {
+				runs++
+				err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+					u, err := accounts.UserByIDTx(ctx, tx, uid)
+					if err != nil {
+						return err
+					}
+					if err := save(store.WithTx(ctx, tx), u); err != nil {
+						return err
+					}
+					if runs == 1 {
+						return errConflict
+					}
+					return nil
+				})
+				if !errors.Is(err, errConflict) {
+					return err
+				}
+			}
+		}, func(u accounts.User) error {
+			c.Set(ctxUser, nil)
+			return a.signInPendingSignUp(c, u)
+		})
+		if err != nil {
+			return err
+		}
+		return c.String(http.StatusOK, fmt.Sprintf("runs=%d user=%d", runs, a.Sessions.GetInt64(c.Request().Context(), sessUserID)))
+	})
+	b.get("/check-email")
+	p := b.post("/test/confirm-twice", nil).wantStatus(t, http.StatusOK).wantContains(t, fmt.Sprintf("runs=2 user=%d", uid))
+	if n := len(p.header.Values("Set-Cookie")); n != 2 { // the session and the device cookie
+		t.Fatalf("%d cookies set, want 2: %q", n, p.header.Values("Set-Cookie"))
+	}
+	if sessionRows(t, env) != 1 {
+		t.Fatalf("%d session rows, want 1 (the pending sign-up's was renewed)", sessionRows(t, env))
+	}
+	if c := b.sessionCookie(); c == nil || c.Value == before.Value {
+		t.Fatal("the session token was not renewed at sign-in")
+	}
+	// The pending sign-up's cookie no longer opens any session.
+	old := env.browser()
+	old.setCookie(env.app.Sessions.Cookie.Name, before.Value)
+	old.get("/check-email").wantStatus(t, http.StatusSeeOther)
+	b.get("/check-email").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="`+email+`"`)
 }

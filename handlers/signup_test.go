@@ -77,9 +77,11 @@ func TestSignUpDoesNotTellTaken(t *testing.T) {
 		htmxFresh.htmx("/register", form("newest@example.org")), "owner@example.org", "newest@example.org")
 
 	// The pages that follow.
-	for _, path := range []string{"/check-email", "/account", "/register", "/login"} {
+	for _, path := range []string{"/check-email", "/check-email/status", "/account", "/register", "/login"} {
 		sameExceptTokens(t, "GET "+path, taken.get(path), fresh.get(path), "owner@example.org", "newer@example.org")
 	}
+	sameExceptTokens(t, "status poll", taken.get("/check-email/status", htmxHeaders...), fresh.get("/check-email/status", htmxHeaders...),
+		"owner@example.org", "newer@example.org")
 	env.clock.Advance(20 * time.Second)
 	sameExceptTokens(t, "early resend", taken.post("/check-email/resend", nil), fresh.post("/check-email/resend", nil),
 		"owner@example.org", "newer@example.org")
@@ -379,4 +381,74 @@ func TestSignUpRetakesUnconfirmed(t *testing.T) {
 	b.get("/login")
 	b.post("/login", url.Values{"email": {email}, "password": {otherPW}}).wantStatus(t, http.StatusUnprocessableEntity)
 	b.post("/login", url.Values{"email": {email}, "password": {ownerPW}}).wantStatus(t, http.StatusSeeOther)
+}
+
+// The check-your-mailbox page waits for the confirmation: it polls a
+// status that reads the database (htmx, every 2 s) and, once the address
+// is confirmed in any browser, says so and offers the next step; polling
+// stops then. Without htmx the same status is a page of its own.
+func TestCheckEmailWaitsForConfirmation(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "waiting@example.org"
+	b := env.signUp(email)
+	b.get("/check-email").wantStatus(t, http.StatusOK).
+		wantContains(t, `id="confirmation-status"`, `hx-get="/check-email/status"`, `hx-trigger="every 2s"`)
+
+	poll := func() page {
+		t.Helper()
+		p := b.get("/check-email/status", htmxHeaders...).wantStatus(t, http.StatusOK)
+		if strings.Contains(p.body, "<html") {
+			t.Fatalf("a whole page for htmx:\n%s", p.body)
+		}
+		if p.header.Get("Cache-Control") != "no-store" || !p.varies("HX-Request") || !p.varies("Cookie") {
+			t.Fatalf("headers %v", p.header)
+		}
+		return p
+	}
+	poll().wantContains(t, `data-confirmed="false"`, `hx-trigger="every 2s"`)
+	b.get("/check-email/status").wantStatus(t, http.StatusOK).wantContains(t, "<html", `data-confirmed="false"`, `href="/check-email/status"`)
+
+	// Confirmed from another browser: this one is told to sign in.
+	other := env.browser()
+	link := env.lastLink(email)
+	other.get(link)
+	other.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`)
+	p := poll().wantContains(t, `data-confirmed="true"`, "Sign in", `href="/login?next=%2Faccount"`)
+	if strings.Contains(p.body, "hx-trigger") {
+		t.Fatalf("still polling once confirmed:\n%s", p.body)
+	}
+	b.get("/check-email/status").wantStatus(t, http.StatusOK).wantContains(t, "<html", `data-confirmed="true"`)
+	// Signing in then ends the pending sign-up.
+	b.login(email, goodPassword).wantStatus(t, http.StatusSeeOther)
+	b.get("/account").wantStatus(t, http.StatusOK)
+	if _, ok := sessionValue(t, env, b, sessPendingEmail); ok {
+		t.Fatal("the pending sign-up outlived the sign-in")
+	}
+}
+
+// Confirmed in another tab of the browser that signed up, which that signs
+// in: the waiting page offers the account.
+func TestCheckEmailConfirmedInThisBrowser(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "same-browser@example.org"
+	b := env.signUp(email)
+	link := env.lastLink(email)
+	b.get(link)
+	b.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`)
+	b.get("/check-email/status", htmxHeaders...).wantStatus(t, http.StatusOK).
+		wantContains(t, `data-confirmed="true"`, "Go to your account", `href="/account"`)
+}
+
+// The status is only for the browser that signed up (or is signed in):
+// others are sent to sign in, and learn nothing about any account.
+func TestCheckEmailStatusNeedsThePendingSignUp(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("someone@example.org")
+	stranger := env.browser()
+	if p := stranger.get("/check-email/status"); p.status != http.StatusSeeOther || p.location() != "/login?next=%2Fcheck-email" {
+		t.Fatalf("no session: %d %q", p.status, p.location())
+	}
+	if p := stranger.get("/check-email/status", htmxHeaders...); p.header.Get("HX-Redirect") != "/login?next=%2Fcheck-email" {
+		t.Fatalf("no session, htmx: %d %v", p.status, p.header)
+	}
 }

@@ -26,6 +26,7 @@ const (
 	Logout           = "/logout"
 	CheckEmail       = "/check-email" // "check your mailbox"
 	ResendConfirm    = "/check-email/resend"
+	CheckEmailStatus = "/check-email/status" // whether the address waited for is confirmed yet
 	Confirm          = "/confirm/:token"
 	ConfirmNotMe     = "/confirm/:token/not-me"
 	Account          = "/account"

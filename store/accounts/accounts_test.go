@@ -19,10 +19,13 @@ type testDB struct {
 	*Accounts
 }
 
-func openTestDB(t testing.TB) testDB {
+// backends runs test on a fresh database of each backend (see
+// storetest.Backends).
+func backends(t *testing.T, test func(t *testing.T, db testDB)) {
 	t.Helper()
-	db := storetest.Open(t)
-	return testDB{db, New(db, Config{Hash: fastHash})}
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		test(t, testDB{db, New(db, Config{Hash: fastHash})})
+	})
 }
 
 // fastHash keeps tests quick; the PHC string records the parameters.
@@ -77,180 +80,184 @@ func TestUsersUniqueEmailIgnoresCase(t *testing.T) {
 		{"strasse@example.de", "STRASSE@example.de", "straße@example.de"},
 	} {
 		t.Run(c.stored, func(t *testing.T) {
-			db := openTestDB(t)
-			ctx := context.Background()
-			now := time.Now()
-			insertTestUser(t, db, c.stored, now)
-			err := db.InTx(ctx, func(tx *sql.Tx) error {
-				_, err := InsertUser(ctx, tx, NewUser{Email: c.again, PasswordHash: "x"}, now)
-				return err
+			backends(t, func(t *testing.T, db testDB) {
+				ctx := context.Background()
+				now := time.Now()
+				insertTestUser(t, db, c.stored, now)
+				err := db.InTx(ctx, func(tx *sql.Tx) error {
+					_, err := InsertUser(ctx, tx, NewUser{Email: c.again, PasswordHash: "x"}, now)
+					return err
+				})
+				if !errors.Is(err, ErrDuplicateEmail) {
+					t.Fatalf("second account %q: err = %v, want ErrDuplicateEmail", c.again, err)
+				}
+				for _, lookup := range []string{c.again, c.lookup} {
+					u, err := db.UserByEmail(ctx, lookup)
+					if err != nil || u.Email != c.stored || u.Confirmed() {
+						t.Fatalf("UserByEmail(%q) = %+v, %v", lookup, u, err)
+					}
+					cr, err := db.CredentialsByEmail(ctx, lookup)
+					if err != nil || cr.UserID != u.ID {
+						t.Fatalf("CredentialsByEmail(%q) = %+v, %v", lookup, cr, err)
+					}
+				}
+				if _, err := db.UserByEmail(ctx, "nobody@example.org"); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("unknown: %v", err)
+				}
 			})
-			if !errors.Is(err, ErrDuplicateEmail) {
-				t.Fatalf("second account %q: err = %v, want ErrDuplicateEmail", c.again, err)
-			}
-			for _, lookup := range []string{c.again, c.lookup} {
-				u, err := db.UserByEmail(ctx, lookup)
-				if err != nil || u.Email != c.stored || u.Confirmed() {
-					t.Fatalf("UserByEmail(%q) = %+v, %v", lookup, u, err)
-				}
-				cr, err := db.CredentialsByEmail(ctx, lookup)
-				if err != nil || cr.UserID != u.ID {
-					t.Fatalf("CredentialsByEmail(%q) = %+v, %v", lookup, cr, err)
-				}
-			}
-			if _, err := db.UserByEmail(ctx, "nobody@example.org"); !errors.Is(err, store.ErrNotFound) {
-				t.Fatalf("unknown: %v", err)
-			}
 		})
 	}
 }
 
 func TestConcurrentInsertsOneAccount(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var ok, dup int
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := db.InTx(ctx, func(tx *sql.Tx) error {
-				_, err := InsertUser(ctx, tx, NewUser{Email: "race@example.org", PasswordHash: "x"}, time.Now())
-				return err
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, ErrDuplicateEmail):
-				dup++
-			default:
-				t.Errorf("insert: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if ok != 1 || dup != 19 {
-		t.Fatalf("ok=%d dup=%d, want 1 and 19", ok, dup)
-	}
+	backends(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var ok, dup int
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := db.InTx(ctx, func(tx *sql.Tx) error {
+					_, err := InsertUser(ctx, tx, NewUser{Email: "race@example.org", PasswordHash: "x"}, time.Now())
+					return err
+				})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, ErrDuplicateEmail):
+					dup++
+				default:
+					t.Errorf("insert: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != 1 || dup != 19 {
+			t.Fatalf("ok=%d dup=%d, want 1 and 19", ok, dup)
+		}
+	})
 }
 
 func TestTokens(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	uid := insertTestUser(t, db, "t@example.org", now)
-	issue := func(p Purpose, at time.Time, ttl time.Duration) string {
-		t.Helper()
-		var tok string
-		if err := db.InTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			tok, err = IssueToken(ctx, tx, uid, p, at, ttl, false)
-			return err
-		}); err != nil {
-			t.Fatal(err)
+	backends(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+		uid := insertTestUser(t, db, "t@example.org", now)
+		issue := func(p Purpose, at time.Time, ttl time.Duration) string {
+			t.Helper()
+			var tok string
+			if err := db.InTx(ctx, func(tx *sql.Tx) error {
+				var err error
+				tok, err = IssueToken(ctx, tx, uid, p, at, ttl, false)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return tok
 		}
-		return tok
-	}
-	use := func(tok string, p Purpose, at time.Time) (int64, error) {
-		var id int64
-		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			id, err = UseToken(ctx, tx, tok, p, at)
-			return err
-		})
-		return id, err
-	}
+		use := func(tok string, p Purpose, at time.Time) (int64, error) {
+			var id int64
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				var err error
+				id, err = UseToken(ctx, tx, tok, p, at)
+				return err
+			})
+			return id, err
+		}
 
-	tok := issue(PurposeConfirm, now, 48*time.Hour)
-	if len(tok) != tokenChars {
-		t.Fatalf("token %q has %d chars", tok, len(tok))
-	}
-	var stored int
-	db.Read.QueryRow(`SELECT count(*) FROM user_tokens WHERE hash = $1`, tok).Scan(&stored)
-	if stored != 0 {
-		t.Fatal("token stored in clear")
-	}
-	if id, err := db.CheckToken(ctx, tok, PurposeConfirm, now); id != uid || err != nil {
-		t.Fatalf("check = %d, %v", id, err)
-	}
-	if _, err := use(tok, PurposeReset, now); !errors.Is(err, ErrTokenUnknown) {
-		t.Fatalf("other purpose: %v", err)
-	}
-	if _, err := db.CheckToken(ctx, tok, PurposeConfirm, now.Add(48*time.Hour)); !errors.Is(err, ErrTokenExpired) {
-		t.Fatalf("expired: %v", err)
-	}
-	tampered := []byte(tok)
-	tampered[5] ^= 1
-	if _, err := db.CheckToken(ctx, string(tampered), PurposeConfirm, now); !errors.Is(err, ErrTokenMalformed) {
-		t.Fatalf("tampered: %v", err)
-	}
-	if _, err := db.CheckToken(ctx, tok[:20], PurposeConfirm, now); !errors.Is(err, ErrTokenMalformed) {
-		t.Fatalf("cut: %v", err)
-	}
-	unknown, _, _ := newToken()
-	if _, err := db.CheckToken(ctx, unknown, PurposeConfirm, now); !errors.Is(err, ErrTokenUnknown) {
-		t.Fatalf("unknown: %v", err)
-	}
-	if id, err := use(tok, PurposeConfirm, now.Add(time.Hour)); id != uid || err != nil {
-		t.Fatalf("use = %d, %v", id, err)
-	}
-	if id, err := use(tok, PurposeConfirm, now.Add(time.Hour)); id != uid || !errors.Is(err, ErrTokenUsed) {
-		t.Fatalf("reuse = %d, %v", id, err)
-	}
-	// A newer link supersedes the older one.
-	old := issue(PurposeReset, now, time.Hour)
-	newer := issue(PurposeReset, now.Add(time.Minute), time.Hour)
-	if _, err := use(old, PurposeReset, now.Add(2*time.Minute)); !errors.Is(err, ErrTokenSuperseded) {
-		t.Fatalf("superseded: %v", err)
-	}
-	if _, err := use(newer, PurposeReset, now.Add(2*time.Minute)); err != nil {
-		t.Fatalf("newer: %v", err)
-	}
+		tok := issue(PurposeConfirm, now, 48*time.Hour)
+		if len(tok) != tokenChars {
+			t.Fatalf("token %q has %d chars", tok, len(tok))
+		}
+		var stored int
+		db.Read.QueryRow(`SELECT count(*) FROM user_tokens WHERE hash = $1`, tok).Scan(&stored)
+		if stored != 0 {
+			t.Fatal("token stored in clear")
+		}
+		if id, err := db.CheckToken(ctx, tok, PurposeConfirm, now); id != uid || err != nil {
+			t.Fatalf("check = %d, %v", id, err)
+		}
+		if _, err := use(tok, PurposeReset, now); !errors.Is(err, ErrTokenUnknown) {
+			t.Fatalf("other purpose: %v", err)
+		}
+		if _, err := db.CheckToken(ctx, tok, PurposeConfirm, now.Add(48*time.Hour)); !errors.Is(err, ErrTokenExpired) {
+			t.Fatalf("expired: %v", err)
+		}
+		tampered := []byte(tok)
+		tampered[5] ^= 1
+		if _, err := db.CheckToken(ctx, string(tampered), PurposeConfirm, now); !errors.Is(err, ErrTokenMalformed) {
+			t.Fatalf("tampered: %v", err)
+		}
+		if _, err := db.CheckToken(ctx, tok[:20], PurposeConfirm, now); !errors.Is(err, ErrTokenMalformed) {
+			t.Fatalf("cut: %v", err)
+		}
+		unknown, _, _ := newToken()
+		if _, err := db.CheckToken(ctx, unknown, PurposeConfirm, now); !errors.Is(err, ErrTokenUnknown) {
+			t.Fatalf("unknown: %v", err)
+		}
+		if id, err := use(tok, PurposeConfirm, now.Add(time.Hour)); id != uid || err != nil {
+			t.Fatalf("use = %d, %v", id, err)
+		}
+		if id, err := use(tok, PurposeConfirm, now.Add(time.Hour)); id != uid || !errors.Is(err, ErrTokenUsed) {
+			t.Fatalf("reuse = %d, %v", id, err)
+		}
+		// A newer link supersedes the older one.
+		old := issue(PurposeReset, now, time.Hour)
+		newer := issue(PurposeReset, now.Add(time.Minute), time.Hour)
+		if _, err := use(old, PurposeReset, now.Add(2*time.Minute)); !errors.Is(err, ErrTokenSuperseded) {
+			t.Fatalf("superseded: %v", err)
+		}
+		if _, err := use(newer, PurposeReset, now.Add(2*time.Minute)); err != nil {
+			t.Fatalf("newer: %v", err)
+		}
+	})
 }
 
 func TestResendWait(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	uid := insertTestUser(t, db, "r@example.org", now)
-	try := func(at time.Time, resent bool) time.Duration {
-		t.Helper()
-		var wait time.Duration
-		if err := db.InTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			if wait, err = ResendWait(ctx, tx, uid, at); err != nil || wait > 0 {
+	backends(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+		uid := insertTestUser(t, db, "r@example.org", now)
+		try := func(at time.Time, resent bool) time.Duration {
+			t.Helper()
+			var wait time.Duration
+			if err := db.InTx(ctx, func(tx *sql.Tx) error {
+				var err error
+				if wait, err = ResendWait(ctx, tx, uid, at); err != nil || wait > 0 {
+					return err
+				}
+				_, err = IssueToken(ctx, tx, uid, PurposeConfirm, at, time.Hour, resent)
 				return err
+			}); err != nil {
+				t.Fatal(err)
 			}
-			_, err = IssueToken(ctx, tx, uid, PurposeConfirm, at, time.Hour, resent)
-			return err
-		}); err != nil {
-			t.Fatal(err)
+			return wait
 		}
-		return wait
-	}
-	if w := try(now, false); w != 0 { // the sign-up mail
-		t.Fatalf("first: wait %v", w)
-	}
-	if w := try(now.Add(20*time.Second), true); w != 40*time.Second {
-		t.Fatalf("after 20s: wait %v, want 40s", w)
-	}
-	at := now
-	for i := 0; i < ResendPerDay; i++ {
+		if w := try(now, false); w != 0 { // the sign-up mail
+			t.Fatalf("first: wait %v", w)
+		}
+		if w := try(now.Add(20*time.Second), true); w != 40*time.Second {
+			t.Fatalf("after 20s: wait %v, want 40s", w)
+		}
+		at := now
+		for i := 0; i < ResendPerDay; i++ {
+			at = at.Add(time.Minute)
+			if w := try(at, true); w != 0 {
+				t.Fatalf("resend %d: wait %v", i+1, w)
+			}
+		}
 		at = at.Add(time.Minute)
-		if w := try(at, true); w != 0 {
-			t.Fatalf("resend %d: wait %v", i+1, w)
+		if w := try(at, true); w != 24*time.Hour-5*time.Minute {
+			t.Fatalf("sixth resend: wait %v, want %v", w, 24*time.Hour-5*time.Minute)
 		}
-	}
-	at = at.Add(time.Minute)
-	if w := try(at, true); w != 24*time.Hour-5*time.Minute {
-		t.Fatalf("sixth resend: wait %v, want %v", w, 24*time.Hour-5*time.Minute)
-	}
-	if w := try(now.Add(24*time.Hour+time.Minute+time.Second), true); w != 0 {
-		t.Fatalf("next day: wait %v", w)
-	}
+		if w := try(now.Add(24*time.Hour+time.Minute+time.Second), true); w != 0 {
+			t.Fatalf("next day: wait %v", w)
+		}
+	})
 }
 
 // BenchmarkPasswordHash measures one production-strength hash.

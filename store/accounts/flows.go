@@ -80,7 +80,6 @@ func (a *Accounts) SignUp(ctx context.Context, n NewAccount, save SaveSession) (
 		id, err := InsertUser(ctx, tx, nu, now)
 		switch {
 		case errors.Is(err, ErrDuplicateEmail):
-			// SQLite undoes only the failed statement; tx goes on.
 			u, err := UserByEmailTx(ctx, tx, n.Email)
 			if err != nil {
 				return err
@@ -282,8 +281,9 @@ func (a *Accounts) RequestReset(ctx context.Context, email string) error {
 // address with an account gets a reset link, any other nothing.
 func (a *Accounts) HandleResetRequests(ctx context.Context) error {
 	for {
-		done, sent := false, false
+		var done, sent bool
 		err := a.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			done, sent = false, false // a run again starts afresh
 			email, ok, err := TakeResetRequest(ctx, tx)
 			if err != nil || !ok {
 				done = !ok

@@ -87,8 +87,12 @@ func IssueToken(ctx context.Context, tx *sql.Tx, userID int64, purpose Purpose, 
 		WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL AND superseded_at IS NULL`, ts(now), userID, string(purpose)); err != nil {
 		return "", fmt.Errorf("supersede tokens: %w", err)
 	}
+	resentFlag := 0 // an integer column on both backends
+	if resent {
+		resentFlag = 1
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO user_tokens (hash, user_id, purpose, resent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		hash, userID, string(purpose), resent, ts(now), ts(now.Add(ttl))); err != nil {
+		hash, userID, string(purpose), resentFlag, ts(now), ts(now.Add(ttl))); err != nil {
 		return "", fmt.Errorf("issue token: %w", err)
 	}
 	return token, nil

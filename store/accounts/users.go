@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"shelf/store"
@@ -67,28 +66,24 @@ func parseTS(s sql.NullString) time.Time {
 // InsertUser creates an account inside tx and returns its id. An address
 // already taken (in any case, in any script: see store.CaseFold) gives
 // ErrDuplicateEmail, also when two sign-ups race: the UNIQUE constraint on
-// email_key decides.
+// email_key decides. The conflict is skipped rather than raised, so tx goes
+// on, on PostgreSQL too (where a refused statement ends the transaction).
 func InsertUser(ctx context.Context, tx *sql.Tx, u NewUser, now time.Time) (int64, error) {
 	var confirmed any
 	if u.Confirmed {
 		confirmed = ts(now)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, email_key, password_hash, is_admin, created_at, confirmed_at, created_ip, created_browser)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		u.Email, store.CaseFold(u.Email), u.PasswordHash, u.IsAdmin, ts(now), confirmed, u.CreatedIP, u.CreatedBrowser)
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO users (email, email_key, password_hash, is_admin, created_at, confirmed_at, created_ip, created_browser)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
+		u.Email, store.CaseFold(u.Email), u.PasswordHash, u.IsAdmin, ts(now), confirmed, u.CreatedIP, u.CreatedBrowser).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrDuplicateEmail
+	}
 	if err != nil {
-		if isUniqueViolation(err) {
-			return 0, ErrDuplicateEmail
-		}
 		return 0, fmt.Errorf("insert user: %w", err)
 	}
-	return res.LastInsertId()
-}
-
-// isUniqueViolation recognises SQLite's UNIQUE constraint error without
-// importing the driver's error codes.
-func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return id, nil
 }
 
 const userColumns = `id, email, is_admin, created_at, confirmed_at, created_ip, created_browser, devices_valid_after`

@@ -30,12 +30,13 @@ func Enqueue(ctx context.Context, tx *sql.Tx, m Mail) (int64, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, recipient, subject, text_body, html_body) VALUES ($1, $2, $3, $4, $5)`,
-		hex.EncodeToString(b[:]), m.To, m.Subject, m.Text, m.HTML)
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (message_id, recipient, subject, text_body, html_body) VALUES ($1, $2, $3, $4, $5)
+		RETURNING id`, hex.EncodeToString(b[:]), m.To, m.Subject, m.Text, m.HTML).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue mail: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // sqlTimeLayout is how every outbox time is stored: the text strftime's %f

@@ -20,10 +20,6 @@ var (
 	_ scs.CtxStore = (*Store)(nil)
 )
 
-func openTestDB(t testing.TB) *store.DB {
-	return storetest.Open(t)
-}
-
 // insertTestUser adds an account for sessions to belong to.
 func insertTestUser(t testing.TB, db *store.DB, email string, now time.Time) int64 {
 	t.Helper()
@@ -42,129 +38,131 @@ func insertTestUser(t testing.TB, db *store.DB, email string, now time.Time) int
 // Session writes made with a context carrying a transaction join it: they
 // are undone when it rolls back, and stored when it commits.
 func TestSessionStoreJoinsTransaction(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	uid := insertTestUser(t, db, "tx@example.org", time.Now())
-	s := New(db, func([]byte) int64 { return uid })
-	expiry := time.Now().Add(time.Hour)
-	if err := s.CommitCtx(ctx, "old", []byte("x"), expiry); err != nil {
-		t.Fatal(err)
-	}
-	count := func() (n int) {
-		t.Helper()
-		if err := db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		uid := insertTestUser(t, db, "tx@example.org", time.Now())
+		s := New(db, func([]byte) int64 { return uid })
+		expiry := time.Now().Add(time.Hour)
+		if err := s.CommitCtx(ctx, "old", []byte("x"), expiry); err != nil {
 			t.Fatal(err)
 		}
-		return n
-	}
+		count := func() (n int) {
+			t.Helper()
+			if err := db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
 
-	failed := errors.New("the change failed")
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		txCtx := store.WithTx(ctx, tx)
-		if err := s.DeleteCtx(txCtx, "old"); err != nil {
-			return err
+		failed := errors.New("the change failed")
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			txCtx := store.WithTx(ctx, tx)
+			if err := s.DeleteCtx(txCtx, "old"); err != nil {
+				return err
+			}
+			if err := s.CommitCtx(txCtx, "new", []byte("x"), expiry); err != nil {
+				return err
+			}
+			if _, err := s.DeleteUserSessions(txCtx, uid); err != nil {
+				return err
+			}
+			return failed
+		})
+		if !errors.Is(err, failed) {
+			t.Fatalf("InTx = %v", err)
 		}
-		if err := s.CommitCtx(txCtx, "new", []byte("x"), expiry); err != nil {
-			return err
+		if _, ok, _ := s.Find("old"); !ok || count() != 1 {
+			t.Fatalf("a rolled-back transaction changed sessions: %d rows", count())
 		}
-		if _, err := s.DeleteUserSessions(txCtx, uid); err != nil {
-			return err
-		}
-		return failed
-	})
-	if !errors.Is(err, failed) {
-		t.Fatalf("InTx = %v", err)
-	}
-	if _, ok, _ := s.Find("old"); !ok || count() != 1 {
-		t.Fatalf("a rolled-back transaction changed sessions: %d rows", count())
-	}
 
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		txCtx := store.WithTx(ctx, tx)
-		if err := s.DeleteCtx(txCtx, "old"); err != nil {
-			return err
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			txCtx := store.WithTx(ctx, tx)
+			if err := s.DeleteCtx(txCtx, "old"); err != nil {
+				return err
+			}
+			return s.CommitCtx(txCtx, "new", []byte("x"), expiry)
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return s.CommitCtx(txCtx, "new", []byte("x"), expiry)
+		if _, ok, _ := s.Find("new"); !ok || count() != 1 {
+			t.Fatalf("after commit: %d rows, new found %v", count(), ok)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := s.Find("new"); !ok || count() != 1 {
-		t.Fatalf("after commit: %d rows, new found %v", count(), ok)
-	}
 }
 
 func TestSessionStoreExpiryAndCleanup(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	uid := insertTestUser(t, db, "s@example.org", time.Now())
-	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := New(db, func(b []byte) int64 {
-		if string(b) == "signed-in" {
-			return uid
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		uid := insertTestUser(t, db, "s@example.org", time.Now())
+		clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		s := New(db, func(b []byte) int64 {
+			if string(b) == "signed-in" {
+				return uid
+			}
+			return 0
+		})
+		s.Now = func() time.Time { return clock }
+
+		if err := s.Commit("a", []byte("anon"), clock.Add(time.Hour)); err != nil {
+			t.Fatal(err)
 		}
-		return 0
-	})
-	s.Now = func() time.Time { return clock }
+		if err := s.CommitCtx(ctx, "b", []byte("signed-in"), clock.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CommitCtx(ctx, "c", []byte("signed-in"), clock.Add(3*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if b, ok, err := s.Find("a"); !ok || err != nil || string(b) != "anon" {
+			t.Fatalf("find a = %q %v %v", b, ok, err)
+		}
+		// Commit replaces data and expiry.
+		if err := s.Commit("a", []byte("anon2"), clock.Add(90*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if b, _, _ := s.Find("a"); string(b) != "anon2" {
+			t.Fatalf("after recommit %q", b)
+		}
+		if _, ok, err := s.Find("missing"); ok || err != nil {
+			t.Fatalf("missing: %v %v", ok, err)
+		}
 
-	if err := s.Commit("a", []byte("anon"), clock.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CommitCtx(ctx, "b", []byte("signed-in"), clock.Add(2*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CommitCtx(ctx, "c", []byte("signed-in"), clock.Add(3*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if b, ok, err := s.Find("a"); !ok || err != nil || string(b) != "anon" {
-		t.Fatalf("find a = %q %v %v", b, ok, err)
-	}
-	// Commit replaces data and expiry.
-	if err := s.Commit("a", []byte("anon2"), clock.Add(90*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if b, _, _ := s.Find("a"); string(b) != "anon2" {
-		t.Fatalf("after recommit %q", b)
-	}
-	if _, ok, err := s.Find("missing"); ok || err != nil {
-		t.Fatalf("missing: %v %v", ok, err)
-	}
-
-	clock = clock.Add(100 * time.Minute) // a has expired; b and c have not
-	if _, ok, _ := s.Find("a"); ok {
-		t.Fatal("expired session found")
-	}
-	if n, err := s.DeleteExpired(ctx); n != 1 || err != nil {
-		t.Fatalf("DeleteExpired = %d, %v", n, err)
-	}
-	var rows int
-	db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&rows)
-	if rows != 2 {
-		t.Fatalf("%d rows left, want 2", rows)
-	}
-	if n, err := s.DeleteUserSessions(ctx, uid); n != 2 || err != nil {
-		t.Fatalf("DeleteUserSessions = %d, %v", n, err)
-	}
-	if err := s.Delete("b"); err != nil {
-		t.Fatalf("deleting a deleted session: %v", err)
-	}
-
-	// The cleanup loop runs on its own.
-	s.Commit("d", []byte("x"), clock.Add(-time.Second))
-	loopCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { s.CleanupLoop(loopCtx, 5*time.Millisecond, slog.New(slog.DiscardHandler)); close(done) }()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+		clock = clock.Add(100 * time.Minute) // a has expired; b and c have not
+		if _, ok, _ := s.Find("a"); ok {
+			t.Fatal("expired session found")
+		}
+		if n, err := s.DeleteExpired(ctx); n != 1 || err != nil {
+			t.Fatalf("DeleteExpired = %d, %v", n, err)
+		}
+		var rows int
 		db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&rows)
-		if rows == 0 || time.Now().After(deadline) {
-			break
+		if rows != 2 {
+			t.Fatalf("%d rows left, want 2", rows)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	<-done
-	if rows != 0 {
-		t.Fatalf("cleanup loop left %d rows", rows)
-	}
+		if n, err := s.DeleteUserSessions(ctx, uid); n != 2 || err != nil {
+			t.Fatalf("DeleteUserSessions = %d, %v", n, err)
+		}
+		if err := s.Delete("b"); err != nil {
+			t.Fatalf("deleting a deleted session: %v", err)
+		}
+
+		// The cleanup loop runs on its own.
+		s.Commit("d", []byte("x"), clock.Add(-time.Second))
+		loopCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { s.CleanupLoop(loopCtx, 5*time.Millisecond, slog.New(slog.DiscardHandler)); close(done) }()
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&rows)
+			if rows == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		if rows != 0 {
+			t.Fatalf("cleanup loop left %d rows", rows)
+		}
+	})
 }
