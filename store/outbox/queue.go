@@ -30,12 +30,13 @@ func Enqueue(ctx context.Context, tx *sql.Tx, m Mail) (int64, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, recipient, subject, text_body, html_body) VALUES ($1, $2, $3, $4, $5)`,
-		hex.EncodeToString(b[:]), m.To, m.Subject, m.Text, m.HTML)
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (message_id, recipient, subject, text_body, html_body) VALUES ($1, $2, $3, $4, $5)
+		RETURNING id`, hex.EncodeToString(b[:]), m.To, m.Subject, m.Text, m.HTML).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue mail: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // sqlTimeLayout is how every outbox time is stored: the text strftime's %f
@@ -126,12 +127,27 @@ func scanOutbox(row interface{ Scan(...any) error }) (Message, error) {
 // whose heartbeat lapsed (see Heartbeat). Each claimed message has its
 // attempts counted and names sender as its holder. The caller then records
 // the outcome with MarkSent, Postpone, MarkFailed or Release.
+//
+// Senders on several instances may claim at once. SQLite has one writer at
+// a time. On PostgreSQL the rows are chosen and locked with FOR UPDATE SKIP
+// LOCKED: a row another claim is taking is passed over rather than waited
+// for, and a row another claim took since this statement began is checked
+// again once locked, and left out, since it now names a live sender.
+// (Without the lock in the row-choosing query, PostgreSQL re-checks only
+// the UPDATE's own condition, not the subquery's, and two instances could
+// claim the same row.)
 func (o *Queue) Claim(ctx context.Context, sender string, now time.Time, limit int) ([]Message, error) {
-	rows, err := o.db.Write.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, claimed_by = $1
-		WHERE id IN (SELECT id FROM outbox
+	lock := ""
+	if o.db.Backend == store.Postgres {
+		lock = "FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := o.db.Write.QueryContext(ctx, `WITH due AS MATERIALIZED (
+			SELECT id FROM outbox
 			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2
 				AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM mail_senders WHERE alive_until > $2))
-			ORDER BY next_attempt_at, id LIMIT $3)
+			ORDER BY next_attempt_at, id LIMIT $3 `+lock+`)
+		UPDATE outbox SET attempts = attempts + 1, claimed_by = $1
+		WHERE id IN (SELECT id FROM due)
 		RETURNING `+outboxColumns,
 		sender, sqlTime(now), limit)
 	if err != nil {
@@ -218,7 +234,7 @@ func (o *Queue) Release(ctx context.Context, ids []int64, now time.Time) error {
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $1, attempts = max(attempts - 1, 0), claimed_by = NULL
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $1, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, claimed_by = NULL
 		WHERE sent_at IS NULL AND failed_at IS NULL AND id IN (`+store.Params(2, len(ids))+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("release mail: %w", err)
