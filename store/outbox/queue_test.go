@@ -405,3 +405,29 @@ func source(db *store.DB) string {
 	}
 	return db.Path
 }
+
+// TestMarkSentRelaxesOnlyItsOwnCommit: on PostgreSQL MarkSent commits
+// without waiting for the disk (as SQLite's synchronous=NORMAL does), and
+// that setting stays in its own transaction: the pooled connection it ran
+// on commits durably again for whatever runs on it next.
+func TestMarkSentRelaxesOnlyItsOwnCommit(t *testing.T) {
+	db := storetest.OpenPostgres(t)
+	db.Write.SetMaxOpenConns(1) // so the next query gets MarkSent's connection
+	ob := NewQueue(db)
+	ctx := context.Background()
+	ids := enqueue(t, db, 1)
+	now := time.Now().Add(time.Second)
+	if _, err := ob.Claim(ctx, "a", now, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.MarkSent(ctx, now, ids...); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ob.Get(ctx, ids[0]); err != nil || m.SentAt.IsZero() {
+		t.Fatalf("after MarkSent: %+v, %v", m, err)
+	}
+	var setting string
+	if err := db.Write.QueryRow(`SHOW synchronous_commit`).Scan(&setting); err != nil || setting != "on" {
+		t.Fatalf("synchronous_commit after MarkSent = %q, %v; want on", setting, err)
+	}
+}

@@ -581,7 +581,7 @@ func TestClaimOfKilledSenderResentWithinSeconds(t *testing.T) {
 // startInstances starts n senders on db's database, each with its own
 // connections and its own From address (sender<i>@shelf.test), as n
 // instances of Shelf would.
-func startInstances(t *testing.T, db *store.DB, n int, cfg outbox.SMTPConfig, opt outbox.SenderOptions) []*outbox.Sender {
+func startInstances(t testing.TB, db *store.DB, n int, cfg outbox.SMTPConfig, opt outbox.SenderOptions) []*outbox.Sender {
 	t.Helper()
 	var senders []*outbox.Sender
 	for i := range n {
