@@ -79,7 +79,11 @@ func (p *MailPages) DevInbox(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return render(c, http.StatusOK, components.DevInboxPage(p.App.meta(c, "Dev inbox"), inbox.Messages()))
+	msgs, err := inbox.Messages(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, components.DevInboxPage(p.App.meta(c, "Dev inbox"), msgs))
 }
 
 // DevMessage shows one caught message. GET /dev/mail/:n
@@ -124,11 +128,11 @@ func (p *MailPages) devMessage(c echo.Context) (devinbox.Message, error) {
 	if err != nil || n < 1 {
 		return devinbox.Message{}, echo.ErrNotFound
 	}
-	msg, ok := inbox.Message(n)
-	if !ok {
+	msg, err := inbox.Message(c.Request().Context(), n)
+	if errors.Is(err, store.ErrNotFound) {
 		return devinbox.Message{}, echo.ErrNotFound
 	}
-	return msg, nil
+	return msg, err
 }
 
 // outboxFailuresShown bounds the failure list on the admin page.

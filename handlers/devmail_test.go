@@ -279,7 +279,7 @@ func TestAdminOutboxListsFailures(t *testing.T) {
 // to it, both stopped when the test ends.
 func startDevInboxSender(t *testing.T, db *store.DB) (*devinbox.Inbox, *outbox.Sender) {
 	t.Helper()
-	inbox, err := devinbox.Start(0, nil)
+	inbox, err := devinbox.Start(db, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,8 @@ import (
 // mailConfig is where outgoing mail goes and whom it is from.
 type mailConfig struct {
 	// SMTP is nil when SHELF_SMTP_URL is unset: mail is then caught by the
-	// in-process dev inbox and shown at /dev/mail.
+	// in-process dev inbox, kept in the database and shown at /dev/mail (of
+	// every instance on that database).
 	SMTP *outbox.SMTPConfig
 	From *netmail.Address
 }
@@ -99,7 +100,7 @@ func startMail(cfg mailConfig, baseURL *url.URL, db *store.DB, log *slog.Logger)
 				"use it only for a relay on a network you trust")
 		}
 	} else {
-		inbox, err := devinbox.Start(200, log)
+		inbox, err := devinbox.Start(db, 200, log)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"shelf/store"
 	"shelf/store/outbox"
+	"shelf/store/storetest"
 )
 
 func applyMailSettings(t *testing.T, env map[string]string) (mailConfig, error) {
@@ -62,43 +64,97 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestStartMailDevInbox(t *testing.T) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "shelf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
-	cfg, _ := applyMailSettings(t, nil)
-	base, _ := url.Parse("http://localhost:8080")
-	ms, err := startMail(cfg, base, db, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ms.Stop(log)
-	if ms.DevInbox == nil {
-		t.Fatal("no dev inbox without SHELF_SMTP_URL")
-	}
-	if !strings.Contains(logs.String(), "mail: dev inbox at http://localhost:8080/dev/mail (no SHELF_SMTP_URL set)") {
-		t.Errorf("start log:\n%s", logs.String())
-	}
-	changed := ms.DevInbox.Changed()
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := outbox.Enqueue(ctx, tx, outbox.Mail{To: "a@example.com", Subject: "Hi", Text: "t", HTML: "<p>h</p>"})
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var logs bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		cfg, _ := applyMailSettings(t, nil)
+		base, _ := url.Parse("http://localhost:8080")
+		ms, err := startMail(cfg, base, db, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ms.Stop(log)
+		if ms.DevInbox == nil {
+			t.Fatal("no dev inbox without SHELF_SMTP_URL")
+		}
+		if !strings.Contains(logs.String(), "mail: dev inbox at http://localhost:8080/dev/mail (no SHELF_SMTP_URL set)") {
+			t.Errorf("start log:\n%s", logs.String())
+		}
+		changed := ms.DevInbox.Changed()
+		enqueueMail(t, db, outbox.Mail{To: "a@example.com", Subject: "Hi", Text: "t", HTML: "<p>h</p>"})
+		ms.Sender.Notify()
+		select {
+		case <-changed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("dev inbox caught nothing")
+		}
+		if got, err := ms.DevInbox.Messages(ctx); err != nil || len(got) != 1 || got[0].Subject != "Hi" {
+			t.Fatalf("caught %+v, %v", got, err)
+		}
+	})
+}
+
+// TestStartMailDevInboxOfSeveralInstances: instances sharing a database
+// without SHELF_SMTP_URL each deliver to their own dev inbox, and each
+// instance's inbox shows the mail, whichever instance's sender took it.
+func TestStartMailDevInboxOfSeveralInstances(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		log := slog.New(slog.DiscardHandler)
+		cfg, _ := applyMailSettings(t, nil)
+		source := db.Path
+		if db.Backend == store.Postgres {
+			source = db.URL
+		}
+		var instances []*mailService
+		for range 3 {
+			other, err := store.Open(ctx, source)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { other.Close() })
+			ms, err := startMail(cfg, nil, other, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ms.Stop(log) }) // before the database closes
+			instances = append(instances, ms)
+		}
+		const n = 6
+		for i := range n {
+			enqueueMail(t, db, outbox.Mail{To: fmt.Sprintf("r%d@example.com", i), Subject: "Hi", Text: "t", HTML: "<p>h</p>"})
+		}
+		for _, ms := range instances {
+			ms.Sender.Notify()
+		}
+		for i, ms := range instances {
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				got, err := ms.DevInbox.Messages(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) == n {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("instance %d's dev inbox shows %d messages, want all %d", i, len(got), n)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	})
+}
+
+func enqueueMail(t *testing.T, db *store.DB, m outbox.Mail) {
+	t.Helper()
+	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
+		_, err := outbox.Enqueue(context.Background(), tx, m)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	ms.Sender.Notify()
-	select {
-	case <-changed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("dev inbox caught nothing")
-	}
-	if got := ms.DevInbox.Messages(); len(got) != 1 || got[0].Subject != "Hi" {
-		t.Fatalf("caught %+v", got)
 	}
 }
 

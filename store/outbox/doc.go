@@ -6,5 +6,7 @@
 // claims, attempts and outcome; a Sender claims due messages, delivers
 // them over SMTP with go-mail and records each outcome, retrying
 // temporary failures with backoff. Several senders, in one process or
-// several, may share a queue.
+// several (instances sharing one PostgreSQL database), may share a queue:
+// each message is claimed by one of them, and the claims of one that dies
+// pass to the others once its heartbeat lease lapses.
 package outbox

@@ -127,12 +127,27 @@ func scanOutbox(row interface{ Scan(...any) error }) (Message, error) {
 // whose heartbeat lapsed (see Heartbeat). Each claimed message has its
 // attempts counted and names sender as its holder. The caller then records
 // the outcome with MarkSent, Postpone, MarkFailed or Release.
+//
+// Senders on several instances may claim at once. SQLite has one writer at
+// a time. On PostgreSQL the rows are chosen and locked with FOR UPDATE SKIP
+// LOCKED: a row another claim is taking is passed over rather than waited
+// for, and a row another claim took since this statement began is checked
+// again once locked, and left out, since it now names a live sender.
+// (Without the lock in the row-choosing query, PostgreSQL re-checks only
+// the UPDATE's own condition, not the subquery's, and two instances could
+// claim the same row.)
 func (o *Queue) Claim(ctx context.Context, sender string, now time.Time, limit int) ([]Message, error) {
-	rows, err := o.db.Write.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, claimed_by = $1
-		WHERE id IN (SELECT id FROM outbox
+	lock := ""
+	if o.db.Backend == store.Postgres {
+		lock = "FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := o.db.Write.QueryContext(ctx, `WITH due AS MATERIALIZED (
+			SELECT id FROM outbox
 			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2
 				AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM mail_senders WHERE alive_until > $2))
-			ORDER BY next_attempt_at, id LIMIT $3)
+			ORDER BY next_attempt_at, id LIMIT $3 `+lock+`)
+		UPDATE outbox SET attempts = attempts + 1, claimed_by = $1
+		WHERE id IN (SELECT id FROM due)
 		RETURNING `+outboxColumns,
 		sender, sqlTime(now), limit)
 	if err != nil {
@@ -170,6 +185,14 @@ func (o *Queue) Leave(ctx context.Context, sender string) error {
 // MarkSent records that the SMTP server accepted the messages ids. The
 // bodies are emptied: they hold one-time links that should not outlive
 // their delivery.
+//
+// A sender records each message before sending the next, so this commit is
+// paid once per message. On PostgreSQL it does not wait for the disk
+// (synchronous_commit off, for this transaction only), the durability
+// SQLite's WAL with synchronous=NORMAL gives every write: the record is
+// visible at once and survives this process dying; only a crash of the
+// database server within a fraction of a second can lose it, and the
+// message is then sent again, with the same Message-ID.
 func (o *Queue) MarkSent(ctx context.Context, now time.Time, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
@@ -178,8 +201,20 @@ func (o *Queue) MarkSent(ctx context.Context, now time.Time, ids ...int64) error
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET sent_at = $1, last_error = '', text_body = '', html_body = '', claimed_by = NULL
-		WHERE sent_at IS NULL AND id IN (`+store.Params(2, len(ids))+`)`, args...)
+	mark := `UPDATE outbox SET sent_at = $1, last_error = '', text_body = '', html_body = '', claimed_by = NULL
+		WHERE sent_at IS NULL AND id IN (` + store.Params(2, len(ids)) + `)`
+	var err error
+	if o.db.Backend == store.Postgres {
+		err = store.InTxOn(ctx, o.db.Write, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, mark, args...)
+			return err
+		})
+	} else {
+		_, err = o.db.Write.ExecContext(ctx, mark, args...)
+	}
 	if err != nil {
 		return fmt.Errorf("mark mail sent: %w", err)
 	}
@@ -219,7 +254,7 @@ func (o *Queue) Release(ctx context.Context, ids []int64, now time.Time) error {
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $1, attempts = max(attempts - 1, 0), claimed_by = NULL
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $1, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, claimed_by = NULL
 		WHERE sent_at IS NULL AND failed_at IS NULL AND id IN (`+store.Params(2, len(ids))+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("release mail: %w", err)

@@ -38,6 +38,10 @@ type testSMTP struct {
 	holdFrom int
 	release  chan struct{}
 	held     chan struct{}
+	// holdSender, when set, holds every message whose envelope sender it
+	// is the same way, until release is closed.
+	holdSender string
+	senders    []string // per received message: the envelope sender
 }
 
 func newTestSMTP(t testing.TB) *testSMTP {
@@ -140,6 +144,27 @@ func (s *testSMTP) holdFromMessage(n int) (release func()) {
 	return release
 }
 
+// holdMailFrom holds every message from the envelope sender from,
+// unaccepted, until the returned function is called (also at cleanup).
+func (s *testSMTP) holdMailFrom(from string) (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdSender, s.release, s.held = from, make(chan struct{}), make(chan struct{}, 1<<10)
+	ch := s.release
+	var once sync.Once
+	release = func() { once.Do(func() { close(ch) }) }
+	s.t.Cleanup(release)
+	return release
+}
+
+// envelopeSenders returns the envelope sender of each accepted message, in
+// the order of messages().
+func (s *testSMTP) envelopeSenders() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.senders...)
+}
+
 // waitHeld waits until a message is being held.
 func (s *testSMTP) waitHeld(timeout time.Duration) {
 	s.t.Helper()
@@ -193,10 +218,14 @@ func (s *testSMTP) waitFor(n int, timeout time.Duration) {
 type testSession struct {
 	s    *testSMTP
 	conn *smtp.Conn
+	from string
 	to   []string
 }
 
-func (ts *testSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (ts *testSession) Mail(from string, _ *smtp.MailOptions) error {
+	ts.from = from
+	return nil
+}
 
 func (ts *testSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ts.s.mu.Lock()
@@ -219,7 +248,8 @@ func (ts *testSession) Data(r io.Reader) error {
 	ts.s.mu.Lock()
 	delay := ts.s.delay
 	var release chan struct{}
-	if ts.s.holdFrom > 0 && len(ts.s.received)+1 >= ts.s.holdFrom {
+	if ts.s.holdFrom > 0 && len(ts.s.received)+1 >= ts.s.holdFrom ||
+		ts.s.holdSender != "" && ts.s.holdSender == ts.from {
 		release = ts.s.release
 		ts.s.held <- struct{}{}
 	}
@@ -230,6 +260,7 @@ func (ts *testSession) Data(r io.Reader) error {
 	time.Sleep(delay)
 	ts.s.mu.Lock()
 	ts.s.received = append(ts.s.received, raw)
+	ts.s.senders = append(ts.s.senders, ts.from)
 	_, isTLS := ts.conn.TLSConnectionState()
 	ts.s.tlsSeen = append(ts.s.tlsSeen, isTLS)
 	ts.s.mu.Unlock()
@@ -237,7 +268,7 @@ func (ts *testSession) Data(r io.Reader) error {
 	return nil
 }
 
-func (ts *testSession) Reset()        { ts.to = nil }
+func (ts *testSession) Reset()        { ts.from, ts.to = "", nil }
 func (ts *testSession) Logout() error { return nil }
 
 type discardPrinter struct{}

@@ -1,10 +1,16 @@
 // Package devinbox is the SMTP server Shelf runs in development: it catches
 // every message the outbox's Sender delivers, so the mail can be read at
 // /dev/mail and nothing leaves the machine.
+//
+// Caught mail is kept in the database, not in the process that caught it:
+// with several instances on one database, each instance's sender delivers
+// to its own dev inbox, and every instance's /dev/mail shows all of it.
 package devinbox
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,13 +21,13 @@ import (
 	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"shelf/store"
 	"shelf/store/outbox"
 )
 
@@ -47,27 +53,26 @@ type Envelope struct {
 	To   []string
 }
 
-// Inbox is an SMTP server on 127.0.0.1 that catches every message sent
-// to it and keeps the most recent ones in memory, for reading at /dev/mail
-// while developing. Nothing it catches leaves the machine.
+// Inbox is an SMTP server on 127.0.0.1 that catches every message sent to
+// it and keeps the most recent ones in the database, for reading at
+// /dev/mail while developing. Nothing it catches leaves the machine.
 type Inbox struct {
+	db       *store.DB
 	server   *smtp.Server
 	listener net.Listener
 	capacity int
 	log      *slog.Logger
 
-	mu       sync.Mutex
-	messages []Message // oldest first, at most capacity
-	next     int
-	changed  chan struct{} // closed and replaced whenever a message arrives
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever this inbox catches a message
 }
 
 // devInboxMaxBytes bounds each caught message.
 const devInboxMaxBytes = 2 << 20
 
-// Start starts a dev inbox on 127.0.0.1 at a random port, keeping
-// the last capacity messages (200 when capacity <= 0).
-func Start(capacity int, log *slog.Logger) (*Inbox, error) {
+// Start starts a dev inbox on 127.0.0.1 at a random port that keeps what
+// it catches in db, the last capacity messages (200 when capacity <= 0).
+func Start(db *store.DB, capacity int, log *slog.Logger) (*Inbox, error) {
 	if capacity <= 0 {
 		capacity = 200
 	}
@@ -78,7 +83,7 @@ func Start(capacity int, log *slog.Logger) (*Inbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail: dev inbox: %w", err)
 	}
-	d := &Inbox{listener: ln, capacity: capacity, log: log, next: 1, changed: make(chan struct{})}
+	d := &Inbox{db: db, listener: ln, capacity: capacity, log: log, changed: make(chan struct{})}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &devSession{inbox: d}, nil
 	}))
@@ -112,46 +117,98 @@ func (d *Inbox) Close() error {
 	return err
 }
 
-// Messages returns the caught messages, newest first.
-func (d *Inbox) Messages() []Message {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := slices.Clone(d.messages)
-	slices.Reverse(out)
-	return out
-}
+const timeLayout = "2006-01-02 15:04:05.000" // the outbox's, UTC
 
-// Message returns message number n, if it is still kept.
-func (d *Inbox) Message(n int) (Message, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	i, ok := slices.BinarySearchFunc(d.messages, n, func(m Message, n int) int { return m.N - n })
-	if !ok {
-		return Message{}, false
+const columns = `id, received_at, envelope_from, envelope_to, raw`
+
+// Messages returns the caught messages, newest first: those every dev
+// inbox on the database caught.
+func (d *Inbox) Messages(ctx context.Context) ([]Message, error) {
+	rows, err := d.db.Read.QueryContext(ctx, `SELECT `+columns+` FROM dev_mail ORDER BY id DESC LIMIT $1`, d.capacity)
+	if err != nil {
+		return nil, fmt.Errorf("dev inbox: %w", err)
 	}
-	return d.messages[i], true
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("dev inbox: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dev inbox: %w", err)
+	}
+	return out, nil
 }
 
-// Changed returns a channel closed when the next message arrives, so a
-// caller (a test, say) can wait for mail without polling.
+// Message returns message number n, or store.ErrNotFound when it is not
+// kept (any more).
+func (d *Inbox) Message(ctx context.Context, n int) (Message, error) {
+	m, err := scanMessage(d.db.Read.QueryRowContext(ctx, `SELECT `+columns+` FROM dev_mail WHERE id = $1`, n))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, store.ErrNotFound
+	}
+	if err != nil {
+		return Message{}, fmt.Errorf("dev inbox message %d: %w", n, err)
+	}
+	return m, nil
+}
+
+func scanMessage(row interface{ Scan(...any) error }) (Message, error) {
+	var (
+		n            int
+		received, to string
+		env          Envelope
+		raw          []byte
+	)
+	if err := row.Scan(&n, &received, &env.From, &to, &raw); err != nil {
+		return Message{}, err
+	}
+	m := ParseMessage(raw)
+	m.N = n
+	if to != "" {
+		env.To = strings.Split(to, "\n")
+	}
+	m.Envelope = env
+	t, err := time.ParseInLocation(timeLayout, received, time.UTC)
+	if err != nil {
+		return Message{}, fmt.Errorf("received at %q: %w", received, err)
+	}
+	m.Received = t
+	return m, nil
+}
+
+// Changed returns a channel closed when this inbox next catches a message,
+// so a caller (a test, say) can wait for mail without polling. Mail other
+// instances' inboxes catch does not close it.
 func (d *Inbox) Changed() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.changed
 }
 
-func (d *Inbox) add(m Message) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	m.N = d.next
-	d.next++
-	if len(d.messages) == d.capacity {
-		d.messages = slices.Delete(d.messages, 0, 1)
+// add keeps a caught message, dropping the oldest beyond capacity.
+func (d *Inbox) add(ctx context.Context, env Envelope, raw []byte) error {
+	var n int64
+	err := d.db.Write.QueryRowContext(ctx, `INSERT INTO dev_mail (received_at, envelope_from, envelope_to, raw)
+		VALUES ($1, $2, $3, $4) RETURNING id`,
+		time.Now().UTC().Format(timeLayout), env.From, strings.Join(env.To, "\n"), raw).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("dev inbox: keep message: %w", err)
 	}
-	d.messages = append(d.messages, m)
+	if _, err := d.db.Write.ExecContext(ctx, `DELETE FROM dev_mail WHERE id <= $1 AND id NOT IN
+		(SELECT id FROM dev_mail ORDER BY id DESC LIMIT $2)`, n, d.capacity); err != nil {
+		d.log.Warn("mail: dev inbox: drop old messages", "err", err)
+	}
+	d.mu.Lock()
 	close(d.changed)
 	d.changed = make(chan struct{})
-	d.log.Info("mail: dev inbox caught a message", "n", m.N, "to", strings.Join(m.To, ", "), "subject", m.Subject)
+	d.mu.Unlock()
+	m := ParseMessage(raw)
+	d.log.Info("mail: dev inbox caught a message", "n", n, "to", strings.Join(m.To, ", "), "subject", m.Subject)
+	return nil
 }
 
 type devSession struct {
@@ -174,10 +231,11 @@ func (s *devSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	m := ParseMessage(raw)
-	m.Envelope = Envelope{From: s.env.From, To: slices.Clone(s.env.To)}
-	m.Received = time.Now()
-	s.inbox.add(m)
+	if err := s.inbox.add(context.Background(), s.env, raw); err != nil {
+		s.inbox.log.Error("mail: dev inbox", "err", err)
+		// Temporary: the sender keeps the message and tries again.
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "could not keep the message; try again later"}
+	}
 	return nil
 }
 

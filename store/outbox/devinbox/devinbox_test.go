@@ -3,6 +3,7 @@ package devinbox
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,10 +18,6 @@ import (
 
 // The outbox's tests hold the full set of sender helpers; these are the
 // few the dev inbox's own test needs.
-
-func openDB(t testing.TB) *store.DB {
-	return storetest.Open(t)
-}
 
 func testLogger(testing.TB) *slog.Logger {
 	if testing.Verbose() {
@@ -92,56 +89,106 @@ func waitCounts(t testing.TB, db *store.DB, timeout time.Duration, ok func(outbo
 	}
 }
 
-func TestDevInboxCatchesWhatTheSenderSends(t *testing.T) {
-	inbox, err := Start(3, testLogger(t))
+func startInbox(t *testing.T, db *store.DB, capacity int) *Inbox {
+	t.Helper()
+	inbox, err := Start(db, capacity, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { inbox.Close() })
-	db := openDB(t)
-	changed := inbox.Changed()
-	enqueue(t, db, welcome("reader@example.com"))
-	startSender(t, db, inbox.SMTP())
-	select {
-	case <-changed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("dev inbox caught nothing")
-	}
-	msgs := inbox.Messages()
-	if len(msgs) != 1 {
-		t.Fatalf("caught %d", len(msgs))
-	}
-	m := msgs[0]
-	if m.N != 1 || m.Subject != "Confirm your Shelf account" || m.Envelope.From != "shelf@shelf.test" ||
-		len(m.Envelope.To) != 1 || m.Envelope.To[0] != "reader@example.com" || m.ParseErr != "" {
-		t.Fatalf("caught %+v", m)
-	}
-	if !strings.Contains(m.Text, "token=abc&x=1") || !strings.Contains(m.HTML, "<a href=") {
-		t.Fatalf("parts: text %q html %q", m.Text, m.HTML)
-	}
-	if got, ok := inbox.Message(1); !ok || got.MessageID != m.MessageID {
-		t.Fatalf("Message(1) = %v, %v", got.MessageID, ok)
-	}
+	return inbox
+}
 
-	// Bounded: only the last three are kept, newest first, numbers not reused.
-	for i := range 4 {
-		enqueue(t, db, welcome(fmt.Sprintf("r%d@example.com", i)))
-	}
-	waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == 5 })
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		msgs = inbox.Messages()
-		if msgs[0].N == 5 || time.Now().After(deadline) {
-			break
+func TestDevInboxCatchesWhatTheSenderSends(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		inbox := startInbox(t, db, 3)
+		changed := inbox.Changed()
+		enqueue(t, db, welcome("reader@example.com"))
+		startSender(t, db, inbox.SMTP())
+		select {
+		case <-changed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("dev inbox caught nothing")
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if len(msgs) != 3 || msgs[0].N != 5 || msgs[2].N != 3 {
-		t.Fatalf("kept %d, first N %d", len(msgs), msgs[0].N)
-	}
-	if _, ok := inbox.Message(1); ok {
-		t.Fatal("message 1 should have been dropped")
-	}
+		msgs, err := inbox.Messages(ctx)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("caught %d, %v", len(msgs), err)
+		}
+		m := msgs[0]
+		if m.N != 1 || m.Subject != "Confirm your Shelf account" || m.Envelope.From != "shelf@shelf.test" ||
+			len(m.Envelope.To) != 1 || m.Envelope.To[0] != "reader@example.com" || m.ParseErr != "" {
+			t.Fatalf("caught %+v", m)
+		}
+		if time.Since(m.Received) > time.Minute || time.Since(m.Received) < 0 {
+			t.Errorf("received at %v, want just now", m.Received)
+		}
+		if !strings.Contains(m.Text, "token=abc&x=1") || !strings.Contains(m.HTML, "<a href=") {
+			t.Fatalf("parts: text %q html %q", m.Text, m.HTML)
+		}
+		if got, err := inbox.Message(ctx, 1); err != nil || got.MessageID != m.MessageID {
+			t.Fatalf("Message(1) = %v, %v", got.MessageID, err)
+		}
+
+		// Bounded: only the last three are kept, newest first, numbers not reused.
+		for i := range 4 {
+			enqueue(t, db, welcome(fmt.Sprintf("r%d@example.com", i)))
+		}
+		waitCounts(t, db, 5*time.Second, func(c outbox.Counts) bool { return c.Sent == 5 })
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if msgs, err = inbox.Messages(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if msgs[0].N == 5 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if len(msgs) != 3 || msgs[0].N != 5 || msgs[2].N != 3 {
+			t.Fatalf("kept %d, first N %d", len(msgs), msgs[0].N)
+		}
+		if _, err := inbox.Message(ctx, 1); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("message 1 = %v, want it dropped (store.ErrNotFound)", err)
+		}
+	})
+}
+
+// TestDevInboxSharedByInstances: several instances on one database each
+// run a dev inbox, and the mail one instance's sender delivered shows in
+// every instance's inbox: a reset link is found wherever it is looked for.
+func TestDevInboxSharedByInstances(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		source := db.Path
+		if db.Backend == store.Postgres {
+			source = db.URL
+		}
+		other, err := store.Open(ctx, source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { other.Close() })
+		here, there := startInbox(t, db, 0), startInbox(t, other, 0)
+
+		changed := there.Changed()
+		enqueue(t, db, welcome("reader@example.com"))
+		startSender(t, other, there.SMTP()) // only the other instance sends
+		select {
+		case <-changed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the other instance's inbox caught nothing")
+		}
+		for name, inbox := range map[string]*Inbox{"this instance": here, "the other instance": there} {
+			msgs, err := inbox.Messages(ctx)
+			if err != nil || len(msgs) != 1 || msgs[0].Envelope.To[0] != "reader@example.com" {
+				t.Fatalf("%s's inbox shows %+v, %v; want the one message", name, msgs, err)
+			}
+			if m, err := inbox.Message(ctx, msgs[0].N); err != nil || m.MessageID != msgs[0].MessageID {
+				t.Fatalf("%s's Message(%d) = %+v, %v", name, msgs[0].N, m, err)
+			}
+		}
+	})
 }
 
 func TestParseMessage(t *testing.T) {
