@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -284,4 +286,32 @@ func TestPostgresFollowSurvivesDroppedConnection(t *testing.T) {
 	waitListening(t, writer)
 	importTitle(t, writer, "Heard Book")
 	f.waitFor(t, "heard book", 4, 2*time.Second)
+}
+
+// How long a change takes to reach another instance on a large catalog:
+// SHELF_FRESHNESS_BOOKS=1000000 go test ./store/search -run TestPostgresFreshnessAtScale -v
+func TestPostgresFreshnessAtScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("SHELF_FRESHNESS_BOOKS"))
+	if n <= 0 {
+		t.Skip("set SHELF_FRESHNESS_BOOKS to the catalog size to measure")
+	}
+	url := storetest.PostgresURL(t)
+	ctx := context.Background()
+	writer, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	start := time.Now()
+	if _, err := catalog.New(writer).ImportSynthetic(ctx, n, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("imported %d synthetic books in %v", n, time.Since(start).Round(time.Millisecond))
+	f := startFollower(t, url)
+	waitListening(t, writer)
+	for i, title := range []string{"Zanzibar Quokka", "Yodelling Wombat", "Xylophone Narwhal"} {
+		importTitle(t, writer, title)
+		took := f.waitFor(t, title, int64(n+1+i), time.Minute)
+		t.Logf("change %d visible on the other instance %v after it committed (%d books)", i+1, took.Round(time.Millisecond), n)
+	}
 }
