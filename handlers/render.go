@@ -43,10 +43,16 @@ func (a *App) about(c echo.Context) error {
 	return render(c, http.StatusOK, components.About(a.meta(c, "About")))
 }
 
+// health answers load balancers: 200 when this instance can serve, 503
+// while its database is unreachable or (on PostgreSQL, just after start)
+// its search index is still being built, so searches go elsewhere.
 func (a *App) health(c echo.Context) error {
 	if err := a.DB.Ping(c.Request().Context()); err != nil {
 		a.Logger.Error("health check failed", "err", err)
 		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	}
+	if a.Search != nil && !a.Search.Ready() {
+		return c.String(http.StatusServiceUnavailable, "search index not built yet\n")
 	}
 	return c.String(http.StatusOK, "ok\n")
 }

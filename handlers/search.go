@@ -25,6 +25,9 @@ func (a *App) search(c echo.Context) error {
 	varyOnHTMX(c)
 	varyOnHistoryRestore(c)
 	r, err := a.Search.Search(c.Request().Context(), c.QueryParam("q"), parsePage(c.QueryParam("page")))
+	if errors.Is(err, search.ErrNotReady) {
+		return searchStarting(c)
+	}
 	if err != nil {
 		return err
 	}
@@ -44,6 +47,16 @@ func (a *App) search(c echo.Context) error {
 		title = r.Query
 	}
 	return render(c, http.StatusOK, components.SearchPage(a.meta(c, title), r))
+}
+
+// searchStarting answers a search made before the search index is built
+// (on PostgreSQL, for a few seconds after start; /healthz says so too, so
+// a load balancer sends searches to another instance meanwhile).
+func searchStarting(c echo.Context) error {
+	const heading = "Search is starting"
+	c.Response().Header().Set("Retry-After", "5")
+	return render(c, http.StatusServiceUnavailable, components.ErrorPage(components.Meta{Title: heading}, http.StatusServiceUnavailable,
+		heading, "Shelf is loading its catalog. Please search again in a few seconds."))
 }
 
 // parsePage reads the page parameter. Missing means 1; anything else that

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -17,7 +16,7 @@ import (
 // cycling through more distinct queries than the cache holds measures what
 // a search really costs.
 func coldQueries(ctx context.Context, db string, want int) ([]string, error) {
-	h, err := sql.Open("sqlite", "file:"+(&url.URL{Path: db}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(5000)")
+	h, err := openDatabase(db)
 	if err != nil {
 		return nil, err
 	}

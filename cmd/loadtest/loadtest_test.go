@@ -180,3 +180,34 @@ func TestColdQueries(t *testing.T) {
 		t.Error("the cold mix differs between runs")
 	}
 }
+
+func TestCombineRuns(t *testing.T) {
+	c := combine([]wrkResult{
+		{Requests: 100, DurationUS: 1e6, P50: 1, P99: 5, Mean: 2, Status: 1, ServerCPU: time.Second},
+		{Requests: 300, DurationUS: 2e6, P50: 3, P99: 4, Mean: 4, Timeout: 2, ServerCPU: 2 * time.Second},
+	})
+	if c.Requests != 400 || c.DurationUS != 2e6 || c.P50 != 3 || c.P99 != 5 || c.Mean != 3.5 || c.errors() != 3 || c.ServerCPU != 3*time.Second {
+		t.Errorf("combined = %+v", c)
+	}
+	if c.rps() != 200 {
+		t.Errorf("rps = %v, want 200", c.rps())
+	}
+}
+
+func TestDatabaseFor(t *testing.T) {
+	o := &options{dir: "/tmp/lt", postgres: "postgres://u:secret@127.0.0.1:5432/postgres?sslmode=disable"}
+	db, err := databaseFor(o, 1000)
+	if err != nil || db != "postgres://u:secret@127.0.0.1:5432/shelf_loadtest_1000?sslmode=disable" || !isPostgres(db) {
+		t.Errorf("postgres database = %q, %v", db, err)
+	}
+	if s := stampFor(o, db); s != "/tmp/lt/postgres-shelf_loadtest_1000.stamp" {
+		t.Errorf("stamp = %q", s)
+	}
+	if r := redactURL(db); strings.Contains(r, "secret") {
+		t.Errorf("redacted %q", r)
+	}
+	o.postgres = ""
+	if db, _ := databaseFor(o, 1000); db != "/tmp/lt/shelf-1000.db" || isPostgres(db) {
+		t.Errorf("sqlite database = %q", db)
+	}
+}

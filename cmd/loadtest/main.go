@@ -53,6 +53,8 @@ type options struct {
 	perf        bool
 	split       bool
 	cold        int
+	postgres    string // a PostgreSQL server URL; "" for SQLite
+	instances   int
 	root        string // module root, found at start
 }
 
@@ -116,6 +118,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.cold, "cold", 8000, "also run a mix of this many distinct queries built from the catalog, more than the server's result cache holds (0 to skip)")
 	fs.BoolVar(&o.split, "split", false, "give the server and wrk their own CPUs: the server on CPU 0 with GOMAXPROCS=1, wrk on the others "+
 		"(taskset), so the load generator does not take CPU time from the server it measures, nor the server from it")
+	fs.StringVar(&o.postgres, "postgres", "", "measure on PostgreSQL: the URL of a server (postgres://user:pass@127.0.0.1:5432/postgres); "+
+		"each size gets a database shelf_loadtest_N there, created when missing")
+	fs.IntVar(&o.instances, "instances", 1, "server processes on the one database, the load split evenly between them (2 needs -postgres)")
 	fs.BoolVar(&o.perf, "perf", false, "after the measured runs, sample the server with perf (linux-perf) during one more search run and add the hottest functions to the report")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./cmd/loadtest [flags]")
@@ -142,6 +147,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-connections and -threads must be positive, with threads <= connections")
 	case o.runs < 1 || o.starts < 1:
 		return nil, errors.New("-runs and -starts must be at least 1")
+	case o.instances < 1 || (o.instances > 1 && o.postgres == ""):
+		return nil, errors.New("-instances must be 1, or more with -postgres (SQLite serves from one process)")
+	case o.instances > o.connections:
+		return nil, errors.New("-instances may not exceed -connections")
+	case o.postgres != "" && !isPostgres(o.postgres):
+		return nil, errors.New("-postgres wants a postgres:// URL")
 	}
 	return o, nil
 }
@@ -215,7 +226,10 @@ func measure(ctx context.Context, o *options, logw io.Writer) (*report, error) {
 
 func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Writer) (*sizeResult, error) {
 	res := &sizeResult{want: n}
-	db := filepath.Join(o.dir, fmt.Sprintf("shelf-%d.db", n))
+	db, err := databaseFor(o, n)
+	if err != nil {
+		return res, err
+	}
 	logPath := filepath.Join(o.dir, fmt.Sprintf("server-%d.log", n))
 	if err := ensureDB(ctx, o, bin, db, logPath, n, res, logw); err != nil {
 		return res, err
@@ -245,6 +259,15 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 	}
 	defer srv.stop()
 	res.idle, _ = readMemory(srv.pid())
+	srvs := []*server{srv}
+	for i := 2; i <= o.instances; i++ {
+		s, err := startServer(ctx, bin, db, fmt.Sprintf("%s.%d", logPath, i), o.split)
+		if err != nil {
+			return res, err
+		}
+		defer s.stop()
+		srvs = append(srvs, s)
+	}
 
 	if err := preflight(ctx, srv.base, res); err != nil {
 		return res, err
@@ -284,21 +307,21 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 	}
 	if o.warmup > 0 {
 		logf(logw, "%d books: warming up for %v", n, o.warmup)
-		if _, err := w.run(ctx, srv.base+"/", searchLua, o.warmup); err != nil {
+		if _, err := runOn(ctx, w, srvs, "/", searchLua, o.warmup); err != nil {
 			return res, fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	for i := range o.runs {
-		h, err := w.runMeasuringCPU(ctx, srv.pid(), srv.base+"/healthz", healthLua, o.duration)
+		h, err := runOn(ctx, w, srvs, "/healthz", healthLua, o.duration)
 		if err != nil {
 			return res, fmt.Errorf("run %d /healthz: %w", i+1, err)
 		}
-		s, err := w.runMeasuringCPU(ctx, srv.pid(), srv.base+"/", searchLua, o.duration)
+		s, err := runOn(ctx, w, srvs, "/", searchLua, o.duration)
 		if err != nil {
 			return res, fmt.Errorf("run %d search: %w", i+1, err)
 		}
 		if o.cold > 0 {
-			c, err := w.runMeasuringCPU(ctx, srv.pid(), srv.base+"/", coldLua, o.duration)
+			c, err := runOn(ctx, w, srvs, "/", coldLua, o.duration)
 			if err != nil {
 				return res, fmt.Errorf("run %d cold search: %w", i+1, err)
 			}
@@ -374,31 +397,38 @@ func profile(ctx context.Context, o *options, w wrkRunner, srv *server, searchLu
 
 // ensureDB makes db hold about n books, reusing it when it already does.
 func ensureDB(ctx context.Context, o *options, bin, db, logPath string, n int, res *sizeResult, logw io.Writer) error {
-	stampPath := db + ".stamp"
+	stampPath := stampFor(o, db)
 	stamp, err := schemaStamp(o.root)
 	if err != nil {
 		return err
 	}
 	if o.fresh {
-		removeDB(db)
+		if err := removeDatabase(ctx, db); err != nil {
+			return err
+		}
 	}
-	if fileExists(db) {
+	if databaseExists(ctx, db) {
 		c, err := countBooks(ctx, db)
 		old, _ := os.ReadFile(stampPath)
 		switch {
 		case err == nil && closeEnough(c, n) && (string(old) == stamp || o.reuse):
 			res.books = c
-			logf(logw, "%d books: reusing %s (%d books)", n, db, c)
+			logf(logw, "%d books: reusing %s (%d books)", n, redactURL(db), c)
 			return nil
 		case string(old) != stamp:
-			logf(logw, "%d books: %s was built by other store/import code; recreating it", n, db)
+			logf(logw, "%d books: %s was built by other store/import code; recreating it", n, redactURL(db))
 		default:
-			logf(logw, "%d books: %s has %d books (%v); recreating it", n, db, c, err)
+			logf(logw, "%d books: %s has %d books (%v); recreating it", n, redactURL(db), c, err)
 		}
-		removeDB(db)
+		if err := removeDatabase(ctx, db); err != nil {
+			return err
+		}
+	}
+	if err := createDatabase(ctx, db); err != nil {
+		return fmt.Errorf("create %s: %w", redactURL(db), err)
 	}
 	// The first start imports the bundled catalog into the empty database.
-	logf(logw, "%d books: creating %s (first start imports the bundled catalog)", n, db)
+	logf(logw, "%d books: creating %s (first start imports the bundled catalog)", n, redactURL(db))
 	t0 := time.Now()
 	s, err := startServer(ctx, bin, db, logPath, false)
 	if err != nil {
@@ -439,7 +469,7 @@ func ensureDB(ctx context.Context, o *options, bin, db, logPath string, n int, r
 	}
 	res.books = c
 	if !closeEnough(c, n) {
-		return fmt.Errorf("%s holds %d books, want about %d", db, c, n)
+		return fmt.Errorf("%s holds %d books, want about %d", redactURL(db), c, n)
 	}
 	return os.WriteFile(stampPath, []byte(stamp), 0o644)
 }
@@ -479,12 +509,6 @@ func closeEnough(have, want int) bool {
 		d = -d
 	}
 	return have > 0 && d <= want/50
-}
-
-func removeDB(db string) {
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		os.Remove(db + suffix)
-	}
 }
 
 func shelfCmd(ctx context.Context, bin, db string, logw io.Writer, args ...string) error {

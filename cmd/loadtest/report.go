@@ -81,6 +81,13 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- wrk on the same machine: %d threads, %d connections, %v per run, median of %d runs "+
 		"(after a %v warm-up); each run measures /healthz, then the search mixes, back to back, and each ratio is taken within a run\n",
 		o.threads, o.connections, o.duration, o.runs, o.warmup)
+	if o.postgres != "" {
+		fmt.Fprintf(&b, "- Database: **PostgreSQL** (%s, one database per size); %d server %s on it, the connections split evenly between them; "+
+			"with several, requests/s and CPU are their sums and each latency percentile the larger of theirs; memory is the first server's\n",
+			redactURL(o.postgres), o.instances, map[bool]string{true: "process", false: "processes"}[o.instances == 1])
+	} else {
+		fmt.Fprintf(&b, "- Database: SQLite (a file in %s); one server process\n", o.dir)
+	}
 	if o.split {
 		fmt.Fprintf(&b, "- **CPUs split**: the server pinned to CPU 0 with `GOMAXPROCS=1`, wrk to the other CPUs (`taskset`); "+
 			"the server has one core to itself\n")

@@ -5,14 +5,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -20,8 +18,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	_ "modernc.org/sqlite" // counts the books of an existing database
 )
 
 // server is a shelf process started from the built binary.
@@ -236,19 +232,6 @@ func parseStatus(r io.Reader) (memory, error) {
 		return m, errors.New("no VmRSS in /proc status")
 	}
 	return m, sc.Err()
-}
-
-func countBooks(ctx context.Context, db string) (int, error) {
-	h, err := sql.Open("sqlite", "file:"+(&url.URL{Path: db}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		return 0, err
-	}
-	defer h.Close()
-	var n int
-	if err := h.QueryRowContext(ctx, `SELECT count(*) FROM books`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count books in %s: %w", db, err)
-	}
-	return n, nil
 }
 
 // preflight checks that every query of the mix answers 200 as an HTMX

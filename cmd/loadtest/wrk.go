@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -248,4 +249,54 @@ func parseWrk(out []byte) (wrkResult, error) {
 		return r, nil
 	}
 	return r, errors.New("wrk printed no WRKJSON summary line")
+}
+
+// runOn runs script against path on every server at once, the connections
+// split evenly between them, and adds up the results (see combine).
+func runOn(ctx context.Context, w wrkRunner, srvs []*server, path, script string, d time.Duration) (wrkResult, error) {
+	if len(srvs) == 1 {
+		return w.runMeasuringCPU(ctx, srvs[0].pid(), srvs[0].base+path, script, d)
+	}
+	results := make([]wrkResult, len(srvs))
+	errs := make([]error, len(srvs))
+	var wg sync.WaitGroup
+	for i, s := range srvs {
+		one := w
+		one.connections = w.connections / len(srvs)
+		one.threads = max(1, min(w.threads/len(srvs), one.connections))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = one.runMeasuringCPU(ctx, s.pid(), s.base+path, script, d)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return wrkResult{}, err
+	}
+	return combine(results), nil
+}
+
+// combine is the load of several simultaneous runs as one: requests, bytes,
+// errors and server CPU add up; each latency figure is the largest.
+func combine(rs []wrkResult) wrkResult {
+	var c wrkResult
+	var weighted float64
+	for _, r := range rs {
+		c.Requests += r.Requests
+		c.DurationUS = max(c.DurationUS, r.DurationUS)
+		c.Bytes += r.Bytes
+		c.Connect += r.Connect
+		c.Read += r.Read
+		c.Write += r.Write
+		c.Status += r.Status
+		c.Timeout += r.Timeout
+		c.P50, c.P90, c.P99, c.P999, c.Max = max(c.P50, r.P50), max(c.P90, r.P90), max(c.P99, r.P99), max(c.P999, r.P999), max(c.Max, r.Max)
+		weighted += r.Mean * float64(r.Requests)
+		c.ServerCPU += r.ServerCPU
+	}
+	if c.Requests > 0 {
+		c.Mean = weighted / float64(c.Requests)
+	}
+	return c
 }

@@ -104,6 +104,28 @@ func setGCHeadroom(headroom uint64) (percent int, live uint64) {
 	return percent, m.HeapAlloc
 }
 
+// buildSearchIndex builds the first search index. On SQLite one failure
+// leaves searches on SQLite's own index; on PostgreSQL, where nothing else
+// answers, it tries again every few seconds until ctx ends.
+func buildSearchIndex(ctx context.Context, s *search.Searcher, backend store.Backend, log *slog.Logger) (search.IndexStats, error) {
+	for {
+		stats, err := s.BuildIndex(ctx)
+		if err == nil || ctx.Err() != nil {
+			return stats, err
+		}
+		if backend == store.SQLite {
+			log.Error("search index not built; searching SQLite's index instead", "err", err)
+			return stats, err
+		}
+		log.Error("search index not built; searches answer 503 until it is, trying again shortly", "err", err)
+		select {
+		case <-ctx.Done():
+			return stats, ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
 func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
@@ -135,14 +157,13 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 		return err
 	}
 	searcher.SetResultCache(cfg.SearchCache)
-	// Search answers from SQLite's index until the in-memory one is built:
-	// a few seconds for a million books, too long to hold up the start.
+	// On SQLite, search answers from SQLite's index until the in-memory one
+	// is built: a few seconds for a million books, too long to hold up the
+	// start. On PostgreSQL nothing else can answer: /healthz says 503 until
+	// it is built, so a load balancer sends searches to other instances.
 	go func() {
-		stats, err := searcher.BuildIndex(ctx)
+		stats, err := buildSearchIndex(ctx, searcher, db.Backend, log)
 		if err != nil {
-			if ctx.Err() == nil {
-				log.Error("search index not built; searching SQLite's index instead", "err", err)
-			}
 			return
 		}
 		if stats.Unindexed > 0 {
@@ -156,6 +177,14 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 		}
 		log.Info("search index ready", attrs...)
 	}()
+	// On PostgreSQL, rebuild it whenever the catalog changes, whichever
+	// process or instance changed it.
+	go searcher.Follow(ctx, log, func(stats search.IndexStats, err error) {
+		if err == nil {
+			log.Info("search index rebuilt after a catalog change", "books", stats.Books, "terms", stats.Terms,
+				"took", stats.Took.Round(time.Millisecond))
+		}
+	})
 
 	mailer, err := startMail(cfg.Mail, cfg.BaseURL, db, log)
 	if err != nil {

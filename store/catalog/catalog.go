@@ -1,7 +1,9 @@
 // Package catalog keeps the books: it reads them and imports them (from
-// CSV, the bundled catalog or a synthetic generator), staging each import
-// and publishing it in one step. It also maintains the search tables an
-// import fills (book_search, search_terms); package search reads them.
+// CSV, the bundled catalog or a synthetic generator). On SQLite it stages
+// each import and publishes it in one step, and maintains the search tables
+// an import fills (book_search, search_terms), which package search reads;
+// on PostgreSQL an import is one transaction loaded with COPY, announced to
+// every instance with NOTIFY.
 package catalog
 
 import (
@@ -52,6 +54,22 @@ const (
 	// is encoded in the rowid: MaxBookID - rowid&MaxBookID).
 	SQLVisibleEntry = `16777215 - (rowid & 16777215) < ` + sqlVisibleBelow
 )
+
+// ChangeChannel is the PostgreSQL channel on which every transaction that
+// changes books sends a notification as it commits (see SQLMarkChanged):
+// serving instances listen on it and rebuild their search index.
+const ChangeChannel = "shelf_catalog"
+
+// SQLMarkChanged records a change to books: it adds one to
+// catalog_state.version. A transaction that changes books runs it, and on
+// PostgreSQL SQLNotifyChanged too, before it commits.
+const (
+	SQLMarkChanged   = `UPDATE catalog_state SET version = version + 1`
+	SQLNotifyChanged = `SELECT pg_notify('` + ChangeChannel + `', '')`
+)
+
+// SQLVersion reads the catalog's version (see SQLMarkChanged).
+const SQLVersion = `SELECT version FROM catalog_state`
 
 // SQLBookColumns selects a Book from the books table, for ScanBook.
 const SQLBookColumns = `id, title, authors, coalesce(year, 0), coalesce(isbn13, ''), language, coalesce(average_rating, 0), ratings_count`

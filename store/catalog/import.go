@@ -17,6 +17,8 @@ import (
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
+
+	"shelf/store"
 )
 
 // Limits on imported rows. Longer values are rejected, not truncated.
@@ -91,15 +93,16 @@ const optimizeAfter = 5000
 // imported. Readers see all of the new books or none: an error (a read
 // error, a cancelled ctx, a full catalog), or the process being killed,
 // leaves the catalog as it was. An import runs beside a live server without
-// holding up its writes for long (see stager). A search.Searcher over the
-// same database sees the new books once it is reloaded.
+// holding up its writes for long (see stager and copier). A search.Searcher
+// over the same database sees the new books once it is reloaded; on
+// PostgreSQL every serving instance reloads by itself (search.Searcher.Follow).
 func (c *Catalog) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportReport, error) {
 	var rep ImportReport
 	p, err := newCSVBooks(r)
 	if err != nil {
 		return rep, err
 	}
-	added, dups, err := c.bulkInsert(ctx, func(ctx context.Context, s *stager) error {
+	added, dups, err := c.bulkInsert(ctx, false, func(ctx context.Context, s loader) error {
 		for {
 			b, line, reason, err := p.next()
 			if err == io.EOF {
@@ -139,19 +142,40 @@ type bookRow struct {
 	count                                 int64
 }
 
-// bulkInsert stages the books fill adds (see stager), merges the search
-// index after a big import, then publishes them with a refreshed search
-// vocabulary (search_terms). On any error it removes what it staged: readers never see a
-// part of an import.
-func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *stager) error) (added, duplicates int, err error) {
+// loader takes an import's validated books into the database: stager on
+// SQLite, copier on PostgreSQL.
+type loader interface {
+	// add adds b, unless a book with its dedupe key is there already.
+	add(ctx context.Context, b bookRow) error
+	// firstID is the id the first book added gets.
+	firstID() int64
+	// queryRow reads inside the import, before the first add.
+	queryRow(ctx context.Context, query string, args ...any) interface{ Scan(...any) error }
+}
+
+// bulkInsert runs fill, which adds the books of one import, and makes them
+// visible all at once, or, on any error, not at all. With noDuplicates an
+// import that meets a book already there fails instead.
+func (c *Catalog) bulkInsert(ctx context.Context, noDuplicates bool, fill func(context.Context, loader) error) (added, duplicates int, err error) {
 	defer func() {
-		// When ctx ends, database/sql rolls the transaction back and closes
-		// its statements at once, so the first error seen may be "statement
-		// is closed": the cause to report is ctx's.
+		// When ctx ends, the database drivers abort the transaction and
+		// close its statements at once, so the first error seen may be
+		// "statement is closed": the cause to report is ctx's.
 		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
 	}()
+	if c.db.Backend == store.Postgres {
+		return c.copyImport(ctx, noDuplicates, fill)
+	}
+	return c.stagedImport(ctx, noDuplicates, fill)
+}
+
+// stagedImport is bulkInsert on SQLite: it stages the books fill adds (see
+// stager), merges the search index after a big import, then publishes them
+// with a refreshed search vocabulary (search_terms). On any error it
+// removes what it staged: readers never see a part of an import.
+func (c *Catalog) stagedImport(ctx context.Context, noDuplicates bool, fill func(context.Context, loader) error) (added, duplicates int, err error) {
 	unlock, err := lockImports(ctx, c.db.Path)
 	if err != nil {
 		return 0, 0, fmt.Errorf("lock imports: %w", err)
@@ -165,7 +189,7 @@ func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *st
 	if err := s.clearStaged(ctx); err != nil {
 		return 0, 0, fmt.Errorf("clear an interrupted import: %w", err)
 	}
-	if err := c.stageAndPublish(ctx, s, fill); err != nil {
+	if err := c.stageAndPublish(ctx, s, noDuplicates, fill); err != nil {
 		// Nothing was published; take the staged books out again, even
 		// when ctx has ended. Should that fail too, the next import will.
 		if cerr := s.clearStaged(context.WithoutCancel(ctx)); cerr != nil {
@@ -176,7 +200,7 @@ func (c *Catalog) bulkInsert(ctx context.Context, fill func(context.Context, *st
 	return s.added, s.duplicates, nil
 }
 
-func (c *Catalog) stageAndPublish(ctx context.Context, s *stager, fill func(context.Context, *stager) error) error {
+func (c *Catalog) stageAndPublish(ctx context.Context, s *stager, noDuplicates bool, fill func(context.Context, loader) error) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
@@ -188,6 +212,9 @@ func (c *Catalog) stageAndPublish(ctx context.Context, s *stager, fill func(cont
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if noDuplicates && s.duplicates > 0 {
+		return fmt.Errorf("%d dedupe keys collided", s.duplicates)
 	}
 	if s.added >= optimizeAfter {
 		if err := s.mergeIndex(ctx); err != nil {

@@ -83,6 +83,12 @@ func (c *Catalog) newStager(ctx context.Context) (*stager, error) {
 	return s, nil
 }
 
+func (s *stager) firstID() int64 { return s.nextID }
+
+func (s *stager) queryRow(ctx context.Context, query string, args ...any) interface{ Scan(...any) error } {
+	return s.conn.QueryRowContext(ctx, query, args...)
+}
+
 func (s *stager) close() {
 	s.conn.Close()
 	s.db.Close()
@@ -280,6 +286,11 @@ func (s *stager) publish(ctx context.Context, refreshTerms bool) error {
 		}
 		if _, err := tx.ExecContext(ctx, sqlDefaultMerges); err != nil {
 			return err
+		}
+		if refreshTerms {
+			if _, err := tx.ExecContext(ctx, SQLMarkChanged); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE catalog_state SET staged_from = NULL`)
 		return err

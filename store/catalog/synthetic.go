@@ -32,7 +32,7 @@ const (
 )
 
 // ImportSynthetic appends n generated books, all visible at once when it
-// is done (see stager), and returns how many it added. progress, when set,
+// is done (see bulkInsert), and returns how many it added. progress, when set,
 // is called every 1,000 books.
 func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done int)) (int, error) {
 	if n <= 0 {
@@ -42,12 +42,12 @@ func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done
 	if err != nil {
 		return 0, err
 	}
-	added, _, err := c.bulkInsert(ctx, func(ctx context.Context, s *stager) error {
-		if room := MaxBookID - (s.nextID - 1); int64(n) > room {
+	added, _, err := c.bulkInsert(ctx, true, func(ctx context.Context, s loader) error {
+		if room := MaxBookID - (s.firstID() - 1); int64(n) > room {
 			return fmt.Errorf("%w: room for %d more books, not %d (ids stop at %d)", ErrCatalogFull, max(room, 0), n, MaxBookID)
 		}
 		var last sql.NullString
-		if err := s.conn.QueryRowContext(ctx, `SELECT max(dedupe_key) FROM books WHERE dedupe_key >= $1 AND dedupe_key < $2`,
+		if err := s.queryRow(ctx, `SELECT max(dedupe_key) FROM books WHERE dedupe_key >= $1 AND dedupe_key < $2`,
 			syntheticKeyPrefix, syntheticKeyPrefix[:len(syntheticKeyPrefix)-1]+";").Scan(&last); err != nil {
 			return err
 		}
@@ -89,12 +89,6 @@ func (c *Catalog) ImportSynthetic(ctx context.Context, n int, progress func(done
 			if progress != nil {
 				progress(done)
 			}
-		}
-		if err := s.flush(ctx); err != nil {
-			return err
-		}
-		if s.duplicates > 0 {
-			return fmt.Errorf("%d dedupe keys collided", s.duplicates)
 		}
 		return ctx.Err()
 	})

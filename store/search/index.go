@@ -82,17 +82,50 @@ const (
 	sqlTextBytes = `SELECT coalesce(sum(length(CAST(title AS BLOB)) + length(CAST(authors AS BLOB))), 0) FROM books WHERE ` + catalog.SQLVisibleBook
 )
 
-func buildMemoryIndex(ctx context.Context, db *sql.DB, v *vocabulary) (*memoryIndex, IndexStats, error) {
+// indexedBook is what the index keeps of a book.
+type indexedBook struct {
+	id             int64
+	title, authors string
+	year, ratings  int64
+	rating         float64
+}
+
+// buildFromSQLite builds the index of the published books in SQLite, in
+// book_search's order, for v (read from the same index).
+func buildFromSQLite(ctx context.Context, db *sql.DB, v *vocabulary) (*memoryIndex, IndexStats, error) {
+	var textBytes int64
+	if err := db.QueryRowContext(ctx, sqlTextBytes).Scan(&textBytes); err != nil {
+		return nil, IndexStats{}, err
+	}
+	return buildMemoryIndex(v, textBytes, func(add func(*indexedBook) error) error {
+		rows, err := db.QueryContext(ctx, sqlIndexBooks)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var b indexedBook
+		for rows.Next() {
+			if err := rows.Scan(&b.id, &b.title, &b.authors, &b.year, &b.rating, &b.ratings); err != nil {
+				return err
+			}
+			if err := add(&b); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// buildMemoryIndex builds the index of the books each passes to add, most
+// popular first, whose titles and authors take textBytes bytes, with the
+// terms of v, which must hold every word of them.
+func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexedBook) error) error) (*memoryIndex, IndexStats, error) {
 	var stats IndexStats
 	termID := make(map[string]int32, len(v.terms))
 	distinct := 0 // postings the index will hold: one per book and term
 	for i, t := range v.terms {
 		termID[t] = int32(i)
 		distinct += int(v.docs[i])
-	}
-	var textBytes int64
-	if err := db.QueryRowContext(ctx, sqlTextBytes).Scan(&textBytes); err != nil {
-		return nil, stats, err
 	}
 	if textBytes >= 1<<32-1 {
 		return nil, stats, fmt.Errorf("the catalog's text (%d bytes) is too large for 32-bit offsets", textBytes)
@@ -114,14 +147,6 @@ func buildMemoryIndex(ctx context.Context, db *sql.DB, v *vocabulary) (*memoryIn
 	postCount := make([]uint32, len(v.terms)+1)
 	openCount := make([]uint32, len(v.terms)+1)
 
-	rows, err := db.QueryContext(ctx, sqlIndexBooks)
-	if err != nil {
-		return nil, stats, err
-	}
-	defer rows.Close()
-	var id, year, ratings int64
-	var rating float64
-	var title, authors string
 	appendTerms := func(_, _ int, folded []byte) {
 		if t, ok := termID[string(folded)]; ok {
 			ix.toks = append(ix.toks, t)
@@ -129,24 +154,21 @@ func buildMemoryIndex(ctx context.Context, db *sql.DB, v *vocabulary) (*memoryIn
 			stats.Unindexed++
 		}
 	}
-	for rows.Next() {
-		if err := rows.Scan(&id, &title, &authors, &year, &rating, &ratings); err != nil {
-			return nil, stats, err
+	err := each(func(b *indexedBook) error {
+		if int64(text.Len())+int64(len(b.title)+len(b.authors)) >= 1<<32-1 {
+			return fmt.Errorf("the catalog's text is too large for 32-bit offsets")
 		}
-		if int64(text.Len())+int64(len(title)+len(authors)) >= 1<<32-1 {
-			return nil, stats, fmt.Errorf("the catalog's text is too large for 32-bit offsets")
-		}
-		text.WriteString(title)
+		text.WriteString(b.title)
 		ix.authorsStart = append(ix.authorsStart, uint32(text.Len()))
-		text.WriteString(authors)
+		text.WriteString(b.authors)
 		ix.textStart = append(ix.textStart, uint32(text.Len()))
-		ix.year = append(ix.year, int32(max(min(year, math.MaxInt32), math.MinInt32)))
-		ix.rating = append(ix.rating, rating)
-		ix.ratings = append(ix.ratings, ratings)
+		ix.year = append(ix.year, int32(max(min(b.year, math.MaxInt32), math.MinInt32)))
+		ix.rating = append(ix.rating, b.rating)
+		ix.ratings = append(ix.ratings, b.ratings)
 		from := len(ix.toks)
-		tokenize(title, appendTerms)
+		tokenize(b.title, appendTerms)
 		n := len(ix.toks) - from
-		tokenize(authors, appendTerms)
+		tokenize(b.authors, appendTerms)
 		doc := ix.toks[from:]
 		for i, t := range doc {
 			if !slices.Contains(doc[:i], t) {
@@ -156,11 +178,12 @@ func buildMemoryIndex(ctx context.Context, db *sql.DB, v *vocabulary) (*memoryIn
 		if n > 0 {
 			openCount[doc[0]]++
 		}
-		ix.books = append(ix.books, int32(id))
+		ix.books = append(ix.books, int32(b.id))
 		ix.titleLen = append(ix.titleLen, uint8(min(n, 255)))
 		ix.tokStart = append(ix.tokStart, uint32(len(ix.toks)))
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, stats, err
 	}
 	ix.text = text.String()

@@ -2,12 +2,15 @@
 // ranked, highlighted page of the catalog's books. Two engines answer by
 // the same rules, SQLite's FTS5 index until the in-memory index is built;
 // the Searcher owns the vocabulary they share, the current engine and a
-// cache of recent result pages.
+// cache of recent result pages. On PostgreSQL the in-memory index is the
+// only engine: searches wait for it (ErrNotReady), and every instance
+// rebuilds its own whenever another changes the catalog (Follow).
 package search
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -113,16 +116,29 @@ func NormalizeQuery(raw string) (q string, shortened bool) {
 	return q, shortened
 }
 
+// ErrNotReady is what Search returns on PostgreSQL before the first index
+// of the catalog is built: there is no other engine to answer, and an empty
+// page would claim that nothing matches.
+var ErrNotReady = errors.New("search: the search index is being built")
+
 // Searcher answers searches over the catalog's published books. It holds
 // the vocabulary of the catalog as last loaded, the engine that searches it
-// and a cache of recent result pages. It searches SQLite's index until
-// BuildIndex has built the in-memory one.
+// and a cache of recent result pages. On SQLite it searches SQLite's index
+// until BuildIndex has built the in-memory one; on PostgreSQL it answers
+// ErrNotReady until then.
 type Searcher struct {
 	db  *store.DB
-	fts *ftsEngine // one for the Searcher's life: it keeps prepared statements
+	fts *ftsEngine // one for the Searcher's life: it keeps prepared statements; nil on PostgreSQL
 
 	mu  sync.RWMutex
 	cur state // replaced by Reload and BuildIndex
+
+	// rebuilding is held while an index is built on PostgreSQL, so
+	// notifications arriving meanwhile queue up instead of building
+	// several at once; version is the catalog's version the index in use
+	// was built from.
+	rebuilding sync.Mutex
+	version    int64
 
 	results atomic.Pointer[resultCache] // recent pages of Search results
 }
@@ -157,10 +173,15 @@ type lookupTerm struct {
 	lo, hi int32 // with prefix: the range of terms starting with text
 }
 
-// New returns a Searcher of the catalog in db, with its vocabulary loaded.
+// New returns a Searcher of the catalog in db, with its vocabulary loaded
+// on SQLite; on PostgreSQL it is not Ready until BuildIndex has run.
 func New(ctx context.Context, db *store.DB) (*Searcher, error) {
-	s := &Searcher{db: db, fts: &ftsEngine{db: db.Read}}
+	s := &Searcher{db: db}
 	s.SetResultCache(DefaultResultCache)
+	if db.Backend == store.Postgres {
+		return s, nil
+	}
+	s.fts = &ftsEngine{db: db.Read}
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -170,26 +191,43 @@ func New(ctx context.Context, db *store.DB) (*Searcher, error) {
 // Reload reads the vocabulary again and empties the result cache. After an
 // import publishes books (see catalog.Catalog.Import), searches see them
 // once Reload returns. Until BuildIndex runs again, searches run on
-// SQLite's index, which has the new books already.
+// SQLite's index, which has the new books already. On PostgreSQL Reload
+// builds a new index (see BuildIndex), and the old one answers meanwhile.
 func (s *Searcher) Reload(ctx context.Context) error {
+	if s.db.Backend == store.Postgres {
+		_, err := s.BuildIndex(ctx)
+		return err
+	}
 	v, err := readVocabulary(ctx, s.db.Read)
 	if err != nil {
 		return fmt.Errorf("load vocabulary: %w", err)
 	}
+	s.use(state{vocab: v, engine: s.fts})
+	return nil
+}
+
+// use puts st in use and empties the result cache. Searches still running
+// over the old catalog finish into the old cache.
+func (s *Searcher) use(st state) {
 	s.mu.Lock()
-	s.cur = state{vocab: v, engine: s.fts}
+	s.cur = st
 	s.mu.Unlock()
-	// Searches still running over the old catalog finish into the old cache.
 	if old := s.results.Load(); old != nil {
 		s.results.Store(newResultCache(old.Entries()))
 	}
-	return nil
 }
+
+// Ready reports whether Search answers: always on SQLite, once the first
+// index is built on PostgreSQL.
+func (s *Searcher) Ready() bool { return s.state().engine != nil }
 
 // RefreshTerms rebuilds the vocabulary (search_terms) from SQLite's index
 // and reloads it. Imports rebuild it themselves; this is for code that
 // writes books directly (tests, repairs).
 func (s *Searcher) RefreshTerms(ctx context.Context) error {
+	if s.db.Backend == store.Postgres {
+		return s.Reload(ctx) // the vocabulary comes with the index
+	}
 	if err := s.db.InTx(ctx, func(tx *sql.Tx) error { return refreshTerms(ctx, tx, true) }); err != nil {
 		return err
 	}
@@ -201,10 +239,18 @@ func (s *Searcher) RefreshTerms(ctx context.Context) error {
 // same results; Reload drops the index, and the caller builds it again. It
 // reads every book once: about 6 s for a million on this project's
 // reference machine (BENCHMARKS.md).
+//
+// On PostgreSQL it builds the vocabulary too, from the books, and puts the
+// two in use together, emptying the result cache; the index it replaces
+// answers until then.
 func (s *Searcher) BuildIndex(ctx context.Context) (IndexStats, error) {
+	if s.db.Backend == store.Postgres {
+		stats, _, err := s.rebuild(ctx, false)
+		return stats, err
+	}
 	start := time.Now()
 	v := s.state().vocab
-	ix, stats, err := buildMemoryIndex(ctx, s.db.Read, v)
+	ix, stats, err := buildFromSQLite(ctx, s.db.Read, v)
 	if err != nil {
 		return stats, fmt.Errorf("build search index: %w", err)
 	}
@@ -215,6 +261,46 @@ func (s *Searcher) BuildIndex(ctx context.Context) (IndexStats, error) {
 	}
 	s.mu.Unlock()
 	return stats, nil
+}
+
+// RefreshIfChanged rebuilds the index on PostgreSQL (see BuildIndex) when
+// the catalog changed since it was built, and reports whether it did. It
+// does nothing on SQLite.
+func (s *Searcher) RefreshIfChanged(ctx context.Context) (IndexStats, bool, error) {
+	if s.db.Backend != store.Postgres {
+		return IndexStats{}, false, nil
+	}
+	return s.rebuild(ctx, true)
+}
+
+// rebuild builds the vocabulary and index of the catalog on PostgreSQL
+// and puts them in use; with onlyIfChanged, only when the catalog's
+// version is not the one the index in use was built from.
+func (s *Searcher) rebuild(ctx context.Context, onlyIfChanged bool) (IndexStats, bool, error) {
+	s.rebuilding.Lock()
+	defer s.rebuilding.Unlock()
+	if onlyIfChanged && s.Ready() {
+		var v int64
+		if err := s.db.Read.QueryRowContext(ctx, catalog.SQLVersion).Scan(&v); err != nil {
+			return IndexStats{}, false, fmt.Errorf("read the catalog's version: %w", err)
+		}
+		if v == s.version {
+			return IndexStats{}, false, nil
+		}
+	}
+	start := time.Now()
+	version, books, textBytes, err := loadCatalog(ctx, s.db.Read)
+	if err != nil {
+		return IndexStats{}, false, fmt.Errorf("build search index: read the catalog: %w", err)
+	}
+	ix, stats, err := buildFromBooks(books, textBytes)
+	if err != nil {
+		return stats, false, fmt.Errorf("build search index: %w", err)
+	}
+	stats.Took = time.Since(start)
+	s.use(state{vocab: ix.vocab, engine: ix})
+	s.version = version
+	return stats, true, nil
 }
 
 // state returns the current vocabulary and the engine searching it.
@@ -242,6 +328,9 @@ func (s *Searcher) state() state {
 // and on SQLite's FTS5 index (book_search) until then, by the same rules.
 // TestSearchEnginesAgree holds the two to the same answers.
 func (s *Searcher) Search(ctx context.Context, query string, page int) (*Results, error) {
+	if !s.Ready() {
+		return nil, ErrNotReady
+	}
 	r := &Results{}
 	r.Page, r.PageAdjusted = ClampPage(page)
 	r.Query, r.Shortened = NormalizeQuery(query)
