@@ -63,6 +63,9 @@ func shelfBinary(t *testing.T) string {
 // taking connections at once, answers the request once its body arrives, and
 // exits 0 well within the 10 s a container runtime waits before SIGKILL.
 func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary: skipped under -short")
+	}
 	bin := shelfBinary(t)
 	addr := freeLocalAddr(t)
 	logs := &syncBuffer{}
