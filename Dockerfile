@@ -42,6 +42,8 @@ COPY --from=files /files/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=files /files/zoneinfo.zip /usr/share/zoneinfo.zip
 COPY --from=files /files/shelf /shelf
 COPY --from=files --chown=65532:65532 /files/data /data
+# Listening on every interface, Shelf will not serve its dev inbox (it shows
+# everyone's mail): run the image with SHELF_SMTP_URL set.
 ENV ZONEINFO=/usr/share/zoneinfo.zip \
     SHELF_ADDR=0.0.0.0:8080 \
     SHELF_DB=/data/shelf.db
