@@ -4,6 +4,7 @@
 //	shelf import [flags] FILE.csv      import books from a CSV file
 //	shelf import --synthetic N         append N generated books
 //	shelf create-admin --email ADDRESS create a confirmed admin account
+//	shelf healthcheck                  exit 0 if the server answers /healthz
 package main
 
 import (
@@ -49,6 +50,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		err = importCommand(ctx, args, environ, stdout, stderr)
 	case "create-admin":
 		err = createAdminCommand(ctx, args, environ, stdin, stdout, stderr)
+	case "healthcheck":
+		err = healthcheckCommand(ctx, args, environ, stdout)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return 0
@@ -69,7 +72,8 @@ const usage = `usage:
   shelf [serve] [-addr HOST:PORT] [-db FILE] [-base-url URL]
   shelf import [-db FILE] FILE.csv
   shelf import [-db FILE] --synthetic N
-  shelf create-admin [-db FILE] --email ADDRESS [--password-stdin]`
+  shelf create-admin [-db FILE] --email ADDRESS [--password-stdin]
+  shelf healthcheck [-addr HOST:PORT] [-timeout 5s]`
 
 // openCatalog opens (creating and migrating) the database at path and its
 // catalog. The caller closes the database.
