@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -50,6 +51,9 @@ type App struct {
 	// WriteTimeout (30 s), so a request that cannot finish is answered and
 	// rolled back rather than cut off and committed later.
 	RequestTimeout time.Duration
+	// TrustedProxies are the load balancers whose X-Forwarded-For names
+	// the client (see clientIP).
+	TrustedProxies []netip.Prefix
 
 	echo        *echo.Echo // every route, see routes.go
 	crossOrigin *http.CrossOriginProtection
@@ -82,6 +86,11 @@ type Settings struct {
 	// RequestTimeout bounds each request's work; DefaultRequestTimeout
 	// when zero.
 	RequestTimeout time.Duration
+	// TrustedProxies are the load balancers in front of Shelf. A request
+	// from one of them is taken to come from the address it appends to
+	// X-Forwarded-For; with none, from the connection's address, and the
+	// header is ignored (anyone can send it).
+	TrustedProxies []netip.Prefix
 
 	// manualResets, for tests, leaves reset requests queued until
 	// HandleResetRequests is called.
@@ -99,7 +108,8 @@ func New(d Deps, s Settings) (*App, error) {
 		return nil, errors.New("handlers: BaseURL is required")
 	}
 	a := &App{DB: d.DB, Catalog: d.Catalog, Search: d.Search, Logger: d.Logger, BaseURL: s.BaseURL,
-		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout}
+		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
+		TrustedProxies: s.TrustedProxies}
 	a.resets.manual = s.manualResets
 	a.setupAccounts()
 	a.echo = a.routes()

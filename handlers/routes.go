@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"net"
 	"net/http"
+	"net/netip"
 
 	"github.com/labstack/echo/v4"
 
@@ -11,6 +13,22 @@ import (
 	"shelf/store/search"
 )
 
+// clientIP reads the client's address from the connection, or, behind the
+// given proxies, from the X-Forwarded-For entries they appended: the
+// rightmost address that is not one of them. Echo's defaults would also
+// trust every private and loopback address; only the configured ones are.
+func clientIP(proxies []netip.Prefix) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
 // routes builds the whole HTTP surface: every route and its middleware.
 func (a *App) routes() *echo.Echo {
 	a.fragments = search.NewRecentCache[*search.Results, *fragment](search.DefaultResultCache)
@@ -18,7 +36,7 @@ func (a *App) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = a.handleError
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIP(a.TrustedProxies)
 
 	// Global middleware runs for every request, routed or not, in this
 	// order. Every request runs under a deadline below the server's write

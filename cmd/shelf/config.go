@@ -26,6 +26,9 @@ type config struct {
 	Mail mailConfig
 	// SearchCache is how many pages of search results are kept in memory.
 	SearchCache int
+	// TrustedProxies are the load balancers in front of Shelf, whose
+	// X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 
 	// Accounts.
 	SessionIdle     time.Duration
@@ -87,6 +90,27 @@ func (c *config) settings() []setting {
 				return errors.New("want a whole number from 0 to 1000000")
 			}
 			c.SearchCache = n
+			return nil
+		}},
+		{"trusted-proxies", "SHELF_TRUSTED_PROXIES", "", "load balancers in front of Shelf (comma-separated addresses or CIDR ranges): the client's address is read from the X-Forwarded-For they add, for logs and rate limits", func(v string) error {
+			c.TrustedProxies = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("%q is not an IP address or CIDR range (e.g. 10.0.0.0/8)", f)
+					}
+					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+				if p.Bits() == 0 {
+					return fmt.Errorf("%q would trust every address: anyone could pick the address their requests are counted under", f)
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+			}
 			return nil
 		}},
 		{"session-idle", "SHELF_SESSION_IDLE", "12h", "sign out after this long without a request (unless \"Remember me\")", positiveDuration(&c.SessionIdle)},

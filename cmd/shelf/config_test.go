@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,19 @@ func TestLoadConfig(t *testing.T) {
 			}
 		}},
 		{name: "bad search cache", env: []string{"SHELF_SEARCH_CACHE=lots"}, wantErr: "SHELF_SEARCH_CACHE"},
+		{name: "trusted proxies", env: []string{"SHELF_TRUSTED_PROXIES=10.0.0.0/8, 192.168.1.7,::ffff:172.16.0.1"}, check: func(t *testing.T, c *config) {
+			got := fmt.Sprint(c.TrustedProxies)
+			if got != "[10.0.0.0/8 192.168.1.7/32 172.16.0.1/32]" {
+				t.Errorf("TrustedProxies = %s", got)
+			}
+		}},
+		{name: "no trusted proxies by default", check: func(t *testing.T, c *config) {
+			if len(c.TrustedProxies) != 0 {
+				t.Errorf("TrustedProxies = %v", c.TrustedProxies)
+			}
+		}},
+		{name: "bad trusted proxy", env: []string{"SHELF_TRUSTED_PROXIES=lb.internal"}, wantErr: "not an IP address or CIDR range"},
+		{name: "trusting everyone", env: []string{"SHELF_TRUSTED_PROXIES=0.0.0.0/0"}, wantErr: "would trust every address"},
 		{name: "unrelated env ignored", env: []string{"HOME=/root", "SHELFX=1"}},
 	}
 	for _, tt := range tests {
