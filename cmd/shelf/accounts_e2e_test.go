@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,11 +34,14 @@ type catchingSMTP struct {
 	mu       sync.Mutex
 	messages []devinbox.Message
 	arrived  chan struct{}
+	// delay holds each message this long before accepting it, as a slow
+	// server would, so that senders have mail in flight.
+	delay atomic.Int64 // a time.Duration
 }
 
 func startCatchingSMTP(t *testing.T, addr string) *catchingSMTP {
 	t.Helper()
-	c := &catchingSMTP{arrived: make(chan struct{}, 100)}
+	c := &catchingSMTP{arrived: make(chan struct{}, 10000)}
 	c.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &catchingSession{c: c}, nil }))
 	c.srv.Domain = "e2e.localhost"
 	var ln net.Listener
@@ -82,6 +86,7 @@ func (s *catchingSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	time.Sleep(time.Duration(s.c.delay.Load()))
 	s.c.mu.Lock()
 	s.c.messages = append(s.c.messages, devinbox.ParseMessage(raw))
 	s.c.mu.Unlock()
