@@ -100,19 +100,22 @@ func newInstances(t testing.TB, n int) []*testEnv {
 
 // newTestEnvOn builds an App and its server over db, with clk as its
 // clock. setup may drop the catalog search (Deps.Search = nil), which is
-// then not built.
+// then not built, or give one of its own (with the DB and catalog it
+// searches).
 func newTestEnvOn(t testing.TB, db *store.DB, clk *clock, setup func(*Deps, *Settings)) *testEnv {
 	t.Helper()
 	base, _ := url.Parse("http://shelf.test")
 	env := &testEnv{t: t, db: db, clock: clk, mailer: &countNotifier{}}
+	buildSearch := &search.Searcher{} // stands for "a Searcher of deps.DB, built below"
 	deps := Deps{DB: db, Logger: slog.New(slog.DiscardHandler), Now: env.clock.Now, Mailer: env.mailer,
-		Catalog: catalog.New(db), Search: &search.Searcher{}}
+		Catalog: catalog.New(db), Search: buildSearch}
 	settings := Settings{BaseURL: base, Accounts: AccountSettings{Hash: testHash}}
 	if setup != nil {
 		setup(&deps, &settings)
 	}
-	if deps.Search != nil {
-		searcher, err := search.New(context.Background(), db)
+	env.db = deps.DB
+	if deps.Search == buildSearch {
+		searcher, err := search.New(context.Background(), deps.DB)
 		if err != nil {
 			t.Fatal(err)
 		}
