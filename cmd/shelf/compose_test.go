@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,6 +33,9 @@ type composeService struct {
 	DependsOn   map[string]map[string]string `yaml:"depends_on"`
 	Healthcheck map[string]any               `yaml:"healthcheck"`
 	StopGrace   string                       `yaml:"stop_grace_period"`
+	Networks    map[string]struct {
+		IPv4 string `yaml:"ipv4_address"`
+	} `yaml:"networks"`
 }
 
 // TestComposeWiring checks compose.yaml without running it (its images come
@@ -79,9 +83,18 @@ func TestComposeWiring(t *testing.T) {
 			environ = append(environ, k+"="+v)
 		}
 		cfg, _, err := loadConfig("shelf serve", nil, environ)
+		if err == nil {
+			err = cfg.checkServe()
+		}
 		if err != nil {
 			t.Errorf("%s: shelf serve refuses its settings: %v", name, err)
 			continue
+		}
+		// Every request comes through lb: its address must be the one
+		// trusted, or all readers would share one rate limit.
+		lbIP, err := netip.ParseAddr(lb.Networks["default"].IPv4)
+		if err != nil || !slices.ContainsFunc(cfg.TrustedProxies, func(p netip.Prefix) bool { return p.Contains(lbIP) }) {
+			t.Errorf("%s: SHELF_TRUSTED_PROXIES %v does not hold lb's fixed address %q", name, cfg.TrustedProxies, lb.Networks["default"].IPv4)
 		}
 		db, err := url.Parse(cfg.DB)
 		if err != nil || db.Scheme != "postgres" || db.Hostname() != "postgres" || db.Port() != "5432" ||

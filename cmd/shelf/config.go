@@ -168,17 +168,27 @@ func loadConfig(name string, args []string, environ []string, extra ...func(*fla
 			return nil, fs, fmt.Errorf("%s=%q: %v", s.env, shown, err)
 		}
 	}
-	if c.Mail.SMTP == nil {
-		if !outbox.IsLocalHost(c.BaseURL.Hostname()) {
-			return nil, fs, fmt.Errorf("SHELF_SMTP_URL is required when SHELF_BASE_URL (%s) is not a local address: "+
-				"without it the dev inbox at /dev/mail would show everyone's mail", c.BaseURL)
-		}
-		host, _, _ := net.SplitHostPort(c.Addr)
-		if !isLoopbackListenHost(host) {
-			return nil, fs, devInboxListenError(c.Addr)
-		}
-	}
 	return c, fs, nil
+}
+
+// checkServe refuses settings a serving instance must not run with: no
+// SMTP server (so the dev inbox at /dev/mail catches all mail) on a public
+// base URL or a non-loopback address would show everyone's mail to anyone.
+// Other subcommands (import, create-admin) serve nothing, so they may run
+// with a serving instance's settings, in its container say.
+func (c *config) checkServe() error {
+	if c.Mail.SMTP != nil {
+		return nil
+	}
+	if !outbox.IsLocalHost(c.BaseURL.Hostname()) {
+		return fmt.Errorf("SHELF_SMTP_URL is required when SHELF_BASE_URL (%s) is not a local address: "+
+			"without it the dev inbox at /dev/mail would show everyone's mail", c.BaseURL)
+	}
+	host, _, _ := net.SplitHostPort(c.Addr)
+	if !isLoopbackListenHost(host) {
+		return devInboxListenError(c.Addr)
+	}
+	return nil
 }
 
 // isLoopbackListenHost reports whether listening on host reaches only this

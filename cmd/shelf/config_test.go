@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,6 +73,9 @@ func TestLoadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, _, err := loadConfig("shelf", tt.args, tt.env)
+			if err == nil {
+				err = c.checkServe() // what serve adds to every subcommand's checks
+			}
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
@@ -152,5 +156,23 @@ func TestServeRefusesDevInboxOnAllInterfaces(t *testing.T) {
 	msg := strings.TrimSpace(out.String())
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "SHELF_ADDR") || !strings.Contains(msg, "SHELF_SMTP_URL") {
 		t.Errorf("message = %q, want one line naming SHELF_ADDR and SHELF_SMTP_URL", msg)
+	}
+}
+
+// import and create-admin serve nothing: a container's settings (all
+// interfaces, a public base URL, no SMTP) don't stop them, but serve refuses.
+func TestOnlyServeNeedsSMTPOnAPublicAddress(t *testing.T) {
+	env := []string{"SHELF_ADDR=0.0.0.0:8080", "SHELF_DB=" + filepath.Join(t.TempDir(), "shelf.db"), "SHELF_BASE_URL=https://books.example.com"}
+	var out bytes.Buffer
+	csv := filepath.Join(t.TempDir(), "b.csv")
+	if err := os.WriteFile(csv, []byte("title,authors\nDune,Frank Herbert\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(context.Background(), []string{"import", csv}, env, strings.NewReader(""), &out, &out); code != 0 {
+		t.Fatalf("import: exit %d\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"serve"}, env, strings.NewReader(""), &out, &out); code == 0 || !strings.Contains(out.String(), "SHELF_SMTP_URL is required") {
+		t.Fatalf("serve: exit %d, want a refusal naming SHELF_SMTP_URL:\n%s", code, out.String())
 	}
 }

@@ -7,7 +7,6 @@ import (
 	netmail "net/mail"
 	"net/url"
 	"strings"
-	"time"
 
 	"shelf/store"
 	"shelf/store/outbox"
@@ -135,8 +134,15 @@ func startMail(cfg mailConfig, baseURL *url.URL, db *store.DB, log *slog.Logger)
 // seconds), then stops the dev inbox. Mail not yet sent stays in the outbox
 // for the next start.
 func (ms *mailService) Stop(log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	ms.StopBy(ctx, log)
+}
+
+// StopBy is Stop that gives up on the sender when ctx ends; the message it
+// was sending then goes out again, with the same Message-ID, from the next
+// sender to claim it. It can run more than once.
+func (ms *mailService) StopBy(ctx context.Context, log *slog.Logger) {
 	if err := ms.Sender.Stop(ctx); err != nil {
 		log.Warn("mail: sender did not stop in time", "err", err)
 	}

@@ -141,6 +141,9 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	if err != nil {
 		return err
 	}
+	if err := cfg.checkServe(); err != nil {
+		return err
+	}
 	log := newLogger(stderr)
 	start := time.Now()
 	tuneGC := os.Getenv("GOGC") == ""
@@ -235,11 +238,22 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Requests in flight and the mail being sent finish side by side,
+	// within one grace period shorter than the 10 s container runtimes
+	// wait before SIGKILL.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	mailStopped := make(chan struct{})
+	go func() { mailer.StopBy(shutdownCtx, log); close(mailStopped) }()
+	err = srv.Shutdown(shutdownCtx)
+	<-mailStopped
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
 	return nil
 }
+
+// shutdownGrace is how long a stopping server gives requests in flight and
+// the mail being sent to finish.
+const shutdownGrace = 8 * time.Second
