@@ -21,6 +21,9 @@ import (
 // composeFile is the part of compose.yaml the test checks.
 type composeFile struct {
 	Services map[string]composeService `yaml:"services"`
+	Configs  map[string]struct {
+		Content string `yaml:"content"`
+	} `yaml:"configs"`
 	Volumes  map[string]any            `yaml:"volumes"`
 }
 
@@ -30,6 +33,10 @@ type composeService struct {
 	Environment map[string]string            `yaml:"environment"`
 	Ports       []string                     `yaml:"ports"`
 	Volumes     []string                     `yaml:"volumes"`
+	Configs     []struct {
+		Source string `yaml:"source"`
+		Target string `yaml:"target"`
+	} `yaml:"configs"`
 	DependsOn   map[string]map[string]string `yaml:"depends_on"`
 	Healthcheck map[string]any               `yaml:"healthcheck"`
 	StopGrace   string                       `yaml:"stop_grace_period"`
@@ -124,19 +131,15 @@ func TestComposeWiring(t *testing.T) {
 		t.Errorf("postgres keeps its data in no volume: %v", pg.Volumes)
 	}
 
-	// The balancer's configuration.
-	var caddyfile string
-	for _, v := range lb.Volumes {
-		if from, to, _ := strings.Cut(v, ":"); strings.HasPrefix(to, "/etc/caddy/Caddyfile") {
-			caddyfile = from
+	// The balancer's configuration, written in compose.yaml itself.
+	var conf []byte
+	for _, c := range lb.Configs {
+		if c.Target == "/etc/caddy/Caddyfile" {
+			conf = []byte(f.Configs[c.Source].Content)
 		}
 	}
-	if caddyfile == "" {
-		t.Fatalf("lb mounts no Caddyfile: %v", lb.Volumes)
-	}
-	conf, err := os.ReadFile(filepath.Join(repoRoot, caddyfile))
-	if err != nil {
-		t.Fatal(err)
+	if len(conf) == 0 {
+		t.Fatalf("lb is given no Caddyfile: %+v", lb.Configs)
 	}
 	proxy := regexp.MustCompile(`(?m)^\s*reverse_proxy\s+(.+?)\s*\{`).FindSubmatch(conf)
 	if proxy == nil || !slices.Equal(strings.Fields(string(proxy[1])), []string{"shelf1:8080", "shelf2:8080"}) {
