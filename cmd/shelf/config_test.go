@@ -103,7 +103,7 @@ func TestLoadConfig(t *testing.T) {
 // beyond this machine.
 func TestDevInboxNeedsLoopbackListen(t *testing.T) {
 	for _, addr := range []string{":8080", "0.0.0.0:8080", "[::]:8080", "192.0.2.10:8080", "[2001:db8::1]:8080", "shelf.example.com:8080"} {
-		_, _, err := loadConfig("shelf", nil, []string{"SHELF_ADDR=" + addr})
+		err := serveConfig([]string{"SHELF_ADDR=" + addr})
 		if err == nil {
 			t.Errorf("SHELF_ADDR=%s without SHELF_SMTP_URL: accepted", addr)
 			continue
@@ -118,14 +118,23 @@ func TestDevInboxNeedsLoopbackListen(t *testing.T) {
 		}
 	}
 	for _, addr := range []string{"localhost:8080", "127.0.0.1:8080", "127.0.0.2:0", "[::1]:8080"} {
-		if _, _, err := loadConfig("shelf", nil, []string{"SHELF_ADDR=" + addr}); err != nil {
+		if err := serveConfig([]string{"SHELF_ADDR=" + addr}); err != nil {
 			t.Errorf("SHELF_ADDR=%s: %v", addr, err)
 		}
 	}
 	// With a real SMTP server there is no dev inbox, and any address will do.
-	if _, _, err := loadConfig("shelf", nil, []string{"SHELF_ADDR=0.0.0.0:8080", "SHELF_SMTP_URL=smtps://mail.example.com"}); err != nil {
+	if err := serveConfig([]string{"SHELF_ADDR=0.0.0.0:8080", "SHELF_SMTP_URL=smtps://mail.example.com"}); err != nil {
 		t.Errorf("0.0.0.0 with SHELF_SMTP_URL: %v", err)
 	}
+}
+
+// serveConfig checks environ as shelf serve does: loadConfig, then checkServe.
+func serveConfig(environ []string) error {
+	c, _, err := loadConfig("shelf serve", nil, environ)
+	if err != nil {
+		return err
+	}
+	return c.checkServe()
 }
 
 func TestListensOnLoopback(t *testing.T) {
