@@ -475,12 +475,12 @@ func ensureDB(ctx context.Context, o *options, bin, db, logPath string, n int, r
 }
 
 // schemaStamp hashes the code that decides what a database holds (the store
-// package, its migrations, the import command), so a database built by older
-// code is not reused.
+// package, its migrations on both backends, the catalog and the import
+// command), so a database built by older code is not reused.
 func schemaStamp(root string) (string, error) {
 	h := sha256.New()
 	var files []string
-	for _, pattern := range []string{"store/*.go", "store/migrations/*", "cmd/shelf/import.go"} {
+	for _, pattern := range []string{"store/*.go", "store/migrations/*/*.sql", "store/catalog/*.go", "cmd/shelf/import.go"} {
 		m, err := filepath.Glob(filepath.Join(root, pattern))
 		if err != nil {
 			return "", err
