@@ -24,15 +24,15 @@ type composeFile struct {
 	Configs  map[string]struct {
 		Content string `yaml:"content"`
 	} `yaml:"configs"`
-	Volumes  map[string]any            `yaml:"volumes"`
+	Volumes map[string]any `yaml:"volumes"`
 }
 
 type composeService struct {
-	Build       any                          `yaml:"build"`
-	Image       string                       `yaml:"image"`
-	Environment map[string]string            `yaml:"environment"`
-	Ports       []string                     `yaml:"ports"`
-	Volumes     []string                     `yaml:"volumes"`
+	Build       any               `yaml:"build"`
+	Image       string            `yaml:"image"`
+	Environment map[string]string `yaml:"environment"`
+	Ports       []string          `yaml:"ports"`
+	Volumes     []string          `yaml:"volumes"`
 	Configs     []struct {
 		Source string `yaml:"source"`
 		Target string `yaml:"target"`
