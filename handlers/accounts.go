@@ -271,7 +271,9 @@ func (a *App) checkEmailPage(c echo.Context) error {
 // account, from the database and the session alone: a read. A pending
 // sign-up for an address that already had an account waits forever, as
 // one never confirmed does, so the answer tells nobody that it had one.
-// htmx gets the status fragment, other browsers a page around it.
+// htmx gets 204 while nothing has changed (the waiting page stays as it
+// is, so its live region announces nothing), then the confirmed fragment;
+// other browsers get a page.
 func (a *App) confirmationStatus(c echo.Context) error {
 	var v components.ConfirmationStatusView
 	if u, ok := a.currentUser(c); ok {
@@ -284,7 +286,10 @@ func (a *App) confirmationStatus(c echo.Context) error {
 	noStore(c)
 	varyOnHTMX(c)
 	if isHTMX(c) {
-		return render(c, http.StatusOK, components.ConfirmationStatus(v))
+		if !v.Confirmed {
+			return c.NoContent(http.StatusNoContent)
+		}
+		return render(c, http.StatusOK, components.ConfirmationStatusUpdate(a.formMeta(c, "Address confirmed"), v))
 	}
 	title := "Not confirmed yet"
 	if v.Confirmed {

@@ -394,9 +394,9 @@ func TestCheckEmailWaitsForConfirmation(t *testing.T) {
 	b.get("/check-email").wantStatus(t, http.StatusOK).
 		wantContains(t, `id="confirmation-status"`, `hx-get="/check-email/status"`, `hx-trigger="every 2s"`)
 
-	poll := func() page {
+	poll := func(status int) page {
 		t.Helper()
-		p := b.get("/check-email/status", htmxHeaders...).wantStatus(t, http.StatusOK)
+		p := b.get("/check-email/status", htmxHeaders...).wantStatus(t, status)
 		if strings.Contains(p.body, "<html") {
 			t.Fatalf("a whole page for htmx:\n%s", p.body)
 		}
@@ -405,7 +405,11 @@ func TestCheckEmailWaitsForConfirmation(t *testing.T) {
 		}
 		return p
 	}
-	poll().wantContains(t, `data-confirmed="false"`, `hx-trigger="every 2s"`)
+	// Unconfirmed, nothing changes: the page keeps its content (and its
+	// live region stays quiet) and goes on asking.
+	if p := poll(http.StatusNoContent); p.body != "" {
+		t.Fatalf("a body with 204:\n%s", p.body)
+	}
 	b.get("/check-email/status").wantStatus(t, http.StatusOK).wantContains(t, "<html", `data-confirmed="false"`, `href="/check-email/status"`)
 
 	// Confirmed from another browser: this one is told to sign in.
@@ -413,7 +417,7 @@ func TestCheckEmailWaitsForConfirmation(t *testing.T) {
 	link := env.lastLink(email)
 	other.get(link)
 	other.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`)
-	p := poll().wantContains(t, `data-confirmed="true"`, "Sign in", `href="/login?next=%2Faccount"`)
+	p := poll(http.StatusOK).wantContains(t, `data-confirmed="true"`, "Sign in", `href="/login?next=%2Faccount"`, "<title>Address confirmed · Shelf</title>")
 	if strings.Contains(p.body, "hx-trigger") {
 		t.Fatalf("still polling once confirmed:\n%s", p.body)
 	}
