@@ -49,8 +49,9 @@ func Unavailable(err error) bool {
 		}
 		return false
 	}
+	// ErrConnClosed: the server ended the connection under a statement.
 	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) {
+	if errors.Is(err, pgconn.ErrConnClosed) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) {
 		return true
 	}
 	var se *sqlite.Error
