@@ -16,7 +16,10 @@ import (
 const (
 	unavailableHeading = "Shelf can’t save right now"
 	unavailableMessage = "Shelf could not save your request just now. Please try again shortly."
-	retryAfter         = "10" // seconds
+	// A GET or HEAD saves nothing: it could not read.
+	unavailableReadHeading = "Shelf can’t load this page right now"
+	unavailableReadMessage = "Shelf could not reach its database just now. Please try again shortly."
+	retryAfter             = "10" // seconds
 )
 
 // handleError answers every error with a friendly page. Details of
@@ -50,6 +53,9 @@ func (a *App) handleError(err error, c echo.Context) {
 		heading, message = "Unsupported request", "Shelf does not accept uploads. Send the form from its page."
 	case http.StatusServiceUnavailable:
 		heading, message = unavailableHeading, unavailableMessage
+		if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {
+			heading, message = unavailableReadHeading, unavailableReadMessage
+		}
 		c.Response().Header().Set("Retry-After", retryAfter)
 	default:
 		if status < 500 && he != nil {

@@ -432,3 +432,31 @@ func TestPerIPLimitsGroupIPv6By64(t *testing.T) {
 		t.Fatalf("an 11th reset from the same /64: %d, want 429", s)
 	}
 }
+
+// One account answers to every spelling of its address that folds alike
+// ("jessica", "jeßica", "JEẞICA"), so every per-address limit must count
+// them as one: otherwise each "ss" written "ß" is a fresh budget of
+// guesses, and of reset mails to its owner.
+func TestAddressLimitsCountEverySpellingOfAnAddress(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("jessica@example.org")
+	spellings := []string{"jessica@example.org", "jeßica@example.org", "JEẞICA@example.org", "JESSICA@example.org", "jeßica@EXAMPLE.org"}
+	for i := range 5 {
+		// A fresh browser each time: a limit per browser would not do.
+		env.browser().login(spellings[i], "wrong guess").wantStatus(t, http.StatusUnprocessableEntity)
+	}
+	for _, s := range spellings {
+		env.browser().login(s, "wrong guess").wantStatus(t, http.StatusTooManyRequests)
+	}
+
+	for _, s := range spellings[:3] {
+		b := env.browser()
+		b.get("/password/forgot")
+		b.post("/password/forgot", url.Values{"email": {s}}).wantStatus(t, http.StatusOK)
+	}
+	for _, s := range spellings {
+		b := env.browser()
+		b.get("/password/forgot")
+		b.post("/password/forgot", url.Values{"email": {s}}).wantStatus(t, http.StatusTooManyRequests)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -66,9 +65,11 @@ func networkOf(ip string) string {
 // addressKey is the key of every per-address limit: a fixed-size digest of
 // the normalised address, so no more than 32 bytes of an address someone
 // sends are kept, however long it is (the limits hash it again to store
-// it). Uniqueness ignores ASCII case, and so does the key.
+// it). It folds the address as every look-up of an account does
+// (store.CaseFold), so no spelling of one account's address ("jeßica",
+// "JESSICA") has a budget of its own.
 func addressKey(email string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	sum := sha256.Sum256([]byte(store.CaseFold(email)))
 	return string(sum[:])
 }
 

@@ -28,6 +28,13 @@ func Unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
+	// Whatever refused it (the server, or the database no longer taking
+	// connections, or gone during a restore), no connection means the
+	// database is out of reach: checked before the PgError a refusal wraps.
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
@@ -42,9 +49,9 @@ func Unavailable(err error) bool {
 		}
 		return false
 	}
-	var ce *pgconn.ConnectError
+	// ErrConnClosed: the server ended the connection under a statement.
 	var ne net.Error
-	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) {
+	if errors.Is(err, pgconn.ErrConnClosed) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) {
 		return true
 	}
 	var se *sqlite.Error

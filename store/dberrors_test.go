@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"shelf/store"
 	"shelf/store/storetest"
 )
@@ -43,6 +45,12 @@ func TestUnavailable(t *testing.T) {
 		t.Fatalf("locked: %v, Unavailable=false", err)
 	}
 
+	// What pgx returns when the server ended a connection in the middle of
+	// a request's statements (pg_terminate_backend, a restart): seen as a
+	// 500 from sign-up while connections were being terminated.
+	if !store.Unavailable(fmt.Errorf("failed to deallocate cached statement(s): %w", pgconn.ErrConnClosed)) {
+		t.Error("a connection closed under a statement is not unavailable")
+	}
 	if !store.Unavailable(fmt.Errorf("x: %w", context.DeadlineExceeded)) {
 		t.Error("deadline not unavailable")
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	neturl "net/url"
 	"sync"
 	"testing"
 
@@ -134,5 +135,46 @@ func TestPostgresFaultsAreUnavailable(t *testing.T) {
 	}
 	if _, err := store.Open(ctx, "postgres://bad url"); err == nil || bytes.Contains([]byte(err.Error()), []byte("bad url")) {
 		t.Fatalf("bad URL: %v; want an error that does not quote it", err)
+	}
+}
+
+// A server that answers but refuses to open a connection to the database
+// (it no longer takes connections to it, or it was dropped or renamed
+// during a restore) is an outage like one that does not answer: the
+// request that needed a connection gets a 503, not a 500.
+func TestPostgresRefusedConnectionIsUnavailable(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var name string
+	if err := db.Read.QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	server, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server.Path = "/postgres"
+	admin, err := sql.Open("pgx", server.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS false`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+		t.Fatal(err)
+	}
+	var one int
+	for range 3 { // the first use of a killed pooled connection may fail otherwise
+		err = db.Read.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	}
+	if err == nil || !store.Unavailable(err) {
+		t.Fatalf("database refusing connections: %v; want Unavailable", err)
 	}
 }

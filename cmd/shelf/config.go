@@ -8,9 +8,12 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"shelf/store/outbox"
 	"shelf/store/search"
@@ -64,11 +67,9 @@ func (c *config) settings() []setting {
 			return nil
 		}},
 		{"db", "SHELF_DB", "shelf.db", "SQLite database file, or a postgres:// URL for PostgreSQL", func(v string) error {
-			if strings.TrimSpace(v) == "" {
-				return errors.New("must not be empty")
-			}
-			c.DB = v
-			return nil
+			src, err := dbSource(v)
+			c.DB = src
+			return err
 		}},
 		{"base-url", "SHELF_BASE_URL", "http://localhost:8080", "public address links are built from", func(v string) error {
 			u, err := url.Parse(v)
@@ -162,8 +163,13 @@ func loadConfig(name string, args []string, environ []string, extra ...func(*fla
 	for _, s := range settings {
 		if err := s.set(values[s.flag]); err != nil {
 			shown := values[s.flag]
-			if s.env == "SHELF_SMTP_URL" || s.env == "SHELF_BASE_URL" {
+			switch s.env {
+			case "SHELF_SMTP_URL", "SHELF_BASE_URL":
 				shown = redactURL(shown)
+			case "SHELF_DB":
+				if shown != "" {
+					shown = "(value hidden: it may contain a password)"
+				}
 			}
 			return nil, fs, fmt.Errorf("%s=%q: %v", s.env, shown, err)
 		}
@@ -223,4 +229,37 @@ func envNames(ss []setting) []string {
 		out = append(out, s.env)
 	}
 	return out
+}
+
+var (
+	urlScheme = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
+	// libpq's key=value connection strings ("host=db dbname=shelf").
+	keywordDSN = regexp.MustCompile(`(^|\s)(host|hostaddr|port|dbname|user|password|passfile|sslmode|service)\s*=`)
+)
+
+// dbSource checks SHELF_DB: a postgres:// or postgresql:// URL (the scheme
+// in any case), or else a SQLite file path. Anything else that names a
+// server, a key=value connection string or another scheme, would
+// otherwise open a SQLite file of that name: an instance alone with its
+// own data, and the password in a file name and in the log.
+func dbSource(v string) (string, error) {
+	if strings.TrimSpace(v) == "" {
+		return "", errors.New("must not be empty")
+	}
+	if m := urlScheme.FindStringSubmatch(v); m != nil {
+		scheme := strings.ToLower(m[1])
+		if scheme != "postgres" && scheme != "postgresql" {
+			return "", fmt.Errorf("a URL with the scheme %q: want a postgres:// URL for PostgreSQL, or a SQLite file path", m[1])
+		}
+		v = scheme + v[len(m[1]):]
+		if _, err := pgx.ParseConfig(v); err != nil {
+			// pgx's message can quote the URL, password included.
+			return "", errors.New("not a valid PostgreSQL connection URL: want postgres://user:password@host:5432/database (a password's special characters %-encoded)")
+		}
+		return v, nil
+	}
+	if keywordDSN.MatchString(v) {
+		return "", errors.New("a key=value connection string: write it as a URL, postgres://user:password@host:5432/database")
+	}
+	return v, nil
 }

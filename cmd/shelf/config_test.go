@@ -42,6 +42,22 @@ func TestLoadConfig(t *testing.T) {
 		{name: "base url with userinfo", env: []string{"SHELF_BASE_URL=http://evil.com@localhost"}, wantErr: "SHELF_BASE_URL"},
 		{name: "base url with user and password", env: []string{"SHELF_BASE_URL=https://u:hunter2@books.example.com", "SHELF_SMTP_URL=smtps://mail.example.com"}, wantErr: "SHELF_BASE_URL"},
 		{name: "empty db", env: []string{"SHELF_DB="}, wantErr: "SHELF_DB"},
+		// A PostgreSQL connection string Shelf does not take must not become
+		// a SQLite file named after it (each instance alone, the password
+		// in a file name and in the log), nor be quoted in the error.
+		{name: "db as key=value string", env: []string{"SHELF_DB=host=db user=shelf password=hunter2 dbname=shelf"}, wantErr: "postgres://"},
+		{name: "db with another scheme", env: []string{"SHELF_DB=pgsql://shelf:hunter2@db/shelf"}, wantErr: "postgres://"},
+		{name: "db with an unparsable postgres URL", env: []string{"SHELF_DB=postgresql://shelf:hunter2%@db/shelf"}, wantErr: "SHELF_DB"},
+		{name: "db scheme in capitals", env: []string{"SHELF_DB=POSTGRES://shelf:hunter2@db:5432/shelf"}, check: func(t *testing.T, c *config) {
+			if c.DB != "postgres://shelf:hunter2@db:5432/shelf" {
+				t.Errorf("DB = %q, want the scheme in lower case", c.DB)
+			}
+		}},
+		{name: "db file name with an equals sign", env: []string{"SHELF_DB=/data/a=b.db"}, check: func(t *testing.T, c *config) {
+			if c.DB != "/data/a=b.db" {
+				t.Errorf("DB = %q", c.DB)
+			}
+		}},
 		{name: "public base url needs smtp", env: []string{"SHELF_BASE_URL=https://books.example.com"}, wantErr: "SHELF_SMTP_URL is required"},
 		{name: "public base url with smtp", env: []string{"SHELF_BASE_URL=https://books.example.com", "SHELF_SMTP_URL=smtps://u:p@mail.example.com"}, check: func(t *testing.T, c *config) {
 			if c.Mail.SMTP == nil {
@@ -81,7 +97,7 @@ func TestLoadConfig(t *testing.T) {
 					t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
 				}
 				if strings.Contains(err.Error(), "hunter2") {
-					t.Errorf("error shows the SMTP password: %q", err)
+					t.Errorf("error shows a password: %q", err)
 				}
 				if strings.Contains(err.Error(), "\n") {
 					t.Errorf("error spans lines: %q", err)

@@ -262,6 +262,20 @@ func (o *Queue) Release(ctx context.Context, ids []int64, now time.Time) error {
 	return nil
 }
 
+// ReleaseClaims hands back every message sender still holds. A sender
+// calls it when recording an outcome failed: those claims name a live
+// sender, so neither it nor any other would claim them again while it
+// runs. A message that was sent before its record failed goes out again,
+// with the same Message-ID, as after a crash.
+func (o *Queue) ReleaseClaims(ctx context.Context, sender string) error {
+	_, err := o.db.Write.ExecContext(ctx, `UPDATE outbox SET claimed_by = NULL
+		WHERE claimed_by = $1 AND sent_at IS NULL AND failed_at IS NULL`, sender)
+	if err != nil {
+		return fmt.Errorf("release claims of %s: %w", sender, err)
+	}
+	return nil
+}
+
 // Requeue gives a failed message another chance: it is due at now, with its
 // attempts reset. It returns store.ErrNotFound unless id is a failed message.
 func (o *Queue) Requeue(ctx context.Context, id int64, now time.Time) error {

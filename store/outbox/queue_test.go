@@ -431,3 +431,38 @@ func TestMarkSentRelaxesOnlyItsOwnCommit(t *testing.T) {
 		t.Fatalf("synchronous_commit after MarkSent = %q, %v; want on", setting, err)
 	}
 }
+
+// A sender claims only once it has recorded an outcome for every message
+// of its last batch. When recording failed (the database connection was
+// cut after the message was tried), the row still names the sender, which
+// is alive: no other sender may take it, and the sender's own claims skip
+// it too, so the message would wait until the instance stops. Seen as
+// confirmation mails never sent while PostgreSQL connections were being
+// terminated. ReleaseClaims hands such claims back.
+func TestReleaseClaimsFreesASendersUnrecordedClaims(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ob := NewQueue(db)
+		ctx := context.Background()
+		ids := enqueue(t, db, 2)
+		now := time.Now().Add(time.Second)
+		for _, s := range []string{"a", "b"} {
+			if err := ob.Heartbeat(ctx, s, now, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := ob.Claim(ctx, "a", now, 1); err != nil || len(got) != 1 || got[0].ID != ids[0] {
+			t.Fatalf("a's claim = %+v, %v", got, err)
+		}
+		if got, err := ob.Claim(ctx, "b", now, 1); err != nil || len(got) != 1 || got[0].ID != ids[1] {
+			t.Fatalf("b's claim = %+v, %v", got, err)
+		}
+		// a's Postpone, MarkSent or Release never reached the database.
+		if err := ob.ReleaseClaims(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ob.Claim(ctx, "a", now.Add(time.Second), 10)
+		if err != nil || len(got) != 1 || got[0].ID != ids[0] || got[0].Attempts != 2 {
+			t.Fatalf("a's next claim = %+v, %v; want its unrecorded message again, and only that (b's is b's)", got, err)
+		}
+	})
+}

@@ -82,6 +82,10 @@ type Sender struct {
 	stopOnce  sync.Once
 
 	lastPurge time.Time
+	// unrecorded: a batch ended on a database error, so some of this
+	// sender's claims may still stand in the outbox (see ReleaseClaims).
+	// Only the loop's goroutine uses it.
+	unrecorded bool
 }
 
 // NewSender returns a sender that delivers outbox messages to the SMTP
@@ -248,11 +252,20 @@ func (s *Sender) drain() {
 	// Database work uses its own context: an outcome must be recorded even
 	// while shutting down.
 	ctx := context.Background()
+	if s.unrecorded {
+		if err := s.queue.ReleaseClaims(ctx, s.id); err != nil {
+			s.log.Error("mail: outbox", "err", err)
+			return
+		}
+		s.unrecorded = false
+	}
 	var sent, retried, failed int
 	for !s.stopping() {
 		st, err := s.deliverBatch(ctx)
 		sent, retried, failed = sent+st.sent, retried+st.retried, failed+st.failed
 		if err != nil {
+			// Some claim may not have been resolved in the database.
+			s.unrecorded = true
 			s.log.Error("mail: outbox", "err", err)
 			break
 		}
