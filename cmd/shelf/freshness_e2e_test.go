@@ -1,0 +1,105 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A running server on a SQLite file shows the books that `shelf import`,
+// another process, adds to that file within 2 s, without a restart: in
+// search pages and their HTMX fragments (both cached before the import),
+// in counts and on the book's page.
+func TestSQLiteImportIsVisibleOnRunningServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary: skipped under -short")
+	}
+	db := filepath.Join(t.TempDir(), "shelf.db")
+	srv := startShelfProcess(t, "server", "SHELF_DB="+db, "SHELF_BASE_URL=http://localhost:8080")
+	before := catalogSize(t, db)
+	if before == 0 {
+		t.Fatal("the server imported no catalog")
+	}
+	newID := strconv.FormatInt(before+1, 10)
+
+	search, fragment, bookPage := srv.URL+"/search?q=zyxwvut", srv.URL+"/search?q=zyxwvut&page=1", srv.URL+"/books/"+newID
+	check := func(u string, htmx bool) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if htmx {
+			req.Header.Set("HX-Request", "true")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		if _, err := io.Copy(&b, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, b.String()
+	}
+	// Asked before the import, so any cache holds the old answers.
+	for range 2 {
+		if status, body := check(search, false); status != http.StatusOK || !strings.Contains(body, "No books match") {
+			t.Fatalf("search before the import: %d\n%s", status, body)
+		}
+		if status, body := check(fragment, true); status != http.StatusOK || !strings.Contains(body, "No books match") {
+			t.Fatalf("search fragment before the import: %d\n%s", status, body)
+		}
+		if status, _ := check(bookPage, false); status != http.StatusNotFound {
+			t.Fatalf("book %s before the import: %d", newID, status)
+		}
+	}
+
+	csv := filepath.Join(t.TempDir(), "new.csv")
+	if err := os.WriteFile(csv, []byte("title,authors,original_publication_year,isbn13,language_code,average_rating,ratings_count\n"+
+		"Zyxwvut Quarterly Almanac,Imogen Vantablack,2026,,eng,4.1,12\n"+
+		"The Zyxwvut Companion,Imogen Vantablack,2026,,eng,3.9,7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(shelfBinary(t), "import", "-db", db, csv).CombinedOutput()
+	if err != nil {
+		t.Fatalf("shelf import: %v\n%s", err, out)
+	}
+	imported := time.Now()
+
+	for _, c := range []struct {
+		name string
+		url  string
+		htmx bool
+		want []string
+	}{
+		{"search page", search, false, []string{"Quarterly Almanac", "Companion", "2 books match"}},
+		{"search fragment", fragment, true, []string{"Quarterly Almanac", "Companion", "2 books match"}},
+		{"book page", bookPage, false, []string{"Zyxwvut Quarterly Almanac", "Imogen Vantablack"}},
+	} {
+		for {
+			status, body := check(c.url, c.htmx)
+			if status == http.StatusOK && containsAll(body, c.want) {
+				t.Logf("%s shows the import %v after it ended", c.name, time.Since(imported).Round(time.Millisecond))
+				break
+			}
+			if time.Since(imported) > 2*time.Second {
+				t.Fatalf("%s does not show the import 2 s after it ended: %d\n%s", c.name, status, body)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
