@@ -26,14 +26,15 @@ func TestSQLiteImportIsVisibleOnRunningServer(t *testing.T) {
 }
 
 // The same on a database of one's own, a large one say, once the server's
-// in-memory index is built. It adds two books to the file each run:
+// in-memory index is built. It adds two books to the file each run. (The
+// server refuses unknown SHELF_ settings, which it would inherit.)
 //
 //	go run ./cmd/shelf import -db /tmp/shelf-1m.db --synthetic 1000000
-//	SHELF_FRESHNESS_DB=/tmp/shelf-1m.db go test ./cmd/shelf -run TestSQLiteFreshnessOnRunningServer -v
+//	FRESHNESS_DB=/tmp/shelf-1m.db go test ./cmd/shelf -run TestSQLiteFreshnessOnRunningServer -v
 func TestSQLiteFreshnessOnRunningServer(t *testing.T) {
-	db := os.Getenv("SHELF_FRESHNESS_DB")
+	db := os.Getenv("FRESHNESS_DB")
 	if db == "" {
-		t.Skip("set SHELF_FRESHNESS_DB to a SQLite database file to measure")
+		t.Skip("set FRESHNESS_DB to a SQLite database file to measure")
 	}
 	srv := startShelfProcess(t, "server", "SHELF_DB="+db, "SHELF_BASE_URL=http://localhost:8080")
 	deadline := time.Now().Add(2 * time.Minute)
