@@ -184,8 +184,10 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 		}
 		log.Info("search index ready", attrs...)
 	}()
-	// On PostgreSQL, rebuild it whenever the catalog changes, whichever
-	// process or instance changed it.
+	// Rebuild it whenever the catalog changes, whichever process or
+	// instance changed it (shelf import, another server). On SQLite the new
+	// books are searchable within a poll interval, on SQLite's index until
+	// the in-memory one is rebuilt.
 	go searcher.Follow(ctx, log, func(stats search.IndexStats, err error) {
 		if err == nil {
 			log.Info("search index rebuilt after a catalog change", "books", stats.Books, "terms", stats.Terms,

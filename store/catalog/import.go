@@ -94,8 +94,8 @@ const optimizeAfter = 5000
 // error, a cancelled ctx, a full catalog), or the process being killed,
 // leaves the catalog as it was. An import runs beside a live server without
 // holding up its writes for long (see stager and copier). A search.Searcher
-// over the same database sees the new books once it is reloaded; on
-// PostgreSQL every serving instance reloads by itself (search.Searcher.Follow).
+// over the same database sees the new books once it is reloaded, which
+// every serving process does by itself (search.Searcher.Follow).
 func (c *Catalog) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportReport, error) {
 	var rep ImportReport
 	p, err := newCSVBooks(r)

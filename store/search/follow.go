@@ -28,13 +28,15 @@ const FollowApplication = "shelf-catalog-listener"
 // arrive during a rebuild make one more. After connecting, and after every
 // reconnection (notifications sent while the connection was down are lost),
 // it checks the catalog's version once and rebuilds if it changed. On
-// SQLite it returns at once: there a running server sees books imported by
-// another process after a restart.
+// SQLite it reads the catalog's version a few times a second instead, and
+// SQLite's index answers while the in-memory one is rebuilt (see
+// followSQLite).
 //
 // rebuilt, when set, is called after each rebuild with its figures, or
 // with the error that stopped it.
 func (s *Searcher) Follow(ctx context.Context, log *slog.Logger, rebuilt func(IndexStats, error)) {
 	if s.db.Backend != store.Postgres {
+		s.followSQLite(ctx, log, rebuilt)
 		return
 	}
 	changed := make(chan struct{}, 1)

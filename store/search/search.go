@@ -133,20 +133,20 @@ type Searcher struct {
 	mu  sync.RWMutex
 	cur state // replaced by Reload and BuildIndex
 
-	// rebuilding is held while an index is built on PostgreSQL, so
-	// notifications arriving meanwhile queue up instead of building
-	// several at once; version is the catalog's version the index in use
-	// was built from.
+	// rebuilding is held while an index is built, so changes arriving
+	// meanwhile queue up instead of building several at once.
 	rebuilding sync.Mutex
-	version    int64
 
 	results atomic.Pointer[resultCache] // recent pages of Search results
 }
 
-// state is one catalog's vocabulary and the engine that searches it.
+// state is one catalog's vocabulary and the engine that searches it, and
+// the catalog's version they were read at or before (see
+// catalog.SQLMarkChanged).
 type state struct {
-	vocab  *vocabulary
-	engine engine
+	vocab   *vocabulary
+	engine  engine
+	version int64
 }
 
 // engine finds the books matching a search. ftsEngine (fts.go) searches
@@ -198,11 +198,15 @@ func (s *Searcher) Reload(ctx context.Context) error {
 		_, err := s.BuildIndex(ctx)
 		return err
 	}
+	version, err := s.catalogVersion(ctx)
+	if err != nil {
+		return err
+	}
 	v, err := readVocabulary(ctx, s.db.Read)
 	if err != nil {
 		return fmt.Errorf("load vocabulary: %w", err)
 	}
-	s.use(state{vocab: v, engine: s.fts})
+	s.use(state{vocab: v, engine: s.fts, version: version})
 	return nil
 }
 
@@ -248,29 +252,58 @@ func (s *Searcher) BuildIndex(ctx context.Context) (IndexStats, error) {
 		stats, _, err := s.rebuild(ctx, false)
 		return stats, err
 	}
+	stats, _, err := s.buildSQLite(ctx, false)
+	return stats, err
+}
+
+// buildSQLite builds the in-memory index of the vocabulary in use on
+// SQLite and puts it in use, unless a Reload replaced the vocabulary
+// meanwhile; it reports whether it did. With onlyIfMissing it does nothing
+// when an index of the vocabulary in use answers already.
+func (s *Searcher) buildSQLite(ctx context.Context, onlyIfMissing bool) (IndexStats, bool, error) {
+	s.rebuilding.Lock()
+	defer s.rebuilding.Unlock()
 	start := time.Now()
-	v := s.state().vocab
-	ix, stats, err := buildFromSQLite(ctx, s.db.Read, v)
+	st := s.state()
+	if _, built := st.engine.(*memoryIndex); built && onlyIfMissing {
+		return IndexStats{}, false, nil
+	}
+	ix, stats, err := buildFromSQLite(ctx, s.db.Read, st.vocab)
 	if err != nil {
-		return stats, fmt.Errorf("build search index: %w", err)
+		return stats, false, fmt.Errorf("build search index: %w", err)
 	}
 	stats.Took = time.Since(start)
 	s.mu.Lock()
-	if s.cur.vocab == v { // otherwise a Reload replaced the catalog meanwhile
-		s.cur.engine = ix
+	defer s.mu.Unlock()
+	if s.cur.vocab != st.vocab {
+		return stats, false, nil
 	}
-	s.mu.Unlock()
-	return stats, nil
+	s.cur.engine = ix
+	return stats, true, nil
 }
 
-// RefreshIfChanged rebuilds the index on PostgreSQL (see BuildIndex) when
-// the catalog changed since it was built, and reports whether it did. It
-// does nothing on SQLite.
+// RefreshIfChanged brings s up to date when the catalog changed since its
+// vocabulary was read, and reports whether it did: on PostgreSQL it
+// rebuilds the index (see BuildIndex); on SQLite it reloads (see Reload),
+// and the caller builds the in-memory index again.
 func (s *Searcher) RefreshIfChanged(ctx context.Context) (IndexStats, bool, error) {
-	if s.db.Backend != store.Postgres {
-		return IndexStats{}, false, nil
+	if s.db.Backend == store.Postgres {
+		return s.rebuild(ctx, true)
 	}
-	return s.rebuild(ctx, true)
+	v, err := s.catalogVersion(ctx)
+	if err != nil || v == s.state().version {
+		return IndexStats{}, false, err
+	}
+	return IndexStats{}, true, s.Reload(ctx)
+}
+
+// catalogVersion reads the catalog's version (see catalog.SQLMarkChanged).
+func (s *Searcher) catalogVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.db.Read.QueryRowContext(ctx, catalog.SQLVersion).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read the catalog's version: %w", err)
+	}
+	return v, nil
 }
 
 // rebuild builds the vocabulary and index of the catalog on PostgreSQL
@@ -280,12 +313,9 @@ func (s *Searcher) rebuild(ctx context.Context, onlyIfChanged bool) (IndexStats,
 	s.rebuilding.Lock()
 	defer s.rebuilding.Unlock()
 	if onlyIfChanged && s.Ready() {
-		var v int64
-		if err := s.db.Read.QueryRowContext(ctx, catalog.SQLVersion).Scan(&v); err != nil {
-			return IndexStats{}, false, fmt.Errorf("read the catalog's version: %w", err)
-		}
-		if v == s.version {
-			return IndexStats{}, false, nil
+		v, err := s.catalogVersion(ctx)
+		if err != nil || v == s.state().version {
+			return IndexStats{}, false, err
 		}
 	}
 	start := time.Now()
@@ -298,8 +328,7 @@ func (s *Searcher) rebuild(ctx context.Context, onlyIfChanged bool) (IndexStats,
 		return stats, false, fmt.Errorf("build search index: %w", err)
 	}
 	stats.Took = time.Since(start)
-	s.use(state{vocab: ix.vocab, engine: ix})
-	s.version = version
+	s.use(state{vocab: ix.vocab, engine: ix, version: version})
 	return stats, true, nil
 }
 
