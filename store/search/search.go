@@ -419,39 +419,6 @@ func suggestion(ctx context.Context, st state, words []*wordTerms) (string, erro
 	return strings.Join(out, " "), nil
 }
 
-// titleWindow is how many exact matches one search reads at most before
-// deciding they are many; below it, ranking and counting need no other query.
-const titleWindow = 64
-
-type titleRank int
-
-const (
-	titleExact  titleRank = iota // the title is the query
-	titlePrefix                  // the title starts with the query (its last word as a prefix)
-	titleOther
-)
-
-// rankTitle places a title in Search's title tiers for words.
-func rankTitle(title string, words []*wordTerms) titleRank {
-	tw := foldWords(title)
-	if len(tw) < len(words) {
-		return titleOther
-	}
-	for i, w := range words {
-		switch {
-		case tw[i] == w.word:
-		case i == len(words)-1 && w.last && strings.HasPrefix(tw[i], w.word):
-			return titlePrefix
-		default:
-			return titleOther
-		}
-	}
-	if len(tw) == len(words) {
-		return titleExact
-	}
-	return titlePrefix
-}
-
 // newHit is b as a result, highlighted for words.
 func newHit(b catalog.Book, words []*wordTerms) Hit {
 	h := Hit{Book: b}
