@@ -312,15 +312,15 @@ func (s *Searcher) state() state {
 
 // Search returns one page of books matching query, best first. Every word
 // must match the title or authors, in any order, ignoring case and accents;
-// the last word also matches as a prefix. Results come in tiers:
+// the last word also matches as a prefix. Results come in two tiers:
 //
-//  0. the title equals the query, then titles that start with it;
-//  1. every word matches exactly (the last as a prefix);
+//  1. every word matches exactly (the last as a prefix), ranked by
+//     relevance: popularity blended with whole-word and title matches (see
+//     rank.go);
 //  2. words match with typos (one edit from 4 letters, two from 8) or as
-//     substrings of longer words;
+//     substrings of longer words, by popularity.
 //
-// and by popularity within a tier. The empty query lists the most popular
-// books. page is clamped to [1, MaxPages]; no input makes Search fail, only
+// The empty query lists the most popular books. page is clamped to [1, MaxPages]; no input makes Search fail, only
 // database errors do. Results may be shared with other callers (see
 // resultCache): treat them as read-only.
 //
