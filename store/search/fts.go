@@ -1,9 +1,11 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -84,7 +86,7 @@ func bookID(rowid int64) int64 { return catalog.MaxBookID - rowid&catalog.MaxBoo
 
 const (
 	sqlTier      = `SELECT rowid FROM book_search WHERE book_search MATCH $1 AND ` + catalog.SQLVisibleEntry + ` ORDER BY rowid DESC LIMIT $2`
-	sqlTierTitle = `SELECT s.rowid, b.title FROM (` + sqlTier + `) s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) ORDER BY s.rowid DESC`
+	sqlTierTitle = `SELECT s.rowid, b.title, b.authors, b.ratings_count FROM (` + sqlTier + `) s JOIN books b ON b.id = 16777215 - (s.rowid & 16777215) ORDER BY s.rowid DESC`
 	sqlCount     = `SELECT count(*) FROM (SELECT rowid FROM book_search WHERE book_search MATCH $1 AND ` + catalog.SQLVisibleEntry + ` LIMIT $2)`
 	sqlPopular   = `SELECT rowid FROM book_search WHERE ` + catalog.SQLVisibleEntry + ` ORDER BY rowid DESC LIMIT $1`
 )
@@ -92,11 +94,11 @@ const (
 // match fills r with the page of books matching words.
 //
 // Most searches have few matches, and for them one walk of the index
-// settles everything: the exact all-words tier is read once, with titles,
-// up to titleWindow books; when that is all of them, the title tiers are
-// ranked here in Go and the count is exact, with no other query. Only when
-// matches abound (where the title-prefix query finds its LIMIT quickly)
-// does the title tier get its own query and the total a counting one.
+// settles everything: the exact matches are read once, with what ranking
+// needs, up to the window (see rank.go); when that is all of them, they
+// are ranked here in Go and the count is exact, with no other query. Only
+// when matches abound does the window's titles starting with the query get
+// their own query, and the total a counting one.
 func (e *ftsEngine) match(ctx context.Context, r *Results, words []*wordTerms) error {
 	exact, loose := matchQueries(words)
 	need := r.Offset() + PerPage + 1 // one more tells whether a next page exists
@@ -116,31 +118,25 @@ func (e *ftsEngine) match(ctx context.Context, r *Results, words []*wordTerms) e
 		if err != nil {
 			return err
 		}
-		ranked := books
+		var titled []titledBook
 		if len(books) < window {
 			strictTotal = int64(len(books))
-		} else if len(words) == 1 {
-			// Many books hold the word: titles that start with it may be
-			// beyond the window, and are plentiful enough that the
-			// title-prefix query finds them fast. (For several words a
-			// rare phrase makes that query walk every match; their title
-			// matches are ranked within the window.)
-			prefix, err := e.collectTitled(ctx, titlePrefixMatch(words), need)
+			for _, b := range books {
+				if len(titled) < titleWindow && rankTitle(b.title, words) != titleOther {
+					titled = append(titled, b)
+				}
+			}
+		} else {
+			titled, err = e.collectTitled(ctx, titlePrefixMatch(words), titleWindow)
 			if err != nil {
 				return err
 			}
-			ranked = append(prefix, books...)
 		}
-		ranks := make([]titleRank, len(ranked))
-		for i, b := range ranked {
-			ranks[i] = rankTitle(b.title, words)
+		for _, b := range rankWindow(books[:min(len(books), titleWindow)], titled, words) {
+			add(b.id)
 		}
-		for _, rank := range []titleRank{titleExact, titlePrefix, titleOther} {
-			for i, b := range ranked {
-				if ranks[i] == rank {
-					add(b.id)
-				}
-			}
+		for _, b := range books {
+			add(b.id)
 		}
 	}
 
@@ -186,9 +182,33 @@ func titlePrefixMatch(words []*wordTerms) string {
 	return "title : ^" + quote(strings.Join(phrase, " ")) + "*"
 }
 
+// titledBook is a match with what ranking needs.
 type titledBook struct {
-	id    int64
-	title string
+	rowid, id      int64
+	title, authors string
+	ratings        int64
+}
+
+// rankWindow orders the union of the most popular exact matches and the
+// most popular titles starting with the query, both most popular first, by
+// relevance, as memoryIndex.rankWindow does.
+func rankWindow(popular, titled []titledBook, words []*wordTerms) []titledBook {
+	cands := slices.Clone(popular)
+	for _, b := range titled {
+		if !slices.ContainsFunc(popular, func(p titledBook) bool { return p.id == b.id }) {
+			cands = append(cands, b)
+		}
+	}
+	slices.SortFunc(cands, func(a, b titledBook) int { return cmp.Compare(b.rowid, a.rowid) })
+	scores := make([]float64, len(cands))
+	for i, b := range cands {
+		scores[i] = relevance(b.ratings, lastWordWhole(b.title, b.authors, words), rankTitle(b.title, words))
+	}
+	out := make([]titledBook, len(cands))
+	for i, j := range byRelevance(scores) {
+		out[i] = cands[j]
+	}
+	return out
 }
 
 // collectTitled returns up to limit books matching the FTS query, most
@@ -201,12 +221,11 @@ func (e *ftsEngine) collectTitled(ctx context.Context, match string, limit int) 
 	defer rows.Close()
 	var out []titledBook
 	for rows.Next() {
-		var rowid int64
 		var b titledBook
-		if err := rows.Scan(&rowid, &b.title); err != nil {
+		if err := rows.Scan(&b.rowid, &b.title, &b.authors, &b.ratings); err != nil {
 			return nil, fmt.Errorf("search %q: %w", match, err)
 		}
-		b.id = bookID(rowid)
+		b.id = bookID(b.rowid)
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {

@@ -44,6 +44,7 @@ type memoryIndex struct {
 	tokStart []uint32
 	titleLen []uint8
 	toks     []int32
+	mainLen  []uint8 // terms of the title less its series note (see mainTitle)
 
 	// Postings: the docs holding term t are post[postStart[t]:postStart[t+1]].
 	postStart []uint32
@@ -140,6 +141,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		ratings:      make([]int64, 0, v.books),
 		tokStart:     make([]uint32, 1, v.books+1),
 		titleLen:     make([]uint8, 0, v.books),
+		mainLen:      make([]uint8, 0, v.books),
 		toks:         make([]int32, 0, distinct+distinct/8), // titles repeat some words
 	}
 	var text strings.Builder
@@ -180,6 +182,12 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		}
 		ix.books = append(ix.books, int32(b.id))
 		ix.titleLen = append(ix.titleLen, uint8(min(n, 255)))
+		main := n
+		if m := mainTitle(b.title); len(m) < len(b.title) {
+			main = 0
+			tokenize(m, func(_, _ int, _ []byte) { main++ })
+		}
+		ix.mainLen = append(ix.mainLen, uint8(min(main, 255)))
 		ix.tokStart = append(ix.tokStart, uint32(len(ix.toks)))
 		return nil
 	})
@@ -247,7 +255,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 	stats.Books, stats.Terms, stats.Postings = len(ix.books), len(v.terms), len(ix.post)
 	stats.Bytes += 4*int64(len(ix.books)+len(ix.tokStart)+len(ix.toks)+len(ix.postStart)+len(ix.post)+
 		len(ix.openStart)+len(ix.open)+len(ix.bySecond)+len(ix.second)+len(ix.textStart)+len(ix.authorsStart)+len(ix.year)) +
-		8*int64(len(ix.rating)+len(ix.ratings)) + int64(len(ix.titleLen)+len(ix.text))
+		8*int64(len(ix.rating)+len(ix.ratings)) + int64(len(ix.titleLen)+len(ix.mainLen)+len(ix.text))
 	return ix, stats, nil
 }
 
@@ -730,27 +738,6 @@ func gallop(l []uint32, x uint32) []uint32 {
 	return l[lo+1+i:]
 }
 
-// eachTitleEqual calls fn with every doc whose title is words (titleExact),
-// in order, until fn returns false.
-func (ix *memoryIndex) eachTitleEqual(words []*wordTerms, fn func(doc uint32) bool) {
-	if !words[0].exact {
-		return
-	}
-	second := int32(-1) // one-word titles
-	if len(words) > 1 {
-		if !words[1].exact {
-			return
-		}
-		second = words[1].id
-	}
-	docs, _ := ix.openingsBySecond(words[0].id, second, second+1)
-	for _, d := range docs {
-		if int(ix.titleLen[d]) == len(words) && ix.rankTitle(d, words) == titleExact && !fn(d) {
-			return
-		}
-	}
-}
-
 // openingsBySecond returns the docs whose title starts with term t followed
 // by a term in [lo, hi), ordered by that second term, then by doc, and
 // their second terms.
@@ -816,15 +803,40 @@ func (ix *memoryIndex) rankTitle(d uint32, words []*wordTerms) titleRank {
 			return titleOther
 		}
 	}
-	if len(title) == len(words) {
+	if int(ix.mainLen[d]) == len(words) {
 		return titleExact
 	}
 	return titlePrefix
 }
 
-// match is ftsEngine.match on the in-memory index: the same tiers, counts
-// and flags, except that every title equal to the query ranks first, not
-// only those among the first titleWindow exact matches.
+// lastWordWhole is lastWordWhole (rank.go) on doc d's terms.
+func (ix *memoryIndex) lastWordWhole(d uint32, words []*wordTerms) bool {
+	w := words[len(words)-1]
+	return w.exact && slices.Contains(ix.tokens(d), w.id)
+}
+
+// rankWindow is rankWindow (fts.go) on docs: popular and titled ascending.
+func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms) []uint32 {
+	cands := slices.Clone(popular)
+	for _, d := range titled {
+		if _, found := slices.BinarySearch(popular, d); !found {
+			cands = append(cands, d)
+		}
+	}
+	slices.Sort(cands)
+	scores := make([]float64, len(cands))
+	for i, d := range cands {
+		scores[i] = relevance(ix.ratings[d], ix.lastWordWhole(d, words), ix.rankTitle(d, words))
+	}
+	out := make([]uint32, len(cands))
+	for i, j := range byRelevance(scores) {
+		out[i] = cands[j]
+	}
+	return out
+}
+
+// match is ftsEngine.match on the in-memory index: the same window and
+// ranking, counts and flags.
 func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) error {
 	need := r.Offset() + PerPage + 1
 	strict, hasVariants := true, false
@@ -846,12 +858,12 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 	// countAll walks sets for a count up to MaxCount+1, passing the docs
 	// to each until it returns false. A single word matches at least as
 	// many books as its most common term: when that is over MaxCount
-	// already, the page is all it walks.
-	countAll := func(sets []termSet, each func(d uint32, n int) bool) (n int) {
+	// already, the first walk docs are all it walks.
+	countAll := func(sets []termSet, walk int, each func(d uint32, n int) bool) (n int) {
 		capped := len(sets) == 1 && sets[0].longest(ix.postStart) > MaxCount
 		ix.each(sets, func(d uint32) bool {
 			n++
-			return each(d, n) && n <= MaxCount && !(capped && n >= need)
+			return each(d, n) && n <= MaxCount && !(capped && n >= walk)
 		})
 		if capped {
 			n = max(n, MaxCount+1)
@@ -861,41 +873,40 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 
 	exactN, looseN := 0, 0 // matches counted, up to MaxCount+1
 	if strict {
-		// Titles equal to the query, then titles starting with it, then
-		// the other exact matches. When those are few, their titles are
-		// ranked as they come; when many, the titles are looked up.
+		// The window (see rank.go) by relevance, then the other exact
+		// matches. When those are few, the titles starting with the query
+		// are found among them; when many, they are looked up.
 		sets := ix.termSets(words, false)
+		window := max(need, titleWindow)
 		var exact []uint32
-		exactN = countAll(sets, func(d uint32, _ int) bool {
-			if len(exact) < max(need, titleWindow) {
+		exactN = countAll(sets, window, func(d uint32, _ int) bool {
+			if len(exact) < window {
 				exact = append(exact, d)
 			}
 			return true
 		})
+		var titled []uint32
 		if exactN <= len(exact) {
-			for _, rank := range []titleRank{titleExact, titlePrefix} {
-				for _, d := range exact {
-					if ix.rankTitle(d, words) == rank {
-						add(d)
-					}
+			for _, d := range exact {
+				if len(titled) < titleWindow && ix.rankTitle(d, words) != titleOther {
+					titled = append(titled, d)
 				}
 			}
 		} else {
-			ix.eachTitleEqual(words, func(d uint32) bool {
-				add(d)
-				return len(docs) < need
-			})
 			ix.eachTitled(words, sets, func(d uint32) bool {
-				add(d)
-				return len(docs) < need
+				titled = append(titled, d)
+				return len(titled) < titleWindow
 			})
+		}
+		for _, d := range ix.rankWindow(exact[:min(len(exact), titleWindow)], titled, words) {
+			add(d)
 		}
 		for _, d := range exact {
 			add(d)
 		}
 	}
 	if hasVariants && exactN < need {
-		looseN = countAll(ix.termSets(words, true), func(d uint32, n int) bool {
+		looseN = countAll(ix.termSets(words, true), need, func(d uint32, n int) bool {
 			add(d)
 			// With exact matches the count is theirs (similar spellings
 			// follow): a page, and knowing they are not all, is enough.

@@ -341,15 +341,15 @@ func (s *Searcher) state() state {
 
 // Search returns one page of books matching query, best first. Every word
 // must match the title or authors, in any order, ignoring case and accents;
-// the last word also matches as a prefix. Results come in tiers:
+// the last word also matches as a prefix. Results come in two tiers:
 //
-//  0. the title equals the query, then titles that start with it;
-//  1. every word matches exactly (the last as a prefix);
+//  1. every word matches exactly (the last as a prefix), ranked by
+//     relevance: popularity blended with whole-word and title matches (see
+//     rank.go);
 //  2. words match with typos (one edit from 4 letters, two from 8) or as
-//     substrings of longer words;
+//     substrings of longer words, by popularity.
 //
-// and by popularity within a tier. The empty query lists the most popular
-// books. page is clamped to [1, MaxPages]; no input makes Search fail, only
+// The empty query lists the most popular books. page is clamped to [1, MaxPages]; no input makes Search fail, only
 // database errors do. Results may be shared with other callers (see
 // resultCache): treat them as read-only.
 //
@@ -446,39 +446,6 @@ func suggestion(ctx context.Context, st state, words []*wordTerms) (string, erro
 		return "", err
 	}
 	return strings.Join(out, " "), nil
-}
-
-// titleWindow is how many exact matches one search reads at most before
-// deciding they are many; below it, ranking and counting need no other query.
-const titleWindow = 64
-
-type titleRank int
-
-const (
-	titleExact  titleRank = iota // the title is the query
-	titlePrefix                  // the title starts with the query (its last word as a prefix)
-	titleOther
-)
-
-// rankTitle places a title in Search's title tiers for words.
-func rankTitle(title string, words []*wordTerms) titleRank {
-	tw := foldWords(title)
-	if len(tw) < len(words) {
-		return titleOther
-	}
-	for i, w := range words {
-		switch {
-		case tw[i] == w.word:
-		case i == len(words)-1 && w.last && strings.HasPrefix(tw[i], w.word):
-			return titlePrefix
-		default:
-			return titleOther
-		}
-	}
-	if len(tw) == len(words) {
-		return titleExact
-	}
-	return titlePrefix
 }
 
 // newHit is b as a result, highlighted for words.

@@ -159,12 +159,13 @@ func testSearchTiers(t *testing.T, open openSearcher) {
 		want  []int64
 		why   string
 	}{
-		{"harry", []int64{11, 1, 3, 2, 13, 14},
-			"exact title (unpopular), titles starting with it by popularity, other exact matches, then the typo match (Bob Hary) last"},
+		{"harry", []int64{1, 3, 2, 13, 11, 14},
+			"whole-word matches by popularity: the title equal to the query has 10 ratings, 500 times fewer than the next; then the typo match (Bob Hary) last"},
 		{"hary", []int64{14, 1, 3, 2, 13, 11},
 			"the exact match (Bob Hary) before the more popular typo matches (harry), which come by popularity"},
 		{"dune", []int64{8, 9, 10}, "exact title before the more popular Dune Messiah, then Children of Dune"},
-		{"the", []int64{4, 15, 5, 12, 1, 3, 2, 7}, "titles starting with The by popularity, then other titles containing the"},
+		{"the", []int64{1, 4, 15, 3, 2, 5, 12, 7},
+			"a whole word everywhere: popularity leads, and a title starting with The only settles near ties (The Hobbit after a book with 2.2 times its ratings)"},
 	}
 	for _, tt := range tests {
 		r, err := c.Search(context.Background(), tt.query, 1)
@@ -173,6 +174,53 @@ func testSearchTiers(t *testing.T, open openSearcher) {
 		}
 		if got := ids(r); !slices.Equal(got, tt.want) {
 			t.Errorf("Search(%q) = %v, want %v: %s", tt.query, got, tt.want, tt.why)
+		}
+	}
+}
+
+// rankingFixture holds the books of issue 10's examples, with their
+// ratings in the bundled catalog (Dune Messiah's made up).
+var rankingFixture = []catalog.Book{
+	{Title: "The Stand", Authors: "Stephen King", RatingsCount: 438832},                                    // 1
+	{Title: "Standing in the Rainbow (Elmwood Springs, #2)", Authors: "Fannie Flagg", RatingsCount: 11856}, // 2
+	{Title: "Stand Tall, Molly Lou Melon", Authors: "Patty Lovell", RatingsCount: 11397},                   // 3
+	{Title: "Catching Fire (The Hunger Games, #2)", Authors: "Suzanne Collins", RatingsCount: 1831039},     // 4
+	{Title: "Firestarter", Authors: "Stephen King", RatingsCount: 142213},                                  // 5
+	{Title: "Fire (Graceling Realm, #2)", Authors: "Kristin Cashore", RatingsCount: 98180},                 // 6
+	{Title: "The Hunger Games (The Hunger Games, #1)", Authors: "Suzanne Collins", RatingsCount: 4780653},  // 7
+	{Title: "Games People Play", Authors: "Eric Berne", RatingsCount: 17035},                               // 8
+	{Title: "The Help", Authors: "Kathryn Stockett", RatingsCount: 1531753},                                // 9
+	{Title: "Help Thanks Wow", Authors: "Anne Lamott", RatingsCount: 12245},                                // 10
+	{Title: "Dune (Dune Chronicles #1)", Authors: "Frank Herbert", RatingsCount: 485032},                   // 11
+	{Title: "Dune Messiah (Dune Chronicles #2)", Authors: "Frank Herbert", RatingsCount: 900000},           // 12
+	{Title: "Harry Potter and the Sorcerer's Stone", Authors: "J.K. Rowling", RatingsCount: 4602479},       // 13
+	{Title: "Harry", Authors: "Someone Else", RatingsCount: 20000},                                         // 14
+}
+
+func TestSearchRanksWhatReadersMean(t *testing.T) { onBothEngines(t, testSearchRanksWhatReadersMean) }
+
+func testSearchRanksWhatReadersMean(t *testing.T, open openSearcher) {
+	c := open(t, rankingFixture...)
+	tests := []struct {
+		query string
+		want  []int64 // the first results
+		why   string
+	}{
+		{"stand", []int64{1, 3, 2}, "a whole word above titles starting with the query, the prefix-only title last"},
+		{"fire", []int64{4, 6, 5}, "19 times the ratings beat a title equal to the query; a prefix-only match last"},
+		{"games", []int64{7, 4, 8}, "whole words in books read 100 times more (its series note counts) beat a title starting with it"},
+		{"help", []int64{9, 10}, "a whole word in a book read 125 times more beats a title starting with it"},
+		{"dune", []int64{11, 12}, "a title equal to the query, less its series note, beats twice the ratings"},
+		{"harry pot", []int64{13}, "the last word is a prefix while it is typed"},
+		{"harry", []int64{13, 14}, "230 times the ratings beat a title equal to the query"},
+	}
+	for _, tt := range tests {
+		r, err := c.Search(context.Background(), tt.query, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(r); len(got) < len(tt.want) || !slices.Equal(got[:len(tt.want)], tt.want) {
+			t.Errorf("Search(%q) = %v, want it to start %v: %s", tt.query, got, tt.want, tt.why)
 		}
 	}
 }

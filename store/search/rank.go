@@ -1,0 +1,122 @@
+package search
+
+import (
+	"math"
+	"slices"
+	"strings"
+)
+
+// Ranking. The exact matches of a search (every word as typed, the last
+// also as a prefix) are ranked by relevance over a window of candidates:
+// the titleWindow most popular of them, and the titleWindow most popular
+// whose title starts with the query. The other exact matches follow by
+// popularity, then the matches with typos or inside longer words, by
+// popularity too. Both engines pick the same window and rank it with the
+// same relevance, so they give the same order.
+
+// titleWindow is how many exact matches, and how many titles starting with
+// the query, a search ranks by relevance.
+const titleWindow = 64
+
+// Relevance is popularity, log10 of the ratings count, plus what the match
+// adds. Each 1.0 weighs as much as ten times the ratings: a whole-word
+// match beats a prefix-only one unless that book has 10× the ratings; a
+// title equal to the query beats another whole-word match unless that has
+// 10× the ratings too (so both together give way only to 100×); a title
+// that merely starts with the query only settles near ties (2×).
+const (
+	wholeWordBoost   = 1.0
+	titleEqualBoost  = 1.0
+	titleStartsBoost = 0.3
+)
+
+// relevance scores an exact match of a book with ratings: whole when the
+// query's last word is a whole word of its title or authors (not only the
+// start of one), and where its title stands.
+func relevance(ratings int64, whole bool, title titleRank) float64 {
+	s := math.Log10(1 + float64(max(ratings, 0)))
+	if whole {
+		s += wholeWordBoost
+	}
+	switch title {
+	case titleExact:
+		s += titleEqualBoost
+	case titlePrefix:
+		s += titleStartsBoost
+	}
+	return s
+}
+
+// byRelevance orders n candidates, given most popular first, by their
+// scores, highest first; ties keep popularity order. It returns the
+// candidates' positions in their new order.
+func byRelevance(scores []float64) []int {
+	order := make([]int, len(scores))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case scores[a] > scores[b]:
+			return -1
+		case scores[a] < scores[b]:
+			return 1
+		}
+		return 0
+	})
+	return order
+}
+
+type titleRank int
+
+const (
+	titleExact  titleRank = iota // the title, less any series note, is the query
+	titlePrefix                  // the title starts with the query (its last word as a prefix)
+	titleOther
+)
+
+// rankTitle places a title in Search's title tiers for words.
+func rankTitle(title string, words []*wordTerms) titleRank {
+	tw := foldWords(title)
+	if len(tw) < len(words) {
+		return titleOther
+	}
+	for i, w := range words {
+		switch {
+		case tw[i] == w.word:
+		case i == len(words)-1 && w.last && strings.HasPrefix(tw[i], w.word):
+			return titlePrefix
+		default:
+			return titleOther
+		}
+	}
+	if len(foldWords(mainTitle(title))) == len(words) {
+		return titleExact
+	}
+	return titlePrefix
+}
+
+// lastWordWhole reports whether the last of words is a whole word of title
+// or authors.
+func lastWordWhole(title, authors string, words []*wordTerms) bool {
+	last := words[len(words)-1].word
+	found := false
+	check := func(_, _ int, folded []byte) { found = found || string(folded) == last }
+	tokenize(title, check)
+	if !found {
+		tokenize(authors, check)
+	}
+	return found
+}
+
+// mainTitle is title without a trailing series note, as in "The Giver
+// (The Giver, #1)": the note does not count against a title's exactness.
+func mainTitle(title string) string {
+	if !strings.HasSuffix(title, ")") {
+		return title
+	}
+	if i := strings.LastIndex(title, " ("); i > 0 {
+		return strings.TrimSpace(title[:i])
+	}
+	return title
+}
