@@ -43,3 +43,46 @@ document.addEventListener("htmx:historyRestore", () => {
     input.value = q;
   });
 });
+
+// Search as you type asks for results at every key, so the address bar
+// follows the box; but history gets one entry per query, not one per key.
+// A search that refines the query of the entry the box is on (one is a
+// prefix of the other: more keys, or a typo taken back), typed within
+// typingPause of that entry's last update, replaces the entry instead of
+// pushing a new one. A pause to read the results, or a new query typed
+// over the old, starts a new entry; so does "More results", which is not
+// the form's. The same address twice is never two entries.
+const typingPause = 1000;
+let typedAt = -Infinity;
+
+function searchQuery(path) {
+  return new URL(path, location.href).searchParams.get("q") || "";
+}
+
+document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
+  const update = event.detail.history;
+  const config = event.detail.requestConfig || {};
+  const form = config.elt;
+  if (update.type !== "push" || !form || form.id !== "search-form") {
+    return;
+  }
+  const next = new URL(update.path, location.href);
+  if (next.pathname + next.search === location.pathname + location.search) {
+    update.type = "replace";
+    return;
+  }
+  const typing = config.triggeringEvent && config.triggeringEvent.type === "input";
+  const now = performance.now();
+  const was = searchQuery(location.href);
+  const is = next.searchParams.get("q") || "";
+  const refines = was.startsWith(is) || is.startsWith(was);
+  if (typing && refines && now - typedAt < typingPause && location.pathname === next.pathname) {
+    update.type = "replace";
+  }
+  typedAt = typing ? now : -Infinity;
+});
+
+// Back and Forward land on another entry: typing there starts a new one.
+window.addEventListener("popstate", () => {
+  typedAt = -Infinity;
+});
