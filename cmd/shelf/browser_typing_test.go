@@ -144,24 +144,35 @@ func TestBrowserResultsFollowTyping(t *testing.T) {
 		}
 	})
 
-	t.Run("SlowNetwork", func(t *testing.T) {
-		// 120 ms each way: answers to earlier keys are still on the way
-		// when later keys are typed.
+	t.Run("SlowAnswerDropped", func(t *testing.T) {
+		// The answer for all keys but the last takes 600 ms, every other
+		// one 60 ms, so earlier answers are still on the way when later
+		// keys are typed. The slow one must be abandoned, neither waited
+		// for (as a queue would) nor shown.
 		tab := newTab(t, browser)
 		ctx, cancel := context.WithTimeout(tab, 5*time.Second)
 		defer cancel()
 		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 			t.Fatalf("enable the network domain: %v", err)
 		}
+		lastButOne := strings.ReplaceAll(typedQuery[:len(typedQuery)-1], " ", "+")
 		if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-			MatchedNetworkConditions: []*network.Conditions{{Latency: 120, DownloadThroughput: -1, UploadThroughput: -1}},
+			MatchedNetworkConditions: []*network.Conditions{
+				{URLPattern: base + "/search?*" + lastButOne[strings.LastIndex(lastButOne, "+")+1:], Latency: 600, DownloadThroughput: -1, UploadThroughput: -1},
+				{Latency: 60, DownloadThroughput: -1, UploadThroughput: -1},
+			},
 		}); err != nil {
 			t.Fatalf("slow the network: %v", err)
 		}
 		run := typeQuery(t, tab, base)
-		t.Logf("on a network with 120 ms latency: results %v after the last key; requests sent %d, swapped in %d",
-			run.shownAfterLastKey(), run.Sent, run.Swapped)
+		wait := run.shownAfterLastKey()
+		t.Logf("on a network with 60 ms latency: results %v after the last key; requests sent %d, swapped in %d",
+			wait, run.Sent, run.Swapped)
+		if wait < 0 || wait > 400*time.Millisecond {
+			t.Errorf("with 60 ms latency the results for %q showed %v after the last key: the slow answer for the key before was waited for", typedQuery, wait)
+		}
 	})
+
 	t.Run("HistoryEntryPerQuery", func(t *testing.T) {
 		// Keys make no history entries of their own; a pause to read the
 		// results does, and Enter on a query already shown adds none.
