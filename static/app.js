@@ -55,9 +55,28 @@ document.addEventListener("htmx:historyRestore", () => {
 const typingPause = 1000;
 let typedAt = -Infinity;
 
+// The addresses of entries replaced as keys refined them: no entry shows
+// them any more, so their snapshots are dropped from htmx's history cache
+// (ten pages), where they would push out the pages Back returns to.
+const replacedAway = new Set();
+
 function searchQuery(path) {
   return new URL(path, location.href).searchParams.get("q") || "";
 }
+
+function historyKey(path) {
+  const url = new URL(path, location.href);
+  return url.pathname + url.search;
+}
+
+document.addEventListener("htmx:historyItemCreated", (event) => {
+  const cache = event.detail.cache;
+  for (let i = cache.length - 1; i >= 0; i--) {
+    if (replacedAway.has(cache[i].url)) {
+      cache.splice(i, 1);
+    }
+  }
+});
 
 document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
   const update = event.detail.history;
@@ -78,7 +97,9 @@ document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
   const refines = was.startsWith(is) || is.startsWith(was);
   if (typing && refines && now - typedAt < typingPause && location.pathname === next.pathname) {
     update.type = "replace";
+    replacedAway.add(historyKey(location.href));
   }
+  replacedAway.delete(historyKey(next.href));
   typedAt = typing ? now : -Infinity;
 });
 

@@ -199,4 +199,28 @@ func TestBrowserResultsFollowTyping(t *testing.T) {
 		waitJS(t, tab, "the home page after going back again", 5*time.Second,
 			`location.pathname === '/' && `+jsInputValue+` === ''`)
 	})
+	t.Run("BackNeedsNoRequest", func(t *testing.T) {
+		// Going back to a query restores it from the page's history cache
+		// (ten pages), even after a long query typed since: the pages of
+		// its keys, which no history entry shows, are not kept there.
+		tab := newTab(t, browser)
+		runStep(t, tab, "open the home page", 15*time.Second,
+			chromedp.Navigate(base+"/"),
+			chromedp.WaitVisible(chromedp.ID("search-input")),
+		)
+		waitJS(t, tab, "htmx to load", 5*time.Second, `!!window.htmx`)
+		typeSlowly(t, tab, "harry")
+		waitJS(t, tab, "results for harry", 10*time.Second, jsQueryParam+` === 'harry'`)
+		evalJS[bool](t, tab, `(document.getElementById('search-input').select(), true)`)
+		typeSlowly(t, tab, "the lord of the rings")
+		waitJS(t, tab, "results for the lord of the rings", 10*time.Second, jsQueryParam+` === 'the lord of the rings'`)
+		time.Sleep(settle)
+		before := requestLines(logs, "/search", true)
+		historyBack(t, tab)
+		waitJS(t, tab, "harry's results after going back", 5*time.Second,
+			fmt.Sprintf(`%s === 'harry' && %s === 'harry' && %s.includes('Harry')`, jsQueryParam, jsInputValue, jsResultText))
+		if got := newLines(before, requestLines(logs, "/search", true)); len(got) != 0 {
+			t.Errorf("going back to harry asked the server again:\n%s", strings.Join(got, "\n"))
+		}
+	})
 }
