@@ -101,6 +101,24 @@ func typeQuery(t *testing.T, tab context.Context, base string) typingRun {
 	return run
 }
 
+// serverTime adds up the durations the server logged for requests.
+func serverTime(t *testing.T, lines []string) time.Duration {
+	t.Helper()
+	var total time.Duration
+	for _, line := range lines {
+		for _, field := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(field, "duration="); ok {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					t.Fatalf("request log line with duration %q: %v", v, err)
+				}
+				total += d
+			}
+		}
+	}
+	return total
+}
+
 // shownAfterLastKey is how long after the last key the results for the
 // whole query showed.
 func (r typingRun) shownAfterLastKey() time.Duration {
@@ -126,6 +144,7 @@ func TestBrowserResultsFollowTyping(t *testing.T) {
 		tab := newTab(t, browser)
 		var waits, typed []time.Duration
 		var sent, seen, swapped []int
+		var served []time.Duration
 		for range 5 {
 			before := requestLines(logs, "/search", true)
 			run := typeQuery(t, tab, base)
@@ -133,12 +152,14 @@ func TestBrowserResultsFollowTyping(t *testing.T) {
 			typed = append(typed, time.Duration((run.LastKey-run.FirstKey)*float64(time.Millisecond)))
 			sent = append(sent, run.Sent)
 			swapped = append(swapped, run.Swapped)
-			seen = append(seen, len(newLines(before, requestLines(logs, "/search", true))))
+			lines := newLines(before, requestLines(logs, "/search", true))
+			seen = append(seen, len(lines))
+			served = append(served, serverTime(t, lines))
 		}
 		slices.Sort(waits)
 		median := waits[len(waits)/2]
-		t.Logf("typing %q (%d keys, %v apart; first to last key %v): results %v after the last key (median; runs %v); requests sent %v, reaching the server %v, swapped in %v",
-			typedQuery, len([]rune(typedQuery)), typingGap, typed, median, waits, sent, seen, swapped)
+		t.Logf("typing %q (%d keys, %v apart; first to last key %v): results %v after the last key (median; runs %v); requests sent %v, reaching the server %v (handled in %v in all), swapped in %v",
+			typedQuery, len([]rune(typedQuery)), typingGap, typed, median, waits, sent, seen, served, swapped)
 		if median < 0 || median > resultsDue {
 			t.Errorf("the results for %q showed %v after the last key (median of %v), want within %v", typedQuery, median, waits, resultsDue)
 		}
