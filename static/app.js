@@ -51,7 +51,8 @@ document.addEventListener("htmx:historyRestore", () => {
 // typingPause of that entry's last update, replaces the entry instead of
 // pushing a new one. A pause to read the results, or a new query typed
 // over the old, starts a new entry; so does "More results", which is not
-// the form's. The same address twice is never two entries.
+// the form's. The same address twice is never two entries, and Enter
+// settles the query: the next key starts a new entry.
 const typingPause = 1000;
 let typedAt = -Infinity;
 
@@ -86,12 +87,17 @@ document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
     return;
   }
   const next = new URL(update.path, location.href);
-  if (next.pathname + next.search === location.pathname + location.search) {
-    update.type = "replace";
-    return;
-  }
   const typing = config.triggeringEvent && config.triggeringEvent.type === "input";
   const now = performance.now();
+  if (historyKey(next.href) === historyKey(location.href)) {
+    // A key that leaves the query as it was (a space the server trims)
+    // does not count as typing on; Enter settles the query.
+    update.type = "replace";
+    if (!typing) {
+      typedAt = -Infinity;
+    }
+    return;
+  }
   const was = searchQuery(location.href);
   const is = next.searchParams.get("q") || "";
   const refines = was.startsWith(is) || is.startsWith(was);
