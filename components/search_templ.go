@@ -20,18 +20,18 @@ import (
 // searchTrigger is when the search form asks the server for results:
 //
 //   - submit: Enter in the box, or the button (the same GET without JS);
-//   - input changed delay:250ms from:#search-input: search as you type.
-//     250 ms is longer than the gap between keystrokes of someone typing
-//     steadily (about 5 characters a second, so ~200 ms apart), so a word
-//     typed in one go costs one request, and short enough that results
-//     follow a pause in typing without feeling late. "changed" skips keys
-//     that do not change the text (arrows, shift). Clearing the box with
-//     its × also fires "input".
+//   - input changed from:#search-input: search as you type, at every key
+//     that changes the text ("changed" skips arrows and shift; clearing
+//     the box with its × fires "input" too). No debounce: an answer takes
+//     a few milliseconds, so waiting for a pause would make the wait ours,
+//     not the network's. hx-sync on the form aborts the request of the
+//     previous key when the next one is typed, and the result cache makes
+//     a prefix of the query cheap to answer (BENCHMARKS.md).
 //
 // No trigger filter like keyup[key=='Enter']: filters need eval, which the
 // htmx config (allowEval:false) and the CSP forbid. The "search" event is
 // left out too: Enter already submits, and it would send a second request.
-const searchTrigger = "submit, input changed delay:250ms from:#search-input"
+const searchTrigger = "submit, input changed from:#search-input"
 
 // SearchPage is the home and search page: the form, the count and the
 // results, rendered by the same ResultsBody the HTMX fragment carries.
@@ -111,9 +111,9 @@ func SearchPage(m Meta, r *search.Results) templ.Component {
 // swaps #results in place; hx-sync="this:replace" aborts a request still in
 // flight when a newer one starts, so an older answer never lands over a
 // newer query's results, and hx-push-url keeps the address bar on
-// /search?q=… with one history entry per settled query (the debounce
-// keeps it to one per pause, not one per key), so reload, Back and shared
-// links show the same results.
+// /search?q=…, so reload, Back and shared links show the same results.
+// static/app.js turns the pushes of keys that refine a query into
+// replacements: one history entry per query, not one per key.
 func SearchForm(q string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

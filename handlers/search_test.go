@@ -94,7 +94,7 @@ func TestSearchMarkupContract(t *testing.T) {
 	body := b.get("/search?q=harry+pot").body
 	for _, want := range []string{
 		`<form id="search-form" class="search-form" method="get" action="/search" role="search" hx-get="/search" ` +
-			`hx-trigger="submit, input changed delay:250ms from:#search-input" hx-target="#results" hx-swap="innerHTML" ` +
+			`hx-trigger="submit, input changed from:#search-input" hx-target="#results" hx-swap="innerHTML" ` +
 			`hx-sync="this:replace" hx-push-url="true" hx-indicator="#search-indicator">`,
 		`<input type="search" id="search-input" name="q" value="harry pot"`,
 		`<span id="search-indicator" class="htmx-indicator spinner" aria-hidden="true">`,

@@ -43,3 +43,73 @@ document.addEventListener("htmx:historyRestore", () => {
     input.value = q;
   });
 });
+
+// Search as you type asks for results at every key, so the address bar
+// follows the box; but history gets one entry per query, not one per key.
+// A search that refines the query of the entry the box is on (one is a
+// prefix of the other: more keys, or a typo taken back), typed within
+// typingPause of that entry's last update, replaces the entry instead of
+// pushing a new one. A pause to read the results, or a new query typed
+// over the old, starts a new entry; so does "More results", which is not
+// the form's. The same address twice is never two entries, and Enter
+// settles the query: the next key starts a new entry.
+const typingPause = 1000;
+let typedAt = -Infinity;
+
+// The addresses of entries replaced as keys refined them: no entry shows
+// them any more, so their snapshots are dropped from htmx's history cache
+// (ten pages), where they would push out the pages Back returns to.
+const replacedAway = new Set();
+
+function searchQuery(path) {
+  return new URL(path, location.href).searchParams.get("q") || "";
+}
+
+function historyKey(path) {
+  const url = new URL(path, location.href);
+  return url.pathname + url.search;
+}
+
+document.addEventListener("htmx:historyItemCreated", (event) => {
+  const cache = event.detail.cache;
+  for (let i = cache.length - 1; i >= 0; i--) {
+    if (replacedAway.has(cache[i].url)) {
+      cache.splice(i, 1);
+    }
+  }
+});
+
+document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
+  const update = event.detail.history;
+  const config = event.detail.requestConfig || {};
+  const form = config.elt;
+  if (update.type !== "push" || !form || form.id !== "search-form") {
+    return;
+  }
+  const next = new URL(update.path, location.href);
+  const typing = config.triggeringEvent && config.triggeringEvent.type === "input";
+  const now = performance.now();
+  if (historyKey(next.href) === historyKey(location.href)) {
+    // A key that leaves the query as it was (a space the server trims)
+    // does not count as typing on; Enter settles the query.
+    update.type = "replace";
+    if (!typing) {
+      typedAt = -Infinity;
+    }
+    return;
+  }
+  const was = searchQuery(location.href);
+  const is = next.searchParams.get("q") || "";
+  const refines = was.startsWith(is) || is.startsWith(was);
+  if (typing && refines && now - typedAt < typingPause && location.pathname === next.pathname) {
+    update.type = "replace";
+    replacedAway.add(historyKey(location.href));
+  }
+  replacedAway.delete(historyKey(next.href));
+  typedAt = typing ? now : -Infinity;
+});
+
+// Back and Forward land on another entry: typing there starts a new one.
+window.addEventListener("popstate", () => {
+  typedAt = -Infinity;
+});

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
@@ -10,9 +11,10 @@ import (
 	"shelf/store/outbox"
 )
 
-// On a phone's width nothing makes the page scroll sideways: the search
-// spinner once took 10 px more than a 390 px screen had, and a long
-// Message-ID stretched the dev inbox's message page to 454 px.
+// From a phone's width to a laptop's nothing makes a page scroll sideways:
+// the search spinner once took 10 px more than a 390 px screen had, the
+// Search button stuck out of the same screen, and a long Message-ID
+// stretched the dev inbox's message page to 454 px.
 func TestBrowserPagesFitAPhone(t *testing.T) {
 	chromium := needChromium(t)
 	s := startShelfServer(t)
@@ -20,14 +22,27 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 		Subject: "A subject long enough to need more than one line on a phone", Text: "Hello"})
 	waitForDevMail(t, s.URL+"/dev/mail/1")
 	tab := newTab(t, chromium.newBrowser(t))
-	for _, width := range []int64{320, 390} {
-		runStep(t, tab, "phone viewport", 10*time.Second, chromedp.EmulateViewport(width, 844))
-		for _, path := range []string{"/", "/search?q=" + url.QueryEscape("harry potter"), "/books/1", "/register", "/login",
-			"/password/forgot", "/about", "/dev/mail", "/dev/mail/1"} {
-			runStep(t, tab, "open "+path, 15*time.Second, chromedp.Navigate(s.URL+path))
-			waitJS(t, tab, path+" loaded", 10*time.Second, `document.readyState === "complete"`)
-			if w := evalJS[int64](t, tab, `document.documentElement.scrollWidth`); w > width {
-				t.Errorf("%s at %d px is %d px wide", path, width, w)
+	// A phone (touch, 3x pixels) widens its layout viewport to the content,
+	// so innerWidth grows with it there: compare with the width set too.
+	phone := []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateScale(3), chromedp.EmulateTouch}
+	for _, device := range []struct {
+		name string
+		opts []chromedp.EmulateViewportOption
+	}{{"desktop", nil}, {"phone", phone}} {
+		for _, width := range []int64{320, 360, 390, 768, 1280} {
+			runStep(t, tab, fmt.Sprintf("%s viewport %d px wide", device.name, width), 10*time.Second,
+				chromedp.EmulateViewport(width, 844, device.opts...))
+			for _, path := range []string{"/", "/search?q=" + url.QueryEscape("harry potter"), "/books/1", "/register", "/login",
+				"/password/forgot", "/about", "/dev/mail", "/dev/mail/1"} {
+				runStep(t, tab, "open "+path, 15*time.Second, chromedp.Navigate(s.URL+path))
+				waitJS(t, tab, path+" loaded", 10*time.Second, `document.readyState === "complete"`)
+				if w := evalJS[int64](t, tab, `Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)`); w > width {
+					t.Errorf("%s on a %s %d px wide is %d px wide", path, device.name, width, w)
+				}
+				if !evalJS[bool](t, tab, `document.documentElement.scrollWidth <= window.innerWidth`) {
+					t.Errorf("%s on a %s %d px wide scrolls sideways: scrollWidth %d > innerWidth %d", path, device.name, width,
+						evalJS[int64](t, tab, `document.documentElement.scrollWidth`), evalJS[int64](t, tab, `window.innerWidth`))
+				}
 			}
 		}
 	}
