@@ -103,8 +103,10 @@ func TestImportBesideWriter(t *testing.T) {
 	if worst > time.Second {
 		t.Errorf("a write waited %v beside the import, want at most 1s", worst)
 	}
-	if writes < int(took/(100*time.Millisecond)) {
-		t.Errorf("only %d writes in %v", writes, took)
+	// The import promises writers a turn at every pause, not a rate: on a
+	// loaded machine each turn fits fewer writes, but every one must get in.
+	if pauses := int(took / (stageStretch + stagePause)); writes < pauses {
+		t.Errorf("only %d writes in %v: fewer than the %d pauses the import made for them", writes, took, pauses)
 	}
 }
 
