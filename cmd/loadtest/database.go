@@ -11,15 +11,13 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL databases (-postgres)
 	_ "modernc.org/sqlite"             // SQLite databases
+
+	"shelf/store"
 )
 
 // The database of one catalog size: a SQLite file in -dir, or, with
 // -postgres, a database named shelf_loadtest_N on that server, created
 // when missing.
-
-func isPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-}
 
 // databaseFor names the database that holds n books.
 func databaseFor(o *options, n int) (string, error) {
@@ -36,7 +34,7 @@ func databaseFor(o *options, n int) (string, error) {
 
 // stampFor is where the schema stamp of db is kept (see schemaStamp).
 func stampFor(o *options, db string) string {
-	if isPostgres(db) {
+	if store.IsPostgresURL(db) {
 		u, _ := url.Parse(db)
 		return filepath.Join(o.dir, "postgres-"+strings.TrimPrefix(u.Path, "/")+".stamp")
 	}
@@ -45,7 +43,7 @@ func stampFor(o *options, db string) string {
 
 // openDatabase opens db for reading.
 func openDatabase(db string) (*sql.DB, error) {
-	if isPostgres(db) {
+	if store.IsPostgresURL(db) {
 		return sql.Open("pgx", db)
 	}
 	return sql.Open("sqlite", "file:"+(&url.URL{Path: db}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(5000)")
@@ -65,7 +63,7 @@ func adminDatabase(db string) (*sql.DB, string, error) {
 }
 
 func databaseExists(ctx context.Context, db string) bool {
-	if !isPostgres(db) {
+	if !store.IsPostgresURL(db) {
 		return fileExists(db)
 	}
 	h, name, err := adminDatabase(db)
@@ -81,7 +79,7 @@ func databaseExists(ctx context.Context, db string) bool {
 // createDatabase creates db on its PostgreSQL server (shelf migrates it
 // when it starts); SQLite files need nothing.
 func createDatabase(ctx context.Context, db string) error {
-	if !isPostgres(db) || databaseExists(ctx, db) {
+	if !store.IsPostgresURL(db) || databaseExists(ctx, db) {
 		return nil
 	}
 	h, name, err := adminDatabase(db)
@@ -94,7 +92,7 @@ func createDatabase(ctx context.Context, db string) error {
 }
 
 func removeDatabase(ctx context.Context, db string) error {
-	if !isPostgres(db) {
+	if !store.IsPostgresURL(db) {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			os.Remove(db + suffix)
 		}
@@ -124,7 +122,7 @@ func countBooks(ctx context.Context, db string) (int, error) {
 
 // redactURL shows db without a password.
 func redactURL(db string) string {
-	if !isPostgres(db) {
+	if !store.IsPostgresURL(db) {
 		return db
 	}
 	u, err := url.Parse(db)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"shelf/store"
 )
 
 func TestParseSizes(t *testing.T) {
@@ -197,7 +199,7 @@ func TestCombineRuns(t *testing.T) {
 func TestDatabaseFor(t *testing.T) {
 	o := &options{dir: "/tmp/lt", postgres: "postgres://u:secret@127.0.0.1:5432/postgres?sslmode=disable"}
 	db, err := databaseFor(o, 1000)
-	if err != nil || db != "postgres://u:secret@127.0.0.1:5432/shelf_loadtest_1000?sslmode=disable" || !isPostgres(db) {
+	if err != nil || db != "postgres://u:secret@127.0.0.1:5432/shelf_loadtest_1000?sslmode=disable" || !store.IsPostgresURL(db) {
 		t.Errorf("postgres database = %q, %v", db, err)
 	}
 	if s := stampFor(o, db); s != "/tmp/lt/postgres-shelf_loadtest_1000.stamp" {
@@ -207,7 +209,7 @@ func TestDatabaseFor(t *testing.T) {
 		t.Errorf("redacted %q", r)
 	}
 	o.postgres = ""
-	if db, _ := databaseFor(o, 1000); db != "/tmp/lt/shelf-1000.db" || isPostgres(db) {
+	if db, _ := databaseFor(o, 1000); db != "/tmp/lt/shelf-1000.db" || store.IsPostgresURL(db) {
 		t.Errorf("sqlite database = %q", db)
 	}
 }

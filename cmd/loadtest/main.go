@@ -34,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"shelf/store"
 )
 
 type options struct {
@@ -151,7 +153,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-instances must be 1, or more with -postgres (SQLite serves from one process)")
 	case o.instances > o.connections:
 		return nil, errors.New("-instances may not exceed -connections")
-	case o.postgres != "" && !isPostgres(o.postgres):
+	case o.postgres != "" && !store.IsPostgresURL(o.postgres):
 		return nil, errors.New("-postgres wants a postgres:// URL")
 	}
 	return o, nil
