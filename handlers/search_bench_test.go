@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"shelf/store"
 	"shelf/store/catalog"
 )
 
@@ -62,5 +65,54 @@ func BenchmarkSearchHandler(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkColdMixHandler is BenchmarkSearchHandler over an existing
+// database and a file of queries (one a line), sent as HTMX requests in a
+// cycle longer than the caches: what an uncached search request costs,
+// without the network. It needs SHELF_BENCH_DB (a Shelf database file,
+// such as the load test's 1M one) and SHELF_BENCH_QUERIES.
+//
+//	SHELF_BENCH_DB=/tmp/shelf-loadtest/shelf-1000000.db SHELF_BENCH_QUERIES=queries.txt \
+//	  go test -run '^$' -bench ColdMixHandler -benchmem ./handlers
+func BenchmarkColdMixHandler(b *testing.B) {
+	dbPath, qPath := os.Getenv("SHELF_BENCH_DB"), os.Getenv("SHELF_BENCH_QUERIES")
+	if dbPath == "" || qPath == "" {
+		b.Skip("set SHELF_BENCH_DB and SHELF_BENCH_QUERIES")
+	}
+	raw, err := os.ReadFile(qPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var targets []string
+	for _, q := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		targets = append(targets, "/search?q="+url.QueryEscape(q))
+	}
+	db, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	env := newTestEnvOn(b, db, &clock{t: time.Now().UTC()}, nil)
+	if _, err := env.app.Search.BuildIndex(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	h := env.app.Handler()
+	for _, t := range targets { // the words' expansions, as a running server has them
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, t, nil))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, targets[i%len(targets)], nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		req.Header.Set("HX-Request", "true")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%s: %d", targets[i%len(targets)], rec.Code)
+		}
+		i++
 	}
 }

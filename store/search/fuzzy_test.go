@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -41,7 +42,8 @@ func TestTypoBudget(t *testing.T) {
 }
 
 // TestFuzzyMatchesBruteForce compares the trie walk with computing every
-// distance, in both modes, over a random vocabulary.
+// distance, in both modes, over a random vocabulary: a term (or prefix)
+// whose first rune is not the word's pays firstRunePenalty on top.
 func TestFuzzyMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []rune("abcdeéñ")
@@ -70,9 +72,12 @@ func TestFuzzyMatchesBruteForce(t *testing.T) {
 					d := damerau(w, term)
 					if prefix {
 						tr := []rune(term)
-						for n := 0; n <= len(tr); n++ {
+						for n := 1; n <= len(tr); n++ {
 							d = min(d, damerau(w, string(tr[:n])))
 						}
+					}
+					if []rune(term)[0] != []rune(w)[0] {
+						d += firstRunePenalty
 					}
 					if d <= k {
 						want[term] = d
@@ -144,5 +149,66 @@ func TestExpansionIsCapped(t *testing.T) {
 	}
 	if w.extra[0] != terms[499] {
 		t.Errorf("first substring term %q, want the most common %q", w.extra[0], terms[499])
+	}
+}
+
+// TestTypoOnFirstLetterCostsTwo: words must start right to be corrected
+// with one typo; long words may start wrong if that is their only typo.
+func TestTypoOnFirstLetterCostsTwo(t *testing.T) {
+	v := sortedVocabulary(0, []string{"tolkien", "hitchhiker", "harry", "potter"}, []int32{50, 40, 100, 90})
+	tests := []struct {
+		word string
+		want []string
+	}{
+		{"tolkein", []string{"tolkien"}},       // a swap inside: one typo
+		{"folkien", nil},                       // first letter wrong, 7 letters: refused
+		{"gitchhiker", []string{"hitchhiker"}}, // first letter wrong, 10 letters: two typos' worth
+		{"gitchhikr", nil},                     // first letter wrong and another typo
+		{"ohtter", nil},
+	}
+	for _, tt := range tests {
+		runes := []rune(tt.word)
+		var got []string
+		v.fuzzy(runes, typoBudget(tt.word, len(runes)), false, func(i, _ int) { got = append(got, v.terms[i]) })
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("fuzzy(%q) = %v, want %v", tt.word, got, tt.want)
+		}
+	}
+}
+
+// TestContainingMatchesScan compares the trigram lookup with scanning
+// every term.
+func TestContainingMatchesScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	alphabet := []rune("abcéñ")
+	word := func(n int) string {
+		r := make([]rune, n)
+		for i := range r {
+			r[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(r)
+	}
+	var terms []string
+	var docs []int32
+	for range 2000 {
+		terms = append(terms, word(1+rng.IntN(8)))
+		docs = append(docs, int32(rng.IntN(100)))
+	}
+	v := sortedVocabulary(0, terms, docs)
+	for range 300 {
+		sub := word(2 + rng.IntN(4))
+		if len(sub) < 3 {
+			continue
+		}
+		var got, want []int
+		v.containingTerms(sub, func(i int) { got = append(got, i) })
+		for i, term := range v.terms {
+			if strings.Contains(term, sub) {
+				want = append(want, i)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("containingTerms(%q) = %v, want %v", sub, got, want)
+		}
 	}
 }

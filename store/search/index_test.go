@@ -195,21 +195,7 @@ func engineQueries(books []catalog.Book, n int) []string {
 	return out
 }
 
-func TestGallop(t *testing.T) {
-	l := []uint32{2, 4, 6, 8, 10, 12, 14, 16, 18, 20}
-	for x := uint32(0); x <= 22; x++ {
-		got := gallop(l, x)
-		i, _ := slices.BinarySearch(l, x)
-		if !slices.Equal(got, l[i:]) {
-			t.Errorf("gallop(l, %d) = %v, want %v", x, got, l[i:])
-		}
-	}
-	if got := gallop(nil, 3); len(got) != 0 {
-		t.Errorf("gallop(nil) = %v", got)
-	}
-}
-
-func TestMergedAndSeeker(t *testing.T) {
+func TestMerged(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 200 {
 		var lists [][]uint32
@@ -235,23 +221,6 @@ func TestMergedAndSeeker(t *testing.T) {
 		}
 		if !slices.Equal(got, union) {
 			t.Fatalf("merged = %v, want %v", got, union)
-		}
-		// Seeking forward by random steps finds the first doc not below x.
-		s := seeker{slices.Clone(lists)}
-		m = newMerged(slices.Clone(lists))
-		for x := uint32(0); x < 320; x += uint32(rng.IntN(30)) {
-			i, _ := slices.BinarySearch(union, x)
-			d, ok := s.seek(x)
-			e, ok2 := m.skipTo(x)
-			if i == len(union) {
-				if ok || ok2 {
-					t.Fatalf("seek(%d) past the end = %d %v / %d %v", x, d, ok, e, ok2)
-				}
-				break
-			}
-			if !ok || d != union[i] || !ok2 || e != union[i] {
-				t.Fatalf("seek(%d) = %d %v / %d %v, want %d", x, d, ok, e, ok2, union[i])
-			}
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"shelf/store/catalog"
 )
@@ -24,6 +23,9 @@ type vocabulary struct {
 	offs  []int32 // offs[i]: where terms[i] starts in blob
 	docs  []int32
 	books int64 // catalog size when loaded (the empty query shows it)
+
+	trie  *termTrie  // the terms as a trie, for typo expansion
+	grams *gramIndex // the terms by trigram, for substring expansion
 
 	mu          sync.Mutex
 	cache       map[string]*wordTerms // see expand
@@ -78,7 +80,14 @@ func readVocabulary(ctx context.Context, db *sql.DB) (*vocabulary, error) {
 		// not happen; fall back to a fresh, sorted copy if it ever does.
 		return sortedVocabulary(v.books, terms, v.docs), nil
 	}
+	v.indexTerms()
 	return v, nil
+}
+
+// indexTerms builds the trie and trigram index of the terms.
+func (v *vocabulary) indexTerms() {
+	v.trie = newTermTrie(v.terms)
+	v.grams = newGramIndex(v.terms)
 }
 
 // sortedVocabulary builds a vocabulary from unsorted terms and their counts.
@@ -108,6 +117,7 @@ func sortedVocabulary(books int64, terms []string, docs []int32) *vocabulary {
 	for i := range v.terms {
 		v.terms[i] = v.blob[v.offs[i] : int(v.offs[i])+len(v.terms[i])]
 	}
+	v.indexTerms()
 	return v
 }
 
@@ -283,21 +293,11 @@ func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
 // documents first, skipping those skip accepts.
 func (v *vocabulary) containing(sub string, limit int, skip func(string) bool) []int {
 	var hits []int
-	for pos := 0; pos < len(v.blob); {
-		j := strings.Index(v.blob[pos:], sub)
-		if j < 0 {
-			break
-		}
-		i := v.termAt(pos + j)
-		if i >= 0 && !skip(v.terms[i]) {
+	v.containingTerms(sub, func(i int) {
+		if !skip(v.terms[i]) {
 			hits = append(hits, i)
 		}
-		if i+1 < len(v.offs) {
-			pos = int(v.offs[i+1])
-		} else {
-			break
-		}
-	}
+	})
 	sort.Slice(hits, func(a, b int) bool {
 		if v.docs[hits[a]] != v.docs[hits[b]] {
 			return v.docs[hits[a]] > v.docs[hits[b]]
@@ -309,107 +309,10 @@ func (v *vocabulary) containing(sub string, limit int, skip func(string) bool) [
 
 // fuzzy calls fn for every term within k edits of word (Damerau–Levenshtein,
 // adjacent transpositions counting as one), or, when prefix is set, every
-// term that has a prefix within k edits of word. It walks the sorted terms
-// as an implicit trie: rows of the edit-distance table are shared by terms
-// with a common prefix, and a prefix whose best cell exceeds k prunes every
-// term below it.
+// term that has a prefix within k edits of word, in the terms' order. It
+// walks the trie of the terms (termtrie.go).
 func (v *vocabulary) fuzzy(word []rune, k int, prefix bool, fn func(term, dist int)) {
-	m := len(word)
-	var rows [][]int // rows[d]: distances after d runes of the current term
-	row0 := make([]int, m+1)
-	for j := range row0 {
-		row0[j] = j
-	}
-	rows = append(rows, row0)
-	var cur []rune // runes of the current term
-	var ends []int // ends[d]: byte length of the first d+1 runes
-	prev := ""
-	for i := 0; i < len(v.terms); {
-		t := v.terms[i]
-		// Reuse rows for the prefix shared with the previous term.
-		lcp := 0
-		for lcp < len(cur) && lcp < len(ends) {
-			end := ends[lcp]
-			if end > len(t) || t[:end] != prev[:end] {
-				break
-			}
-			lcp++
-		}
-		cur, ends, rows = cur[:lcp], ends[:lcp], rows[:lcp+1]
-		best := m + k + 1 // best prefix distance seen (prefix mode)
-		for d := 1; d <= lcp; d++ {
-			best = min(best, rows[d][m])
-		}
-		pruned := false
-		off := 0
-		if lcp > 0 {
-			off = ends[lcp-1]
-		}
-		for off < len(t) {
-			r, size := utf8.DecodeRuneInString(t[off:])
-			cur = append(cur, r)
-			off += size
-			ends = append(ends, off)
-			d := len(cur)
-			up := rows[d-1]
-			var row []int
-			if cap(rows) > d && cap(rows[:d+1][d]) > m {
-				row = rows[:d+1][d][:m+1] // reuse the row an earlier term left
-			} else {
-				row = make([]int, m+1)
-			}
-			row[0] = d
-			rowMin := d
-			for j := 1; j <= m; j++ {
-				cost := 1
-				if word[j-1] == r {
-					cost = 0
-				}
-				x := min(up[j]+1, row[j-1]+1, up[j-1]+cost)
-				if d > 1 && j > 1 && r == word[j-2] && cur[d-2] == word[j-1] {
-					x = min(x, rows[d-2][j-2]+1)
-				}
-				row[j] = x
-				rowMin = min(rowMin, x)
-			}
-			rows = append(rows, row)
-			best = min(best, row[m])
-			if rowMin > k {
-				// Longer prefixes only get further away. In prefix mode a
-				// term whose shorter prefix matched still counts.
-				pruned = !prefix || best > k
-				break
-			}
-		}
-		prev = t
-		if pruned {
-			// No term starting with these runes can match: skip them all.
-			// They are usually few, so gallop ahead rather than search
-			// the whole rest of the terms.
-			i = v.skipPrefix(i, t[:off])
-			continue
-		}
-		if prefix {
-			if best <= k {
-				fn(i, best)
-			}
-		} else if d := rows[len(rows)-1][m]; d <= k {
-			fn(i, d)
-		}
-		i++
-	}
-}
-
-// skipPrefix returns the index of the first term after i that does not
-// start with p (terms[i] does).
-func (v *vocabulary) skipPrefix(i int, p string) int {
-	lo, step := i, 1 // terms[lo] starts with p
-	for lo+step < len(v.terms) && strings.HasPrefix(v.terms[lo+step], p) {
-		lo += step
-		step *= 2
-	}
-	hi := min(lo+step, len(v.terms)) // terms[hi] does not start with p, or the end
-	return lo + 1 + sort.Search(hi-lo-1, func(j int) bool { return !strings.HasPrefix(v.terms[lo+1+j], p) })
+	v.walkFuzzy(word, k, prefix, fn)
 }
 
 // damerau returns the optimal-string-alignment distance between a and b:
