@@ -55,6 +55,8 @@ type options struct {
 	perf        bool
 	split       bool
 	cold        int
+	rate        int // open-loop searches per second (0: no open-loop run)
+	openConns   int
 	postgres    string // a PostgreSQL server URL; "" for SQLite
 	instances   int
 	root        string // module root, found at start
@@ -117,7 +119,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.csv, "csv", "", "CSV to import when the server does not import its bundled catalog on first start "+
 		"(default: ../shared/data/goodbooks-10k-books.csv next to the module, if present)")
 	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk executable")
-	fs.IntVar(&o.cold, "cold", 8000, "also run a mix of this many distinct queries built from the catalog, more than the server's result cache holds (0 to skip)")
+	fs.IntVar(&o.cold, "cold", 20000, "also run a mix of this many distinct queries built from the catalog, more than the server's result cache holds (0 to skip)")
+	fs.IntVar(&o.rate, "rate", 5000, "after each run's wrk runs, send the cold mix open-loop (a constant arrival rate, with vegeta) at this many searches/s for -duration (0 to skip; needs -cold)")
+	fs.IntVar(&o.openConns, "open-connections", 256, "most connections (and requests in flight) of the open-loop run")
 	fs.BoolVar(&o.split, "split", false, "give the server and wrk their own CPUs: the server on CPU 0 with GOMAXPROCS=1, wrk on the others "+
 		"(taskset), so the load generator does not take CPU time from the server it measures, nor the server from it")
 	fs.StringVar(&o.postgres, "postgres", "", "measure on PostgreSQL: the URL of a server (postgres://user:pass@127.0.0.1:5432/postgres); "+
@@ -151,6 +155,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-runs and -starts must be at least 1")
 	case o.instances < 1 || (o.instances > 1 && o.postgres == ""):
 		return nil, errors.New("-instances must be 1, or more with -postgres (SQLite serves from one process)")
+	case o.rate < 0 || o.openConns < 1:
+		return nil, errors.New("-rate must not be negative and -open-connections must be positive")
 	case o.instances > o.connections:
 		return nil, errors.New("-instances may not exceed -connections")
 	case o.postgres != "" && !store.IsPostgresURL(o.postgres):
@@ -287,8 +293,9 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 	defer os.RemoveAll(dir)
 	healthLua, searchLua := filepath.Join(dir, "healthz.lua"), filepath.Join(dir, "search.lua")
 	coldLua := filepath.Join(dir, "cold.lua")
+	var cold []string
 	if o.cold > 0 {
-		cold, err := coldQueries(ctx, db, o.cold)
+		cold, err = coldQueries(ctx, db, o.cold)
 		if err != nil {
 			return res, fmt.Errorf("cold mix: %w", err)
 		}
@@ -330,6 +337,19 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 			logf(logw, "%d books: run %d: cold search mix %.0f req/s p50 %s p99 %s, server CPU per search %s using %.2f cores, errors %d %s",
 				n, i+1, c.rps(), ms(c.P50), ms(c.P99), usPerReq(c), c.cores(), c.errors(), c.errorDetail())
 			res.cold = append(res.cold, c)
+		}
+		if o.cold > 0 && o.rate > 0 {
+			var bases []string
+			for _, s := range srvs {
+				bases = append(bases, s.base)
+			}
+			ol, err := openLoop(ctx, bases, cold, o.rate, o.duration, o.openConns)
+			if err != nil {
+				return res, fmt.Errorf("run %d open loop: %w", i+1, err)
+			}
+			logf(logw, "%d books: run %d: open loop at %d searches/s (sent %.0f/s): p50 %s p90 %s p99 %s max %s, errors %d %s",
+				n, i+1, ol.rate, ol.achieved, msd3(ol.p50), msd3(ol.p90), msd3(ol.p99), msd3(ol.max), ol.errors, ol.errorDetail())
+			res.open = append(res.open, ol)
 		}
 		logf(logw, "%d books: run %d: /healthz %.0f req/s p99 %s; search %.0f req/s p50 %s p99 %s (ratio %.2f), server CPU per search %s using %.2f cores, errors %d/%d %s %s",
 			n, i+1, h.rps(), ms(h.P99), s.rps(), ms(s.P50), ms(s.P99), s.rps()/h.rps(), usPerReq(s), s.cores(), h.errors(), s.errors(), h.errorDetail(), s.errorDetail())
