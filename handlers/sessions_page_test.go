@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"net/http"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -129,4 +131,40 @@ func TestSessionsPageAcrossInstances(t *testing.T) {
 		t.Fatalf("phone still signed in on the other instance: %d", p.status)
 	}
 	laptop.at(envs[0]).get("/account").wantStatus(t, http.StatusOK)
+}
+
+// Behind a trusted proxy, security mails and the session list show the
+// address the proxy names; from anyone else, X-Forwarded-For is ignored.
+func TestSecurityAddressBehindProxy(t *testing.T) {
+	env := newTestEnvWith(t, func(_ *Deps, s *Settings) {
+		s.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	email := "proxied@example.org"
+	laptop := env.register(email)
+	phone := env.browser()
+	phone.get("/login")
+	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/login",
+		strings.NewReader(url.Values{"email": {email}, "password": {goodPassword}, "_csrf": {phone.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	phone.do(req).wantStatus(t, http.StatusSeeOther)
+	if ms := env.securityMails(email); len(ms) != 1 || !strings.Contains(ms[0].Text, "IP address: 203.0.113.9") {
+		t.Fatalf("security mail: %+v", ms)
+	}
+	if _, _, body := listedSessions(t, laptop); !strings.Contains(body, "203.0.113.9") {
+		t.Fatalf("the list lacks the proxied address:\n%s", body)
+	}
+
+	direct := newTestEnv(t)
+	direct.register(email)
+	b := direct.browser()
+	b.get("/login")
+	req, _ = http.NewRequest(http.MethodPost, direct.srv.URL+"/login",
+		strings.NewReader(url.Values{"email": {email}, "password": {goodPassword}, "_csrf": {b.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	b.do(req).wantStatus(t, http.StatusSeeOther)
+	if ms := direct.securityMails(email); len(ms) != 1 || !strings.Contains(ms[0].Text, "IP address: 127.0.0.1") {
+		t.Fatalf("an untrusted X-Forwarded-For was believed: %+v", ms)
+	}
 }
