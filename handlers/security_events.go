@@ -227,8 +227,8 @@ func (a *App) securityNotMe(c echo.Context) error {
 	a.notifyMail()
 	a.Logger.Info("security event reported", "user_id", ev.UserID, "kind", ev.Kind, "sessions_ended", ended)
 	// This browser's session, if it was the account's, is gone with the
-	// others: it must not be saved again.
-	if a.sessionLoaded(c) && a.Sessions.GetInt64(ctx, sessUserID) == ev.UserID {
+	// others: it must not be saved again (a slid expiry or last seen would).
+	if a.sessionLoaded(c) && sessionUserID(a.sessionValues(ctx)) == ev.UserID {
 		if err := a.Sessions.Destroy(ctx); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"shelf/store/security"
 )
@@ -207,5 +208,25 @@ func TestNotMeBadLinks(t *testing.T) {
 	anon.post(link, nil).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="expired"`)
 	if blocked, _ := security.PasswordBlocked(context.Background(), env.db.Read, env.user(email).ID); blocked {
 		t.Fatal("an expired link blocked the password")
+	}
+}
+
+// The owner may use the link in a browser signed in to the account: that
+// session ends too, even when this very request would have saved it (its
+// last seen is due).
+func TestNotMeInSignedInBrowser(t *testing.T) {
+	env := newTestEnv(t)
+	email := "self@example.org"
+	owner := env.register(email)
+	env.browser().login(email, goodPassword).wantStatus(t, http.StatusSeeOther)
+	link := notMeLink(t, env.securityMails(email)[0])
+	owner.get(link).wantStatus(t, http.StatusOK)
+	env.clock.Advance(2 * time.Minute)
+	owner.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="secured"`)
+	if n := userSessions(t, env, email); n != 0 {
+		t.Fatalf("%d sessions left", n)
+	}
+	if p := owner.get("/account"); p.status != http.StatusSeeOther {
+		t.Fatalf("the owner's browser is still signed in: %d", p.status)
 	}
 }
