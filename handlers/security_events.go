@@ -88,8 +88,15 @@ func (a *App) OnNotMe(kind string, hook UndoHook) {
 // withSession), or else in its own. details, joined, say more (a passkey's
 // name).
 func (a *App) securityEvent(c echo.Context, u accounts.User, kind string, details ...string) error {
+	return a.securityEventOn(c, u, kind, "", details...)
+}
+
+// securityEventOn is securityEvent for an event that acted on something
+// its undo hook must find again: ref names it (a passkey's credential id),
+// and reaches the hook as security.Event.Ref.
+func (a *App) securityEventOn(c echo.Context, u accounts.User, kind, ref string, details ...string) error {
 	ctx := c.Request().Context()
-	e := security.Event{UserID: u.ID, Kind: kind, Details: strings.Join(details, ", "), At: a.now(),
+	e := security.Event{UserID: u.ID, Kind: kind, Details: strings.Join(details, ", "), Ref: ref, At: a.now(),
 		IP: c.RealIP(), Browser: browserSummary(c.Request().UserAgent())}
 	if d, ok := a.device(c); ok && d.UserID == u.ID {
 		e.Device = d.ID

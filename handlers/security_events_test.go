@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -228,5 +229,42 @@ func TestNotMeInSignedInBrowser(t *testing.T) {
 	}
 	if p := owner.get("/account"); p.status != http.StatusSeeOther {
 		t.Fatalf("the owner's browser is still signed in: %d", p.status)
+	}
+}
+
+// Other parts record their events with securityEvent(On) and register an
+// undo hook per kind: the mail names the event and its details, and the
+// hook gets what the event acted on.
+func TestGenericEventUndoHook(t *testing.T) {
+	env := newTestEnv(t)
+	email := "keys@example.org"
+	env.register(email)
+	var refs []string
+	env.app.OnNotMe(EventPasskeyAdded, func(ctx context.Context, tx *sql.Tx, ev security.Event) (string, error) {
+		refs = append(refs, ev.Ref)
+		return "The passkey " + ev.Details + " was removed.", nil
+	})
+
+	req := httptest.NewRequest(http.MethodPost, "/account/passkeys", nil)
+	req.Header.Set("User-Agent", firefoxLinux)
+	req.RemoteAddr = "192.0.2.44:1234"
+	c := env.app.echo.NewContext(req, httptest.NewRecorder())
+	if err := env.app.securityEventOn(c, env.user(email), EventPasskeyAdded, "credential-1", "YubiKey 5"); err != nil {
+		t.Fatal(err)
+	}
+	ms := env.securityMails(email)
+	if len(ms) != 1 || ms[0].Subject != "A passkey was added to your Shelf account" || !strings.Contains(ms[0].Text, "(YubiKey 5)") ||
+		!strings.Contains(ms[0].Text, "192.0.2.44") || strings.Contains(ms[0].Text, "credential-1") {
+		t.Fatalf("mail: %+v", ms)
+	}
+	link := notMeLink(t, ms[0])
+	b := env.browser()
+	b.get(link).wantStatus(t, http.StatusOK).wantContains(t, "A passkey was added", "YubiKey 5")
+	b.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="secured"`)
+	if len(refs) != 1 || refs[0] != "credential-1" {
+		t.Fatalf("hook got %v", refs)
+	}
+	if done := env.securityMails(email); len(done) != 2 || !strings.Contains(done[1].Text, "The passkey YubiKey 5 was removed.") {
+		t.Fatalf("confirmation: %+v", done)
 	}
 }

@@ -34,7 +34,10 @@ type Event struct {
 	// Details say more about the event for the owner (a passkey's name);
 	// an undo hook may read them too.
 	Details string
-	At      time.Time
+	// Ref names what the event acted on (a passkey's credential id), for
+	// the undo hook; it is never shown.
+	Ref string
+	At  time.Time
 	// Where it came from: the client's address, a summary of its browser,
 	// and the device cookie's id (empty for a device without one).
 	IP, Browser, Device string
@@ -91,9 +94,9 @@ func Record(ctx context.Context, tx *sql.Tx, e Event) (string, int64, error) {
 		return "", 0, err
 	}
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO security_events (user_id, kind, details, created_at, ip, browser, device, undo_hash, undo_expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		e.UserID, e.Kind, e.Details, ts(e.At), e.IP, e.Browser, e.Device, hash, ts(e.At.Add(UndoTTL))).Scan(&id)
+	err = tx.QueryRowContext(ctx, `INSERT INTO security_events (user_id, kind, details, ref, created_at, ip, browser, device, undo_hash, undo_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		e.UserID, e.Kind, e.Details, e.Ref, ts(e.At), e.IP, e.Browser, e.Device, hash, ts(e.At.Add(UndoTTL))).Scan(&id)
 	if err != nil {
 		return "", 0, fmt.Errorf("record security event: %w", err)
 	}
@@ -104,12 +107,12 @@ type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-const eventColumns = `id, user_id, kind, details, created_at, ip, browser, device, undo_expires_at, undo_used_at`
+const eventColumns = `id, user_id, kind, details, ref, created_at, ip, browser, device, undo_expires_at, undo_used_at`
 
 func scanEvent(row interface{ Scan(...any) error }) (Event, error) {
 	var e Event
 	var at, expires, used sql.NullString
-	err := row.Scan(&e.ID, &e.UserID, &e.Kind, &e.Details, &at, &e.IP, &e.Browser, &e.Device, &expires, &used)
+	err := row.Scan(&e.ID, &e.UserID, &e.Kind, &e.Details, &e.Ref, &at, &e.IP, &e.Browser, &e.Device, &expires, &used)
 	if err != nil {
 		return Event{}, err
 	}

@@ -56,7 +56,7 @@ func TestUndoToken(t *testing.T) {
 		ctx := context.Background()
 		uid := addUser(t, db, "ev@example.org")
 		at := time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
-		token := record(t, db, Event{UserID: uid, Kind: "new-device", Details: "d", At: at, IP: "192.0.2.1", Browser: "Firefox on Linux", Device: "dev"})
+		token := record(t, db, Event{UserID: uid, Kind: "new-device", Details: "d", Ref: "r", At: at, IP: "192.0.2.1", Browser: "Firefox on Linux", Device: "dev"})
 
 		// The table holds only the hash.
 		var n int
@@ -66,7 +66,7 @@ func TestUndoToken(t *testing.T) {
 
 		e, err := Check(ctx, db.Read, token, at.Add(time.Hour))
 		if err != nil || e.UserID != uid || e.Kind != "new-device" || e.IP != "192.0.2.1" || e.Browser != "Firefox on Linux" ||
-			e.Device != "dev" || e.Details != "d" || !e.At.Equal(at) || !e.UndoExpires.Equal(at.Add(UndoTTL)) {
+			e.Device != "dev" || e.Details != "d" || e.Ref != "r" || !e.At.Equal(at) || !e.UndoExpires.Equal(at.Add(UndoTTL)) {
 			t.Fatalf("Check = %+v, %v", e, err)
 		}
 		// Checking uses nothing; the last millisecond works, the next not.

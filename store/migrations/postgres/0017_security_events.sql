@@ -4,6 +4,7 @@ CREATE TABLE security_events (
     user_id         bigint  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     kind            text    NOT NULL,
     details         text    NOT NULL DEFAULT '',
+    ref             text    NOT NULL DEFAULT '',
     created_at      text    NOT NULL,
     ip              text    NOT NULL DEFAULT '',
     browser         text    NOT NULL DEFAULT '',

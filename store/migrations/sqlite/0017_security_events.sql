@@ -2,12 +2,15 @@
 -- passkey changed…): each is mailed to the account's owner with a "This
 -- wasn't me" link. undo_hash is the SHA-256 of that link's token, which is
 -- single use (undo_used_at) and expires at undo_expires_at. Times are in
--- the accounts' format ('YYYY-MM-DD HH:MM:SS.SSS' UTC).
+-- the accounts' format ('YYYY-MM-DD HH:MM:SS.SSS' UTC). details are shown to
+-- the owner; ref names what the event acted on (a passkey's credential id),
+-- for the kind's undo hook, and is never shown.
 CREATE TABLE security_events (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     kind            TEXT    NOT NULL,
     details         TEXT    NOT NULL DEFAULT '',
+    ref             TEXT    NOT NULL DEFAULT '', -- what it acted on, for its undo hook
     created_at      TEXT    NOT NULL,
     ip              TEXT    NOT NULL DEFAULT '',
     browser         TEXT    NOT NULL DEFAULT '',
