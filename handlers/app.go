@@ -57,10 +57,13 @@ type App struct {
 
 	echo        *echo.Echo // every route, see routes.go
 	crossOrigin *http.CrossOriginProtection
-	signer      *signer             // signs cookie values; see signer.go
-	fragments   *fragmentCache      // rendered search fragments, see writeFragment
-	resets      resetWorker         // sends password-reset mail, see resets.go
-	undoHooks   map[string]UndoHook // "This wasn't me" per kind, see OnNotMe
+	signer      *signer        // signs cookie values; see signer.go
+	fragments   *fragmentCache // rendered search fragments, see writeFragment
+	resets      resetWorker    // sends password-reset mail, see resets.go
+
+	// undoHooks undo each kind of security event for "This wasn't me"
+	// (see OnNotMe).
+	undoHooks map[string]UndoHook
 }
 
 // Deps are what the App uses but does not own.

@@ -191,8 +191,9 @@ func (a *App) sessionValues(ctx context.Context) map[string]any {
 // error pages and redirects too, and a failed save can still change the
 // answer: it becomes the 503 page (refuseUnsaved), never a page that acts
 // on a session, or shows a token, that was not stored. Only a failure to
-// slide the idle expiry (touched holds the values then) is let pass: the
-// session stays valid until its stored expiry, and a later request slides it.
+// slide the idle expiry or refresh "last seen" (touched holds the values
+// then) is let pass: the session stays valid until its stored expiry, and a
+// later request slides it.
 func (a *App) saveSession(c echo.Context, touched map[string]any) {
 	ctx := c.Request().Context()
 	if a.Sessions.GetInt64(ctx, sessUserID) != 0 {
