@@ -71,7 +71,9 @@ func eventText(kind, details string) (subject, what string) {
 // UndoHook undoes, in tx (ctx carries it), what a security event did, when
 // its owner says it wasn't them: it removes the passkey just added, turns
 // back on the 2FA just turned off. It returns a sentence for the
-// confirmation mail saying what it undid, or "".
+// confirmation mail saying what it undid, or "". Like any work in a
+// transaction, it may run more than once (store.DB.InTx): it must do
+// nothing outside tx.
 type UndoHook func(ctx context.Context, tx *sql.Tx, ev security.Event) (string, error)
 
 // OnNotMe registers the undo hook of a kind of security event. Call it
