@@ -225,6 +225,14 @@ func (a *App) login(c echo.Context) error {
 	if err := attempt.Cancel(ctx); err != nil { // only failures count
 		return err
 	}
+	if blocked, err := a.passwordBlocked(c, user.ID); err != nil {
+		return err
+	} else if blocked {
+		return fail(http.StatusUnprocessableEntity, msgPasswordBlocked)
+	}
+	if err := a.noteSignIn(c, user); err != nil {
+		return err
+	}
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
@@ -566,6 +574,12 @@ func (a *App) reset(c echo.Context) error {
 	}, func(u accounts.User) error {
 		var err error
 		if ended, err = a.SessionStore.DeleteUserSessions(c.Request().Context(), u.ID); err != nil {
+			return err
+		}
+		if err := a.unblockPassword(c, u.ID); err != nil {
+			return err
+		}
+		if err := a.securityEvent(c, u, EventPasswordReset); err != nil {
 			return err
 		}
 		if err := a.signIn(c, u, false); err != nil {

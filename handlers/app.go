@@ -60,6 +60,10 @@ type App struct {
 	signer      *signer        // signs cookie values; see signer.go
 	fragments   *fragmentCache // rendered search fragments, see writeFragment
 	resets      resetWorker    // sends password-reset mail, see resets.go
+
+	// undoHooks undo each kind of security event for "This wasn't me"
+	// (see OnNotMe).
+	undoHooks map[string]UndoHook
 }
 
 // Deps are what the App uses but does not own.

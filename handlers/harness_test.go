@@ -135,6 +135,7 @@ type browser struct {
 	env  *testEnv
 	http *http.Client
 	csrf string // last token seen on a page
+	ua   string // User-Agent sent, if set
 }
 
 // at returns the same browser (its cookies, its last CSRF token) talking
@@ -142,7 +143,7 @@ type browser struct {
 // and cookies do not depend on the port, so the browser's cookies go to
 // every one of them, as to instances behind one address.
 func (b *browser) at(env *testEnv) *browser {
-	return &browser{env: env, http: b.http, csrf: b.csrf}
+	return &browser{env: env, http: b.http, csrf: b.csrf, ua: b.ua}
 }
 
 func (env *testEnv) browser() *browser {
@@ -162,6 +163,9 @@ var csrfRe = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)"`)
 
 func (b *browser) do(req *http.Request) page {
 	b.env.t.Helper()
+	if b.ua != "" && req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", b.ua)
+	}
 	resp, err := b.http.Do(req)
 	if err != nil {
 		b.env.t.Fatal(err)
@@ -307,7 +311,39 @@ func (env *testEnv) waitMails(to string, n int) []sentMail {
 
 type sentMail struct{ To, Subject, Text, HTML string }
 
+// mails returns the account-flow mails to `to` (confirmation, reset,
+// sign-up notices), oldest first: security mails (securityMails), which
+// sign-ins and resets add, are left out, so tests of the flows count and
+// pick their own mails.
 func (env *testEnv) mails(to string) []sentMail {
+	env.t.Helper()
+	var out []sentMail
+	for _, m := range env.allMails(to) {
+		if !isSecurityMail(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// securityMails returns the security mails to `to`, oldest first: the
+// notices with a "This wasn't me" link, and the confirmation that one was used.
+func (env *testEnv) securityMails(to string) []sentMail {
+	env.t.Helper()
+	var out []sentMail
+	for _, m := range env.allMails(to) {
+		if isSecurityMail(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func isSecurityMail(m sentMail) bool {
+	return strings.Contains(m.Text, "http://shelf.test/security/") || m.Subject == "We secured your Shelf account"
+}
+
+func (env *testEnv) allMails(to string) []sentMail {
 	env.t.Helper()
 	rows, err := env.db.Read.Query(`SELECT recipient, subject, text_body, html_body FROM outbox WHERE recipient = $1 ORDER BY id`, to)
 	if err != nil {

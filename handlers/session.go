@@ -79,7 +79,7 @@ func (a *App) setupAccounts() {
 		Now: a.now, ConfirmTTL: s.ConfirmTTL, ResetTTL: s.ResetTTL, Hash: s.Hash})
 	a.Limits = DefaultLimits(a.DB)
 	a.signer = a.loadSigner()
-	a.SessionStore = sessions.New(a.DB, sessionUserID)
+	a.SessionStore = sessions.New(a.DB, sessionInfo)
 	a.SessionStore.Now = a.now
 	sm := scs.New()
 	sm.Store = a.SessionStore
@@ -97,13 +97,9 @@ func (a *App) setupAccounts() {
 }
 
 // sessionUserID reads the signed-in account (or the account of a pending
-// sign-up) out of encoded session data, so the store can index sessions by
-// account.
-func sessionUserID(data []byte) int64 {
-	_, values, err := scs.GobCodec{}.Decode(data)
-	if err != nil {
-		return 0
-	}
+// sign-up) out of a session's values, so the store can index sessions by
+// account (see sessionInfo).
+func sessionUserID(values map[string]any) int64 {
 	id, _ := values[sessUserID].(int64)
 	if id == 0 {
 		id, _ = values[sessPendingUser].(int64) // so deleting the account ends its pending sign-up too
@@ -134,9 +130,12 @@ func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(r.WithContext(ctx))
 		c.Set(ctxSessionLoaded, true)
 		c.Response().Header().Add("Vary", "Cookie")
-		var touched map[string]any // the values, when only the expiry slid
-		if token != "" && a.touchSession(ctx) {
-			touched = a.sessionValues(ctx)
+		var touched map[string]any // the values, when only the expiry or last seen moved
+		if token != "" {
+			slid := a.touchSession(ctx)
+			if seen := a.touchSeen(c); slid || seen {
+				touched = a.sessionValues(ctx)
+			}
 		}
 		c.Response().Before(func() { a.saveSession(c, touched) })
 		return next(c)
@@ -192,8 +191,9 @@ func (a *App) sessionValues(ctx context.Context) map[string]any {
 // error pages and redirects too, and a failed save can still change the
 // answer: it becomes the 503 page (refuseUnsaved), never a page that acts
 // on a session, or shows a token, that was not stored. Only a failure to
-// slide the idle expiry (touched holds the values then) is let pass: the
-// session stays valid until its stored expiry, and a later request slides it.
+// slide the idle expiry or refresh "last seen" (touched holds the values
+// then) is let pass: the session stays valid until its stored expiry, and a
+// later request slides it.
 func (a *App) saveSession(c echo.Context, touched map[string]any) {
 	ctx := c.Request().Context()
 	if a.Sessions.GetInt64(ctx, sessUserID) != 0 {
@@ -427,6 +427,7 @@ func (a *App) signIn(c echo.Context, u accounts.User, remember bool) error {
 	a.Sessions.Put(ctx, sessCreated, a.now().Unix())
 	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())
 	a.Sessions.RememberMe(ctx, remember)
+	a.noteSeen(c)
 	c.Set(ctxUser, &u)
 	// Every way in (password, a reset link, confirming in the browser that
 	// signed up) proves the account is this browser's: it gets a device

@@ -245,8 +245,14 @@ func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, "Alice.E2E@example.org") {
 		t.Fatalf("/account after confirming: %d\n%s", status, body)
 	}
-	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Sent == 1 && c.Pending+c.Failed == 0 },
-		"the message marked sent")
+	// Alice's browser never signed in before (the address was confirmed in
+	// Bob's): her owner is told of a sign-in from a new device.
+	notice := catcher.next(t, 30*time.Second)
+	if notice.Subject != "New sign-in to your Shelf account" || !strings.Contains(notice.Text, s.URL+"/security/not-me/") {
+		t.Fatalf("second mail: %q\n%s", notice.Subject, notice.Text)
+	}
+	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Sent == 2 && c.Pending+c.Failed == 0 },
+		"both messages marked sent")
 
 	// Sign out, then in again: the session cookie changes at sign-in.
 	_, page, _ = alice.get("/account")

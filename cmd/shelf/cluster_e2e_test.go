@@ -279,13 +279,19 @@ func TestClusterSignUpConfirmSignInAcrossInstances(t *testing.T) {
 		}
 	}
 
-	// One mail was sent, once, by one of the three.
+	// Alice's browser had not signed in before: its sign-in is mailed.
+	notice := c.smtp.next(t, 20*time.Second)
+	if notice.Subject != "New sign-in to your Shelf account" || !strings.Contains(notice.Text, c.lb.URL+"/security/not-me/") {
+		t.Fatalf("second mail: %q\n%s", notice.Subject, notice.Text)
+	}
+
+	// Each mail was sent, once, by one of the three.
 	time.Sleep(2 * time.Second) // time for a second copy to arrive, were one sent
 	c.smtp.mu.Lock()
 	extra := len(c.smtp.messages)
 	c.smtp.mu.Unlock()
 	if extra != 0 {
-		t.Fatalf("%d more mails arrived after the one confirmation mail", extra)
+		t.Fatalf("%d more mails arrived after the confirmation and the new-sign-in notice", extra)
 	}
 }
 

@@ -41,7 +41,7 @@ func TestSessionStoreJoinsTransaction(t *testing.T) {
 	storetest.Backends(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		uid := insertTestUser(t, db, "tx@example.org", time.Now())
-		s := New(db, func([]byte) int64 { return uid })
+		s := New(db, func([]byte) Info { return Info{UserID: uid} })
 		expiry := time.Now().Add(time.Hour)
 		if err := s.CommitCtx(ctx, "old", []byte("x"), expiry); err != nil {
 			t.Fatal(err)
@@ -96,11 +96,11 @@ func TestSessionStoreExpiryAndCleanup(t *testing.T) {
 		ctx := context.Background()
 		uid := insertTestUser(t, db, "s@example.org", time.Now())
 		clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-		s := New(db, func(b []byte) int64 {
+		s := New(db, func(b []byte) Info {
 			if string(b) == "signed-in" {
-				return uid
+				return Info{UserID: uid}
 			}
-			return 0
+			return Info{}
 		})
 		s.Now = func() time.Time { return clock }
 
@@ -163,6 +163,65 @@ func TestSessionStoreExpiryAndCleanup(t *testing.T) {
 		<-done
 		if rows != 0 {
 			t.Fatalf("cleanup loop left %d rows", rows)
+		}
+	})
+}
+
+// An account's sessions are listed with what their data says, the most
+// recently used first, without expired ones or other accounts'; one, or all
+// but one, can be ended.
+func TestUserSessions(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		uid := insertTestUser(t, db, "list@example.org", clock)
+		other := insertTestUser(t, db, "other@example.org", clock)
+		infos := map[string]Info{
+			"phone":  {UserID: uid, IP: "192.0.2.7", Browser: "Safari on iPhone", SeenAt: clock.Add(-time.Minute)},
+			"laptop": {UserID: uid, IP: "2001:db8::1", Browser: "Firefox on Linux", SeenAt: clock.Add(-time.Second)},
+			"old":    {UserID: uid, IP: "192.0.2.9", Browser: "Chrome on Windows", SeenAt: clock.Add(-time.Hour)},
+			"theirs": {UserID: other, IP: "192.0.2.8", Browser: "Edge on Windows", SeenAt: clock},
+			"anon":   {},
+		}
+		s := New(db, func(b []byte) Info { return infos[string(b)] })
+		s.Now = func() time.Time { return clock }
+		for name := range infos {
+			expiry := clock.Add(time.Hour)
+			if name == "old" {
+				expiry = clock.Add(-time.Millisecond)
+			}
+			if err := s.CommitCtx(ctx, "tok-"+name, []byte(name), expiry); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := s.UserSessions(ctx, uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 2 || list[0].Token != "tok-laptop" || list[1].Token != "tok-phone" {
+			t.Fatalf("listed %+v", list)
+		}
+		if l := list[0]; l.IP != "2001:db8::1" || l.Browser != "Firefox on Linux" || !l.SeenAt.Equal(clock.Add(-time.Second)) || !l.Expiry.Equal(clock.Add(time.Hour)) {
+			t.Fatalf("laptop listed as %+v", l)
+		}
+
+		if ok, err := s.DeleteUserSession(ctx, uid, "tok-theirs"); ok || err != nil {
+			t.Fatalf("ended another account's session: %v %v", ok, err)
+		}
+		if ok, err := s.DeleteUserSession(ctx, uid, "tok-phone"); !ok || err != nil {
+			t.Fatalf("end phone: %v %v", ok, err)
+		}
+		if _, ok, _ := s.Find("tok-phone"); ok {
+			t.Fatal("ended session still found")
+		}
+		s.CommitCtx(ctx, "tok-phone", []byte("phone"), clock.Add(time.Hour))
+		if n, err := s.DeleteUserSessionsExcept(ctx, uid, "tok-laptop"); n != 2 || err != nil { // phone, and the expired one
+			t.Fatalf("DeleteUserSessionsExcept = %d, %v", n, err)
+		}
+		for tok, want := range map[string]bool{"tok-laptop": true, "tok-theirs": true, "tok-anon": true, "tok-phone": false} {
+			if _, ok, _ := s.Find(tok); ok != want {
+				t.Fatalf("%s found %v, want %v", tok, ok, want)
+			}
 		}
 	})
 }
