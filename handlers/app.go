@@ -60,6 +60,7 @@ type App struct {
 	signer      *signer        // signs cookie values; see signer.go
 	fragments   *fragmentCache // rendered search fragments, see writeFragment
 	resets      resetWorker    // sends password-reset mail, see resets.go
+	magic       magicLinks     // sign-in by email, see magiclink.go
 }
 
 // Deps are what the App uses but does not own.
