@@ -280,3 +280,20 @@ func TestMagicFormsValidateInPlace(t *testing.T) {
 	}
 	env.browser().get("/login").wantContains(t, `href="/login/email"`)
 }
+
+func TestMagicTwentyADay(t *testing.T) {
+	env := newMagicEnv(t)
+	b := env.browser()
+	for i := range 20 {
+		if i > 0 {
+			env.clock.Advance(13 * time.Minute) // under 5 an hour
+		}
+		env.askMagic(b, "nobody@example.org")
+	}
+	env.clock.Advance(13 * time.Minute)
+	p := b.post("/login/email", url.Values{"email": {"nobody@example.org"}}).wantStatus(t, http.StatusTooManyRequests)
+	p.wantContains(t, "Too many attempts. Try again in 20 hours.")
+	if ra, _ := strconv.Atoi(p.header.Get("Retry-After")); ra < 19*3600 || ra > 20*3600 {
+		t.Errorf("Retry-After %d s, want the ~19.5 hours until the first request leaves the day", ra)
+	}
+}
