@@ -319,11 +319,11 @@ func triesLeft(n int) string {
 	return ""
 }
 
-// magicSignIn signs in u (one factor: signIn asks for a second one where
+// magicSignIn signs in u, remembered if asked (one factor: signIn asks for a second one where
 // the account has it) and forgets the request.
 func (a *App) magicSignIn(c echo.Context, u accounts.User) error {
 	c.Set(ctxUser, nil)
-	if err := a.signIn(c, u, false); err != nil {
+	if err := a.signIn(c, u, c.FormValue("remember") != ""); err != nil {
 		return err
 	}
 	http.SetCookie(c.Response(), a.cookie(magicCookie, "", -1))

@@ -297,3 +297,32 @@ func TestMagicTwentyADay(t *testing.T) {
 		t.Errorf("Retry-After %d s, want the ~19.5 hours until the first request leaves the day", ra)
 	}
 }
+
+func TestMagicRememberMe(t *testing.T) {
+	env := newMagicEnv(t)
+	env.register("ann@example.org")
+	sessionCookieFrom := func(p page) *http.Cookie {
+		for _, c := range (&http.Response{Header: p.header}).Cookies() {
+			if c.Name == env.app.Sessions.Cookie.Name {
+				return c
+			}
+		}
+		t.Fatal("no session cookie set at sign-in")
+		return nil
+	}
+	for _, remember := range []bool{true, false} {
+		env.clock.Advance(time.Minute)
+		b := env.browser()
+		env.askMagic(b, "ann@example.org")
+		link, _ := env.magicMail("ann@example.org")
+		b.get(link).wantContains(t, `name="remember"`)
+		form := url.Values{}
+		if remember {
+			form.Set("remember", "1")
+		}
+		c := sessionCookieFrom(b.post(link, form).wantStatus(t, http.StatusSeeOther))
+		if persistent := c.MaxAge > 0; persistent != remember {
+			t.Errorf("remember %v: cookie MaxAge %d", remember, c.MaxAge)
+		}
+	}
+}

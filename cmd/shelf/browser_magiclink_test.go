@@ -28,9 +28,16 @@ func TestBrowserSignInByEmail(t *testing.T) {
 		chromedp.Navigate(base+"/login"),
 		chromedp.Click(chromedp.ID("magic-request")),
 		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), "reader@example.com"),
-		chromedp.Click(chromedp.ID("magic-send")),
+		chromedp.Focus(chromedp.ID("email")),
 	)
+	// The address is checked in place as it is typed, as on sign-up.
+	typeKeys(t, asker, "reader@")
+	waitJS(t, asker, "the message beside the unfinished address", 5*time.Second,
+		`document.getElementById('email-error').textContent.trim() !== '' && document.getElementById('email').getAttribute('aria-invalid') === 'true'`)
+	typeKeys(t, asker, "example.com")
+	waitJS(t, asker, "the message to clear", 5*time.Second,
+		`document.getElementById('email-error').textContent.trim() === '' && document.getElementById('email').getAttribute('aria-invalid') !== 'true'`)
+	runStep(t, asker, "send", 10*time.Second, chromedp.Click(chromedp.ID("magic-send")))
 	waitJS(t, asker, "the code page", 10*time.Second,
 		`location.pathname === '/login/email/code' && document.getElementById('magic-email').textContent === 'reader@example.com'`)
 	// The send-again button waits out the minute the server would refuse.

@@ -112,6 +112,9 @@ func (s *Store) Record(ctx context.Context, email string, browser []byte, now ti
 // an address with an account is mailed it. An address without one is told
 // so, at most once per NoticeInterval.
 func (s *Store) HandleRequests(ctx context.Context, now func() time.Time) error {
+	if err := s.sweep(ctx, now()); err != nil {
+		return err
+	}
 	for {
 		var done, sent bool
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -132,6 +135,22 @@ func (s *Store) HandleRequests(ctx context.Context, now func() time.Time) error 
 			return nil
 		}
 	}
+}
+
+// sweepAfter is how long sign-ins are kept after they expire (to tell
+// "expired" from "unknown"), and notices after they were sent.
+const sweepAfter = 24 * time.Hour
+
+// sweep deletes sign-ins expired, and notices sent, more than sweepAfter
+// (NoticeInterval) ago: they say nothing any more.
+func (s *Store) sweep(ctx context.Context, now time.Time) error {
+	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM magic_tokens WHERE expires_at < $1`, ts(now.Add(-sweepAfter))); err != nil {
+		return fmt.Errorf("sweep sign-ins: %w", err)
+	}
+	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM magic_notices WHERE sent_at < $1`, ts(now.Add(-NoticeInterval))); err != nil {
+		return fmt.Errorf("sweep notices: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) handleOne(ctx context.Context, tx *sql.Tx, now time.Time) (sent, ok bool, err error) {
@@ -196,11 +215,6 @@ func issue(ctx context.Context, tx *sql.Tx, email string, userID sql.NullInt64, 
 	if _, err := tx.ExecContext(ctx, `UPDATE magic_tokens SET voided_at = $1
 		WHERE address = $2 AND used_at IS NULL AND voided_at IS NULL`, ts(now), addr); err != nil {
 		return "", "", fmt.Errorf("void sign-ins: %w", err)
-	}
-	// Rows of this address long expired say nothing any more.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM magic_tokens WHERE address = $1 AND expires_at < $2`,
-		addr, ts(now.Add(-24*time.Hour))); err != nil {
-		return "", "", fmt.Errorf("sweep sign-ins: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO magic_tokens (link, browser, address, user_id, code, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, linkHash(token), browser, addr, userID, codeHash(browser, code), ts(now), ts(now.Add(TTL))); err != nil {

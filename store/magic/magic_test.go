@@ -145,7 +145,11 @@ func TestLinkSignsInOnceAndConfirms(t *testing.T) {
 		if _, err := f.s.UseLink(ctx, token, f.now, nil); !errors.Is(err, magic.ErrUsed) {
 			t.Errorf("second use: %v, want ErrUsed", err)
 		}
-		if _, err := f.s.UseLink(ctx, token[:42]+"A", f.now, nil); !errors.Is(err, magic.ErrUnknown) {
+		altered := token[:42] + "A"
+		if altered == token {
+			altered = token[:42] + "B"
+		}
+		if _, err := f.s.UseLink(ctx, altered, f.now, nil); !errors.Is(err, magic.ErrUnknown) {
 			t.Errorf("altered token: %v, want ErrUnknown", err)
 		}
 	})
@@ -251,6 +255,73 @@ func TestUnknownAddressAnsweredAlike(t *testing.T) {
 		browser := f.request("nobody@example.org")
 		if _, left, err := f.s.UseCode(ctx, browser, "2222-2222", f.now, nil); !errors.Is(err, magic.ErrWrongCode) || left != magic.MaxFailures-1 {
 			t.Errorf("wrong code for an unknown address: left %d, %v", left, err)
+		}
+	})
+}
+
+func TestConcurrentUsesSignInOnce(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		for _, viaCode := range []bool{false, true} {
+			f.now = f.now.Add(time.Minute)
+			browser := f.request("ann@example.org")
+			token, code := f.last()
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			ok, saved := 0, 0
+			for range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					save := func(context.Context, accounts.User) error { mu.Lock(); saved++; mu.Unlock(); return nil }
+					var err error
+					if viaCode {
+						_, _, err = f.s.UseCode(ctx, browser, code, f.now, save)
+					} else {
+						_, err = f.s.UseLink(ctx, token, f.now, save)
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if err == nil {
+						ok++
+					} else if !errors.Is(err, magic.ErrUsed) && !store.Unavailable(err) {
+						t.Errorf("concurrent use: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			if ok != 1 {
+				t.Errorf("code %v: %d concurrent uses succeeded, want exactly 1", viaCode, ok)
+			}
+			if saved < 1 {
+				t.Errorf("code %v: the session hook never ran", viaCode)
+			}
+		}
+	})
+}
+
+func TestSweep(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		f.request("ann@example.org")
+		f.request("nobody@example.org")
+		count := func(table string) int {
+			var n int
+			if err := db.Read.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if count("magic_tokens") != 2 || count("magic_notices") != 1 {
+			t.Fatalf("before: %d sign-ins, %d notices", count("magic_tokens"), count("magic_notices"))
+		}
+		f.now = f.now.Add(magic.TTL + 24*time.Hour + time.Second)
+		if err := f.s.HandleRequests(context.Background(), func() time.Time { return f.now }); err != nil {
+			t.Fatal(err)
+		}
+		if count("magic_tokens") != 0 || count("magic_notices") != 0 {
+			t.Errorf("after a day: %d sign-ins, %d notices left, want none", count("magic_tokens"), count("magic_notices"))
 		}
 	})
 }

@@ -21,8 +21,10 @@ CREATE TABLE magic_tokens (
 );
 CREATE INDEX magic_tokens_browser ON magic_tokens (browser);
 CREATE INDEX magic_tokens_address ON magic_tokens (address, created_at);
+CREATE INDEX magic_tokens_expiry ON magic_tokens (expires_at);
 
 CREATE TABLE magic_notices (
     address bytea PRIMARY KEY,
     sent_at text  NOT NULL
 );
+CREATE INDEX magic_notices_sent ON magic_notices (sent_at);

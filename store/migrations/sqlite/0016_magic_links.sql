@@ -30,9 +30,11 @@ CREATE TABLE magic_tokens (
 ) WITHOUT ROWID;
 CREATE INDEX magic_tokens_browser ON magic_tokens (browser);
 CREATE INDEX magic_tokens_address ON magic_tokens (address, created_at);
+CREATE INDEX magic_tokens_expiry ON magic_tokens (expires_at);
 
 -- When an address without an account was last told so (once a day at most).
 CREATE TABLE magic_notices (
     address BLOB PRIMARY KEY,
     sent_at TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX magic_notices_sent ON magic_notices (sent_at);
