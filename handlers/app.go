@@ -64,6 +64,7 @@ type App struct {
 	// undoHooks undo each kind of security event for "This wasn't me"
 	// (see OnNotMe).
 	undoHooks map[string]UndoHook
+	magic     magicLinks // sign-in by email, see magiclink.go
 }
 
 // Deps are what the App uses but does not own.

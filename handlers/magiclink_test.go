@@ -1,0 +1,328 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Sign-in by email, over HTTP with cookie jars. Requests wait in the table
+// until the test hands them to the worker (manual mode), so each step can
+// be checked before any mail exists.
+
+func newMagicEnv(t *testing.T) *testEnv {
+	t.Helper()
+	return newTestEnvWith(t, func(d *Deps, s *Settings) { s.manualResets = true; d.Search = nil })
+}
+
+// askMagic asks for a sign-in mail for email in b, expecting it accepted,
+// and has the worker handle it.
+func (env *testEnv) askMagic(b *browser, email string) {
+	env.t.Helper()
+	b.get("/login/email").wantStatus(env.t, http.StatusOK)
+	p := b.post("/login/email", url.Values{"email": {email}})
+	if p.status != http.StatusSeeOther || p.location() != "/login/email/code" {
+		env.t.Fatalf("ask for a sign-in mail: %d %s\n%s", p.status, p.location(), p.body)
+	}
+	if err := env.app.HandleMagicRequests(context.Background()); err != nil {
+		env.t.Fatal(err)
+	}
+}
+
+var magicCodeRe = regexp.MustCompile(`\b[2-9A-HJKMNP-TW-Z]{4}-[2-9A-HJKMNP-TW-Z]{4}\b`)
+
+// magicMail returns the link path and the code of the newest mail to `to`,
+// checking both parts carry them.
+func (env *testEnv) magicMail(to string) (link, code string) {
+	env.t.Helper()
+	link = env.lastLink(to)
+	if !strings.HasPrefix(link, "/login/email/link/") {
+		env.t.Fatalf("newest mail to %s has no sign-in link: %s", to, link)
+	}
+	ms := env.mails(to)
+	m := ms[len(ms)-1]
+	code = magicCodeRe.FindString(m.Text)
+	if code == "" || !strings.Contains(m.HTML, code) {
+		env.t.Fatalf("code missing from the text or HTML part:\n%s\n%s", m.Text, m.HTML)
+	}
+	return link, code
+}
+
+// fresh is a new browser holding a CSRF token.
+func fresh(env *testEnv) *browser {
+	b := env.browser()
+	b.get("/login")
+	return b
+}
+
+func signedInAs(t *testing.T, b *browser, email string) bool {
+	t.Helper()
+	p := b.get("/account")
+	return p.status == http.StatusOK && strings.Contains(p.body, email)
+}
+
+func TestMagicLinkOpenedInASecondBrowser(t *testing.T) {
+	env := newMagicEnv(t)
+	env.register("ann@example.org")
+	asker := env.browser()
+	env.askMagic(asker, "ann@example.org")
+	link, _ := env.magicMail("ann@example.org")
+
+	other := env.browser()
+	for range 2 { // a mail scanner, or looking twice, uses nothing up
+		other.get(link).wantStatus(t, http.StatusOK).wantContains(t, "Sign in on this device?", "ann@example.org")
+	}
+	if signedInAs(t, other, "ann@example.org") {
+		t.Fatal("GET of the link signed in")
+	}
+	p := other.post(link, nil)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("POST link: %d\n%s", p.status, p.body)
+	}
+	if !signedInAs(t, other, "ann@example.org") {
+		t.Error("the browser that opened the link is not signed in")
+	}
+	if signedInAs(t, asker, "ann@example.org") {
+		t.Error("the browser that asked was signed in by a link opened elsewhere")
+	}
+	third := env.browser()
+	third.get("/login")
+	third.post(link, nil).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="used"`)
+}
+
+func TestMagicCodeTriedSixTimes(t *testing.T) {
+	env := newMagicEnv(t)
+	env.register("ann@example.org")
+	b := env.browser()
+	env.askMagic(b, "ann@example.org")
+	link, code := env.magicMail("ann@example.org")
+	wrong := "2222-2222"
+	if code == wrong {
+		wrong = "3333-3333"
+	}
+	b.get("/login/email/code").wantStatus(t, http.StatusOK)
+	for i := 1; i <= 5; i++ {
+		p := b.post("/login/email/code", url.Values{"code": {wrong}}).wantStatus(t, http.StatusUnprocessableEntity)
+		if i < 5 {
+			p.wantContains(t, "That code is not right.", strconv.Itoa(5-i))
+		} else {
+			p.wantContains(t, "Too many wrong codes")
+		}
+	}
+	b.post("/login/email/code", url.Values{"code": {code}}).wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "Too many wrong codes")
+	if signedInAs(t, b, "ann@example.org") {
+		t.Fatal("signed in after five wrong codes")
+	}
+	fresh(env).post(link, nil).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="too-many"`)
+}
+
+func TestMagicCodeWorksOnlyInTheBrowserThatAsked(t *testing.T) {
+	env := newMagicEnv(t)
+	env.signUp("ann@example.org") // unconfirmed: the code confirms it
+	asker := env.browser()
+	env.askMagic(asker, "ann@example.org")
+	link, code := env.magicMail("ann@example.org")
+
+	// Another browser, asking for itself, cannot use the code.
+	thief := env.browser()
+	env.askMagic(thief, "thief@example.org")
+	thief.post("/login/email/code", url.Values{"code": {code}}).wantStatus(t, http.StatusUnprocessableEntity)
+	// Nor can one that never asked.
+	nobody := env.browser()
+	nobody.get("/login")
+	if p := nobody.post("/login/email/code", url.Values{"code": {code}}); p.status != http.StatusSeeOther || p.location() != "/login/email" {
+		t.Fatalf("code without asking: %d %s", p.status, p.location())
+	}
+
+	asker.get("/login/email/code")
+	typed := strings.ToLower(strings.ReplaceAll(code, "-", " "))
+	if p := asker.post("/login/email/code", url.Values{"code": {typed}}); p.status != http.StatusSeeOther {
+		t.Fatalf("right code: %d\n%s", p.status, p.body)
+	}
+	if !signedInAs(t, asker, "ann@example.org") {
+		t.Fatal("not signed in with the right code, or the address is still unconfirmed")
+	}
+	if !env.user("ann@example.org").Confirmed() {
+		t.Error("signing in by email did not confirm the address")
+	}
+	fresh(env).post(link, nil).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="used"`)
+}
+
+func TestMagicSameAnswerWithoutAnAccount(t *testing.T) {
+	env := newMagicEnv(t)
+	env.register("ann@example.org")
+	known, unknown := env.browser(), env.browser()
+	for _, c := range []struct {
+		b     *browser
+		email string
+	}{{known, "ann@example.org"}, {unknown, "nobody@example.org"}} {
+		c.b.get("/login/email")
+		p := c.b.post("/login/email", url.Values{"email": {c.email}})
+		if p.status != http.StatusSeeOther || p.location() != "/login/email/code" {
+			t.Fatalf("%s: %d %s", c.email, p.status, p.location())
+		}
+	}
+	// Before the worker runs, nothing tells the two apart.
+	if n := len(env.mails("ann@example.org")); n != 1 { // the confirmation mail only
+		t.Fatalf("mail sent on the request path: %d", n)
+	}
+	pk := known.get("/login/email/code").wantStatus(t, http.StatusOK)
+	pu := unknown.get("/login/email/code").wantStatus(t, http.StatusOK)
+	strip := func(p page, email string) string {
+		s := csrfRe.ReplaceAllString(p.body, "")
+		s = regexp.MustCompile(`name="_csrf" value="[^"]*"`).ReplaceAllString(s, "")
+		return strings.ReplaceAll(s, email, "ADDRESS")
+	}
+	if strip(pk, "ann@example.org") != strip(pu, "nobody@example.org") {
+		t.Error("the code page differs between an address with an account and one without")
+	}
+	if err := env.app.HandleMagicRequests(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ms := env.mails("nobody@example.org")
+	if len(ms) != 1 || !strings.Contains(ms[0].Text, "has no account") || !strings.Contains(ms[0].Text, "http://shelf.test/register") {
+		t.Fatalf("address without an account: %d mails, want one offering to sign up: %+v", len(ms), ms)
+	}
+	// A wrong code is answered as for an account.
+	unknown.post("/login/email/code", url.Values{"code": {"2222-2222"}}).wantStatus(t, http.StatusUnprocessableEntity).
+		wantContains(t, "That code is not right. You can try 4 more times.")
+	// At most one such mail a day.
+	for range 3 {
+		env.clock.Advance(2 * time.Hour)
+		env.askMagic(unknown, "nobody@example.org")
+	}
+	if n := len(env.mails("nobody@example.org")); n != 1 {
+		t.Errorf("%d no-account mails within a day, want 1", n)
+	}
+	env.clock.Advance(24 * time.Hour)
+	env.askMagic(unknown, "nobody@example.org")
+	if n := len(env.mails("nobody@example.org")); n != 2 {
+		t.Errorf("%d no-account mails after a day, want 2", n)
+	}
+}
+
+func TestMagicLimits(t *testing.T) {
+	env := newMagicEnv(t)
+	env.register("ann@example.org")
+	for _, email := range []string{"ann@example.org", "nobody@example.org"} {
+		b := env.browser()
+		env.askMagic(b, email)
+		// The code page counts down the rest of the minute.
+		b.get("/login/email/code").wantContains(t, `data-countdown="60"`)
+		env.clock.Advance(20 * time.Second)
+		b.get("/login/email/code").wantContains(t, `data-countdown="40"`)
+		p := b.post("/login/email", url.Values{"email": {email}}).wantStatus(t, http.StatusTooManyRequests)
+		if ra := p.header.Get("Retry-After"); ra != "40" || !strings.Contains(p.body, `data-countdown="40"`) {
+			t.Errorf("%s: Retry-After %q; the page's countdown must match it:\n%s", email, ra, p.body)
+		}
+		p.wantContains(t, "less than a minute ago", "40 seconds")
+		// 5 an hour.
+		for range 4 {
+			env.clock.Advance(61 * time.Second)
+			env.askMagic(b, email)
+		}
+		env.clock.Advance(61 * time.Second)
+		p = b.post("/login/email", url.Values{"email": {email}}).wantStatus(t, http.StatusTooManyRequests)
+		p.wantContains(t, "Too many attempts. Try again in")
+		if ra, _ := strconv.Atoi(p.header.Get("Retry-After")); ra <= 60 || !strings.Contains(p.body, `data-countdown="`+strconv.Itoa(ra)+`"`) {
+			t.Errorf("%s: hourly limit: Retry-After %d, countdown must match", email, ra)
+		}
+		env.clock.Advance(time.Hour)
+	}
+}
+
+func TestMagicLimitPerNetwork(t *testing.T) {
+	env := newMagicEnv(t)
+	b := env.browser()
+	b.get("/login/email")
+	for i := range 20 {
+		if p := b.post("/login/email", url.Values{"email": {"reader" + strconv.Itoa(i) + "@example.org"}}); p.status != http.StatusSeeOther {
+			t.Fatalf("request %d: %d", i+1, p.status)
+		}
+	}
+	b.get("/login/email")
+	b.post("/login/email", url.Values{"email": {"one-more@example.org"}}).wantStatus(t, http.StatusTooManyRequests)
+	env.clock.Advance(time.Minute)
+	b.get("/login/email")
+	if p := b.post("/login/email", url.Values{"email": {"one-more@example.org"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("a minute later: %d", p.status)
+	}
+}
+
+func TestMagicNewerRequestAndExpiry(t *testing.T) {
+	env := newMagicEnv(t)
+	env.register("ann@example.org")
+	b := env.browser()
+	env.askMagic(b, "ann@example.org")
+	oldLink, _ := env.magicMail("ann@example.org")
+	env.clock.Advance(time.Minute)
+	env.askMagic(b, "ann@example.org")
+	newLink, _ := env.magicMail("ann@example.org")
+	env.browser().get(oldLink).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="superseded"`)
+	env.clock.Advance(15 * time.Minute)
+	env.browser().get(newLink).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="expired"`)
+}
+
+func TestMagicFormsValidateInPlace(t *testing.T) {
+	env := newMagicEnv(t)
+	b := env.browser()
+	b.get("/login/email").wantContains(t, `hx-post="/register/validate/email"`, `autocomplete="username"`)
+	b.post("/login/email", url.Values{"email": {"not an address"}}).wantStatus(t, http.StatusUnprocessableEntity).
+		wantContains(t, `aria-invalid="true"`)
+	b.htmx("/login/email/validate", url.Values{"code": {"ab"}}).wantStatus(t, http.StatusOK).wantContains(t, "like ABCD-EFGH")
+	if p := b.htmx("/login/email/validate", url.Values{"code": {"abcd efgh"}}); strings.Contains(p.body, "like ABCD-EFGH.</p>") {
+		t.Errorf("a well-formed code is refused:\n%s", p.body)
+	}
+	env.browser().get("/login").wantContains(t, `href="/login/email"`)
+}
+
+func TestMagicTwentyADay(t *testing.T) {
+	env := newMagicEnv(t)
+	b := env.browser()
+	for i := range 20 {
+		if i > 0 {
+			env.clock.Advance(13 * time.Minute) // under 5 an hour
+		}
+		env.askMagic(b, "nobody@example.org")
+	}
+	env.clock.Advance(13 * time.Minute)
+	p := b.post("/login/email", url.Values{"email": {"nobody@example.org"}}).wantStatus(t, http.StatusTooManyRequests)
+	p.wantContains(t, "Too many attempts. Try again in 20 hours.")
+	if ra, _ := strconv.Atoi(p.header.Get("Retry-After")); ra < 19*3600 || ra > 20*3600 {
+		t.Errorf("Retry-After %d s, want the ~19.5 hours until the first request leaves the day", ra)
+	}
+}
+
+func TestMagicRememberMe(t *testing.T) {
+	env := newMagicEnv(t)
+	env.register("ann@example.org")
+	sessionCookieFrom := func(p page) *http.Cookie {
+		for _, c := range (&http.Response{Header: p.header}).Cookies() {
+			if c.Name == env.app.Sessions.Cookie.Name {
+				return c
+			}
+		}
+		t.Fatal("no session cookie set at sign-in")
+		return nil
+	}
+	for _, remember := range []bool{true, false} {
+		env.clock.Advance(time.Minute)
+		b := env.browser()
+		env.askMagic(b, "ann@example.org")
+		link, _ := env.magicMail("ann@example.org")
+		b.get(link).wantContains(t, `name="remember"`)
+		form := url.Values{}
+		if remember {
+			form.Set("remember", "1")
+		}
+		c := sessionCookieFrom(b.post(link, form).wantStatus(t, http.StatusSeeOther))
+		if persistent := c.MaxAge > 0; persistent != remember {
+			t.Errorf("remember %v: cookie MaxAge %d", remember, c.MaxAge)
+		}
+	}
+}
