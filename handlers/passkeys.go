@@ -546,7 +546,9 @@ const msgPasskeyRefused = "That passkey did not sign you in. Try again, or sign 
 func (a *App) passkeyLogin(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
-	if wait, err := a.Limits.LoginIP.Allow(ctx, clientNetwork(c), now); err != nil {
+	// Failed assertions count against the network like failed passwords.
+	attempt, wait, err := a.Limits.LoginIP.Reserve(ctx, clientNetwork(c), now)
+	if err != nil {
 		return err
 	} else if wait > 0 {
 		return passkeyError(c, http.StatusTooManyRequests, tooManyAttempts(wait))
@@ -588,6 +590,9 @@ func (a *App) passkeyLogin(c echo.Context) error {
 		if errors.Is(err, passkeys.ErrCounter) {
 			return passkeyError(c, http.StatusUnauthorized, msgPasskeyRefused)
 		}
+		return err
+	}
+	if err := attempt.Cancel(ctx); err != nil { // only failures count
 		return err
 	}
 	remember := c.QueryParam("remember") != ""

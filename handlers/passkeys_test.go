@@ -11,11 +11,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
+	"github.com/labstack/echo/v4"
 
 	"shelf/store/passkeys"
 )
@@ -364,4 +366,40 @@ func TestPasskeyLimitRenameRemove(t *testing.T) {
 	if p := mallory.post("/account/passkeys/2/remove", nil); p.status != http.StatusNotFound {
 		t.Fatalf("removing another's passkey: %d, want 404", p.status)
 	}
+}
+
+// A security key after a password: verifyPasskeySecondFactor accepts the
+// account's key without user verification, once per challenge, and only
+// for the account it was begun for. The routes stand for the second step's.
+func TestPasskeySecondFactor(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.register("reader@example.com")
+	key := newSoftKey(t, true)
+	b.addPasskey(t, key, "Security key").wantStatus(t, http.StatusOK)
+	uid := env.user("reader@example.com").ID
+	env.app.echo.POST("/test/second-factor/options", func(c echo.Context) error { return env.app.beginPasskeySecondFactor(c, uid) })
+	env.app.echo.POST("/test/second-factor", func(c echo.Context) error {
+		uid, _ := strconv.ParseInt(c.QueryParam("uid"), 10, 64)
+		if err := env.app.verifyPasskeySecondFactor(c, uid); err != nil {
+			return c.String(http.StatusUnauthorized, err.Error())
+		}
+		return c.String(http.StatusOK, "proven")
+	})
+	self := "/test/second-factor?uid=" + strconv.FormatInt(uid, 10)
+
+	key.noUV = true // a security key without a PIN: the password was the other factor
+	opts := b.postJSON("/test/second-factor/options", nil).wantStatus(t, http.StatusOK)
+	if !strings.Contains(opts.body, b64.EncodeToString(key.id)) {
+		t.Fatalf("options do not allow the account's key: %s", opts.body)
+	}
+	answer := key.get(t, []byte(opts.body))
+	b.postJSON(self, answer).wantStatus(t, http.StatusOK)
+	b.postJSON(self, answer).wantStatus(t, http.StatusUnauthorized) // used up
+
+	opts = b.postJSON("/test/second-factor/options", nil).wantStatus(t, http.StatusOK)
+	b.postJSON("/test/second-factor?uid=999", key.get(t, []byte(opts.body))).wantStatus(t, http.StatusUnauthorized)
+
+	opts = b.postJSON("/test/second-factor/options", nil).wantStatus(t, http.StatusOK)
+	key.counter -= 3
+	b.postJSON(self, key.get(t, []byte(opts.body))).wantStatus(t, http.StatusUnauthorized)
 }
