@@ -454,7 +454,10 @@ func (a *App) passkeyRemove(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !canRemoveSignInWay(u, n) {
+	// Every account has a password today; passwordless accounts, when
+	// they exist, keep their last passkey.
+	const hasPassword = true
+	if !canRemovePasskey(hasPassword, n) {
 		return a.renderAccountWith(c, http.StatusConflict, func(v *components.PasskeysView) {
 			v.Error = "This passkey is the only way into your account, so it cannot be removed."
 		})
@@ -474,11 +477,9 @@ func (a *App) passkeyRemove(c echo.Context) error {
 	return redirect(c, paths.Account+"#passkeys")
 }
 
-// canRemoveSignInWay reports whether one of an account's passkeys may be
-// removed: not when it is the last way to sign in. Every account has a
-// password today; an account without one keeps its last passkey.
-func canRemoveSignInWay(u accounts.User, passkeyCount int) bool {
-	hasPassword := true // accounts.User has no passwordless accounts yet
+// canRemovePasskey reports whether one of an account's passkeys may be
+// removed: not when it is the last way to sign in.
+func canRemovePasskey(hasPassword bool, passkeyCount int) bool {
 	return hasPassword || passkeyCount > 1
 }
 
@@ -523,6 +524,14 @@ func (a *App) renderAccountWith(c echo.Context, status int, edit func(*component
 // credential, user verification required. The same options serve the
 // email field's autofill (conditional mediation) and the button.
 func (a *App) passkeyLoginOptions(c echo.Context) error {
+	// Each answer stores a challenge in a session, which a visitor without
+	// one gets now: a network may start only so many.
+	limiter := limits.NewLimiter(a.DB, "passkey_options_ip", passkeyOptionsPerWindow, passkeyOptionsWindow)
+	if wait, err := limiter.Allow(c.Request().Context(), clientNetwork(c), a.now()); err != nil {
+		return err
+	} else if wait > 0 {
+		return passkeyError(c, http.StatusTooManyRequests, tooManyAttempts(wait))
+	}
 	wa, err := a.webAuthn()
 	if err != nil {
 		return err
@@ -537,6 +546,13 @@ func (a *App) passkeyLoginOptions(c echo.Context) error {
 	noStore(c)
 	return c.JSON(http.StatusOK, assertion)
 }
+
+// Sign-in ceremonies one network may start (every visit to the sign-in
+// page with JavaScript starts one, for the email field's autofill).
+const (
+	passkeyOptionsPerWindow = 120
+	passkeyOptionsWindow    = 10 * time.Minute
+)
 
 const msgPasskeyRefused = "That passkey did not sign you in. Try again, or sign in with your password."
 

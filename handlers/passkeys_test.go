@@ -403,3 +403,29 @@ func TestPasskeySecondFactor(t *testing.T) {
 	key.counter -= 3
 	b.postJSON(self, key.get(t, []byte(opts.body))).wantStatus(t, http.StatusUnauthorized)
 }
+
+func TestLastWayToSignInStays(t *testing.T) {
+	for _, tc := range []struct {
+		password bool
+		passkeys int
+		ok       bool
+	}{{true, 1, true}, {true, 3, true}, {false, 1, false}, {false, 2, true}} {
+		if got := canRemovePasskey(tc.password, tc.passkeys); got != tc.ok {
+			t.Errorf("password %v, %d passkeys: removable %v, want %v", tc.password, tc.passkeys, got, tc.ok)
+		}
+	}
+}
+
+func TestPasskeyOptionsLimitedPerNetwork(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.browser()
+	b.get("/login").wantStatus(t, http.StatusOK)
+	for i := range passkeyOptionsPerWindow {
+		if p := b.postJSON("/login/passkey/options", nil); p.status != http.StatusOK {
+			t.Fatalf("request %d: %d", i+1, p.status)
+		}
+	}
+	b.postJSON("/login/passkey/options", nil).wantStatus(t, http.StatusTooManyRequests)
+	env.clock.Advance(passkeyOptionsWindow)
+	b.postJSON("/login/passkey/options", nil).wantStatus(t, http.StatusOK)
+}
