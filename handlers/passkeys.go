@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/hex"
@@ -366,7 +367,7 @@ func (a *App) passkeyAdd(c echo.Context) error {
 		return err
 	}
 	a.Logger.Info("passkey added", "user_id", u.ID, "passkey_id", id)
-	if err := a.mailSecurityPasskeys(ctx, u, passkeyMailAdded, name); err != nil {
+	if err := a.mailSecurityPasskeys(c, u, passkeyMailAdded, name); err != nil {
 		return err
 	}
 	a.flash(c, "Passkey added: "+name+".")
@@ -470,7 +471,7 @@ func (a *App) passkeyRemove(c echo.Context) error {
 		return err
 	}
 	a.Logger.Info("passkey removed", "user_id", u.ID, "passkey_id", id)
-	if err := a.mailSecurityPasskeys(ctx, u, passkeyMailRemoved, p.Name); err != nil {
+	if err := a.mailSecurityPasskeys(c, u, passkeyMailRemoved, p.Name); err != nil {
 		return err
 	}
 	a.flash(c, "Passkey removed: "+p.Name+". It no longer signs in to Shelf.")
@@ -602,7 +603,7 @@ func (a *App) passkeyLogin(c echo.Context) error {
 		return passkeyError(c, http.StatusUnauthorized, msgPasskeyRefused)
 	}
 	key, _ := pu.key(parsed.RawID)
-	if err := a.recordPasskeyUse(ctx, owner, key, parsed.Response.AuthenticatorData.Counter, flags.HasBackupState()); err != nil {
+	if err := a.recordPasskeyUse(c, owner, key, parsed.Response.AuthenticatorData.Counter, flags.HasBackupState()); err != nil {
 		if errors.Is(err, passkeys.ErrCounter) {
 			return passkeyError(c, http.StatusUnauthorized, msgPasskeyRefused)
 		}
@@ -623,11 +624,11 @@ func (a *App) passkeyLogin(c echo.Context) error {
 // recordPasskeyUse applies the signature counter rule: a counter that
 // fails to rise refuses the sign-in and mails the owner, whose passkey
 // may have been copied.
-func (a *App) recordPasskeyUse(ctx context.Context, owner accounts.User, key passkeys.Passkey, counter uint32, backupState bool) error {
-	err := a.passkeyStore().RecordUse(ctx, key.ID, key.SignCount, counter, backupState)
+func (a *App) recordPasskeyUse(c echo.Context, owner accounts.User, key passkeys.Passkey, counter uint32, backupState bool) error {
+	err := a.passkeyStore().RecordUse(c.Request().Context(), key.ID, key.SignCount, counter, backupState)
 	if errors.Is(err, passkeys.ErrCounter) {
 		a.Logger.Warn("passkey counter did not rise", "user_id", owner.ID, "passkey_id", key.ID, "stored", key.SignCount, "got", counter)
-		if merr := a.mailSecurityPasskeys(ctx, owner, passkeyMailCounter, key.Name); merr != nil {
+		if merr := a.mailSecurityPasskeys(c, owner, passkeyMailCounter, key.Name); merr != nil {
 			return merr
 		}
 	}
@@ -706,7 +707,7 @@ func (a *App) verifyPasskeySecondFactor(c echo.Context, userID int64) error {
 		return errPasskeyRefused
 	}
 	key, _ := pu.key(parsed.RawID)
-	err = a.recordPasskeyUse(ctx, u, key, parsed.Response.AuthenticatorData.Counter, parsed.Response.AuthenticatorData.Flags.HasBackupState())
+	err = a.recordPasskeyUse(c, u, key, parsed.Response.AuthenticatorData.Counter, parsed.Response.AuthenticatorData.Flags.HasBackupState())
 	if errors.Is(err, passkeys.ErrCounter) {
 		return errPasskeyRefused
 	}
@@ -722,13 +723,16 @@ const (
 )
 
 // mailSecurityPasskeys mails the owner about a change to, or a warning
-// about, one of their passkeys (name).
-func (a *App) mailSecurityPasskeys(ctx context.Context, u accounts.User, kind, name string) error {
+// about, one of their passkeys (name): when, and from which address and
+// browser.
+func (a *App) mailSecurityPasskeys(c echo.Context, u accounts.User, kind, name string) error {
+	ctx := c.Request().Context()
 	link, err := accountMails{baseURL: a.BaseURL}.link(paths.Account)
 	if err != nil {
 		return err
 	}
-	v := components.PasskeyMail{To: u.Email, Kind: kind, Name: name, When: a.now().UTC().Format(displayTime), AccountURL: link}
+	v := components.PasskeyMail{To: u.Email, Kind: kind, Name: name, When: a.now().UTC().Format(displayTime), AccountURL: link,
+		IP: c.RealIP(), Browser: cmp.Or(browserSummary(c.Request().UserAgent()), "an unknown browser")}
 	m, err := renderMail(ctx, u.Email, v.Subject(), components.PasskeyEmailHTML(v), components.PasskeyEmailText(v))
 	if err != nil {
 		return err

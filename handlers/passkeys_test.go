@@ -272,8 +272,9 @@ func TestPasskeySignInIsComplete(t *testing.T) {
 	k := newSoftKey(t, false) // synced: the counter stays 0
 	b.addPasskey(t, k, "Phone").wantStatus(t, http.StatusOK)
 	if ms := env.mails("reader@example.com"); !strings.Contains(ms[len(ms)-1].Subject, "passkey was added") ||
-		!strings.Contains(ms[len(ms)-1].Text, "Phone") {
-		t.Fatalf("no mail about the added passkey: %+v", ms[len(ms)-1])
+		!strings.Contains(ms[len(ms)-1].Text, "Phone") || !strings.Contains(ms[len(ms)-1].Text, "at the address 127.0.0.1") ||
+		!strings.Contains(ms[len(ms)-1].HTML, "at the address 127.0.0.1") {
+		t.Fatalf("no mail about the added passkey, with where it came from: %+v", ms[len(ms)-1])
 	}
 
 	for i := range 2 { // synced passkeys reporting 0 pass, every time
