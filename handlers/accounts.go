@@ -488,6 +488,10 @@ func (a *App) account(c echo.Context) error {
 	u, _ := a.currentUser(c)
 	v := components.AccountView{Email: u.Email, Created: u.CreatedAt.UTC().Format(displayTime),
 		Confirmed: u.ConfirmedAt.UTC().Format(displayTime), IsAdmin: u.IsAdmin, Notice: a.popFlash(c)}
+	var err error
+	if v.Passkeys, err = a.passkeysView(c, u); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, components.AccountPage(a.meta(c, "Your account"), v))
 }
 

@@ -62,6 +62,7 @@ func (a *App) routes() *echo.Echo {
 	a.accountRoutes(e)
 	a.sessionsRoutes(e)
 	a.magicRoutes(e)
+	a.passkeyRoutes(e)
 	a.mailRoutes(e)
 
 	return e
