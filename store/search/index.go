@@ -221,7 +221,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		}
 	}
 
-	ix.bitmaps.New = func() any { return &docBitmap{words: make([]uint64, (len(ix.books)+63)/64)} }
+	ix.bitmaps.New = func() any { return newDocBitmap(len(ix.books)) }
 	ix.bySecond = make([]uint32, len(ix.open))
 	ix.second = make([]int32, len(ix.open))
 	var pairs []uint64 // second term + 1, doc
@@ -260,10 +260,10 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		}
 	}
 	for _, b := range ix.initials {
-		stats.Bytes += 8 * int64(len(b.words))
+		stats.Bytes += 8 * int64(len(b.words)+len(b.sum))
 	}
 	for _, b := range ix.dense {
-		stats.Bytes += 8 * int64(len(b.words))
+		stats.Bytes += 8 * int64(len(b.words)+len(b.sum))
 	}
 
 	stats.Books, stats.Terms, stats.Postings = len(ix.books), len(v.terms), len(ix.post)
@@ -631,10 +631,18 @@ func (ix *memoryIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint3
 	}
 }
 
-// docBitmap is a set of docs, one bit each; words[lo:hi] may be non-zero.
+// docBitmap is a set of docs, one bit each, with a summary: bit w of sum
+// is set when words[w] may be non-zero. A search's bitmaps hold a few
+// thousand docs among a million, so walking, ANDing and clearing them
+// visits only the words that hold some, not all 15,625.
 type docBitmap struct {
-	words  []uint64
-	lo, hi int
+	words []uint64
+	sum   []uint64
+}
+
+func newDocBitmap(docs int) *docBitmap {
+	n := (docs + 63) / 64
+	return &docBitmap{words: make([]uint64, n), sum: make([]uint64, (n+63)/64)}
 }
 
 // bitmap returns the docs of s's lists as a bitmap; release it after use.
@@ -644,16 +652,15 @@ func (ix *memoryIndex) bitmap(s *termSet) *docBitmap {
 
 // newBitmap is bitmap outside the pool, to keep.
 func (ix *memoryIndex) newBitmap(s *termSet) *docBitmap {
-	return ix.setBits(&docBitmap{words: make([]uint64, (len(ix.books)+63)/64)}, s)
+	return ix.setBits(newDocBitmap(len(ix.books)), s)
 }
 
 func (ix *memoryIndex) setBits(b *docBitmap, s *termSet) *docBitmap {
-	b.lo, b.hi = len(b.words), 0
 	for _, l := range s.lists(ix.postStart, ix.post) {
 		for _, d := range l {
 			b.words[d>>6] |= 1 << (d & 63)
+			b.sum[d>>12] |= 1 << ((d >> 6) & 63)
 		}
-		b.lo, b.hi = min(b.lo, int(l[0]>>6)), max(b.hi, int(l[len(l)-1]>>6)+1)
 	}
 	return b
 }
@@ -662,8 +669,11 @@ func (b *docBitmap) has(d uint32) bool { return b.words[d>>6]&(1<<(d&63)) != 0 }
 
 // release clears b and returns it to the pool.
 func (ix *memoryIndex) release(b *docBitmap) {
-	if b.lo < b.hi {
-		clear(b.words[b.lo:b.hi])
+	for i, x := range b.sum {
+		for ; x != 0; x &= x - 1 {
+			b.words[i<<6+bits.TrailingZeros64(x)] = 0
+		}
+		b.sum[i] = 0
 	}
 	ix.bitmaps.Put(b)
 }
@@ -671,19 +681,28 @@ func (ix *memoryIndex) release(b *docBitmap) {
 // and keeps in b only the docs also in o and returns how many are left.
 func (b *docBitmap) and(o *docBitmap) int {
 	n := 0
-	for w := b.lo; w < b.hi; w++ {
-		b.words[w] &= o.words[w]
-		n += bits.OnesCount64(b.words[w])
+	for i, x := range b.sum {
+		for ; x != 0; x &= x - 1 {
+			w := i<<6 + bits.TrailingZeros64(x)
+			b.words[w] &= o.words[w]
+			if b.words[w] == 0 {
+				b.sum[i] &^= 1 << (w & 63)
+			}
+			n += bits.OnesCount64(b.words[w])
+		}
 	}
 	return n
 }
 
 // each calls fn with b's docs in order until it returns false.
 func (b *docBitmap) each(fn func(d uint32) bool) {
-	for w := b.lo; w < b.hi; w++ {
-		for x := b.words[w]; x != 0; x &= x - 1 {
-			if !fn(uint32(w<<6 + bits.TrailingZeros64(x))) {
-				return
+	for i, x := range b.sum {
+		for ; x != 0; x &= x - 1 {
+			w := i<<6 + bits.TrailingZeros64(x)
+			for y := b.words[w]; y != 0; y &= y - 1 {
+				if !fn(uint32(w<<6 + bits.TrailingZeros64(y))) {
+					return
+				}
 			}
 		}
 	}

@@ -337,3 +337,47 @@ func TestSearchIndexConcurrently(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestDocBitmap checks the bitmap and its summary against sets of docs:
+// ANDing, walking in order, and clearing for reuse.
+func TestDocBitmap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const docs = 300_000
+	ix := &memoryIndex{books: make([]int32, docs)}
+	ix.bitmaps.New = func() any { return newDocBitmap(docs) }
+	for range 50 {
+		a, b := map[uint32]bool{}, map[uint32]bool{}
+		var la, lb []uint32
+		for d := uint32(rng.IntN(500)); d < docs; d += 1 + uint32(rng.IntN(20000)) {
+			la = append(la, d)
+			a[d] = true
+		}
+		for d := uint32(rng.IntN(500)); d < docs; d += 1 + uint32(rng.IntN(3000)) {
+			lb = append(lb, d)
+			b[d] = true
+		}
+		ix.postStart, ix.post = []uint32{0, uint32(len(la)), uint32(len(la) + len(lb))}, slices.Concat(la, lb)
+		ba, bb := ix.bitmap(&termSet{id: 0}), ix.bitmap(&termSet{id: 1})
+		var want []uint32
+		for _, d := range la {
+			if b[d] {
+				want = append(want, d)
+			}
+		}
+		if n := ba.and(bb); n != len(want) {
+			t.Fatalf("and counted %d, want %d", n, len(want))
+		}
+		var got []uint32
+		ba.each(func(d uint32) bool { got = append(got, d); return true })
+		if !slices.Equal(got, want) {
+			t.Fatalf("each after and = %v, want %v", got, want)
+		}
+		ix.release(ba)
+		ix.release(bb)
+		clean := ix.bitmaps.Get().(*docBitmap)
+		if slices.ContainsFunc(clean.words, func(w uint64) bool { return w != 0 }) || slices.ContainsFunc(clean.sum, func(w uint64) bool { return w != 0 }) {
+			t.Fatal("a released bitmap is not clear")
+		}
+		ix.bitmaps.Put(clean)
+	}
+}
