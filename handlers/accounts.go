@@ -228,6 +228,10 @@ func (a *App) login(c echo.Context) error {
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
+	if a.secondStepPending(c) {
+		a.Sessions.Put(ctx, sessSecondNext, next)
+		return redirect(c, paths.TwoFactorLogin)
+	}
 	return redirect(c, next)
 }
 
@@ -480,6 +484,10 @@ func (a *App) account(c echo.Context) error {
 	u, _ := a.currentUser(c)
 	v := components.AccountView{Email: u.Email, Created: u.CreatedAt.UTC().Format(displayTime),
 		Confirmed: u.ConfirmedAt.UTC().Format(displayTime), IsAdmin: u.IsAdmin, Notice: a.popFlash(c)}
+	var err error
+	if v.TwoFactor, err = a.twoFactorStatus(c.Request().Context(), u); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, components.AccountPage(a.meta(c, "Your account"), v))
 }
 

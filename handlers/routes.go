@@ -60,6 +60,7 @@ func (a *App) routes() *echo.Echo {
 	serveGet(e, paths.About, a.about)
 	a.catalogRoutes(e)
 	a.accountRoutes(e)
+	a.totpRoutes(e)
 	a.mailRoutes(e)
 
 	return e
