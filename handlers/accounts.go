@@ -546,7 +546,9 @@ func (a *App) resetPage(c echo.Context) error {
 }
 
 // reset sets the new password, ends every other session of the account and
-// signs this browser in with a new session.
+// signs this browser in with a new session: through signIn, so an account
+// with a second factor gets only a pending sign-in, and the second step.
+// A mailbox is one factor; the reset leaves the second factor as it was.
 func (a *App) reset(c echo.Context) error {
 	noStore(c)
 	ctx := c.Request().Context()
@@ -578,6 +580,9 @@ func (a *App) reset(c echo.Context) error {
 		}
 		if err := a.signIn(c, u, false); err != nil {
 			return err
+		}
+		if a.secondStepPending(c) {
+			a.Sessions.Put(c.Request().Context(), sessSecondNext, paths.Account)
 		}
 		a.flash(c, "Your password has been changed, and you were signed out everywhere else.")
 		return nil

@@ -60,7 +60,9 @@ func enable(t *testing.T, db *store.DB, s *Store, email string, enrolled int64) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	inTx(t, db, func(tx *sql.Tx) (int, error) { return 0, s.Enable(context.Background(), tx, uid, secret, enrolled, time.Now()) })
+	inTx(t, db, func(tx *sql.Tx) (int, error) {
+		return 0, s.Enable(context.Background(), tx, uid, secret, enrolled, time.Now())
+	})
 	return uid, secret
 }
 
