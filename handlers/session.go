@@ -442,6 +442,7 @@ func (a *App) completeSignIn(c echo.Context, u accounts.User, remember bool) err
 	}
 	a.endPendingSignUp(c) // a signed-in browser waits for no sign-up
 	a.endSecondStep(c)
+	a.Sessions.Remove(ctx, sessReauthAt) // re-entering a password was for the account signed in before
 	a.Sessions.Put(ctx, sessUserID, u.ID)
 	a.Sessions.Put(ctx, sessCreated, a.now().Unix())
 	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())

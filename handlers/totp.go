@@ -650,6 +650,14 @@ func (a *App) totpDisable(c echo.Context) error {
 		status = st
 	}
 	if f.Valid() {
+		if until, err := a.TwoFactor.FrozenUntil(ctx, u.ID, now); err != nil {
+			return err
+		} else if !until.IsZero() {
+			f.CheckField(false, fieldCode, "Too many wrong codes were entered for this account. Try again in "+humanWait(until.Sub(now))+".")
+			status = http.StatusTooManyRequests
+		}
+	}
+	if f.Valid() {
 		err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
 			tctx := store.WithTx(ctx, tx)
 			ok, _, err := a.useSecondFactor(tctx, tx, u.ID, code, now)
@@ -669,6 +677,14 @@ func (a *App) totpDisable(c echo.Context) error {
 		case errors.Is(err, twofactor.ErrNotEnabled):
 			return redirect(c, paths.Account)
 		case errors.Is(err, errWrongCode):
+			// Counted like a wrong code at sign-in: a stolen session and
+			// password must not get a way to guess codes without limit.
+			if err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+				_, err := a.TwoFactor.RecordFailure(store.WithTx(ctx, tx), tx, u.ID, now)
+				return err
+			}); err != nil {
+				return err
+			}
 			f.CheckField(false, fieldCode, "That code is not right, or it was used already.")
 		case err != nil:
 			return err

@@ -454,6 +454,15 @@ func TestTurningOffNeedsPasswordAndCode(t *testing.T) {
 	b.post(paths.TwoFactorDisable, url.Values{"password": {"wrong password"}, "code": {env.totpCode(secret, 0)}}).
 		wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "not your password")
 	b.post(paths.TwoFactorDisable, url.Values{"password": {goodPassword}, "code": {"12345"}}).wantStatus(t, http.StatusUnprocessableEntity)
+	wrong := "000000"
+	if wrong == env.totpCode(secret, 0) || wrong == env.totpCode(secret, -1) || wrong == env.totpCode(secret, 1) {
+		wrong = "111111"
+	}
+	b.post(paths.TwoFactorDisable, url.Values{"password": {goodPassword}, "code": {wrong}}).wantStatus(t, http.StatusUnprocessableEntity)
+	var fails int
+	if err := env.db.Read.QueryRow(`SELECT fails FROM totp_factors`).Scan(&fails); err != nil || fails != 1 {
+		t.Fatalf("a wrong code when turning off counted %d failures (%v), want 1", fails, err)
+	}
 	before := len(env.mails(email))
 	if p := b.post(paths.TwoFactorDisable, url.Values{"password": {goodPassword}, "code": {env.totpCode(secret, 0)}}); p.status != http.StatusSeeOther {
 		t.Fatalf("turn off: %d\n%s", p.status, p.body)
