@@ -327,6 +327,16 @@ func signedInSessions(t *testing.T, env *testEnv, uid int64) int {
 
 func TestSameCodeTwiceConcurrentlySignsInOnce(t *testing.T) {
 	env := newTestEnv(t)
+	sameCodeConcurrently(t, env, env)
+}
+
+// On PostgreSQL, with the two browsers on two instances of Shelf.
+func TestSameCodeTwiceConcurrentlySignsInOncePostgres(t *testing.T) {
+	envs := newInstances(t, 2)
+	sameCodeConcurrently(t, envs[0], envs[1])
+}
+
+func sameCodeConcurrently(t *testing.T, env, other *testEnv) {
 	const email = "race@example.org"
 	secret, _ := env.register(email).enrolTOTP()
 	uid := env.user(email).ID
@@ -337,10 +347,11 @@ func TestSameCodeTwiceConcurrentlySignsInOnce(t *testing.T) {
 	// Two browsers at the second step, each submitting twice at once.
 	// A submit that finds its session already upgraded by the other is
 	// refused by the CSRF check (its token was renewed), or as a wrong code.
-	a, b := env.startSignIn(email), env.startSignIn(email)
+	a, b := env.startSignIn(email), other.startSignIn(email)
 	statuses := make([]int, 4)
 	var wg sync.WaitGroup
 	for i, br := range []*browser{a, b, a, b} {
+		br = br.at(br.env) // the same cookies; a CSRF token of its own to update
 		wg.Go(func() { statuses[i] = br.post(paths.TwoFactorLogin, url.Values{"code": {code}}).status })
 	}
 	wg.Wait()
