@@ -350,10 +350,7 @@ func (a *App) requireRecentAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if at == 0 || a.now().Sub(time.Unix(at, 0)) > recentAuthWindow {
 			back := c.Request().URL.RequestURI()
 			if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
-				back = paths.Account
-				if strings.HasPrefix(c.Path(), paths.RecoveryCodes) {
-					back = paths.RecoveryCodes
-				}
+				back = c.Path() // the form's page: each form posts to the path that shows it
 			}
 			return redirect(c, paths.ReauthNext(back))
 		}

@@ -141,6 +141,10 @@ func TestTOTPEnrolmentAndSignIn(t *testing.T) {
 		t.Fatal("codes shown again after they were saved")
 	}
 	b.get("/account").wantContains(t, "10 recovery codes left")
+	// The secret is never shown again.
+	if p := b.get(paths.TwoFactorSetup); p.status != http.StatusSeeOther || p.location() != paths.Account {
+		t.Fatalf("setup page once enabled: %d %q", p.status, p.location())
+	}
 
 	// Sign-in: the password alone does not sign in; the enrolment code
 	// does not work again (it was 2 steps ahead: still within ±1 of a
@@ -486,6 +490,15 @@ func TestTurningOffNeedsPasswordAndCode(t *testing.T) {
 	s.get("/login")
 	if p := s.post("/login", url.Values{"email": {email}, "password": {goodPassword}}); p.location() != "/" {
 		t.Fatalf("sign-in after turning off: %d %q", p.status, p.location())
+	}
+}
+
+func TestEnrolmentNeedsAConfirmedAddress(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "unconfirmed@example.org"
+	b := env.signUp(email).signInUnconfirmed(email)
+	if p := b.get(paths.TwoFactorSetup); p.status != http.StatusSeeOther || p.location() != paths.CheckEmail {
+		t.Fatalf("setup with an unconfirmed address: %d %q", p.status, p.location())
 	}
 }
 
