@@ -73,7 +73,7 @@ func SecondStepPage(m Meta, v SecondStepView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Enter your code</h1><p>Your password was right. Open your authenticator app and enter the code it shows for Shelf.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Enter your code</h1><p>One more step: open your authenticator app and enter the code it shows for Shelf.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

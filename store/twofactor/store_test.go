@@ -260,3 +260,55 @@ func TestRecoveryCodeNormalization(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkUseCode: one consumption of a code in its own transaction on
+// SQLite (open the sealed secret, compare three steps, record the step).
+func BenchmarkUseCode(b *testing.B) {
+	db, err := store.Open(context.Background(), b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	keys, _ := sealed.New(bytes.Repeat([]byte{7}, sealed.KeySize))
+	s := New(db, keys)
+	secret, _ := NewSecret()
+	var uid int64
+	ctx := context.Background()
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if uid, err = accounts.InsertUser(ctx, tx, accounts.NewUser{Email: "bench@example.org", PasswordHash: "x", Confirmed: true}, time.Now()); err != nil {
+			return err
+		}
+		return s.Enable(ctx, tx, uid, secret, 0, time.Now())
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	i := int64(0)
+	for b.Loop() {
+		i++
+		now := start.Add(time.Duration(i) * Period) // a fresh step each time
+		c, _ := Code(secret, Step(now))
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			ok, err := s.UseCode(ctx, tx, uid, c, now)
+			if err == nil && !ok {
+				b.Fatal("refused")
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSealOpen(b *testing.B) {
+	keys, _ := sealed.New(bytes.Repeat([]byte{7}, sealed.KeySize))
+	secret := []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+	for b.Loop() {
+		if _, err := keys.Open(keys.Seal(secret, 1, "totp-secret"), 1, "totp-secret"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
