@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -127,6 +128,24 @@ func TestCodeWorksOnce(t *testing.T) {
 		// An earlier step's code, still within the skew, is refused too.
 		if ok := inTx(t, db, func(tx *sql.Tx) (bool, error) { return s.UseCode(ctx, tx, uid, code(t, secret, Step(now)-1), now) }); ok {
 			t.Fatal("an older code worked after a newer one")
+		}
+	})
+}
+
+// At sign-in, against the stored secret: codes of the steps -3..+3 around a
+// fake clock; only -1..+1 sign in.
+func TestUseCodeStepsAroundNow(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		s := testStore(t, db)
+		now := time.Date(2026, 5, 1, 12, 0, 29, 0, time.UTC)
+		for d := int64(-3); d <= 3; d++ {
+			uid, secret := enable(t, db, s, fmt.Sprintf("step%d@example.org", d+3), 0)
+			ok := inTx(t, db, func(tx *sql.Tx) (bool, error) {
+				return s.UseCode(context.Background(), tx, uid, code(t, secret, Step(now)+d), now)
+			})
+			if ok != (d >= -1 && d <= 1) {
+				t.Errorf("step %+d: signed in = %v", d, ok)
+			}
 		}
 	})
 }
