@@ -59,6 +59,11 @@ func TestTwoFactorThroughRealSMTP(t *testing.T) {
 	if status, _, hdr := c.post("/account/two-factor/setup", url.Values{"_csrf": {csrfFrom(t, page)}, "code": {code(0)}}); status != http.StatusSeeOther {
 		t.Fatalf("enrol: %d %v", status, hdr)
 	}
+	_, page, _ = c.get("/account/two-factor/recovery-codes")
+	recovery := regexp.MustCompile(`[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}`).FindAllString(page, -1)
+	if len(recovery) != 10 {
+		t.Fatalf("%d recovery codes shown", len(recovery))
+	}
 	mail := catcher.next(t, 30*time.Second)
 	if !strings.Contains(mail.Text, "Two-factor sign-in was turned on") || mail.HTML == "" || !strings.Contains(mail.To[0], email) {
 		t.Fatalf("mail after enrolment: %+v", mail)
@@ -83,6 +88,16 @@ func TestTwoFactorThroughRealSMTP(t *testing.T) {
 	}
 	if status, body, _ := b.get("/account"); status != http.StatusOK || !strings.Contains(body, "recovery codes left") {
 		t.Fatalf("/account after the second step: %d", status)
+	}
+
+	// Turning it off, with the password and a recovery code, mails the owner.
+	_, page, _ = b.get("/account/two-factor/disable")
+	if status, body, _ := b.post("/account/two-factor/disable", url.Values{"_csrf": {csrfFrom(t, page)}, "password": {pw}, "code": {strings.ToLower(recovery[0])}}); status != http.StatusSeeOther {
+		t.Fatalf("turn off: %d\n%s", status, body)
+	}
+	mail = catcher.next(t, 30*time.Second)
+	if !strings.Contains(mail.Text, "Two-factor sign-in was turned off") || !strings.Contains(mail.Text, "127.0.0.1") {
+		t.Fatalf("mail after turning off: %+v", mail)
 	}
 }
 
