@@ -152,6 +152,27 @@ func (a *App) secondStepPending(c echo.Context) bool {
 	return a.sessionLoaded(c) && a.Sessions.GetInt64(c.Request().Context(), sessSecondUser) != 0
 }
 
+// pendingSignIn is a session's sign-in waiting for its second factor.
+type pendingSignIn struct {
+	userID   int64
+	remember bool   // "Remember me" at the first step
+	next     string // where to go once signed in
+}
+
+// pendingSecondStep returns this session's pending sign-in. Another second
+// factor (a security key) completes it as secondStep does: it proves the
+// factor and calls completeSignIn(c, u, p.remember) in the transaction that
+// stores the session (withSession), then goes to p.next; its routes join
+// secondStepRoutes.
+func (a *App) pendingSecondStep(c echo.Context) (pendingSignIn, bool) {
+	if !a.secondStepPending(c) {
+		return pendingSignIn{}, false
+	}
+	ctx := c.Request().Context()
+	return pendingSignIn{userID: a.Sessions.GetInt64(ctx, sessSecondUser), remember: a.Sessions.GetBool(ctx, sessSecondRemember),
+		next: safeNext(a.Sessions.GetString(ctx, sessSecondNext))}, true
+}
+
 func (a *App) secondStepPage(c echo.Context) error {
 	if !a.secondStepPending(c) {
 		return redirect(c, paths.Login)
@@ -213,15 +234,14 @@ func (a *App) useSecondFactor(ctx context.Context, tx *sql.Tx, userID int64, cod
 // secondStep checks the code of a pending sign-in and, when it is right,
 // signs in, in the transaction that consumes the code.
 func (a *App) secondStep(c echo.Context) error {
-	if !a.secondStepPending(c) {
+	pending, ok := a.pendingSecondStep(c)
+	if !ok {
 		return redirect(c, paths.Login)
 	}
 	noStore(c)
 	ctx := c.Request().Context()
 	now := a.now()
-	uid := a.Sessions.GetInt64(ctx, sessSecondUser)
-	remember := a.Sessions.GetBool(ctx, sessSecondRemember)
-	next := safeNext(a.Sessions.GetString(ctx, sessSecondNext))
+	uid, remember, next := pending.userID, pending.remember, pending.next
 	code := c.FormValue(fieldCode)
 	fail := func(status int, v components.SecondStepView) error {
 		m := a.formMeta(c, "Enter your code")
