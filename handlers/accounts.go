@@ -236,6 +236,10 @@ func (a *App) login(c echo.Context) error {
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
+	if a.secondStepPending(c) {
+		a.Sessions.Put(ctx, sessSecondNext, next)
+		return redirect(c, paths.TwoFactorLogin)
+	}
 	return redirect(c, next)
 }
 
@@ -492,6 +496,9 @@ func (a *App) account(c echo.Context) error {
 	if v.Passkeys, err = a.passkeysView(c, u); err != nil {
 		return err
 	}
+	if v.TwoFactor, err = a.twoFactorStatus(c.Request().Context(), u); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, components.AccountPage(a.meta(c, "Your account"), v))
 }
 
@@ -550,7 +557,9 @@ func (a *App) resetPage(c echo.Context) error {
 }
 
 // reset sets the new password, ends every other session of the account and
-// signs this browser in with a new session.
+// signs this browser in with a new session: through signIn, so an account
+// with a second factor gets only a pending sign-in, and the second step.
+// A mailbox is one factor; the reset leaves the second factor as it was.
 func (a *App) reset(c echo.Context) error {
 	noStore(c)
 	ctx := c.Request().Context()
@@ -588,6 +597,9 @@ func (a *App) reset(c echo.Context) error {
 		}
 		if err := a.signIn(c, u, false); err != nil {
 			return err
+		}
+		if a.secondStepPending(c) {
+			a.Sessions.Put(c.Request().Context(), sessSecondNext, paths.Account)
 		}
 		a.flash(c, "Your password has been changed, and you were signed out everywhere else.")
 		return nil

@@ -20,6 +20,7 @@ import (
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
 	"shelf/store/sessions"
+	"shelf/store/twofactor"
 )
 
 // App holds every dependency the handlers use. Handlers are its methods.
@@ -37,6 +38,8 @@ type App struct {
 	SessionStore *sessions.Store
 	Accounts     *accounts.Accounts
 	Limits       *Limits
+	// TwoFactor keeps second factors, sealed under the secret key (totp.go).
+	TwoFactor *twofactor.Store
 	// Mailer wakes the outbox sender after mail is enqueued; may be nil.
 	Mailer MailNotifier
 	// DevInbox catches all mail when no SMTP server is configured; nil
@@ -96,6 +99,9 @@ type Settings struct {
 	// X-Forwarded-For; with none, from the connection's address, and the
 	// header is ignored (anyone can send it).
 	TrustedProxies []netip.Prefix
+	// SecretKey (32 bytes, required) seals second-factor secrets and keys
+	// the hashes of recovery codes. It is kept outside the database.
+	SecretKey []byte
 
 	// manualResets, for tests, leaves reset requests queued until
 	// HandleResetRequests is called.
@@ -116,6 +122,11 @@ func New(d Deps, s Settings) (*App, error) {
 		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
 		TrustedProxies: s.TrustedProxies}
 	a.resets.manual = s.manualResets
+	keys, err := newSealedKeys(s.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.setupAccounts()
 	a.echo = a.routes()
 	a.wakeResetWorker()

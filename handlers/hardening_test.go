@@ -219,7 +219,7 @@ func newServer(t testing.TB, d Deps, s Settings) string {
 func TestAnonymousCSRFCookieOverHTTPS(t *testing.T) {
 	env := newTestEnv(t)
 	base, _ := url.Parse("https://shelf.test")
-	ts := newServer(t, Deps{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler)}, Settings{BaseURL: base})
+	ts := newServer(t, Deps{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler)}, Settings{BaseURL: base, SecretKey: testSecretKey})
 	resp, err := http.Get(ts + "/login")
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func TestStrictTransportSecurity(t *testing.T) {
 		t.Fatalf("HSTS over http: %q", h)
 	}
 	base, _ := url.Parse("https://shelf.test")
-	ts := newServer(t, Deps{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler)}, Settings{BaseURL: base})
+	ts := newServer(t, Deps{DB: env.db, Catalog: env.app.Catalog, Search: env.app.Search, Logger: slog.New(slog.DiscardHandler)}, Settings{BaseURL: base, SecretKey: testSecretKey})
 	resp, err := http.Get(ts + "/about")
 	if err != nil {
 		t.Fatal(err)

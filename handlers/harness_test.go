@@ -58,6 +58,9 @@ type testEnv struct {
 	booksAdded int // for unique dedupe keys, see addBooks
 }
 
+// testSecretKey seals the tests' second-factor secrets.
+var testSecretKey = []byte("0123456789abcdef0123456789abcdef")
+
 // testHash is cheap; the PHC string records parameters, so it works as real.
 var testHash = accounts.HashParams{Time: 1, Memory: 64, Threads: 1}
 
@@ -109,7 +112,7 @@ func newTestEnvOn(t testing.TB, db *store.DB, clk *clock, setup func(*Deps, *Set
 	buildSearch := &search.Searcher{} // stands for "a Searcher of deps.DB, built below"
 	deps := Deps{DB: db, Logger: slog.New(slog.DiscardHandler), Now: env.clock.Now, Mailer: env.mailer,
 		Catalog: catalog.New(db), Search: buildSearch}
-	settings := Settings{BaseURL: base, Accounts: AccountSettings{Hash: testHash}}
+	settings := Settings{BaseURL: base, Accounts: AccountSettings{Hash: testHash}, SecretKey: testSecretKey}
 	if setup != nil {
 		setup(&deps, &settings)
 	}

@@ -63,6 +63,7 @@ func (a *App) routes() *echo.Echo {
 	a.sessionsRoutes(e)
 	a.magicRoutes(e)
 	a.passkeyRoutes(e)
+	a.totpRoutes(e)
 	a.mailRoutes(e)
 
 	return e

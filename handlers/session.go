@@ -104,6 +104,9 @@ func sessionUserID(values map[string]any) int64 {
 	if id == 0 {
 		id, _ = values[sessPendingUser].(int64) // so deleting the account ends its pending sign-up too
 	}
+	if id == 0 {
+		id, _ = values[sessSecondUser].(int64) // and its pending sign-ins
+	}
 	return id
 }
 
@@ -415,14 +418,31 @@ func (a *App) currentUser(c echo.Context) (accounts.User, bool) {
 	return u, u.ID != 0
 }
 
-// signIn starts a fresh session for u: a new session token (against
-// fixation), a new CSRF token, the chosen persistence and a device cookie.
+// signIn is where every first factor ends. For an account with a second
+// factor it records only a pending sign-in (see totp.go), which the caller
+// sends to the second step (holdSecondStep does in any case); otherwise it
+// signs in: completeSignIn.
 func (a *App) signIn(c echo.Context, u accounts.User, remember bool) error {
+	on, err := a.TwoFactor.Enabled(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	if on {
+		return a.startSecondStep(c, u, remember)
+	}
+	return a.completeSignIn(c, u, remember)
+}
+
+// completeSignIn starts a fresh session for u: a new session token (against
+// fixation), a new CSRF token, the chosen persistence and a device cookie.
+func (a *App) completeSignIn(c echo.Context, u accounts.User, remember bool) error {
 	ctx := c.Request().Context()
 	if err := a.Sessions.RenewToken(ctx); err != nil {
 		return err
 	}
 	a.endPendingSignUp(c) // a signed-in browser waits for no sign-up
+	a.endSecondStep(c)
+	a.Sessions.Remove(ctx, sessReauthAt) // re-entering a password was for the account signed in before
 	a.Sessions.Put(ctx, sessUserID, u.ID)
 	a.Sessions.Put(ctx, sessCreated, a.now().Unix())
 	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())

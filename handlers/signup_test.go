@@ -312,7 +312,7 @@ func TestResetWorkerSendsMail(t *testing.T) {
 	}
 	// A restarted server: a new App over the same database.
 	if _, err := New(Deps{DB: env.db, Logger: slog.New(slog.DiscardHandler), Now: env.clock.Now, Mailer: env.mailer},
-		Settings{BaseURL: env.app.BaseURL, Accounts: AccountSettings{Hash: testHash}}); err != nil {
+		Settings{BaseURL: env.app.BaseURL, Accounts: AccountSettings{Hash: testHash}, SecretKey: testSecretKey}); err != nil {
 		t.Fatal(err)
 	}
 	if ms := env.waitMails("later@example.org", 2); len(ms) != 2 {

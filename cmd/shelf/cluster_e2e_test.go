@@ -195,6 +195,7 @@ func startCluster(t *testing.T) *cluster {
 		"SHELF_BASE_URL=" + c.lb.URL,
 		"SHELF_SMTP_URL=smtp://" + smtpAddr + "?tls=none",
 		"SHELF_TRUSTED_PROXIES=127.0.0.1/32",
+		"SHELF_SECRET_KEY=" + strings.Repeat("ab", 32),
 	}
 	// All three start together on the empty database: one migrates it and
 	// imports the bundled catalog, the others wait for it.

@@ -113,6 +113,9 @@ func TestComposeWiring(t *testing.T) {
 		if smtp := cfg.Mail.SMTP; smtp == nil || smtp.Host != "mailpit" || smtp.Port != 1025 {
 			t.Errorf("%s: SHELF_SMTP_URL does not lead to mailpit:1025 (%+v)", name, smtp)
 		}
+		if _, err := cfg.secretKey(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 		if cfg.BaseURL.String() != "http://localhost:"+hostPort {
 			t.Errorf("%s: SHELF_BASE_URL=%s, want the balancer's http://localhost:%s", name, cfg.BaseURL, hostPort)
 		}

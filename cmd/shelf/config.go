@@ -15,7 +15,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"shelf/store"
 	"shelf/store/outbox"
+	"shelf/store/sealed"
 	"shelf/store/search"
 )
 
@@ -32,6 +34,10 @@ type config struct {
 	// TrustedProxies are the load balancers in front of Shelf, whose
 	// X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+
+	// SecretKey seals second-factor secrets (SHELF_SECRET_KEY); nil means
+	// the key file beside a SQLite database (see secretKey).
+	SecretKey []byte
 
 	// Accounts.
 	SessionIdle     time.Duration
@@ -114,6 +120,16 @@ func (c *config) settings() []setting {
 			}
 			return nil
 		}},
+		{"secret-key", "SHELF_SECRET_KEY", "", "32 random bytes, as 64 hex digits or base64 (openssl rand -base64 32), sealing two-factor secrets; " +
+			"kept out of the database. Required with PostgreSQL; with SQLite a key file is created beside the database when unset", func(v string) error {
+			c.SecretKey = nil
+			if v == "" {
+				return nil
+			}
+			k, err := sealed.ParseKey(v)
+			c.SecretKey = k
+			return err
+		}},
 		{"session-idle", "SHELF_SESSION_IDLE", "12h", "sign out after this long without a request (unless \"Remember me\")", positiveDuration(&c.SessionIdle)},
 		{"session-lifetime", "SHELF_SESSION_LIFETIME", "720h", "longest a session lasts; \"Remember me\" keeps it this long", positiveDuration(&c.SessionLifetime)},
 		{"confirm-ttl", "SHELF_CONFIRM_TTL", "48h", "how long an email confirmation link works", positiveDuration(&c.ConfirmTTL)},
@@ -164,6 +180,8 @@ func loadConfig(name string, args []string, environ []string, extra ...func(*fla
 		if err := s.set(values[s.flag]); err != nil {
 			shown := values[s.flag]
 			switch s.env {
+			case "SHELF_SECRET_KEY":
+				shown = "(value hidden)"
 			case "SHELF_SMTP_URL", "SHELF_BASE_URL":
 				shown = redactURL(shown)
 			case "SHELF_DB":
@@ -262,4 +280,19 @@ func dbSource(v string) (string, error) {
 		return "", errors.New("a key=value connection string: write it as a URL, postgres://user:password@host:5432/database")
 	}
 	return v, nil
+}
+
+// secretKey is SHELF_SECRET_KEY, or else, for a SQLite database, the key in
+// the file beside it (its path plus ".key"), created with a fresh key on
+// first start. Instances on one PostgreSQL database must share one key, and
+// no file is beside a server's database, so PostgreSQL needs the variable.
+func (c *config) secretKey() ([]byte, error) {
+	if c.SecretKey != nil {
+		return c.SecretKey, nil
+	}
+	if store.IsPostgresURL(c.DB) {
+		return nil, errors.New("SHELF_SECRET_KEY is required with PostgreSQL: every instance must seal and open two-factor secrets " +
+			"with the same key, kept outside the database. Make one with: openssl rand -base64 32")
+	}
+	return sealed.LoadOrCreateKeyFile(c.DB + ".key")
 }

@@ -201,3 +201,47 @@ func TestOnlyServeNeedsSMTPOnAPublicAddress(t *testing.T) {
 		t.Fatalf("serve: exit %d, want a refusal naming SHELF_SMTP_URL:\n%s", code, out.String())
 	}
 }
+
+func TestSecretKey(t *testing.T) {
+	hexKey := strings.Repeat("ab", 32)
+	cfg, _, err := loadConfig("shelf serve", nil, []string{"SHELF_SECRET_KEY=" + hexKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := cfg.secretKey(); err != nil || len(k) != 32 || k[0] != 0xab {
+		t.Fatalf("key %x, %v", k, err)
+	}
+	for _, bad := range []string{"short", strings.Repeat("ab", 31), "c2hvcnQ="} {
+		_, _, err := loadConfig("shelf serve", nil, []string{"SHELF_SECRET_KEY=" + bad})
+		if err == nil || !strings.Contains(err.Error(), "SHELF_SECRET_KEY") || strings.Contains(err.Error(), bad) {
+			t.Errorf("SHELF_SECRET_KEY=%q: err %v, want one naming the setting, not its value", bad, err)
+		}
+	}
+
+	// PostgreSQL: instances must share the key, so there is no file to fall back on.
+	cfg, _, err = loadConfig("shelf serve", nil, []string{"SHELF_DB=postgres://u:p@db:5432/shelf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.secretKey(); err == nil || !strings.Contains(err.Error(), "SHELF_SECRET_KEY is required with PostgreSQL") {
+		t.Fatalf("PostgreSQL without a key: %v", err)
+	}
+
+	// SQLite: a 0600 file beside the database, the same key at every start.
+	db := filepath.Join(t.TempDir(), "shelf.db")
+	cfg, _, err = loadConfig("shelf serve", nil, []string{"SHELF_DB=" + db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := cfg.secretKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(db + ".key")
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v", info, err)
+	}
+	if again, err := cfg.secretKey(); err != nil || !bytes.Equal(again, first) {
+		t.Fatalf("second start: %x, %v; want %x", again, err, first)
+	}
+}

@@ -144,6 +144,10 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	if err := cfg.checkServe(); err != nil {
 		return err
 	}
+	secretKey, err := cfg.secretKey()
+	if err != nil {
+		return err
+	}
 	log := newLogger(stderr)
 	start := time.Now()
 	tuneGC := os.Getenv("GOGC") == ""
@@ -202,7 +206,7 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	defer mailer.Stop(log) // runs before db.Close: deferred calls run in reverse
 
 	app, err := handlers.New(handlers.Deps{DB: db, Catalog: books, Search: searcher, Logger: log, Mailer: mailer.Sender, DevInbox: mailer.DevInbox},
-		handlers.Settings{BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
+		handlers.Settings{BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies, SecretKey: secretKey,
 			Accounts: handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}})
 	if err != nil {
 		return err

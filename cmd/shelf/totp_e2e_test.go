@@ -1,0 +1,118 @@
+package main
+
+// Two-factor sign-in end to end: the real server, mail through a real SMTP
+// server, and the secret key in its file beside the database, which a
+// restart reads back.
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"shelf/store/twofactor"
+)
+
+func TestTwoFactorThroughRealSMTP(t *testing.T) {
+	smtpAddr := freeLocalAddr(t)
+	catcher := startCatchingSMTP(t, smtpAddr)
+	env := []string{"SHELF_SMTP_URL=smtp://" + smtpAddr + "?tls=none"}
+	s := startShelfServer(t, env...)
+	for catcher.drain() > 0 {
+	}
+	info, err := os.Stat(s.DB + ".key")
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("secret key file beside the database: %v, %v", info, err)
+	}
+
+	const email, pw = "tess@example.org", "correct horse battery"
+	c := newClient(t, s.URL)
+	_, page, _ := c.get("/register")
+	c.post("/register", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {email}, "password": {pw}, "password_confirm": {pw}})
+	link := regexp.MustCompile(`http://[^\s"<>]+/confirm/[A-Za-z0-9_-]+`).FindString(catcher.next(t, 30*time.Second).Text)
+	_, page, _ = c.get(link)
+	if status, _, _ := c.post(link, url.Values{"_csrf": {csrfFrom(t, page)}}); status != http.StatusOK {
+		t.Fatalf("confirm: %d", status)
+	}
+
+	// Enrol: password again, then a code.
+	_, page, _ = c.get("/account/reauth?next=%2Faccount%2Ftwo-factor%2Fsetup")
+	if status, _, _ := c.post("/account/reauth", url.Values{"_csrf": {csrfFrom(t, page)}, "password": {pw}, "next": {"/account/two-factor/setup"}}); status != http.StatusSeeOther {
+		t.Fatalf("reauth: %d", status)
+	}
+	_, page, _ = c.get("/account/two-factor/setup")
+	m := regexp.MustCompile(`secret=([A-Z2-7]+)`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, "<svg") {
+		t.Fatalf("setup page without QR code or key:\n%s", page)
+	}
+	secret := m[1]
+	code := func(d int64) string {
+		c, err := twofactor.Code(secret, twofactor.Step(time.Now())+d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if status, _, hdr := c.post("/account/two-factor/setup", url.Values{"_csrf": {csrfFrom(t, page)}, "code": {code(0)}}); status != http.StatusSeeOther {
+		t.Fatalf("enrol: %d %v", status, hdr)
+	}
+	_, page, _ = c.get("/account/two-factor/recovery-codes")
+	recovery := regexp.MustCompile(`[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}`).FindAllString(page, -1)
+	if len(recovery) != 10 {
+		t.Fatalf("%d recovery codes shown", len(recovery))
+	}
+	mail := catcher.next(t, 30*time.Second)
+	if !strings.Contains(mail.Text, "Two-factor sign-in was turned on") || mail.HTML == "" || !strings.Contains(mail.To[0], email) {
+		t.Fatalf("mail after enrolment: %+v", mail)
+	}
+
+	// After a restart (the key read back from its file), the password alone
+	// does not sign in; the next code does.
+	s.stop()
+	s = launchShelf(t, s.DB, s.Logs, env)
+	b := newClient(t, s.URL)
+	_, page, _ = b.get("/login")
+	if status, _, hdr := b.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {email}, "password": {pw}}); status != http.StatusSeeOther ||
+		hdr.Get("Location") != "/login/two-factor" {
+		t.Fatalf("password step: %d %q", status, hdr.Get("Location"))
+	}
+	if status, _, hdr := b.get("/account"); status != http.StatusSeeOther || hdr.Get("Location") != "/login/two-factor" {
+		t.Fatalf("/account with a pending sign-in: %d %q", status, hdr.Get("Location"))
+	}
+	_, page, _ = b.get("/login/two-factor")
+	if status, body, _ := b.post("/login/two-factor", url.Values{"_csrf": {csrfFrom(t, page)}, "code": {code(1)}}); status != http.StatusSeeOther {
+		t.Fatalf("second step: %d\n%s", status, body)
+	}
+	if status, body, _ := b.get("/account"); status != http.StatusOK || !strings.Contains(body, "recovery codes left") {
+		t.Fatalf("/account after the second step: %d", status)
+	}
+
+	// Turning it off, with the password and a recovery code, mails the owner.
+	_, page, _ = b.get("/account/two-factor/disable")
+	if status, body, _ := b.post("/account/two-factor/disable", url.Values{"_csrf": {csrfFrom(t, page)}, "password": {pw}, "code": {strings.ToLower(recovery[0])}}); status != http.StatusSeeOther {
+		t.Fatalf("turn off: %d\n%s", status, body)
+	}
+	mail = catcher.next(t, 30*time.Second)
+	if !strings.Contains(mail.Text, "Two-factor sign-in was turned off") || !strings.Contains(mail.Text, "127.0.0.1") {
+		t.Fatalf("mail after turning off: %+v", mail)
+	}
+}
+
+// drain takes whatever mail has arrived and reports how much.
+func (c *catchingSMTP) drain() int {
+	n := 0
+	for {
+		select {
+		case <-c.arrived:
+			c.mu.Lock()
+			c.messages = c.messages[1:]
+			c.mu.Unlock()
+			n++
+		default:
+			return n
+		}
+	}
+}

@@ -1,0 +1,782 @@
+package handlers
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"image/color"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/boombuler/barcode/qr"
+	"github.com/labstack/echo/v4"
+
+	"shelf/components"
+	"shelf/components/paths"
+	"shelf/store"
+	"shelf/store/accounts"
+	"shelf/store/outbox"
+	"shelf/store/sealed"
+	"shelf/store/twofactor"
+)
+
+// Two-step sign-in with an authenticator app (TOTP) and recovery codes.
+//
+// A first factor (a password, a mailed link) for an account with a second
+// factor ends in signIn recording only a pending sign-in: a renewed
+// session token holding sessSecondUser, not sessUserID. Nothing reads that
+// as signed in (currentUser reads sessUserID alone), and holdSecondStep
+// sends every request of such a session, on any route but the second
+// step's own, to the second step. The code is consumed (its time step
+// recorded as used) in the same transaction that stores the upgraded
+// session, so of two submits of one code exactly one signs in.
+
+// Session keys.
+const (
+	sessSecondUser     = "second_user"     // int64: first factor passed, code not yet given
+	sessSecondStarted  = "second_started"  // int64 Unix seconds
+	sessSecondFails    = "second_fails"    // int: wrong codes at this pending sign-in
+	sessSecondRemember = "second_remember" // bool: "Remember me" at the first step
+	sessSecondNext     = "second_next"     // string: where to go once signed in
+	sessReauthAt       = "reauth_at"       // int64 Unix seconds the password was last re-entered
+	sessEnrolSecret    = "totp_enrol"      // []byte: the secret being enrolled, sealed
+	sessFreshCodes     = "recovery_fresh"  // []byte: new recovery codes until "I've saved them", sealed
+)
+
+// Lifetimes and limits.
+const (
+	secondStepTTL    = 10 * time.Minute // a pending sign-in dies after this long
+	secondStepTries  = 5                // or after this many wrong codes
+	recentAuthWindow = 5 * time.Minute  // re-entering the password counts this long
+)
+
+// Seal purposes of values kept in sessions.
+const (
+	enrolPurpose      = "totp-enrol"
+	freshCodesPurpose = "recovery-fresh"
+)
+
+// Field names.
+const (
+	fieldCode = "code"
+)
+
+var errWrongCode = errors.New("wrong second-factor code")
+
+// totpRoutes: the second step of a sign-in, re-authentication, enrolment,
+// recovery codes and turning the second factor off. holdSecondStep runs
+// for every route (echo applies Use to routes added before it too).
+func (a *App) totpRoutes(e *echo.Echo) {
+	e.Use(a.holdSecondStep)
+	serveGet(e, paths.TwoFactorLogin, a.secondStepPage)
+	e.POST(paths.TwoFactorLogin, a.secondStep)
+	e.POST(paths.TwoFactorValidate, a.validateTwoFactorField)
+	serveGet(e, paths.Reauth, a.reauthPage, a.requireUser)
+	e.POST(paths.Reauth, a.reauth, a.requireUser)
+	serveGet(e, paths.TwoFactorSetup, a.totpSetupPage, a.requireRecentAuth)
+	e.POST(paths.TwoFactorSetup, a.totpSetup, a.requireRecentAuth)
+	serveGet(e, paths.RecoveryCodes, a.recoveryCodesPage, a.requireConfirmed)
+	e.POST(paths.RecoveryCodes, a.regenerateRecoveryCodes, a.requireRecentAuth)
+	serveGet(e, paths.RecoveryCodesDownload, a.downloadRecoveryCodes, a.requireConfirmed)
+	e.POST(paths.RecoveryCodesSaved, a.recoveryCodesSaved, a.requireConfirmed)
+	serveGet(e, paths.TwoFactorDisable, a.totpDisablePage, a.requireConfirmed)
+	e.POST(paths.TwoFactorDisable, a.totpDisable, a.requireConfirmed)
+}
+
+// secondStepRoutes are the routes a pending sign-in may use: the second
+// step itself, its in-place validation, and signing out.
+var secondStepRoutes = map[string]bool{paths.TwoFactorLogin: true, paths.TwoFactorValidate: true, paths.Logout: true}
+
+// holdSecondStep sends a session holding a pending sign-in to the second
+// step, whatever it asks for, until it signs in or out. A pending sign-in
+// that has expired is ended, and the request goes on as anonymous.
+func (a *App) holdSecondStep(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !a.sessionLoaded(c) {
+			return next(c)
+		}
+		ctx := c.Request().Context()
+		if a.Sessions.GetInt64(ctx, sessSecondUser) == 0 {
+			return next(c)
+		}
+		if a.now().Sub(time.Unix(a.Sessions.GetInt64(ctx, sessSecondStarted), 0)) > secondStepTTL {
+			a.endSecondStep(c)
+			if c.Path() == paths.TwoFactorLogin {
+				a.flash(c, "Signing in took longer than 10 minutes. Please sign in again.")
+				return redirect(c, paths.Login)
+			}
+			return next(c)
+		}
+		if secondStepRoutes[c.Path()] {
+			return next(c)
+		}
+		return redirect(c, paths.TwoFactorLogin)
+	}
+}
+
+// startSecondStep records a pending sign-in for u: the first factor passed.
+// The session gets a new token, as at any sign-in, and loses any account
+// it was signed in to.
+func (a *App) startSecondStep(c echo.Context, u accounts.User, remember bool) error {
+	ctx := c.Request().Context()
+	if err := a.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	a.endPendingSignUp(c)
+	a.Sessions.Remove(ctx, sessUserID)
+	a.Sessions.Remove(ctx, sessReauthAt)
+	a.Sessions.Put(ctx, sessSecondUser, u.ID)
+	a.Sessions.Put(ctx, sessSecondStarted, a.now().Unix())
+	a.Sessions.Put(ctx, sessSecondFails, 0)
+	a.Sessions.Put(ctx, sessSecondRemember, remember)
+	a.Sessions.Put(ctx, sessCreated, a.now().Unix())
+	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())
+	a.Sessions.RememberMe(ctx, false)
+	c.Set(ctxUser, &accounts.User{}) // not signed in
+	return nil
+}
+
+// endSecondStep forgets a pending sign-in.
+func (a *App) endSecondStep(c echo.Context) {
+	ctx := c.Request().Context()
+	for _, k := range []string{sessSecondUser, sessSecondStarted, sessSecondFails, sessSecondRemember, sessSecondNext} {
+		a.Sessions.Remove(ctx, k)
+	}
+}
+
+// secondStepPending reports whether this request's session waits for a code.
+func (a *App) secondStepPending(c echo.Context) bool {
+	return a.sessionLoaded(c) && a.Sessions.GetInt64(c.Request().Context(), sessSecondUser) != 0
+}
+
+// pendingSignIn is a session's sign-in waiting for its second factor.
+type pendingSignIn struct {
+	userID   int64
+	remember bool   // "Remember me" at the first step
+	next     string // where to go once signed in
+}
+
+// pendingSecondStep returns this session's pending sign-in. Another second
+// factor (a security key) completes it as secondStep does: it proves the
+// factor and calls completeSignIn(c, u, p.remember) in the transaction that
+// stores the session (withSession), then goes to p.next; its routes join
+// secondStepRoutes.
+func (a *App) pendingSecondStep(c echo.Context) (pendingSignIn, bool) {
+	if !a.secondStepPending(c) {
+		return pendingSignIn{}, false
+	}
+	ctx := c.Request().Context()
+	return pendingSignIn{userID: a.Sessions.GetInt64(ctx, sessSecondUser), remember: a.Sessions.GetBool(ctx, sessSecondRemember),
+		next: safeNext(a.Sessions.GetString(ctx, sessSecondNext))}, true
+}
+
+func (a *App) secondStepPage(c echo.Context) error {
+	if !a.secondStepPending(c) {
+		return redirect(c, paths.Login)
+	}
+	noStore(c)
+	m := a.formMeta(c, "Enter your code")
+	return render(c, http.StatusOK, components.SecondStepPage(m, components.SecondStepView{CSRF: m.CSRFToken, Notice: a.popFlash(c)}))
+}
+
+// checkCodeFormat checks what was typed looks like a code, before any
+// look-up: 6 digits, or (when recovery) a recovery code.
+func checkCodeFormat(f *Form, code string, recovery bool) {
+	code = strings.TrimSpace(code)
+	f.CheckField(code != "", fieldCode, "Enter the code from your authenticator app.")
+	digits := strings.Map(func(r rune) rune {
+		if r == ' ' {
+			return -1
+		}
+		return r
+	}, code)
+	isDigits := len(digits) == 6 && strings.Trim(digits, "0123456789") == ""
+	if recovery {
+		f.CheckField(isDigits || twofactor.LooksLikeRecoveryCode(code), fieldCode,
+			"Enter the 6 digits from your app, or a recovery code like ABCD-EFGH-JKMN-PQRS.")
+	} else {
+		f.CheckField(isDigits, fieldCode, "Enter the 6 digits your app shows.")
+	}
+}
+
+// appCode is a 6-digit code as typed, without spaces.
+func appCode(code string) string { return strings.ReplaceAll(strings.TrimSpace(code), " ", "") }
+
+func (a *App) validateTwoFactorField(c echo.Context) error {
+	var f Form
+	switch c.Param("field") {
+	case "code", "code_or_recovery":
+		recovery := c.Param("field") == "code_or_recovery"
+		checkCodeFormat(&f, c.FormValue(fieldCode), recovery)
+		return render(c, http.StatusOK, components.FieldView(components.CodeField(c.FormValue(fieldCode), f.Error(fieldCode), recovery)))
+	case fieldPassword:
+		f.CheckField(c.FormValue(fieldPassword) != "", fieldPassword, "Enter your password.")
+		return render(c, http.StatusOK, components.FieldView(components.CurrentPasswordField(f.Error(fieldPassword))))
+	default:
+		return echo.ErrNotFound
+	}
+}
+
+// useSecondFactor consumes code for the account in tx: an app code, or a
+// recovery code. recovery reports which it was.
+func (a *App) useSecondFactor(ctx context.Context, tx *sql.Tx, userID int64, code string, now time.Time) (ok, recovery bool, err error) {
+	if twofactor.LooksLikeRecoveryCode(code) {
+		ok, err = a.TwoFactor.UseRecoveryCode(ctx, tx, userID, code, now)
+		return ok, true, err
+	}
+	ok, err = a.TwoFactor.UseCode(ctx, tx, userID, appCode(code), now)
+	return ok, false, err
+}
+
+// secondStep checks the code of a pending sign-in and, when it is right,
+// signs in, in the transaction that consumes the code.
+func (a *App) secondStep(c echo.Context) error {
+	pending, ok := a.pendingSecondStep(c)
+	if !ok {
+		return redirect(c, paths.Login)
+	}
+	noStore(c)
+	ctx := c.Request().Context()
+	now := a.now()
+	uid, remember, next := pending.userID, pending.remember, pending.next
+	code := c.FormValue(fieldCode)
+	fail := func(status int, v components.SecondStepView) error {
+		m := a.formMeta(c, "Enter your code")
+		v.CSRF = m.CSRFToken
+		return render(c, status, components.SecondStepPage(m, v))
+	}
+	var f Form
+	checkCodeFormat(&f, code, true)
+	if !f.Valid() {
+		return fail(http.StatusUnprocessableEntity, components.SecondStepView{Code: code, Error: f.Error(fieldCode)})
+	}
+	if until, err := a.TwoFactor.FrozenUntil(ctx, uid, now); err != nil {
+		return err
+	} else if !until.IsZero() {
+		return fail(http.StatusTooManyRequests, components.SecondStepView{
+			Status: "Too many wrong codes were entered for this account. Try again in " + humanWait(until.Sub(now)) + "."})
+	}
+	var recovery bool
+	err := a.withSession(c, func(save accounts.SaveSession) error {
+		return a.DB.InTx(ctx, func(tx *sql.Tx) error {
+			tctx := store.WithTx(ctx, tx)
+			ok, rec, err := a.useSecondFactor(tctx, tx, uid, code, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errWrongCode
+			}
+			recovery = rec
+			u, err := accounts.UserByIDTx(tctx, tx, uid)
+			if err != nil {
+				return err
+			}
+			if rec {
+				left, err := a.recoveryCodesLeftTx(tctx, tx, uid)
+				if err != nil {
+					return err
+				}
+				if err := a.mailSecurityTwoFactor(tctx, tx, c, u, fmt.Sprintf(
+					"A recovery code was used to sign in to your Shelf account. You have %d left.", left)); err != nil {
+					return err
+				}
+			}
+			return save(tctx, u)
+		})
+	}, func(u accounts.User) error {
+		return a.completeSignIn(c, u, remember)
+	})
+	switch {
+	case errors.Is(err, errWrongCode):
+		return a.wrongSecondCode(c, uid, code, fail)
+	case err != nil:
+		return err
+	}
+	a.mailQueued()
+	if recovery {
+		left, err := a.TwoFactor.RecoveryCodesLeft(ctx, uid)
+		if err == nil && left <= 3 {
+			a.flash(c, fmt.Sprintf("You signed in with a recovery code. You have %d left: make new ones on this page.", left))
+			return redirect(c, paths.Account)
+		}
+	}
+	return redirect(c, next)
+}
+
+// wrongSecondCode counts a wrong code: against this pending sign-in, which
+// ends at secondStepTries, and against the account, whose second step
+// freezes at twofactor.FreezeAfter within an hour (its owner is mailed).
+func (a *App) wrongSecondCode(c echo.Context, uid int64, code string, fail func(int, components.SecondStepView) error) error {
+	// withSession's transaction changed nothing; this session's count of
+	// wrong codes must still be saved.
+	c.Set(ctxFlowSession, &flowSession{})
+	ctx := c.Request().Context()
+	now := a.now()
+	var froze bool
+	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		tctx := store.WithTx(ctx, tx)
+		var err error
+		if froze, err = a.TwoFactor.RecordFailure(tctx, tx, uid, now); err != nil || !froze {
+			return err
+		}
+		u, err := accounts.UserByIDTx(tctx, tx, uid)
+		if err != nil {
+			return err
+		}
+		return a.mailSecurityTwoFactor(tctx, tx, c, u, fmt.Sprintf(
+			"Someone entered %d wrong codes at the second step of signing in to your Shelf account within an hour, so it is locked for %d minutes. They knew your password: change it now.",
+			twofactor.FreezeAfter, int(twofactor.FreezeFor/time.Minute)))
+	})
+	if err != nil {
+		return err
+	}
+	if froze {
+		a.mailQueued()
+	}
+	fails := a.Sessions.GetInt(ctx, sessSecondFails) + 1
+	if fails >= secondStepTries {
+		a.endSecondStep(c)
+		a.flash(c, "Too many wrong codes. Please sign in again.")
+		return redirect(c, paths.Login)
+	}
+	a.Sessions.Put(ctx, sessSecondFails, fails)
+	left := secondStepTries - fails
+	status := fmt.Sprintf("That code is not right, or it was used already. %d tries left.", left)
+	if left == 1 {
+		status = "That code is not right, or it was used already. 1 try left."
+	}
+	return fail(http.StatusUnprocessableEntity, components.SecondStepView{Code: code, Error: "Wrong code.", Status: status})
+}
+
+func (a *App) recoveryCodesLeftTx(ctx context.Context, tx *sql.Tx, uid int64) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, uid).Scan(&n)
+	return n, err
+}
+
+// ---- Re-authentication ----
+
+// requireRecentAuth lets through confirmed accounts whose password was
+// re-entered in this session within the last 5 minutes, and sends others
+// to enter it again. Sensitive changes (a second factor, recovery codes)
+// use it.
+func (a *App) requireRecentAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return a.requireConfirmed(func(c echo.Context) error {
+		at := a.Sessions.GetInt64(c.Request().Context(), sessReauthAt)
+		if at == 0 || a.now().Sub(time.Unix(at, 0)) > recentAuthWindow {
+			back := c.Request().URL.RequestURI()
+			if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+				back = c.Path() // the form's page: each form posts to the path that shows it
+			}
+			return redirect(c, paths.ReauthNext(back))
+		}
+		return next(c)
+	})
+}
+
+func (a *App) reauthPage(c echo.Context) error {
+	m := a.formMeta(c, "Confirm it's you")
+	return render(c, http.StatusOK, components.ReauthPage(m, components.ReauthView{CSRF: m.CSRFToken, Next: safeNext(c.QueryParam("next"))}))
+}
+
+// checkPassword checks u's password with the sign-in rate limits; it
+// returns a message for the form when it is wrong or limited.
+func (a *App) checkCurrentPassword(c echo.Context, u accounts.User, pw string) (string, int, error) {
+	if pw == "" {
+		return "Enter your password.", http.StatusUnprocessableEntity, nil
+	}
+	ctx := c.Request().Context()
+	now := a.now()
+	var wait time.Duration
+	_, err := a.Accounts.Authenticate(ctx, u.Email, pw, func(cred accounts.Credentials) error {
+		r, w, err := a.reserveLogin(c, u.Email, cred.UserID, cred.DevicesValidAfter, now)
+		if err != nil {
+			return err
+		}
+		if wait = w; w > 0 {
+			return errLoginLimited
+		}
+		// Only failures count.
+		return r.Cancel(ctx)
+	})
+	switch {
+	case wait > 0:
+		return tooManyAttempts(wait), http.StatusTooManyRequests, nil
+	case errors.Is(err, accounts.ErrInvalidCredentials):
+		return "That is not your password.", http.StatusUnprocessableEntity, nil
+	}
+	return "", 0, err
+}
+
+func (a *App) reauth(c echo.Context) error {
+	u, _ := a.currentUser(c)
+	next := safeNext(c.FormValue("next"))
+	msg, status, err := a.checkCurrentPassword(c, u, c.FormValue(fieldPassword))
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		m := a.formMeta(c, "Confirm it's you")
+		return render(c, status, components.ReauthPage(m, components.ReauthView{CSRF: m.CSRFToken, Next: next, Error: msg}))
+	}
+	a.Sessions.Put(c.Request().Context(), sessReauthAt, a.now().Unix())
+	return redirect(c, next)
+}
+
+// ---- Enrolment ----
+
+// enrolSecret is the secret being enrolled, kept sealed in the session
+// (never in a page other than the enrolment page, never in the database
+// until confirmed); a new one is made when there is none.
+func (a *App) enrolSecret(c echo.Context, u accounts.User) (string, error) {
+	ctx := c.Request().Context()
+	if b, ok := a.Sessions.Get(ctx, sessEnrolSecret).([]byte); ok {
+		if s, err := a.TwoFactor.Keys().Open(b, u.ID, enrolPurpose); err == nil {
+			return string(s), nil
+		}
+	}
+	s, err := twofactor.NewSecret()
+	if err != nil {
+		return "", err
+	}
+	a.Sessions.Put(ctx, sessEnrolSecret, a.TwoFactor.Keys().Seal([]byte(s), u.ID, enrolPurpose))
+	return s, nil
+}
+
+func (a *App) totpSetupView(c echo.Context, u accounts.User, errMsg string) (components.TOTPSetupView, error) {
+	secret, err := a.enrolSecret(c, u)
+	if err != nil {
+		return components.TOTPSetupView{}, err
+	}
+	url, err := twofactor.KeyURL(secret, u.Email)
+	if err != nil {
+		return components.TOTPSetupView{}, err
+	}
+	svg, err := qrSVG(url)
+	if err != nil {
+		return components.TOTPSetupView{}, err
+	}
+	var groups []string
+	for i := 0; i < len(secret); i += 4 {
+		groups = append(groups, secret[i:min(i+4, len(secret))])
+	}
+	return components.TOTPSetupView{CSRF: a.csrfToken(c), QR: templ.Raw(svg), KeyGroups: groups, URL: url, Error: errMsg}, nil
+}
+
+func (a *App) totpSetupPage(c echo.Context) error {
+	u, _ := a.currentUser(c)
+	if on, err := a.TwoFactor.Enabled(c.Request().Context(), u.ID); err != nil {
+		return err
+	} else if on {
+		a.flash(c, "Two-factor sign-in is already on.")
+		return redirect(c, paths.Account)
+	}
+	noStore(c)
+	v, err := a.totpSetupView(c, u, "")
+	if err != nil {
+		return err
+	}
+	m := a.formMeta(c, "Set up an authenticator app")
+	v.CSRF = m.CSRFToken
+	return render(c, http.StatusOK, components.TOTPSetupPage(m, v))
+}
+
+// totpSetup confirms enrolment with a code from the app (within
+// EnrolSkew steps): it stores the sealed secret with that code's step as
+// used, makes recovery codes and mails the owner, in one transaction with
+// the session that then shows the codes.
+func (a *App) totpSetup(c echo.Context) error {
+	noStore(c)
+	u, _ := a.currentUser(c)
+	ctx := c.Request().Context()
+	now := a.now()
+	code := c.FormValue(fieldCode)
+	secret, err := a.enrolSecret(c, u)
+	if err != nil {
+		return err
+	}
+	var f Form
+	checkCodeFormat(&f, code, false)
+	step, ok := int64(0), false
+	if f.Valid() {
+		step, ok = twofactor.MatchStep(secret, appCode(code), now, twofactor.EnrolSkew, 0)
+		f.CheckField(ok, fieldCode, "That code is not right. Check your phone's clock is set automatically, and enter the newest code.")
+	}
+	if !f.Valid() {
+		v, err := a.totpSetupView(c, u, f.Error(fieldCode))
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusUnprocessableEntity, components.TOTPSetupPage(a.formMeta(c, "Set up an authenticator app"), v))
+	}
+	var codes []string
+	err = a.withSession(c, func(save accounts.SaveSession) error {
+		return a.DB.InTx(ctx, func(tx *sql.Tx) error {
+			tctx := store.WithTx(ctx, tx)
+			if err := a.TwoFactor.Enable(tctx, tx, u.ID, secret, step, now); err != nil {
+				return err
+			}
+			var err error
+			if codes, err = a.TwoFactor.ReplaceRecoveryCodes(tctx, tx, u.ID); err != nil {
+				return err
+			}
+			if err := a.mailSecurityTwoFactor(tctx, tx, c, u,
+				"Two-factor sign-in was turned on for your Shelf account: signing in now needs a code from an authenticator app."); err != nil {
+				return err
+			}
+			return save(tctx, u)
+		})
+	}, func(accounts.User) error {
+		a.Sessions.Remove(c.Request().Context(), sessEnrolSecret)
+		a.putFreshCodes(c, u, codes)
+		return nil
+	})
+	if store.IsUniqueViolation(err) {
+		a.flash(c, "Two-factor sign-in is already on.")
+		return redirect(c, paths.Account)
+	}
+	if err != nil {
+		return err
+	}
+	a.mailQueued()
+	a.Logger.Info("two-factor turned on", "user_id", u.ID)
+	return redirect(c, paths.RecoveryCodes)
+}
+
+// ---- Recovery codes ----
+
+func (a *App) putFreshCodes(c echo.Context, u accounts.User, codes []string) {
+	a.Sessions.Put(c.Request().Context(), sessFreshCodes, a.TwoFactor.Keys().Seal([]byte(strings.Join(codes, "\n")), u.ID, freshCodesPurpose))
+}
+
+func (a *App) freshCodes(c echo.Context, u accounts.User) []string {
+	b, ok := a.Sessions.Get(c.Request().Context(), sessFreshCodes).([]byte)
+	if !ok {
+		return nil
+	}
+	s, err := a.TwoFactor.Keys().Open(b, u.ID, freshCodesPurpose)
+	if err != nil {
+		return nil
+	}
+	return strings.Split(string(s), "\n")
+}
+
+func (a *App) recoveryCodesPage(c echo.Context) error {
+	noStore(c)
+	u, _ := a.currentUser(c)
+	ctx := c.Request().Context()
+	if on, err := a.TwoFactor.Enabled(ctx, u.ID); err != nil {
+		return err
+	} else if !on {
+		return redirect(c, paths.Account)
+	}
+	left, err := a.TwoFactor.RecoveryCodesLeft(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	m := a.formMeta(c, "Recovery codes")
+	return render(c, http.StatusOK, components.RecoveryCodesPage(m, components.RecoveryCodesView{CSRF: m.CSRFToken, Codes: a.freshCodes(c, u), Left: left}))
+}
+
+func (a *App) downloadRecoveryCodes(c echo.Context) error {
+	noStore(c)
+	u, _ := a.currentUser(c)
+	codes := a.freshCodes(c, u)
+	if len(codes) == 0 {
+		return redirect(c, paths.RecoveryCodes)
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="shelf-recovery-codes.txt"`)
+	body := "Shelf recovery codes for " + u.Email + "\nEach code works once, instead of a code from your authenticator app.\n\n" +
+		strings.Join(codes, "\n") + "\n"
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(body))
+}
+
+func (a *App) recoveryCodesSaved(c echo.Context) error {
+	a.Sessions.Remove(c.Request().Context(), sessFreshCodes)
+	a.flash(c, "Your recovery codes are saved. Each works once if you lose your phone.")
+	return redirect(c, paths.Account)
+}
+
+func (a *App) regenerateRecoveryCodes(c echo.Context) error {
+	noStore(c)
+	u, _ := a.currentUser(c)
+	ctx := c.Request().Context()
+	var codes []string
+	err := a.withSession(c, func(save accounts.SaveSession) error {
+		return a.DB.InTx(ctx, func(tx *sql.Tx) error {
+			tctx := store.WithTx(ctx, tx)
+			var n int
+			if err := tx.QueryRowContext(tctx, `SELECT count(*) FROM totp_factors WHERE user_id = $1`, u.ID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return twofactor.ErrNotEnabled
+			}
+			var err error
+			if codes, err = a.TwoFactor.ReplaceRecoveryCodes(tctx, tx, u.ID); err != nil {
+				return err
+			}
+			if err := a.mailSecurityTwoFactor(tctx, tx, c, u,
+				"New recovery codes were made for your Shelf account. The old ones no longer work."); err != nil {
+				return err
+			}
+			return save(tctx, u)
+		})
+	}, func(accounts.User) error {
+		a.putFreshCodes(c, u, codes)
+		return nil
+	})
+	if errors.Is(err, twofactor.ErrNotEnabled) {
+		return redirect(c, paths.Account)
+	}
+	if err != nil {
+		return err
+	}
+	a.mailQueued()
+	return redirect(c, paths.RecoveryCodes)
+}
+
+// ---- Turning it off ----
+
+func (a *App) totpDisablePage(c echo.Context) error {
+	m := a.formMeta(c, "Turn off two-factor sign-in")
+	return render(c, http.StatusOK, components.TOTPDisablePage(m, components.TOTPDisableView{CSRF: m.CSRFToken}))
+}
+
+// totpDisable needs the password and a code (app or recovery), and mails
+// the owner.
+func (a *App) totpDisable(c echo.Context) error {
+	noStore(c)
+	u, _ := a.currentUser(c)
+	ctx := c.Request().Context()
+	now := a.now()
+	code := c.FormValue(fieldCode)
+	var f Form
+	checkCodeFormat(&f, code, true)
+	status := http.StatusUnprocessableEntity
+	msg, st, err := a.checkCurrentPassword(c, u, c.FormValue(fieldPassword))
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		f.CheckField(false, fieldPassword, msg)
+		status = st
+	}
+	if f.Valid() {
+		if until, err := a.TwoFactor.FrozenUntil(ctx, u.ID, now); err != nil {
+			return err
+		} else if !until.IsZero() {
+			f.CheckField(false, fieldCode, "Too many wrong codes were entered for this account. Try again in "+humanWait(until.Sub(now))+".")
+			status = http.StatusTooManyRequests
+		}
+	}
+	if f.Valid() {
+		err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
+			tctx := store.WithTx(ctx, tx)
+			ok, _, err := a.useSecondFactor(tctx, tx, u.ID, code, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errWrongCode
+			}
+			if err := a.TwoFactor.Disable(tctx, tx, u.ID); err != nil {
+				return err
+			}
+			return a.mailSecurityTwoFactor(tctx, tx, c, u,
+				"Two-factor sign-in was turned off for your Shelf account: your password alone now signs in.")
+		})
+		switch {
+		case errors.Is(err, twofactor.ErrNotEnabled):
+			return redirect(c, paths.Account)
+		case errors.Is(err, errWrongCode):
+			// Counted like a wrong code at sign-in: a stolen session and
+			// password must not get a way to guess codes without limit.
+			if err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+				_, err := a.TwoFactor.RecordFailure(store.WithTx(ctx, tx), tx, u.ID, now)
+				return err
+			}); err != nil {
+				return err
+			}
+			f.CheckField(false, fieldCode, "That code is not right, or it was used already.")
+		case err != nil:
+			return err
+		}
+	}
+	if !f.Valid() {
+		m := a.formMeta(c, "Turn off two-factor sign-in")
+		return render(c, status, components.TOTPDisablePage(m, components.TOTPDisableView{CSRF: m.CSRFToken, Errors: f.FieldErrors}))
+	}
+	a.mailQueued()
+	a.Logger.Info("two-factor turned off", "user_id", u.ID)
+	a.flash(c, "Two-factor sign-in is off.")
+	return redirect(c, paths.Account)
+}
+
+// twoFactorStatus is the account page's section.
+func (a *App) twoFactorStatus(ctx context.Context, u accounts.User) (components.TwoFactorStatus, error) {
+	on, err := a.TwoFactor.Enabled(ctx, u.ID)
+	if err != nil || !on {
+		return components.TwoFactorStatus{}, err
+	}
+	left, err := a.TwoFactor.RecoveryCodesLeft(ctx, u.ID)
+	return components.TwoFactorStatus{Enabled: true, CodesLeft: left}, err
+}
+
+// ---- Mail ----
+
+// mailSecurityTwoFactor enqueues, in tx, a mail telling u's owner of a
+// change to how their account signs in. Every security mail of the second
+// factor goes through here.
+func (a *App) mailSecurityTwoFactor(ctx context.Context, tx *sql.Tx, c echo.Context, u accounts.User, summary string) error {
+	when := a.now().UTC().Format(displayTime) + " from " + c.RealIP() + " (" + browserSummary(c.Request().UserAgent()) + ")"
+	msg := components.TwoFactorMail{To: u.Email, Summary: summary, When: when,
+		Advice: "If this wasn't you, reset your password now and check your account's two-factor settings."}
+	m, err := renderMail(ctx, u.Email, "Security notice for your Shelf account", components.TwoFactorMailHTML(msg), components.TwoFactorMailText(msg))
+	if err != nil {
+		return err
+	}
+	_, err = outbox.Enqueue(ctx, tx, m)
+	return err
+}
+
+// mailQueued wakes the outbox sender after a commit that enqueued mail.
+func (a *App) mailQueued() {
+	if a.Mailer != nil {
+		a.Mailer.Notify()
+	}
+}
+
+// qrSVG draws text's QR code as an inline SVG: one path of dark modules,
+// with the 4-module quiet zone the standard asks for.
+func qrSVG(text string) (string, error) {
+	code, err := qr.Encode(text, qr.M, qr.Auto)
+	if err != nil {
+		return "", err
+	}
+	b := code.Bounds()
+	const quiet = 4
+	size := b.Dx() + 2*quiet
+	var d strings.Builder
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if c := color.GrayModel.Convert(code.At(x, y)).(color.Gray); c.Y < 128 {
+				fmt.Fprintf(&d, "M%d %dh1v1h-1z", x-b.Min.X+quiet, y-b.Min.Y+quiet)
+			}
+		}
+	}
+	return fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="QR code for your authenticator app" shape-rendering="crispEdges">`+
+		`<rect width="100%%" height="100%%" fill="#fff"/><path fill="#000" d="%s"/></svg>`, size, size, size*5, size*5, d.String()), nil
+}
+
+// newSealedKeys builds the sealing keys from the configured secret key.
+func newSealedKeys(secret []byte) (*sealed.Keys, error) {
+	if len(secret) == 0 {
+		return nil, errors.New("handlers: SecretKey is required (SHELF_SECRET_KEY or the key file)")
+	}
+	return sealed.New(secret)
+}
