@@ -37,7 +37,7 @@ type memoryIndex struct {
 	authorsStart []uint32
 	year         []int32
 	rating       []float64
-	ratings      []int64
+	ratings      []uint32
 
 	// Forward index: the terms of doc d are toks[tokStart[d]:tokStart[d+1]],
 	// the title's in order (titleLen[d] of them), then the authors'.
@@ -142,7 +142,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		authorsStart: make([]uint32, 0, v.books),
 		year:         make([]int32, 0, v.books),
 		rating:       make([]float64, 0, v.books),
-		ratings:      make([]int64, 0, v.books),
+		ratings:      make([]uint32, 0, v.books),
 		tokStart:     make([]uint32, 1, v.books+1),
 		titleLen:     make([]uint8, 0, v.books),
 		mainLen:      make([]uint8, 0, v.books),
@@ -170,7 +170,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		ix.textStart = append(ix.textStart, uint32(text.Len()))
 		ix.year = append(ix.year, int32(max(min(b.year, math.MaxInt32), math.MinInt32)))
 		ix.rating = append(ix.rating, b.rating)
-		ix.ratings = append(ix.ratings, b.ratings)
+		ix.ratings = append(ix.ratings, uint32(max(min(b.ratings, math.MaxUint32), 0)))
 		from := len(ix.toks)
 		tokenize(b.title, appendTerms)
 		n := len(ix.toks) - from
@@ -268,8 +268,8 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 
 	stats.Books, stats.Terms, stats.Postings = len(ix.books), len(v.terms), len(ix.post)
 	stats.Bytes += 4*int64(len(ix.books)+len(ix.tokStart)+len(ix.toks)+len(ix.postStart)+len(ix.post)+
-		len(ix.openStart)+len(ix.open)+len(ix.bySecond)+len(ix.second)+len(ix.textStart)+len(ix.authorsStart)+len(ix.year)) +
-		8*int64(len(ix.rating)+len(ix.ratings)) + int64(len(ix.titleLen)+len(ix.mainLen)+len(ix.text))
+		len(ix.openStart)+len(ix.open)+len(ix.bySecond)+len(ix.second)+len(ix.textStart)+len(ix.authorsStart)+len(ix.year)+
+		len(ix.ratings)) + 8*int64(len(ix.rating)) + int64(len(ix.titleLen)+len(ix.mainLen)+len(ix.text))
 	return ix, stats, nil
 }
 
@@ -301,7 +301,7 @@ func (ix *memoryIndex) book(d uint32) catalog.Book {
 		Authors:       ix.text[ix.authorsStart[d]:ix.textStart[d+1]],
 		Year:          int(ix.year[d]),
 		AverageRating: ix.rating[d],
-		RatingsCount:  ix.ratings[d],
+		RatingsCount:  int64(ix.ratings[d]),
 	}
 }
 
@@ -796,7 +796,7 @@ func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms) 
 	slices.Sort(cands)
 	scores := make([]float64, len(cands))
 	for i, d := range cands {
-		scores[i] = relevance(ix.ratings[d], ix.lastWordWhole(d, words), ix.rankTitle(d, words))
+		scores[i] = relevance(int64(ix.ratings[d]), ix.lastWordWhole(d, words), ix.rankTitle(d, words))
 	}
 	out := make([]uint32, len(cands))
 	for i, j := range byRelevance(scores) {
