@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -57,6 +58,7 @@ type options struct {
 	cold        int
 	rate        int // open-loop searches per second (0: no open-loop run)
 	openConns   int
+	coldOut     string // write the cold mix's queries here, one a line
 	postgres    string // a PostgreSQL server URL; "" for SQLite
 	instances   int
 	root        string // module root, found at start
@@ -121,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk executable")
 	fs.IntVar(&o.cold, "cold", 20000, "also run a mix of this many distinct queries built from the catalog, more than the server's result cache holds (0 to skip)")
 	fs.IntVar(&o.rate, "rate", 5000, "after each run's wrk runs, send the cold mix open-loop (a constant arrival rate, with vegeta) at this many searches/s for -duration (0 to skip; needs -cold)")
+	fs.StringVar(&o.coldOut, "cold-out", "", "also write the cold mix's queries to this file, one a line (for go test -bench ColdMix with SHELF_BENCH_QUERIES)")
 	fs.IntVar(&o.openConns, "open-connections", 256, "most connections (and requests in flight) of the open-loop run")
 	fs.BoolVar(&o.split, "split", false, "give the server and wrk their own CPUs: the server on CPU 0 with GOMAXPROCS=1, wrk on the others "+
 		"(taskset), so the load generator does not take CPU time from the server it measures, nor the server from it")
@@ -300,6 +303,11 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 			return res, fmt.Errorf("cold mix: %w", err)
 		}
 		res.coldQueries = len(cold)
+		if o.coldOut != "" {
+			if err := writeQueries(o.coldOut, cold); err != nil {
+				return res, fmt.Errorf("-cold-out: %w", err)
+			}
+		}
 		if err := os.WriteFile(coldLua, []byte(searchScript(cold)), 0o644); err != nil {
 			return res, err
 		}
@@ -562,4 +570,18 @@ func fileExists(p string) bool {
 
 func logf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// writeQueries writes the query of each search path to file, one a line.
+func writeQueries(file string, paths []string) error {
+	var b strings.Builder
+	for _, p := range paths {
+		u, err := url.Parse(p)
+		if err != nil {
+			return err
+		}
+		b.WriteString(u.Query().Get("q"))
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(file, []byte(b.String()), 0o644)
 }
