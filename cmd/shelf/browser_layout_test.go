@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"testing"
@@ -22,6 +23,14 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 		Subject: "A subject long enough to need more than one line on a phone", Text: "Hello"})
 	waitForDevMail(t, s.URL+"/dev/mail/1")
 	tab := newTab(t, chromium.newBrowser(t))
+	assertPagesFit(t, tab, s.URL, []string{"/", "/search?q=" + url.QueryEscape("harry potter"), "/books/1", "/register", "/login",
+		"/login/email", "/password/forgot", "/about", "/dev/mail", "/dev/mail/1"})
+}
+
+// assertPagesFit opens each path at phone to laptop widths, as a desktop
+// browser and as a phone, and fails where a page is wider than the screen.
+func assertPagesFit(t *testing.T, tab context.Context, base string, paths []string) {
+	t.Helper()
 	// A phone (touch, 3x pixels) widens its layout viewport to the content,
 	// so innerWidth grows with it there: compare with the width set too.
 	phone := []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateScale(3), chromedp.EmulateTouch}
@@ -32,9 +41,8 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 		for _, width := range []int64{320, 360, 390, 768, 1280} {
 			runStep(t, tab, fmt.Sprintf("%s viewport %d px wide", device.name, width), 10*time.Second,
 				chromedp.EmulateViewport(width, 844, device.opts...))
-			for _, path := range []string{"/", "/search?q=" + url.QueryEscape("harry potter"), "/books/1", "/register", "/login",
-				"/password/forgot", "/about", "/dev/mail", "/dev/mail/1"} {
-				runStep(t, tab, "open "+path, 15*time.Second, chromedp.Navigate(s.URL+path))
+			for _, path := range paths {
+				runStep(t, tab, "open "+path, 15*time.Second, chromedp.Navigate(base+path))
 				waitJS(t, tab, path+" loaded", 10*time.Second, `document.readyState === "complete"`)
 				if w := evalJS[int64](t, tab, `Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)`); w > width {
 					t.Errorf("%s on a %s %d px wide is %d px wide", path, device.name, width, w)
