@@ -45,14 +45,30 @@ var gzipWriters = sync.Pool{New: func() any {
 	return w
 }}
 
+// renderBuffers hold fragments while they are rendered and compressed: only
+// the compressed copy is kept, so the buffer (and its growing from a few
+// bytes to a page of results, most of what a search request allocated) is
+// reused.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledRender: a buffer grown larger than this by an unusual page is
+// left to the collector rather than kept.
+const maxPooledRender = 256 << 10
+
 // renderFragment renders comp, the fragment of r, and compresses it.
 func renderFragment(c echo.Context, comp templ.Component) (*fragment, error) {
-	var plain bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &plain); err != nil {
+	plain := renderBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if plain.Cap() <= maxPooledRender {
+			plain.Reset()
+			renderBuffers.Put(plain)
+		}
+	}()
+	if err := comp.Render(c.Request().Context(), plain); err != nil {
 		return nil, err
 	}
 	if plain.Len() < minGzipBytes {
-		return &fragment{body: plain.Bytes()}, nil
+		return &fragment{body: bytes.Clone(plain.Bytes())}, nil
 	}
 	gz := bytes.NewBuffer(make([]byte, 0, plain.Len()/3))
 	w := gzipWriters.Get().(*gzip.Writer)
