@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"shelf/store/outbox/devinbox"
 	"shelf/store/twofactor"
 )
 
@@ -68,6 +69,7 @@ func TestTwoFactorThroughRealSMTP(t *testing.T) {
 	if !strings.Contains(mail.Text, "Two-factor sign-in was turned on") || mail.HTML == "" || !strings.Contains(mail.To[0], email) {
 		t.Fatalf("mail after enrolment: %+v", mail)
 	}
+	wantNotMeMail(t, mail, "127.0.0.1")
 
 	// After a restart (the key read back from its file), the password alone
 	// does not sign in; the next code does.
@@ -89,6 +91,13 @@ func TestTwoFactorThroughRealSMTP(t *testing.T) {
 	if status, body, _ := b.get("/account"); status != http.StatusOK || !strings.Contains(body, "recovery codes left") {
 		t.Fatalf("/account after the second step: %d", status)
 	}
+	// The sign-in from a new browser is mailed once it is complete: after
+	// the code, not after the password.
+	mail = catcher.next(t, 30*time.Second)
+	if mail.Subject != "New sign-in to your Shelf account" {
+		t.Fatalf("mail after the second step: %+v", mail)
+	}
+	wantNotMeMail(t, mail, "127.0.0.1")
 
 	// Turning it off, with the password and a recovery code, mails the owner.
 	_, page, _ = b.get("/account/two-factor/disable")
@@ -98,6 +107,21 @@ func TestTwoFactorThroughRealSMTP(t *testing.T) {
 	mail = catcher.next(t, 30*time.Second)
 	if !strings.Contains(mail.Text, "Two-factor sign-in was turned off") || !strings.Contains(mail.Text, "127.0.0.1") {
 		t.Fatalf("mail after turning off: %+v", mail)
+	}
+	wantNotMeMail(t, mail, "127.0.0.1")
+	if n := catcher.drain(); n != 0 {
+		t.Fatalf("%d more mails", n)
+	}
+}
+
+// wantNotMeMail checks a security mail carries, in both parts, the address
+// it came from and a "This wasn't me" link.
+func wantNotMeMail(t *testing.T, m devinbox.Message, ip string) {
+	t.Helper()
+	for _, part := range []string{m.Text, m.HTML} {
+		if !strings.Contains(part, ip) || !regexp.MustCompile(`/security/not-me/[A-Za-z0-9_-]{43}`).MatchString(part) {
+			t.Fatalf("security mail without %s or a \"This wasn't me\" link:\n%s", ip, part)
+		}
 	}
 }
 
