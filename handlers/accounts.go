@@ -230,9 +230,6 @@ func (a *App) login(c echo.Context) error {
 	} else if blocked {
 		return fail(http.StatusUnprocessableEntity, msgPasswordBlocked)
 	}
-	if err := a.noteSignIn(c, user); err != nil {
-		return err
-	}
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
@@ -556,10 +553,10 @@ func (a *App) resetPage(c echo.Context) error {
 	return render(c, http.StatusOK, components.ResetPage(m, components.ResetView{CSRF: m.CSRFToken, Token: token}))
 }
 
-// reset sets the new password, ends every other session of the account and
-// signs this browser in with a new session: through signIn, so an account
-// with a second factor gets only a pending sign-in, and the second step.
-// A mailbox is one factor; the reset leaves the second factor as it was.
+// reset sets the new password, ends every session of the account (this
+// browser's too, when it held one) and sends the reader to sign in with the
+// new password. It never signs in: a mailbox is one factor, and a reset
+// leaves the second factor as it was, so signing in asks for it as always.
 func (a *App) reset(c echo.Context) error {
 	noStore(c)
 	ctx := c.Request().Context()
@@ -578,8 +575,8 @@ func (a *App) reset(c echo.Context) error {
 	}
 	var user accounts.User
 	var ended int64
-	// The new password, the end of the account's other sessions and this
-	// browser's new session are stored together, or none of them.
+	// The new password, the end of the account's sessions and its mail are
+	// stored together, or none of them.
 	err := a.withSession(c, func(save accounts.SaveSession) error {
 		var err error
 		user, err = a.Accounts.CompleteReset(ctx, token, pw, save)
@@ -595,18 +592,21 @@ func (a *App) reset(c echo.Context) error {
 		if err := a.securityEvent(c, u, EventPasswordReset); err != nil {
 			return err
 		}
-		if err := a.signIn(c, u, false); err != nil {
-			return err
+		// This browser's session, if it was the account's (signed in or
+		// half-way), went with the others: it must not be saved again.
+		if ctx := c.Request().Context(); a.sessionLoaded(c) && sessionUserID(a.sessionValues(ctx)) == u.ID {
+			c.Set(ctxUser, nil)
+			return a.Sessions.Destroy(ctx)
 		}
-		if a.secondStepPending(c) {
-			a.Sessions.Put(c.Request().Context(), sessSecondNext, paths.Account)
-		}
-		a.flash(c, "Your password has been changed, and you were signed out everywhere else.")
 		return nil
 	})
 	if err != nil {
 		return a.tokenProblem(c, accounts.PurposeReset, 0, err)
 	}
 	a.Logger.Info("password reset", "user_id", user.ID, "sessions_ended", ended)
-	return redirect(c, paths.Account)
+	a.flash(c, msgPasswordReset)
+	return redirect(c, paths.LoginNext(paths.Account))
 }
+
+// msgPasswordReset is the sign-in page's notice after a reset.
+const msgPasswordReset = "Your password has been changed, and everyone was signed out of your account. Sign in with your new password."

@@ -612,14 +612,24 @@ func TestPasswordResetEndsOtherSessions(t *testing.T) {
 		wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, html.EscapeString(accounts.PasswordCommon.Error()))
 	newPW := "quiet orange lantern"
 	p := third.post(link, url.Values{"password": {newPW}, "password_confirm": {newPW}})
-	if p.status != http.StatusSeeOther || p.location() != "/account" {
+	if p.status != http.StatusSeeOther || p.location() != "/login?next=%2Faccount" {
 		t.Fatalf("reset: %d %q\n%s", p.status, p.location(), p.body)
 	}
-	third.get("/account").wantStatus(t, http.StatusOK).wantContains(t, "signed out everywhere else", "reset@example.org")
-	// The reset link proved the mailbox: this browser is now one of the
-	// account's devices, which others' failed sign-ins do not lock out.
+	// A reset never signs in: the reader is sent to sign in, with a notice.
+	third.get(p.location()).wantStatus(t, http.StatusOK).wantContains(t, "everyone was signed out", `id="login-form"`)
+	if p := third.get("/account"); p.status != http.StatusSeeOther {
+		t.Fatalf("signed in by the reset: %d", p.status)
+	}
+	if third.sessionCookie() != nil || third.cookie(deviceCookieName) != nil {
+		t.Fatal("a session or device cookie from a reset, which signs in nowhere")
+	}
+	// Signing in with the new password makes it one of the account's
+	// devices, which others' failed sign-ins do not lock out.
+	third.get("/login")
+	third.login("reset@example.org", newPW).wantStatus(t, http.StatusSeeOther)
+	third.get("/account").wantStatus(t, http.StatusOK).wantContains(t, "reset@example.org")
 	if third.cookie(deviceCookieName) == nil {
-		t.Fatal("no device cookie after signing in by a reset link")
+		t.Fatal("no device cookie after signing in with the new password")
 	}
 
 	// Both earlier sessions are gone.

@@ -128,6 +128,7 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.setupAccounts()
+	a.registerUndoHooks()
 	a.echo = a.routes()
 	a.wakeResetWorker()
 	return a, nil

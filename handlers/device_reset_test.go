@@ -50,8 +50,13 @@ func TestResetEndsDeviceTrust(t *testing.T) {
 	if p := r.post(link, url.Values{"password": {newPW}, "password_confirm": {newPW}}); p.status != http.StatusSeeOther {
 		t.Fatalf("reset: %d\n%s", p.status, p.body)
 	}
+	if r.cookie(deviceCookieName) != nil {
+		t.Fatal("the reset gave a device cookie, though it signs in nowhere")
+	}
+	r.get("/login")
+	r.login(email, newPW).wantStatus(t, http.StatusSeeOther)
 	if r.cookie(deviceCookieName) == nil {
-		t.Fatal("the browser that reset the password got no device cookie")
+		t.Fatal("signing in with the new password gave no device cookie")
 	}
 	r.get("/account")
 	r.post("/logout", nil).wantStatus(t, http.StatusSeeOther)

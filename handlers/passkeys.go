@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/hex"
@@ -24,7 +23,6 @@ import (
 	"shelf/store"
 	"shelf/store/accounts"
 	"shelf/store/limits"
-	"shelf/store/outbox"
 	"shelf/store/passkeys"
 )
 
@@ -37,19 +35,10 @@ const (
 	// sessPasskeyChallenge holds the pending ceremony (passkeyChallenge as
 	// JSON): one at a time, taken by the request that finishes it.
 	sessPasskeyChallenge = "passkey_challenge"
-	// sessRecentAuthPasskeys is when the password was last re-entered
-	// (Unix seconds), for changes that need a fresh proof.
-	sessRecentAuthPasskeys = "recent_auth"
-	// sessSecondFactorDone marks a sign-in whose second factor is proven.
-	sessSecondFactorDone = "second_factor_done"
 )
 
-const (
-	// passkeyChallengeTTL is how long a ceremony may take.
-	passkeyChallengeTTL = 5 * time.Minute
-	// recentAuthTTL is how long a re-entered password allows changes.
-	recentAuthTTL = 5 * time.Minute
-)
+// passkeyChallengeTTL is how long a ceremony may take.
+const passkeyChallengeTTL = 5 * time.Minute
 
 // Ceremony kinds, so a challenge issued for one is never accepted by another.
 const (
@@ -138,19 +127,20 @@ func (a *App) loadPasskeyUser(ctx context.Context, u accounts.User, create bool)
 	return passkeyUser{handle: h, email: u.Email, keys: keys}, nil
 }
 
-// passkeyRoutes: the account's passkeys, signing in with one, and
-// re-entering the password before changing them.
+// passkeyRoutes: the account's passkeys (adding or removing one needs the
+// password re-entered lately, see requireRecentAuth), signing in with one,
+// and a security key at the second step of a sign-in.
 func (a *App) passkeyRoutes(e *echo.Echo) {
-	e.POST(paths.PasskeyAddOptions, a.passkeyAddOptions, a.requireConfirmed)
-	e.POST(paths.PasskeyAdd, a.passkeyAdd, a.requireConfirmed)
+	recent := a.recentAuthFor(paths.Account + "#passkeys")
+	e.POST(paths.PasskeyAddOptions, a.passkeyAddOptions, recent)
+	e.POST(paths.PasskeyAdd, a.passkeyAdd, recent)
 	e.POST(paths.PasskeyRename, a.passkeyRename, a.requireConfirmed)
 	e.POST(paths.PasskeyNameValidate, a.validatePasskeyName, a.requireConfirmed)
-	e.POST(paths.PasskeyRemove, a.passkeyRemove, a.requireConfirmed)
+	e.POST(paths.PasskeyRemove, a.passkeyRemove, recent)
 	e.POST(paths.PasskeyLoginOptions, a.passkeyLoginOptions)
 	e.POST(paths.PasskeyLogin, a.passkeyLogin)
-	serveGet(e, paths.ConfirmPassword, a.confirmPasswordPage, a.requireConfirmed)
-	e.POST(paths.ConfirmPassword, a.confirmPassword, a.requireConfirmed)
-	e.POST(paths.ConfirmPasswordCheck, a.validateConfirmPassword, a.requireConfirmed)
+	e.POST(paths.TwoFactorPasskeyOptions, a.secondStepPasskeyOptions)
+	e.POST(paths.TwoFactorPasskey, a.secondStepPasskey)
 }
 
 // ---- Ceremony state ----
@@ -184,91 +174,9 @@ func (a *App) takeChallenge(c echo.Context, kind string, userID int64) (webauthn
 	return ch.Data, nil
 }
 
-// ---- Re-authentication ----
-
-// recentlyAuthenticated reports whether the password was re-entered in
-// this session within recentAuthTTL.
-func (a *App) recentlyAuthenticated(c echo.Context) bool {
-	at := a.Sessions.GetInt64(c.Request().Context(), sessRecentAuthPasskeys)
-	return at != 0 && a.now().Before(time.Unix(at, 0).Add(recentAuthTTL))
-}
-
-// requireRecentAuthPasskeys sends a request whose session has not re-entered
-// the password lately to do so, coming back to next: pages are redirected,
-// the ceremony's JSON calls are told where to go.
-func (a *App) requireRecentAuthPasskeys(c echo.Context, next string) (bool, error) {
-	if a.recentlyAuthenticated(c) {
-		return true, nil
-	}
-	to := paths.ConfirmPasswordNext(next)
-	if wantsJSON(c) {
-		return false, c.JSON(http.StatusForbidden, map[string]string{"error": "Confirm your password first.", "reauth": to})
-	}
-	return false, redirect(c, to)
-}
-
 func wantsJSON(c echo.Context) bool {
 	return strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) ||
 		strings.Contains(c.Request().Header.Get(echo.HeaderAccept), echo.MIMEApplicationJSON)
-}
-
-func (a *App) confirmPasswordPage(c echo.Context) error {
-	m := a.formMeta(c, "Confirm your password")
-	return render(c, http.StatusOK, components.ConfirmPasswordPage(m, components.ConfirmPasswordView{
-		CSRF: m.CSRFToken, Next: safeNext(c.QueryParam("next"))}))
-}
-
-// validateConfirmPassword answers in-place validation of the password
-// field: only whether it is filled in (checking it is the submit's job,
-// which counts failures).
-func (a *App) validateConfirmPassword(c echo.Context) error {
-	msg := ""
-	if c.FormValue(fieldPassword) == "" {
-		msg = "Enter your password."
-	}
-	return render(c, http.StatusOK, components.FieldView(components.ConfirmPasswordField(msg)))
-}
-
-// confirmPassword checks the re-entered password, counted like sign-in
-// attempts, and records the time in the session.
-func (a *App) confirmPassword(c echo.Context) error {
-	ctx := c.Request().Context()
-	now := a.now()
-	u, _ := a.currentUser(c)
-	next := safeNext(c.FormValue("next"))
-	pw := c.FormValue(fieldPassword)
-	fail := func(status int, msg string) error {
-		m := a.formMeta(c, "Confirm your password")
-		return render(c, status, components.ConfirmPasswordPage(m, components.ConfirmPasswordView{CSRF: m.CSRFToken, Next: next, Error: msg}))
-	}
-	if pw == "" {
-		return fail(http.StatusUnprocessableEntity, "Enter your password.")
-	}
-	var attempt limits.Reservation
-	var wait time.Duration
-	_, err := a.Accounts.Authenticate(ctx, u.Email, pw, func(cred accounts.Credentials) error {
-		var err error
-		if attempt, wait, err = a.reserveLogin(c, u.Email, cred.UserID, cred.DevicesValidAfter, now); err != nil {
-			return err
-		}
-		if wait > 0 {
-			return errLoginLimited
-		}
-		return nil
-	})
-	switch {
-	case wait > 0:
-		return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
-	case errors.Is(err, accounts.ErrInvalidCredentials):
-		return fail(http.StatusUnprocessableEntity, "That is not your password.")
-	case err != nil:
-		return err
-	}
-	if err := attempt.Cancel(ctx); err != nil {
-		return err
-	}
-	a.Sessions.Put(ctx, sessRecentAuthPasskeys, now.Unix())
-	return redirect(c, next)
 }
 
 // ---- Registration ----
@@ -276,9 +184,6 @@ func (a *App) confirmPassword(c echo.Context) error {
 // passkeyAddOptions starts adding a passkey: resident key and user
 // verification required, no attestation, the account's passkeys excluded.
 func (a *App) passkeyAddOptions(c echo.Context) error {
-	if ok, err := a.requireRecentAuthPasskeys(c, paths.Account+"#passkeys"); !ok {
-		return err
-	}
 	ctx := c.Request().Context()
 	u, _ := a.currentUser(c)
 	pu, err := a.loadPasskeyUser(ctx, u, true)
@@ -319,11 +224,9 @@ func passkeyError(c echo.Context, status int, msg string) error {
 	return c.JSON(status, map[string]string{"error": msg})
 }
 
-// passkeyAdd finishes adding a passkey and mails the owner.
+// passkeyAdd finishes adding a passkey and mails the owner, in one
+// transaction.
 func (a *App) passkeyAdd(c echo.Context) error {
-	if ok, err := a.requireRecentAuthPasskeys(c, paths.Account+"#passkeys"); !ok {
-		return err
-	}
 	ctx := c.Request().Context()
 	u, _ := a.currentUser(c)
 	data, err := a.takeChallenge(c, ceremonyRegister, u.ID)
@@ -355,9 +258,20 @@ func (a *App) passkeyAdd(c echo.Context) error {
 	for i, t := range cred.Transport {
 		transports[i] = string(t)
 	}
-	id, err := a.passkeyStore().Add(ctx, u.ID, passkeys.Passkey{CredentialID: cred.ID, PublicKey: cred.PublicKey, Name: name,
+	key := passkeys.Passkey{CredentialID: cred.ID, PublicKey: cred.PublicKey, Name: name,
 		SignCount: cred.Authenticator.SignCount, BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState,
-		AAGUID: cred.Authenticator.AAGUID, Transports: transports, AttestationFormat: cred.AttestationFormat})
+		AAGUID: cred.Authenticator.AAGUID, Transports: transports, AttestationFormat: cred.AttestationFormat}
+	var id int64
+	err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		tctx := store.WithTx(ctx, tx)
+		var err error
+		if id, err = a.passkeyStore().AddTx(tctx, tx, u.ID, key); err != nil {
+			return err
+		}
+		return inRequestTx(c, tctx, func() error {
+			return a.securityEventOn(c, u, EventPasskeyAdded, passkeyRef(cred.ID), name)
+		})
+	})
 	switch {
 	case errors.Is(err, passkeys.ErrLimit):
 		return passkeyError(c, http.StatusConflict, tooManyPasskeys)
@@ -367,9 +281,6 @@ func (a *App) passkeyAdd(c echo.Context) error {
 		return err
 	}
 	a.Logger.Info("passkey added", "user_id", u.ID, "passkey_id", id)
-	if err := a.mailSecurityPasskeys(c, u, passkeyMailAdded, name); err != nil {
-		return err
-	}
 	a.flash(c, "Passkey added: "+name+".")
 	noStore(c)
 	return c.JSON(http.StatusOK, map[string]string{"redirect": paths.Account + "#passkeys"})
@@ -446,9 +357,6 @@ func (a *App) passkeyRemove(c echo.Context) error {
 	if !ok {
 		return echo.ErrNotFound
 	}
-	if ok, err := a.requireRecentAuthPasskeys(c, paths.Account+"#passkeys"); !ok {
-		return err
-	}
 	ctx := c.Request().Context()
 	u, _ := a.currentUser(c)
 	n, err := a.passkeyStore().Count(ctx, u.ID)
@@ -463,7 +371,17 @@ func (a *App) passkeyRemove(c echo.Context) error {
 			v.Error = "This passkey is the only way into your account, so it cannot be removed."
 		})
 	}
-	p, err := a.passkeyStore().Remove(ctx, u.ID, id)
+	var p passkeys.Passkey
+	err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
+		tctx := store.WithTx(ctx, tx)
+		var err error
+		if p, err = a.passkeyStore().RemoveTx(tctx, tx, u.ID, id); err != nil {
+			return err
+		}
+		return inRequestTx(c, tctx, func() error {
+			return a.securityEventOn(c, u, EventPasskeyRemoved, passkeyRef(p.CredentialID), p.Name)
+		})
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.ErrNotFound
 	}
@@ -471,9 +389,6 @@ func (a *App) passkeyRemove(c echo.Context) error {
 		return err
 	}
 	a.Logger.Info("passkey removed", "user_id", u.ID, "passkey_id", id)
-	if err := a.mailSecurityPasskeys(c, u, passkeyMailRemoved, p.Name); err != nil {
-		return err
-	}
 	a.flash(c, "Passkey removed: "+p.Name+". It no longer signs in to Shelf.")
 	return redirect(c, paths.Account+"#passkeys")
 }
@@ -492,7 +407,7 @@ func (a *App) passkeysView(c echo.Context, u accounts.User) (components.Passkeys
 	if err != nil {
 		return components.PasskeysView{}, err
 	}
-	v := components.PasskeysView{CSRF: a.csrfToken(c), Max: passkeys.MaxPerUser, RecentAuth: a.recentlyAuthenticated(c)}
+	v := components.PasskeysView{CSRF: a.csrfToken(c), Max: passkeys.MaxPerUser, RecentAuth: a.recentlyReauthenticated(c)}
 	for _, p := range list {
 		item := components.PasskeyItem{ID: p.ID, Name: p.Name, Created: p.CreatedAt.UTC().Format(displayTime),
 			Synced: p.BackupEligible, Transports: strings.Join(p.Transports, ", "), AAGUID: hex.EncodeToString(p.AAGUID)}
@@ -559,7 +474,9 @@ const msgPasskeyRefused = "That passkey did not sign you in. Try again, or sign 
 
 // passkeyLogin finishes a passwordless sign-in. A verified passkey is a
 // complete sign-in with two factors: something the person has (the
-// authenticator) and something they are or know (its verification).
+// authenticator) and something they are or know (its verification). So it
+// signs in fully (completeSignIn), never to the second step, even for an
+// account with an authenticator app.
 func (a *App) passkeyLogin(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.now()
@@ -613,10 +530,9 @@ func (a *App) passkeyLogin(c echo.Context) error {
 		return err
 	}
 	remember := c.QueryParam("remember") != ""
-	if err := a.signIn(c, owner, remember); err != nil {
+	if err := a.completeSignIn(c, owner, remember); err != nil {
 		return err
 	}
-	a.completeSecondFactor(c)
 	a.Logger.Info("signed in with a passkey", "user_id", owner.ID, "passkey_id", key.ID)
 	return c.JSON(http.StatusOK, map[string]string{"redirect": safeNext(c.QueryParam("next"))})
 }
@@ -628,17 +544,11 @@ func (a *App) recordPasskeyUse(c echo.Context, owner accounts.User, key passkeys
 	err := a.passkeyStore().RecordUse(c.Request().Context(), key.ID, key.SignCount, counter, backupState)
 	if errors.Is(err, passkeys.ErrCounter) {
 		a.Logger.Warn("passkey counter did not rise", "user_id", owner.ID, "passkey_id", key.ID, "stored", key.SignCount, "got", counter)
-		if merr := a.mailSecurityPasskeys(c, owner, passkeyMailCounter, key.Name); merr != nil {
+		if merr := a.securityEventOn(c, owner, EventPasskeyCounter, passkeyRef(key.CredentialID), key.Name); merr != nil {
 			return merr
 		}
 	}
 	return err
-}
-
-// completeSecondFactor marks the session's sign-in as complete with two
-// factors: the second step is not asked for.
-func (a *App) completeSecondFactor(c echo.Context) {
-	a.Sessions.Put(c.Request().Context(), sessSecondFactorDone, true)
 }
 
 // beginPasskeySecondFactor starts the second step after a password with
@@ -714,38 +624,55 @@ func (a *App) verifyPasskeySecondFactor(c echo.Context, userID int64) error {
 	return err
 }
 
-// ---- Security mails ----
+// passkeyRef names a passkey in a security event (its undo hook finds it
+// by it): its credential id, hex.
+func passkeyRef(credentialID []byte) string { return hex.EncodeToString(credentialID) }
 
-const (
-	passkeyMailAdded   = "added"
-	passkeyMailRemoved = "removed"
-	passkeyMailCounter = "counter"
-)
+// ---- A security key at the second step ----
 
-// mailSecurityPasskeys mails the owner about a change to, or a warning
-// about, one of their passkeys (name): when, and from which address and
-// browser.
-func (a *App) mailSecurityPasskeys(c echo.Context, u accounts.User, kind, name string) error {
+// secondStepPasskeyOptions starts proving a pending sign-in's second
+// factor with one of the account's passkeys or security keys.
+func (a *App) secondStepPasskeyOptions(c echo.Context) error {
+	p, ok := a.pendingSecondStep(c)
+	if !ok {
+		return passkeyError(c, http.StatusUnauthorized, "This sign-in has expired. Sign in again.")
+	}
+	return a.beginPasskeySecondFactor(c, p.userID)
+}
+
+// secondStepPasskey finishes a pending sign-in with a security key: the
+// key is checked first (its counter recorded), then the sign-in is
+// completed in the transaction that stores the session, as secondStep
+// does with a code.
+func (a *App) secondStepPasskey(c echo.Context) error {
+	p, ok := a.pendingSecondStep(c)
+	if !ok {
+		return passkeyError(c, http.StatusUnauthorized, "This sign-in has expired. Sign in again.")
+	}
+	noStore(c)
 	ctx := c.Request().Context()
-	link, err := accountMails{baseURL: a.BaseURL}.link(paths.Account)
+	err := a.verifyPasskeySecondFactor(c, p.userID)
+	if errors.Is(err, errPasskeyRefused) {
+		return passkeyError(c, http.StatusUnauthorized, "That security key did not sign you in. Try again, or enter a code.")
+	}
 	if err != nil {
 		return err
 	}
-	v := components.PasskeyMail{To: u.Email, Kind: kind, Name: name, When: a.now().UTC().Format(displayTime), AccountURL: link,
-		IP: c.RealIP(), Browser: cmp.Or(browserSummary(c.Request().UserAgent()), "an unknown browser")}
-	m, err := renderMail(ctx, u.Email, v.Subject(), components.PasskeyEmailHTML(v), components.PasskeyEmailText(v))
-	if err != nil {
-		return err
-	}
-	err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := outbox.Enqueue(ctx, tx, m)
-		return err
+	err = a.withSession(c, func(save accounts.SaveSession) error {
+		return a.DB.InTx(ctx, func(tx *sql.Tx) error {
+			tctx := store.WithTx(ctx, tx)
+			u, err := accounts.UserByIDTx(tctx, tx, p.userID)
+			if err != nil {
+				return err
+			}
+			return save(tctx, u)
+		})
+	}, func(u accounts.User) error {
+		return a.completeSignIn(c, u, p.remember)
 	})
 	if err != nil {
 		return err
 	}
-	if a.Mailer != nil {
-		a.Mailer.Notify()
-	}
-	return nil
+	a.Logger.Info("second step done with a security key", "user_id", p.userID)
+	return c.JSON(http.StatusOK, map[string]string{"redirect": p.next})
 }

@@ -144,10 +144,7 @@ func (b *browser) postJSON(path string, body []byte) page {
 
 func (b *browser) confirmPassword(t *testing.T) {
 	t.Helper()
-	b.get("/account/confirm-password?next=%2Faccount").wantStatus(t, http.StatusOK)
-	if p := b.post("/account/confirm-password", url.Values{"password": {goodPassword}, "next": {"/account"}}); p.status != http.StatusSeeOther || p.location() != "/account" {
-		t.Fatalf("confirm password: %d %q\n%s", p.status, p.location(), p.body)
-	}
+	b.reauth("/account")
 }
 
 // addPasskey registers k for b's account, the password re-entered first.
@@ -178,10 +175,10 @@ func TestPasskeyRegistrationOptions(t *testing.T) {
 	u := env.user("reader@example.com")
 
 	p := b.postJSON("/account/passkeys/options", nil).wantStatus(t, http.StatusForbidden)
-	if !strings.Contains(p.body, `"reauth":"/account/confirm-password?next=`) {
+	if !strings.Contains(p.body, `"reauth":"/account/reauth?next=%2Faccount%23passkeys"`) {
 		t.Fatalf("without a fresh password: %s; want where to confirm it", p.body)
 	}
-	if p := b.post("/account/confirm-password", url.Values{"password": {"wrong password here"}, "next": {"/account"}}); p.status != http.StatusUnprocessableEntity {
+	if p := b.post("/account/reauth", url.Values{"password": {"wrong password here"}, "next": {"/account"}}); p.status != http.StatusUnprocessableEntity {
 		t.Fatalf("a wrong password: %d, want 422", p.status)
 	}
 	b.confirmPassword(t)
@@ -229,7 +226,7 @@ func TestPasskeyRegistrationOptions(t *testing.T) {
 	}
 
 	// Five minutes later the password must be entered again.
-	env.clock.Advance(recentAuthTTL + time.Second)
+	env.clock.Advance(recentAuthWindow + time.Second)
 	b.postJSON("/account/passkeys/options", nil).wantStatus(t, http.StatusForbidden)
 }
 
@@ -271,11 +268,14 @@ func TestPasskeySignInIsComplete(t *testing.T) {
 	b := env.register("reader@example.com")
 	k := newSoftKey(t, false) // synced: the counter stays 0
 	b.addPasskey(t, k, "Phone").wantStatus(t, http.StatusOK)
-	if ms := env.mails("reader@example.com"); !strings.Contains(ms[len(ms)-1].Subject, "passkey was added") ||
-		!strings.Contains(ms[len(ms)-1].Text, "Phone") || !strings.Contains(ms[len(ms)-1].Text, "at the address 127.0.0.1") ||
-		!strings.Contains(ms[len(ms)-1].HTML, "at the address 127.0.0.1") {
+	if ms := env.securityMails("reader@example.com"); !strings.Contains(ms[len(ms)-1].Subject, "passkey was added") ||
+		!strings.Contains(ms[len(ms)-1].Text, "Phone") || !strings.Contains(ms[len(ms)-1].Text, "IP address: 127.0.0.1") ||
+		!strings.Contains(ms[len(ms)-1].HTML, "127.0.0.1") {
 		t.Fatalf("no mail about the added passkey, with where it came from: %+v", ms[len(ms)-1])
+	} else {
+		notMeLink(t, ms[len(ms)-1])
 	}
+	uid := env.user("reader@example.com").ID
 
 	for i := range 2 { // synced passkeys reporting 0 pass, every time
 		other := env.browser()
@@ -284,8 +284,8 @@ func TestPasskeySignInIsComplete(t *testing.T) {
 			t.Fatalf("sign-in %d: %s", i+1, p.body)
 		}
 		other.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="reader@example.com"`)
-		if done, _ := sessionValue(t, env, other, sessSecondFactorDone); done != true {
-			t.Fatalf("a passkey sign-in is not marked second-factor complete: %v", done)
+		if id, _ := sessionValue(t, env, other, sessUserID); id != uid {
+			t.Fatalf("a passkey sign-in left session user %v, want %d", id, uid)
 		}
 	}
 
@@ -304,13 +304,13 @@ func TestPasskeyCounterMustRise(t *testing.T) {
 	k := newSoftKey(t, true)
 	b.addPasskey(t, k, "Key").wantStatus(t, http.StatusOK)
 	env.browser().passkeySignIn(t, k).wantStatus(t, http.StatusOK)
-	before := len(env.mails("reader@example.com"))
+	before := len(env.securityMails("reader@example.com"))
 
 	k.counter -= 2 // a copy, behind the original
 	if p := env.browser().passkeySignIn(t, k); p.status != http.StatusUnauthorized {
 		t.Fatalf("a counter that did not rise: %d %s, want 401", p.status, p.body)
 	}
-	ms := env.mails("reader@example.com")
+	ms := env.securityMails("reader@example.com")
 	if len(ms) != before+1 || !strings.Contains(ms[len(ms)-1].Subject, "may have been copied") {
 		t.Fatalf("mails after the refusal: %d (was %d), last %+v", len(ms), before, ms[len(ms)-1])
 	}
@@ -347,16 +347,17 @@ func TestPasskeyLimitRenameRemove(t *testing.T) {
 	b.get("/account").wantContains(t, "Work laptop")
 
 	// Removing needs the password again, and mails the owner.
-	env.clock.Advance(recentAuthTTL + time.Second)
-	if p := b.post("/account/passkeys/1/remove", nil); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/account/confirm-password") {
+	env.clock.Advance(recentAuthWindow + time.Second)
+	if p := b.post("/account/passkeys/1/remove", nil); p.status != http.StatusSeeOther || p.location() != "/account/reauth?next=%2Faccount%23passkeys" {
 		t.Fatalf("remove without a fresh password: %d %q", p.status, p.location())
 	}
 	b.confirmPassword(t)
 	b.post("/account/passkeys/1/remove", nil).wantStatus(t, http.StatusSeeOther)
-	ms := env.mails("reader@example.com")
+	ms := env.securityMails("reader@example.com")
 	if !strings.Contains(ms[len(ms)-1].Subject, "passkey was removed") || !strings.Contains(ms[len(ms)-1].Text, "Work laptop") {
 		t.Fatalf("last mail %+v, want the removal", ms[len(ms)-1])
 	}
+	notMeLink(t, ms[len(ms)-1])
 	// The removed passkey signs in no more; another account cannot remove one.
 	keys[0].counter += 5
 	if p := env.browser().passkeySignIn(t, keys[0]); p.status != http.StatusUnauthorized {

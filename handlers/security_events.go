@@ -37,6 +37,8 @@ const (
 	EventRecoveryUsed        = "recovery-used"
 	EventPasskeyAdded        = "passkey-added"
 	EventPasskeyRemoved      = "passkey-removed"
+	EventPasskeyCounter      = "passkey-counter"
+	EventSecondStepFrozen    = "second-step-frozen"
 )
 
 // eventTexts are each kind's mail subject and what it says happened.
@@ -47,14 +49,19 @@ var eventTexts = map[string]struct{ subject, what string }{
 		"The password of your Shelf account was reset with a link sent to this address."},
 	EventPasswordChanged: {"Your Shelf password was changed",
 		"The password of your Shelf account was changed."},
-	Event2FAOn: {"Two-step sign-in turned on", "Two-step sign-in with an authenticator app was turned on for your Shelf account."},
-	Event2FAOff: {"Two-step sign-in turned off",
-		"Two-step sign-in was turned off for your Shelf account: a password alone now signs in."},
+	Event2FAOn: {"Two-factor sign-in turned on",
+		"Two-factor sign-in was turned on for your Shelf account: signing in now needs a code from an authenticator app."},
+	Event2FAOff: {"Two-factor sign-in turned off",
+		"Two-factor sign-in was turned off for your Shelf account: your password alone now signs in."},
 	EventRecoveryRegenerated: {"New recovery codes for your Shelf account",
 		"New recovery codes were made for your Shelf account; the earlier ones no longer work."},
 	EventRecoveryUsed:   {"A recovery code was used", "A recovery code was used to sign in to your Shelf account."},
 	EventPasskeyAdded:   {"A passkey was added to your Shelf account", "A passkey was added to your Shelf account."},
 	EventPasskeyRemoved: {"A passkey was removed from your Shelf account", "A passkey was removed from your Shelf account."},
+	EventPasskeyCounter: {"One of your passkeys may have been copied",
+		"A sign-in to your Shelf account was refused: the passkey's signature counter did not rise, so a copy of it may exist. Remove it from your account and make a new one."},
+	EventSecondStepFrozen: {"Too many wrong codes for your Shelf account",
+		"Someone who knew your password entered too many wrong codes at the second step of signing in to your Shelf account, so that step is locked for a while. Change your password now."},
 }
 
 func eventText(kind, details string) (subject, what string) {
@@ -152,7 +159,7 @@ var undoValid = fmt.Sprintf("%d days", security.UndoTTL/(24*time.Hour))
 
 // noteSignIn mails the owner about a sign-in from a browser that holds no
 // device cookie of the account (issued since its password last changed).
-// Call it before signIn, which gives the browser one.
+// completeSignIn calls it, before it gives the browser one.
 func (a *App) noteSignIn(c echo.Context, u accounts.User) error {
 	if _, known := a.deviceFor(c, u.ID, u.DevicesValidAfter); known {
 		return nil

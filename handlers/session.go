@@ -433,9 +433,22 @@ func (a *App) signIn(c echo.Context, u accounts.User, remember bool) error {
 	return a.completeSignIn(c, u, remember)
 }
 
-// completeSignIn starts a fresh session for u: a new session token (against
-// fixation), a new CSRF token, the chosen persistence and a device cookie.
+// completeSignIn is where every sign-in ends, once all its factors are
+// proven (a password without a second factor, a verified passkey, a
+// mailed link, the second step): it mails the owner when the browser is
+// new to the account (noteSignIn, which reads the device cookie before
+// startSession gives it one), then starts the session. In an account
+// flow (withSession) the mail joins the flow's transaction.
 func (a *App) completeSignIn(c echo.Context, u accounts.User, remember bool) error {
+	if err := a.noteSignIn(c, u); err != nil {
+		return err
+	}
+	return a.startSession(c, u, remember)
+}
+
+// startSession starts a fresh session for u: a new session token (against
+// fixation), a new CSRF token, the chosen persistence and a device cookie.
+func (a *App) startSession(c echo.Context, u accounts.User, remember bool) error {
 	ctx := c.Request().Context()
 	if err := a.Sessions.RenewToken(ctx); err != nil {
 		return err
@@ -449,9 +462,9 @@ func (a *App) completeSignIn(c echo.Context, u accounts.User, remember bool) err
 	a.Sessions.RememberMe(ctx, remember)
 	a.noteSeen(c)
 	c.Set(ctxUser, &u)
-	// Every way in (password, a reset link, confirming in the browser that
-	// signed up) proves the account is this browser's: it gets a device
-	// cookie, which lockouts caused by others do not block.
+	// Every way in (a sign-in, confirming in the browser that signed up)
+	// proves the account is this browser's: it gets a device cookie, which
+	// lockouts caused by others do not block.
 	a.issueDevice(c, u.ID)
 	return nil
 }

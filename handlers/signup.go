@@ -95,7 +95,15 @@ func (a *App) signInPendingSignUp(c echo.Context, u accounts.User) error {
 		return nil
 	}
 	a.endPendingSignUp(c)
-	return a.signIn(c, u, false)
+	// The browser that made the account is not new to it: no mail.
+	on, err := a.TwoFactor.Enabled(c.Request().Context(), u.ID)
+	switch {
+	case err != nil:
+		return err
+	case on:
+		return a.startSecondStep(c, u, false)
+	}
+	return a.startSession(c, u, false)
 }
 
 // resendToPending answers from this browser's own history, the same for a

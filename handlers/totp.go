@@ -18,7 +18,6 @@ import (
 	"shelf/components/paths"
 	"shelf/store"
 	"shelf/store/accounts"
-	"shelf/store/outbox"
 	"shelf/store/sealed"
 	"shelf/store/twofactor"
 )
@@ -87,8 +86,10 @@ func (a *App) totpRoutes(e *echo.Echo) {
 }
 
 // secondStepRoutes are the routes a pending sign-in may use: the second
-// step itself, its in-place validation, and signing out.
-var secondStepRoutes = map[string]bool{paths.TwoFactorLogin: true, paths.TwoFactorValidate: true, paths.Logout: true}
+// step itself (with a code, or a security key: passkeys.go), its in-place
+// validation, and signing out.
+var secondStepRoutes = map[string]bool{paths.TwoFactorLogin: true, paths.TwoFactorValidate: true, paths.Logout: true,
+	paths.TwoFactorPasskeyOptions: true, paths.TwoFactorPasskey: true}
 
 // holdSecondStep sends a session holding a pending sign-in to the second
 // step, whatever it asks for, until it signs in or out. A pending sign-in
@@ -174,12 +175,24 @@ func (a *App) pendingSecondStep(c echo.Context) (pendingSignIn, bool) {
 }
 
 func (a *App) secondStepPage(c echo.Context) error {
-	if !a.secondStepPending(c) {
+	p, ok := a.pendingSecondStep(c)
+	if !ok {
 		return redirect(c, paths.Login)
 	}
 	noStore(c)
+	return a.renderSecondStep(c, http.StatusOK, p.userID, components.SecondStepView{Notice: a.popFlash(c)})
+}
+
+// renderSecondStep answers the second step's page for account uid, which
+// offers a security key when the account has one.
+func (a *App) renderSecondStep(c echo.Context, status int, uid int64, v components.SecondStepView) error {
+	n, err := a.passkeyStore().Count(c.Request().Context(), uid)
+	if err != nil {
+		return err
+	}
 	m := a.formMeta(c, "Enter your code")
-	return render(c, http.StatusOK, components.SecondStepPage(m, components.SecondStepView{CSRF: m.CSRFToken, Notice: a.popFlash(c)}))
+	v.CSRF, v.Passkeys = m.CSRFToken, n > 0
+	return render(c, status, components.SecondStepPage(m, v))
 }
 
 // checkCodeFormat checks what was typed looks like a code, before any
@@ -244,9 +257,7 @@ func (a *App) secondStep(c echo.Context) error {
 	uid, remember, next := pending.userID, pending.remember, pending.next
 	code := c.FormValue(fieldCode)
 	fail := func(status int, v components.SecondStepView) error {
-		m := a.formMeta(c, "Enter your code")
-		v.CSRF = m.CSRFToken
-		return render(c, status, components.SecondStepPage(m, v))
+		return a.renderSecondStep(c, status, uid, v)
 	}
 	var f Form
 	checkCodeFormat(&f, code, true)
@@ -260,6 +271,7 @@ func (a *App) secondStep(c echo.Context) error {
 			Status: "Too many wrong codes were entered for this account. Try again in " + humanWait(until.Sub(now)) + "."})
 	}
 	var recovery bool
+	var left int
 	err := a.withSession(c, func(save accounts.SaveSession) error {
 		return a.DB.InTx(ctx, func(tx *sql.Tx) error {
 			tctx := store.WithTx(ctx, tx)
@@ -276,19 +288,17 @@ func (a *App) secondStep(c echo.Context) error {
 				return err
 			}
 			if rec {
-				left, err := a.recoveryCodesLeftTx(tctx, tx, uid)
-				if err != nil {
-					return err
-				}
-				if err := a.mailSecurityTwoFactor(tctx, tx, c, u, fmt.Sprintf(
-					"A recovery code was used to sign in to your Shelf account. You have %d left.", left)); err != nil {
+				if left, err = a.recoveryCodesLeftTx(tctx, tx, uid); err != nil {
 					return err
 				}
 			}
 			return save(tctx, u)
 		})
 	}, func(u accounts.User) error {
-		return a.completeSignIn(c, u, remember)
+		if err := a.completeSignIn(c, u, remember); err != nil || !recovery {
+			return err
+		}
+		return a.securityEvent(c, u, EventRecoveryUsed, recoveryCodesLeft(left))
 	})
 	switch {
 	case errors.Is(err, errWrongCode):
@@ -296,10 +306,8 @@ func (a *App) secondStep(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	a.mailQueued()
 	if recovery {
-		left, err := a.TwoFactor.RecoveryCodesLeft(ctx, uid)
-		if err == nil && left <= 3 {
+		if left <= 3 {
 			a.flash(c, fmt.Sprintf("You signed in with a recovery code. You have %d left: make new ones on this page.", left))
 			return redirect(c, paths.Account)
 		}
@@ -327,15 +335,13 @@ func (a *App) wrongSecondCode(c echo.Context, uid int64, code string, fail func(
 		if err != nil {
 			return err
 		}
-		return a.mailSecurityTwoFactor(tctx, tx, c, u, fmt.Sprintf(
-			"Someone entered %d wrong codes at the second step of signing in to your Shelf account within an hour, so it is locked for %d minutes. They knew your password: change it now.",
-			twofactor.FreezeAfter, int(twofactor.FreezeFor/time.Minute)))
+		return inRequestTx(c, tctx, func() error {
+			return a.securityEvent(c, u, EventSecondStepFrozen, fmt.Sprintf("%d wrong codes within an hour; locked for %d minutes",
+				twofactor.FreezeAfter, int(twofactor.FreezeFor/time.Minute)))
+		})
 	})
 	if err != nil {
 		return err
-	}
-	if froze {
-		a.mailQueued()
 	}
 	fails := a.Sessions.GetInt(ctx, sessSecondFails) + 1
 	if fails >= secondStepTries {
@@ -352,6 +358,24 @@ func (a *App) wrongSecondCode(c echo.Context, uid int64, code string, fail func(
 	return fail(http.StatusUnprocessableEntity, components.SecondStepView{Code: code, Error: "Wrong code.", Status: status})
 }
 
+// recoveryCodesLeft says how many recovery codes are left, for a mail.
+func recoveryCodesLeft(n int) string {
+	if n == 1 {
+		return "1 recovery code left"
+	}
+	return fmt.Sprintf("%d recovery codes left", n)
+}
+
+// inRequestTx runs fn with the request's context set to ctx, which
+// carries a transaction (store.WithTx), so that what fn records through
+// the request (securityEvent) joins that transaction.
+func inRequestTx(c echo.Context, ctx context.Context, fn func() error) error {
+	r := c.Request()
+	c.SetRequest(r.WithContext(ctx))
+	defer c.SetRequest(r)
+	return fn()
+}
+
 func (a *App) recoveryCodesLeftTx(ctx context.Context, tx *sql.Tx, uid int64) (int, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, uid).Scan(&n)
@@ -362,20 +386,44 @@ func (a *App) recoveryCodesLeftTx(ctx context.Context, tx *sql.Tx, uid int64) (i
 
 // requireRecentAuth lets through confirmed accounts whose password was
 // re-entered in this session within the last 5 minutes, and sends others
-// to enter it again. Sensitive changes (a second factor, recovery codes)
-// use it.
+// to enter it again, coming back to the page they were on. Every
+// sensitive change (a second factor, recovery codes, passkeys) uses it.
 func (a *App) requireRecentAuth(next echo.HandlerFunc) echo.HandlerFunc {
-	return a.requireConfirmed(func(c echo.Context) error {
-		at := a.Sessions.GetInt64(c.Request().Context(), sessReauthAt)
-		if at == 0 || a.now().Sub(time.Unix(at, 0)) > recentAuthWindow {
-			back := c.Request().URL.RequestURI()
-			if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
-				back = c.Path() // the form's page: each form posts to the path that shows it
+	return a.recentAuthFor("")(next)
+}
+
+// recentAuthFor is requireRecentAuth coming back to back after the
+// password, or, when back is "", to the request's page (a form's POST
+// returns to the form's page: each form posts to the path that shows it).
+// A request made by script (JSON) is told where to go instead: 403 with
+// {"reauth": URL}.
+func (a *App) recentAuthFor(back string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return a.requireConfirmed(func(c echo.Context) error {
+			if a.recentlyReauthenticated(c) {
+				return next(c)
 			}
-			return redirect(c, paths.ReauthNext(back))
-		}
-		return next(c)
-	})
+			to := back
+			if to == "" {
+				to = c.Request().URL.RequestURI()
+				if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+					to = c.Path()
+				}
+			}
+			if wantsJSON(c) {
+				noStore(c)
+				return c.JSON(http.StatusForbidden, map[string]string{"error": "Confirm your password first.", "reauth": paths.ReauthNext(to)})
+			}
+			return redirect(c, paths.ReauthNext(to))
+		})
+	}
+}
+
+// recentlyReauthenticated reports whether the password was re-entered in
+// this session within recentAuthWindow.
+func (a *App) recentlyReauthenticated(c echo.Context) bool {
+	at := a.Sessions.GetInt64(c.Request().Context(), sessReauthAt)
+	return at != 0 && a.now().Sub(time.Unix(at, 0)) <= recentAuthWindow
 }
 
 func (a *App) reauthPage(c echo.Context) error {
@@ -524,16 +572,12 @@ func (a *App) totpSetup(c echo.Context) error {
 			if codes, err = a.TwoFactor.ReplaceRecoveryCodes(tctx, tx, u.ID); err != nil {
 				return err
 			}
-			if err := a.mailSecurityTwoFactor(tctx, tx, c, u,
-				"Two-factor sign-in was turned on for your Shelf account: signing in now needs a code from an authenticator app."); err != nil {
-				return err
-			}
 			return save(tctx, u)
 		})
 	}, func(accounts.User) error {
 		a.Sessions.Remove(c.Request().Context(), sessEnrolSecret)
 		a.putFreshCodes(c, u, codes)
-		return nil
+		return a.securityEvent(c, u, Event2FAOn)
 	})
 	if store.IsUniqueViolation(err) {
 		a.flash(c, "Two-factor sign-in is already on.")
@@ -542,7 +586,6 @@ func (a *App) totpSetup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a.mailQueued()
 	a.Logger.Info("two-factor turned on", "user_id", u.ID)
 	return redirect(c, paths.RecoveryCodes)
 }
@@ -609,26 +652,20 @@ func (a *App) regenerateRecoveryCodes(c echo.Context) error {
 	err := a.withSession(c, func(save accounts.SaveSession) error {
 		return a.DB.InTx(ctx, func(tx *sql.Tx) error {
 			tctx := store.WithTx(ctx, tx)
-			var n int
-			if err := tx.QueryRowContext(tctx, `SELECT count(*) FROM totp_factors WHERE user_id = $1`, u.ID).Scan(&n); err != nil {
+			if on, err := a.TwoFactor.EnabledTx(tctx, tx, u.ID); err != nil {
 				return err
-			}
-			if n == 0 {
+			} else if !on {
 				return twofactor.ErrNotEnabled
 			}
 			var err error
 			if codes, err = a.TwoFactor.ReplaceRecoveryCodes(tctx, tx, u.ID); err != nil {
 				return err
 			}
-			if err := a.mailSecurityTwoFactor(tctx, tx, c, u,
-				"New recovery codes were made for your Shelf account. The old ones no longer work."); err != nil {
-				return err
-			}
 			return save(tctx, u)
 		})
 	}, func(accounts.User) error {
 		a.putFreshCodes(c, u, codes)
-		return nil
+		return a.securityEvent(c, u, EventRecoveryRegenerated)
 	})
 	if errors.Is(err, twofactor.ErrNotEnabled) {
 		return redirect(c, paths.Account)
@@ -636,7 +673,6 @@ func (a *App) regenerateRecoveryCodes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a.mailQueued()
 	return redirect(c, paths.RecoveryCodes)
 }
 
@@ -684,11 +720,10 @@ func (a *App) totpDisable(c echo.Context) error {
 			if !ok {
 				return errWrongCode
 			}
-			if err := a.TwoFactor.Disable(tctx, tx, u.ID); err != nil {
+			if err := a.TwoFactor.Disable(tctx, tx, u.ID, now); err != nil {
 				return err
 			}
-			return a.mailSecurityTwoFactor(tctx, tx, c, u,
-				"Two-factor sign-in was turned off for your Shelf account: your password alone now signs in.")
+			return inRequestTx(c, tctx, func() error { return a.securityEvent(c, u, Event2FAOff) })
 		})
 		switch {
 		case errors.Is(err, twofactor.ErrNotEnabled):
@@ -711,7 +746,6 @@ func (a *App) totpDisable(c echo.Context) error {
 		m := a.formMeta(c, "Turn off two-factor sign-in")
 		return render(c, status, components.TOTPDisablePage(m, components.TOTPDisableView{CSRF: m.CSRFToken, Errors: f.FieldErrors}))
 	}
-	a.mailQueued()
 	a.Logger.Info("two-factor turned off", "user_id", u.ID)
 	a.flash(c, "Two-factor sign-in is off.")
 	return redirect(c, paths.Account)
@@ -725,30 +759,6 @@ func (a *App) twoFactorStatus(ctx context.Context, u accounts.User) (components.
 	}
 	left, err := a.TwoFactor.RecoveryCodesLeft(ctx, u.ID)
 	return components.TwoFactorStatus{Enabled: true, CodesLeft: left}, err
-}
-
-// ---- Mail ----
-
-// mailSecurityTwoFactor enqueues, in tx, a mail telling u's owner of a
-// change to how their account signs in. Every security mail of the second
-// factor goes through here.
-func (a *App) mailSecurityTwoFactor(ctx context.Context, tx *sql.Tx, c echo.Context, u accounts.User, summary string) error {
-	when := a.now().UTC().Format(displayTime) + " from " + c.RealIP() + " (" + browserSummary(c.Request().UserAgent()) + ")"
-	msg := components.TwoFactorMail{To: u.Email, Summary: summary, When: when,
-		Advice: "If this wasn't you, reset your password now and check your account's two-factor settings."}
-	m, err := renderMail(ctx, u.Email, "Security notice for your Shelf account", components.TwoFactorMailHTML(msg), components.TwoFactorMailText(msg))
-	if err != nil {
-		return err
-	}
-	_, err = outbox.Enqueue(ctx, tx, m)
-	return err
-}
-
-// mailQueued wakes the outbox sender after a commit that enqueued mail.
-func (a *App) mailQueued() {
-	if a.Mailer != nil {
-		a.Mailer.Notify()
-	}
 }
 
 // qrSVG draws text's QR code as an inline SVG: one path of dark modules,

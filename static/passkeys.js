@@ -151,7 +151,7 @@
       }).finally(function () { button.disabled = false; });
     });
 
-    if (PublicKeyCredential.isConditionalMediationAvailable) {
+    if (box.dataset.autofill !== "off" && PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
         if (!ok) return;
         signIn("conditional").catch(function (err) {

@@ -21,8 +21,10 @@ func TestImportReachesEveryServerOnPostgres(t *testing.T) {
 	}
 	db := storetest.PostgresURL(t)
 	logs := &syncBuffer{}
-	a := launchShelf(t, db, logs, nil)
-	b := launchShelf(t, db, logs, nil)
+	// Servers on PostgreSQL share one secret key, given to each.
+	env := []string{"SHELF_SECRET_KEY=" + strings.Repeat("ab", 32)}
+	a := launchShelf(t, db, logs, env)
+	b := launchShelf(t, db, logs, env)
 	if n := catalogSize(t, db); n < 9000 {
 		t.Fatalf("%d books after the first start, want the bundled catalog", n)
 	}

@@ -80,6 +80,7 @@ func TestSignInByEmailThroughRealSMTP(t *testing.T) {
 	if signedIn(asker, "ann@example.org") {
 		t.Fatal("the browser that asked was signed in too")
 	}
+	wantNewDeviceMail(t, mailTo("ann@example.org"))
 
 	// The code, in the browser that asked.
 	signUp("bob@example.org")
@@ -93,6 +94,7 @@ func TestSignInByEmailThroughRealSMTP(t *testing.T) {
 	if !signedIn(bob, "bob@example.org") {
 		t.Fatal("not signed in by the code")
 	}
+	wantNewDeviceMail(t, mailTo("bob@example.org"))
 
 	// No account: an offer to sign up.
 	ask(newClient(t, s.URL), "nobody@example.org")
@@ -100,4 +102,15 @@ func TestSignInByEmailThroughRealSMTP(t *testing.T) {
 	if !strings.Contains(m.Text, "has no account") || !strings.Contains(m.Text, s.URL+"/register") {
 		t.Fatalf("no-account mail:\n%s", m.Text)
 	}
+}
+
+// wantNewDeviceMail checks m is the mail about a sign-in from a new
+// browser, which every complete sign-in sends, with its "This wasn't me"
+// link and the address it came from.
+func wantNewDeviceMail(t *testing.T, m devinbox.Message) {
+	t.Helper()
+	if m.Subject != "New sign-in to your Shelf account" {
+		t.Fatalf("mail %q, want the new sign-in", m.Subject)
+	}
+	wantNotMeMail(t, m, "127.0.0.1")
 }

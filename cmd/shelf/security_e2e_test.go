@@ -91,7 +91,21 @@ func TestSecurityMailsThroughRealSMTP(t *testing.T) {
 		t.Fatalf("reset notice: %q", resetNotice.Subject)
 	}
 	mailLink(t, resetNotice, s.URL, "/security/not-me/")
-	if status, _, _ := owner.get("/account"); status != http.StatusOK {
-		t.Fatalf("signed in after the reset: %d", status)
+	// A reset never signs in: the owner signs in with the new password,
+	// from a browser whose device cookie the new password made stale.
+	if status, _, _ := owner.get("/account"); status != http.StatusSeeOther {
+		t.Fatalf("/account after the reset: %d, want the sign-in page", status)
 	}
+	_, page, _ = owner.get("/login")
+	if status, _, _ := owner.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {email}, "password": {newPassword}}); status != http.StatusSeeOther {
+		t.Fatalf("sign-in with the new password: %d", status)
+	}
+	if status, _, _ := owner.get("/account"); status != http.StatusOK {
+		t.Fatalf("signed in with the new password: %d", status)
+	}
+	newDevice := catcher.next(t, 10*time.Second)
+	if newDevice.Subject != "New sign-in to your Shelf account" {
+		t.Fatalf("mail after signing in: %q", newDevice.Subject)
+	}
+	mailLink(t, newDevice, s.URL, "/security/not-me/")
 }

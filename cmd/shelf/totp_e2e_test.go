@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"shelf/store/outbox/devinbox"
 	"shelf/store/twofactor"
 )
 
@@ -68,6 +69,7 @@ func TestTwoFactorThroughRealSMTP(t *testing.T) {
 	if !strings.Contains(mail.Text, "Two-factor sign-in was turned on") || mail.HTML == "" || !strings.Contains(mail.To[0], email) {
 		t.Fatalf("mail after enrolment: %+v", mail)
 	}
+	wantNotMeMail(t, mail, "127.0.0.1")
 
 	// After a restart (the key read back from its file), the password alone
 	// does not sign in; the next code does.
@@ -89,15 +91,75 @@ func TestTwoFactorThroughRealSMTP(t *testing.T) {
 	if status, body, _ := b.get("/account"); status != http.StatusOK || !strings.Contains(body, "recovery codes left") {
 		t.Fatalf("/account after the second step: %d", status)
 	}
+	// The sign-in from a new browser is mailed once it is complete: after
+	// the code, not after the password.
+	mail = catcher.next(t, 30*time.Second)
+	if mail.Subject != "New sign-in to your Shelf account" {
+		t.Fatalf("mail after the second step: %+v", mail)
+	}
+	wantNotMeMail(t, mail, "127.0.0.1")
+
+	// A recovery code at the second step, in another new browser: its
+	// sign-in and the code's use are mailed.
+	d := newClient(t, s.URL)
+	_, page, _ = d.get("/login")
+	d.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {email}, "password": {pw}})
+	_, page, _ = d.get("/login/two-factor")
+	if status, body, _ := d.post("/login/two-factor", url.Values{"_csrf": {csrfFrom(t, page)}, "code": {recovery[1]}}); status != http.StatusSeeOther {
+		t.Fatalf("second step with a recovery code: %d\n%s", status, body)
+	}
+	for _, subject := range []string{"New sign-in to your Shelf account", "A recovery code was used"} {
+		mail = catcher.next(t, 30*time.Second)
+		if mail.Subject != subject {
+			t.Fatalf("mail %q, want %q", mail.Subject, subject)
+		}
+		wantNotMeMail(t, mail, "127.0.0.1")
+	}
+	if !strings.Contains(mail.Text, "9 recovery codes left") {
+		t.Fatalf("the mail does not say how many codes are left:\n%s", mail.Text)
+	}
+
+	// New recovery codes (the password again first) are mailed too.
+	_, page, _ = b.get("/account/reauth?next=%2Faccount%2Ftwo-factor%2Frecovery-codes")
+	b.post("/account/reauth", url.Values{"_csrf": {csrfFrom(t, page)}, "password": {pw}, "next": {"/account/two-factor/recovery-codes"}})
+	_, page, _ = b.get("/account/two-factor/recovery-codes")
+	if status, _, _ := b.post("/account/two-factor/recovery-codes", url.Values{"_csrf": {csrfFrom(t, page)}}); status != http.StatusSeeOther {
+		t.Fatalf("regenerate: %d", status)
+	}
+	_, page, _ = b.get("/account/two-factor/recovery-codes")
+	fresh := regexp.MustCompile(`[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}`).FindAllString(page, -1)
+	if len(fresh) != 10 || fresh[0] == recovery[0] {
+		t.Fatalf("new recovery codes: %v", fresh)
+	}
+	mail = catcher.next(t, 30*time.Second)
+	if mail.Subject != "New recovery codes for your Shelf account" {
+		t.Fatalf("mail after regenerating: %+v", mail)
+	}
+	wantNotMeMail(t, mail, "127.0.0.1")
 
 	// Turning it off, with the password and a recovery code, mails the owner.
 	_, page, _ = b.get("/account/two-factor/disable")
-	if status, body, _ := b.post("/account/two-factor/disable", url.Values{"_csrf": {csrfFrom(t, page)}, "password": {pw}, "code": {strings.ToLower(recovery[0])}}); status != http.StatusSeeOther {
+	if status, body, _ := b.post("/account/two-factor/disable", url.Values{"_csrf": {csrfFrom(t, page)}, "password": {pw}, "code": {strings.ToLower(fresh[0])}}); status != http.StatusSeeOther {
 		t.Fatalf("turn off: %d\n%s", status, body)
 	}
 	mail = catcher.next(t, 30*time.Second)
 	if !strings.Contains(mail.Text, "Two-factor sign-in was turned off") || !strings.Contains(mail.Text, "127.0.0.1") {
 		t.Fatalf("mail after turning off: %+v", mail)
+	}
+	wantNotMeMail(t, mail, "127.0.0.1")
+	if n := catcher.drain(); n != 0 {
+		t.Fatalf("%d more mails", n)
+	}
+}
+
+// wantNotMeMail checks a security mail carries, in both parts, the address
+// it came from and a "This wasn't me" link.
+func wantNotMeMail(t *testing.T, m devinbox.Message, ip string) {
+	t.Helper()
+	for _, part := range []string{m.Text, m.HTML} {
+		if !strings.Contains(part, ip) || !regexp.MustCompile(`/security/not-me/[A-Za-z0-9_-]{43}`).MatchString(part) {
+			t.Fatalf("security mail without %s or a \"This wasn't me\" link:\n%s", ip, part)
+		}
 	}
 }
 

@@ -208,27 +208,35 @@ func (s *Store) ByCredentialID(ctx context.Context, credentialID []byte) (Passke
 func (s *Store) Add(ctx context.Context, userID int64, p Passkey) (int64, error) {
 	var id int64
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM passkeys WHERE user_id = $1`, userID).Scan(&n); err != nil {
-			return err
-		}
-		if n >= MaxPerUser {
-			return ErrLimit
-		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO passkeys (user_id, credential_id, public_key, name, sign_count, backup_eligible,
-			backup_state, aaguid, transports, attestation_fmt, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (credential_id) DO NOTHING RETURNING id`,
-			userID, p.CredentialID, p.PublicKey, p.Name, int64(p.SignCount), p.BackupEligible, p.BackupState, p.AAGUID,
-			strings.Join(p.Transports, ","), p.AttestationFormat, ts(s.now())).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrDuplicate
-		}
+		var err error
+		id, err = s.AddTx(ctx, tx, userID, p)
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrLimit) && !errors.Is(err, ErrDuplicate) {
+	return id, err
+}
+
+// AddTx is Add in tx.
+func (s *Store) AddTx(ctx context.Context, tx *sql.Tx, userID int64, p Passkey) (int64, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM passkeys WHERE user_id = $1`, userID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("add passkey: %w", err)
 	}
-	return id, err
+	if n >= MaxPerUser {
+		return 0, ErrLimit
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO passkeys (user_id, credential_id, public_key, name, sign_count, backup_eligible,
+		backup_state, aaguid, transports, attestation_fmt, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (credential_id) DO NOTHING RETURNING id`,
+		userID, p.CredentialID, p.PublicKey, p.Name, int64(p.SignCount), p.BackupEligible, p.BackupState, p.AAGUID,
+		strings.Join(p.Transports, ","), p.AttestationFormat, ts(s.now())).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrDuplicate
+	}
+	if err != nil {
+		return 0, fmt.Errorf("add passkey: %w", err)
+	}
+	return id, nil
 }
 
 // Rename names one of the account's passkeys (store.ErrNotFound if the
@@ -247,7 +255,24 @@ func (s *Store) Rename(ctx context.Context, userID, id int64, name string) error
 // Remove deletes one of the account's passkeys and returns it
 // (store.ErrNotFound if the account has no such passkey).
 func (s *Store) Remove(ctx context.Context, userID, id int64) (Passkey, error) {
-	p, err := scan(s.db.Write.QueryRowContext(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING `+columns, id, userID))
+	return s.remove(ctx, s.db.Write, `id = $1`, userID, id)
+}
+
+// RemoveTx is Remove in tx.
+func (s *Store) RemoveTx(ctx context.Context, tx *sql.Tx, userID, id int64) (Passkey, error) {
+	return s.remove(ctx, tx, `id = $1`, userID, id)
+}
+
+// RemoveCredential deletes, in tx, the account's passkey of that
+// credential id (store.ErrNotFound if it has none).
+func (s *Store) RemoveCredential(ctx context.Context, tx *sql.Tx, userID int64, credentialID []byte) (Passkey, error) {
+	return s.remove(ctx, tx, `credential_id = $1`, userID, credentialID)
+}
+
+func (s *Store) remove(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, which string, userID int64, key any) (Passkey, error) {
+	p, err := scan(q.QueryRowContext(ctx, `DELETE FROM passkeys WHERE `+which+` AND user_id = $2 RETURNING `+columns, key, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Passkey{}, store.ErrNotFound
 	}

@@ -23,6 +23,11 @@ const (
 	timeLayout    = "2006-01-02 15:04:05.000"
 )
 
+// KeepDisabled is how long a disabled factor is kept, so that it can be
+// restored (Restore): as long as the "This wasn't me" link of the mail
+// about turning it off works.
+const KeepDisabled = 7 * 24 * time.Hour
+
 // ErrNotEnabled is returned for an account without a second factor.
 var ErrNotEnabled = errors.New("twofactor: not enabled for this account")
 
@@ -51,24 +56,87 @@ func parseTS(v sql.NullString) time.Time {
 // Enabled reports whether the account has an authenticator app.
 func (s *Store) Enabled(ctx context.Context, userID int64) (bool, error) {
 	var n int
-	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM totp_factors WHERE user_id = $1`, userID).Scan(&n)
+	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM totp_factors WHERE user_id = $1 AND disabled_at IS NULL`, userID).Scan(&n)
+	return n > 0, err
+}
+
+// EnabledTx is Enabled in tx.
+func (s *Store) EnabledTx(ctx context.Context, tx *sql.Tx, userID int64) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM totp_factors WHERE user_id = $1 AND disabled_at IS NULL`, userID).Scan(&n)
 	return n > 0, err
 }
 
 // Enable stores the account's secret, with step (the enrolment code's) as
-// the last used, so that code does not work again at sign-in.
+// the last used, so that code does not work again at sign-in. A factor
+// kept after it was disabled is replaced; an enabled one is a unique
+// violation.
 func (s *Store) Enable(ctx context.Context, tx *sql.Tx, userID int64, secret string, step int64, now time.Time) error {
+	if err := s.purgeDisabled(ctx, tx, userID, now); err != nil {
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO totp_factors (user_id, secret, last_step, enabled_at) VALUES ($1, $2, $3, $4)`,
 		userID, s.keys.Seal([]byte(secret), userID, secretPurpose), step, ts(now))
 	return err
 }
 
-// Disable removes the account's second factor and its recovery codes.
-func (s *Store) Disable(ctx context.Context, tx *sql.Tx, userID int64) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+// Disable turns the account's second factor off (ErrNotEnabled if it is
+// not on). Its sealed secret and recovery codes are kept for KeepDisabled,
+// unusable, so that Restore can turn it back on as it was.
+func (s *Store) Disable(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) error {
+	if err := s.purgeDisabled(ctx, tx, userID, now); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM totp_factors WHERE user_id = $1`, userID)
+	res, err := tx.ExecContext(ctx, `UPDATE totp_factors SET disabled_at = $1 WHERE user_id = $2 AND disabled_at IS NULL`, ts(now), userID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotEnabled
+	}
+	return nil
+}
+
+// Restore turns back on the account's second factor disabled at or after
+// since (and within KeepDisabled of now), with its secret, last used step
+// and recovery codes as they were. It reports whether there was one.
+func (s *Store) Restore(ctx context.Context, tx *sql.Tx, userID int64, since, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE totp_factors SET disabled_at = NULL
+		WHERE user_id = $1 AND disabled_at IS NOT NULL AND disabled_at >= $2 AND disabled_at > $3`,
+		userID, ts(since), ts(now.Add(-KeepDisabled)))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// RemoveEnabledBy removes, for good, the account's second factor if it is
+// on and was turned on at or before t. It reports whether it did.
+func (s *Store) RemoveEnabledBy(ctx context.Context, tx *sql.Tx, userID int64, t time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM totp_factors WHERE user_id = $1 AND disabled_at IS NULL AND enabled_at <= $2`, userID, ts(t))
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID)
+	return err == nil, err
+}
+
+// purgeDisabled deletes the disabled factor of the account, if any, and
+// every factor disabled more than KeepDisabled ago, with their recovery
+// codes.
+func (s *Store) purgeDisabled(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) error {
+	const which = `disabled_at IS NOT NULL AND (user_id = $1 OR disabled_at <= $2)`
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id IN (SELECT user_id FROM totp_factors WHERE `+which+`)`,
+		userID, ts(now.Add(-KeepDisabled))); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM totp_factors WHERE `+which, userID, ts(now.Add(-KeepDisabled)))
 	return err
 }
 
@@ -80,7 +148,7 @@ func (s *Store) Disable(ctx context.Context, tx *sql.Tx, userID int64) error {
 func (s *Store) UseCode(ctx context.Context, tx *sql.Tx, userID int64, code string, now time.Time) (bool, error) {
 	var sealedSecret []byte
 	var last int64
-	err := tx.QueryRowContext(ctx, `SELECT secret, last_step FROM totp_factors WHERE user_id = $1`, userID).Scan(&sealedSecret, &last)
+	err := tx.QueryRowContext(ctx, `SELECT secret, last_step FROM totp_factors WHERE user_id = $1 AND disabled_at IS NULL`, userID).Scan(&sealedSecret, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, ErrNotEnabled
 	}
@@ -110,7 +178,8 @@ func (s *Store) UseRecoveryCode(ctx context.Context, tx *sql.Tx, userID int64, c
 	if !ok {
 		return false, nil
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL`,
+	res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL
+		AND EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = $2 AND f.disabled_at IS NULL)`,
 		ts(now), userID, s.keys.Hash([]byte(norm), userID, recoveryPurpose))
 	if err != nil {
 		return false, err
@@ -147,7 +216,8 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID int
 // RecoveryCodesLeft counts the account's unused recovery codes.
 func (s *Store) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
 	var n int
-	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, userID).Scan(&n)
+	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL
+		AND EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = $1 AND f.disabled_at IS NULL)`, userID).Scan(&n)
 	return n, err
 }
 
@@ -155,7 +225,7 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error
 // zero when it is not frozen at now.
 func (s *Store) FrozenUntil(ctx context.Context, userID int64, now time.Time) (time.Time, error) {
 	var until sql.NullString
-	err := s.db.Read.QueryRowContext(ctx, `SELECT frozen_until FROM totp_factors WHERE user_id = $1`, userID).Scan(&until)
+	err := s.db.Read.QueryRowContext(ctx, `SELECT frozen_until FROM totp_factors WHERE user_id = $1 AND disabled_at IS NULL`, userID).Scan(&until)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}
@@ -171,7 +241,7 @@ func (s *Store) FrozenUntil(ctx context.Context, userID int64, now time.Time) (t
 func (s *Store) RecordFailure(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (froze bool, err error) {
 	var fails int
 	var since sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT fails, fails_since FROM totp_factors WHERE user_id = $1`, userID).Scan(&fails, &since)
+	err = tx.QueryRowContext(ctx, `SELECT fails, fails_since FROM totp_factors WHERE user_id = $1 AND disabled_at IS NULL`, userID).Scan(&fails, &since)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -330,4 +331,80 @@ func BenchmarkSealOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A disabled factor signs nothing in and is kept a week, so Restore can
+// turn it back on as it was; enabling again replaces it, and one disabled
+// longer ago is deleted.
+func TestDisableKeepsTheFactorForRestore(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		s := testStore(t, db)
+		ctx := context.Background()
+		now := time.Now()
+		uid, secret := enable(t, db, s, "kept@example.org", Step(now)-5)
+		codes := inTx(t, db, func(tx *sql.Tx) ([]string, error) { return s.ReplaceRecoveryCodes(ctx, tx, uid) })
+		inTx(t, db, func(tx *sql.Tx) (any, error) { return nil, s.Disable(ctx, tx, uid, now) })
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return s.Disable(ctx, tx, uid, now) }); !errors.Is(err, ErrNotEnabled) {
+			t.Fatalf("disabling twice: %v, want ErrNotEnabled", err)
+		}
+		if on, err := s.Enabled(ctx, uid); err != nil || on {
+			t.Fatalf("enabled after Disable: %v %v", on, err)
+		}
+		if ok := inTx(t, db, func(tx *sql.Tx) (bool, error) { return s.UseRecoveryCode(ctx, tx, uid, codes[0], now) }); ok {
+			t.Fatal("a recovery code of a disabled factor worked")
+		}
+		if _, err := inTxErr(db, func(tx *sql.Tx) (bool, error) { return s.UseCode(ctx, tx, uid, code(t, secret, Step(now)), now) }); !errors.Is(err, ErrNotEnabled) {
+			t.Fatalf("an app code of a disabled factor: %v, want ErrNotEnabled", err)
+		}
+		if n, _ := s.RecoveryCodesLeft(ctx, uid); n != 0 {
+			t.Fatalf("%d recovery codes left while disabled", n)
+		}
+
+		// Restore: only a factor disabled since the given time.
+		if ok := inTx(t, db, func(tx *sql.Tx) (bool, error) { return s.Restore(ctx, tx, uid, now.Add(time.Minute), now) }); ok {
+			t.Fatal("restored a factor disabled before the event")
+		}
+		if ok := inTx(t, db, func(tx *sql.Tx) (bool, error) { return s.Restore(ctx, tx, uid, now.Add(-time.Minute), now) }); !ok {
+			t.Fatal("not restored")
+		}
+		if n, _ := s.RecoveryCodesLeft(ctx, uid); n != RecoveryCodes {
+			t.Fatalf("%d recovery codes after restoring, want %d", n, RecoveryCodes)
+		}
+		if ok := inTx(t, db, func(tx *sql.Tx) (bool, error) { return s.UseCode(ctx, tx, uid, code(t, secret, Step(now)), now) }); !ok {
+			t.Fatal("the restored secret's code did not work")
+		}
+
+		// A week later it is gone; enabling again replaces a kept one.
+		inTx(t, db, func(tx *sql.Tx) (any, error) { return nil, s.Disable(ctx, tx, uid, now) })
+		later := now.Add(KeepDisabled + time.Hour)
+		if ok := inTx(t, db, func(tx *sql.Tx) (bool, error) { return s.Restore(ctx, tx, uid, now.Add(-time.Minute), later) }); ok {
+			t.Fatal("restored a factor disabled more than a week ago")
+		}
+		other := newUser(t, db, "other@example.org")
+		inTx(t, db, func(tx *sql.Tx) (any, error) { return nil, s.Enable(ctx, tx, other, secret, Step(later), later) })
+		var rows int
+		if err := db.Read.QueryRowContext(ctx, `SELECT count(*) FROM totp_factors WHERE user_id = $1`, uid).Scan(&rows); err != nil || rows != 0 {
+			t.Fatalf("%d factors kept past a week (%v)", rows, err)
+		}
+		if err := db.Read.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1`, uid).Scan(&rows); err != nil || rows != 0 {
+			t.Fatalf("%d recovery codes kept past a week (%v)", rows, err)
+		}
+
+		again, _ := enable(t, db, s, "again@example.org", Step(now))
+		inTx(t, db, func(tx *sql.Tx) (any, error) { return nil, s.Disable(ctx, tx, again, now) })
+		inTx(t, db, func(tx *sql.Tx) (any, error) { return nil, s.Enable(ctx, tx, again, secret, Step(now), now) })
+		if on, err := s.Enabled(ctx, again); err != nil || !on {
+			t.Fatalf("enabling again after Disable: %v %v", on, err)
+		}
+	})
+}
+
+func inTxErr[T any](db *store.DB, fn func(tx *sql.Tx) (T, error)) (T, error) {
+	var out T
+	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	return out, err
 }
