@@ -442,7 +442,7 @@ func (a *App) completeSignIn(c echo.Context, u accounts.User, remember bool) err
 	}
 	a.endPendingSignUp(c) // a signed-in browser waits for no sign-up
 	a.endSecondStep(c)
-	a.Sessions.Remove(ctx, sessReauthAt) // re-entering a password was for the account signed in before
+	a.forgetAccountProofs(c)
 	a.Sessions.Put(ctx, sessUserID, u.ID)
 	a.Sessions.Put(ctx, sessCreated, a.now().Unix())
 	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())
@@ -454,6 +454,19 @@ func (a *App) completeSignIn(c echo.Context, u accounts.User, remember bool) err
 	// cookie, which lockouts caused by others do not block.
 	a.issueDevice(c, u.ID)
 	return nil
+}
+
+// accountProofs are session values that vouch for the account signed in
+// when they were put: a password re-entered (for the authenticator app, for
+// passkeys), a proven second factor. None may outlive a change of account.
+var accountProofs = []string{sessReauthAt, sessRecentAuthPasskeys, sessSecondFactorDone}
+
+// forgetAccountProofs drops accountProofs, at every sign-in.
+func (a *App) forgetAccountProofs(c echo.Context) {
+	ctx := c.Request().Context()
+	for _, k := range accountProofs {
+		a.Sessions.Remove(ctx, k)
+	}
 }
 
 // flash leaves a one-time notice for the next page: in the session of a

@@ -127,7 +127,7 @@ func (a *App) startSecondStep(c echo.Context, u accounts.User, remember bool) er
 	}
 	a.endPendingSignUp(c)
 	a.Sessions.Remove(ctx, sessUserID)
-	a.Sessions.Remove(ctx, sessReauthAt)
+	a.forgetAccountProofs(c)
 	a.Sessions.Put(ctx, sessSecondUser, u.ID)
 	a.Sessions.Put(ctx, sessSecondStarted, a.now().Unix())
 	a.Sessions.Put(ctx, sessSecondFails, 0)
