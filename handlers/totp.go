@@ -231,6 +231,43 @@ func (a *App) useSecondFactor(ctx context.Context, tx *sql.Tx, userID int64, cod
 	return ok, false, err
 }
 
+// secondFactorCheck is how a code fared in checkSecondFactor.
+type secondFactorCheck struct {
+	ok       bool      // right, and now used
+	recovery bool      // it was a recovery code
+	frozen   time.Time // the account's second step is frozen until then: the code was not checked
+	froze    bool      // it was wrong, and froze the account's second step
+}
+
+// checkSecondFactor checks code for u in tx, unless u's second step is
+// frozen: a right code is consumed, a wrong one counted against the account
+// (the owner is mailed when that freezes it). The freeze, the code and the
+// count are read and written in one transaction, which commits when the
+// code is wrong too: codes sent at once are checked no more often than
+// codes sent one after another.
+func (a *App) checkSecondFactor(ctx context.Context, tx *sql.Tx, c echo.Context, u accounts.User, code string, now time.Time) (secondFactorCheck, error) {
+	until, err := a.TwoFactor.FrozenUntilTx(ctx, tx, u.ID, now)
+	if err != nil || !until.IsZero() {
+		return secondFactorCheck{frozen: until}, err
+	}
+	ok, rec, err := a.useSecondFactor(ctx, tx, u.ID, code, now)
+	if err != nil || ok {
+		return secondFactorCheck{ok: ok, recovery: rec}, err
+	}
+	froze, err := a.TwoFactor.RecordFailure(ctx, tx, u.ID, now)
+	if err != nil || !froze {
+		return secondFactorCheck{}, err
+	}
+	return secondFactorCheck{froze: true}, a.mailSecurityTwoFactor(ctx, tx, c, u, fmt.Sprintf(
+		"Someone entered %d wrong codes for your Shelf account's two-factor sign-in within an hour, so it is locked for %d minutes. They knew your password: change it now.",
+		twofactor.FreezeAfter, int(twofactor.FreezeFor/time.Minute)))
+}
+
+// frozenMessage answers a code sent while the account's second step is frozen.
+func (a *App) frozenMessage(until, now time.Time) string {
+	return "Too many wrong codes were entered for this account. Try again in " + humanWait(until.Sub(now)) + "."
+}
+
 // secondStep checks the code of a pending sign-in and, when it is right,
 // signs in, in the transaction that consumes the code.
 func (a *App) secondStep(c echo.Context) error {
@@ -253,29 +290,18 @@ func (a *App) secondStep(c echo.Context) error {
 	if !f.Valid() {
 		return fail(http.StatusUnprocessableEntity, components.SecondStepView{Code: code, Error: f.Error(fieldCode)})
 	}
-	if until, err := a.TwoFactor.FrozenUntil(ctx, uid, now); err != nil {
-		return err
-	} else if !until.IsZero() {
-		return fail(http.StatusTooManyRequests, components.SecondStepView{
-			Status: "Too many wrong codes were entered for this account. Try again in " + humanWait(until.Sub(now)) + "."})
-	}
-	var recovery bool
+	var check secondFactorCheck
 	err := a.withSession(c, func(save accounts.SaveSession) error {
 		return a.DB.InTx(ctx, func(tx *sql.Tx) error {
 			tctx := store.WithTx(ctx, tx)
-			ok, rec, err := a.useSecondFactor(tctx, tx, uid, code, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return errWrongCode
-			}
-			recovery = rec
 			u, err := accounts.UserByIDTx(tctx, tx, uid)
 			if err != nil {
 				return err
 			}
-			if rec {
+			if check, err = a.checkSecondFactor(tctx, tx, c, u, code, now); err != nil || !check.ok {
+				return err // a wrong code's count commits
+			}
+			if check.recovery {
 				left, err := a.recoveryCodesLeftTx(tctx, tx, uid)
 				if err != nil {
 					return err
@@ -291,13 +317,15 @@ func (a *App) secondStep(c echo.Context) error {
 		return a.completeSignIn(c, u, remember)
 	})
 	switch {
-	case errors.Is(err, errWrongCode):
-		return a.wrongSecondCode(c, uid, code, fail)
 	case err != nil:
 		return err
+	case !check.frozen.IsZero():
+		return fail(http.StatusTooManyRequests, components.SecondStepView{Status: a.frozenMessage(check.frozen, now)})
+	case !check.ok:
+		return a.wrongSecondCode(c, check, code, fail)
 	}
 	a.mailQueued()
-	if recovery {
+	if check.recovery {
 		left, err := a.TwoFactor.RecoveryCodesLeft(ctx, uid)
 		if err == nil && left <= 3 {
 			a.flash(c, fmt.Sprintf("You signed in with a recovery code. You have %d left: make new ones on this page.", left))
@@ -307,36 +335,14 @@ func (a *App) secondStep(c echo.Context) error {
 	return redirect(c, next)
 }
 
-// wrongSecondCode counts a wrong code: against this pending sign-in, which
-// ends at secondStepTries, and against the account, whose second step
-// freezes at twofactor.FreezeAfter within an hour (its owner is mailed).
-func (a *App) wrongSecondCode(c echo.Context, uid int64, code string, fail func(int, components.SecondStepView) error) error {
-	// withSession's transaction changed nothing; this session's count of
-	// wrong codes must still be saved.
-	c.Set(ctxFlowSession, &flowSession{})
-	ctx := c.Request().Context()
-	now := a.now()
-	var froze bool
-	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		tctx := store.WithTx(ctx, tx)
-		var err error
-		if froze, err = a.TwoFactor.RecordFailure(tctx, tx, uid, now); err != nil || !froze {
-			return err
-		}
-		u, err := accounts.UserByIDTx(tctx, tx, uid)
-		if err != nil {
-			return err
-		}
-		return a.mailSecurityTwoFactor(tctx, tx, c, u, fmt.Sprintf(
-			"Someone entered %d wrong codes at the second step of signing in to your Shelf account within an hour, so it is locked for %d minutes. They knew your password: change it now.",
-			twofactor.FreezeAfter, int(twofactor.FreezeFor/time.Minute)))
-	})
-	if err != nil {
-		return err
-	}
-	if froze {
+// wrongSecondCode answers a wrong code, which checkSecondFactor counted
+// against the account: it counts it against this pending sign-in too,
+// which ends at secondStepTries.
+func (a *App) wrongSecondCode(c echo.Context, check secondFactorCheck, code string, fail func(int, components.SecondStepView) error) error {
+	if check.froze {
 		a.mailQueued()
 	}
+	ctx := c.Request().Context()
 	fails := a.Sessions.GetInt(ctx, sessSecondFails) + 1
 	if fails >= secondStepTries {
 		a.endSecondStep(c)
@@ -667,22 +673,12 @@ func (a *App) totpDisable(c echo.Context) error {
 		status = st
 	}
 	if f.Valid() {
-		if until, err := a.TwoFactor.FrozenUntil(ctx, u.ID, now); err != nil {
-			return err
-		} else if !until.IsZero() {
-			f.CheckField(false, fieldCode, "Too many wrong codes were entered for this account. Try again in "+humanWait(until.Sub(now))+".")
-			status = http.StatusTooManyRequests
-		}
-	}
-	if f.Valid() {
+		var check secondFactorCheck
 		err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
 			tctx := store.WithTx(ctx, tx)
-			ok, _, err := a.useSecondFactor(tctx, tx, u.ID, code, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return errWrongCode
+			var err error
+			if check, err = a.checkSecondFactor(tctx, tx, c, u, code, now); err != nil || !check.ok {
+				return err // a wrong code's count commits
 			}
 			if err := a.TwoFactor.Disable(tctx, tx, u.ID); err != nil {
 				return err
@@ -693,18 +689,18 @@ func (a *App) totpDisable(c echo.Context) error {
 		switch {
 		case errors.Is(err, twofactor.ErrNotEnabled):
 			return redirect(c, paths.Account)
-		case errors.Is(err, errWrongCode):
-			// Counted like a wrong code at sign-in: a stolen session and
-			// password must not get a way to guess codes without limit.
-			if err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-				_, err := a.TwoFactor.RecordFailure(store.WithTx(ctx, tx), tx, u.ID, now)
-				return err
-			}); err != nil {
-				return err
-			}
-			f.CheckField(false, fieldCode, "That code is not right, or it was used already.")
 		case err != nil:
 			return err
+		case !check.frozen.IsZero():
+			f.CheckField(false, fieldCode, a.frozenMessage(check.frozen, now))
+			status = http.StatusTooManyRequests
+		case !check.ok:
+			// Counted like a wrong code at sign-in: a stolen session and
+			// password must not get a way to guess codes without limit.
+			if check.froze {
+				a.mailQueued()
+			}
+			f.CheckField(false, fieldCode, "That code is not right, or it was used already.")
 		}
 	}
 	if !f.Valid() {

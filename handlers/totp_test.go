@@ -513,3 +513,47 @@ func TestSecondFactorFormsValidateInPlace(t *testing.T) {
 	b.htmx(paths.TwoFactorValidateLink("code_or_recovery"), url.Values{"code": {"abcd-efgh-jkmn-pqrs"}}).wantStatus(t, http.StatusOK)
 	b.htmx(paths.TwoFactorValidateLink("password"), url.Values{"password": {""}}).wantContains(t, "Enter your password")
 }
+
+// Wrong codes sent all at once, each from its own pending sign-in, are
+// checked no more often than sequential ones: the account freezes after
+// twofactor.FreezeAfter, and every code after that is refused unchecked.
+func TestWrongCodesAtOnceFreezeAfterTen(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "burst@example.org"
+	secret, _ := env.register(email).enrolTOTP()
+	env.clock.Advance(twofactor.Period)
+	mailsBefore := len(env.mails(email))
+	wrong := "000000"
+	for d := int64(-2); d <= 2; d++ {
+		if wrong == env.totpCode(secret, d) {
+			wrong = "111111"
+		}
+	}
+	const n = 3 * twofactor.FreezeAfter
+	browsers := make([]*browser, n)
+	for i := range browsers {
+		browsers[i] = env.startSignIn(email)
+	}
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i, b := range browsers {
+		wg.Go(func() { statuses[i] = b.post(paths.TwoFactorLogin, url.Values{"code": {wrong}}).status })
+	}
+	wg.Wait()
+	checked := 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusUnprocessableEntity:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("statuses %v", statuses)
+		}
+	}
+	if checked != twofactor.FreezeAfter {
+		t.Fatalf("%d of %d wrong codes sent at once were checked, want %d", checked, n, twofactor.FreezeAfter)
+	}
+	if ms := env.mails(email); len(ms) != mailsBefore+1 {
+		t.Fatalf("%d new mails, want 1 about the lock", len(ms)-mailsBefore)
+	}
+}
