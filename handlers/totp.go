@@ -36,14 +36,15 @@ import (
 
 // Session keys.
 const (
-	sessSecondUser     = "second_user"     // int64: first factor passed, code not yet given
-	sessSecondStarted  = "second_started"  // int64 Unix seconds
-	sessSecondFails    = "second_fails"    // int: wrong codes at this pending sign-in
-	sessSecondRemember = "second_remember" // bool: "Remember me" at the first step
-	sessSecondNext     = "second_next"     // string: where to go once signed in
-	sessReauthAt       = "reauth_at"       // int64 Unix seconds the password was last re-entered
-	sessEnrolSecret    = "totp_enrol"      // []byte: the secret being enrolled, sealed
-	sessFreshCodes     = "recovery_fresh"  // []byte: new recovery codes until "I've saved them", sealed
+	sessSecondUser     = "second_user"       // int64: first factor passed, code not yet given
+	sessSecondStarted  = "second_started"    // int64 Unix seconds
+	sessSecondFails    = "second_fails"      // int: wrong codes at this pending sign-in
+	sessSecondRemember = "second_remember"   // bool: "Remember me" at the first step
+	sessSecondNext     = "second_next"       // string: where to go once signed in
+	sessReauthAt       = "reauth_at"         // int64 Unix seconds the password was last re-entered
+	sessEnrolSecret    = "totp_enrol"        // []byte: the secret being enrolled, sealed
+	sessFreshCodes     = "recovery_fresh"    // []byte: new recovery codes until "I've saved them", sealed
+	sessFreshCodesAt   = "recovery_fresh_at" // int64 Unix seconds the codes were made
 )
 
 // Lifetimes and limits.
@@ -51,6 +52,7 @@ const (
 	secondStepTTL    = 10 * time.Minute // a pending sign-in dies after this long
 	secondStepTries  = 5                // or after this many wrong codes
 	recentAuthWindow = 5 * time.Minute  // re-entering the password counts this long
+	freshCodesTTL    = 15 * time.Minute // new recovery codes are shown this long, to be saved
 )
 
 // Seal purposes of values kept in sessions.
@@ -556,12 +558,22 @@ func (a *App) totpSetup(c echo.Context) error {
 // ---- Recovery codes ----
 
 func (a *App) putFreshCodes(c echo.Context, u accounts.User, codes []string) {
-	a.Sessions.Put(c.Request().Context(), sessFreshCodes, a.TwoFactor.Keys().Seal([]byte(strings.Join(codes, "\n")), u.ID, freshCodesPurpose))
+	ctx := c.Request().Context()
+	a.Sessions.Put(ctx, sessFreshCodes, a.TwoFactor.Keys().Seal([]byte(strings.Join(codes, "\n")), u.ID, freshCodesPurpose))
+	a.Sessions.Put(ctx, sessFreshCodesAt, a.now().Unix())
 }
 
+// freshCodes are the recovery codes just made, until they are saved or
+// freshCodesTTL has passed: the session forgets them then, so a browser
+// left signed in does not keep them.
 func (a *App) freshCodes(c echo.Context, u accounts.User) []string {
-	b, ok := a.Sessions.Get(c.Request().Context(), sessFreshCodes).([]byte)
+	ctx := c.Request().Context()
+	b, ok := a.Sessions.Get(ctx, sessFreshCodes).([]byte)
 	if !ok {
+		return nil
+	}
+	if a.now().Sub(time.Unix(a.Sessions.GetInt64(ctx, sessFreshCodesAt), 0)) > freshCodesTTL {
+		a.forgetFreshCodes(c)
 		return nil
 	}
 	s, err := a.TwoFactor.Keys().Open(b, u.ID, freshCodesPurpose)
@@ -569,6 +581,12 @@ func (a *App) freshCodes(c echo.Context, u accounts.User) []string {
 		return nil
 	}
 	return strings.Split(string(s), "\n")
+}
+
+func (a *App) forgetFreshCodes(c echo.Context) {
+	ctx := c.Request().Context()
+	a.Sessions.Remove(ctx, sessFreshCodes)
+	a.Sessions.Remove(ctx, sessFreshCodesAt)
 }
 
 func (a *App) recoveryCodesPage(c echo.Context) error {
@@ -602,7 +620,7 @@ func (a *App) downloadRecoveryCodes(c echo.Context) error {
 }
 
 func (a *App) recoveryCodesSaved(c echo.Context) error {
-	a.Sessions.Remove(c.Request().Context(), sessFreshCodes)
+	a.forgetFreshCodes(c)
 	a.flash(c, "Your recovery codes are saved. Each works once if you lose your phone.")
 	return redirect(c, paths.Account)
 }

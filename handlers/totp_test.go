@@ -557,3 +557,24 @@ func TestWrongCodesAtOnceFreezeAfterTen(t *testing.T) {
 		t.Fatalf("%d new mails, want 1 about the lock", len(ms)-mailsBefore)
 	}
 }
+
+// New recovery codes are shown while they are being saved, not for as long
+// as the session lasts: a browser left signed in without "I've saved them"
+// must not hand them, all ten, to whoever uses it next.
+func TestFreshRecoveryCodesAreNotKeptInTheSession(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "unsaved@example.org"
+	b := env.register(email)
+	_, codes := b.enrolTOTP()
+	b.get(paths.RecoveryCodes).wantStatus(t, http.StatusOK).wantContains(t, codes[0])
+	env.clock.Advance(freshCodesTTL + time.Second)
+	if p := b.get(paths.RecoveryCodes).wantStatus(t, http.StatusOK); len(recoveryCodeRe.FindAllString(p.body, -1)) != 0 {
+		t.Fatalf("recovery codes still shown %v later:\n%s", freshCodesTTL, p.body)
+	}
+	if p := b.get(paths.RecoveryCodesDownload); p.status != http.StatusSeeOther || strings.Contains(p.body, codes[0]) {
+		t.Fatalf("recovery codes still downloadable: %d", p.status)
+	}
+	if _, ok := sessionValue(t, env, b, sessFreshCodes); ok {
+		t.Fatal("the session still holds the recovery codes")
+	}
+}
