@@ -455,3 +455,19 @@ func TestReauthDoesNotCarryOverToAnotherAccount(t *testing.T) {
 		t.Fatalf("authenticator setup on the other account without its password: %d %q", p.status, p.location())
 	}
 }
+
+// The name given when adding a passkey obeys the rule renaming does: it is
+// shown on the account page and in the owner's security mail.
+func TestPasskeyNameLimitWhenAdding(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.register("reader@example.com")
+	long := strings.Repeat("x", passkeys.MaxNameLen+1)
+	if p := b.addPasskey(t, newSoftKey(t, true), long); p.status != http.StatusBadRequest {
+		t.Fatalf("adding a passkey named with %d characters: %d %s, want 400", len(long), p.status, p.body)
+	}
+	list, err := env.app.passkeyStore().List(t.Context(), env.user("reader@example.com").ID)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("stored %d passkeys (%v), want none", len(list), err)
+	}
+	b.addPasskey(t, newSoftKey(t, true), strings.Repeat("x", passkeys.MaxNameLen)).wantStatus(t, http.StatusOK)
+}
