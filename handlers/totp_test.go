@@ -519,6 +519,16 @@ func TestSecondFactorFormsValidateInPlace(t *testing.T) {
 // twofactor.FreezeAfter, and every code after that is refused unchecked.
 func TestWrongCodesAtOnceFreezeAfterTen(t *testing.T) {
 	env := newTestEnv(t)
+	wrongCodesAtOnce(t, env, env)
+}
+
+// On PostgreSQL, half the browsers on each of two instances.
+func TestWrongCodesAtOnceFreezeAfterTenPostgres(t *testing.T) {
+	envs := newInstances(t, 2)
+	wrongCodesAtOnce(t, envs[0], envs[1])
+}
+
+func wrongCodesAtOnce(t *testing.T, env, other *testEnv) {
 	const email = "burst@example.org"
 	secret, _ := env.register(email).enrolTOTP()
 	env.clock.Advance(twofactor.Period)
@@ -532,7 +542,11 @@ func TestWrongCodesAtOnceFreezeAfterTen(t *testing.T) {
 	const n = 3 * twofactor.FreezeAfter
 	browsers := make([]*browser, n)
 	for i := range browsers {
-		browsers[i] = env.startSignIn(email)
+		at := env
+		if i%2 == 1 {
+			at = other
+		}
+		browsers[i] = at.startSignIn(email)
 	}
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
