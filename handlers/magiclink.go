@@ -286,7 +286,7 @@ func (a *App) magicCode(c echo.Context) error {
 	var left int
 	err := a.withSession(c, func(save accounts.SaveSession) error {
 		var err error
-		_, left, err = a.magic.store.UseCode(c.Request().Context(), magic.BindingHash(asked.secret), raw, a.now(), save)
+		_, left, err = a.magic.store.UseCode(c.Request().Context(), magic.BindingHash(asked.secret), raw, a.now(), save, a.signedUpHere(c))
 		return err
 	}, func(u accounts.User) error { return a.magicSignIn(c, u) })
 	var msg string
@@ -330,6 +330,15 @@ func (a *App) magicSignIn(c echo.Context, u accounts.User) error {
 	return nil
 }
 
+// signedUpHere is the account this browser signed up for and has not yet
+// confirmed, or 0: confirming it by email keeps the password chosen here.
+func (a *App) signedUpHere(c echo.Context) int64 {
+	if p, ok := a.pendingSignUp(c); ok {
+		return p.userID
+	}
+	return 0
+}
+
 // ---- The link ----
 
 // magicLinkPage asks "Sign in on this device?" and uses nothing itself.
@@ -352,7 +361,7 @@ func (a *App) magicLinkPage(c echo.Context) error {
 func (a *App) magicLinkSignIn(c echo.Context) error {
 	noStore(c)
 	err := a.withSession(c, func(save accounts.SaveSession) error {
-		_, err := a.magic.store.UseLink(c.Request().Context(), c.Param("token"), a.now(), save)
+		_, err := a.magic.store.UseLink(c.Request().Context(), c.Param("token"), a.now(), save, a.signedUpHere(c))
 		return err
 	}, func(u accounts.User) error { return a.magicSignIn(c, u) })
 	if err != nil {

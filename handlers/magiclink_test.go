@@ -326,3 +326,48 @@ func TestMagicRememberMe(t *testing.T) {
 		}
 	}
 }
+
+// Someone signs up with another person's address and a password of theirs,
+// and leaves the account unconfirmed. When the address's owner then signs in
+// by email, which confirms the account, the stranger's password must not
+// open it: password sign-in waits for a reset. The browser that signed up
+// chose the password itself, and keeps it.
+func TestMagicSignInDoesNotConfirmAStrangersPassword(t *testing.T) {
+	env := newMagicEnv(t)
+	const email = "victim@example.org"
+	env.signUp(email) // the stranger, who never confirms
+	for _, useCode := range []bool{false, true} {
+		owner := env.browser()
+		env.askMagic(owner, email)
+		link, code := env.magicMail(email)
+		if useCode {
+			owner.get("/login/email/code")
+			owner.post("/login/email/code", url.Values{"code": {code}}).wantStatus(t, http.StatusSeeOther)
+		} else {
+			owner.get(link).wantStatus(t, http.StatusOK)
+			owner.post(link, nil).wantStatus(t, http.StatusSeeOther)
+		}
+		if !signedInAs(t, owner, email) {
+			t.Fatal("the owner is not signed in by email")
+		}
+		stranger := fresh(env)
+		p := stranger.post("/login", url.Values{"email": {email}, "password": {goodPassword}})
+		if p.status == http.StatusSeeOther || signedInAs(t, stranger, email) {
+			t.Fatalf("code %v: the stranger's password signs in to the account confirmed by its owner: %d %q", useCode, p.status, p.location())
+		}
+		env.clock.Advance(time.Hour) // the next request's limits
+	}
+
+	// Signing up, then signing in by email in the same browser: its own
+	// password stays.
+	const own = "own@example.org"
+	b := env.signUp(own)
+	env.askMagic(b, own)
+	_, code := env.magicMail(own)
+	b.get("/login/email/code")
+	b.post("/login/email/code", url.Values{"code": {code}}).wantStatus(t, http.StatusSeeOther)
+	later := fresh(env)
+	if p := later.post("/login", url.Values{"email": {own}, "password": {goodPassword}}); p.status != http.StatusSeeOther {
+		t.Fatalf("the password chosen in the browser that signed in by email: %d\n%s", p.status, p.body)
+	}
+}

@@ -233,6 +233,10 @@ func (a *App) passkeyAdd(c echo.Context) error {
 	if err != nil {
 		return passkeyError(c, http.StatusBadRequest, "This request has expired. Try again.")
 	}
+	name := cleanPasskeyName(c.QueryParam("name"))
+	if msg := checkPasskeyName(name); name != "" && msg != "" {
+		return passkeyError(c, http.StatusBadRequest, msg)
+	}
 	pu, err := a.loadPasskeyUser(ctx, u, false)
 	if err != nil {
 		return err
@@ -250,7 +254,6 @@ func (a *App) passkeyAdd(c echo.Context) error {
 		a.Logger.Info("passkey registration refused", "user_id", u.ID, "err", err)
 		return passkeyError(c, http.StatusBadRequest, "That passkey could not be added. Try again.")
 	}
-	name := cleanPasskeyName(c.QueryParam("name"))
 	if name == "" {
 		name = defaultPasskeyName(cred.Flags.BackupEligible, len(pu.keys)+1)
 	}

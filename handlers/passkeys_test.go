@@ -19,6 +19,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/labstack/echo/v4"
 
+	"shelf/components/paths"
 	"shelf/store/passkeys"
 )
 
@@ -430,4 +431,44 @@ func TestPasskeyOptionsLimitedPerNetwork(t *testing.T) {
 	b.postJSON("/login/passkey/options", nil).wantStatus(t, http.StatusTooManyRequests)
 	env.clock.Advance(passkeyOptionsWindow)
 	b.postJSON("/login/passkey/options", nil).wantStatus(t, http.StatusOK)
+}
+
+// Re-entering the password proves it for the account signed in then: a
+// browser that signs in to another account on top of it (no sign-out in
+// between) must not carry that proof over, for passkeys or for the
+// authenticator app.
+func TestReauthDoesNotCarryOverToAnotherAccount(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("other@example.com")
+	b := env.register("reader@example.com")
+	b.confirmPassword(t)
+	b.reauth(paths.TwoFactorSetup)
+
+	b.get("/login")
+	if p := b.post("/login", url.Values{"email": {"other@example.com"}, "password": {goodPassword}}); p.status != http.StatusSeeOther {
+		t.Fatalf("sign in as another account: %d\n%s", p.status, p.body)
+	}
+	b.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="other@example.com"`)
+	if p := b.postJSON("/account/passkeys/options", nil); p.status != http.StatusForbidden {
+		t.Fatalf("passkey options on the other account without its password: %d %s, want 403", p.status, p.body)
+	}
+	if p := b.get(paths.TwoFactorSetup); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), paths.Reauth) {
+		t.Fatalf("authenticator setup on the other account without its password: %d %q", p.status, p.location())
+	}
+}
+
+// The name given when adding a passkey obeys the rule renaming does: it is
+// shown on the account page and in the owner's security mail.
+func TestPasskeyNameLimitWhenAdding(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.register("reader@example.com")
+	long := strings.Repeat("x", passkeys.MaxNameLen+1)
+	if p := b.addPasskey(t, newSoftKey(t, true), long); p.status != http.StatusBadRequest {
+		t.Fatalf("adding a passkey named with %d characters: %d %s, want 400", len(long), p.status, p.body)
+	}
+	list, err := env.app.passkeyStore().List(t.Context(), env.user("reader@example.com").ID)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("stored %d passkeys (%v), want none", len(list), err)
+	}
+	b.addPasskey(t, newSoftKey(t, true), strings.Repeat("x", passkeys.MaxNameLen)).wantStatus(t, http.StatusOK)
 }

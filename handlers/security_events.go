@@ -17,6 +17,7 @@ import (
 	"shelf/store"
 	"shelf/store/accounts"
 	"shelf/store/outbox"
+	"shelf/store/passkeys"
 	"shelf/store/security"
 )
 
@@ -223,6 +224,13 @@ func (a *App) securityNotMe(c echo.Context) error {
 				return err
 			}
 		}
+		// Whoever it was may have added a passkey since, which signs in
+		// without the password: those go too, whatever the event's kind.
+		if n, err := passkeys.RemoveAddedSince(txCtx, tx, ev.UserID, ev.At); err != nil {
+			return err
+		} else if n > 0 {
+			undone = strings.TrimSpace(undone + " " + passkeysRemovedSince(n))
+		}
 		if err := security.BlockPassword(txCtx, tx, ev.UserID, now); err != nil {
 			return err
 		}
@@ -254,6 +262,13 @@ func (a *App) securityNotMe(c echo.Context) error {
 		Message:     "Everyone has been signed out of your account. Signing in with a password is paused until you choose a new one; we have emailed you about it.",
 		ActionLabel: "Choose a new password", ActionURL: paths.ForgotPassword}
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, o.Heading), o))
+}
+
+func passkeysRemovedSince(n int64) string {
+	if n == 1 {
+		return "The passkey added to your account since then was removed."
+	}
+	return fmt.Sprintf("The %d passkeys added to your account since then were removed.", n)
 }
 
 func (a *App) notMeDoneMail(ctx context.Context, to string, ev security.Event, undone string) (outbox.Mail, error) {

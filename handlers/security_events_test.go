@@ -268,3 +268,44 @@ func TestGenericEventUndoHook(t *testing.T) {
 		t.Fatalf("confirmation: %+v", done)
 	}
 }
+
+// Someone who signed in with the owner's password adds a passkey. The owner
+// answers "This wasn't me" to the sign-in's mail: that passkey, added since,
+// must not sign in any more than the password does.
+func TestNotMeRemovesPasskeysAddedSince(t *testing.T) {
+	env := newTestEnv(t)
+	email := "owner@example.org"
+	owner := env.register(email)
+	ownKey := newSoftKey(t, false)
+	owner.addPasskey(t, ownKey, "Owner's phone").wantStatus(t, http.StatusOK)
+	env.clock.Advance(time.Minute)
+
+	intruder := env.browser()
+	intruder.ua = firefoxLinux
+	intruder.login(email, goodPassword).wantStatus(t, http.StatusSeeOther)
+	intruder.get("/account").wantStatus(t, http.StatusOK)
+	// The owner's own passkey was mailed first (mail 1); the intruder's
+	// sign-in is mail 2.
+	link := notMeLink(t, wantSecurityMail(t, env, email, 2, "New sign-in to your Shelf account", "Firefox on Linux"))
+	env.clock.Advance(time.Minute)
+	theirs := newSoftKey(t, false)
+	intruder.addPasskey(t, theirs, "Mine now").wantStatus(t, http.StatusOK)
+
+	fresh := env.browser()
+	fresh.get(link).wantStatus(t, http.StatusOK)
+	fresh.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="secured"`)
+
+	if p := env.browser().passkeySignIn(t, theirs); p.status == http.StatusOK {
+		t.Fatal("a passkey added after the reported sign-in still signs in")
+	}
+	env.browser().passkeySignIn(t, ownKey).wantStatus(t, http.StatusOK) // the owner's, from before, stays
+	var done *sentMail
+	for _, m := range env.securityMails(email) {
+		if m.Subject == "We secured your Shelf account" {
+			done = &m
+		}
+	}
+	if done == nil || !strings.Contains(done.Text, "The passkey added to your account since then was removed.") {
+		t.Fatalf("the confirmation does not say the passkey was removed: %+v", done)
+	}
+}

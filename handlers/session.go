@@ -455,7 +455,7 @@ func (a *App) startSession(c echo.Context, u accounts.User, remember bool) error
 	}
 	a.endPendingSignUp(c) // a signed-in browser waits for no sign-up
 	a.endSecondStep(c)
-	a.Sessions.Remove(ctx, sessReauthAt) // re-entering a password was for the account signed in before
+	a.forgetAccountProofs(c)
 	a.Sessions.Put(ctx, sessUserID, u.ID)
 	a.Sessions.Put(ctx, sessCreated, a.now().Unix())
 	a.Sessions.Put(ctx, sessCSRF, newCSRFToken())
@@ -467,6 +467,20 @@ func (a *App) startSession(c echo.Context, u accounts.User, remember bool) error
 	// lockouts caused by others do not block.
 	a.issueDevice(c, u.ID)
 	return nil
+}
+
+// accountProofs are session values that belong to the account signed in
+// when they were put: a password re-entered (for the authenticator app and
+// passkeys), a secret being enrolled, new recovery codes not yet saved, a
+// passkey ceremony's challenge. None may outlive a change of account.
+var accountProofs = []string{sessReauthAt, sessEnrolSecret, sessFreshCodes, sessFreshCodesAt, sessPasskeyChallenge}
+
+// forgetAccountProofs drops accountProofs, at every sign-in.
+func (a *App) forgetAccountProofs(c echo.Context) {
+	ctx := c.Request().Context()
+	for _, k := range accountProofs {
+		a.Sessions.Remove(ctx, k)
+	}
 }
 
 // flash leaves a one-time notice for the next page: in the session of a

@@ -35,14 +35,15 @@ import (
 
 // Session keys.
 const (
-	sessSecondUser     = "second_user"     // int64: first factor passed, code not yet given
-	sessSecondStarted  = "second_started"  // int64 Unix seconds
-	sessSecondFails    = "second_fails"    // int: wrong codes at this pending sign-in
-	sessSecondRemember = "second_remember" // bool: "Remember me" at the first step
-	sessSecondNext     = "second_next"     // string: where to go once signed in
-	sessReauthAt       = "reauth_at"       // int64 Unix seconds the password was last re-entered
-	sessEnrolSecret    = "totp_enrol"      // []byte: the secret being enrolled, sealed
-	sessFreshCodes     = "recovery_fresh"  // []byte: new recovery codes until "I've saved them", sealed
+	sessSecondUser     = "second_user"       // int64: first factor passed, code not yet given
+	sessSecondStarted  = "second_started"    // int64 Unix seconds
+	sessSecondFails    = "second_fails"      // int: wrong codes at this pending sign-in
+	sessSecondRemember = "second_remember"   // bool: "Remember me" at the first step
+	sessSecondNext     = "second_next"       // string: where to go once signed in
+	sessReauthAt       = "reauth_at"         // int64 Unix seconds the password was last re-entered
+	sessEnrolSecret    = "totp_enrol"        // []byte: the secret being enrolled, sealed
+	sessFreshCodes     = "recovery_fresh"    // []byte: new recovery codes until "I've saved them", sealed
+	sessFreshCodesAt   = "recovery_fresh_at" // int64 Unix seconds the codes were made
 )
 
 // Lifetimes and limits.
@@ -50,6 +51,7 @@ const (
 	secondStepTTL    = 10 * time.Minute // a pending sign-in dies after this long
 	secondStepTries  = 5                // or after this many wrong codes
 	recentAuthWindow = 5 * time.Minute  // re-entering the password counts this long
+	freshCodesTTL    = 15 * time.Minute // new recovery codes are shown this long, to be saved
 )
 
 // Seal purposes of values kept in sessions.
@@ -62,8 +64,6 @@ const (
 const (
 	fieldCode = "code"
 )
-
-var errWrongCode = errors.New("wrong second-factor code")
 
 // totpRoutes: the second step of a sign-in, re-authentication, enrolment,
 // recovery codes and turning the second factor off. holdSecondStep runs
@@ -128,7 +128,7 @@ func (a *App) startSecondStep(c echo.Context, u accounts.User, remember bool) er
 	}
 	a.endPendingSignUp(c)
 	a.Sessions.Remove(ctx, sessUserID)
-	a.Sessions.Remove(ctx, sessReauthAt)
+	a.forgetAccountProofs(c)
 	a.Sessions.Put(ctx, sessSecondUser, u.ID)
 	a.Sessions.Put(ctx, sessSecondStarted, a.now().Unix())
 	a.Sessions.Put(ctx, sessSecondFails, 0)
@@ -244,6 +244,44 @@ func (a *App) useSecondFactor(ctx context.Context, tx *sql.Tx, userID int64, cod
 	return ok, false, err
 }
 
+// secondFactorCheck is how a code fared in checkSecondFactor.
+type secondFactorCheck struct {
+	ok       bool      // right, and now used
+	recovery bool      // it was a recovery code
+	frozen   time.Time // the account's second step is frozen until then: the code was not checked
+	froze    bool      // it was wrong, and froze the account's second step
+}
+
+// checkSecondFactor checks code for u in tx, unless u's second step is
+// frozen: a right code is consumed, a wrong one counted against the account
+// (the owner is mailed when that freezes it). The freeze, the code and the
+// count are read and written in one transaction, which commits when the
+// code is wrong too: codes sent at once are checked no more often than
+// codes sent one after another.
+func (a *App) checkSecondFactor(ctx context.Context, tx *sql.Tx, c echo.Context, u accounts.User, code string, now time.Time) (secondFactorCheck, error) {
+	until, err := a.TwoFactor.FrozenUntilTx(ctx, tx, u.ID, now)
+	if err != nil || !until.IsZero() {
+		return secondFactorCheck{frozen: until}, err
+	}
+	ok, rec, err := a.useSecondFactor(ctx, tx, u.ID, code, now)
+	if err != nil || ok {
+		return secondFactorCheck{ok: ok, recovery: rec}, err
+	}
+	froze, err := a.TwoFactor.RecordFailure(ctx, tx, u.ID, now)
+	if err != nil || !froze {
+		return secondFactorCheck{}, err
+	}
+	return secondFactorCheck{froze: true}, inRequestTx(c, ctx, func() error {
+		return a.securityEvent(c, u, EventSecondStepFrozen, fmt.Sprintf("%d wrong codes within an hour; locked for %d minutes",
+			twofactor.FreezeAfter, int(twofactor.FreezeFor/time.Minute)))
+	})
+}
+
+// frozenMessage answers a code sent while the account's second step is frozen.
+func (a *App) frozenMessage(until, now time.Time) string {
+	return "Too many wrong codes were entered for this account. Try again in " + humanWait(until.Sub(now)) + "."
+}
+
 // secondStep checks the code of a pending sign-in and, when it is right,
 // signs in, in the transaction that consumes the code.
 func (a *App) secondStep(c echo.Context) error {
@@ -264,30 +302,19 @@ func (a *App) secondStep(c echo.Context) error {
 	if !f.Valid() {
 		return fail(http.StatusUnprocessableEntity, components.SecondStepView{Code: code, Error: f.Error(fieldCode)})
 	}
-	if until, err := a.TwoFactor.FrozenUntil(ctx, uid, now); err != nil {
-		return err
-	} else if !until.IsZero() {
-		return fail(http.StatusTooManyRequests, components.SecondStepView{
-			Status: "Too many wrong codes were entered for this account. Try again in " + humanWait(until.Sub(now)) + "."})
-	}
-	var recovery bool
+	var check secondFactorCheck
 	var left int
 	err := a.withSession(c, func(save accounts.SaveSession) error {
 		return a.DB.InTx(ctx, func(tx *sql.Tx) error {
 			tctx := store.WithTx(ctx, tx)
-			ok, rec, err := a.useSecondFactor(tctx, tx, uid, code, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return errWrongCode
-			}
-			recovery = rec
 			u, err := accounts.UserByIDTx(tctx, tx, uid)
 			if err != nil {
 				return err
 			}
-			if rec {
+			if check, err = a.checkSecondFactor(tctx, tx, c, u, code, now); err != nil || !check.ok {
+				return err // a wrong code's count commits
+			}
+			if check.recovery {
 				if left, err = a.recoveryCodesLeftTx(tctx, tx, uid); err != nil {
 					return err
 				}
@@ -295,18 +322,20 @@ func (a *App) secondStep(c echo.Context) error {
 			return save(tctx, u)
 		})
 	}, func(u accounts.User) error {
-		if err := a.completeSignIn(c, u, remember); err != nil || !recovery {
+		if err := a.completeSignIn(c, u, remember); err != nil || !check.recovery {
 			return err
 		}
 		return a.securityEvent(c, u, EventRecoveryUsed, recoveryCodesLeft(left))
 	})
 	switch {
-	case errors.Is(err, errWrongCode):
-		return a.wrongSecondCode(c, uid, code, fail)
 	case err != nil:
 		return err
+	case !check.frozen.IsZero():
+		return fail(http.StatusTooManyRequests, components.SecondStepView{Status: a.frozenMessage(check.frozen, now)})
+	case !check.ok:
+		return a.wrongSecondCode(c, code, fail)
 	}
-	if recovery {
+	if check.recovery {
 		if left <= 3 {
 			a.flash(c, fmt.Sprintf("You signed in with a recovery code. You have %d left: make new ones on this page.", left))
 			return redirect(c, paths.Account)
@@ -315,34 +344,11 @@ func (a *App) secondStep(c echo.Context) error {
 	return redirect(c, next)
 }
 
-// wrongSecondCode counts a wrong code: against this pending sign-in, which
-// ends at secondStepTries, and against the account, whose second step
-// freezes at twofactor.FreezeAfter within an hour (its owner is mailed).
-func (a *App) wrongSecondCode(c echo.Context, uid int64, code string, fail func(int, components.SecondStepView) error) error {
-	// withSession's transaction changed nothing; this session's count of
-	// wrong codes must still be saved.
-	c.Set(ctxFlowSession, &flowSession{})
+// wrongSecondCode answers a wrong code, which checkSecondFactor counted
+// against the account: it counts it against this pending sign-in too,
+// which ends at secondStepTries.
+func (a *App) wrongSecondCode(c echo.Context, code string, fail func(int, components.SecondStepView) error) error {
 	ctx := c.Request().Context()
-	now := a.now()
-	var froze bool
-	err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-		tctx := store.WithTx(ctx, tx)
-		var err error
-		if froze, err = a.TwoFactor.RecordFailure(tctx, tx, uid, now); err != nil || !froze {
-			return err
-		}
-		u, err := accounts.UserByIDTx(tctx, tx, uid)
-		if err != nil {
-			return err
-		}
-		return inRequestTx(c, tctx, func() error {
-			return a.securityEvent(c, u, EventSecondStepFrozen, fmt.Sprintf("%d wrong codes within an hour; locked for %d minutes",
-				twofactor.FreezeAfter, int(twofactor.FreezeFor/time.Minute)))
-		})
-	})
-	if err != nil {
-		return err
-	}
 	fails := a.Sessions.GetInt(ctx, sessSecondFails) + 1
 	if fails >= secondStepTries {
 		a.endSecondStep(c)
@@ -593,12 +599,22 @@ func (a *App) totpSetup(c echo.Context) error {
 // ---- Recovery codes ----
 
 func (a *App) putFreshCodes(c echo.Context, u accounts.User, codes []string) {
-	a.Sessions.Put(c.Request().Context(), sessFreshCodes, a.TwoFactor.Keys().Seal([]byte(strings.Join(codes, "\n")), u.ID, freshCodesPurpose))
+	ctx := c.Request().Context()
+	a.Sessions.Put(ctx, sessFreshCodes, a.TwoFactor.Keys().Seal([]byte(strings.Join(codes, "\n")), u.ID, freshCodesPurpose))
+	a.Sessions.Put(ctx, sessFreshCodesAt, a.now().Unix())
 }
 
+// freshCodes are the recovery codes just made, until they are saved or
+// freshCodesTTL has passed: the session forgets them then, so a browser
+// left signed in does not keep them.
 func (a *App) freshCodes(c echo.Context, u accounts.User) []string {
-	b, ok := a.Sessions.Get(c.Request().Context(), sessFreshCodes).([]byte)
+	ctx := c.Request().Context()
+	b, ok := a.Sessions.Get(ctx, sessFreshCodes).([]byte)
 	if !ok {
+		return nil
+	}
+	if a.now().Sub(time.Unix(a.Sessions.GetInt64(ctx, sessFreshCodesAt), 0)) > freshCodesTTL {
+		a.forgetFreshCodes(c)
 		return nil
 	}
 	s, err := a.TwoFactor.Keys().Open(b, u.ID, freshCodesPurpose)
@@ -606,6 +622,12 @@ func (a *App) freshCodes(c echo.Context, u accounts.User) []string {
 		return nil
 	}
 	return strings.Split(string(s), "\n")
+}
+
+func (a *App) forgetFreshCodes(c echo.Context) {
+	ctx := c.Request().Context()
+	a.Sessions.Remove(ctx, sessFreshCodes)
+	a.Sessions.Remove(ctx, sessFreshCodesAt)
 }
 
 func (a *App) recoveryCodesPage(c echo.Context) error {
@@ -639,7 +661,7 @@ func (a *App) downloadRecoveryCodes(c echo.Context) error {
 }
 
 func (a *App) recoveryCodesSaved(c echo.Context) error {
-	a.Sessions.Remove(c.Request().Context(), sessFreshCodes)
+	a.forgetFreshCodes(c)
 	a.flash(c, "Your recovery codes are saved. Each works once if you lose your phone.")
 	return redirect(c, paths.Account)
 }
@@ -703,22 +725,12 @@ func (a *App) totpDisable(c echo.Context) error {
 		status = st
 	}
 	if f.Valid() {
-		if until, err := a.TwoFactor.FrozenUntil(ctx, u.ID, now); err != nil {
-			return err
-		} else if !until.IsZero() {
-			f.CheckField(false, fieldCode, "Too many wrong codes were entered for this account. Try again in "+humanWait(until.Sub(now))+".")
-			status = http.StatusTooManyRequests
-		}
-	}
-	if f.Valid() {
+		var check secondFactorCheck
 		err = a.DB.InTx(ctx, func(tx *sql.Tx) error {
 			tctx := store.WithTx(ctx, tx)
-			ok, _, err := a.useSecondFactor(tctx, tx, u.ID, code, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return errWrongCode
+			var err error
+			if check, err = a.checkSecondFactor(tctx, tx, c, u, code, now); err != nil || !check.ok {
+				return err // a wrong code's count commits
 			}
 			if err := a.TwoFactor.Disable(tctx, tx, u.ID, now); err != nil {
 				return err
@@ -728,18 +740,15 @@ func (a *App) totpDisable(c echo.Context) error {
 		switch {
 		case errors.Is(err, twofactor.ErrNotEnabled):
 			return redirect(c, paths.Account)
-		case errors.Is(err, errWrongCode):
-			// Counted like a wrong code at sign-in: a stolen session and
-			// password must not get a way to guess codes without limit.
-			if err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
-				_, err := a.TwoFactor.RecordFailure(store.WithTx(ctx, tx), tx, u.ID, now)
-				return err
-			}); err != nil {
-				return err
-			}
-			f.CheckField(false, fieldCode, "That code is not right, or it was used already.")
 		case err != nil:
 			return err
+		case !check.frozen.IsZero():
+			f.CheckField(false, fieldCode, a.frozenMessage(check.frozen, now))
+			status = http.StatusTooManyRequests
+		case !check.ok:
+			// Counted like a wrong code at sign-in: a stolen session and
+			// password must not get a way to guess codes without limit.
+			f.CheckField(false, fieldCode, "That code is not right, or it was used already.")
 		}
 	}
 	if !f.Valid() {

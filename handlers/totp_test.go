@@ -528,3 +528,82 @@ func TestSecondFactorFormsValidateInPlace(t *testing.T) {
 	b.htmx(paths.TwoFactorValidateLink("code_or_recovery"), url.Values{"code": {"abcd-efgh-jkmn-pqrs"}}).wantStatus(t, http.StatusOK)
 	b.htmx(paths.TwoFactorValidateLink("password"), url.Values{"password": {""}}).wantContains(t, "Enter your password")
 }
+
+// Wrong codes sent all at once, each from its own pending sign-in, are
+// checked no more often than sequential ones: the account freezes after
+// twofactor.FreezeAfter, and every code after that is refused unchecked.
+func TestWrongCodesAtOnceFreezeAfterTen(t *testing.T) {
+	env := newTestEnv(t)
+	wrongCodesAtOnce(t, env, env)
+}
+
+// On PostgreSQL, half the browsers on each of two instances.
+func TestWrongCodesAtOnceFreezeAfterTenPostgres(t *testing.T) {
+	envs := newInstances(t, 2)
+	wrongCodesAtOnce(t, envs[0], envs[1])
+}
+
+func wrongCodesAtOnce(t *testing.T, env, other *testEnv) {
+	const email = "burst@example.org"
+	secret, _ := env.register(email).enrolTOTP()
+	env.clock.Advance(twofactor.Period)
+	mailsBefore := len(env.securityMails(email))
+	wrong := "000000"
+	for d := int64(-2); d <= 2; d++ {
+		if wrong == env.totpCode(secret, d) {
+			wrong = "111111"
+		}
+	}
+	const n = 3 * twofactor.FreezeAfter
+	browsers := make([]*browser, n)
+	for i := range browsers {
+		at := env
+		if i%2 == 1 {
+			at = other
+		}
+		browsers[i] = at.startSignIn(email)
+	}
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i, b := range browsers {
+		wg.Go(func() { statuses[i] = b.post(paths.TwoFactorLogin, url.Values{"code": {wrong}}).status })
+	}
+	wg.Wait()
+	checked := 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusUnprocessableEntity:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("statuses %v", statuses)
+		}
+	}
+	if checked != twofactor.FreezeAfter {
+		t.Fatalf("%d of %d wrong codes sent at once were checked, want %d", checked, n, twofactor.FreezeAfter)
+	}
+	if ms := env.securityMails(email); len(ms) != mailsBefore+1 || !strings.Contains(ms[len(ms)-1].Text, "locked for 15 minutes") {
+		t.Fatalf("%d new mails, want 1 about the lock", len(ms)-mailsBefore)
+	}
+}
+
+// New recovery codes are shown while they are being saved, not for as long
+// as the session lasts: a browser left signed in without "I've saved them"
+// must not hand them, all ten, to whoever uses it next.
+func TestFreshRecoveryCodesAreNotKeptInTheSession(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "unsaved@example.org"
+	b := env.register(email)
+	_, codes := b.enrolTOTP()
+	b.get(paths.RecoveryCodes).wantStatus(t, http.StatusOK).wantContains(t, codes[0])
+	env.clock.Advance(freshCodesTTL + time.Second)
+	if p := b.get(paths.RecoveryCodes).wantStatus(t, http.StatusOK); len(recoveryCodeRe.FindAllString(p.body, -1)) != 0 {
+		t.Fatalf("recovery codes still shown %v later:\n%s", freshCodesTTL, p.body)
+	}
+	if p := b.get(paths.RecoveryCodesDownload); p.status != http.StatusSeeOther || strings.Contains(p.body, codes[0]) {
+		t.Fatalf("recovery codes still downloadable: %d", p.status)
+	}
+	if _, ok := sessionValue(t, env, b, sessFreshCodes); ok {
+		t.Fatal("the session still holds the recovery codes")
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"shelf/store"
 	"shelf/store/accounts"
 	"shelf/store/outbox"
+	"shelf/store/security"
 )
 
 const (
@@ -350,8 +351,9 @@ func (s *Store) CheckLink(ctx context.Context, token string, now time.Time) (int
 }
 
 // UseLink uses a link: it confirms the account's address (the link came by
-// mail) and runs save, last, in the same transaction.
-func (s *Store) UseLink(ctx context.Context, token string, now time.Time, save accounts.SaveSession) (accounts.User, error) {
+// mail) and runs save, last, in the same transaction. signedUp is the
+// account the browser using the link signed up for, or 0 (see use).
+func (s *Store) UseLink(ctx context.Context, token string, now time.Time, save accounts.SaveSession, signedUp int64) (accounts.User, error) {
 	var u accounts.User
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		r, err := byLink(ctx, tx, token)
@@ -361,7 +363,7 @@ func (s *Store) UseLink(ctx context.Context, token string, now time.Time, save a
 		if err := r.usable(now); err != nil {
 			return err
 		}
-		u, err = use(ctx, tx, r, now, save)
+		u, err = use(ctx, tx, r, now, save, signedUp)
 		return err
 	})
 	return u, err
@@ -370,7 +372,8 @@ func (s *Store) UseLink(ctx context.Context, token string, now time.Time, save a
 // UseCode uses the code of the newest sign-in issued to the browser whose
 // binding hash is browser. A wrong code is counted (ErrWrongCode, with the
 // tries left); the MaxFailures-th voids the sign-in, its link too.
-func (s *Store) UseCode(ctx context.Context, browser []byte, code string, now time.Time, save accounts.SaveSession) (u accounts.User, left int, err error) {
+// signedUp is as for UseLink.
+func (s *Store) UseCode(ctx context.Context, browser []byte, code string, now time.Time, save accounts.SaveSession, signedUp int64) (u accounts.User, left int, err error) {
 	wrong := false
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		wrong, left, u = false, 0, accounts.User{}
@@ -392,7 +395,7 @@ func (s *Store) UseCode(ctx context.Context, browser []byte, code string, now ti
 			_, err := tx.ExecContext(ctx, `UPDATE magic_tokens SET failures = failures + 1, voided_at = $1 WHERE link = $2`, voided, r.link)
 			return err
 		}
-		u, err = use(ctx, tx, r, now, save)
+		u, err = use(ctx, tx, r, now, save, signedUp)
 		return err
 	})
 	if err == nil && wrong {
@@ -404,7 +407,12 @@ func (s *Store) UseCode(ctx context.Context, browser []byte, code string, now ti
 	return u, left, err
 }
 
-func use(ctx context.Context, tx *sql.Tx, r row, now time.Time, save accounts.SaveSession) (accounts.User, error) {
+// use uses a sign-in and confirms its account's address. An account it
+// confirms was signed up for by someone who never proved the mailbox: the
+// password they chose does not sign in until the owner resets it, unless
+// the browser signing in now is the one that signed up (signedUp), which
+// chose it.
+func use(ctx context.Context, tx *sql.Tx, r row, now time.Time, save accounts.SaveSession, signedUp int64) (accounts.User, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE magic_tokens SET used_at = $1 WHERE link = $2 AND used_at IS NULL AND voided_at IS NULL`, ts(now), r.link)
 	if err != nil {
 		return accounts.User{}, fmt.Errorf("use sign-in: %w", err)
@@ -412,8 +420,14 @@ func use(ctx context.Context, tx *sql.Tx, r row, now time.Time, save accounts.Sa
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return accounts.User{}, errors.Join(err, ErrUsed)
 	}
-	if _, err := accounts.ConfirmUser(ctx, tx, r.userID.Int64, now); err != nil {
+	confirmed, err := accounts.ConfirmUser(ctx, tx, r.userID.Int64, now)
+	if err != nil {
 		return accounts.User{}, err
+	}
+	if confirmed && r.userID.Int64 != signedUp {
+		if err := security.BlockPassword(ctx, tx, r.userID.Int64, now); err != nil {
+			return accounts.User{}, err
+		}
 	}
 	u, err := accounts.UserByIDTx(ctx, tx, r.userID.Int64)
 	if err != nil {

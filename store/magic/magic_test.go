@@ -135,21 +135,21 @@ func TestLinkSignsInOnceAndConfirms(t *testing.T) {
 			}
 		}
 		saved := 0
-		u, err := f.s.UseLink(ctx, token, f.now, func(ctx context.Context, u accounts.User) error { saved++; return nil })
+		u, err := f.s.UseLink(ctx, token, f.now, func(ctx context.Context, u accounts.User) error { saved++; return nil }, 0)
 		if err != nil || u.ID != f.user || saved != 1 {
 			t.Fatalf("UseLink = %d, %v (saved %d)", u.ID, err, saved)
 		}
 		if !confirmed(t, db, f.user) {
 			t.Error("signing in by link did not confirm the address")
 		}
-		if _, err := f.s.UseLink(ctx, token, f.now, nil); !errors.Is(err, magic.ErrUsed) {
+		if _, err := f.s.UseLink(ctx, token, f.now, nil, 0); !errors.Is(err, magic.ErrUsed) {
 			t.Errorf("second use: %v, want ErrUsed", err)
 		}
 		altered := token[:42] + "A"
 		if altered == token {
 			altered = token[:42] + "B"
 		}
-		if _, err := f.s.UseLink(ctx, altered, f.now, nil); !errors.Is(err, magic.ErrUnknown) {
+		if _, err := f.s.UseLink(ctx, altered, f.now, nil, 0); !errors.Is(err, magic.ErrUnknown) {
 			t.Errorf("altered token: %v, want ErrUnknown", err)
 		}
 	})
@@ -166,7 +166,7 @@ func TestCodeTriedSixTimes(t *testing.T) {
 			wrong = "3333-3333"
 		}
 		for i := 1; i <= magic.MaxFailures; i++ {
-			_, left, err := f.s.UseCode(ctx, browser, wrong, f.now, nil)
+			_, left, err := f.s.UseCode(ctx, browser, wrong, f.now, nil, 0)
 			if i < magic.MaxFailures && (!errors.Is(err, magic.ErrWrongCode) || left != magic.MaxFailures-i) {
 				t.Fatalf("wrong code %d: left %d, %v", i, left, err)
 			}
@@ -175,10 +175,10 @@ func TestCodeTriedSixTimes(t *testing.T) {
 			}
 		}
 		// The sixth try, with the right code: the request is void.
-		if _, _, err := f.s.UseCode(ctx, browser, code, f.now, nil); !errors.Is(err, magic.ErrTooMany) {
+		if _, _, err := f.s.UseCode(ctx, browser, code, f.now, nil, 0); !errors.Is(err, magic.ErrTooMany) {
 			t.Fatalf("right code after %d wrong ones: %v, want ErrTooMany", magic.MaxFailures, err)
 		}
-		if _, err := f.s.UseLink(ctx, token, f.now, nil); err == nil {
+		if _, err := f.s.UseLink(ctx, token, f.now, nil, 0); err == nil {
 			t.Fatal("the link still works after too many wrong codes")
 		}
 		if confirmed(t, db, f.user) {
@@ -194,17 +194,17 @@ func TestCodeIsBoundToTheBrowserAndSingleUse(t *testing.T) {
 		browser := f.request("ann@example.org")
 		token, code := f.last()
 		_, other, _ := magic.NewBinding()
-		if _, _, err := f.s.UseCode(ctx, other, code, f.now, nil); !errors.Is(err, magic.ErrUnknown) {
+		if _, _, err := f.s.UseCode(ctx, other, code, f.now, nil, 0); !errors.Is(err, magic.ErrUnknown) {
 			t.Fatalf("code from another browser: %v, want ErrUnknown", err)
 		}
-		u, _, err := f.s.UseCode(ctx, browser, strings.ToLower(code), f.now, nil)
+		u, _, err := f.s.UseCode(ctx, browser, strings.ToLower(code), f.now, nil, 0)
 		if err != nil || u.ID != f.user {
 			t.Fatalf("right code: %d, %v", u.ID, err)
 		}
-		if _, _, err := f.s.UseCode(ctx, browser, code, f.now, nil); !errors.Is(err, magic.ErrUsed) {
+		if _, _, err := f.s.UseCode(ctx, browser, code, f.now, nil, 0); !errors.Is(err, magic.ErrUsed) {
 			t.Fatalf("code again: %v, want ErrUsed", err)
 		}
-		if _, err := f.s.UseLink(ctx, token, f.now, nil); !errors.Is(err, magic.ErrUsed) {
+		if _, err := f.s.UseLink(ctx, token, f.now, nil, 0); !errors.Is(err, magic.ErrUsed) {
 			t.Fatalf("the link after its code: %v, want ErrUsed", err)
 		}
 	})
@@ -219,17 +219,17 @@ func TestNewerRequestVoidsAndExpiry(t *testing.T) {
 		f.now = f.now.Add(time.Minute)
 		second := f.request("Ann@Example.org")
 		newToken, newCode := f.last()
-		if _, err := f.s.UseLink(ctx, oldToken, f.now, nil); !errors.Is(err, magic.ErrVoided) {
+		if _, err := f.s.UseLink(ctx, oldToken, f.now, nil, 0); !errors.Is(err, magic.ErrVoided) {
 			t.Errorf("older link: %v, want ErrVoided", err)
 		}
-		if _, _, err := f.s.UseCode(ctx, first, oldCode, f.now, nil); !errors.Is(err, magic.ErrVoided) {
+		if _, _, err := f.s.UseCode(ctx, first, oldCode, f.now, nil, 0); !errors.Is(err, magic.ErrVoided) {
 			t.Errorf("older code: %v, want ErrVoided", err)
 		}
 		f.now = f.now.Add(magic.TTL)
-		if _, err := f.s.UseLink(ctx, newToken, f.now, nil); !errors.Is(err, magic.ErrExpired) {
+		if _, err := f.s.UseLink(ctx, newToken, f.now, nil, 0); !errors.Is(err, magic.ErrExpired) {
 			t.Errorf("link after %s: %v, want ErrExpired", magic.TTL, err)
 		}
-		if _, _, err := f.s.UseCode(ctx, second, newCode, f.now, nil); !errors.Is(err, magic.ErrExpired) {
+		if _, _, err := f.s.UseCode(ctx, second, newCode, f.now, nil, 0); !errors.Is(err, magic.ErrExpired) {
 			t.Errorf("code after %s: %v, want ErrExpired", magic.TTL, err)
 		}
 	})
@@ -253,7 +253,7 @@ func TestUnknownAddressAnsweredAlike(t *testing.T) {
 		}
 		// Wrong codes are counted as for an account.
 		browser := f.request("nobody@example.org")
-		if _, left, err := f.s.UseCode(ctx, browser, "2222-2222", f.now, nil); !errors.Is(err, magic.ErrWrongCode) || left != magic.MaxFailures-1 {
+		if _, left, err := f.s.UseCode(ctx, browser, "2222-2222", f.now, nil, 0); !errors.Is(err, magic.ErrWrongCode) || left != magic.MaxFailures-1 {
 			t.Errorf("wrong code for an unknown address: left %d, %v", left, err)
 		}
 	})
@@ -277,9 +277,9 @@ func TestConcurrentUsesSignInOnce(t *testing.T) {
 					save := func(context.Context, accounts.User) error { mu.Lock(); saved++; mu.Unlock(); return nil }
 					var err error
 					if viaCode {
-						_, _, err = f.s.UseCode(ctx, browser, code, f.now, save)
+						_, _, err = f.s.UseCode(ctx, browser, code, f.now, save, 0)
 					} else {
-						_, err = f.s.UseLink(ctx, token, f.now, save)
+						_, err = f.s.UseLink(ctx, token, f.now, save, 0)
 					}
 					mu.Lock()
 					defer mu.Unlock()

@@ -239,6 +239,18 @@ func (s *Store) AddTx(ctx context.Context, tx *sql.Tx, userID int64, p Passkey) 
 	return id, nil
 }
 
+// RemoveAddedSince deletes, in tx, the account's passkeys added after
+// since, and reports how many: its owner said the sign-in or change at
+// since was not them, so nothing added after it is theirs for certain. A
+// passkey added by that change itself is removed by its own undo.
+func RemoveAddedSince(ctx context.Context, tx *sql.Tx, userID int64, since time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM passkeys WHERE user_id = $1 AND created_at > $2`, userID, ts(since))
+	if err != nil {
+		return 0, fmt.Errorf("remove passkeys added since: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // Rename names one of the account's passkeys (store.ErrNotFound if the
 // account has no such passkey).
 func (s *Store) Rename(ctx context.Context, userID, id int64, name string) error {

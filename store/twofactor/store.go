@@ -224,8 +224,21 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error
 // FrozenUntil is when the account's frozen second step opens again, or
 // zero when it is not frozen at now.
 func (s *Store) FrozenUntil(ctx context.Context, userID int64, now time.Time) (time.Time, error) {
+	return frozenUntil(ctx, s.db.Read, userID, now)
+}
+
+// FrozenUntilTx is FrozenUntil read in tx: checked there before a code, and
+// counted there by RecordFailure when the code is wrong, the freeze holds
+// however many codes arrive at once.
+func (s *Store) FrozenUntilTx(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (time.Time, error) {
+	return frozenUntil(ctx, tx, userID, now)
+}
+
+func frozenUntil(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, userID int64, now time.Time) (time.Time, error) {
 	var until sql.NullString
-	err := s.db.Read.QueryRowContext(ctx, `SELECT frozen_until FROM totp_factors WHERE user_id = $1 AND disabled_at IS NULL`, userID).Scan(&until)
+	err := q.QueryRowContext(ctx, `SELECT frozen_until FROM totp_factors WHERE user_id = $1 AND disabled_at IS NULL`, userID).Scan(&until)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}
