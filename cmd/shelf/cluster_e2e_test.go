@@ -72,14 +72,19 @@ func startShelfProcess(t *testing.T, name string, env ...string) *shelfProcess {
 			t.Fatalf("%s exited before answering /healthz:\n%s", name, tailLines(p.logs.String(), 30))
 		default:
 		}
-		if resp, err := http.Get(p.URL + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
+		// Only once this process says it listens: the port was free when
+		// chosen, but another test's server may have taken it since, and
+		// its /healthz must not pass for this one's.
+		if strings.Contains(p.logs.String(), "addr="+p.URL+" ") {
+			if resp, err := http.Get(p.URL + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return p
+				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer 200 on /healthz within 60 s", name)
+			t.Fatalf("%s did not answer 200 on /healthz within 60 s:\n%s", name, tailLines(p.logs.String(), 30))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
