@@ -328,6 +328,13 @@ func (a *App) secondStep(c echo.Context) error {
 		return a.securityEvent(c, u, EventRecoveryUsed, recoveryCodesLeft(left))
 	})
 	switch {
+	case errors.Is(err, twofactor.ErrNotEnabled):
+		// Turned off since the password step, from another browser: this
+		// sign-in was for an account that no longer asks for a code, and
+		// is started again rather than completed by one.
+		a.endSecondStep(c)
+		a.flash(c, "Two-factor sign-in was turned off for this account meanwhile. Please sign in again.")
+		return redirect(c, paths.Login)
 	case err != nil:
 		return err
 	case !check.frozen.IsZero():

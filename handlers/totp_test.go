@@ -607,3 +607,28 @@ func TestFreshRecoveryCodesAreNotKeptInTheSession(t *testing.T) {
 		t.Fatal("the session still holds the recovery codes")
 	}
 }
+
+// A pending sign-in outlives the second factor it waits for: the owner
+// turns it off meanwhile, in another browser. A code then gets a clear
+// "sign in again", not a 500, and signs nobody in.
+func TestPendingSignInAfterTheFactorWasTurnedOff(t *testing.T) {
+	env := newTestEnv(t)
+	email := "off@example.org"
+	owner := env.register(email)
+	secret, _ := owner.enrolTOTP()
+	pending := env.startSignIn(email)
+
+	env.clock.Advance(time.Minute)
+	owner.reauth(paths.TwoFactorDisable)
+	p := owner.post(paths.TwoFactorDisable, url.Values{"password": {goodPassword}, "code": {env.totpCode(secret, 0)}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("turning off: %d\n%s", p.status, p.body)
+	}
+
+	env.clock.Advance(time.Minute)
+	p = pending.post(paths.TwoFactorLogin, url.Values{"code": {env.totpCode(secret, 0)}})
+	if p.status != http.StatusSeeOther || p.location() != paths.Login {
+		t.Fatalf("a code after the factor was turned off: %d %q, want 303 to %s\n%s", p.status, p.location(), paths.Login, p.body)
+	}
+	pending.get("/account").wantStatus(t, http.StatusSeeOther)
+}
