@@ -174,3 +174,30 @@ func TestChangePasswordLimit(t *testing.T) {
 	b.post("/account/password", changeForm(goodPassword, changedPassword, changedPassword)).wantStatus(t, http.StatusTooManyRequests)
 	env.browser().login(email, goodPassword).wantStatus(t, http.StatusTooManyRequests)
 }
+
+// On PostgreSQL, with two instances: the change, made on one, signs the
+// other instance's session out, and this browser stays signed in on both.
+// An HTMX submit with errors gets the form alone, and success a redirect.
+func TestChangePasswordAcrossInstances(t *testing.T) {
+	envs := newInstances(t, 2)
+	const email = "pg-change@example.org"
+	b := envs[0].register(email)
+	other := envs[1].browser()
+	other.login(email, goodPassword).wantStatus(t, http.StatusSeeOther)
+	other.get("/account").wantStatus(t, http.StatusOK)
+
+	b.get("/account/password")
+	p := b.htmx("/account/password", changeForm(goodPassword, "password1", "password1")).wantStatus(t, http.StatusUnprocessableEntity)
+	if strings.Contains(p.body, "<html") || !strings.Contains(p.body, `id="password-change-form"`) {
+		t.Fatalf("HTMX error answer is not the form alone:\n%s", p.body)
+	}
+	p = b.htmx("/account/password", changeForm(goodPassword, changedPassword, changedPassword)).wantStatus(t, http.StatusNoContent)
+	if p.header.Get("HX-Redirect") != "/account" {
+		t.Fatalf("HTMX success: %v", p.header)
+	}
+	b.at(envs[1]).get("/account").wantStatus(t, http.StatusOK)
+	if p := other.get("/account"); p.status != http.StatusSeeOther {
+		t.Fatalf("the other instance's session survived: %d", p.status)
+	}
+	envs[1].browser().login(email, changedPassword).wantStatus(t, http.StatusSeeOther)
+}
