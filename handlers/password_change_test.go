@@ -201,3 +201,26 @@ func TestChangePasswordAcrossInstances(t *testing.T) {
 	}
 	envs[1].browser().login(email, changedPassword).wantStatus(t, http.StatusSeeOther)
 }
+
+// Re-authentication checks the password as the change form does: its wrong
+// passwords count against the sign-in limits too.
+func TestReauthWrongPasswordsCount(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "reauth-limit@example.org"
+	b := env.register(email)
+	b.get("/account/reauth")
+	limited := false
+	for i := 0; i < 30 && !limited; i++ {
+		switch p := b.post("/account/reauth", url.Values{"password": {"guess"}, "next": {"/account"}}); p.status {
+		case http.StatusTooManyRequests:
+			limited = true
+		case http.StatusUnprocessableEntity:
+		default:
+			t.Fatalf("guess %d: %d", i, p.status)
+		}
+	}
+	if !limited {
+		t.Fatal("30 wrong passwords at re-authentication were never limited")
+	}
+	b.post("/account/reauth", url.Values{"password": {goodPassword}, "next": {"/account"}}).wantStatus(t, http.StatusTooManyRequests)
+}
