@@ -28,6 +28,10 @@ const msgSamePassword = "Choose a password different from your current one."
 // msgPasswordChanged is the account page's notice after a change.
 const msgPasswordChanged = "Your password has been changed, and you were signed out everywhere else."
 
+// msgStillBlocked follows msgPasswordChanged when password sign-in is
+// blocked ("This wasn't me"): a change does not lift the block.
+const msgStillBlocked = "Signing in with a password stays paused until you choose a new password with a reset link (\"Forgot your password?\")."
+
 // passwordRoutes: the change form and its in-place checks.
 func (a *App) passwordRoutes(e *echo.Echo) {
 	serveGet(e, paths.AccountPassword, a.passwordChangePage, a.requireConfirmed)
@@ -129,6 +133,12 @@ func (a *App) changePassword(c echo.Context) error {
 		return err
 	}
 	a.Logger.Info("password changed", "user_id", u.ID, "other_sessions_ended", max(ended-1, 0))
-	a.flash(c, msgPasswordChanged)
+	notice := msgPasswordChanged
+	if blocked, err := a.passwordBlocked(c, u.ID); err != nil {
+		return err
+	} else if blocked {
+		notice += " " + msgStillBlocked
+	}
+	a.flash(c, notice)
 	return redirect(c, paths.Account)
 }

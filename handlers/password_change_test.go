@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"shelf/store/accounts"
+	"shelf/store/security"
 )
 
 const changedPassword = "quiet orange lantern"
@@ -223,4 +225,19 @@ func TestReauthWrongPasswordsCount(t *testing.T) {
 		t.Fatal("30 wrong passwords at re-authentication were never limited")
 	}
 	b.post("/account/reauth", url.Values{"password": {goodPassword}, "next": {"/account"}}).wantStatus(t, http.StatusTooManyRequests)
+}
+
+// A change leaves a block on password sign-in ("This wasn't me") in place,
+// and says so: only a reset link lifts it.
+func TestChangePasswordKeepsTheBlock(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "blocked@example.org"
+	b := env.register(email)
+	if err := security.BlockPassword(context.Background(), env.db.Write, env.user(email).ID, env.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b.get("/account/password")
+	b.post("/account/password", changeForm(goodPassword, changedPassword, changedPassword)).wantStatus(t, http.StatusSeeOther)
+	b.get("/account").wantStatus(t, http.StatusOK).wantContains(t, "Your password has been changed", html.EscapeString(msgStillBlocked))
+	env.browser().login(email, changedPassword).wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, html.EscapeString(msgPasswordBlocked))
 }
