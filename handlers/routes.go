@@ -61,6 +61,7 @@ func (a *App) routes() *echo.Echo {
 	a.catalogRoutes(e)
 	a.accountRoutes(e)
 	a.sessionsRoutes(e)
+	a.passwordRoutes(e)
 	a.magicRoutes(e)
 	a.passkeyRoutes(e)
 	a.totpRoutes(e)

@@ -18,6 +18,7 @@ import (
 	"shelf/components/paths"
 	"shelf/store"
 	"shelf/store/accounts"
+	"shelf/store/limits"
 	"shelf/store/sealed"
 	"shelf/store/twofactor"
 )
@@ -453,24 +454,28 @@ func (a *App) checkCurrentPassword(c echo.Context, u accounts.User, pw string) (
 	ctx := c.Request().Context()
 	now := a.now()
 	var wait time.Duration
+	var attempt limits.Reservation
 	_, err := a.Accounts.Authenticate(ctx, u.Email, pw, func(cred accounts.Credentials) error {
-		r, w, err := a.reserveLogin(c, u.Email, cred.UserID, cred.DevicesValidAfter, now)
-		if err != nil {
+		var err error
+		if attempt, wait, err = a.reserveLogin(c, u.Email, cred.UserID, cred.DevicesValidAfter, now); err != nil {
 			return err
 		}
-		if wait = w; w > 0 {
+		if wait > 0 {
 			return errLoginLimited
 		}
-		// Only failures count.
-		return r.Cancel(ctx)
+		return nil
 	})
 	switch {
 	case wait > 0:
 		return tooManyAttempts(wait), http.StatusTooManyRequests, nil
 	case errors.Is(err, accounts.ErrInvalidCredentials):
 		return "That is not your password.", http.StatusUnprocessableEntity, nil
+	case err != nil:
+		return "", 0, err
 	}
-	return "", 0, err
+	// Only failures count: the attempt is cancelled once the password is
+	// known to be right, never before.
+	return "", 0, attempt.Cancel(ctx)
 }
 
 func (a *App) reauth(c echo.Context) error {

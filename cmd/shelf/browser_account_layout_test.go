@@ -31,7 +31,7 @@ func TestBrowserAccountPagesFitAPhone(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
 	)
 	waitJS(t, tab, "signed in", 10*time.Second, `location.pathname === '/' || location.pathname === '/account'`)
-	assertPagesFit(t, tab, s.URL, []string{"/account", "/account/sessions", "/account/reauth"})
+	assertPagesFit(t, tab, s.URL, []string{"/account", "/account/sessions", "/account/reauth", "/account/password"})
 
 	runStep(t, tab, "enter the password again", 10*time.Second,
 		chromedp.Navigate(s.URL+"/account/two-factor/setup"),

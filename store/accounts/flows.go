@@ -361,3 +361,27 @@ func (a *Accounts) CreateAdmin(ctx context.Context, email, password string) (int
 	})
 	return id, err
 }
+
+// ChangePassword sets a new password (checked by CheckPassword) for an
+// account whose current one the caller has checked. The password, the end
+// of the trust of its devices, and what save does are stored together, or
+// none of them.
+func (a *Accounts) ChangePassword(ctx context.Context, id int64, password string, save SaveSession) (User, error) {
+	hash, err := a.Hasher.Hash(ctx, password)
+	if err != nil {
+		return User{}, err
+	}
+	now := a.now()
+	var u User
+	err = a.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := SetPasswordHash(ctx, tx, id, hash, now); err != nil {
+			return err
+		}
+		var err error
+		if u, err = UserByIDTx(ctx, tx, id); err != nil {
+			return err
+		}
+		return save(ctx, u)
+	})
+	return u, err
+}

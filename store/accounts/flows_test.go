@@ -252,3 +252,46 @@ func TestConcurrentResetWorkers(t *testing.T) {
 		}
 	})
 }
+
+// ChangePassword stores the new password and the end of device trust with
+// what save does, or, when save fails, none of them.
+func TestChangePassword(t *testing.T) {
+	backends(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+		db = flowDB(t, db, &now, &countingNotifier{})
+		const addr = "change@example.org"
+		id, err := db.CreateAdmin(ctx, addr, "first password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		signsIn := func(pw string) bool {
+			_, err := db.Authenticate(ctx, addr, pw, func(Credentials) error { return nil })
+			return err == nil
+		}
+
+		now = now.Add(time.Hour)
+		refused := errors.New("session not saved")
+		if _, err := db.ChangePassword(ctx, id, "second password", func(context.Context, User) error { return refused }); !errors.Is(err, refused) {
+			t.Fatalf("change with a failing save: %v", err)
+		}
+		if !signsIn("first password") || signsIn("second password") {
+			t.Fatal("a change whose save failed was kept")
+		}
+		if u, _ := db.UserByID(ctx, id); !u.DevicesValidAfter.IsZero() {
+			t.Fatalf("device trust ended by a failed change: %v", u.DevicesValidAfter)
+		}
+
+		var saved User
+		u, err := db.ChangePassword(ctx, id, "second password", func(_ context.Context, u User) error { saved = u; return nil })
+		if err != nil || u.ID != id || saved.ID != id {
+			t.Fatalf("change = %+v, %v (saved %+v)", u, err, saved)
+		}
+		if signsIn("first password") || !signsIn("second password") {
+			t.Fatal("the new password does not replace the old one")
+		}
+		if !saved.DevicesValidAfter.Equal(now) {
+			t.Fatalf("devices valid after %v, want %v", saved.DevicesValidAfter, now)
+		}
+	})
+}
