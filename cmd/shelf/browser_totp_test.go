@@ -70,6 +70,8 @@ func TestBrowserTwoFactor(t *testing.T) {
 	waitJS(t, tab, "the recovery codes with copy and print", 10*time.Second,
 		`location.pathname === '/account/two-factor/recovery-codes' && document.getElementById('recovery-codes').textContent.trim().split('\n').length === 10 &&
 		 !document.querySelector('[data-copy]').hidden && !document.querySelector('[data-print]').hidden`)
+	assertPagesFit(t, tab, s.URL, []string{"/account/two-factor/recovery-codes"})
+	runStep(t, tab, "back to a desktop's width", 5*time.Second, chromedp.EmulateViewport(1280, 844))
 	runStep(t, tab, "I've saved them", 10*time.Second, chromedp.Click(chromedp.CSS(`#recovery-saved-form button`)))
 	waitJS(t, tab, "the account page with the count", 10*time.Second,
 		`location.pathname === '/account' && document.getElementById('recovery-count').textContent.includes('10')`)
@@ -78,6 +80,8 @@ func TestBrowserTwoFactor(t *testing.T) {
 	waitJS(t, tab, "signed out", 10*time.Second, `location.pathname === '/'`)
 	signInWithPassword()
 	waitJS(t, tab, "the second step", 10*time.Second, `location.pathname === '/login/two-factor'`)
+	assertPagesFit(t, tab, s.URL, []string{"/login/two-factor"})
+	runStep(t, tab, "back to a desktop's width", 5*time.Second, chromedp.EmulateViewport(1280, 844))
 	runStep(t, tab, "enter the next code", 10*time.Second,
 		chromedp.SetValue(chromedp.ID("code"), code(1)),
 		chromedp.Click(chromedp.CSS(`#second-step-form button[type=submit]`)),

@@ -152,6 +152,72 @@ func TestTwoFactorThroughRealSMTP(t *testing.T) {
 	}
 }
 
+// Ten wrong codes within an hour freeze an account's second step; the
+// owner hears of it through the real SMTP server, with a "This wasn't me"
+// link (they knew the password).
+func TestSecondStepFreezeThroughRealSMTP(t *testing.T) {
+	smtpAddr := freeLocalAddr(t)
+	catcher := startCatchingSMTP(t, smtpAddr)
+	s := startShelfServer(t, "SHELF_SMTP_URL=smtp://"+smtpAddr+"?tls=none")
+	for catcher.drain() > 0 {
+	}
+	const email, pw = "frieda@example.org", "correct horse battery"
+	c := newClient(t, s.URL)
+	_, page, _ := c.get("/register")
+	c.post("/register", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {email}, "password": {pw}, "password_confirm": {pw}})
+	link := regexp.MustCompile(`http://[^\s"<>]+/confirm/[A-Za-z0-9_-]+`).FindString(catcher.next(t, 30*time.Second).Text)
+	_, page, _ = c.get(link)
+	c.post(link, url.Values{"_csrf": {csrfFrom(t, page)}})
+	_, page, _ = c.get("/account/reauth?next=%2Faccount%2Ftwo-factor%2Fsetup")
+	c.post("/account/reauth", url.Values{"_csrf": {csrfFrom(t, page)}, "password": {pw}, "next": {"/account/two-factor/setup"}})
+	_, page, _ = c.get("/account/two-factor/setup")
+	m := regexp.MustCompile(`secret=([A-Z2-7]+)`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("setup page without a key:\n%s", page)
+	}
+	now, err := twofactor.Code(m[1], twofactor.Step(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := c.post("/account/two-factor/setup", url.Values{"_csrf": {csrfFrom(t, page)}, "code": {now}}); status != http.StatusSeeOther {
+		t.Fatalf("enrol: %d", status)
+	}
+	if mail := catcher.next(t, 30*time.Second); !strings.Contains(mail.Text, "Two-factor sign-in was turned on") {
+		t.Fatalf("mail after enrolment: %+v", mail)
+	}
+
+	// A pending sign-in ends after 5 wrong codes: two browsers give 10.
+	wrong := 0
+	for range 2 {
+		b := newClient(t, s.URL)
+		_, page, _ = b.get("/login")
+		b.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {email}, "password": {pw}})
+		for range 5 {
+			_, page, _ = b.get("/login/two-factor")
+			b.post("/login/two-factor", url.Values{"_csrf": {csrfFrom(t, page)}, "code": {"000000"}})
+			wrong++
+		}
+	}
+	mail := catcher.next(t, 30*time.Second)
+	if !strings.Contains(mail.Text, "locked for 15 minutes") || !strings.Contains(mail.To[0], email) {
+		t.Fatalf("after %d wrong codes, mail %q:\n%s", wrong, mail.Subject, mail.Text)
+	}
+	wantNotMeMail(t, mail, "127.0.0.1")
+
+	// Frozen: even the right code is refused now.
+	b := newClient(t, s.URL)
+	_, page, _ = b.get("/login")
+	b.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {email}, "password": {pw}})
+	_, page, _ = b.get("/login/two-factor")
+	right, _ := twofactor.Code(m[1], twofactor.Step(time.Now())+1)
+	if status, _, _ := b.post("/login/two-factor", url.Values{"_csrf": {csrfFrom(t, page)}, "code": {right}}); status != http.StatusTooManyRequests {
+		t.Fatalf("the right code while frozen: %d, want 429", status)
+	}
+	if n := catcher.drain(); n != 0 {
+		t.Fatalf("%d more mails", n)
+	}
+}
+
 // wantNotMeMail checks a security mail carries, in both parts, the address
 // it came from and a "This wasn't me" link.
 func wantNotMeMail(t *testing.T, m devinbox.Message, ip string) {
