@@ -38,27 +38,27 @@ func TestBrowserPasswordChange(t *testing.T) {
 	waitJS(t, tab, "htmx to load", 5*time.Second, `!!window.htmx`)
 	errorOf := func(id string) string { return `(document.getElementById('` + id + `-error').textContent || '')` }
 
-	runStep(t, tab, "type a common password", 10*time.Second,
-		chromedp.SendKeys(chromedp.ID("current-password"), pw),
-		chromedp.SendKeys(chromedp.ID("password"), "password1"),
-	)
+	// Typed key by key into the focused field: chromedp's SendKeys reads
+	// the field's attributes without a lock while the in-place checks
+	// change them (aria-invalid), a data race in chromedp itself.
+	typeInto := func(id, text string) {
+		t.Helper()
+		runStep(t, tab, "focus #"+id, 5*time.Second, chromedp.Focus(chromedp.ID(id)))
+		typeKeys(t, tab, text)
+	}
+	typeInto("current-password", pw)
+	typeInto("password", "password1")
 	waitJS(t, tab, "the common-password message", 10*time.Second, errorOf("password")+`.includes('too common')`)
-	runStep(t, tab, "type the current password as the new one", 10*time.Second,
-		emptyInput("password"),
-		chromedp.SendKeys(chromedp.ID("password"), pw),
-	)
+	runStep(t, tab, "empty the new password", 10*time.Second, emptyInput("password"))
+	typeInto("password", pw)
 	waitJS(t, tab, "the same-password message", 10*time.Second, errorOf("password")+`.includes('different from your current')`)
-	runStep(t, tab, "type a good new password and a different one again", 10*time.Second,
-		emptyInput("password"),
-		chromedp.SendKeys(chromedp.ID("password"), newPW),
-		chromedp.SendKeys(chromedp.ID("password-confirm"), newPW+"x"),
-	)
+	runStep(t, tab, "empty the new password", 10*time.Second, emptyInput("password"))
+	typeInto("password", newPW)
+	typeInto("password-confirm", newPW+"x")
 	waitJS(t, tab, "the new password accepted", 10*time.Second, errorOf("password")+` === ''`)
 	waitJS(t, tab, "the mismatch message", 10*time.Second, errorOf("password-confirm")+`.includes('do not match')`)
-	runStep(t, tab, "correct the repeat and submit", 10*time.Second,
-		emptyInput("password-confirm"),
-		chromedp.SendKeys(chromedp.ID("password-confirm"), newPW),
-	)
+	runStep(t, tab, "empty the repeat", 10*time.Second, emptyInput("password-confirm"))
+	typeInto("password-confirm", newPW)
 	waitJS(t, tab, "the repeat accepted", 10*time.Second, errorOf("password-confirm")+` === ''`)
 	runStep(t, tab, "submit", 10*time.Second, chromedp.Click(chromedp.CSS(`#password-change-form button[type=submit]`)))
 	waitJS(t, tab, "back on the account page, signed in", 10*time.Second,
