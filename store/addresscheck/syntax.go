@@ -74,7 +74,7 @@ var profile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(f
 // top-level domain, say), the address keeps its ASCII form, as browsers
 // show such domains, and its Unicode spelling is refused by the look-alike
 // rule. Either way, the other spelling of the same mailbox never gets a
-// second account. Mail goes out with the domain in ASCII (DomainASCII).
+// second account. DomainASCII gives the ASCII form, for DNS.
 func Normalize(s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) > 4*MaxLen {
