@@ -52,6 +52,11 @@ func (a *App) validateField(c echo.Context) error {
 		// nor on submit (see register).
 		v := a.checkNewEmail(c, &f, fieldEmail, c.FormValue(fieldEmail), c.FormValue(components.EmailConfirmedName))
 		return render(c, http.StatusOK, components.NewAddressField(v))
+	case fieldAccountEmail:
+		// Sign-in by email: an account's address, judged by syntax alone.
+		raw := c.FormValue(fieldEmail)
+		checkEmail(&f, fieldEmail, accounts.NormalizeEmail(raw))
+		return render(c, http.StatusOK, components.FieldView(components.EmailField(raw, f.Error(fieldEmail))))
 	case fieldPassword:
 		checkPassword(&f, fieldPassword, c.FormValue(fieldPassword))
 		return render(c, http.StatusOK, components.FieldView(components.PasswordField(f.Error(fieldPassword))))

@@ -15,6 +15,10 @@ import (
 // by email check syntax alone (checkEmail): an account made before a
 // domain was listed keeps working.
 
+// fieldAccountEmail names, for in-place checks, the address field of a form
+// where the address may already have an account (sign-in by email).
+const fieldAccountEmail = "account_email"
+
 // checkNewEmail judges raw, records a problem for field in f, and returns
 // the field's state. An address at a known typo domain that receives mail
 // is a problem until confirmed: confirmed (the "Yes, use this address"

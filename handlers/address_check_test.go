@@ -3,8 +3,10 @@ package handlers
 import (
 	"context"
 	"html"
+	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -165,8 +167,54 @@ func TestListedDomainsStillSignIn(t *testing.T) {
 	b = env.browser()
 	b.get(paths.ForgotPassword)
 	b.post(paths.ForgotPassword, url.Values{"email": {"old@mailinator.com"}}).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="reset-sent"`)
-	b.get(paths.MagicRequest)
+	page := b.get(paths.MagicRequest).wantStatus(t, http.StatusOK)
+	m := regexp.MustCompile(`hx-post="([^"]+)"`).FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatal("the sign-in-by-email field is not checked in place")
+	}
+	// In place too, sign-in by email checks the syntax alone.
+	inPlace := b.htmx(html.UnescapeString(m[1]), url.Values{"email": {"old@mailinator.com"}}).wantStatus(t, http.StatusOK)
+	if strings.Contains(inPlace.body, "aria-invalid") || strings.Contains(inPlace.body, "Did you mean") {
+		t.Fatalf("sign-in by email judges the address by the lists in place:\n%s", inPlace.body)
+	}
+	b.htmx(html.UnescapeString(m[1]), url.Values{"email": {"old@"}}).wantStatus(t, http.StatusOK).
+		wantContains(t, `aria-invalid="true"`, html.EscapeString(string(addresscheck.NoDomain)))
 	if p := b.post(paths.MagicRequest, url.Values{"email": {"old@gmial.com"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("sign-in link: %d\n%s", p.status, p.body)
+	}
+}
+
+// nxResolver answers that no domain exists, or fails when err is set.
+type nxResolver struct{ err error }
+
+func (r nxResolver) LookupMX(context.Context, string) ([]*net.MX, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	return nil, &net.DNSError{Err: "no such host", IsNotFound: true}
+}
+
+func (r nxResolver) LookupHost(context.Context, string) ([]string, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	return nil, &net.DNSError{Err: "no such host", IsNotFound: true}
+}
+
+// With SHELF_CHECK_MX a domain that receives no mail is refused, in place
+// and on submit; a DNS failure never refuses.
+func TestAddressCheckMX(t *testing.T) {
+	env := newTestEnvWith(t, func(_ *Deps, s *Settings) { s.AddressCheck.Resolver = nxResolver{} })
+	b := env.browser()
+	b.get("/register")
+	b.htmx("/register/validate/email", url.Values{"email": {"ann@nowhere.example"}}).wantContains(t, html.EscapeString(string(addresscheck.NoMail)))
+	b.post("/register", url.Values{"email": {"ann@nowhere.example"}, "password": {goodPassword}, "password_confirm": {goodPassword}}).
+		wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, html.EscapeString(string(addresscheck.NoMail)))
+
+	failing := newTestEnvWith(t, func(_ *Deps, s *Settings) {
+		s.AddressCheck.Resolver = nxResolver{err: &net.DNSError{Err: "i/o timeout", IsTimeout: true}}
+	})
+	if p := failing.signUp("ann@nowhere.example").get("/check-email"); p.status != http.StatusOK {
+		t.Fatalf("sign-up with DNS failing: %d", p.status)
 	}
 }

@@ -23,6 +23,20 @@ func TestBrowserAddressCheck(t *testing.T) {
 	)
 	waitJS(t, tab, "htmx to load", 5*time.Second, `!!window.htmx`)
 	evalJS[bool](t, tab, `window.__noReload = true`)
+	// The page's checks and swaps, logged when the test fails.
+	evalJS[bool](t, tab, `(() => {
+		const log = window.__checks = [];
+		const at = () => performance.now().toFixed(0);
+		document.addEventListener('htmx:configRequest', (e) => log.push(at() + ' ' + (e.detail.elt.id || e.detail.elt.tagName) + ' ' +
+			(e.detail.triggeringEvent ? e.detail.triggeringEvent.type : '') + ' ' + JSON.stringify(e.detail.parameters)));
+		document.addEventListener('htmx:afterSwap', (e) => log.push(at() + ' swap ' + e.detail.elt.id));
+		return true;
+	})()`)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the page's checks:\n%s", evalJS[string](t, tab, `window.__checks.join("\n")`))
+		}
+	})
 
 	runStep(t, tab, "focus the address", 5*time.Second, chromedp.Focus(chromedp.ID("email")))
 	typeKeys(t, tab, "ann@gmial.com")
@@ -32,7 +46,7 @@ func TestBrowserAddressCheck(t *testing.T) {
 			return !!b && b.value === 'ann@gmail.com' && document.getElementById('email-suggestion').textContent.includes('Did you mean') &&
 				document.getElementById('email-error').textContent.includes('gmial.com') &&
 				document.getElementById('email').getAttribute('aria-invalid') === 'true' &&
-				!!document.getElementById('email-confirmed'); })()`)
+				!!document.getElementById('email-confirmed') && !document.querySelector('.htmx-added, .htmx-settling, .htmx-request'); })()`)
 	if w := evalJS[int64](t, tab, `document.documentElement.scrollWidth`); w > 375 {
 		t.Errorf("the verdict on a phone 375 px wide makes the page %d px wide", w)
 	}
@@ -60,4 +74,22 @@ func TestBrowserAddressCheck(t *testing.T) {
 	if w := evalJS[int64](t, tab, `document.documentElement.scrollWidth`); w > 375 {
 		t.Errorf("the refusal on a phone 375 px wide makes the page %d px wide", w)
 	}
+
+	// A long address at a typo domain: the warning, the suggestion and the
+	// "Yes, use this address" box wrap on a phone.
+	runStep(t, tab, "focus the address once more", 5*time.Second, chromedp.Focus(chromedp.ID("email")))
+	evalJS[bool](t, tab, `(() => { document.getElementById('email').select(); return true; })()`)
+	typeKeys(t, tab, "areaderwhosenameisratherlongandhasnohyphensinit@hotmial.com	")
+	// Settled: htmx has set up the new box (a person does not click within
+	// the 20 ms that takes).
+	waitJS(t, tab, "the long verdict", 5*time.Second, `!!document.getElementById('email-confirmed') && !!document.getElementById('email-suggestion') &&
+		!document.querySelector('.htmx-added, .htmx-settling, .htmx-request')`)
+	if w := evalJS[int64](t, tab, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("a long address's verdict on a phone 375 px wide makes the page %d px wide", w)
+	}
+	// Ticking the box clears the warning in place.
+	runStep(t, tab, "say yes, use this address", 5*time.Second, chromedp.Click(chromedp.ID("email-confirmed")))
+	waitJS(t, tab, "the warning cleared", 5*time.Second,
+		`document.getElementById('email-error').textContent.trim() === '' && document.getElementById('email-confirmed').checked &&
+		 document.getElementById('email').getAttribute('aria-invalid') !== 'true'`)
 }
