@@ -135,16 +135,20 @@ func (c *Checker) Check(ctx context.Context, raw string) Verdict {
 	}
 	ascii = strings.ToLower(ascii)
 	local := v.Address[:strings.LastIndexByte(v.Address, '@')]
-	if s := suggest(ascii); s != "" && !c.throwaway(s) { // "yahoo.us" is one
-		v.Suggestion = local + "@" + s
+	if s := suggest(ascii); s != "" {
+		if refused, _ := c.throwaway(s); !refused { // "yahoo.us" is one
+			v.Suggestion = local + "@" + s
+		}
 	}
-	if _, ok := typoSquats[ascii]; ok {
-		// Before the throwaway list, which holds some of these: the reader
-		// more likely mistyped their provider than chose a throwaway.
+	throwaway, denied := c.throwaway(ascii)
+	if _, ok := typoSquats[ascii]; ok && !denied {
+		// Before the shipped throwaway list, which holds some of these:
+		// the reader more likely mistyped their provider than chose a
+		// throwaway. The local deny list still wins.
 		v.Kind, v.Problem = Confirm, TypoSquatProblem(v.domain(), strings.TrimPrefix(v.Suggestion, local+"@"))
 		return v
 	}
-	if c.throwaway(ascii) {
+	if throwaway {
 		// Chosen, not mistyped: no suggestion.
 		v.Kind, v.Problem, v.Suggestion = Refused, Throwaway, ""
 		return v
@@ -158,25 +162,25 @@ func (c *Checker) Check(ctx context.Context, raw string) Verdict {
 func (v Verdict) domain() string { return v.Address[strings.LastIndexByte(v.Address, '@')+1:] }
 
 // throwaway decides by the most specific of domain and its parents that a
-// list names: the local deny list, then the relays and the local allow
-// list, then the shipped lists.
-func (c *Checker) throwaway(domain string) bool {
+// list names: the local deny list (denied), then the relays and the local
+// allow list, then the shipped lists.
+func (c *Checker) throwaway(domain string) (refused, denied bool) {
 	for d := domain; ; {
 		if _, ok := c.deny[d]; ok {
-			return true
+			return true, true
 		}
 		if _, ok := c.allow[d]; ok {
-			return false
+			return false, false
 		}
 		if _, ok := relays[d]; ok {
-			return false
+			return false, false
 		}
 		if isDisposable(d) {
-			return true
+			return true, false
 		}
 		_, parent, ok := strings.Cut(d, ".")
 		if !ok {
-			return false
+			return false, false
 		}
 		d = parent
 	}

@@ -147,7 +147,7 @@ func TestCheck(t *testing.T) {
 func TestAllowAndDenyLists(t *testing.T) {
 	c := New(Options{
 		Allow: []string{"mailinator.com", "ok.example.net", " Spaced.Example "},
-		Deny:  []string{"example.net", "DUCK.com", "bücher.de"},
+		Deny:  []string{"example.net", "DUCK.com", "bücher.de", "gmial.com"},
 	})
 	for _, tc := range []struct {
 		in   string
@@ -163,6 +163,8 @@ func TestAllowAndDenyLists(t *testing.T) {
 		{"ann@duck.com", Refused},             // a local deny wins over the relays
 		{"ann@xn--bcher-kva.de", Refused},     // entries and addresses compare in one form
 		{"ann@example.org", OK},
+		{"ann@gmial.com", Refused}, // a local deny wins over the typo-domain question
+		{"ann@gmil.com", Confirm},  // which the others still get
 	} {
 		if v := c.Check(context.Background(), tc.in); v.Kind != tc.kind || (v.Kind == Refused && v.Problem != Throwaway) {
 			t.Errorf("Check(%q) = %d %q, want kind %d", tc.in, v.Kind, v.Problem, tc.kind)
