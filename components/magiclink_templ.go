@@ -21,7 +21,7 @@ import (
 // link, and the two mails.
 
 // MagicEmailField is the address field of the request form; it is checked
-// in place by the sign-up rules.
+// in place by the address syntax rules.
 func MagicEmailField(value, err string) Field {
 	f := EmailField(value, err)
 	f.Autocomplete = "username"

@@ -48,11 +48,14 @@ func (a *App) validateField(c echo.Context) error {
 	var f Form
 	switch field := c.Param("field"); field {
 	case fieldEmail:
-		raw := c.FormValue(fieldEmail)
-		email := accounts.NormalizeEmail(raw)
 		// Whether the address already has an account is not said here
 		// nor on submit (see register).
-		checkEmail(&f, fieldEmail, email)
+		v := a.checkNewEmail(c, &f, fieldEmail, c.FormValue(fieldEmail), c.FormValue(components.EmailConfirmedName))
+		return render(c, http.StatusOK, components.NewAddressField(v))
+	case fieldAccountEmail:
+		// Sign-in by email: an account's address, judged by syntax alone.
+		raw := c.FormValue(fieldEmail)
+		checkEmail(&f, fieldEmail, accounts.NormalizeEmail(raw))
 		return render(c, http.StatusOK, components.FieldView(components.EmailField(raw, f.Error(fieldEmail))))
 	case fieldPassword:
 		checkPassword(&f, fieldPassword, c.FormValue(fieldPassword))
@@ -85,17 +88,19 @@ func (a *App) register(c echo.Context) error {
 	if _, ok := a.currentUser(c); ok {
 		return redirect(c, paths.Home)
 	}
+	if s := c.FormValue(components.EmailSuggestionName); s != "" {
+		return a.registerWithSuggestion(c, s)
+	}
 	ctx := c.Request().Context()
 	now := a.now()
-	raw := c.FormValue(fieldEmail)
-	email := accounts.NormalizeEmail(raw)
 	pw, confirm := c.FormValue(fieldPassword), c.FormValue(fieldPasswordConfirm)
 
 	var f Form
-	checkEmail(&f, fieldEmail, email)
+	address := a.checkNewEmail(c, &f, fieldEmail, c.FormValue(fieldEmail), c.FormValue(components.EmailConfirmedName))
+	email := address.Address
 	checkPassword(&f, fieldPassword, pw)
 	checkPasswordConfirm(&f, fieldPasswordConfirm, pw, confirm)
-	view := components.RegisterView{CSRF: a.csrfToken(c), Email: raw}
+	view := components.RegisterView{CSRF: a.csrfToken(c), Address: address}
 	if !f.Valid() {
 		view.Errors = f.FieldErrors
 		return a.renderRegister(c, http.StatusUnprocessableEntity, view)
@@ -105,6 +110,7 @@ func (a *App) register(c echo.Context) error {
 	} else if wait > 0 {
 		f.CheckField(false, fieldEmail, tooManyAttempts(wait))
 		view.Errors = f.FieldErrors
+		view.Address.Error = f.Error(fieldEmail)
 		return a.renderRegister(c, http.StatusTooManyRequests, view)
 	}
 

@@ -16,6 +16,7 @@ import (
 
 	"shelf/store"
 	"shelf/store/accounts"
+	"shelf/store/addresscheck"
 	"shelf/store/catalog"
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
@@ -67,7 +68,8 @@ type App struct {
 	// undoHooks undo each kind of security event for "This wasn't me"
 	// (see OnNotMe).
 	undoHooks map[string]UndoHook
-	magic     magicLinks // sign-in by email, see magiclink.go
+	magic     magicLinks            // sign-in by email, see magiclink.go
+	addresses *addresscheck.Checker // judges new addresses, see address_check.go
 }
 
 // Deps are what the App uses but does not own.
@@ -102,6 +104,9 @@ type Settings struct {
 	// SecretKey (32 bytes, required) seals second-factor secrets and keys
 	// the hashes of recovery codes. It is kept outside the database.
 	SecretKey []byte
+	// AddressCheck configures the check of new addresses: the local allow
+	// and deny lists, and the resolver of the opt-in MX check.
+	AddressCheck addresscheck.Options
 
 	// manualResets, for tests, leaves reset requests queued until
 	// HandleResetRequests is called.
@@ -122,6 +127,7 @@ func New(d Deps, s Settings) (*App, error) {
 		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
 		TrustedProxies: s.TrustedProxies}
 	a.resets.manual = s.manualResets
+	a.addresses = addresscheck.New(s.AddressCheck)
 	keys, err := newSealedKeys(s.SecretKey)
 	if err != nil {
 		return nil, err

@@ -271,7 +271,7 @@ func TestMagicNewerRequestAndExpiry(t *testing.T) {
 func TestMagicFormsValidateInPlace(t *testing.T) {
 	env := newMagicEnv(t)
 	b := env.browser()
-	b.get("/login/email").wantContains(t, `hx-post="/register/validate/email"`, `autocomplete="username"`)
+	b.get("/login/email").wantContains(t, `hx-post="/register/validate/account_email"`, `autocomplete="username"`) // syntax alone: see TestListedDomainsStillSignIn
 	b.post("/login/email", url.Values{"email": {"not an address"}}).wantStatus(t, http.StatusUnprocessableEntity).
 		wantContains(t, `aria-invalid="true"`)
 	b.htmx("/login/email/validate", url.Values{"code": {"ab"}}).wantStatus(t, http.StatusOK).wantContains(t, "like ABCD-EFGH")

@@ -113,3 +113,19 @@ document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
 window.addEventListener("popstate", () => {
   typedAt = -Infinity;
 });
+
+// "Did you mean …?" (components/addresscheck.templ): the button posts the
+// suggestion to sign-up, which shows the form again with it, passwords
+// lost. Here it fills the field in place instead and checks it again, as
+// leaving the field would.
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("button[data-fill-field]") : null;
+  const input = button && document.getElementById(button.dataset.fillField);
+  if (!input || typeof htmx === "undefined") {
+    return;
+  }
+  event.preventDefault();
+  input.value = button.value;
+  input.focus();
+  htmx.trigger(input, "blur");
+});

@@ -18,7 +18,9 @@ import (
 
 // createAdminCommand creates a confirmed admin account. The password comes
 // from a no-echo prompt (twice) when stdin is a terminal, or from one line of
-// stdin with --password-stdin. The sign-up rules apply.
+// stdin with --password-stdin. The sign-up rules apply, of the address its
+// syntax alone: the operator chooses the address, so the throwaway and
+// typo-domain lists, which guard sign-up against mistakes and abuse, do not.
 func createAdminCommand(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var email string
 	var fromStdin bool

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"shelf/store"
+	"shelf/store/addresscheck"
 	"shelf/store/outbox"
 	"shelf/store/sealed"
 	"shelf/store/search"
@@ -43,6 +44,9 @@ type config struct {
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
 	ConfirmTTL      time.Duration
+	// AddressCheck judges new addresses at sign-up: local allow and deny
+	// lists of domains, and whether to ask DNS (SHELF_CHECK_MX).
+	AddressCheck addresscheck.Options
 }
 
 // positiveDuration parses a Go duration ("12h", "90m") that must be > 0.
@@ -53,6 +57,18 @@ func positiveDuration(dst *time.Duration) func(string) error {
 			return errors.New("want a positive Go duration, e.g. 12h or 90m")
 		}
 		*dst = d
+		return nil
+	}
+}
+
+// domainList parses a comma-separated list of domains.
+func domainList(dst *[]string) func(string) error {
+	return func(v string) error {
+		domains, bad := addresscheck.ParseDomains(v)
+		if len(bad) > 0 {
+			return fmt.Errorf("%q is not a domain name (want e.g. example.com)", bad[0])
+		}
+		*dst = domains
 		return nil
 	}
 }
@@ -133,6 +149,19 @@ func (c *config) settings() []setting {
 		{"session-idle", "SHELF_SESSION_IDLE", "12h", "sign out after this long without a request (unless \"Remember me\")", positiveDuration(&c.SessionIdle)},
 		{"session-lifetime", "SHELF_SESSION_LIFETIME", "720h", "longest a session lasts; \"Remember me\" keeps it this long", positiveDuration(&c.SessionLifetime)},
 		{"confirm-ttl", "SHELF_CONFIRM_TTL", "48h", "how long an email confirmation link works", positiveDuration(&c.ConfirmTTL)},
+		{"email-allow-domains", "SHELF_EMAIL_ALLOW_DOMAINS", "", "domains (comma-separated, each with its subdomains) accepted at sign-up even though the shipped throwaway list names them", domainList(&c.AddressCheck.Allow)},
+		{"email-deny-domains", "SHELF_EMAIL_DENY_DOMAINS", "", "domains (comma-separated, each with its subdomains) refused at sign-up like throwaway ones", domainList(&c.AddressCheck.Deny)},
+		{"check-mx", "SHELF_CHECK_MX", "0", "1 to refuse, at sign-up, addresses whose domain has no MX and no address record (asks DNS; a DNS failure or timeout never refuses)", func(v string) error {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("want 1 or 0")
+			}
+			c.AddressCheck.Resolver = nil
+			if on {
+				c.AddressCheck.Resolver = net.DefaultResolver
+			}
+			return nil
+		}},
 	}, c.Mail.settings()...)
 }
 

@@ -36,6 +36,19 @@ func TestLoadConfig(t *testing.T) {
 			}
 		}},
 		{name: "unknown variable", env: []string{"SHELF_PROT=1"}, wantErr: "unknown setting SHELF_PROT"},
+		{name: "address check off the network by default", check: func(t *testing.T, c *config) {
+			if c.AddressCheck.Resolver != nil || c.AddressCheck.Allow != nil || c.AddressCheck.Deny != nil {
+				t.Errorf("AddressCheck = %+v", c.AddressCheck)
+			}
+		}},
+		{name: "address check lists and MX", env: []string{"SHELF_EMAIL_ALLOW_DOMAINS= a.example ,b.example", "SHELF_EMAIL_DENY_DOMAINS=c.example", "SHELF_CHECK_MX=1"}, check: func(t *testing.T, c *config) {
+			if strings.Join(c.AddressCheck.Allow, ",") != "a.example,b.example" || strings.Join(c.AddressCheck.Deny, ",") != "c.example" || c.AddressCheck.Resolver == nil {
+				t.Errorf("AddressCheck = %+v", c.AddressCheck)
+			}
+		}},
+		{name: "bad allow list", env: []string{"SHELF_EMAIL_ALLOW_DOMAINS=a.example,not a domain"}, wantErr: "SHELF_EMAIL_ALLOW_DOMAINS"},
+		{name: "bad deny list", env: []string{"SHELF_EMAIL_DENY_DOMAINS=@example.com"}, wantErr: "SHELF_EMAIL_DENY_DOMAINS"},
+		{name: "bad check-mx", env: []string{"SHELF_CHECK_MX=maybe"}, wantErr: "SHELF_CHECK_MX"},
 		{name: "bad addr", env: []string{"SHELF_ADDR=8080"}, wantErr: `SHELF_ADDR="8080"`},
 		{name: "bad base url", env: []string{"SHELF_BASE_URL=localhost:8080"}, wantErr: "SHELF_BASE_URL"},
 		{name: "base url with query", env: []string{"SHELF_BASE_URL=http://a.example/?x=1"}, wantErr: "SHELF_BASE_URL"},
