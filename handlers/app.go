@@ -57,6 +57,9 @@ type App struct {
 	// TrustedProxies are the load balancers whose X-Forwarded-For names
 	// the client (see clientIP).
 	TrustedProxies []netip.Prefix
+	// MailFrom is the address Shelf's mail comes from, for the tips on the
+	// check-your-mailbox page; may be empty.
+	MailFrom string
 
 	echo        *echo.Echo // every route, see routes.go
 	crossOrigin *http.CrossOriginProtection
@@ -102,6 +105,9 @@ type Settings struct {
 	// SecretKey (32 bytes, required) seals second-factor secrets and keys
 	// the hashes of recovery codes. It is kept outside the database.
 	SecretKey []byte
+	// MailFrom is the address Shelf's mail comes from (the configured
+	// From, without its name), shown to readers looking for a mail.
+	MailFrom string
 
 	// manualResets, for tests, leaves reset requests queued until
 	// HandleResetRequests is called.
@@ -120,7 +126,7 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a := &App{DB: d.DB, Catalog: d.Catalog, Search: d.Search, Logger: d.Logger, BaseURL: s.BaseURL,
 		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
-		TrustedProxies: s.TrustedProxies}
+		TrustedProxies: s.TrustedProxies, MailFrom: s.MailFrom}
 	a.resets.manual = s.manualResets
 	keys, err := newSealedKeys(s.SecretKey)
 	if err != nil {
