@@ -131,7 +131,7 @@ func (a *App) changeAddress(c echo.Context) error {
 		return refuse(http.StatusTooManyRequests, f)
 	}
 
-	ch := accounts.AddressChange{From: p.userID, NewUser: accounts.NewUser{Email: email, PasswordHash: p.passwordHash,
+	ch := accounts.AddressChange{From: p.userID, FromEmail: p.email, NewUser: accounts.NewUser{Email: email, PasswordHash: p.passwordHash,
 		CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}}
 	var created, existing int64
 	err := a.withSession(c, func(save accounts.SaveSession) error {

@@ -14,8 +14,12 @@ import (
 // address? Change it" on the check-your-mailbox page).
 type AddressChange struct {
 	// From is the sign-up's account, still unconfirmed, or 0 when its
-	// address already had a confirmed account (which is left alone).
-	From int64
+	// address already had a confirmed account (which is left alone), and
+	// FromEmail the address the sign-up holds: From is retired only while
+	// it still has that address (an id can be reused once its account is
+	// gone).
+	From      int64
+	FromEmail string
 	// The sign-up again: the new address (normalised, and checked by
 	// CheckEmail), the password hash the sign-up computed, and where the
 	// change came from.
@@ -35,7 +39,7 @@ func (a *Accounts) ChangeAddress(ctx context.Context, ch AddressChange, save Sav
 	now := a.now()
 	err = a.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if ch.From != 0 {
-			if err := retireSignUp(ctx, tx, ch.From, now); err != nil {
+			if err := retireSignUp(ctx, tx, ch.From, ch.FromEmail, now); err != nil {
 				return err
 			}
 		}
@@ -54,8 +58,16 @@ func (a *Accounts) ChangeAddress(ctx context.Context, ch AddressChange, save Sav
 
 // retireSignUp deletes unconfirmed account id, in tx, keeping the hashes of
 // its confirmation tokens as retired until they expire; retired tokens
-// already expired are forgotten.
-func retireSignUp(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
+// already expired are forgotten. An account id that no longer has address
+// email is store.ErrNotFound.
+func retireSignUp(ctx context.Context, tx *sql.Tx, id int64, email string, now time.Time) error {
+	u, err := UserByIDTx(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if store.CaseFold(u.Email) != store.CaseFold(email) {
+		return store.ErrNotFound
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM retired_tokens WHERE expires_at <= $1`, ts(now)); err != nil {
 		return fmt.Errorf("forget retired tokens: %w", err)
 	}

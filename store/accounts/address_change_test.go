@@ -28,7 +28,7 @@ func TestChangeAddress(t *testing.T) {
 		oldToken := mailsTo(t, db, "wrong@example.org")[0].token
 
 		var saved User
-		created, existing, err := db.ChangeAddress(ctx, AddressChange{From: from, NewUser: NewUser{Email: "right@example.org", PasswordHash: hash}},
+		created, existing, err := db.ChangeAddress(ctx, AddressChange{From: from, FromEmail: "wrong@example.org", NewUser: NewUser{Email: "right@example.org", PasswordHash: hash}},
 			func(_ context.Context, u User) error { saved = u; return nil })
 		if err != nil || created == 0 || existing != 0 || saved.ID != created || saved.Email != "right@example.org" {
 			t.Fatalf("change: %d %d %v, saved %+v", created, existing, err, saved)
@@ -56,7 +56,7 @@ func TestChangeAddress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		created, existing, err = db.ChangeAddress(ctx, AddressChange{From: from2, NewUser: NewUser{Email: "right@example.org", PasswordHash: hash}}, noSession)
+		created, existing, err = db.ChangeAddress(ctx, AddressChange{From: from2, FromEmail: "second@example.org", NewUser: NewUser{Email: "right@example.org", PasswordHash: hash}}, noSession)
 		if err != nil || created != 0 || existing == 0 {
 			t.Fatalf("change to a taken address: %d %d %v", created, existing, err)
 		}
@@ -64,11 +64,21 @@ func TestChangeAddress(t *testing.T) {
 			t.Fatalf("mails to the taken address: %+v", ms)
 		}
 		// From an account confirmed meanwhile: nothing changes.
-		if _, _, err := db.ChangeAddress(ctx, AddressChange{From: existing, NewUser: NewUser{Email: "third@example.org", PasswordHash: hash}}, noSession); !errors.Is(err, ErrAccountConfirmed) {
+		if _, _, err := db.ChangeAddress(ctx, AddressChange{From: existing, FromEmail: "right@example.org", NewUser: NewUser{Email: "third@example.org", PasswordHash: hash}}, noSession); !errors.Is(err, ErrAccountConfirmed) {
 			t.Fatalf("change from a confirmed account: %v", err)
 		}
 		if ms := mailsTo(t, db, "third@example.org"); len(ms) != 0 {
 			t.Fatalf("mail after a refused change: %+v", ms)
+		}
+
+		// An id that no longer has the sign-up's address is not retired.
+		other, _, err := db.SignUpHashed(ctx, NewUser{Email: "other@example.org", PasswordHash: hash}, noSession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.ChangeAddress(ctx, AddressChange{From: other, FromEmail: "someone-else@example.org",
+			NewUser: NewUser{Email: "sixth@example.org", PasswordHash: hash}}, noSession); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("change from another address's account: %v", err)
 		}
 
 		// Retired links are forgotten once they would have expired.
@@ -77,7 +87,7 @@ func TestChangeAddress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := db.ChangeAddress(ctx, AddressChange{From: from3, NewUser: NewUser{Email: "fifth@example.org", PasswordHash: hash}}, noSession); err != nil {
+		if _, _, err := db.ChangeAddress(ctx, AddressChange{From: from3, FromEmail: "fourth@example.org", NewUser: NewUser{Email: "fifth@example.org", PasswordHash: hash}}, noSession); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.CheckToken(ctx, oldToken, PurposeConfirm, now); !errors.Is(err, ErrTokenUnknown) {
