@@ -120,7 +120,8 @@ func (a *App) changeAddress(c echo.Context) error {
 	// Sign-up's address rule, in place and on submit alike.
 	checkEmail(&f, fieldEmail, email)
 	f.CheckField(store.CaseFold(email) != store.CaseFold(p.email), fieldEmail, msgSameAddress)
-	f.CheckField(p.passwordHash != "", fieldEmail, msgChangeExpired)
+	// A sign-up from before these were kept cannot change.
+	f.CheckField(p.passwordHash != "" && p.key != "", fieldEmail, msgChangeExpired)
 	if !f.Valid() {
 		return refuse(http.StatusUnprocessableEntity, f)
 	}
@@ -186,11 +187,7 @@ func (a *App) changeWait(c echo.Context, p pendingSignUp, now time.Time) (time.D
 	if err != nil || wait > 0 {
 		return wait, err
 	}
-	key := p.key
-	if key == "" { // a sign-up from before keys were kept
-		key = p.passwordHash
-	}
-	if wait, err := a.Limits.AddressChange.Allow(ctx, key, now); err != nil || wait > 0 {
+	if wait, err := a.Limits.ChangeEmail.Allow(ctx, p.key, now); err != nil || wait > 0 {
 		return wait, errors.Join(err, ip.Cancel(ctx))
 	}
 	return 0, nil

@@ -228,8 +228,15 @@ func TestChangeAddress(t *testing.T) {
 	phone.get(newLink).wantStatus(t, http.StatusOK).wantContains(t, "Reader@example.org")
 	phone.post(newLink, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`)
 	b.get("/check-email/status", htmxHeaders...).wantStatus(t, http.StatusOK).wantContains(t, `data-confirmed="true"`, "Sign in")
+	if h, ok := sessionValue(t, env, b, sessPendingHash); !ok || !strings.HasPrefix(h.(string), "$argon2id$") {
+		t.Fatalf("the pending sign-up's hash: %v %v", h, ok)
+	}
 	b.login(right, goodPassword).wantStatus(t, http.StatusSeeOther)
 	b.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `id="account-email">Reader@example.org<`)
+	// The hash goes with the pending sign-up.
+	if _, ok := sessionValue(t, env, b, sessPendingHash); ok {
+		t.Fatal("the password hash outlived the pending sign-up")
+	}
 }
 
 // The change form checks like sign-up's, in place and on submit, needs the

@@ -28,23 +28,21 @@ type Limits struct {
 	ForgotIP     *limits.Limiter // reset requests per client network
 	ForgotEmail  *limits.Limiter // reset requests per address, from clients without its device cookie
 	ForgotDevice *limits.Limiter // reset requests per device cookie for its own account, instead of the two above
-	// AddressChange counts a pending sign-up's address changes (see
-	// changeAddress), which also count against RegisterIP.
-	AddressChange *limits.Limiter
+	ChangeEmail  *limits.Limiter // a pending sign-up's address changes (changeAddress), which count against RegisterIP too
 }
 
 // DefaultLimits are generous for people and slow for scripts. Each has a
 // name of its own in db.
 func DefaultLimits(db *store.DB) *Limits {
 	return &Limits{
-		LoginIP:       limits.NewLimiter(db, "login_ip", 30, 15*time.Minute),
-		LoginAccount:  limits.NewBackoff(db, "login_account", 5, time.Second, 15*time.Minute, time.Hour),
-		LoginDevice:   limits.NewLimiter(db, "login_device", 10, 15*time.Minute),
-		RegisterIP:    limits.NewLimiter(db, "register_ip", 10, time.Hour),
-		ForgotIP:      limits.NewLimiter(db, "forgot_ip", 10, time.Hour),
-		ForgotEmail:   limits.NewLimiter(db, "forgot_email", 3, time.Hour),
-		ForgotDevice:  limits.NewLimiter(db, "forgot_device", 3, time.Hour),
-		AddressChange: limits.NewLimiter(db, "address_change", accounts.ResendPerDay, 24*time.Hour),
+		LoginIP:      limits.NewLimiter(db, "login_ip", 30, 15*time.Minute),
+		LoginAccount: limits.NewBackoff(db, "login_account", 5, time.Second, 15*time.Minute, time.Hour),
+		LoginDevice:  limits.NewLimiter(db, "login_device", 10, 15*time.Minute),
+		RegisterIP:   limits.NewLimiter(db, "register_ip", 10, time.Hour),
+		ForgotIP:     limits.NewLimiter(db, "forgot_ip", 10, time.Hour),
+		ForgotEmail:  limits.NewLimiter(db, "forgot_email", 3, time.Hour),
+		ForgotDevice: limits.NewLimiter(db, "forgot_device", 3, time.Hour),
+		ChangeEmail:  limits.NewLimiter(db, "change_email", accounts.ResendPerDay, 24*time.Hour),
 	}
 }
 

@@ -20,19 +20,18 @@ const (
 
 // Accounts.
 const (
-	Register          = "/register"
-	RegisterValidate  = "/register/validate/:field"
-	Login             = "/login"
-	Logout            = "/logout"
-	CheckEmail        = "/check-email" // "check your mailbox"
-	ResendConfirm     = "/check-email/resend"
-	CheckEmailAddress = "/check-email/address" // "Wrong address? Change it"
-	CheckEmailStatus  = "/check-email/status"  // whether the address waited for is confirmed yet
-	Confirm           = "/confirm/:token"
-	ConfirmNotMe      = "/confirm/:token/not-me"
-	Account           = "/account"
-	ForgotPassword    = "/password/forgot"
-	ResetPassword     = "/password/reset/:token"
+	Register         = "/register"
+	RegisterValidate = "/register/validate/:field"
+	Login            = "/login"
+	Logout           = "/logout"
+	CheckEmail       = "/check-email" // "check your mailbox"
+	ResendConfirm    = "/check-email/resend"
+	CheckEmailStatus = "/check-email/status" // whether the address waited for is confirmed yet
+	Confirm          = "/confirm/:token"
+	ConfirmNotMe     = "/confirm/:token/not-me"
+	Account          = "/account"
+	ForgotPassword   = "/password/forgot"
+	ResetPassword    = "/password/reset/:token"
 )
 
 // Mail: the dev inbox and the admin's view of the outbox.
