@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -472,4 +473,47 @@ func TestConfirmOnAnotherDeviceOffersToContinue(t *testing.T) {
 	if p := phone.post("/login", url.Values{"email": {email}, "password": {goodPassword}, "next": {"/account"}}); p.status != http.StatusSeeOther || p.location() != "/account" {
 		t.Fatalf("sign in on the phone: %d %q", p.status, p.location())
 	}
+}
+
+// Three instances on one PostgreSQL database: the address changed on one,
+// the new link confirmed on another, and the page, asking a third, moves
+// on; the countdown and the changes' limit are the same on all of them.
+func TestChangeAddressAcrossInstances(t *testing.T) {
+	envs := newInstances(t, 3)
+	const wrong, right = "spread@exmaple.org", "spread@example.org"
+	b := envs[0].signUp(wrong)
+	oldLink := envs[0].lastLink(wrong)
+	envs[0].clock.Advance(10 * time.Second)
+	var deadlines []time.Time
+	for _, env := range envs {
+		at, ok := resendDeadline(t, b.at(env).get("/check-email").wantStatus(t, http.StatusOK))
+		if !ok {
+			t.Fatal("no countdown")
+		}
+		deadlines = append(deadlines, at)
+	}
+	if !deadlines[0].Equal(deadlines[1]) || !deadlines[1].Equal(deadlines[2]) {
+		t.Fatalf("the instances count down to %v", deadlines)
+	}
+
+	b.at(envs[1]).post("/check-email/address", addressForm(right)).wantStatus(t, http.StatusSeeOther)
+	b.at(envs[2]).get("/check-email").wantStatus(t, http.StatusOK).wantContains(t, `<strong id="pending-email">`+right+`</strong>`)
+	b.at(envs[2]).get("/check-email/status", htmxHeaders...).wantStatus(t, http.StatusNoContent)
+	phone := envs[0].browser()
+	phone.get(oldLink).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="retired"`)
+	newLink := envs[0].lastLink(right)
+	phone = phone.at(envs[1])
+	phone.get(newLink).wantStatus(t, http.StatusOK)
+	phone.post(newLink, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`)
+	b.at(envs[2]).get("/check-email/status", htmxHeaders...).wantStatus(t, http.StatusOK).wantContains(t, `data-confirmed="true"`)
+
+	// The daily limit on changes, counted on every instance.
+	c := envs[0].signUp("limit@example.org")
+	for i := range 5 {
+		on := c.at(envs[i%3])
+		on.get("/check-email")
+		on.post("/check-email/address", addressForm(fmt.Sprintf("limit%d@example.org", i))).wantStatus(t, http.StatusSeeOther)
+	}
+	c.at(envs[2]).get("/check-email")
+	c.at(envs[2]).post("/check-email/address", addressForm("limit-over@example.org")).wantStatus(t, http.StatusTooManyRequests)
 }

@@ -5,7 +5,10 @@ package main
 // browsers, no shared cookies) confirming the new address.
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +22,16 @@ func TestBrowserMailboxChangeAddressAndCountdown(t *testing.T) {
 	mail := startCatchingSMTP(t, smtpAddr)
 	s := startShelfServer(t, "SHELF_SMTP_URL=smtp://"+smtpAddr+"?tls=none", "SHELF_MAIL_FROM=Shelf <books@shelf.example>")
 	computer := newTab(t, chromium.newBrowser(t))
-	const wrong, right = "reader@exmaple.org", "reader@example.org"
+	const wrong, right = "reader@gmial.com", "reader@example.org"
 
 	signUpInBrowser(t, computer, s.URL, wrong)
 	oldLink := confirmLink.FindString(mail.next(t, 10*time.Second).Text)
 	waitJS(t, computer, "the page's scripts", 5*time.Second, `!!window.htmx && document.readyState === 'complete'`)
 	if !evalJS[bool](t, computer, `document.body.textContent.includes('books@shelf.example')`) {
 		t.Error("the tips do not name the sender")
+	}
+	if evalJS[bool](t, computer, `document.getElementById('open-mailbox') !== null`) {
+		t.Error("a webmail button for a mistyped domain")
 	}
 
 	// The countdown: from the server's deadline, a minute after the
@@ -59,6 +65,17 @@ func TestBrowserMailboxChangeAddressAndCountdown(t *testing.T) {
 		waitJS(t, computer, "the layout", 5*time.Second, `document.readyState === "complete"`)
 		if w := evalJS[int64](t, computer, `document.documentElement.scrollWidth`); w > width {
 			t.Errorf("the page at %d px is %d px wide", width, w)
+		}
+		if dir := os.Getenv("SHELF_SCREENSHOTS"); dir != "" {
+			sctx, cancel := context.WithTimeout(computer, 10*time.Second)
+			png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+			cancel()
+			if err != nil {
+				t.Fatalf("screenshot: %v", err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("check-email-change-%d.png", width)), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 
