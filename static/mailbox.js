@@ -31,7 +31,10 @@
       var wait = document.getElementById("resend-wait");
       if (remaining <= 0) {
         button.disabled = false;
-        if (wait) wait.textContent = "You can ask again now.";
+        if (wait) {
+          wait.setAttribute("aria-live", "polite"); // this change, once, is worth hearing
+          wait.textContent = "You can ask again now.";
+        }
         return;
       }
       var left = document.getElementById("resend-left");
