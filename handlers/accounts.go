@@ -114,11 +114,16 @@ func (a *App) register(c echo.Context) error {
 		return a.renderRegister(c, http.StatusTooManyRequests, view)
 	}
 
-	n := accounts.NewAccount{Email: email, Password: pw, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
+	// The hash is kept with the pending sign-up (see sessPendingHash).
+	hash, err := a.Accounts.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	n := accounts.NewUser{Email: email, PasswordHash: hash, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
 	var created, existing int64
-	err := a.withSession(c, func(save accounts.SaveSession) error {
+	err = a.withSession(c, func(save accounts.SaveSession) error {
 		var err error
-		created, existing, err = a.Accounts.SignUp(ctx, n, save)
+		created, existing, err = a.Accounts.SignUpHashed(ctx, n, save)
 		return err
 	}, func(u accounts.User) error {
 		if u.ID != 0 {
@@ -128,7 +133,7 @@ func (a *App) register(c echo.Context) error {
 				return err
 			}
 		}
-		return a.startPendingSignUp(c, email, u.ID, now)
+		return a.startPendingSignUp(c, email, u.ID, hash, now)
 	})
 	if err != nil {
 		return err
@@ -259,24 +264,18 @@ func (a *App) logout(c echo.Context) error {
 // checkEmailPage serves a signed-in account that is not yet confirmed, and
 // a browser holding a pending sign-up.
 func (a *App) checkEmailPage(c echo.Context) error {
-	var email string
 	if u, ok := a.currentUser(c); ok {
 		if u.Confirmed() {
 			return redirect(c, paths.Account)
 		}
-		email = u.Email
 	} else if p, ok := a.pendingSignUp(c); ok {
 		if a.pendingConfirmed(c, p) {
-			a.endPendingSignUp(c)
-			a.flash(c, "Your address is confirmed. Sign in to use your account.")
-			return redirect(c, paths.LoginNext(paths.Account))
+			return a.pendingNowConfirmed(c)
 		}
-		email = p.email
 	} else {
 		return redirect(c, paths.LoginNext(paths.CheckEmail))
 	}
-	m := a.formMeta(c, "Check your mailbox")
-	return render(c, http.StatusOK, components.CheckEmailPage(m, components.CheckEmailView{CSRF: m.CSRFToken, Email: email, Notice: a.popFlash(c)}))
+	return a.renderCheckEmail(c, http.StatusOK, components.CheckEmailView{Notice: a.popFlash(c)})
 }
 
 // confirmationStatus answers the "check your mailbox" page's question,
@@ -338,14 +337,13 @@ func (a *App) resendToUser(c echo.Context, u accounts.User) error {
 	if err != nil {
 		return err
 	}
-	return a.renderResent(c, u.Email, wait)
+	return a.renderResent(c, wait)
 }
 
 // renderResent answers a resend: the wait if there is one, else that a new
 // link went out.
-func (a *App) renderResent(c echo.Context, email string, wait time.Duration) error {
-	m := a.formMeta(c, "Check your mailbox")
-	v := components.CheckEmailView{CSRF: m.CSRFToken, Email: email}
+func (a *App) renderResent(c echo.Context, wait time.Duration) error {
+	var v components.CheckEmailView
 	status := http.StatusOK
 	switch {
 	case wait > accounts.ResendInterval:
@@ -357,7 +355,7 @@ func (a *App) renderResent(c echo.Context, email string, wait time.Duration) err
 	default:
 		v.Notice = "We sent a new link. Links in earlier emails no longer work."
 	}
-	return render(c, status, components.CheckEmailPage(m, v))
+	return a.renderCheckEmail(c, status, v)
 }
 
 // confirmPage shows where the account was created and asks for a click to
@@ -409,7 +407,9 @@ func (a *App) confirm(c echo.Context) error {
 	if u, ok := a.currentUser(c); ok && u.ID == uid {
 		o.ActionLabel, o.ActionURL = "Go to your account", paths.Account
 	} else {
-		o.Message += " Sign in to use your account."
+		// Another device, most likely the phone the mail was read on: the
+		// page that signed up moves on by itself (confirmationStatus).
+		o.Message += " The page where you signed up carries on by itself. To continue on this device, sign in."
 		o.ActionLabel, o.ActionURL = "Sign in", paths.LoginNext(paths.Account)
 	}
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Address confirmed"), o))
@@ -461,6 +461,10 @@ func (a *App) tokenProblem(c echo.Context, purpose accounts.Purpose, uid int64, 
 	case errors.Is(err, accounts.ErrTokenSuperseded):
 		o = components.Outcome{Kind: "superseded", Heading: "A newer link was sent",
 			Message: "Only the link in the most recent email works. Use that one, or ask for a new one below."}
+	case errors.Is(err, accounts.ErrTokenRetired):
+		o = components.Outcome{Kind: "retired", Heading: "This link no longer works",
+			Message: "The sign-up it was sent for changed its email address before confirming it, so this link was cancelled. " +
+				"Nothing else is needed. If you want an account, create one."}
 	case errors.Is(err, accounts.ErrTokenMalformed):
 		status = http.StatusBadRequest
 		o = components.Outcome{Kind: "tampered", Heading: "This link is damaged",
@@ -472,11 +476,14 @@ func (a *App) tokenProblem(c echo.Context, purpose accounts.Purpose, uid int64, 
 	default:
 		return err
 	}
-	if purpose == accounts.PurposeReset {
+	switch {
+	case purpose == accounts.PurposeReset:
 		o.ActionLabel, o.ActionURL = "Ask for a new link", paths.ForgotPassword
-	} else if a.canResend(c) {
+	case errors.Is(err, accounts.ErrTokenRetired):
+		o.ActionLabel, o.ActionURL = "Create an account", paths.Register
+	case a.canResend(c):
 		o.ActionLabel, o.ActionURL, o.ActionPost, o.CSRF = "Send me a new link", paths.ResendConfirm, true, a.csrfToken(c)
-	} else {
+	default:
 		// Signing in needs a confirmed address; a reset link proves it too.
 		o.ActionLabel, o.ActionURL = "Get a new link by resetting your password", paths.ForgotPassword
 	}

@@ -58,6 +58,9 @@ type App struct {
 	// TrustedProxies are the load balancers whose X-Forwarded-For names
 	// the client (see clientIP).
 	TrustedProxies []netip.Prefix
+	// MailFrom is the address Shelf's mail comes from, for the tips on the
+	// check-your-mailbox page; may be empty.
+	MailFrom string
 
 	echo        *echo.Echo // every route, see routes.go
 	crossOrigin *http.CrossOriginProtection
@@ -107,6 +110,9 @@ type Settings struct {
 	// AddressCheck configures the check of new addresses: the local allow
 	// and deny lists, and the resolver of the opt-in MX check.
 	AddressCheck addresscheck.Options
+	// MailFrom is the address Shelf's mail comes from (the configured
+	// From, without its name), shown to readers looking for a mail.
+	MailFrom string
 
 	// manualResets, for tests, leaves reset requests queued until
 	// HandleResetRequests is called.
@@ -125,7 +131,7 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a := &App{DB: d.DB, Catalog: d.Catalog, Search: d.Search, Logger: d.Logger, BaseURL: s.BaseURL,
 		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
-		TrustedProxies: s.TrustedProxies}
+		TrustedProxies: s.TrustedProxies, MailFrom: s.MailFrom}
 	a.resets.manual = s.manualResets
 	a.addresses = addresscheck.New(s.AddressCheck)
 	keys, err := newSealedKeys(s.SecretKey)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/store"
+	"shelf/store/accounts"
 	"shelf/store/limits"
 )
 
@@ -27,6 +28,7 @@ type Limits struct {
 	ForgotIP     *limits.Limiter // reset requests per client network
 	ForgotEmail  *limits.Limiter // reset requests per address, from clients without its device cookie
 	ForgotDevice *limits.Limiter // reset requests per device cookie for its own account, instead of the two above
+	ChangeEmail  *limits.Limiter // a pending sign-up's address changes (changeAddress), which count against RegisterIP too
 }
 
 // DefaultLimits are generous for people and slow for scripts. Each has a
@@ -40,6 +42,7 @@ func DefaultLimits(db *store.DB) *Limits {
 		ForgotIP:     limits.NewLimiter(db, "forgot_ip", 10, time.Hour),
 		ForgotEmail:  limits.NewLimiter(db, "forgot_email", 3, time.Hour),
 		ForgotDevice: limits.NewLimiter(db, "forgot_device", 3, time.Hour),
+		ChangeEmail:  limits.NewLimiter(db, "change_email", accounts.ResendPerDay, 24*time.Hour),
 	}
 }
 

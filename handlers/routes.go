@@ -96,6 +96,7 @@ func (a *App) accountRoutes(e *echo.Echo) {
 	serveGet(e, paths.CheckEmail, a.checkEmailPage) // signed-in or pending sign-up
 	serveGet(e, paths.CheckEmailStatus, a.confirmationStatus)
 	e.POST(paths.ResendConfirm, a.resend)
+	e.POST(paths.CheckEmailAddress, a.changeAddress) // mailbox.go
 	serveGet(e, paths.Confirm, a.confirmPage)
 	e.POST(paths.Confirm, a.confirm)
 	e.POST(paths.ConfirmNotMe, a.notMe)

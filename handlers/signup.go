@@ -31,15 +31,17 @@ const (
 )
 
 type pendingSignUp struct {
-	email    string
-	userID   int64
-	lastSent time.Time
-	resends  []time.Time
+	email        string
+	userID       int64
+	lastSent     time.Time
+	resends      []time.Time
+	passwordHash string // see sessPendingHash
+	key          string // see sessPendingKey
 }
 
 // startPendingSignUp gives the browser a new session (a new token, as at
 // sign-in) holding the pending sign-up.
-func (a *App) startPendingSignUp(c echo.Context, email string, userID int64, now time.Time) error {
+func (a *App) startPendingSignUp(c echo.Context, email string, userID int64, passwordHash string, now time.Time) error {
 	ctx := c.Request().Context()
 	if err := a.Sessions.RenewToken(ctx); err != nil {
 		return err
@@ -48,6 +50,8 @@ func (a *App) startPendingSignUp(c echo.Context, email string, userID int64, now
 	a.Sessions.Put(ctx, sessPendingUser, userID)
 	a.Sessions.Put(ctx, sessPendingSent, now.UnixMilli())
 	a.Sessions.Put(ctx, sessPendingResends, "")
+	a.Sessions.Put(ctx, sessPendingHash, passwordHash)
+	a.Sessions.Put(ctx, sessPendingKey, newPendingKey())
 	return nil
 }
 
@@ -57,7 +61,8 @@ func (a *App) pendingSignUp(c echo.Context) (pendingSignUp, bool) {
 	}
 	ctx := c.Request().Context()
 	p := pendingSignUp{email: a.Sessions.GetString(ctx, sessPendingEmail), userID: a.Sessions.GetInt64(ctx, sessPendingUser),
-		lastSent: time.UnixMilli(a.Sessions.GetInt64(ctx, sessPendingSent))}
+		lastSent:     time.UnixMilli(a.Sessions.GetInt64(ctx, sessPendingSent)),
+		passwordHash: a.Sessions.GetString(ctx, sessPendingHash), key: a.Sessions.GetString(ctx, sessPendingKey)}
 	for ms := range strings.SplitSeq(a.Sessions.GetString(ctx, sessPendingResends), ",") {
 		if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
 			p.resends = append(p.resends, time.UnixMilli(n))
@@ -68,7 +73,7 @@ func (a *App) pendingSignUp(c echo.Context) (pendingSignUp, bool) {
 
 func (a *App) endPendingSignUp(c echo.Context) {
 	ctx := c.Request().Context()
-	for _, k := range []string{sessPendingEmail, sessPendingUser, sessPendingSent, sessPendingResends} {
+	for _, k := range []string{sessPendingEmail, sessPendingUser, sessPendingSent, sessPendingResends, sessPendingHash, sessPendingKey} {
 		a.Sessions.Remove(ctx, k)
 	}
 }
@@ -112,7 +117,7 @@ func (a *App) signInPendingSignUp(c echo.Context, u accounts.User) error {
 // limits.
 func (a *App) resendToPending(c echo.Context, p pendingSignUp) error {
 	now := a.now()
-	wait := accounts.ResendWaitAfter(p.lastSent, p.resends, now)
+	wait := pendingResendWait(p, now)
 	if wait == 0 {
 		ctx := c.Request().Context()
 		resends := a.Sessions.GetString(ctx, sessPendingResends)
@@ -126,7 +131,7 @@ func (a *App) resendToPending(c echo.Context, p pendingSignUp) error {
 			}
 		}
 	}
-	return a.renderResent(c, p.email, wait)
+	return a.renderResent(c, wait)
 }
 
 // notMe is "I didn't create this account" on the confirmation page: with a

@@ -22,6 +22,18 @@ type mailConfig struct {
 	From *netmail.Address
 }
 
+// fromAddress is the bare address mail comes from, as readers' mailboxes
+// show and search it.
+func (m mailConfig) fromAddress() string {
+	if m.From != nil {
+		return m.From.Address
+	}
+	if from, err := outbox.ParseFrom(outbox.DefaultFrom); err == nil {
+		return from.Address
+	}
+	return ""
+}
+
 // settings are the mail settings, for config.settings().
 func (m *mailConfig) settings() []setting {
 	return []setting{

@@ -73,47 +73,53 @@ func (a *Accounts) SignUp(ctx context.Context, n NewAccount, save SaveSession) (
 	if err != nil {
 		return 0, 0, err
 	}
+	return a.SignUpHashed(ctx, NewUser{Email: n.Email, PasswordHash: hash, CreatedIP: n.CreatedIP, CreatedBrowser: n.CreatedBrowser}, save)
+}
+
+// SignUpHashed is SignUp with the password already hashed (Hasher.Hash),
+// for a caller that keeps the hash (see ChangeAddress).
+func (a *Accounts) SignUpHashed(ctx context.Context, nu NewUser, save SaveSession) (created, existing int64, err error) {
 	now := a.now()
-	nu := NewUser{Email: n.Email, PasswordHash: hash, CreatedIP: n.CreatedIP, CreatedBrowser: n.CreatedBrowser}
 	err = a.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		created, existing = 0, 0
-		id, err := InsertUser(ctx, tx, nu, now)
-		switch {
-		case errors.Is(err, ErrDuplicateEmail):
-			u, err := UserByEmailTx(ctx, tx, n.Email)
-			if err != nil {
-				return err
-			}
-			if !u.Confirmed() {
-				// Nobody has proved this mailbox yet: the latest sign-up
-				// takes the account over, so an owner who signs up after
-				// someone else typed their address gets a link for their
-				// own password, and the earlier sign-up's link and
-				// password stop working.
-				if err := a.retakeUnconfirmed(ctx, tx, u.ID, nu, now); err != nil {
-					return err
-				}
-				created = u.ID
-				break
-			}
-			if existing, err = a.noticeSignUpAttempt(ctx, tx, u, now); err != nil {
-				return err
-			}
-		case err != nil:
+		var err error
+		if created, existing, err = a.signUpTx(ctx, tx, nu, now); err != nil {
 			return err
-		default:
-			created = id
-			if err := a.sendToken(ctx, tx, id, n.Email, PurposeConfirm, now, false); err != nil {
-				return err
-			}
 		}
-		return save(ctx, User{ID: created, Email: n.Email})
+		return save(ctx, User{ID: created, Email: nu.Email})
 	})
 	if err != nil {
 		return 0, 0, err
 	}
 	a.mailSent()
 	return created, existing, nil
+}
+
+// signUpTx is the sign-up of nu in tx: see SignUp.
+func (a *Accounts) signUpTx(ctx context.Context, tx *sql.Tx, nu NewUser, now time.Time) (created, existing int64, err error) {
+	id, err := InsertUser(ctx, tx, nu, now)
+	switch {
+	case errors.Is(err, ErrDuplicateEmail):
+		u, err := UserByEmailTx(ctx, tx, nu.Email)
+		if err != nil {
+			return 0, 0, err
+		}
+		if !u.Confirmed() {
+			// Nobody has proved this mailbox yet: the latest sign-up
+			// takes the account over, so an owner who signs up after
+			// someone else typed their address gets a link for their
+			// own password, and the earlier sign-up's link and
+			// password stop working.
+			if err := a.retakeUnconfirmed(ctx, tx, u.ID, nu, now); err != nil {
+				return 0, 0, err
+			}
+			return u.ID, 0, nil
+		}
+		existing, err = a.noticeSignUpAttempt(ctx, tx, u, now)
+		return 0, existing, err
+	case err != nil:
+		return 0, 0, err
+	}
+	return id, 0, a.sendToken(ctx, tx, id, nu.Email, PurposeConfirm, now, false)
 }
 
 // retakeUnconfirmed gives unconfirmed account id the new sign-up's

@@ -28,6 +28,9 @@ var (
 	ErrTokenExpired    = errors.New("accounts: token expired")
 	ErrTokenUsed       = errors.New("accounts: token already used")
 	ErrTokenSuperseded = errors.New("accounts: token superseded by a newer one")
+	// ErrTokenRetired is a confirmation link of a sign-up that changed its
+	// address since (see ChangeAddress); it comes without an account id.
+	ErrTokenRetired = errors.New("accounts: token retired: its sign-up changed address")
 )
 
 // Resend limits for confirmation mail, per account.
@@ -116,7 +119,7 @@ func lookupToken(ctx context.Context, q queryRower, token string, purpose Purpos
 	err = q.QueryRowContext(ctx, `SELECT user_id, expires_at, used_at, superseded_at FROM user_tokens WHERE hash = $1 AND purpose = $2`,
 		hash, string(purpose)).Scan(&userID, &expires, &used, &superseded)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, ErrTokenUnknown
+		return 0, nil, retiredOrUnknown(ctx, q, hash, purpose)
 	}
 	if err != nil {
 		return 0, nil, fmt.Errorf("look up token: %w", err)
@@ -194,13 +197,14 @@ func ResendWait(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (t
 
 // ResendWaitAfter applies the resend rules to a history: last is when the
 // latest confirmation mail was sent (zero if none), resends the times of
-// resends, in any order. Sessions that hold a pending sign-up use it on
-// their own history, so their answers do not depend on the database.
+// resends, in any order. It is the whole wait, the longer of the two
+// rules', so a countdown to it ends when a resend is accepted. Sessions
+// that hold a pending sign-up use it on their own history, so their
+// answers do not depend on the database.
 func ResendWaitAfter(last time.Time, resends []time.Time, now time.Time) time.Duration {
+	var wait time.Duration
 	if !last.IsZero() {
-		if wait := last.Add(ResendInterval).Sub(now); wait > 0 {
-			return wait
-		}
+		wait = max(last.Add(ResendInterval).Sub(now), 0)
 	}
 	var recent []time.Time
 	for _, t := range resends {
@@ -209,9 +213,9 @@ func ResendWaitAfter(last time.Time, resends []time.Time, now time.Time) time.Du
 		}
 	}
 	if len(recent) < ResendPerDay {
-		return 0
+		return wait
 	}
 	slices.SortFunc(recent, func(a, b time.Time) int { return b.Compare(a) })
 	// The oldest of the last ResendPerDay resends must leave the window.
-	return max(recent[ResendPerDay-1].Add(24*time.Hour).Sub(now), time.Second)
+	return max(recent[ResendPerDay-1].Add(24*time.Hour).Sub(now), wait)
 }
