@@ -22,7 +22,7 @@ func TestBrowserMailboxChangeAddressAndCountdown(t *testing.T) {
 	mail := startCatchingSMTP(t, smtpAddr)
 	s := startShelfServer(t, "SHELF_SMTP_URL=smtp://"+smtpAddr+"?tls=none", "SHELF_MAIL_FROM=Shelf <books@shelf.example>")
 	computer := newTab(t, chromium.newBrowser(t))
-	const wrong, right = "reader@gmial.com", "reader@example.org"
+	const wrong, right = "reader@exmaple.org", "reader@example.org"
 
 	signUpInBrowser(t, computer, s.URL, wrong)
 	oldLink := confirmLink.FindString(mail.next(t, 10*time.Second).Text)
