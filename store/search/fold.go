@@ -122,12 +122,21 @@ func tokenize(s string, fn func(start, end int, folded []byte)) {
 	folded := buf[:0]
 	start := -1
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
 		var ok bool
-		if r == utf8.RuneError && size <= 1 {
-			ok = false
+		size := 1
+		if c := s[i]; c < utf8.RuneSelf { // foldRune's ASCII rules, inline: most text is ASCII
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+				folded, ok = append(folded, c), true
+			case 'A' <= c && c <= 'Z':
+				folded, ok = append(folded, c+'a'-'A'), true
+			}
 		} else {
-			folded, ok = foldRune(folded, r)
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size > 1 {
+				folded, ok = foldRune(folded, r)
+			}
 		}
 		if ok {
 			if start < 0 {

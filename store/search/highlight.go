@@ -12,13 +12,12 @@ type Segment struct {
 // accepts (the word itself, as a prefix when it is the last word, or one of
 // its typo or substring variants).
 func highlight(s string, words []*wordTerms) []Segment {
-	var segs []Segment
+	segs := make([]Segment, 0, 4)
 	done := 0 // bytes of s already in segs
 	tokenize(s, func(start, end int, folded []byte) {
-		tok := string(folded)
 		hit := false
 		for _, w := range words {
-			if w.covers(tok) {
+			if w.covers(folded) {
 				hit = true
 				break
 			}

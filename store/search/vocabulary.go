@@ -180,12 +180,13 @@ func (w *wordTerms) possible() bool { return w.exact || w.pref || len(w.extra) >
 func (w *wordTerms) strict() bool { return w.exact || w.pref }
 
 // covers reports whether a folded token of a book counts as a match.
-func (w *wordTerms) covers(tok string) bool {
-	if tok == w.word || (w.last && strings.HasPrefix(tok, w.word)) {
+// It takes the token's bytes, which it compares without copying them.
+func (w *wordTerms) covers(tok []byte) bool {
+	if string(tok) == w.word || (w.last && len(tok) >= len(w.word) && string(tok[:len(w.word)]) == w.word) {
 		return true
 	}
 	for _, e := range w.extra {
-		if e == tok {
+		if e == string(tok) {
 			return true
 		}
 	}
