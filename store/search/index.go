@@ -69,6 +69,10 @@ type memoryIndex struct {
 	// against it is a bit test, not a search through a long list.
 	dense map[int32]*docBitmap
 
+	// prefixes keeps bitmaps of the common multi-term prefixes searched
+	// most (see prefixBitmaps).
+	prefixes prefixBitmaps
+
 	bitmaps sync.Pool // of *docBitmap, one bit per doc, all clear
 }
 
@@ -345,6 +349,9 @@ func (ix *memoryIndex) termSets(words []*wordTerms, loose bool) []termSet {
 		}
 		if w.pref && len(s.extra) == 0 && utf8.RuneCountInString(w.word) == 1 {
 			s.bits = ix.initials[w.word] // nil when its terms are few
+		} else if w.pref && len(s.extra) == 0 && (s.id < 0 || s.inRange(s.id)) && s.hi-s.lo > 1 &&
+			int(ix.postStart[s.hi]-ix.postStart[s.lo]) >= len(ix.books)/denseShare {
+			s.bits = ix.prefixBits(s.lo, s.hi) // nil until it is searched again
 		}
 		if s.id >= 0 && s.lo >= s.hi && len(s.extra) == 0 {
 			s.bits = ix.dense[s.id] // nil unless the word is common

@@ -245,7 +245,10 @@ func TestEachFindsEveryMatch(t *testing.T) {
 	if len(ix.initials) == 0 {
 		t.Fatal("no initial has a bitmap: the test would not cover them")
 	}
-	for _, q := range engineQueries(benchBooks(4000), 400) {
+	// Twice: the second time, the common prefixes have bitmaps (see
+	// prefixBitmaps).
+	queries := engineQueries(benchBooks(4000), 400)
+	for _, q := range append(slices.Clone(queries), queries...) {
 		folded := foldWords(q)
 		if len(folded) == 0 {
 			continue
@@ -289,6 +292,9 @@ func TestEachFindsEveryMatch(t *testing.T) {
 				}
 			}
 		}
+	}
+	if len(ix.prefixes.kept) == 0 {
+		t.Error("no prefix got a bitmap: the test did not cover them")
 	}
 }
 
@@ -379,5 +385,52 @@ func TestDocBitmap(t *testing.T) {
 			t.Fatal("a released bitmap is not clear")
 		}
 		ix.bitmaps.Put(clean)
+	}
+}
+
+// A common prefix gets a bitmap the second time it is searched, holding
+// exactly its terms' docs; at most maxPrefixBitmaps are kept, the most
+// searched ones.
+func TestPrefixBitmaps(t *testing.T) {
+	c := newIndexedSearcher(t, benchBooks(4000)...)
+	v, ix := c.searchState()
+	var ranges []prefixRange
+	seen := map[prefixRange]bool{}
+	for _, term := range v.terms {
+		for n := 2; n <= 3 && n < len(term); n++ {
+			lo, hi := v.prefixRange(term[:n])
+			r := prefixRange{lo, hi}
+			if hi-lo > 1 && !seen[r] {
+				seen[r] = true
+				ranges = append(ranges, r)
+			}
+		}
+	}
+	if len(ranges) <= maxPrefixBitmaps {
+		t.Fatalf("only %d prefixes: eviction is not covered", len(ranges))
+	}
+	if ix.prefixBits(ranges[0].lo, ranges[0].hi) != nil {
+		t.Fatal("a bitmap the first time a prefix is searched")
+	}
+	b := ix.prefixBits(ranges[0].lo, ranges[0].hi)
+	if b == nil {
+		t.Fatal("no bitmap the second time")
+	}
+	want := ix.newBitmap(&termSet{id: -1, lo: ranges[0].lo, hi: ranges[0].hi})
+	if !slices.Equal(b.words, want.words) || !slices.Equal(b.sum, want.sum) {
+		t.Fatal("the kept bitmap differs from its terms' docs")
+	}
+	for range 5 { // the most searched one
+		ix.prefixBits(ranges[0].lo, ranges[0].hi)
+	}
+	for _, r := range ranges[1:] {
+		ix.prefixBits(r.lo, r.hi)
+		ix.prefixBits(r.lo, r.hi)
+	}
+	if n := len(ix.prefixes.kept); n != maxPrefixBitmaps {
+		t.Fatalf("%d bitmaps kept, want %d", n, maxPrefixBitmaps)
+	}
+	if ix.prefixes.kept[ranges[0]] == nil {
+		t.Fatal("the most searched prefix lost its bitmap to ones searched less")
 	}
 }
