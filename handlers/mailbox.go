@@ -185,17 +185,30 @@ func (a *App) pendingNowConfirmed(c echo.Context) error {
 }
 
 // changeWait counts an address change against the client network's
-// sign-up limit and the pending sign-up's own limit (accounts.ResendPerDay
-// a day, as resends), and returns zero, or how long to wait, counting
-// nothing.
+// sign-up limit, the address it leaves and the pending sign-up's own limit
+// (accounts.ResendPerDay a day, as resends), and returns zero, or how long
+// to wait, counting nothing.
+//
+// A change away from an address deletes its unconfirmed account, whose
+// history limits the confirmation mails the address gets; its next sign-up
+// starts afresh. So an address can be left once a day, by any sign-up:
+// otherwise sign-up, resends and a change, over and over, would mail
+// someone else's address without end. The limit counts every change away,
+// whether or not the address had a confirmed account (and so no account
+// of the sign-up's to delete), so that its answer does not tell.
 func (a *App) changeWait(c echo.Context, p pendingSignUp, now time.Time) (time.Duration, error) {
 	ctx := c.Request().Context()
 	ip, wait, err := a.Limits.RegisterIP.Reserve(ctx, clientNetwork(c), now)
 	if err != nil || wait > 0 {
 		return wait, err
 	}
-	if wait, err := a.Limits.ChangeEmail.Allow(ctx, p.key, now); err != nil || wait > 0 {
+	from, wait, err := a.Limits.ChangeFrom.Reserve(ctx, addressKey(p.email), now)
+	if err != nil || wait > 0 {
 		return wait, errors.Join(err, ip.Cancel(ctx))
+	}
+	if wait, err := a.Limits.ChangeEmail.Allow(ctx, p.key, now); err != nil || wait > 0 {
+		both := ip.And(from)
+		return wait, errors.Join(err, both.Cancel(ctx))
 	}
 	return 0, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"shelf/components"
 	"shelf/store"
+	"shelf/store/accounts"
 )
 
 func TestMailProvider(t *testing.T) {
@@ -344,7 +345,9 @@ func TestChangeAddressDoesNotTellTaken(t *testing.T) {
 		{"fresh-old3@example.org", "taken-new@example.org"},
 		{"taken-old@example.org", "taken-new@example.org"},
 	} {
-		env.clock.Advance(2 * time.Hour) // past the notice and resend intervals
+		// Past the notice and resend intervals, and the day in which an
+		// address can be left once (taken-old is left twice).
+		env.clock.Advance(25 * time.Hour)
 		b := env.signUp(tc.from)
 		b.get("/check-email")
 		r := run{from: tc.from, to: tc.to}
@@ -554,5 +557,60 @@ func TestChangeAddressJudgesTheNewAddress(t *testing.T) {
 	b.get("/check-email").wantContains(t, `<strong id="pending-email">judged@gmial.com</strong>`)
 	if n := len(env.allMails("judged@gmial.com")); n != 1 {
 		t.Fatalf("%d mails to the confirmed address, want 1", n)
+	}
+}
+
+// An address's confirmation mails are limited by its account's history
+// (one a minute, accounts.ResendPerDay resends a day). A change away from
+// an address deletes that account, and its history with it, so the next
+// sign-up of the address starts afresh: changes away from one address are
+// limited across sign-ups, or sign-up, resends and a change, over and
+// over, would mail someone else's address without end.
+func TestChangeAddressCannotResetTheMailLimit(t *testing.T) {
+	env := newTestEnvWith(t, func(_ *Deps, s *Settings) {
+		s.Accounts.SessionIdle, s.Accounts.SessionLifetime = 72*time.Hour, 72*time.Hour
+	})
+	const victim = "victim@example.org"
+	cycle := func(i int) page {
+		b := env.signUp(victim)
+		for range accounts.ResendPerDay {
+			env.clock.Advance(time.Minute)
+			b.post("/check-email/resend", nil).wantStatus(t, http.StatusOK)
+		}
+		b.get("/check-email")
+		env.clock.Advance(time.Hour) // past the network's sign-up limit
+		return b.post("/check-email/address", addressForm("spare"+strconv.Itoa(i)+"@example.org"))
+	}
+	perAccount := 1 + accounts.ResendPerDay
+	// One change away from a mistyped address is what a reader needs.
+	cycle(0).wantStatus(t, http.StatusSeeOther)
+	if n := len(env.mails(victim)); n != perAccount {
+		t.Fatalf("%d mails to the address after one sign-up, want %d", n, perAccount)
+	}
+	cycle(1).wantStatus(t, http.StatusTooManyRequests).wantContains(t, "Too many attempts. Try again in")
+	for i := 2; i < 4; i++ {
+		cycle(i)
+	}
+	if n := len(env.mails(victim)); n > 2*perAccount {
+		t.Fatalf("%d mails to one address within a day, want at most %d", n, 2*perAccount)
+	}
+	// A day on, the address can be left again.
+	env.clock.Advance(24 * time.Hour)
+	cycle(4).wantStatus(t, http.StatusSeeOther)
+}
+
+// The limit on changes away from an address answers the same whether it
+// had a confirmed account (the pending sign-up holds none) or not.
+func TestChangeAwayLimitDoesNotTellTaken(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("owner@example.org")
+	for _, email := range []string{"owner@example.org", "nobody@example.org"} {
+		for i, want := range []int{http.StatusSeeOther, http.StatusTooManyRequests} {
+			b := env.signUp(email)
+			b.get("/check-email")
+			if p := b.post("/check-email/address", addressForm("moved"+strconv.Itoa(i)+"."+email)); p.status != want {
+				t.Fatalf("%s, change %d: %d, want %d\n%s", email, i+1, p.status, want, p.body)
+			}
+		}
 	}
 }

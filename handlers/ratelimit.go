@@ -29,6 +29,10 @@ type Limits struct {
 	ForgotEmail  *limits.Limiter // reset requests per address, from clients without its device cookie
 	ForgotDevice *limits.Limiter // reset requests per device cookie for its own account, instead of the two above
 	ChangeEmail  *limits.Limiter // a pending sign-up's address changes (changeAddress), which count against RegisterIP too
+	// ChangeFrom counts changes away from an address, across sign-ups: each
+	// deletes the address's unconfirmed account, and with it the history
+	// its confirmation mails are limited by (see changeWait).
+	ChangeFrom *limits.Limiter
 }
 
 // DefaultLimits are generous for people and slow for scripts. Each has a
@@ -43,6 +47,7 @@ func DefaultLimits(db *store.DB) *Limits {
 		ForgotEmail:  limits.NewLimiter(db, "forgot_email", 3, time.Hour),
 		ForgotDevice: limits.NewLimiter(db, "forgot_device", 3, time.Hour),
 		ChangeEmail:  limits.NewLimiter(db, "change_email", accounts.ResendPerDay, 24*time.Hour),
+		ChangeFrom:   limits.NewLimiter(db, "change_from", 1, 24*time.Hour),
 	}
 }
 
