@@ -39,7 +39,7 @@ func (a *App) registerPage(c echo.Context) error {
 		return redirect(c, paths.Home)
 	}
 	m := a.formMeta(c, "Create your account")
-	return render(c, http.StatusOK, components.RegisterPage(m, components.RegisterView{CSRF: m.CSRFToken}))
+	return render(c, http.StatusOK, components.RegisterPage(m, components.RegisterView{CSRF: m.CSRFToken, Next: safeNext(c.QueryParam("next"))}))
 }
 
 // validateField answers in-place validation of one sign-up field with that
@@ -100,7 +100,8 @@ func (a *App) register(c echo.Context) error {
 	email := address.Address
 	checkPassword(&f, fieldPassword, pw)
 	checkPasswordConfirm(&f, fieldPasswordConfirm, pw, confirm)
-	view := components.RegisterView{CSRF: a.csrfToken(c), Address: address}
+	next := safeNext(c.FormValue("next"))
+	view := components.RegisterView{CSRF: a.csrfToken(c), Address: address, Next: next}
 	if !f.Valid() {
 		view.Errors = f.FieldErrors
 		return a.renderRegister(c, http.StatusUnprocessableEntity, view)
@@ -133,7 +134,11 @@ func (a *App) register(c echo.Context) error {
 				return err
 			}
 		}
-		return a.startPendingSignUp(c, email, u.ID, hash, now)
+		if err := a.startPendingSignUp(c, email, u.ID, hash, now); err != nil {
+			return err
+		}
+		a.Sessions.Put(c.Request().Context(), sessPendingNext, next)
+		return nil
 	})
 	if err != nil {
 		return err
@@ -270,7 +275,7 @@ func (a *App) checkEmailPage(c echo.Context) error {
 		}
 	} else if p, ok := a.pendingSignUp(c); ok {
 		if a.pendingConfirmed(c, p) {
-			return a.pendingNowConfirmed(c)
+			return a.pendingNowConfirmed(c, p)
 		}
 	} else {
 		return redirect(c, paths.LoginNext(paths.CheckEmail))
@@ -293,7 +298,7 @@ func (a *App) confirmationStatus(c echo.Context) error {
 	if u, ok := a.currentUser(c); ok {
 		v = components.ConfirmationStatusView{Confirmed: u.Confirmed(), SignedIn: true}
 	} else if p, ok := a.pendingSignUp(c); ok {
-		v.Confirmed = a.pendingConfirmed(c, p)
+		v.Confirmed, v.Next = a.pendingConfirmed(c, p), p.afterConfirmation()
 	} else {
 		return redirect(c, paths.LoginNext(paths.CheckEmail))
 	}
@@ -385,6 +390,9 @@ func (a *App) confirmPage(c echo.Context) error {
 // browser that signed up is signed in; any other is asked to sign in.
 func (a *App) confirm(c echo.Context) error {
 	noStore(c)
+	// Where the browser that signed up was going, read before confirming
+	// ends its pending sign-up.
+	pending, _ := a.pendingSignUp(c)
 	var uid int64
 	var first bool
 	// The browser that signed up is signed in by the same transaction.
@@ -406,6 +414,9 @@ func (a *App) confirm(c echo.Context) error {
 	o := components.Outcome{Kind: "confirmed", Heading: "Address confirmed", Message: "Thank you: your email address is confirmed."}
 	if u, ok := a.currentUser(c); ok && u.ID == uid {
 		o.ActionLabel, o.ActionURL = "Go to your account", paths.Account
+		if pending.userID == uid && pending.afterConfirmation() != paths.Account {
+			o.ActionLabel, o.ActionURL = "Continue where you were", pending.afterConfirmation()
+		}
 	} else {
 		// Another device, most likely the phone the mail was read on: the
 		// page that signed up moves on by itself (confirmationStatus).

@@ -107,7 +107,7 @@ func (a *App) changeAddress(c echo.Context) error {
 		return redirect(c, paths.LoginNext(paths.CheckEmail))
 	}
 	if a.pendingConfirmed(c, p) {
-		return a.pendingNowConfirmed(c)
+		return a.pendingNowConfirmed(c, p)
 	}
 	now := a.now()
 	var f Form
@@ -158,7 +158,7 @@ func (a *App) changeAddress(c echo.Context) error {
 	})
 	switch {
 	case errors.Is(err, accounts.ErrAccountConfirmed):
-		return a.pendingNowConfirmed(c)
+		return a.pendingNowConfirmed(c, p)
 	case errors.Is(err, store.ErrNotFound):
 		// The account was deleted ("I didn't create this account") or
 		// retaken by a later sign-up, which ended this session too.
@@ -178,10 +178,10 @@ func (a *App) changeAddress(c echo.Context) error {
 
 // pendingNowConfirmed ends a pending sign-up confirmed from another
 // browser and asks this one to sign in (as checkEmailPage does).
-func (a *App) pendingNowConfirmed(c echo.Context) error {
+func (a *App) pendingNowConfirmed(c echo.Context, p pendingSignUp) error {
 	a.endPendingSignUp(c)
 	a.flash(c, "Your address is confirmed. Sign in to use your account.")
-	return redirect(c, paths.LoginNext(paths.Account))
+	return redirect(c, paths.LoginNext(p.afterConfirmation()))
 }
 
 // changeWait counts an address change against the client network's

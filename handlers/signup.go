@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
+	"shelf/components/paths"
 	"shelf/store"
 	"shelf/store/accounts"
 )
@@ -28,6 +29,7 @@ const (
 	sessPendingUser    = "pending_user"    // int64, 0 when the address already had an account
 	sessPendingSent    = "pending_sent"    // int64 Unix ms of the latest confirmation mail asked for
 	sessPendingResends = "pending_resends" // string, comma-separated Unix ms of resends
+	sessPendingNext    = "pending_next"    // string, where the reader was going (a local path), "" for the account page
 )
 
 type pendingSignUp struct {
@@ -37,6 +39,7 @@ type pendingSignUp struct {
 	resends      []time.Time
 	passwordHash string // see sessPendingHash
 	key          string // see sessPendingKey
+	next         string // see sessPendingNext
 }
 
 // startPendingSignUp gives the browser a new session (a new token, as at
@@ -62,7 +65,8 @@ func (a *App) pendingSignUp(c echo.Context) (pendingSignUp, bool) {
 	ctx := c.Request().Context()
 	p := pendingSignUp{email: a.Sessions.GetString(ctx, sessPendingEmail), userID: a.Sessions.GetInt64(ctx, sessPendingUser),
 		lastSent:     time.UnixMilli(a.Sessions.GetInt64(ctx, sessPendingSent)),
-		passwordHash: a.Sessions.GetString(ctx, sessPendingHash), key: a.Sessions.GetString(ctx, sessPendingKey)}
+		passwordHash: a.Sessions.GetString(ctx, sessPendingHash), key: a.Sessions.GetString(ctx, sessPendingKey),
+		next: a.Sessions.GetString(ctx, sessPendingNext)}
 	for ms := range strings.SplitSeq(a.Sessions.GetString(ctx, sessPendingResends), ",") {
 		if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
 			p.resends = append(p.resends, time.UnixMilli(n))
@@ -73,7 +77,7 @@ func (a *App) pendingSignUp(c echo.Context) (pendingSignUp, bool) {
 
 func (a *App) endPendingSignUp(c echo.Context) {
 	ctx := c.Request().Context()
-	for _, k := range []string{sessPendingEmail, sessPendingUser, sessPendingSent, sessPendingResends, sessPendingHash, sessPendingKey} {
+	for _, k := range []string{sessPendingEmail, sessPendingUser, sessPendingSent, sessPendingResends, sessPendingHash, sessPendingKey, sessPendingNext} {
 		a.Sessions.Remove(ctx, k)
 	}
 }
@@ -165,4 +169,14 @@ func (a *App) notMe(c echo.Context) error {
 		Message: "The account for " + email + " has been deleted, and whoever created it has been signed out. " +
 			"Nothing else is needed. You can create your own account with this address at any time."}
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, "Account deleted"), o))
+}
+
+// afterConfirmation is where this pending sign-up goes once its address is
+// confirmed: where the reader was going when they signed up, or their
+// account.
+func (p pendingSignUp) afterConfirmation() string {
+	if p.next == "" || p.next == paths.Home {
+		return paths.Account
+	}
+	return p.next
 }

@@ -62,6 +62,16 @@ func BookLink(id int64) string { return fill(Book, ":id", strconv.FormatInt(id, 
 // after signing in.
 func LoginNext(next string) string { return Login + "?next=" + url.QueryEscape(next) }
 
+// RegisterNext links to the sign-up page, which carries next (a local
+// path) through the confirmation: the browser that signed up goes there
+// once the address is confirmed. Home needs no parameter.
+func RegisterNext(next string) string {
+	if next == "" || next == Home {
+		return Register
+	}
+	return Register + "?next=" + url.QueryEscape(next)
+}
+
 // RegisterValidateLink is where the sign-up form posts one field to check it.
 func RegisterValidateLink(field string) string {
 	return fill(RegisterValidate, ":field", url.PathEscape(field))
