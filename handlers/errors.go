@@ -35,6 +35,10 @@ func (a *App) handleError(err error, c echo.Context) {
 	} else if store.Unavailable(err) {
 		status = http.StatusServiceUnavailable
 	}
+	if isAPIPath(c.Request().URL.Path) {
+		a.apiError(c, status, he, err)
+		return
+	}
 	heading, message := "Something went wrong", "Shelf hit an unexpected problem. It has been logged; please try again in a moment."
 	switch status {
 	case http.StatusNotFound:

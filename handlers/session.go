@@ -118,7 +118,7 @@ func sessionUserID(values map[string]any) int64 {
 func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		path := c.Request().URL.Path
-		if strings.HasPrefix(path, static.Prefix) || path == paths.Health {
+		if strings.HasPrefix(path, static.Prefix) || path == paths.Health || isAPIPath(path) {
 			return next(c)
 		}
 		r := c.Request()

@@ -46,6 +46,13 @@ const (
 // Health is for load balancers and monitoring.
 const Health = "/healthz"
 
+// The JSON API: every route below API, its OpenAPI document, and the page
+// its problem types point into.
+const (
+	API         = "/api/v1"
+	APIProblems = API + "/problems"
+)
+
 // SearchLink links to a page of results for q (page 1 is left out).
 func SearchLink(q string, page int) string {
 	u := Search + "?q=" + url.QueryEscape(q)
