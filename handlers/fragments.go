@@ -70,7 +70,13 @@ func renderFragment(c echo.Context, comp templ.Component) (*fragment, error) {
 	if plain.Len() < minGzipBytes {
 		return &fragment{body: bytes.Clone(plain.Bytes())}, nil
 	}
-	gz := bytes.NewBuffer(make([]byte, 0, plain.Len()/3))
+	gz := renderBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if gz.Cap() <= maxPooledRender {
+			gz.Reset()
+			renderBuffers.Put(gz)
+		}
+	}()
 	w := gzipWriters.Get().(*gzip.Writer)
 	w.Reset(gz)
 	w.Write(plain.Bytes())
@@ -79,7 +85,9 @@ func renderFragment(c echo.Context, comp templ.Component) (*fragment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fragment{body: gz.Bytes(), gzipped: true}, nil
+	// The kept copy is exactly as large as it needs to be: compressing
+	// into a growing buffer allocated several times its size.
+	return &fragment{body: bytes.Clone(gz.Bytes()), gzipped: true}, nil
 }
 
 // writeFragment sends the fragment comp of r, rendering it only when the

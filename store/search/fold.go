@@ -118,41 +118,67 @@ func foldRune(dst []byte, r rune) ([]byte, bool) {
 // folded form. folded is only valid during the call. Invalid UTF-8 bytes are
 // separators.
 func tokenize(s string, fn func(start, end int, folded []byte)) {
-	var buf [64]byte
-	folded := buf[:0]
-	start := -1
-	for i := 0; i < len(s); {
-		var ok bool
+	t := tokenizer{s: s}
+	for {
+		start, end, folded, ok := t.next()
+		if !ok {
+			return
+		}
+		fn(start, end, folded)
+	}
+}
+
+// A tokenizer walks the tokens of s: the same tokens as tokenize, for
+// callers on hot paths. A folded token handed to a function value escapes
+// to the heap; one returned by next stays in the tokenizer, on the caller's
+// stack.
+type tokenizer struct {
+	s   string
+	i   int
+	buf [64]byte
+}
+
+// next returns the next token's byte range in s and its folded form, valid
+// until the following call, or ok false after the last one.
+func (t *tokenizer) next() (start, end int, folded []byte, ok bool) {
+	s := t.s
+	folded = t.buf[:0]
+	start = -1
+	for i := t.i; i < len(s); {
+		var in bool
 		size := 1
 		if c := s[i]; c < utf8.RuneSelf { // foldRune's ASCII rules, inline: most text is ASCII
 			switch {
 			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-				folded, ok = append(folded, c), true
+				folded, in = append(folded, c), true
 			case 'A' <= c && c <= 'Z':
-				folded, ok = append(folded, c+'a'-'A'), true
+				folded, in = append(folded, c+'a'-'A'), true
 			}
 		} else {
 			var r rune
 			r, size = utf8.DecodeRuneInString(s[i:])
 			if r != utf8.RuneError || size > 1 {
-				folded, ok = foldRune(folded, r)
+				folded, in = foldRune(folded, r)
 			}
 		}
-		if ok {
+		if in {
 			if start < 0 {
 				start = i
 			}
 		} else if start >= 0 {
 			if len(folded) > 0 {
-				fn(start, i, folded)
+				t.i = i + size
+				return start, i, folded, true
 			}
 			start, folded = -1, folded[:0]
 		}
 		i += size
 	}
+	t.i = len(s)
 	if start >= 0 && len(folded) > 0 {
-		fn(start, len(s), folded)
+		return start, len(s), folded, true
 	}
+	return 0, 0, nil, false
 }
 
 // Fold returns s as the search index sees it: its tokens, folded, joined by

@@ -1,5 +1,7 @@
 package search
 
+import "slices"
+
 // Segment is a piece of a title or author list; Mark is set on the words
 // that matched the query. Templates render segments as escaped text, marked
 // ones inside <mark>, so highlighting never produces raw HTML.
@@ -12,9 +14,19 @@ type Segment struct {
 // accepts (the word itself, as a prefix when it is the last word, or one of
 // its typo or substring variants).
 func highlight(s string, words []*wordTerms) []Segment {
-	segs := make([]Segment, 0, 4)
-	done := 0 // bytes of s already in segs
-	tokenize(s, func(start, end int, folded []byte) {
+	segs := appendHighlight(make([]Segment, 0, 4), s, words)
+	return segs
+}
+
+// appendHighlight appends the segments of s to dst, as highlight makes them.
+func appendHighlight(dst []Segment, s string, words []*wordTerms) []Segment {
+	done := 0 // bytes of s already in dst
+	t := tokenizer{s: s}
+	for {
+		start, end, folded, ok := t.next()
+		if !ok {
+			break
+		}
 		hit := false
 		for _, w := range words {
 			if w.covers(folded) {
@@ -23,16 +35,38 @@ func highlight(s string, words []*wordTerms) []Segment {
 			}
 		}
 		if !hit {
-			return
+			continue
 		}
 		if start > done {
-			segs = append(segs, Segment{Text: s[done:start]})
+			dst = append(dst, Segment{Text: s[done:start]})
 		}
-		segs = append(segs, Segment{Text: s[start:end], Mark: true})
+		dst = append(dst, Segment{Text: s[start:end], Mark: true})
 		done = end
-	})
-	if done < len(s) {
-		segs = append(segs, Segment{Text: s[done:]})
 	}
-	return segs
+	if done < len(s) {
+		dst = append(dst, Segment{Text: s[done:]})
+	}
+	return dst
+}
+
+// coversTerm reports whether term t of the vocabulary counts as a match for
+// w: the in-memory index's twin of covers, on the forward index's term ids.
+func (w *wordTerms) coversTerm(t int32) bool {
+	if t == w.id || (w.last && w.lo <= t && t < w.hi) {
+		return true
+	}
+	_, found := slices.BinarySearch(w.extraIDs, t)
+	return found
+}
+
+// anyCovered reports whether one of words covers one of terms.
+func anyCovered(terms []int32, words []*wordTerms) bool {
+	for _, t := range terms {
+		for _, w := range words {
+			if w.coversTerm(t) {
+				return true
+			}
+		}
+	}
+	return false
 }

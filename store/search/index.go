@@ -924,8 +924,28 @@ func (ix *memoryIndex) fill(r *Results, docs []uint32, words []*wordTerms) {
 	}
 	page := docs[r.Offset():min(len(docs), r.Offset()+PerPage)]
 	r.Hits = make([]Hit, len(page))
+	// One array holds the segments of every hit. A title or author list
+	// the forward index shows no matched term in is one segment, without
+	// tokenizing it again.
+	segs := make([]Segment, 0, 6*len(page))
 	for i, d := range page {
-		r.Hits[i] = newHit(ix.book(d), words)
+		b := ix.book(d)
+		toks := ix.tokens(d)
+		n := min(int(ix.titleLen[d]), len(toks))
+		capped := ix.titleLen[d] == math.MaxUint8 // more title terms than titleLen says
+		from := len(segs)
+		if len(words) > 0 && (capped || anyCovered(toks[:n], words)) {
+			segs = appendHighlight(segs, b.Title, words)
+		} else {
+			segs = append(segs, Segment{Text: b.Title})
+		}
+		mid := len(segs)
+		if len(words) > 0 && (capped || anyCovered(toks[n:], words)) {
+			segs = appendHighlight(segs, b.Authors, words)
+		} else {
+			segs = append(segs, Segment{Text: b.Authors})
+		}
+		r.Hits[i] = Hit{Book: b, TitleParts: segs[from:mid:mid], AuthorParts: segs[mid:len(segs):len(segs)]}
 	}
 }
 
