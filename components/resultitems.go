@@ -114,6 +114,9 @@ func appendDetails(b []byte, h *search.Hit) []byte {
 func appendThousands(b []byte, n int64) []byte {
 	var digits [20]byte
 	d := strconv.AppendInt(digits[:0], n, 10)
+	if n < 0 {
+		b, d = append(b, '-'), d[1:]
+	}
 	for i, c := range d {
 		if i > 0 && (len(d)-i)%3 == 0 {
 			b = append(b, ',')

@@ -134,11 +134,7 @@ func (a *App) register(c echo.Context) error {
 				return err
 			}
 		}
-		if err := a.startPendingSignUp(c, email, u.ID, hash, now); err != nil {
-			return err
-		}
-		a.Sessions.Put(c.Request().Context(), sessPendingNext, next)
-		return nil
+		return a.startPendingSignUp(c, pendingSignUp{email: email, userID: u.ID, passwordHash: hash, lastSent: now, next: next})
 	})
 	if err != nil {
 		return err
@@ -296,7 +292,7 @@ func (a *App) checkEmailPage(c echo.Context) error {
 func (a *App) confirmationStatus(c echo.Context) error {
 	var v components.ConfirmationStatusView
 	if u, ok := a.currentUser(c); ok {
-		v = components.ConfirmationStatusView{Confirmed: u.Confirmed(), SignedIn: true}
+		v = components.ConfirmationStatusView{Confirmed: u.Confirmed(), SignedIn: true, Next: paths.Account}
 	} else if p, ok := a.pendingSignUp(c); ok {
 		v.Confirmed, v.Next = a.pendingConfirmed(c, p), p.afterConfirmation()
 	} else {

@@ -44,17 +44,21 @@ type pendingSignUp struct {
 
 // startPendingSignUp gives the browser a new session (a new token, as at
 // sign-in) holding the pending sign-up.
-func (a *App) startPendingSignUp(c echo.Context, email string, userID int64, passwordHash string, now time.Time) error {
+// startPendingSignUp keeps p (its email, userID, passwordHash, lastSent
+// and next) as the session's sign-up, under a new session token, with no
+// resends yet and a new key.
+func (a *App) startPendingSignUp(c echo.Context, p pendingSignUp) error {
 	ctx := c.Request().Context()
 	if err := a.Sessions.RenewToken(ctx); err != nil {
 		return err
 	}
-	a.Sessions.Put(ctx, sessPendingEmail, email)
-	a.Sessions.Put(ctx, sessPendingUser, userID)
-	a.Sessions.Put(ctx, sessPendingSent, now.UnixMilli())
+	a.Sessions.Put(ctx, sessPendingEmail, p.email)
+	a.Sessions.Put(ctx, sessPendingUser, p.userID)
+	a.Sessions.Put(ctx, sessPendingSent, p.lastSent.UnixMilli())
 	a.Sessions.Put(ctx, sessPendingResends, "")
-	a.Sessions.Put(ctx, sessPendingHash, passwordHash)
+	a.Sessions.Put(ctx, sessPendingHash, p.passwordHash)
 	a.Sessions.Put(ctx, sessPendingKey, newPendingKey())
+	a.Sessions.Put(ctx, sessPendingNext, p.next)
 	return nil
 }
 
