@@ -197,8 +197,3 @@ func (a *App) requireAPIAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
-
-// jwtCaller authenticates an access token issued by POST /api/v1/token.
-func (a *App) jwtCaller(c echo.Context, raw string) (*apiCaller, error) {
-	return nil, refuse("Access tokens are not accepted yet.")
-}

@@ -4,6 +4,7 @@ CREATE TABLE jwt_keys (
     private_key     bytea NOT NULL,
     public_key      bytea NOT NULL,
     created_at      text  NOT NULL,
+    signs_from      text  NOT NULL,
     signs_until     text  NOT NULL,
     published_until text  NOT NULL
 );
