@@ -59,6 +59,7 @@ const (
 	APITokens         = "/account/tokens"
 	APITokensValidate = "/account/tokens/validate"
 	APITokenRevoke    = "/account/tokens/:id/revoke"
+	APITokenCreated   = "/account/tokens/created"
 	APIToken          = API + "/token"
 	JWKS              = "/.well-known/jwks.json"
 )

@@ -53,9 +53,18 @@ type NewToken struct {
 	Days   int // 0 means DefaultDays
 }
 
-// CheckName returns what is wrong with a token's name, or "".
+// CleanName drops control characters and surrounding spaces from a name.
+func CleanName(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s))
+}
+
+// CheckName returns what is wrong with a (cleaned) token's name, or "".
 func CheckName(name string) string {
-	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
 		return "Give the token a name, to tell it apart from others."
@@ -77,7 +86,7 @@ func CheckDays(days int) string {
 // repeats, days defaulted) and what is wrong with it.
 func (n NewToken) Validate() (NewToken, FieldErrors) {
 	fe := FieldErrors{}
-	n.Name = strings.TrimSpace(n.Name)
+	n.Name = CleanName(n.Name)
 	if m := CheckName(n.Name); m != "" {
 		fe["name"] = m
 	}
