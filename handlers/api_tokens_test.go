@@ -113,3 +113,52 @@ func TestAPITokensOnTheAccountPage(t *testing.T) {
 		t.Fatalf("the create form 6 minutes after the password: %d %s", p.status, p.location())
 	}
 }
+
+// "This wasn't me" on the mail about a new token revokes every token of
+// the account, with the access tokens issued for them.
+func TestNotMeRevokesAPITokens(t *testing.T) {
+	env := newTestEnv(t)
+	authTestRoutes(env)
+	const email = "victim@example.org"
+	b := env.register(email)
+	_, earlier := env.newPAT(email, 0, apitokens.BooksRead)
+	b.reauth(paths.APITokens)
+	b.post(paths.APITokens, url.Values{"name": {"not mine"}, "scope": {"shelves:read"}}).wantStatus(t, http.StatusSeeOther)
+	made := newTokenRe.FindStringSubmatch(b.get(paths.APITokenCreated).body)[1]
+	tr, _ := env.exchange("Bearer " + made)
+	env.api("GET", "/api/v1/auth-test/open", "Bearer "+tr.AccessToken).caller(t)
+
+	done := notMe(t, env, email, "A new API token for your Shelf account")
+	if !strings.Contains(done.Text, "Every API token of your account was revoked.") {
+		t.Fatalf("the confirmation does not say the tokens were revoked:\n%s", done.Text)
+	}
+	for what, h := range map[string]string{"the new token": "Bearer " + made, "an earlier token": "Bearer " + earlier, "an access token": "Bearer " + tr.AccessToken} {
+		env.api("GET", "/api/v1/auth-test/open", h).wantRefused(t, what+" after \"This wasn't me\"", 401, "invalid_token")
+	}
+}
+
+// A password reset through the reset link revokes every token of the
+// account, and the access tokens issued for them.
+func TestPasswordResetRevokesAPITokens(t *testing.T) {
+	env := newTestEnv(t)
+	authTestRoutes(env)
+	const email = "reset@example.org"
+	env.register(email)
+	_, secret := env.newPAT(email, 0, apitokens.BooksRead)
+	tr, _ := env.exchange("Bearer " + secret)
+	env.api("GET", "/api/v1/auth-test/open", "Bearer "+tr.AccessToken).caller(t)
+
+	b := env.browser()
+	b.get(paths.ForgotPassword)
+	b.post(paths.ForgotPassword, url.Values{"email": {email}}).wantStatus(t, http.StatusOK)
+	if ms := env.waitMails(email, 2); len(ms) != 2 {
+		t.Fatalf("no reset mail: %+v", ms)
+	}
+	link := env.lastLink(email)
+	b.get(link).wantStatus(t, http.StatusOK)
+	if p := b.post(link, url.Values{"password": {"a brand new passphrase"}, "password_confirm": {"a brand new passphrase"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("reset: %d\n%s", p.status, p.body)
+	}
+	env.api("GET", "/api/v1/auth-test/open", "Bearer "+secret).wantRefused(t, "a token after a password reset", 401, "invalid_token")
+	env.api("GET", "/api/v1/auth-test/open", "Bearer "+tr.AccessToken).wantRefused(t, "an access token after a password reset", 401, "invalid_token")
+}
