@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -160,6 +161,12 @@ type Owner struct {
 type Store struct {
 	db  *store.DB
 	now func() time.Time
+
+	// Authenticate's and ByID's queries, prepared once: one runs on every
+	// API request that carries a token, and parsing it anew each time
+	// would cost more than running it.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
 }
 
 // New returns the token store; now is time.Now when nil.
@@ -331,12 +338,35 @@ const ownerJoin = ` FROM api_tokens t JOIN users u ON u.id = t.user_id
 
 const ownerColumns = `, u.email, u.is_admin, COALESCE(v.version, 0)`
 
-// lookup returns the token matching where, with its owner, and checks it
-// is active.
-func (s *Store) lookup(ctx context.Context, where string, arg any) (Token, Owner, error) {
+const (
+	byHashQuery = `SELECT ` + tokenColumns + ownerColumns + ownerJoin + `WHERE t.hash = $1`
+	byIDQuery   = `SELECT ` + tokenColumns + ownerColumns + ownerJoin + `WHERE t.id = $1`
+)
+
+// queryRow runs one of the prepared queries.
+func (s *Store) queryRow(ctx context.Context, query string, arg any) (*sql.Row, error) {
+	s.mu.Lock()
+	st := s.stmts[query]
+	if st == nil {
+		var err error
+		if st, err = s.db.Read.PrepareContext(ctx, query); err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("look up token: %w", err)
+		}
+		if s.stmts == nil {
+			s.stmts = map[string]*sql.Stmt{}
+		}
+		s.stmts[query] = st
+	}
+	s.mu.Unlock()
+	return st.QueryRowContext(ctx, arg), nil
+}
+
+// lookup returns the token row reads, with its owner, and checks it is
+// active.
+func (s *Store) lookup(row *sql.Row) (Token, Owner, error) {
 	var o Owner
-	t, err := scanToken(s.db.Read.QueryRowContext(ctx, `SELECT `+tokenColumns+ownerColumns+ownerJoin+where, arg),
-		&o.Email, &o.IsAdmin, &o.Version)
+	t, err := scanToken(row, &o.Email, &o.IsAdmin, &o.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, Owner{}, ErrUnknown
 	}
@@ -361,13 +391,21 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Token, Owner, 
 	if err := Check(secret); err != nil {
 		return Token{}, Owner{}, err
 	}
-	return s.lookup(ctx, `WHERE t.hash = $1`, Hash(secret))
+	row, err := s.queryRow(ctx, byHashQuery, Hash(secret))
+	if err != nil {
+		return Token{}, Owner{}, err
+	}
+	return s.lookup(row)
 }
 
 // ByID returns the active token id and its owner, for an access token
 // issued for it: ErrUnknown, ErrExpired or ErrRevoked if it no longer works.
 func (s *Store) ByID(ctx context.Context, id int64) (Token, Owner, error) {
-	return s.lookup(ctx, `WHERE t.id = $1`, id)
+	row, err := s.queryRow(ctx, byIDQuery, id)
+	if err != nil {
+		return Token{}, Owner{}, err
+	}
+	return s.lookup(row)
 }
 
 // MarkUsed records that token t was used at now from the client address
