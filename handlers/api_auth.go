@@ -158,7 +158,7 @@ func (a *App) markTokenUsed(c echo.Context, t apitokens.Token) {
 // authProblem answers a refused request: RFC 6750's challenge and a
 // problem body.
 func (a *App) authProblem(c echo.Context, status int, code, typ, detail string) error {
-	c.Response().Header().Set(echo.HeaderWWWAuthenticate, fmt.Sprintf(`Bearer realm="shelf", error=%q, error_description=%q`, code, detail))
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, fmt.Sprintf(`Bearer realm="shelf", error="%s", error_description="%s"`, code, challengeText(detail)))
 	return writeProblem(c, problem{Type: typ, Status: status, Detail: detail})
 }
 
@@ -175,7 +175,7 @@ func (a *App) requireScope(scope apitokens.Scope) echo.MiddlewareFunc {
 			if !caller.Has(scope) {
 				detail := fmt.Sprintf("This needs a token with the %s scope.", scope)
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate,
-					fmt.Sprintf(`Bearer realm="shelf", error="insufficient_scope", scope=%q, error_description=%q`, scope, detail))
+					fmt.Sprintf(`Bearer realm="shelf", error="insufficient_scope", scope="%s", error_description="%s"`, scope, challengeText(detail)))
 				return writeProblem(c, problem{Type: "insufficient-scope", Status: http.StatusForbidden, Detail: detail})
 			}
 			return next(c)
@@ -196,4 +196,15 @@ func (a *App) requireAPIAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// challengeText keeps what RFC 6750 allows in error_description: printable
+// ASCII without quotes or backslashes.
+func challengeText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '\''
+		}
+		return r
+	}, s)
 }

@@ -137,6 +137,9 @@ func (a *App) jwtCaller(c echo.Context, raw string) (*apiCaller, error) {
 		jwt.WithIssuer(a.issuer()),
 		jwt.WithAudience(a.audience()),
 		jwt.WithTimeFunc(a.now),
+		// Instances on one database may disagree on the time by a little;
+		// a token issued by one must not be "issued in the future" at another.
+		jwt.WithLeeway(5*time.Second),
 		jwt.WithStrictDecoding(),
 	)
 	var claims accessClaims

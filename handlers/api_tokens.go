@@ -42,7 +42,8 @@ func (a *App) apiTokenPageRoutes(e *echo.Echo) {
 	serveGet(e, paths.APITokens, a.apiTokenForm, a.requireRecentAuth)
 	e.POST(paths.APITokens, a.createAPIToken, a.requireRecentAuth)
 	e.POST(paths.APITokensValidate, a.validateAPITokenField, a.requireConfirmed)
-	serveGet(e, paths.APITokenCreated, a.apiTokenCreated, a.requireConfirmed)
+	// GET only: a HEAD would use up the one showing of the new token.
+	e.GET(paths.APITokenCreated, a.apiTokenCreated, a.requireConfirmed)
 	e.POST(paths.APITokenRevoke, a.revokeAPIToken, a.requireConfirmed)
 	a.OnNotMe(EventAPITokenCreated, a.undoAPITokenCreated)
 }
