@@ -284,17 +284,32 @@ func TestThirdPartyVerifiesFromJWKS(t *testing.T) {
 	}
 }
 
-// The key set is published even before any token is issued, and a second
-// instance on the same database signs with the same keys.
-func TestJWKSSharedByInstances(t *testing.T) {
+// Instances on one database sign with the same keys: an access token from
+// one works at the other, and revoking its personal token at one ends it
+// at the other from the next request.
+func TestAccessTokensAcrossInstances(t *testing.T) {
 	envs := newInstances(t, 2)
-	ctx := context.Background()
-	k0, err := envs[0].app.jwtKeys.Signing(ctx)
+	for _, env := range envs {
+		authTestRoutes(env)
+	}
+	envs[0].register("reader@example.com")
+	pat, secret := envs[0].newPAT("reader@example.com", 0, apitokens.BooksRead)
+	tr, r := envs[0].exchange("Bearer " + secret)
+	if r.status != http.StatusOK {
+		t.Fatalf("exchange: %d %s", r.status, r.body)
+	}
+	envs[1].api("GET", "/api/v1/auth-test/open", "Bearer "+tr.AccessToken).caller(t)
+	envs[1].api("GET", "/api/v1/auth-test/open", "Bearer "+secret).caller(t)
+	k0, err := envs[0].app.jwtKeys.Signing(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	k1, err := envs[1].app.jwtKeys.Signing(ctx)
-	if err != nil || k1.ID != k0.ID {
+	if k1, err := envs[1].app.jwtKeys.Signing(context.Background()); err != nil || k1.ID != k0.ID {
 		t.Fatalf("instances sign with %s and %s (%v)", k0.ID, k1.ID, err)
 	}
+	if _, err := envs[0].app.apiTokens.Revoke(context.Background(), pat.UserID, pat.ID); err != nil {
+		t.Fatal(err)
+	}
+	envs[1].api("GET", "/api/v1/auth-test/open", "Bearer "+secret).wantRefused(t, "a token revoked at the other instance", 401, "invalid_token")
+	envs[1].api("GET", "/api/v1/auth-test/open", "Bearer "+tr.AccessToken).wantRefused(t, "its access token at the other instance", 401, "invalid_token")
 }
