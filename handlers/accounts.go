@@ -516,6 +516,9 @@ func (a *App) account(c echo.Context) error {
 	if v.TwoFactor, err = a.twoFactorStatus(c.Request().Context(), u); err != nil {
 		return err
 	}
+	if v.APITokens, err = a.apiTokensView(c, u); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, components.AccountPage(a.meta(c, "Your account"), v))
 }
 

@@ -17,7 +17,9 @@ import (
 	"shelf/store"
 	"shelf/store/accounts"
 	"shelf/store/addresscheck"
+	"shelf/store/apitokens"
 	"shelf/store/catalog"
+	"shelf/store/jwtkeys"
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
 	"shelf/store/sessions"
@@ -73,6 +75,10 @@ type App struct {
 	undoHooks map[string]UndoHook
 	magic     magicLinks            // sign-in by email, see magiclink.go
 	addresses *addresscheck.Checker // judges new addresses, see address_check.go
+
+	apiTokens  *apitokens.Store // personal access tokens, see api_auth.go
+	apiLimiter *tokenLimiter    // per-token API request limit
+	jwtKeys    *jwtkeys.Keyring // keys signing access tokens, see api_jwt.go
 }
 
 // Deps are what the App uses but does not own.
@@ -114,6 +120,10 @@ type Settings struct {
 	// From, without its name), shown to readers looking for a mail.
 	MailFrom string
 
+	// JWTKeyRotation is how long each key signing the API's access tokens
+	// is used; jwtkeys.DefaultRotate (24 hours) when zero.
+	JWTKeyRotation time.Duration
+
 	// manualResets, for tests, leaves reset requests queued until
 	// HandleResetRequests is called.
 	manualResets bool
@@ -140,6 +150,9 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.setupAccounts()
+	a.apiTokens = apitokens.New(a.DB, a.now)
+	a.apiLimiter = newTokenLimiter(apiLimitPer, apiLimitWindow)
+	a.jwtKeys = jwtkeys.New(a.DB, keys, jwtkeys.Config{Rotate: s.JWTKeyRotation, TokenTTL: accessTokenTTL, Now: a.now})
 	a.registerUndoHooks()
 	a.echo = a.routes()
 	a.wakeResetWorker()

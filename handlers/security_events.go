@@ -40,6 +40,7 @@ const (
 	EventPasskeyRemoved      = "passkey-removed"
 	EventPasskeyCounter      = "passkey-counter"
 	EventSecondStepFrozen    = "second-step-frozen"
+	EventAPITokenCreated     = "api-token-created"
 )
 
 // eventTexts are each kind's mail subject and what it says happened.
@@ -61,6 +62,8 @@ var eventTexts = map[string]struct{ subject, what string }{
 	EventPasskeyRemoved: {"A passkey was removed from your Shelf account", "A passkey was removed from your Shelf account."},
 	EventPasskeyCounter: {"One of your passkeys may have been copied",
 		"A sign-in to your Shelf account was refused: the passkey's signature counter did not rise, so a copy of it may exist. Remove it from your account and make a new one."},
+	EventAPITokenCreated: {"A new API token for your Shelf account",
+		"A personal access token was created for your Shelf account: it lets a script use the API as you."},
 	EventSecondStepFrozen: {"Too many wrong codes for your Shelf account",
 		"Someone who knew your password entered too many wrong codes at the second step of signing in to your Shelf account, so that step is locked for a while. Change your password now."},
 }

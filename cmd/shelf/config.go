@@ -47,6 +47,10 @@ type config struct {
 	// AddressCheck judges new addresses at sign-up: local allow and deny
 	// lists of domains, and whether to ask DNS (SHELF_CHECK_MX).
 	AddressCheck addresscheck.Options
+
+	// JWTKeyRotation is how long each key signing the API's access tokens
+	// is used (SHELF_JWT_KEY_ROTATION).
+	JWTKeyRotation time.Duration
 }
 
 // positiveDuration parses a Go duration ("12h", "90m") that must be > 0.
@@ -149,6 +153,14 @@ func (c *config) settings() []setting {
 		{"session-idle", "SHELF_SESSION_IDLE", "12h", "sign out after this long without a request (unless \"Remember me\")", positiveDuration(&c.SessionIdle)},
 		{"session-lifetime", "SHELF_SESSION_LIFETIME", "720h", "longest a session lasts; \"Remember me\" keeps it this long", positiveDuration(&c.SessionLifetime)},
 		{"confirm-ttl", "SHELF_CONFIRM_TTL", "48h", "how long an email confirmation link works", positiveDuration(&c.ConfirmTTL)},
+		{"jwt-key-rotation", "SHELF_JWT_KEY_ROTATION", "24h", "how long each key signing the API's access tokens (JWTs) is used before the next takes over; at least 1h", func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Hour {
+				return errors.New("want a Go duration of at least 1h, e.g. 24h")
+			}
+			c.JWTKeyRotation = d
+			return nil
+		}},
 		{"email-allow-domains", "SHELF_EMAIL_ALLOW_DOMAINS", "", "domains (comma-separated, each with its subdomains) accepted at sign-up even though the shipped throwaway list names them", domainList(&c.AddressCheck.Allow)},
 		{"email-deny-domains", "SHELF_EMAIL_DENY_DOMAINS", "", "domains (comma-separated, each with its subdomains) refused at sign-up like throwaway ones", domainList(&c.AddressCheck.Deny)},
 		{"check-mx", "SHELF_CHECK_MX", "0", "1 to refuse, at sign-up, addresses whose domain has no MX and no address record (asks DNS; a DNS failure or timeout never refuses)", func(v string) error {

@@ -49,6 +49,17 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad allow list", env: []string{"SHELF_EMAIL_ALLOW_DOMAINS=a.example,not a domain"}, wantErr: "SHELF_EMAIL_ALLOW_DOMAINS"},
 		{name: "bad deny list", env: []string{"SHELF_EMAIL_DENY_DOMAINS=@example.com"}, wantErr: "SHELF_EMAIL_DENY_DOMAINS"},
 		{name: "bad check-mx", env: []string{"SHELF_CHECK_MX=maybe"}, wantErr: "SHELF_CHECK_MX"},
+		{name: "jwt key rotation", env: []string{"SHELF_JWT_KEY_ROTATION=6h"}, check: func(t *testing.T, c *config) {
+			if c.JWTKeyRotation != 6*time.Hour {
+				t.Errorf("JWTKeyRotation = %v", c.JWTKeyRotation)
+			}
+		}},
+		{name: "jwt key rotation by default", check: func(t *testing.T, c *config) {
+			if c.JWTKeyRotation != 24*time.Hour {
+				t.Errorf("JWTKeyRotation = %v", c.JWTKeyRotation)
+			}
+		}},
+		{name: "jwt key rotation too short", env: []string{"SHELF_JWT_KEY_ROTATION=10m"}, wantErr: "SHELF_JWT_KEY_ROTATION"},
 		{name: "bad addr", env: []string{"SHELF_ADDR=8080"}, wantErr: `SHELF_ADDR="8080"`},
 		{name: "bad base url", env: []string{"SHELF_BASE_URL=localhost:8080"}, wantErr: "SHELF_BASE_URL"},
 		{name: "base url with query", env: []string{"SHELF_BASE_URL=http://a.example/?x=1"}, wantErr: "SHELF_BASE_URL"},
