@@ -20,18 +20,32 @@ import (
 // a page in markup). Every text still goes through templ.EscapeString,
 // attribute values included; TestHitItemsEscape and FuzzHitItems parse
 // the output back and compare it with the input.
+//
+// Each item ends with the book's shelf control (shelfcontrol.go): the
+// anonymous one unless ctx carries a signed-in reader (ShelfReaderFrom).
 type hitItems struct {
 	hits       []search.Hit
 	focusFirst bool
+	back       string // the page the items are on, for the shelf controls
 }
 
 var hitBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
-func (c hitItems) Render(_ context.Context, w io.Writer) error {
+func (c hitItems) Render(ctx context.Context, w io.Writer) error {
 	bp := hitBuffers.Get().(*[]byte)
 	b := (*bp)[:0]
+	reader := ShelfReaderFrom(ctx)
+	back := templ.EscapeString(c.back)
 	for i := range c.hits {
-		b = appendHit(b, &c.hits[i], c.focusFirst && i == 0)
+		h := &c.hits[i]
+		b = appendHit(b, h, c.focusFirst && i == 0)
+		if reader == nil {
+			b = appendAnonymousShelfControl(b, h.ID, back, "")
+		} else {
+			e, ok := reader.Entries[h.ID]
+			b = appendShelfControl(b, &ShelfControlView{BookID: h.ID, Entry: e, Shelved: ok, CSRF: reader.CSRF, Back: c.back, LabelledBy: titleID(h.ID)})
+		}
+		b = append(b, `</li>`...)
 	}
 	_, err := w.Write(b)
 	*bp = b
@@ -48,7 +62,9 @@ func appendHit(b []byte, h *search.Hit, focus bool) []byte {
 	if focus {
 		b = append(b, ` autofocus`...)
 	}
-	b = append(b, `><span class="title">`...)
+	b = append(b, `><span class="title" id="title-`...)
+	b = strconv.AppendInt(b, h.ID, 10)
+	b = append(b, `">`...)
 	b = appendSegments(b, h.TitleParts)
 	b = append(b, `</span> <span class="meta">by <span class="authors">`...)
 	b = appendSegments(b, h.AuthorParts)
@@ -58,7 +74,19 @@ func appendHit(b []byte, h *search.Hit, focus bool) []byte {
 		b = appendDetails(b, h)
 		b = append(b, `</span>`...)
 	}
-	return append(b, `</span></a></li>`...)
+	return append(b, `</span></a>`...) // the caller closes the item
+}
+
+// titleID is the id of result id's title, which names its shelf control.
+func titleID(id int64) string { return "title-" + strconv.FormatInt(id, 10) }
+
+// resultsBack is the address of r's page, where shelf forms posted
+// without JavaScript return.
+func resultsBack(r *search.Results) string {
+	if r.Query == "" && r.Page <= 1 {
+		return paths.Home
+	}
+	return paths.SearchLink(r.Query, r.Page)
 }
 
 // appendSegments writes segments as escaped text, the marked ones in <mark>.

@@ -31,6 +31,9 @@ func (a *App) search(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := a.withShelfReader(c, hitIDs(r.Hits)); err != nil {
+		return err
+	}
 	if isHTMX(c) {
 		if r.Page > 1 {
 			return a.writeFragment(c, r, components.MoreResults(r))
@@ -98,6 +101,9 @@ func (a *App) book(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	if err != nil {
+		return err
+	}
+	if _, err := a.withShelfReader(c, func(yield func(int64) bool) { yield(id) }); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, components.BookPage(a.meta(c, b.Title), b, backToSearch(c)))
