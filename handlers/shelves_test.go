@@ -301,7 +301,7 @@ func TestShelfSignUpAndComeBack(t *testing.T) {
 	env, _ := shelfEnv(t)
 	pending := "/shelves/pending?book=1&shelf=want-to-read&back=%2Fbooks%2F1"
 	b := env.browser()
-	b.get("/register?next=" + url.QueryEscape(pending)).wantStatus(t, http.StatusOK)
+	b.get("/register?next="+url.QueryEscape(pending)).wantStatus(t, http.StatusOK)
 	p := b.post("/register", url.Values{"email": {"new@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}, "next": {pending}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("register: %d", p.status)
@@ -334,4 +334,83 @@ func TestShelfActionsNeedAConfirmedReader(t *testing.T) {
 	if p := u.get("/my-books"); p.status != http.StatusSeeOther || p.location() != "/check-email" {
 		t.Errorf("unconfirmed my books: %d %q", p.status, p.location())
 	}
+}
+
+// resultOrder returns the book ids of a list's items, in order.
+var itemRe = regexp.MustCompile(`<li class="result" data-book-id="(\d+)"`)
+
+func resultOrder(body string) string {
+	var ids []string
+	for _, m := range itemRe.FindAllStringSubmatch(body, -1) {
+		ids = append(ids, m[1])
+	}
+	return strings.Join(ids, ",")
+}
+
+func TestMyBooks(t *testing.T) {
+	env, b := shelfEnv(t)
+	env.addBooks(manyBooks(25)...) // ids 4..28
+	ctx := context.Background()
+	ann := env.user("ann@example.org").ID
+	put := func(id int64, s shelves.Shelf, rating int) {
+		if _, err := env.app.Shelves.Put(ctx, ann, id, s); err != nil {
+			t.Fatal(err)
+		}
+		if rating > 0 {
+			if _, err := env.app.Shelves.SetRating(ctx, ann, id, rating); err != nil {
+				t.Fatal(err)
+			}
+		}
+		env.clock.Advance(1e9)
+	}
+	put(1, shelves.Read, 5)
+	put(2, shelves.Reading, 0)
+	put(3, shelves.WantToRead, 3)
+	for id := int64(4); id <= 28; id++ {
+		put(id, shelves.WantToRead, 0)
+	}
+
+	p := b.get("/my-books").wantStatus(t, http.StatusOK)
+	p.wantContains(t, `id="nav-my-books"`, `All <span class="count">28</span>`, `Want to read <span class="count">26</span>`,
+		`Reading <span class="count">1</span>`, `Read <span class="count">1</span>`, "28 books on your shelves.", `id="my-books-next"`)
+	if got := resultOrder(p.body); !strings.HasPrefix(got, "28,27,26") || strings.Count(got, ",") != 19 {
+		t.Errorf("page 1 by date added: %s", got)
+	}
+	if got := resultOrder(b.get("/my-books?page=2").body); got != "8,7,6,5,4,3,2,1" {
+		t.Errorf("page 2: %s", got)
+	}
+	for _, tc := range []struct{ query, want string }{
+		{"shelf=read", "1"},
+		{"shelf=reading", "2"},
+		{"sort=title&q=h", "2,1"}, // Dune (Herbert), The Hobbit: by title
+		{"sort=rating&shelf=want-to-read&q=emma", "3"},
+		{"q=tolkein", "1"}, // a typo, as the catalog allows
+		{"sort=author&q=austen+herbert", ""},
+		{"shelf=nonsense&sort=nonsense&page=x&q=hobbit", "1"}, // nonsense falls back to the defaults
+	} {
+		if got := resultOrder(b.get("/my-books?" + tc.query).body); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.query, got, tc.want)
+		}
+	}
+	if got := resultOrder(b.get("/my-books?sort=rating").body); !strings.HasPrefix(got, "1,3,28") {
+		t.Errorf("by rating: %s", got)
+	}
+
+	// The search box's requests get the list alone, and the address follows.
+	p = b.get("/my-books?q=dune&sort=title", htmxHeaders...).wantStatus(t, http.StatusOK)
+	if strings.Contains(p.body, "<html") || resultOrder(p.body) != "2" || p.header.Get("HX-Push-Url") != "/my-books?q=dune&sort=title" {
+		t.Errorf("fragment: push %q\n%s", p.header.Get("HX-Push-Url"), p.body)
+	}
+	p.wantContains(t, `hx-swap-oob`, "1 book on your shelves match “dune”.", `<mark>Dune</mark>`, `id="shelf-2-reading"`)
+	b.get("/my-books?q=zzzz").wantContains(t, `id="my-books-none"`, "No books on your shelves match “zzzz”.")
+
+	// Its controls act in place too, and return to the same list.
+	b.htmx("/shelves/2/shelf", url.Values{"shelf": {"read"}, "back": {"/my-books?q=dune"}}).wantStatus(t, http.StatusOK)
+	if p := b.post("/shelves/2/rating", url.Values{"rating": {"2"}, "back": {"/my-books?q=dune"}}); p.location() != "/my-books?q=dune#shelf-2" {
+		t.Errorf("back to my books: %q", p.location())
+	}
+
+	// Another reader's My books is empty.
+	bob := env.register("bob@example.org")
+	bob.get("/my-books").wantStatus(t, http.StatusOK).wantContains(t, `id="my-books-empty"`, "0 books on your shelves.")
 }
