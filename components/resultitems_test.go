@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
@@ -162,14 +163,15 @@ func text(n *html.Node) string {
 func renderHits(t *testing.T, hits []search.Hit, focusFirst bool) string {
 	t.Helper()
 	var sb strings.Builder
-	if err := (hitItems{hits: hits, focusFirst: focusFirst, back: testBack}).Render(context.Background(), &sb); err != nil {
+	if err := (hitItems{hits: hits, focusFirst: focusFirst, query: testQuery, page: 2}).Render(context.Background(), &sb); err != nil {
 		t.Fatal(err)
 	}
 	return sb.String()
 }
 
-// testBack is the page the rendered items are on: escaping matters.
-const testBack = `/search?q=%22x%22+%3C&page=2&a="<'>`
+// testQuery is the search the rendered items answer (page 2), and testBack
+// the page the items are on: escaping matters.
+const testQuery, testBack = `"x" <&>`, `/search?q=%22x%22+%3C%26%3E&page=2`
 
 // checkHits renders hits and compares what a browser reads back with them.
 func checkHits(t *testing.T, hits []search.Hit, wantDetails []string) {
@@ -278,3 +280,17 @@ func utf8Clean(s string) bool {
 }
 
 func utf8RuneStart(b byte) bool { return utf8.RuneStart(b) }
+
+// The address anonymous controls return to is the one paths.SearchLink
+// builds, escaped as templ escapes attributes.
+func TestAppendResultsBack(t *testing.T) {
+	for _, tc := range []struct {
+		q    string
+		page int
+	}{{"", 1}, {"", 2}, {"harry pot", 1}, {"harry pot", 3}, {`"x" <&> é/?#+%`, 2}, {"a~b-c_d.e", 1}} {
+		want := templ.EscapeString(resultsBack(tc.q, tc.page))
+		if got := string(appendResultsBack(nil, tc.q, tc.page)); got != want {
+			t.Errorf("%q page %d: %s, want %s", tc.q, tc.page, got, want)
+		}
+	}
+}

@@ -107,7 +107,7 @@ func ShelfControlID(id int64) string { return "shelf-" + strconv.FormatInt(id, 1
 
 // appendAnonymousShelfControl writes the anonymous control; back is
 // already escaped; labelledBy "" is the result's title (titleID).
-func appendAnonymousShelfControl(b []byte, id int64, escapedBack, labelledBy string) []byte {
+func appendAnonymousShelfControl[S string | []byte](b []byte, id int64, escapedBack S, labelledBy string) []byte {
 	b = append(b, `<form class="shelf" id="shelf-`...)
 	b = strconv.AppendInt(b, id, 10)
 	b = append(b, `" method="get" action="`...)
