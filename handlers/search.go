@@ -31,7 +31,7 @@ func (a *App) search(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.withShelfReader(c, hitIDs(r.Hits)); err != nil {
+	if err := a.markHits(c, r.Hits); err != nil {
 		return err
 	}
 	if isHTMX(c) {
@@ -103,8 +103,10 @@ func (a *App) book(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.withShelfReader(c, func(yield func(int64) bool) { yield(id) }); err != nil {
-		return err
+	if u, ok := a.shelfReader(c); ok {
+		if err := a.markBooks(c, u, []int64{id}); err != nil {
+			return err
+		}
 	}
 	return render(c, http.StatusOK, components.BookPage(a.meta(c, b.Title), b, backToSearch(c)))
 }

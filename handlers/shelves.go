@@ -298,44 +298,54 @@ func (a *App) loginNotice(c echo.Context, next string) string {
 	return "Sign in to put “" + b.Title + "” on " + p.shelf.Label() + ". You will come back to where you were."
 }
 
-// withShelfReader gives the shelf controls rendered for this request the
-// signed-in reader's entries for the books in ids, and reports whether
-// there is such a reader. Without one the controls are anonymous, the same
-// for everyone, and search fragments holding them are shared through the
-// fragment cache; with one, writeFragment renders them for this request
-// only. Marking the reader's books on the server costs one indexed query
-// for a page's twenty ids and a render, and works without JavaScript,
-// which a per-reader request from the browser would not.
-func (a *App) withShelfReader(c echo.Context, ids func(yield func(int64) bool)) (bool, error) {
-	if !a.sessionLoaded(c) { // no cookie: anonymous, at no cost to the hot path
-		return false, nil
+// Search results and book pages mark the signed-in reader's books on the
+// server: their shelf controls show the reader's entries, read for the
+// page's books with one indexed query and rendered for this request only
+// (see components.ShelfReader and writeFragment). Without a reader the
+// controls are anonymous, the same for everyone, and search fragments
+// holding them are shared through the fragment cache as before, at no
+// extra cost. Marking on the server works without JavaScript, which
+// marking in the browser from a per-reader request would not.
+
+// shelfReader returns the reader whose shelves the page shows: a
+// confirmed account, signed in. A request without a session cookie, as
+// most searches are, is answered without reading the (empty) session,
+// which would allocate.
+func (a *App) shelfReader(c echo.Context) (accounts.User, bool) {
+	r := c.Request()
+	if r.Header.Get("Cookie") == "" {
+		return accounts.User{}, false
+	}
+	if _, err := r.Cookie(a.Sessions.Cookie.Name); err != nil {
+		return accounts.User{}, false
 	}
 	u, ok := a.currentUser(c)
-	if !ok || !u.Confirmed() {
-		return false, nil
+	return u, ok && u.Confirmed()
+}
+
+// markHits gives the shelf controls of hits the signed-in reader's entries.
+func (a *App) markHits(c echo.Context, hits []search.Hit) error {
+	u, ok := a.shelfReader(c)
+	if !ok {
+		return nil
 	}
-	var list []int64
-	for id := range ids {
-		list = append(list, id)
+	ids := make([]int64, len(hits))
+	for i := range hits {
+		ids[i] = hits[i].ID
 	}
-	entries, err := a.Shelves.OnShelves(c.Request().Context(), u.ID, list)
+	return a.markBooks(c, u, ids)
+}
+
+// markBooks puts the reader's entries for ids into the request's context,
+// where the shelf controls rendered for it find them.
+func (a *App) markBooks(c echo.Context, u accounts.User, ids []int64) error {
+	entries, err := a.Shelves.OnShelves(c.Request().Context(), u.ID, ids)
 	if err != nil {
-		return false, err
+		return err
 	}
 	reader := &components.ShelfReader{CSRF: a.existingCSRFToken(c), Entries: entries}
 	c.SetRequest(c.Request().WithContext(components.WithShelfReader(c.Request().Context(), reader)))
-	return true, nil
-}
-
-// hitIDs yields the ids of hits.
-func hitIDs(hits []search.Hit) func(yield func(int64) bool) {
-	return func(yield func(int64) bool) {
-		for i := range hits {
-			if !yield(hits[i].ID) {
-				return
-			}
-		}
-	}
+	return nil
 }
 
 // ---- My books ----
