@@ -101,10 +101,19 @@ func TestBrowserShelves(t *testing.T) {
 		press(b+"-save-note", `document.querySelector('#`+b+` [role=status]') && document.querySelector('#`+b+` [role=status]').textContent.includes('Note saved') &&
 			document.getElementById('`+b+`-note').value === 'Reread it'`)
 
-		// My books shows both, and its search narrows them as you type.
+		// Removing the first book moves focus to its first shelf button,
+		// as the pressed Remove is gone.
+		first := "shelf-" + id
+		evalJS[bool](t, tab, `document.getElementById('`+first+`').scrollIntoView({block: 'center'}), true`)
+		runStep(t, tab, "focus Remove", 5*time.Second, chromedp.Focus(chromedp.ID(first+"-remove")))
+		runStep(t, tab, "press Enter on Remove", 5*time.Second, chromedp.KeyEvent("\r"))
+		waitJS(t, tab, "the book removed, focus on its first shelf button", 10*time.Second, fmt.Sprintf(
+			`document.getElementById('%[1]s-remove') === null && document.activeElement.id === '%[1]s-want-to-read' && window.__noReload === true`, first))
+
+		// My books shows the second, and its search narrows as you type.
 		runStep(t, tab, "open My books", 15*time.Second, chromedp.Click(chromedp.ID("nav-my-books")))
-		waitJS(t, tab, "My books with two books", 10*time.Second,
-			`location.pathname === '/my-books' && document.querySelectorAll('#my-books-results li.result').length === 2`)
+		waitJS(t, tab, "My books with one book", 10*time.Second,
+			`location.pathname === '/my-books' && document.querySelectorAll('#my-books-results li.result').length === 1`)
 		waitJS(t, tab, "htmx to load", 5*time.Second, `!!window.htmx`)
 		evalJS[bool](t, tab, `window.__noReload = true`)
 		title := evalJS[string](t, tab, fmt.Sprintf(`document.getElementById('title-%s').textContent`, second))
