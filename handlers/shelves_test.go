@@ -246,7 +246,7 @@ func TestShelfSignInAndComeBack(t *testing.T) {
 	env, _ := shelfEnv(t)
 	b := env.browser()
 	p := b.get("/search?q=dune").wantStatus(t, http.StatusOK)
-	p.wantContains(t, `<form class="shelf" id="shelf-2" method="get" action="/shelves/sign-in"`)
+	p.wantContains(t, `<form class="shelf" id="shelf-2" action="/shelves/sign-in"`)
 
 	p = b.get("/shelves/sign-in?book=2&back=%2Fsearch%3Fq%3Ddune&shelf=reading")
 	pending := "/shelves/pending?book=2&shelf=reading&back=%2Fsearch%3Fq%3Ddune"
