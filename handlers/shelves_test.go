@@ -8,7 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"shelf/components/paths"
 	"shelf/store/catalog"
 	"shelf/store/shelves"
 )
@@ -413,4 +415,29 @@ func TestMyBooks(t *testing.T) {
 	// Another reader's My books is empty.
 	bob := env.register("bob@example.org")
 	bob.get("/my-books").wantStatus(t, http.StatusOK).wantContains(t, `id="my-books-empty"`, "0 books on your shelves.")
+}
+
+// With a second factor, the change is made once the second step signs in.
+func TestShelfSignInWithSecondFactor(t *testing.T) {
+	env, ann := shelfEnv(t)
+	secret, _ := ann.enrolTOTP()
+	env.clock.Advance(time.Minute) // the enrolment's code is spent
+	pending := "/shelves/pending?book=3&shelf=read&back=%2Fsearch%3Fq%3Demma"
+	b := env.browser()
+	b.get("/login?next="+url.QueryEscape(pending)).wantStatus(t, http.StatusOK)
+	p := b.post("/login", url.Values{"email": {"ann@example.org"}, "password": {goodPassword}, "next": {pending}})
+	if p.status != http.StatusSeeOther || p.location() != paths.TwoFactorLogin {
+		t.Fatalf("password step: %d %q", p.status, p.location())
+	}
+	if _, ok := env.entry("ann@example.org", 3); ok {
+		t.Fatal("shelved before the second step")
+	}
+	b.get(paths.TwoFactorLogin).wantStatus(t, http.StatusOK)
+	p = b.post(paths.TwoFactorLogin, url.Values{"code": {env.totpCode(secret, 0)}})
+	if p.status != http.StatusSeeOther || p.location() != "/search?q=emma#shelf-3" {
+		t.Fatalf("second step: %d %q\n%s", p.status, p.location(), p.body)
+	}
+	if e, ok := env.entry("ann@example.org", 3); !ok || e.Shelf != shelves.Read {
+		t.Fatalf("after the second step: %+v %v", e, ok)
+	}
 }
