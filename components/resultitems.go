@@ -20,18 +20,35 @@ import (
 // a page in markup). Every text still goes through templ.EscapeString,
 // attribute values included; TestHitItemsEscape and FuzzHitItems parse
 // the output back and compare it with the input.
+//
+// Each item ends with the book's shelf control (shelfcontrol.go): the
+// anonymous one unless ctx carries a signed-in reader (ShelfReaderFrom).
 type hitItems struct {
 	hits       []search.Hit
 	focusFirst bool
+	// The search the items answer, whose page the shelf controls return to.
+	query string
+	page  int
 }
 
 var hitBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
-func (c hitItems) Render(_ context.Context, w io.Writer) error {
+func (c hitItems) Render(ctx context.Context, w io.Writer) error {
 	bp := hitBuffers.Get().(*[]byte)
 	b := (*bp)[:0]
+	reader := ShelfReaderFrom(ctx)
+	var scratch [256]byte
+	back := appendResultsBack(scratch[:0], c.query, c.page) // escaped once, for every item
 	for i := range c.hits {
-		b = appendHit(b, &c.hits[i], c.focusFirst && i == 0)
+		h := &c.hits[i]
+		b = appendHit(b, h, c.focusFirst && i == 0)
+		if reader == nil {
+			b = appendAnonymousShelfControl(b, h.ID, back, "")
+		} else {
+			e, ok := reader.Entries[h.ID]
+			b = appendShelfControl(b, &ShelfControlView{BookID: h.ID, Entry: e, Shelved: ok, CSRF: reader.CSRF, Back: resultsBack(c.query, c.page), LabelledBy: titleID(h.ID)})
+		}
+		b = append(b, `</li>`...)
 	}
 	_, err := w.Write(b)
 	*bp = b
@@ -48,7 +65,9 @@ func appendHit(b []byte, h *search.Hit, focus bool) []byte {
 	if focus {
 		b = append(b, ` autofocus`...)
 	}
-	b = append(b, `><span class="title">`...)
+	b = append(b, `><span class="title" id="title-`...)
+	b = strconv.AppendInt(b, h.ID, 10)
+	b = append(b, `">`...)
 	b = appendSegments(b, h.TitleParts)
 	b = append(b, `</span> <span class="meta">by <span class="authors">`...)
 	b = appendSegments(b, h.AuthorParts)
@@ -58,7 +77,46 @@ func appendHit(b []byte, h *search.Hit, focus bool) []byte {
 		b = appendDetails(b, h)
 		b = append(b, `</span>`...)
 	}
-	return append(b, `</span></a></li>`...)
+	return append(b, `</span></a>`...) // the caller closes the item
+}
+
+// titleID is the id of result id's title, which names its shelf control.
+func titleID(id int64) string { return "title-" + strconv.FormatInt(id, 10) }
+
+// appendResultsBack appends the address of a page of results for query,
+// escaped for an HTML attribute, as paths.SearchLink and templ would write
+// it: the anonymous controls of every uncached page of results carry it,
+// so it is built without allocating.
+func appendResultsBack(b []byte, query string, page int) []byte {
+	if query == "" && page <= 1 {
+		return append(b, paths.Home...)
+	}
+	b = append(b, paths.Search...)
+	b = append(b, "?q="...)
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(query); i++ {
+		switch c := query[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	if page > 1 {
+		b = append(b, "&amp;page="...)
+		b = strconv.AppendInt(b, int64(page), 10)
+	}
+	return b
+}
+
+// resultsBack is the address appendResultsBack escapes.
+func resultsBack(query string, page int) string {
+	if query == "" && page <= 1 {
+		return paths.Home
+	}
+	return paths.SearchLink(query, page)
 }
 
 // appendSegments writes segments as escaped text, the marked ones in <mark>.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
@@ -18,8 +19,10 @@ import (
 // parsedHit is what a browser reads back from a rendered result.
 type parsedHit struct {
 	id, href, title, authors, details string
+	titleID                           string
 	marks                             []string
 	autofocus                         bool
+	control                           *html.Node // the shelf control, checked by checkAnonymousControl
 }
 
 // parseHits parses rendered result items as the children of an <ol>, and
@@ -40,6 +43,13 @@ func parseHits(t *testing.T, out string) []parsedHit {
 		var h parsedHit
 		var walk func(n *html.Node, in string)
 		walk = func(n *html.Node, in string) {
+			if n.Type == html.ElementNode && n.Parent == li && attr(n, "class") == "shelf" {
+				if h.control != nil {
+					t.Fatalf("two shelf controls in %q", out)
+				}
+				h.control = n
+				return
+			}
 			if n.Type == html.ElementNode {
 				if !allowed[n.DataAtom] {
 					t.Fatalf("unexpected element <%s> in %q", n.Data, out)
@@ -52,6 +62,8 @@ func parseHits(t *testing.T, out string) []parsedHit {
 						h.href = a.Val
 					case n.DataAtom == atom.A && a.Key == "autofocus":
 						h.autofocus = true
+					case n.DataAtom == atom.Span && a.Key == "id":
+						h.titleID = a.Val
 					case a.Key == "class":
 						if n.DataAtom == atom.Span && (a.Val == "title" || a.Val == "authors" || a.Val == "details") {
 							in = a.Val
@@ -84,6 +96,60 @@ func parseHits(t *testing.T, out string) []parsedHit {
 	return hits
 }
 
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// checkAnonymousControl checks the control of a visitor not signed in: a
+// GET form to the sign-in step for book id, back to back, named by the
+// book's title, with one button per shelf.
+func checkAnonymousControl(t *testing.T, n *html.Node, id, titleID, back string) {
+	t.Helper()
+	if n == nil {
+		t.Fatal("no shelf control")
+	}
+	if n.DataAtom != atom.Form || attr(n, "method") != "" || attr(n, "action") != "/shelves/sign-in" || // GET
+		attr(n, "id") != "shelf-"+id || attr(n, "aria-labelledby") != titleID || attr(n, "role") != "group" {
+		t.Errorf("control %v", n.Attr)
+	}
+	fields := map[string]string{}
+	var buttons []string
+	var walk func(*html.Node)
+	walk = func(c *html.Node) {
+		if c.Type == html.ElementNode {
+			switch c.DataAtom {
+			case atom.Input:
+				fields[attr(c, "name")] = attr(c, "value")
+			case atom.Button:
+				if attr(c, "name") != "shelf" {
+					t.Errorf("button %v", c.Attr)
+				}
+				buttons = append(buttons, attr(c, "value")+"="+text(c))
+			case atom.Span:
+			default:
+				t.Errorf("unexpected <%s> in the anonymous control", c.Data)
+			}
+		}
+		for k := c.FirstChild; k != nil; k = k.NextSibling {
+			walk(k)
+		}
+	}
+	for k := n.FirstChild; k != nil; k = k.NextSibling {
+		walk(k)
+	}
+	if fields["book"] != id || fields["back"] != back || len(fields) != 2 {
+		t.Errorf("fields %v, want book %s back %q", fields, id, back)
+	}
+	if got := strings.Join(buttons, ","); got != "want-to-read=Want to read,reading=Reading,read=Read" {
+		t.Errorf("buttons %s", got)
+	}
+}
+
 func text(n *html.Node) string {
 	if n.Type == html.TextNode {
 		return n.Data
@@ -98,11 +164,15 @@ func text(n *html.Node) string {
 func renderHits(t *testing.T, hits []search.Hit, focusFirst bool) string {
 	t.Helper()
 	var sb strings.Builder
-	if err := (hitItems{hits: hits, focusFirst: focusFirst}).Render(context.Background(), &sb); err != nil {
+	if err := (hitItems{hits: hits, focusFirst: focusFirst, query: testQuery, page: 2}).Render(context.Background(), &sb); err != nil {
 		t.Fatal(err)
 	}
 	return sb.String()
 }
+
+// testQuery is the search the rendered items answer (page 2), and testBack
+// the page the items are on: escaping matters.
+const testQuery, testBack = `"x" <&>`, `/search?q=%22x%22+%3C%26%3E&page=2`
 
 // checkHits renders hits and compares what a browser reads back with them.
 func checkHits(t *testing.T, hits []search.Hit, wantDetails []string) {
@@ -132,6 +202,10 @@ func checkHits(t *testing.T, hits []search.Hit, wantDetails []string) {
 		if g.id != id || g.href != "/books/"+id || g.autofocus != (i == 0) {
 			t.Errorf("item %d: id %q href %q autofocus %v", i, g.id, g.href, g.autofocus)
 		}
+		if g.titleID != "title-"+id {
+			t.Errorf("item %d: title id %q", i, g.titleID)
+		}
+		checkAnonymousControl(t, g.control, id, g.titleID, testBack)
 		if g.title != title || g.authors != authors {
 			t.Errorf("item %d reads back as %q by %q, want %q by %q\n%s", i, g.title, g.authors, title, authors, out)
 		}
@@ -219,6 +293,20 @@ func TestThousands(t *testing.T) {
 	} {
 		if got := Thousands(tc.n); got != tc.want {
 			t.Errorf("Thousands(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+// The address anonymous controls return to is the one paths.SearchLink
+// builds, escaped as templ escapes attributes.
+func TestAppendResultsBack(t *testing.T) {
+	for _, tc := range []struct {
+		q    string
+		page int
+	}{{"", 1}, {"", 2}, {"harry pot", 1}, {"harry pot", 3}, {`"x" <&> é/?#+%`, 2}, {"a~b-c_d.e", 1}} {
+		want := templ.EscapeString(resultsBack(tc.q, tc.page))
+		if got := string(appendResultsBack(nil, tc.q, tc.page)); got != want {
+			t.Errorf("%q page %d: %s, want %s", tc.q, tc.page, got, want)
 		}
 	}
 }

@@ -486,7 +486,7 @@ func resultItems(r *search.Results, focusFirst bool) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = hitItems{hits: r.Hits, focusFirst: focusFirst}.Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = hitItems{hits: r.Hits, focusFirst: focusFirst, query: r.Query, page: r.Page}.Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

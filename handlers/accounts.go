@@ -173,7 +173,7 @@ func (a *App) loginPage(c echo.Context) error {
 		return redirect(c, next)
 	}
 	m := a.formMeta(c, "Sign in")
-	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next, Notice: a.popFlash(c)}))
+	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next, Notice: cmp.Or(a.popFlash(c), a.loginNotice(c, next))}))
 }
 
 // errLoginLimited refuses a sign-in that the rate limits hold back.
@@ -249,7 +249,7 @@ func (a *App) login(c echo.Context) error {
 		a.Sessions.Put(ctx, sessSecondNext, next)
 		return redirect(c, paths.TwoFactorLogin)
 	}
-	return redirect(c, next)
+	return redirect(c, a.afterSignIn(c, next))
 }
 
 func (a *App) logout(c echo.Context) error {
@@ -411,7 +411,7 @@ func (a *App) confirm(c echo.Context) error {
 	if u, ok := a.currentUser(c); ok && u.ID == uid {
 		o.ActionLabel, o.ActionURL = "Go to your account", paths.Account
 		if pending.userID == uid && pending.afterConfirmation() != paths.Account {
-			o.ActionLabel, o.ActionURL = "Continue where you were", pending.afterConfirmation()
+			o.ActionLabel, o.ActionURL = "Continue where you were", a.afterSignIn(c, pending.afterConfirmation())
 		}
 	} else {
 		// Another device, most likely the phone the mail was read on: the

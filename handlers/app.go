@@ -23,6 +23,7 @@ import (
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
 	"shelf/store/sessions"
+	"shelf/store/shelves"
 	"shelf/store/twofactor"
 )
 
@@ -45,6 +46,8 @@ type App struct {
 	TwoFactor *twofactor.Store
 	// Mailer wakes the outbox sender after mail is enqueued; may be nil.
 	Mailer MailNotifier
+	// Shelves keeps readers' shelves (shelves.go), set up by New.
+	Shelves *shelves.Store
 	// DevInbox catches all mail when no SMTP server is configured; nil
 	// otherwise, and then /dev/mail is a 404.
 	DevInbox *devinbox.Inbox
@@ -149,6 +152,7 @@ func New(d Deps, s Settings) (*App, error) {
 		return nil, err
 	}
 	a.TwoFactor = twofactor.New(a.DB, keys)
+	a.Shelves = shelves.New(a.DB, a.now)
 	a.setupAccounts()
 	a.apiTokens = apitokens.New(a.DB, a.now)
 	a.apiLimiter = newTokenLimiter(apiLimitPer, apiLimitWindow)

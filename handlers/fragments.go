@@ -11,6 +11,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/labstack/echo/v4"
 
+	"shelf/components"
 	"shelf/components/paths"
 	"shelf/store/search"
 )
@@ -91,8 +92,17 @@ func renderFragment(c echo.Context, comp templ.Component) (*fragment, error) {
 }
 
 // writeFragment sends the fragment comp of r, rendering it only when the
-// cache does not hold it, gzipped when the client accepts it.
+// cache does not hold it, gzipped when the client accepts it. A fragment
+// with a signed-in reader's shelf controls (components.ShelfReaderFrom) is
+// theirs alone: it is rendered for this request and never cached.
 func (a *App) writeFragment(c echo.Context, r *search.Results, comp templ.Component) error {
+	if components.ShelfReaderFrom(c.Request().Context()) != nil {
+		f, err := renderFragment(c, comp)
+		if err != nil {
+			return err
+		}
+		return sendFragment(c, f)
+	}
 	f, ok := a.fragments.Get(r)
 	if !ok {
 		var err error
@@ -101,6 +111,11 @@ func (a *App) writeFragment(c echo.Context, r *search.Results, comp templ.Compon
 		}
 		a.fragments.Put(r, f)
 	}
+	return sendFragment(c, f)
+}
+
+// sendFragment writes f, decompressed for a client that does not accept gzip.
+func sendFragment(c echo.Context, f *fragment) error {
 	h := c.Response().Header()
 	h.Add("Vary", "Accept-Encoding")
 	body := f.body

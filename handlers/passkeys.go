@@ -537,7 +537,7 @@ func (a *App) passkeyLogin(c echo.Context) error {
 		return err
 	}
 	a.Logger.Info("signed in with a passkey", "user_id", owner.ID, "passkey_id", key.ID)
-	return c.JSON(http.StatusOK, map[string]string{"redirect": safeNext(c.QueryParam("next"))})
+	return c.JSON(http.StatusOK, map[string]string{"redirect": a.afterSignIn(c, safeNext(c.QueryParam("next")))})
 }
 
 // recordPasskeyUse applies the signature counter rule: a counter that
@@ -677,5 +677,5 @@ func (a *App) secondStepPasskey(c echo.Context) error {
 		return err
 	}
 	a.Logger.Info("second step done with a security key", "user_id", p.userID)
-	return c.JSON(http.StatusOK, map[string]string{"redirect": p.next})
+	return c.JSON(http.StatusOK, map[string]string{"redirect": a.afterSignIn(c, p.next)})
 }

@@ -67,6 +67,7 @@ func (a *App) routes() *echo.Echo {
 	a.totpRoutes(e)
 	a.mailRoutes(e)
 	a.tokenRoutes(e)
+	a.shelfRoutes(e)
 
 	return e
 }

@@ -31,6 +31,9 @@ func (a *App) search(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.markHits(c, r.Hits); err != nil {
+		return err
+	}
 	if isHTMX(c) {
 		if r.Page > 1 {
 			return a.writeFragment(c, r, components.MoreResults(r))
@@ -99,6 +102,11 @@ func (a *App) book(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if u, ok := a.shelfReader(c); ok {
+		if err := a.markBooks(c, u, []int64{id}); err != nil {
+			return err
+		}
 	}
 	return render(c, http.StatusOK, components.BookPage(a.meta(c, b.Title), b, backToSearch(c)))
 }

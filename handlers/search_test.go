@@ -259,7 +259,7 @@ func TestBookPage(t *testing.T) {
 	b := env.browser()
 	r := b.get("/books/1", "Referer", env.srv.URL+"/search?q=harry+pot&page=2")
 	for _, want := range []string{
-		"<h1>Harry Potter and the Sorcerer&#39;s Stone</h1>", "by J.K. Rowling", "1997", "9780439554930", "eng", "4.44 out of 5", "4,602,479",
+		`<h1 id="book-title">Harry Potter and the Sorcerer&#39;s Stone</h1>`, "by J.K. Rowling", "1997", "9780439554930", "eng", "4.44 out of 5", "4,602,479",
 		`href="/search?q=harry+pot"`,
 	} {
 		if !strings.Contains(r.body, want) {

@@ -349,7 +349,7 @@ func (a *App) secondStep(c echo.Context) error {
 			return redirect(c, paths.Account)
 		}
 	}
-	return redirect(c, next)
+	return redirect(c, a.afterSignIn(c, next))
 }
 
 // wrongSecondCode answers a wrong code, which checkSecondFactor counted

@@ -43,6 +43,18 @@ const (
 	AdminOutboxRetry = "/admin/outbox/:id/retry"
 )
 
+// Readers' shelves: "My books", the actions on one book's entry (POST),
+// and the sign-in step of a visitor who pressed a shelf button (GET).
+const (
+	MyBooks      = "/my-books"
+	ShelfSet     = "/shelves/:id/shelf"
+	ShelfRating  = "/shelves/:id/rating"
+	ShelfNote    = "/shelves/:id/note"
+	ShelfRemove  = "/shelves/:id/remove"
+	ShelfSignIn  = "/shelves/sign-in"
+	ShelfPending = "/shelves/pending"
+)
+
 // Health is for load balancers and monitoring.
 const Health = "/healthz"
 
@@ -80,6 +92,46 @@ func SearchLink(q string, page int) string {
 
 // BookLink links to the book with the given id.
 func BookLink(id int64) string { return fill(Book, ":id", strconv.FormatInt(id, 10)) }
+
+// ShelfSetLink puts book id on the shelf the form names (POST).
+func ShelfSetLink(id int64) string { return fill(ShelfSet, ":id", strconv.FormatInt(id, 10)) }
+
+// ShelfRatingLink rates book id (POST).
+func ShelfRatingLink(id int64) string { return fill(ShelfRating, ":id", strconv.FormatInt(id, 10)) }
+
+// ShelfNoteLink sets the note on book id (POST).
+func ShelfNoteLink(id int64) string { return fill(ShelfNote, ":id", strconv.FormatInt(id, 10)) }
+
+// ShelfRemoveLink takes book id off the shelves (POST).
+func ShelfRemoveLink(id int64) string { return fill(ShelfRemove, ":id", strconv.FormatInt(id, 10)) }
+
+// ShelfPendingLink is where a visitor who pressed a shelf button goes once
+// signed in: it offers to put book on shelf, then returns to back.
+func ShelfPendingLink(book int64, shelf, back string) string {
+	return ShelfPending + "?book=" + strconv.FormatInt(book, 10) + "&shelf=" + url.QueryEscape(shelf) + "&back=" + url.QueryEscape(back)
+}
+
+// MyBooksLink links to a page of "My books": shelf "" is every shelf,
+// sort "" the default order, page 1 is left out.
+func MyBooksLink(shelf, q, sort string, page int) string {
+	v := url.Values{}
+	if shelf != "" {
+		v.Set("shelf", shelf)
+	}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if sort != "" {
+		v.Set("sort", sort)
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return MyBooks
+	}
+	return MyBooks + "?" + v.Encode()
+}
 
 // LoginNext links to the sign-in page, which returns to next (a local path)
 // after signing in.
