@@ -411,7 +411,7 @@ func isbnTaken(err error) FieldErrors {
 	var taken errISBNTaken
 	switch {
 	case errors.As(err, &taken):
-		return FieldErrors{FieldISBN: fmt.Sprintf("%s (book %d).", DuplicateISBNMessage, taken.otherID)}
+		return FieldErrors{FieldISBN: ISBNTakenMessage(taken.otherID)}
 	case err != nil && store.IsUniqueViolation(err):
 		// Another writer took the ISBN between the check and the write.
 		return FieldErrors{FieldISBN: DuplicateISBNMessage + "."}
@@ -419,15 +419,38 @@ func isbnTaken(err error) FieldErrors {
 	return nil
 }
 
+// sqlISBNOwner finds the book other than $2 with the ISBN-13 $1. Every
+// book with an ISBN has it as its dedupe key (imports and edits alike),
+// which is indexed.
+const sqlISBNOwner = `SELECT id FROM books WHERE dedupe_key = $1 AND id <> $2`
+
+// ISBNOwner returns the id of the book other than exceptID that has the
+// ISBN-13 isbn13, or 0: the form warns of a taken ISBN as it is typed.
+func (c *Catalog) ISBNOwner(ctx context.Context, isbn13 string, exceptID int64) (int64, error) {
+	if isbn13 == "" {
+		return 0, nil
+	}
+	var other int64
+	err := c.db.Read.QueryRowContext(ctx, sqlISBNOwner, isbn13, exceptID).Scan(&other)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return other, err
+}
+
+// ISBNTakenMessage is the message of an ISBN the book other has.
+func ISBNTakenMessage(other int64) string {
+	return fmt.Sprintf("%s (book %d).", DuplicateISBNMessage, other)
+}
+
 // checkISBNFree fails with errISBNTaken when a book other than id has
-// isbn13. Every book with an ISBN has it as its dedupe key (imports and
-// edits alike), which is indexed.
+// isbn13.
 func (c *Catalog) checkISBNFree(ctx context.Context, tx *sql.Tx, isbn13 string, id int64) error {
 	if isbn13 == "" {
 		return nil
 	}
 	var other int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM books WHERE dedupe_key = $1 AND id <> $2`, isbn13, id).Scan(&other)
+	err := tx.QueryRowContext(ctx, sqlISBNOwner, isbn13, id).Scan(&other)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil
