@@ -33,7 +33,7 @@ func bookForm(title, authors, isbn, year, language string) url.Values {
 // searchFinds reports whether the search page for q lists the book id.
 func searchFinds(t *testing.T, b *browser, q string, id int) bool {
 	t.Helper()
-	p := b.get("/search?q=" + url.QueryEscape(q)).wantStatus(t, http.StatusOK)
+	p := b.get("/search?q="+url.QueryEscape(q)).wantStatus(t, http.StatusOK)
 	return strings.Contains(p.body, fmt.Sprintf(`data-book-id="%d"`, id))
 }
 
@@ -252,4 +252,3 @@ func waitSearch(t *testing.T, b *browser, q string, id int, want bool) {
 	}
 	t.Logf("search %q settled in %v", q, time.Since(start).Round(time.Millisecond))
 }
-
