@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"time"
 
 	"shelf/store"
 	"shelf/store/catalog"
@@ -21,7 +22,8 @@ import (
 // vocabulary, which puts SQLite's index and empty result caches in use,
 // and asks Follow to rebuild the in-memory index in the background.
 // On PostgreSQL, where the in-memory index is the only one, s rebuilds it
-// before the edit returns; searches use the previous one meanwhile.
+// before the edit returns (waiting at most EditWait); searches use the
+// previous one meanwhile.
 func (s *Searcher) CatalogHooks() catalog.ChangeHooks {
 	h := catalog.ChangeHooks{Committed: s.catalogEdited}
 	if s.db.Backend == store.SQLite {
@@ -32,11 +34,29 @@ func (s *Searcher) CatalogHooks() catalog.ChangeHooks {
 	return h
 }
 
+// EditWait bounds how long an edit waits for the index rebuilt on
+// PostgreSQL, so that the admin's request is answered within its deadline
+// even on a large catalog (a rebuild takes about 1.1 s at 100,000 books,
+// several at a million); the rebuild goes on after it and is put in use
+// when done.
+const EditWait = 5 * time.Second
+
 // catalogEdited brings s up to date after an edit committed. A failure
 // leaves s behind until Follow catches up.
 func (s *Searcher) catalogEdited(ctx context.Context) {
 	if s.db.Backend == store.Postgres {
-		_, _, _ = s.rebuild(ctx, true)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _, _ = s.rebuild(context.WithoutCancel(ctx), true)
+		}()
+		wait := time.NewTimer(EditWait)
+		defer wait.Stop()
+		select {
+		case <-done:
+		case <-wait.C:
+		case <-ctx.Done():
+		}
 		return
 	}
 	if err := s.Reload(ctx); err != nil {
