@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,11 +80,11 @@ func (a *App) bookNewPage(c echo.Context) error {
 func (a *App) validateBookField(c echo.Context) error {
 	noStore(c)
 	field := c.Param("field")
-	value := c.FormValue(field)
-	msg := catalog.CheckBookField(field, value)
-	if msg == "unknown field" {
+	if !slices.Contains(catalog.BookFields, field) {
 		return echo.ErrNotFound
 	}
+	value := c.FormValue(field)
+	msg := catalog.CheckBookField(field, value)
 	ctx := c.Request().Context()
 	exceptID, _ := strconv.ParseInt(c.FormValue("id"), 10, 64)
 	v := components.BookFormView{Values: shownInput(bookInput(c)), Errors: map[string]string{field: msg}}
