@@ -267,6 +267,9 @@ func (c *Catalog) CreateBook(ctx context.Context, actorUserID int64, in BookInpu
 	if fe != nil {
 		return Book{}, fe, nil
 	}
+	if err := c.clearInterruptedImport(ctx); err != nil {
+		return Book{}, nil, fmt.Errorf("add book: %w", err)
+	}
 	var saved Book
 	err := c.retryCollisions(ctx, func(tx *sql.Tx) error {
 		saved = b
@@ -326,6 +329,39 @@ func (c *Catalog) CreateBook(ctx context.Context, actorUserID int64, in BookInpu
 		c.hooks.Committed(ctx)
 	}
 	return saved, nil, nil
+}
+
+// clearInterruptedImport removes, on SQLite, the books an import staged
+// and never published because it was killed: a new book takes the next id,
+// which they hold. While an import runs (it holds the import lock) it
+// returns ErrImportRunning instead.
+func (c *Catalog) clearInterruptedImport(ctx context.Context) error {
+	if c.db.Backend != store.SQLite {
+		return nil
+	}
+	var staged sql.NullInt64
+	if err := c.db.Read.QueryRowContext(ctx, `SELECT staged_from FROM catalog_state`).Scan(&staged); err != nil || !staged.Valid {
+		return err
+	}
+	if !importLockWorks {
+		return ErrImportRunning
+	}
+	lockCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	unlock, err := lockImports(lockCtx, c.db.Path)
+	if err != nil {
+		if ctx.Err() == nil && lockCtx.Err() != nil {
+			return ErrImportRunning
+		}
+		return err
+	}
+	defer unlock()
+	s, err := c.newStager(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return s.clearStaged(ctx)
 }
 
 // UpdateBook validates in and replaces the book's title, authors, ISBN,

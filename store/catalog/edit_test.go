@@ -234,13 +234,56 @@ func TestDeliberateDuplicates(t *testing.T) {
 
 func TestCreateBookWaitsForNoImport(t *testing.T) {
 	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
 		c := New(db)
 		admin := addUser(t, db, "admin@example.com")
-		if _, err := db.Write.Exec(`UPDATE catalog_state SET staged_from = 1`); err != nil {
-			t.Fatal(err)
+		if db.Backend == store.Postgres {
+			// An import holds its lock for its whole transaction.
+			conn, err := db.Write.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(importLock)); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := c.CreateBook(ctx, admin, BookInput{Title: "T", Authors: "A"}); !errors.Is(err, ErrImportRunning) {
+				t.Errorf("CreateBook during an import: %v, want ErrImportRunning", err)
+			}
+			if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, int64(importLock)); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			// A running import holds the lock and has staged a book.
+			if _, err := db.Write.Exec(`INSERT INTO books (id, title, authors, dedupe_key) VALUES (1, 'Visible', 'A', 'k1')`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Write.Exec(`UPDATE catalog_state SET staged_from = 2`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Write.Exec(`INSERT INTO books (id, title, authors, dedupe_key) VALUES (2, 'Staged', 'A', 'k2')`); err != nil {
+				t.Fatal(err)
+			}
+			unlock, err := lockImports(ctx, db.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := c.CreateBook(ctx, admin, BookInput{Title: "T", Authors: "A"}); !errors.Is(err, ErrImportRunning) {
+				t.Errorf("CreateBook during an import: %v, want ErrImportRunning", err)
+			}
+			// The import was killed: its lock is gone, its staged book
+			// is cleared, and the new book takes the id.
+			unlock()
 		}
-		if _, _, err := c.CreateBook(context.Background(), admin, BookInput{Title: "T", Authors: "A"}); !errors.Is(err, ErrImportRunning) {
-			t.Errorf("CreateBook during an import: %v, want ErrImportRunning", err)
+		b, fe, err := c.CreateBook(ctx, admin, BookInput{Title: "T", Authors: "A"})
+		if err != nil || fe != nil {
+			t.Fatalf("CreateBook after the import: %v, %v", fe, err)
+		}
+		if got, err := c.Get(ctx, b.ID); err != nil || got.Title != "T" {
+			t.Errorf("the new book is not visible: %+v, %v", got, err)
+		}
+		if db.Backend == store.SQLite && (b.ID != 2 || countRows(t, db, "books") != 2) {
+			t.Errorf("new book id %d with %d books, want id 2 of 2", b.ID, countRows(t, db, "books"))
 		}
 	})
 }
