@@ -97,13 +97,18 @@ func TestAdminAddsAndEditsABook(t *testing.T) {
 		t.Errorf("history %+v, %v", h, err)
 	}
 
-	// The book page shows admins the Edit link, and no one else.
+	// The account page and the book page show admins their links, and
+	// no one else.
+	a.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `id="add-book" href="/admin/books/new"`)
 	a.get("/books/2").wantStatus(t, http.StatusOK).wantContains(t, `id="edit-book"`, `href="/admin/books/2"`)
 	reader := env.register("reader@example.com")
 	for _, b := range []*browser{reader, env.browser()} {
 		if p := b.get("/books/2").wantStatus(t, http.StatusOK); strings.Contains(p.body, "/admin/books") {
 			t.Error("a reader's book page links to the admin view")
 		}
+	}
+	if p := reader.get("/account").wantStatus(t, http.StatusOK); strings.Contains(p.body, "/admin/books") {
+		t.Error("a reader's account page links to the admin pages")
 	}
 
 	// A deliberate duplicate is saved, after the warning.
