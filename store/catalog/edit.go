@@ -105,7 +105,7 @@ func checkText(value, what, name string, maxRunes int) (string, string) {
 		return "", fmt.Sprintf("That %s holds bytes that are not text.", name)
 	}
 	v := norm.NFC.String(strings.TrimSpace(value))
-	if v == "" {
+	if !strings.ContainsFunc(v, visible) {
 		return "", fmt.Sprintf("Enter %s.", what)
 	}
 	for _, r := range v {
@@ -117,6 +117,12 @@ func checkText(value, what, name string, maxRunes int) (string, string) {
 		return "", fmt.Sprintf("That %s is too long: %d characters, at most %d.", name, n, maxRunes)
 	}
 	return v, ""
+}
+
+// visible reports whether r shows as something: not a space nor an
+// invisible formatting character (zero-width space, direction marks).
+func visible(r rune) bool {
+	return unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r)
 }
 
 func checkYear(value string, now time.Time) (string, string) {
