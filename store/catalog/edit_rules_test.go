@@ -58,7 +58,7 @@ func TestCheckBookField(t *testing.T) {
 		{field: FieldTitle, in: "  Dune ", want: "Dune"},
 		{field: FieldTitle, in: "", bad: "Enter a title"},
 		{field: FieldTitle, in: " \u00a0 ", bad: "Enter a title"},
-		{field: FieldTitle, in: "Cafe\u0301", want: "Café"}, // NFC
+		{field: FieldTitle, in: "Cafe\u0301", want: "Café"},           // NFC
 		{field: FieldTitle, in: "\u200b\u200e", bad: "Enter a title"}, // invisible only
 		{field: FieldTitle, in: "?", want: "?"},
 		{field: FieldTitle, in: "\u05e9\u05dc\u05d5\u05dd\u200f", want: "\u05e9\u05dc\u05d5\u05dd\u200f"}, // a direction mark beside text
