@@ -35,6 +35,7 @@ func (a *App) meta(c echo.Context, title string) components.Meta {
 	m.CSRFToken = a.existingCSRFToken(c)
 	if u, ok := a.currentUser(c); ok {
 		m.UserEmail = u.Email
+		m.IsAdmin = u.IsAdmin && u.Confirmed()
 	}
 	return m
 }

@@ -68,6 +68,7 @@ func (a *App) routes() *echo.Echo {
 	a.mailRoutes(e)
 	a.tokenRoutes(e)
 	a.shelfRoutes(e)
+	a.catalogEditRoutes(e)
 
 	return e
 }

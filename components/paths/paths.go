@@ -55,6 +55,20 @@ const (
 	ShelfPending = "/shelves/pending"
 )
 
+// Catalog editing, for admins.
+const (
+	AdminBookNew      = "/admin/books/new"
+	AdminBooks        = "/admin/books"                 // POST: add a book
+	AdminBook         = "/admin/books/:id"             // the admin view; POST: save an edit
+	AdminBookValidate = "/admin/books/validate/:field" // in-place validation
+)
+
+// AdminBookLink links to the admin view of the book with the given id.
+func AdminBookLink(id int64) string { return fill(AdminBook, ":id", strconv.FormatInt(id, 10)) }
+
+// AdminBookValidateLink is the in-place validation of the book form's field.
+func AdminBookValidateLink(field string) string { return fill(AdminBookValidate, ":field", field) }
+
 // Health is for load balancers and monitoring.
 const Health = "/healthz"
 

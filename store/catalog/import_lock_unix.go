@@ -10,6 +10,9 @@ import (
 	"time"
 )
 
+// importLockWorks: lockImports keeps out other imports, in any process.
+const importLockWorks = true
+
 // lockImports takes the lock that keeps two imports into the database at
 // dbPath from interleaving, waiting while another holds it. It is a flock
 // on a file beside the database, so the kernel releases it when the
