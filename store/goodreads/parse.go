@@ -216,8 +216,8 @@ func (c columns) row(rec []string) (Row, string) {
 			return r, "not valid UTF-8 text"
 		}
 	}
-	r.Title = cleanText(field(rec, c.title))
-	r.Author = cleanText(field(rec, c.author))
+	r.Title = cleanText(uncell(field(rec, c.title)))
+	r.Author = cleanText(uncell(field(rec, c.author)))
 	r.BookID = unformula(field(rec, c.bookID))
 	if n := utf8.RuneCountInString(r.Title); n > maxTitleLen {
 		r.Title = truncate(r.Title, 60)
@@ -268,7 +268,7 @@ func (c columns) row(rec []string) (Row, string) {
 		}
 		r.Added = t
 	}
-	r.Note = strings.TrimSpace(field(rec, c.note))
+	r.Note = uncell(strings.TrimSpace(field(rec, c.note)))
 	if n := utf8.RuneCountInString(r.Note); n > MaxNoteLen {
 		return r, fmt.Sprintf("Private Notes too long (%d characters, at most %d)", n, MaxNoteLen)
 	}
