@@ -73,6 +73,7 @@ type App struct {
 	undoHooks map[string]UndoHook
 	magic     magicLinks            // sign-in by email, see magiclink.go
 	addresses *addresscheck.Checker // judges new addresses, see address_check.go
+	goodreads goodreadsImports      // Goodreads import jobs, see goodreads.go
 }
 
 // Deps are what the App uses but does not own.

@@ -230,3 +230,13 @@ func (s *Jobs) Finish(ctx context.Context, j Job, r *Report) error {
 func (s *Jobs) Fail(ctx context.Context, j Job, msg string) error {
 	return s.update(ctx, j, `state = 'failed', error = $4, data = $5`, msg, []byte{})
 }
+
+// AnyActive reports whether any job is waiting or running, by anyone.
+func (s *Jobs) AnyActive(ctx context.Context) (bool, error) {
+	var one int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT 1 FROM import_jobs WHERE state IN ('queued', 'running') LIMIT 1`).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}

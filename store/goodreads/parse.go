@@ -196,7 +196,7 @@ func readHeader(header []string) (columns, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return cols, fmt.Errorf("%w: no %s column (an export's header starts \"Book Id,Title,Author,…\")", ErrNotExport, strings.Join(missing, ", "))
+		return cols, fmt.Errorf("%w: no %s column (an export's header starts \"Book Id,Title,Author,…\")", ErrNotExport, strings.Join(missing, " or "))
 	}
 	return cols, nil
 }

@@ -117,7 +117,7 @@ func TestParseRefusesFiles(t *testing.T) {
 		{"empty", "", ErrNotExport, "empty"},
 		{"BOM only", "\ufeff", ErrNotExport, "empty"},
 		{"binary", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", ErrNotExport, "not text"},
-		{"other CSV", "title,authors,isbn13\nDune,Frank Herbert,\n", ErrNotExport, "no Author, Exclusive Shelf column"},
+		{"other CSV", "title,authors,isbn13\nDune,Frank Herbert,\n", ErrNotExport, "no Author or Exclusive Shelf column"},
 		{"two titles", "Title,Author,Exclusive Shelf,Title\n", ErrNotExport, `two "Title" columns`},
 		{"too large", header + strings.Repeat("A,B,C,,0,read,"+strings.Repeat("n", 1000)+"\n", MaxFileBytes/1000), ErrTooLarge, "over 2 MB"},
 		{"too many rows", header + strings.Repeat("1,T,A,,0,read,\n", MaxRows+1), ErrTooLarge, "over 10000 books"},
