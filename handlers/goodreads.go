@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,14 +52,16 @@ func (a *App) goodreadsRoutes(e *echo.Echo) {
 	serveGet(e, paths.MyBooksImportJob, a.importJobPage, a.requireConfirmed)
 	serveGet(e, paths.MyBooksImportStatus, a.importJobStatus, a.requireConfirmed)
 	serveGet(e, paths.MyBooksExport, a.exportMyBooks, a.requireConfirmed)
-	if a.Search != nil {
-		a.wakeImports() // jobs a restart interrupted
-	}
+	a.wakeImports() // jobs a restart interrupted
 }
 
 // wakeImports starts the import worker on first use and has it look for
-// jobs to run.
+// jobs to run. An App without catalog search cannot match books: it leaves
+// jobs to the instances that can.
 func (a *App) wakeImports() {
+	if a.Search == nil {
+		return
+	}
 	g := &a.goodreads
 	g.once.Do(func() {
 		g.wake = make(chan struct{}, 1)
@@ -82,6 +85,10 @@ func (a *App) runImports() {
 		case <-retry:
 		}
 		ctx := context.Background()
+		if !a.Search.Ready() { // PostgreSQL, before the first index is built
+			retry = time.After(time.Second)
+			continue
+		}
 		if err := g.importer.RunPending(ctx); err != nil {
 			a.Logger.Error("goodreads imports", "err", err)
 		}
@@ -144,11 +151,7 @@ func (a *App) importUpload(c echo.Context) error {
 		}
 		return err
 	}
-	name := fh.Filename
-	if len(name) > 200 {
-		name = name[:200]
-	}
-	j, err := a.goodreads.jobs.Create(c.Request().Context(), u.ID, name, data)
+	j, err := a.goodreads.jobs.Create(c.Request().Context(), u.ID, uploadName(fh.Filename), data)
 	if errors.Is(err, goodreads.ErrBusy) {
 		return a.renderImportPage(c, http.StatusConflict, "An import is already running: wait for it to finish, then try again.")
 	}
@@ -157,6 +160,24 @@ func (a *App) importUpload(c echo.Context) error {
 	}
 	a.wakeImports()
 	return redirect(c, paths.ImportJobLink(j.ID))
+}
+
+// uploadName is the name of an uploaded file as pages show it: valid
+// UTF-8 without control characters, at most 100 characters.
+func uploadName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(name, ""))
+	if n := []rune(strings.TrimSpace(name)); len(n) > 100 {
+		name = string(n[:100]) + "…"
+	}
+	if name = strings.TrimSpace(name); name == "" {
+		return "your file"
+	}
+	return name
 }
 
 func tooLargeMessage() string {

@@ -274,3 +274,16 @@ func TestGoodreadsUploadNever500(t *testing.T) {
 		}
 	}
 }
+
+func TestUploadName(t *testing.T) {
+	for in, want := range map[string]string{
+		"goodreads_library_export.csv": "goodreads_library_export.csv",
+		"a\x00b\r\n.csv":               "ab.csv",
+		"\xff\xfe":                     "your file",
+		strings.Repeat("é", 150):       strings.Repeat("é", 100) + "…",
+	} {
+		if got := uploadName(in); got != want {
+			t.Errorf("uploadName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
