@@ -96,3 +96,15 @@ func BenchmarkLibrary10k(b *testing.B) {
 		}
 	}
 }
+
+// go test -run '^$' -bench Parse ./store/goodreads
+func BenchmarkParse10k(b *testing.B) {
+	data := libraryOfBundled(b, bundledLookup(&testing.T{}), MaxRows)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -296,8 +296,10 @@ func cleanText(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+var isbnSeparators = strings.NewReplacer("-", "", " ", "")
+
 func digitsOnly(s string) string {
-	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
+	return strings.ToUpper(isbnSeparators.Replace(s))
 }
 
 func parseDate(v string) (time.Time, bool) {
@@ -380,7 +382,22 @@ type records struct {
 	src     *bufio.Reader
 	lineNo  int      // physical lines read
 	pending [][]byte // lines read ahead, not yet used
-	feed    bytes.Reader
+	text    []byte   // the current record's lines
+	feed    lineFeed // what cr reads: the current record, then io.EOF
+	cr      *csv.Reader
+}
+
+// lineFeed gives a csv.Reader one record's text and then io.EOF, so one
+// reader (and its buffer) serves every record.
+type lineFeed struct{ rest []byte }
+
+func (f *lineFeed) Read(p []byte) (int, error) {
+	if len(f.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, f.rest)
+	f.rest = f.rest[n:]
+	return n, nil
 }
 
 func (rd *records) line() ([]byte, error) {
@@ -418,7 +435,7 @@ func (rd *records) next() ([]string, int, error) {
 		if len(bytes.TrimSpace(first)) == 0 {
 			continue
 		}
-		text := append([]byte(nil), first...)
+		text := append(rd.text[:0], first...)
 		var more [][]byte
 		for bytes.Count(text, []byte{'"'})%2 == 1 {
 			if len(text) > MaxRecordSize {
@@ -447,7 +464,8 @@ func (rd *records) next() ([]string, int, error) {
 			}
 			return nil, start, &badRecord{fmt.Sprintf("row longer than %d KB", MaxRecordSize>>10)}
 		}
-		rec, err := parseRecord(&rd.feed, text)
+		rd.text = text
+		rec, err := rd.parseRecord(text)
 		if err != nil && len(more) > 0 {
 			// The quote that opened a field over several lines was a
 			// stray one: only its own line is lost.
@@ -463,20 +481,24 @@ func (rd *records) next() ([]string, int, error) {
 }
 
 // parseRecord parses text as exactly one CSV record.
-func parseRecord(feed *bytes.Reader, text []byte) ([]string, error) {
-	feed.Reset(text)
-	cr := csv.NewReader(feed)
-	cr.FieldsPerRecord = -1
-	rec, err := cr.Read()
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return nil, &badRecord{"malformed CSV: " + pe.Err.Error()}
-		}
-		return nil, &badRecord{"malformed CSV"}
+func (rd *records) parseRecord(text []byte) ([]string, error) {
+	if rd.cr == nil {
+		rd.cr = csv.NewReader(&rd.feed)
+		rd.cr.FieldsPerRecord = -1
 	}
-	if _, err := cr.Read(); !errors.Is(err, io.EOF) {
-		return nil, &badRecord{"malformed CSV: more than one row on the line"}
+	rd.feed.rest = text
+	rec, err := rd.cr.Read()
+	if err == nil {
+		if _, err2 := rd.cr.Read(); !errors.Is(err2, io.EOF) {
+			err = errors.New("more than one row on the line")
+		}
+	}
+	if err != nil {
+		rd.cr = nil // it may hold what is left of text
+		if pe, ok := errors.AsType[*csv.ParseError](err); ok {
+			err = pe.Err
+		}
+		return nil, &badRecord{"malformed CSV: " + err.Error()}
 	}
 	return rec, nil
 }
