@@ -144,7 +144,10 @@ func (a *App) importUpload(c echo.Context) error {
 	if _, err := goodreads.Parse(bytes.NewReader(data)); err != nil {
 		switch {
 		case errors.Is(err, goodreads.ErrTooLarge):
-			return a.renderImportPage(c, http.StatusRequestEntityTooLarge, tooLargeMessage()+" ("+err.Error()+")")
+			return a.renderImportPage(c, http.StatusRequestEntityTooLarge, tooLargeMessage())
+		case errors.Is(err, goodreads.ErrTooManyRows):
+			return a.renderImportPage(c, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("This file has more than %d rows, the most Shelf imports at once.", goodreads.MaxRows))
 		case errors.Is(err, goodreads.ErrNotExport):
 			return a.renderImportPage(c, http.StatusUnprocessableEntity,
 				"This file is not a Goodreads library export: "+strings.TrimPrefix(err.Error(), goodreads.ErrNotExport.Error()+": ")+". Upload the CSV file that Goodreads' Export Library gives you.")

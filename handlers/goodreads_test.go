@@ -287,3 +287,12 @@ func TestUploadName(t *testing.T) {
 		}
 	}
 }
+
+func TestGoodreadsUploadTooManyRows(t *testing.T) {
+	env := newTestEnv(t)
+	ann := env.register("ann@example.org")
+	ann.get("/my-books/import")
+	rows := append([]byte("Title,Author,Exclusive Shelf\n"), bytes.Repeat([]byte("T,A,read\n"), goodreads.MaxRows+1)...)
+	ann.upload("/my-books/import", "many.csv", rows, true).wantStatus(t, http.StatusRequestEntityTooLarge).
+		wantContains(t, "This file has more than 10000 rows")
+}

@@ -92,7 +92,7 @@ func (im *Importer) RunPending(ctx context.Context) error {
 
 func (im *Importer) run(ctx context.Context, j Job) error {
 	lib, err := Parse(bytes.NewReader(j.data))
-	if errors.Is(err, ErrNotExport) || errors.Is(err, ErrTooLarge) {
+	if errors.Is(err, ErrNotExport) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrTooManyRows) {
 		return im.Jobs.Fail(ctx, j, err.Error())
 	}
 	if err != nil {

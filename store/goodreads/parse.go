@@ -64,8 +64,10 @@ var (
 	// ErrNotExport means the file is not a Goodreads library export at
 	// all: not text, or without the columns one always has.
 	ErrNotExport = errors.New("not a Goodreads library export")
-	// ErrTooLarge means the file is over MaxFileBytes or MaxRows.
+	// ErrTooLarge means the file is over MaxFileBytes.
 	ErrTooLarge = errors.New("file too large")
+	// ErrTooManyRows means the file has over MaxRows rows.
+	ErrTooManyRows = errors.New("too many rows")
 )
 
 // Row is one book of the export, validated.
@@ -112,7 +114,8 @@ type columns struct {
 // unknown columns are ignored. A row that cannot be read or used is
 // reported in Library.Problems with its line and reason and left out: it
 // never stops the rest. Only a file that is not an export at all
-// (ErrNotExport), too large (ErrTooLarge) or unreadable fails.
+// (ErrNotExport), too large (ErrTooLarge, ErrTooManyRows) or unreadable
+// fails.
 func Parse(r io.Reader) (*Library, error) {
 	lim := &io.LimitedReader{R: r, N: MaxFileBytes + 1}
 	rd := &records{src: bufio.NewReaderSize(lim, 64<<10)}
@@ -158,7 +161,7 @@ func Parse(r io.Reader) (*Library, error) {
 			}
 		}
 		if rows > MaxRows {
-			return nil, fmt.Errorf("%w: over %d books", ErrTooLarge, MaxRows)
+			return nil, fmt.Errorf("%w: over %d", ErrTooManyRows, MaxRows)
 		}
 	}
 	if lim.N <= 0 {

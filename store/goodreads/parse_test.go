@@ -120,7 +120,7 @@ func TestParseRefusesFiles(t *testing.T) {
 		{"other CSV", "title,authors,isbn13\nDune,Frank Herbert,\n", ErrNotExport, "no Author or Exclusive Shelf column"},
 		{"two titles", "Title,Author,Exclusive Shelf,Title\n", ErrNotExport, `two "Title" columns`},
 		{"too large", header + strings.Repeat("A,B,C,,0,read,"+strings.Repeat("n", 1000)+"\n", MaxFileBytes/1000), ErrTooLarge, "over 2 MB"},
-		{"too many rows", header + strings.Repeat("1,T,A,,0,read,\n", MaxRows+1), ErrTooLarge, "over 10000 books"},
+		{"too many rows", header + strings.Repeat("1,T,A,,0,read,\n", MaxRows+1), ErrTooManyRows, "too many rows: over 10000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tc.in))
@@ -220,7 +220,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		lib, err := Parse(bytes.NewReader(in))
 		if err != nil {
-			if !errors.Is(err, ErrNotExport) && !errors.Is(err, ErrTooLarge) {
+			if !errors.Is(err, ErrNotExport) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrTooManyRows) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return
