@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"shelf/store/goodreads"
+	"shelf/store/storetest"
 )
 
 // upload posts a file as the import form does, with the page's CSRF
@@ -79,7 +80,14 @@ func (b *browser) waitReport(t *testing.T, job string) page {
 }
 
 func TestGoodreadsImportThroughHTTP(t *testing.T) {
-	env := newTestEnv(t)
+	t.Run("sqlite", func(t *testing.T) { testImportThroughHTTP(t, newTestEnv(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		db := storetest.OpenPostgres(t)
+		testImportThroughHTTP(t, newTestEnvOn(t, db, &clock{t: time.Now().UTC().Truncate(time.Millisecond)}, nil))
+	})
+}
+
+func testImportThroughHTTP(t *testing.T, env *testEnv) {
 	env.addCatalog(messyCatalog...)
 	messy, err := os.ReadFile("../store/goodreads/testdata/messy.csv")
 	if err != nil {
@@ -295,4 +303,29 @@ func TestGoodreadsUploadTooManyRows(t *testing.T) {
 	rows := append([]byte("Title,Author,Exclusive Shelf\n"), bytes.Repeat([]byte("T,A,read\n"), goodreads.MaxRows+1)...)
 	ann.upload("/my-books/import", "many.csv", rows, true).wantStatus(t, http.StatusRequestEntityTooLarge).
 		wantContains(t, "This file has more than 10000 rows")
+}
+
+// A job cut short by a restart is taken up by the next start, once its
+// heartbeat is stale.
+func TestGoodreadsImportResumesAfterRestart(t *testing.T) {
+	env := newTestEnv(t)
+	env.addCatalog(messyCatalog...)
+	ann := env.register("ann@example.org")
+	ctx := context.Background()
+	jobs := env.app.goodreads.jobs
+	j, err := jobs.Create(ctx, env.user("ann@example.org").ID, "lib.csv",
+		[]byte("Title,Author,Exclusive Shelf,ISBN13\nThe Green Mile,Stephen King,read,9780451933027\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := jobs.Claim(ctx); err != nil || !ok { // the worker that then died
+		t.Fatal(ok, err)
+	}
+	env.clock.Advance(goodreads.StaleAfter + time.Second)
+	restarted := newTestEnvOn(t, env.db, env.clock, nil)
+	b := ann.at(restarted)
+	b.waitReport(t, fmt.Sprintf("/my-books/import/%d", j.ID)).wantContains(t, "Import finished: 1 changed.")
+	if j, _ := jobs.Get(ctx, env.user("ann@example.org").ID, j.ID); j.Attempts != 2 {
+		t.Errorf("attempts %d, want 2", j.Attempts)
+	}
 }
