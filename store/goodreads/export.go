@@ -38,12 +38,6 @@ func (x *ExportWriter) Write(it shelves.Item) error {
 	if s := it.Book.ISBN13; len(s) == 13 && strings.HasPrefix(s, "978") {
 		isbn10 = isbn13To10(s)
 	}
-	rating := ""
-	if it.Rating > 0 {
-		rating = strconv.Itoa(it.Rating)
-	} else {
-		rating = "0"
-	}
 	return x.w.Write([]string{
 		strconv.FormatInt(it.Book.ID, 10),
 		cell(it.Book.Title),
@@ -51,8 +45,8 @@ func (x *ExportWriter) Write(it shelves.Item) error {
 		cell(strings.Join(authors[1:], ", ")),
 		`="` + isbn10 + `"`,
 		`="` + it.Book.ISBN13 + `"`,
-		rating,
-		ExportShelfName(string(it.Shelf)),
+		strconv.Itoa(it.Rating),
+		ExportShelfName(it.Shelf),
 		it.AddedAt.UTC().Format("2006/01/02"),
 		cell(it.Note),
 	})

@@ -150,7 +150,7 @@ func (im *Importer) apply(ctx context.Context, userID int64, matches []Match) (*
 		}
 		rep.Matched++
 		item.BookID, item.BookTitle, item.By = m.Book.ID, m.Book.Title, m.By
-		e := shelves.Entry{BookID: m.Book.ID, Shelf: shelves.Shelf(m.Shelf), Rating: m.Rating, AddedAt: m.Added}
+		e := shelves.Entry{BookID: m.Book.ID, Shelf: m.Shelf, Rating: m.Rating, AddedAt: m.Added}
 		if e.Note, err = shelves.CheckNote(m.Note); err != nil {
 			return nil, fmt.Errorf("line %d: %w", m.Line, err) // Parse caps notes below the shelves' limit
 		}

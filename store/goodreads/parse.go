@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"shelf/store/shelves"
 )
 
 // Limits on what Parse reads. A library of 10,000 books fits in well under
@@ -30,34 +32,27 @@ const (
 	maxRecordLines = 50
 	maxTitleLen    = 500
 	maxAuthorLen   = 1000
-	MaxNoteLen     = 2000
+	MaxNoteLen     = shelves.MaxNoteRunes
 	// MaxProblems is how many rejected rows a Library lists; Rejected
 	// counts them all.
 	MaxProblems = 500
 )
 
-// The shelves a Goodreads export's Exclusive Shelf maps to, spelled as
-// package shelves spells them.
-const (
-	ShelfWantToRead = "want-to-read"
-	ShelfReading    = "reading"
-	ShelfRead       = "read"
-)
-
-var exclusiveShelves = map[string]string{
-	"to-read":           ShelfWantToRead,
-	"currently-reading": ShelfReading,
-	"read":              ShelfRead,
+// exclusiveShelves maps a Goodreads export's Exclusive Shelf to a shelf.
+var exclusiveShelves = map[string]shelves.Shelf{
+	"to-read":           shelves.WantToRead,
+	"currently-reading": shelves.Reading,
+	"read":              shelves.Read,
 }
 
-// ExportShelfName is the Exclusive Shelf Goodreads uses for a shelf.
-func ExportShelfName(shelf string) string {
+// ExportShelfName is the Exclusive Shelf Goodreads names a shelf by.
+func ExportShelfName(shelf shelves.Shelf) string {
 	for k, v := range exclusiveShelves {
 		if v == shelf {
 			return k
 		}
 	}
-	return shelf
+	return string(shelf)
 }
 
 var (
@@ -78,7 +73,7 @@ type Row struct {
 	Author  string
 	ISBN13  string // from ISBN13, else ISBN converted; "" when neither is a valid ISBN
 	Rating  int    // 0 unrated, 1..5
-	Shelf   string // ShelfWantToRead, ShelfReading or ShelfRead
+	Shelf   shelves.Shelf
 	Added   time.Time
 	Note    string // Private Notes
 	Unknown string // a raw ISBN that was given but is not valid, for reports
@@ -242,9 +237,6 @@ func (c columns) row(rec []string) (Row, string) {
 	}
 	if r.Title == "" && r.ISBN13 == "" {
 		return r, "no title and no ISBN"
-	}
-	if len(rec) == 1 && rec[0] == "" {
-		return r, "empty row"
 	}
 	switch v := unformula(field(rec, c.rating)); v {
 	case "", "0":

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"shelf/store/shelves"
 )
 
 func parseFile(t *testing.T, name string) *Library {
@@ -30,7 +32,7 @@ func TestParseSample(t *testing.T) {
 	}
 	first := lib.Rows[0]
 	want := Row{Line: 2, BookID: "11230081", Title: "Seriously... I'm Kidding", Author: "Ellen DeGeneres",
-		ISBN13: "9780446585026", Shelf: ShelfReading, Added: time.Date(2015, 3, 24, 0, 0, 0, 0, time.UTC)}
+		ISBN13: "9780446585026", Shelf: shelves.Reading, Added: time.Date(2015, 3, 24, 0, 0, 0, 0, time.UTC)}
 	if first != want {
 		t.Errorf("first row\n got %+v\nwant %+v", first, want)
 	}
@@ -40,9 +42,9 @@ func TestParseSample(t *testing.T) {
 	}
 	for title, check := range map[string]func(Row) bool{
 		"Wheat Belly: Lose the Wheat, Lose the Weight, and Find Your Path Back to Health": func(r Row) bool {
-			return r.Author == "William Davis" && r.Rating == 3 && r.Shelf == ShelfRead
+			return r.Author == "William Davis" && r.Rating == 3 && r.Shelf == shelves.Read
 		},
-		"The Buried Giant":                           func(r Row) bool { return r.ISBN13 == "" && r.Unknown == "" && r.Shelf == ShelfWantToRead },
+		"The Buried Giant":                           func(r Row) bool { return r.ISBN13 == "" && r.Unknown == "" && r.Shelf == shelves.WantToRead },
 		"Notes From a Small Kitchen, Vol. 2":         func(r Row) bool { return r.Author == `Ada "Dee" Quill` },
 		"The Republic":                               func(r Row) bool { return r.ISBN13 == "9780140449143" },
 		"The Revenant":                               func(r Row) bool { return r.ISBN13 == "9781250066626" },
@@ -93,13 +95,13 @@ func TestParseMessy(t *testing.T) {
 		t.Errorf("line numbers: %v, last %d", lines, lib.Rows[len(lib.Rows)-1].Line)
 	}
 	hp := lib.Rows[2]
-	if hp.ISBN13 != "9780439554930" || hp.Shelf != ShelfWantToRead {
+	if hp.ISBN13 != "9780439554930" || hp.Shelf != shelves.WantToRead {
 		t.Errorf("ISBN-10 043955493X: got %+v", hp)
 	}
 	if r := lib.Rows[0]; r.Author != "Jennifer L. Armentrout" || r.Rating != 4 || r.ISBN13 != "" {
 		t.Errorf("Opal: %+v", r)
 	}
-	if r := lib.Rows[1]; !r.Added.Equal(time.Date(2013, 11, 16, 0, 0, 0, 0, time.UTC)) || r.Shelf != ShelfReading {
+	if r := lib.Rows[1]; !r.Added.Equal(time.Date(2013, 11, 16, 0, 0, 0, 0, time.UTC)) || r.Shelf != shelves.Reading {
 		t.Errorf("dashed date: %+v", r)
 	}
 	if r := lib.Rows[3]; r.ISBN13 != "9780000000002" {
@@ -139,23 +141,23 @@ func TestParseRows(t *testing.T) {
 		reason     string
 	}{
 		{name: "plain", line: `Dune,Frank Herbert,,,5,read,2020/01/02,`,
-			want: Row{Title: "Dune", Author: "Frank Herbert", Rating: 5, Shelf: ShelfRead, Added: time.Date(2020, 1, 2, 0, 0, 0, 0, time.UTC)}},
+			want: Row{Title: "Dune", Author: "Frank Herbert", Rating: 5, Shelf: shelves.Read, Added: time.Date(2020, 1, 2, 0, 0, 0, 0, time.UTC)}},
 		{name: "formula ISBN-10 only", line: `Dune,Frank Herbert,"=""0441172717""","=""""",0,to-read,,`,
-			want: Row{Title: "Dune", Author: "Frank Herbert", ISBN13: "9780441172719", Shelf: ShelfWantToRead}},
+			want: Row{Title: "Dune", Author: "Frank Herbert", ISBN13: "9780441172719", Shelf: shelves.WantToRead}},
 		{name: "ISBN with dashes", line: `Dune,Frank Herbert,,978-0-441-17271-9,0,to-read,,`,
-			want: Row{Title: "Dune", Author: "Frank Herbert", ISBN13: "9780441172719", Shelf: ShelfWantToRead}},
+			want: Row{Title: "Dune", Author: "Frank Herbert", ISBN13: "9780441172719", Shelf: shelves.WantToRead}},
 		{name: "bad check digit", line: `Dune,Frank Herbert,,9780441172710,0,to-read,,`,
-			want: Row{Title: "Dune", Author: "Frank Herbert", Unknown: "9780441172710", Shelf: ShelfWantToRead}},
+			want: Row{Title: "Dune", Author: "Frank Herbert", Unknown: "9780441172710", Shelf: shelves.WantToRead}},
 		{name: "ISBN but no title", line: `,,,9780441172719,0,read,,`,
-			want: Row{ISBN13: "9780441172719", Shelf: ShelfRead}},
+			want: Row{ISBN13: "9780441172719", Shelf: shelves.Read}},
 		{name: "note", line: `Dune,Frank Herbert,,,0,read,,"spice,  must flow"`,
-			want: Row{Title: "Dune", Author: "Frank Herbert", Shelf: ShelfRead, Note: "spice,  must flow"}},
+			want: Row{Title: "Dune", Author: "Frank Herbert", Shelf: shelves.Read, Note: "spice,  must flow"}},
 		{name: "missing trailing columns", line: `Dune,Frank Herbert,,,0,Read`,
-			want: Row{Title: "Dune", Author: "Frank Herbert", Shelf: ShelfRead}},
+			want: Row{Title: "Dune", Author: "Frank Herbert", Shelf: shelves.Read}},
 		{name: "extra columns", line: `Dune,Frank Herbert,,,0,read,,,x,y,z`,
-			want: Row{Title: "Dune", Author: "Frank Herbert", Shelf: ShelfRead}},
+			want: Row{Title: "Dune", Author: "Frank Herbert", Shelf: shelves.Read}},
 		{name: "control characters", line: "\"Du\tne\",Frank\x01Herbert,,,0,read,,",
-			want: Row{Title: "Du ne", Author: "Frank Herbert", Shelf: ShelfRead}},
+			want: Row{Title: "Du ne", Author: "Frank Herbert", Shelf: shelves.Read}},
 		{name: "no title, no ISBN", line: `,Frank Herbert,,,0,read,,`, reason: "no title and no ISBN"},
 		{name: "negative rating", line: `Dune,Frank Herbert,,,-1,read,,`, reason: `My Rating "-1" is not 0 to 5`},
 		{name: "fractional rating", line: `Dune,Frank Herbert,,,4.5,read,,`, reason: `My Rating "4.5" is not 0 to 5`},
@@ -231,7 +233,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("line %d after %d", r.Line, last)
 			}
 			last = r.Line
-			if r.Rating < 0 || r.Rating > 5 || (r.Shelf != ShelfRead && r.Shelf != ShelfReading && r.Shelf != ShelfWantToRead) {
+			if r.Rating < 0 || r.Rating > 5 || (r.Shelf != shelves.Read && r.Shelf != shelves.Reading && r.Shelf != shelves.WantToRead) {
 				t.Fatalf("bad row %+v", r)
 			}
 			if r.ISBN13 != "" && toISBN13(r.ISBN13) != r.ISBN13 {
