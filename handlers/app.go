@@ -82,6 +82,7 @@ type App struct {
 	apiTokens  *apitokens.Store // personal access tokens, see api_auth.go
 	apiLimiter *tokenLimiter    // per-token API request limit
 	jwtKeys    *jwtkeys.Keyring // keys signing access tokens, see api_jwt.go
+	goodreads  goodreadsImports // Goodreads import jobs, see goodreads.go
 }
 
 // Deps are what the App uses but does not own.

@@ -12,8 +12,8 @@ import (
 
 // CSRF. Every POST, PUT, PATCH and DELETE must carry a token, in the
 // X-CSRF-Token header (static/app.js sends it on every HTMX request, from
-// <meta name="csrf-token">) or in the POST body's _csrf field, never in the
-// query string. Go's Fetch-Metadata check (CrossOriginProtection) runs first
+// <meta name="csrf-token">) or in the POST body's _csrf field (urlencoded,
+// or multipart for the one upload), never in the query string. Go's Fetch-Metadata check (CrossOriginProtection) runs first
 // as a second layer for browsers.
 //
 // The token stands for a 32-byte secret, of one of two kinds:
@@ -152,7 +152,11 @@ func (a *App) verifyCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		if secret == nil {
 			return echo.NewHTTPError(http.StatusForbidden, "no CSRF secret")
 		}
-		if err := r.ParseForm(); err != nil {
+		parse := r.ParseForm
+		if isMultipart(r) { // only the upload limitBodies lets through
+			parse = func() error { return r.ParseMultipartForm(maxMultipartMemory) }
+		}
+		if err := parse(); err != nil {
 			return bodyError(err)
 		}
 		token := r.Header.Get(csrfHeader)
@@ -165,6 +169,11 @@ func (a *App) verifyCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// maxMultipartMemory is how much of a multipart body is kept in memory
+// when parsed; the rest of its files go to temporary files, which
+// limitBodies removes.
+const maxMultipartMemory = 4 << 20
 
 // bodyError is the answer to a body that could not be read as a form: 413
 // past the size limit (limitBodies), 400 otherwise.

@@ -53,6 +53,9 @@ func (a *App) handleError(err error, c echo.Context) {
 		heading, message = "Bad request", "Shelf could not understand that request."
 	case http.StatusRequestEntityTooLarge:
 		heading, message = "Request too large", "That was far more than any form on Shelf sends."
+		if m, ok := he.Message.(string); ok && m != http.StatusText(status) {
+			message = m // the upload's own limit (bodyTooLarge)
+		}
 	case http.StatusUnsupportedMediaType:
 		heading, message = "Unsupported request", "Shelf does not accept uploads. Send the form from its page."
 	case http.StatusServiceUnavailable:

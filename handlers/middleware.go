@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"shelf/components/paths"
 	"shelf/static"
 )
 
@@ -50,26 +52,42 @@ func (a *App) strictTransport(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// maxBodyBytes bounds every request body. Shelf's largest form, sign-up, is
-// an address of at most 254 characters, two passwords of at most 128 and a
-// token: under 4 KiB even if every character is a percent-encoded 4-byte
-// one. 16 KiB leaves room and keeps what anyone can make the server read
-// small. Nothing is uploaded, so multipart bodies are refused outright.
+// maxBodyBytes bounds every request body but one upload's (uploadLimit).
+// Shelf's largest form, sign-up, is an address of at most 254 characters,
+// two passwords of at most 128 and a token: under 4 KiB even if every
+// character is a percent-encoded 4-byte one. 16 KiB leaves room and keeps
+// what anyone can make the server read small. Multipart bodies are refused
+// outright, except for that upload.
 const maxBodyBytes = 16 << 10
+
+// uploadLimit is the one exception to maxBodyBytes and to refusing
+// multipart bodies: the Goodreads import's POST, a file of up to 2 MB
+// (handlers/goodreads.go). ok is false for every other request.
+func uploadLimit(r *http.Request) (limit int64, ok bool) {
+	if r.Method == http.MethodPost && r.URL.Path == paths.MyBooksImport {
+		return importUploadBytes, true
+	}
+	return 0, false
+}
 
 // limitBodies refuses multipart bodies (415) and bodies announced larger
 // than maxBodyBytes (413) before anything reads them, and caps the rest, so
-// a form parse past the cap fails (verifyCSRF answers 413).
+// a form parse past the cap fails (verifyCSRF answers 413). The upload
+// uploadLimit names may be multipart and larger.
 func limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if isMultipart(r) {
+		limit, upload := uploadLimit(r)
+		if !upload {
+			limit = maxBodyBytes
+		}
+		if isMultipart(r) && !upload {
 			return echo.NewHTTPError(http.StatusUnsupportedMediaType)
 		}
-		if r.ContentLength > maxBodyBytes {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		if r.ContentLength > limit {
+			return bodyTooLarge(upload)
 		}
-		r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, maxBodyBytes)
+		r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, limit)
 		// Requests are copied (WithContext) on the way down, and net/http
 		// cleans up only the original's multipart files: whatever parsed
 		// one, remove its files from the copy that holds them.
@@ -78,8 +96,21 @@ func limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
 				_ = f.RemoveAll()
 			}
 		}()
-		return next(c)
+		err := next(c)
+		if he, ok := errors.AsType[*echo.HTTPError](err); ok && upload && he.Code == http.StatusRequestEntityTooLarge {
+			return bodyTooLarge(upload) // a body that did not announce its size
+		}
+		return err
 	}
+}
+
+// bodyTooLarge is the 413 for a body over its limit; the upload's says
+// what its limit is.
+func bodyTooLarge(upload bool) error {
+	if upload {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, tooLargeMessage())
+	}
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 }
 
 func isMultipart(r *http.Request) bool {

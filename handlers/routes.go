@@ -69,6 +69,7 @@ func (a *App) routes() *echo.Echo {
 	a.tokenRoutes(e)
 	a.shelfRoutes(e)
 	a.catalogEditRoutes(e)
+	a.goodreadsRoutes(e)
 
 	return e
 }

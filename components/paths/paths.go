@@ -200,3 +200,23 @@ func fill(pattern, param, value string) string {
 	}
 	return pattern[:i] + value + pattern[i+len(param):]
 }
+
+// Moving from Goodreads: importing a library export into "My books", and
+// exporting "My books" in the same format (handlers/goodreads.go).
+const (
+	MyBooksImport       = "/my-books/import"
+	MyBooksImportJob    = "/my-books/import/:id"
+	MyBooksImportStatus = "/my-books/import/:id/status"
+	MyBooksExport       = "/my-books/export.csv"
+)
+
+// ImportJobLink links to an import's progress and report.
+func ImportJobLink(id int64) string {
+	return fill(MyBooksImportJob, ":id", strconv.FormatInt(id, 10))
+}
+
+// ImportJobStatusLink links to an import's progress fragment, which the
+// page polls while the import runs.
+func ImportJobStatusLink(id int64) string {
+	return fill(MyBooksImportStatus, ":id", strconv.FormatInt(id, 10))
+}
