@@ -61,6 +61,9 @@ type App struct {
 	// MailFrom is the address Shelf's mail comes from, for the tips on the
 	// check-your-mailbox page; may be empty.
 	MailFrom string
+	// APICORSOrigins are the origins whose scripts may call the JSON API
+	// (see apiCORS); none turns CORS off.
+	APICORSOrigins []string
 
 	echo        *echo.Echo // every route, see routes.go
 	crossOrigin *http.CrossOriginProtection
@@ -73,6 +76,8 @@ type App struct {
 	undoHooks map[string]UndoHook
 	magic     magicLinks            // sign-in by email, see magiclink.go
 	addresses *addresscheck.Checker // judges new addresses, see address_check.go
+
+	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
 }
 
 // Deps are what the App uses but does not own.
@@ -113,6 +118,10 @@ type Settings struct {
 	// MailFrom is the address Shelf's mail comes from (the configured
 	// From, without its name), shown to readers looking for a mail.
 	MailFrom string
+	// APICORSOrigins are the exact origins (scheme://host[:port]) whose
+	// scripts may call the JSON API; none turns CORS off (see
+	// ParseCORSOrigins).
+	APICORSOrigins []string
 
 	// manualResets, for tests, leaves reset requests queued until
 	// HandleResetRequests is called.
@@ -132,6 +141,7 @@ func New(d Deps, s Settings) (*App, error) {
 	a := &App{DB: d.DB, Catalog: d.Catalog, Search: d.Search, Logger: d.Logger, BaseURL: s.BaseURL,
 		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
 		TrustedProxies: s.TrustedProxies, MailFrom: s.MailFrom}
+	a.APICORSOrigins = s.APICORSOrigins
 	a.resets.manual = s.manualResets
 	a.addresses = addresscheck.New(s.AddressCheck)
 	keys, err := newSealedKeys(s.SecretKey)

@@ -66,6 +66,7 @@ func (a *App) routes() *echo.Echo {
 	a.passkeyRoutes(e)
 	a.totpRoutes(e)
 	a.mailRoutes(e)
+	a.apiRoutes(e)
 
 	return e
 }

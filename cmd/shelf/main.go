@@ -207,7 +207,8 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 
 	app, err := handlers.New(handlers.Deps{DB: db, Catalog: books, Search: searcher, Logger: log, Mailer: mailer.Sender, DevInbox: mailer.DevInbox},
 		handlers.Settings{BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies, SecretKey: secretKey, AddressCheck: cfg.AddressCheck, MailFrom: cfg.Mail.fromAddress(),
-			Accounts: handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}})
+			APICORSOrigins: cfg.APICORSOrigins,
+			Accounts:       handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}})
 	if err != nil {
 		return err
 	}

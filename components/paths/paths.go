@@ -53,6 +53,16 @@ const (
 	APIProblems = API + "/problems"
 )
 
+// The JSON API's routes (handlers/api_routes.go).
+const (
+	APIBooks   = API + "/books"
+	APIBook    = API + "/books/:id"
+	APIShelves = API + "/shelves"
+	APIShelf   = API + "/shelves/:book_id"
+	APIAccount = API + "/account"
+	APIOpenAPI = API + "/openapi.json"
+)
+
 // SearchLink links to a page of results for q (page 1 is left out).
 func SearchLink(q string, page int) string {
 	u := Search + "?q=" + url.QueryEscape(q)
