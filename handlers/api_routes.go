@@ -13,6 +13,7 @@ import (
 	"shelf/store/apitokens"
 	"shelf/store/catalog"
 	"shelf/store/search"
+	"shelf/store/shelves"
 )
 
 // apiRoute is one route of the JSON API. The table is the API's whole
@@ -32,22 +33,30 @@ func (a *App) apiRouteTable() []apiRoute {
 		{method: http.MethodGet, path: paths.APIOpenAPI, h: a.apiOpenAPI},
 		{method: http.MethodGet, path: paths.APIBooks, h: a.apiSearch},
 		{method: http.MethodGet, path: paths.APIBook, h: a.apiBook},
+		{method: http.MethodGet, path: paths.APIShelves, scope: apitokens.ShelvesRead, h: a.apiShelvesList},
+		{method: http.MethodPut, path: paths.APIShelf, scope: apitokens.ShelvesWrite, h: a.apiShelfPut},
+		{method: http.MethodDelete, path: paths.APIShelf, scope: apitokens.ShelvesWrite, h: a.apiShelfDelete},
 		{method: http.MethodGet, path: paths.APIAccount, scope: apitokens.AccountRead, h: a.apiAccount},
 	}
 }
 
-// apiRoutes mounts the JSON API under paths.API: every request is
-// authenticated by its Authorization header (or is anonymous), and errors,
-// unknown paths and methods included, are problem details. With origins
-// configured, other sites' scripts may call it (CORS).
+// apiRoutes mounts the JSON API under paths.API: every request to a route
+// is authenticated by its Authorization header (or is anonymous), and
+// errors, unknown paths and methods included, are problem details. With
+// origins configured, other sites' scripts may call it (CORS).
+//
+// Authentication is each route's middleware rather than the group's: a
+// group's middleware makes echo route every path under it, and a method a
+// path does not take would then be a 404 instead of a 405 with Allow.
 func (a *App) apiRoutes(e *echo.Echo) {
 	a.apiSearches = search.NewRecentCache[apiSearchKey, *encodedJSON](search.DefaultResultCache)
+	a.apiShelves = shelves.New(a.DB, a.now)
 	if len(a.APICORSOrigins) > 0 {
 		e.Use(a.apiCORS)
 	}
-	g := e.Group(paths.API, a.apiAuthenticate)
+	g := e.Group(paths.API)
 	for _, rt := range a.apiRouteTable() {
-		var mw []echo.MiddlewareFunc
+		mw := []echo.MiddlewareFunc{a.apiAuthenticate}
 		if rt.scope != "" {
 			mw = append(mw, a.requireScope(rt.scope))
 		}

@@ -21,6 +21,7 @@ import (
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
 	"shelf/store/sessions"
+	"shelf/store/shelves"
 	"shelf/store/twofactor"
 )
 
@@ -78,6 +79,7 @@ type App struct {
 	addresses *addresscheck.Checker // judges new addresses, see address_check.go
 
 	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
+	apiShelves  *shelves.Store  // readers' shelves, for the API
 }
 
 // Deps are what the App uses but does not own.

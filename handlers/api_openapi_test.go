@@ -1,0 +1,229 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+// The OpenAPI document is checked with kin-openapi, which loads and
+// validates OpenAPI 3.1 documents and validates responses against them
+// with a JSON Schema 2020-12 validator (openapi3filter enables it for 3.1
+// documents).
+
+var (
+	openAPIOnce   sync.Once
+	openAPIDoc    *openapi3.T
+	openAPIRouter routers.Router
+	openAPIErr    error
+)
+
+func loadOpenAPI(t testing.TB) (*openapi3.T, routers.Router) {
+	t.Helper()
+	openAPIOnce.Do(func() {
+		loader := openapi3.NewLoader()
+		openAPIDoc, openAPIErr = loader.LoadFromData(openAPIDocument)
+		if openAPIErr != nil {
+			return
+		}
+		if openAPIErr = openAPIDoc.Validate(context.Background()); openAPIErr != nil {
+			return
+		}
+		// The document's server is relative ("/"); requests are matched
+		// against the test's host.
+		openAPIDoc.Servers = openapi3.Servers{{URL: "http://shelf.test"}}
+		openAPIRouter, openAPIErr = legacy.NewRouter(openAPIDoc)
+	})
+	if openAPIErr != nil {
+		t.Fatalf("OpenAPI document: %v", openAPIErr)
+	}
+	return openAPIDoc, openAPIRouter
+}
+
+// TestOpenAPIDocumentIsValid31 loads the served document as OpenAPI 3.1
+// and validates it, and checks that every route of the API is in it, with
+// every method, and nothing more.
+func TestOpenAPIDocumentIsValid31(t *testing.T) {
+	doc, _ := loadOpenAPI(t)
+	if !doc.IsOpenAPI31OrLater() || doc.IsOpenAPI32OrLater() {
+		t.Fatalf("openapi %q, want 3.1.x", doc.OpenAPI)
+	}
+	env := newTestEnv(t)
+	documented := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented[method+" "+path] = true
+		}
+	}
+	served := map[string]bool{}
+	for _, rt := range env.app.apiRouteTable() {
+		path := openAPIPath(rt.path)
+		served[rt.method+" "+path] = true
+		if rt.method == http.MethodGet {
+			served["HEAD "+path] = true
+		}
+	}
+	for k := range served {
+		if !documented[k] {
+			t.Errorf("%s is served but not documented", k)
+		}
+	}
+	for k := range documented {
+		if !served[k] {
+			t.Errorf("%s is documented but not served", k)
+		}
+	}
+	// Bodies the API takes are closed: unknown fields are refused, as the
+	// document says.
+	for name, s := range doc.Components.Schemas {
+		if s.Value.Type.Is("object") && (s.Value.AdditionalProperties.Has == nil || *s.Value.AdditionalProperties.Has) &&
+			len(s.Value.Properties) > 0 {
+			t.Errorf("schema %s allows additional properties", name)
+		}
+	}
+	// The document is served as it is embedded.
+	p := env.browser().get("/api/v1/openapi.json").wantStatus(t, http.StatusOK)
+	if p.body != string(openAPIDocument) || !strings.HasPrefix(p.header.Get("Content-Type"), "application/json") {
+		t.Errorf("served document differs, or Content-Type %q", p.header.Get("Content-Type"))
+	}
+}
+
+// openAPIPath turns an echo pattern (/books/:id) into OpenAPI's
+// (/books/{id}).
+func openAPIPath(pattern string) string {
+	parts := strings.Split(pattern, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, ":") {
+			parts[i] = "{" + p[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// apiResponse is an API answer as a test sees it.
+type apiResponse struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r apiResponse) problem(t testing.TB) problem {
+	t.Helper()
+	var p problem
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q, want application/problem+json; body %s", ct, r.body)
+	}
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatalf("problem %s: %v", r.body, err)
+	}
+	return p
+}
+
+func (r apiResponse) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// apiRequest is a request the tests send to the API.
+type apiRequest struct {
+	method, path string
+	body         string
+	contentType  string // application/json when a body is sent, unless set
+	header       []string
+}
+
+// callAPI sends req with the given Authorization (none when empty) and
+// checks the answer against the OpenAPI document: every answer of the
+// API's documented routes a test sees is validated, errors included.
+func callAPI(t testing.TB, env *testEnv, authorization string, req apiRequest) apiResponse {
+	t.Helper()
+	var body io.Reader
+	if req.body != "" {
+		body = strings.NewReader(req.body)
+	}
+	hr, err := http.NewRequest(req.method, env.srv.URL+req.path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.body != "" {
+		ct := req.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		hr.Header.Set("Content-Type", ct)
+	}
+	if authorization != "" {
+		hr.Header.Set("Authorization", authorization)
+	}
+	for i := 0; i+1 < len(req.header); i += 2 {
+		hr.Header.Set(req.header[i], req.header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := apiResponse{status: resp.StatusCode, header: resp.Header, body: raw}
+	if out.status >= 500 {
+		t.Errorf("%s %s: status %d: %s", req.method, shorten(req.path), out.status, raw)
+	}
+	checkAgainstOpenAPI(t, req, out)
+	return out
+}
+
+// checkAgainstOpenAPI validates a response of a documented route. Paths
+// the document does not have (404s) are checked to be problems.
+func checkAgainstOpenAPI(t testing.TB, req apiRequest, resp apiResponse) {
+	t.Helper()
+	_, router := loadOpenAPI(t)
+	u, _ := url.Parse("http://shelf.test" + req.path)
+	hr := &http.Request{Method: req.method, URL: u, Header: http.Header{}}
+	route, params, err := router.FindRoute(hr)
+	if err != nil {
+		// Not a documented operation: an unknown path, or a method the
+		// path does not take. Either way the answer is a problem.
+		if resp.status != http.StatusNotFound && resp.status != http.StatusMethodNotAllowed && req.method != http.MethodOptions {
+			t.Errorf("%s %s: undocumented, yet answered %d", req.method, shorten(req.path), resp.status)
+		}
+		if req.method != http.MethodOptions && req.method != http.MethodHead {
+			resp.problem(t)
+		}
+		return
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: hr, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status:  resp.status,
+		Header:  resp.header,
+		Body:    io.NopCloser(bytes.NewReader(resp.body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s %s: answer %d does not match the OpenAPI document: %v\nbody: %s", req.method, shorten(req.path), resp.status, err, resp.body)
+	}
+}
+
+// shorten cuts long paths (10 KB queries) for messages.
+func shorten(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
