@@ -17,6 +17,7 @@ import (
 	"shelf/store"
 	"shelf/store/accounts"
 	"shelf/store/addresscheck"
+	"shelf/store/apitokens"
 	"shelf/store/catalog"
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
@@ -75,8 +76,11 @@ type App struct {
 	// undoHooks undo each kind of security event for "This wasn't me"
 	// (see OnNotMe).
 	undoHooks map[string]UndoHook
-	magic     magicLinks            // sign-in by email, see magiclink.go
-	addresses *addresscheck.Checker // judges new addresses, see address_check.go
+	magic     magicLinks // sign-in by email, see magiclink.go
+
+	apiTokens  *apitokens.Store      // personal access tokens, see api_auth.go
+	apiLimiter *tokenLimiter         // per-token API request limit
+	addresses  *addresscheck.Checker // judges new addresses, see address_check.go
 
 	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
 	apiShelves  *shelves.Store  // readers' shelves, for the API
@@ -152,6 +156,8 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.setupAccounts()
+	a.apiTokens = apitokens.New(a.DB, a.now)
+	a.apiLimiter = newTokenLimiter(apiLimitPer, apiLimitWindow)
 	a.registerUndoHooks()
 	a.echo = a.routes()
 	a.wakeResetWorker()

@@ -63,6 +63,21 @@ const (
 	APIOpenAPI = API + "/openapi.json"
 )
 
+// Personal access tokens on the account page, and the API's token
+// exchange and published signing keys.
+const (
+	APITokens         = "/account/tokens"
+	APITokensValidate = "/account/tokens/validate"
+	APITokenRevoke    = "/account/tokens/:id/revoke"
+	APIToken          = API + "/token"
+	JWKS              = "/.well-known/jwks.json"
+)
+
+// APITokenRevokeLink is where the token id is revoked.
+func APITokenRevokeLink(id int64) string {
+	return fill(APITokenRevoke, ":id", strconv.FormatInt(id, 10))
+}
+
 // SearchLink links to a page of results for q (page 1 is left out).
 func SearchLink(q string, page int) string {
 	u := Search + "?q=" + url.QueryEscape(q)

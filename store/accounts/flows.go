@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"shelf/store"
+	"shelf/store/apitokens"
 	"shelf/store/outbox"
 )
 
@@ -318,8 +319,9 @@ func (a *Accounts) HandleResetRequests(ctx context.Context) error {
 }
 
 // CompleteReset uses a reset token to set a new password (checked by
-// CheckPassword). The password, the end of the account's other reset links
-// and of the trust of its devices, and the confirmation of its address (the
+// CheckPassword). The password, the end of the account's other reset links,
+// of its API tokens (and the access tokens issued for them) and of the
+// trust of its devices, and the confirmation of its address (the
 // link arrived by mail, which proves it) are stored together with what save
 // does, or none of them.
 func (a *Accounts) CompleteReset(ctx context.Context, token, password string, save SaveSession) (User, error) {
@@ -338,6 +340,9 @@ func (a *Accounts) CompleteReset(ctx context.Context, token, password string, sa
 			return err
 		}
 		if err := RevokeTokens(ctx, tx, uid, PurposeReset, now); err != nil {
+			return err
+		}
+		if err := apitokens.RevokeAll(ctx, tx, uid, now); err != nil {
 			return err
 		}
 		if _, err := ConfirmUser(ctx, tx, uid, now); err != nil {
