@@ -148,6 +148,9 @@ func New(d Deps, s Settings) (*App, error) {
 		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
 		TrustedProxies: s.TrustedProxies, MailFrom: s.MailFrom}
 	a.APICORSOrigins = s.APICORSOrigins
+	if a.Catalog != nil && a.Search != nil {
+		a.Catalog.SetChangeHooks(a.Search.CatalogHooks()) // edits are searchable at once
+	}
 	a.resets.manual = s.manualResets
 	a.addresses = addresscheck.New(s.AddressCheck)
 	keys, err := newSealedKeys(s.SecretKey)

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"shelf/store"
 )
@@ -33,12 +34,14 @@ const MaxBookID = 1<<24 - 1
 
 // Catalog is the book collection.
 type Catalog struct {
-	db *store.DB
+	db    *store.DB
+	now   func() time.Time
+	hooks ChangeHooks // see SetChangeHooks
 }
 
 // New opens the catalog over db.
 func New(db *store.DB) *Catalog {
-	return &Catalog{db: db}
+	return &Catalog{db: db, now: time.Now}
 }
 
 // Readers see only published books. An import stages its books with ids

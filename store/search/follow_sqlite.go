@@ -18,7 +18,7 @@ const sqlitePollInterval = 250 * time.Millisecond
 // during a rebuild are searchable at once too; the rebuild they interrupt
 // is dropped and another one follows.
 func (s *Searcher) followSQLite(ctx context.Context, log *slog.Logger, rebuilt func(IndexStats, error)) {
-	build := make(chan struct{}, 1)
+	build := s.builds
 	requestBuild := func() {
 		select {
 		case build <- struct{}{}:

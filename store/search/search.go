@@ -138,6 +138,10 @@ type Searcher struct {
 	rebuilding sync.Mutex
 
 	results atomic.Pointer[resultCache] // recent pages of Search results
+
+	// builds asks Follow for a new in-memory index on SQLite (see
+	// followSQLite and CatalogHooks).
+	builds chan struct{}
 }
 
 // state is one catalog's vocabulary and the engine that searches it, and
@@ -176,7 +180,7 @@ type lookupTerm struct {
 // New returns a Searcher of the catalog in db, with its vocabulary loaded
 // on SQLite; on PostgreSQL it is not Ready until BuildIndex has run.
 func New(ctx context.Context, db *store.DB) (*Searcher, error) {
-	s := &Searcher{db: db}
+	s := &Searcher{db: db, builds: make(chan struct{}, 1)}
 	s.SetResultCache(DefaultResultCache)
 	if db.Backend == store.Postgres {
 		return s, nil
