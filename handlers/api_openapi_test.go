@@ -111,14 +111,14 @@ func openAPIPath(pattern string) string {
 	return strings.Join(parts, "/")
 }
 
-// apiResponse is an API answer as a test sees it.
-type apiResponse struct {
+// apiAnswer is an API answer as a test sees it.
+type apiAnswer struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
-func (r apiResponse) problem(t testing.TB) problem {
+func (r apiAnswer) problem(t testing.TB) problem {
 	t.Helper()
 	var p problem
 	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
@@ -130,7 +130,7 @@ func (r apiResponse) problem(t testing.TB) problem {
 	return p
 }
 
-func (r apiResponse) decode(t testing.TB, v any) {
+func (r apiAnswer) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
@@ -148,7 +148,7 @@ type apiRequest struct {
 // callAPI sends req with the given Authorization (none when empty) and
 // checks the answer against the OpenAPI document: every answer of the
 // API's documented routes a test sees is validated, errors included.
-func callAPI(t testing.TB, env *testEnv, authorization string, req apiRequest) apiResponse {
+func callAPI(t testing.TB, env *testEnv, authorization string, req apiRequest) apiAnswer {
 	t.Helper()
 	var body io.Reader
 	if req.body != "" {
@@ -180,7 +180,7 @@ func callAPI(t testing.TB, env *testEnv, authorization string, req apiRequest) a
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := apiResponse{status: resp.StatusCode, header: resp.Header, body: raw}
+	out := apiAnswer{status: resp.StatusCode, header: resp.Header, body: raw}
 	if out.status >= 500 {
 		t.Errorf("%s %s: status %d: %s", req.method, shorten(req.path), out.status, raw)
 	}
@@ -190,7 +190,7 @@ func callAPI(t testing.TB, env *testEnv, authorization string, req apiRequest) a
 
 // checkAgainstOpenAPI validates a response of a documented route. Paths
 // the document does not have (404s) are checked to be problems.
-func checkAgainstOpenAPI(t testing.TB, req apiRequest, resp apiResponse) {
+func checkAgainstOpenAPI(t testing.TB, req apiRequest, resp apiAnswer) {
 	t.Helper()
 	_, router := loadOpenAPI(t)
 	u, _ := url.Parse("http://shelf.test" + req.path)

@@ -32,7 +32,9 @@ func (a *App) apiRouteTable() []apiRoute {
 	return []apiRoute{
 		{method: http.MethodGet, path: paths.APIOpenAPI, h: a.apiOpenAPI},
 		{method: http.MethodGet, path: paths.APIBooks, h: a.apiSearch},
+		{method: http.MethodPost, path: paths.APIBooks, scope: apitokens.BooksWrite, admin: true, h: a.apiBookCreate},
 		{method: http.MethodGet, path: paths.APIBook, h: a.apiBook},
+		{method: http.MethodPatch, path: paths.APIBook, scope: apitokens.BooksWrite, admin: true, h: a.apiBookUpdate},
 		{method: http.MethodGet, path: paths.APIShelves, scope: apitokens.ShelvesRead, h: a.apiShelvesList},
 		{method: http.MethodPut, path: paths.APIShelf, scope: apitokens.ShelvesWrite, h: a.apiShelfPut},
 		{method: http.MethodDelete, path: paths.APIShelf, scope: apitokens.ShelvesWrite, h: a.apiShelfDelete},
