@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +84,38 @@ func TestOpenAPIDocumentIsValid31(t *testing.T) {
 	for k := range documented {
 		if !served[k] {
 			t.Errorf("%s is documented but not served", k)
+		}
+	}
+	// Each operation's security names the scope the route needs (public
+	// routes also allow no credentials), and admin routes say so.
+	for _, rt := range env.app.apiRouteTable() {
+		op := doc.Paths.Find(openAPIPath(rt.path)).GetOperation(rt.method)
+		if op == nil || op.Security == nil {
+			t.Errorf("%s %s: no operation or no security", rt.method, rt.path)
+			continue
+		}
+		var got []string
+		for _, req := range *op.Security {
+			if len(req) == 0 {
+				got = append(got, "anonymous")
+			}
+			for scheme, scopes := range req {
+				got = append(got, scheme+":"+strings.Join(scopes, ","))
+			}
+		}
+		slices.Sort(got)
+		want := []string{"anonymous", "basic:", "bearer:"}
+		if rt.scope != "" {
+			want = []string{"basic:" + string(rt.scope), "bearer:" + string(rt.scope)}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s %s: security %v, want %v", rt.method, rt.path, got, want)
+		}
+		if rt.scope != "" && !strings.Contains(op.Description, string(rt.scope)) {
+			t.Errorf("%s %s: the description does not name %s", rt.method, rt.path, rt.scope)
+		}
+		if rt.admin != strings.Contains(op.Description, "admin") {
+			t.Errorf("%s %s: admin %v, description %q", rt.method, rt.path, rt.admin, op.Description)
 		}
 	}
 	// Bodies the API takes are closed: unknown fields are refused, as the
@@ -226,4 +260,42 @@ func shorten(s string) string {
 		return s[:80] + "…"
 	}
 	return s
+}
+
+// recordingTB records the failures a check reports instead of failing.
+type recordingTB struct {
+	testing.TB
+	failures []string
+}
+
+func (r *recordingTB) Errorf(format string, args ...any) {
+	r.failures = append(r.failures, fmt.Sprintf(format, args...))
+}
+
+// The check of answers against the document fails on answers that do not
+// match it.
+func TestOpenAPICheckCatchesMismatches(t *testing.T) {
+	jsonHeader := http.Header{"Content-Type": {"application/json"}}
+	problemHeader := http.Header{"Content-Type": {"application/problem+json"}}
+	book := `{"id":1,"title":"T","authors":"A","year":1999,"isbn13":null,"language":"en","average_rating":4,"ratings_count":1,"href":"/api/v1/books/1"}`
+	good := apiAnswer{status: http.StatusOK, header: jsonHeader, body: []byte(book)}
+	rec := &recordingTB{TB: t}
+	checkAgainstOpenAPI(rec, apiRequest{method: http.MethodGet, path: "/api/v1/books/1"}, good)
+	if len(rec.failures) != 0 {
+		t.Fatalf("a good answer failed: %v", rec.failures)
+	}
+	for what, a := range map[string]apiAnswer{
+		"an extra field":         {status: http.StatusOK, header: jsonHeader, body: []byte(strings.Replace(book, `"id":1,`, `"id":1,"extra":true,`, 1))},
+		"a year as a string":     {status: http.StatusOK, header: jsonHeader, body: []byte(strings.Replace(book, `1999`, `"1999"`, 1))},
+		"a missing field":        {status: http.StatusOK, header: jsonHeader, body: []byte(strings.Replace(book, `"title":"T",`, ``, 1))},
+		"an undocumented code":   {status: http.StatusTeapot, header: problemHeader, body: []byte(`{"type":"about:blank","title":"x","status":418}`)},
+		"a problem sans title":   {status: http.StatusNotFound, header: problemHeader, body: []byte(`{"type":"about:blank","status":404}`)},
+		"an error as plain JSON": {status: http.StatusNotFound, header: jsonHeader, body: []byte(`{"type":"about:blank","title":"x","status":404}`)},
+	} {
+		rec := &recordingTB{TB: t}
+		checkAgainstOpenAPI(rec, apiRequest{method: http.MethodGet, path: "/api/v1/books/1"}, a)
+		if len(rec.failures) == 0 {
+			t.Errorf("%s passed the check", what)
+		}
+	}
 }
