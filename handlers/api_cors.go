@@ -24,7 +24,7 @@ func ParseCORSOrigins(list string) ([]string, error) {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.Contains(u.Host, "*") ||
-			o != u.Scheme+"://"+u.Host {
+			!strings.EqualFold(o, u.Scheme+"://"+u.Host) {
 			return nil, fmt.Errorf("%q is not an origin: write scheme://host or scheme://host:port, such as https://app.example.com", o)
 		}
 		origins = append(origins, strings.ToLower(o))

@@ -131,6 +131,8 @@ func TestOpenAPIDocumentIsValid31(t *testing.T) {
 	if p.body != string(openAPIDocument) || !strings.HasPrefix(p.header.Get("Content-Type"), "application/json") {
 		t.Errorf("served document differs, or Content-Type %q", p.header.Get("Content-Type"))
 	}
+	// The About page links it.
+	env.browser().get("/about").wantStatus(t, http.StatusOK).wantContains(t, `href="/api/v1/openapi.json"`)
 }
 
 // openAPIPath turns an echo pattern (/books/:id) into OpenAPI's
