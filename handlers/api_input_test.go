@@ -231,6 +231,10 @@ func TestAPIBooksWrite(t *testing.T) {
 	}
 	_, secret := env.newPAT("admin@example.com", 0, apitokens.BooksWrite)
 	auth := "Bearer " + secret
+	// Searched before the change, so a cached page would be stale after.
+	var sp searchPageJSON
+	callAPI(t, env, "", apiRequest{method: http.MethodGet, path: "/api/v1/books?q=hobbit"}).decode(t, &sp)
+	callAPI(t, env, "", apiRequest{method: http.MethodGet, path: "/api/v1/books?q=back+again"}).decode(t, &sp)
 	r := callAPI(t, env, auth, apiRequest{method: http.MethodPost, path: "/api/v1/books",
 		body: `{"title":"The Hobbit","authors":"J.R.R. Tolkien","isbn":"0-261-10221-4","year":1991}`})
 	if r.status != http.StatusCreated {
@@ -243,7 +247,6 @@ func TestAPIBooksWrite(t *testing.T) {
 		t.Fatalf("%+v %q", w, r.header.Get("Location"))
 	}
 	// Search shows it at once.
-	var sp searchPageJSON
 	callAPI(t, env, "", apiRequest{method: http.MethodGet, path: "/api/v1/books?q=hobbit"}).decode(t, &sp)
 	if sp.Total != 2 {
 		t.Fatalf("search after POST: %+v", sp)
