@@ -149,8 +149,9 @@ func hasFieldProblem(p problem, field string) bool {
 
 // PUT moves, rates and notes in one go; left-out fields are kept, null
 // clears; DELETE takes the book off.
-func TestAPIShelvesWrite(t *testing.T) {
-	env := newAPITestEnv(t)
+func TestAPIShelvesWrite(t *testing.T) { testAPIShelvesWrite(t, newAPITestEnv(t)) }
+
+func testAPIShelvesWrite(t *testing.T, env *testEnv) {
 	env.register("reader@example.com")
 	_, secret := env.newPAT("reader@example.com", 0, apitokens.ShelvesRead, apitokens.ShelvesWrite)
 	auth := "Bearer " + secret
@@ -223,8 +224,9 @@ func TestAPIShelvesWrite(t *testing.T) {
 }
 
 // Admins add and edit books; a book like another is added with a warning.
-func TestAPIBooksWrite(t *testing.T) {
-	env := newAPITestEnv(t)
+func TestAPIBooksWrite(t *testing.T) { testAPIBooksWrite(t, newAPITestEnv(t)) }
+
+func testAPIBooksWrite(t *testing.T, env *testEnv) {
 	env.register("admin@example.com")
 	if _, err := env.db.Write.Exec(`UPDATE users SET is_admin = true WHERE email = 'admin@example.com'`); err != nil {
 		t.Fatal(err)
