@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -262,4 +265,45 @@ func sameMethods(got, want string) bool {
 		return m
 	}
 	return fmt.Sprint(set(got)) == fmt.Sprint(set(want))
+}
+
+// Every problem type the code answers with is on the page types point
+// into, and the page has an entry for each.
+func TestAPIProblemTypesDocumented(t *testing.T) {
+	documented := map[string]bool{}
+	for _, p := range apiProblemTypes {
+		documented[p.Name] = true
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := regexp.MustCompile(`Type: *"([a-z-]+)"|badRequest\("([a-z-]+)"|authProblem\(c, [^,]+, "[a-z_]+", "([a-z-]+)"`)
+	found := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range used.FindAllStringSubmatch(string(src), -1) {
+			name := m[1] + m[2] + m[3]
+			found++
+			if !documented[name] {
+				t.Errorf("%s: problem type %q is not documented in apiProblemTypes", f, name)
+			}
+		}
+	}
+	if found < 10 {
+		t.Fatalf("only %d problem types found in the code", found)
+	}
+	env := newTestEnv(t)
+	r := callAPI(t, env, "", apiRequest{method: http.MethodGet, path: "/api/v1/problems"})
+	for name := range documented {
+		if !strings.Contains(string(r.body), `id="`+name+`"`) {
+			t.Errorf("the problems page has no entry %s", name)
+		}
+	}
 }

@@ -31,6 +31,7 @@ type apiRoute struct {
 func (a *App) apiRouteTable() []apiRoute {
 	return []apiRoute{
 		{method: http.MethodGet, path: paths.APIOpenAPI, h: a.apiOpenAPI},
+		{method: http.MethodGet, path: paths.APIProblems, h: a.apiProblemsPage},
 		{method: http.MethodGet, path: paths.APIBooks, h: a.apiSearch},
 		{method: http.MethodPost, path: paths.APIBooks, scope: apitokens.BooksWrite, admin: true, h: a.apiBookCreate},
 		{method: http.MethodGet, path: paths.APIBook, h: a.apiBook},

@@ -55,6 +55,8 @@ func apiRouteCases() []apiRouteCase {
 	return []apiRouteCase{
 		{req: apiRequest{method: http.MethodGet, path: "/api/v1/openapi.json"}, ok: http.StatusOK},
 		{req: apiRequest{method: http.MethodHead, path: "/api/v1/openapi.json"}, ok: http.StatusOK},
+		{req: apiRequest{method: http.MethodGet, path: "/api/v1/problems"}, ok: http.StatusOK},
+		{req: apiRequest{method: http.MethodHead, path: "/api/v1/problems"}, ok: http.StatusOK},
 		{req: apiRequest{method: http.MethodGet, path: "/api/v1/books?q=harry"}, ok: http.StatusOK},
 		{req: apiRequest{method: http.MethodHead, path: "/api/v1/books?q=harry"}, ok: http.StatusOK},
 		{req: apiRequest{method: http.MethodGet, path: "/api/v1/books/1"}, ok: http.StatusOK},
