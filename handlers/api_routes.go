@@ -61,7 +61,7 @@ func (a *App) apiRoutes(e *echo.Echo) {
 	for _, rt := range a.apiRouteTable() {
 		mw := []echo.MiddlewareFunc{a.apiAuthenticate}
 		if rt.scope != "" {
-			mw = append(mw, a.requireScope(rt.scope))
+			mw = append(mw, storeNothing, a.requireScope(rt.scope))
 		}
 		if rt.admin {
 			mw = append(mw, a.requireAPIAdmin)
@@ -73,6 +73,15 @@ func (a *App) apiRoutes(e *echo.Echo) {
 		} else {
 			g.Add(rt.method, path, h, mw...)
 		}
+	}
+}
+
+// storeNothing keeps a caller's own data out of every cache, the
+// browser's included.
+func storeNothing(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		noStore(c)
+		return next(c)
 	}
 }
 

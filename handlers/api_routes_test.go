@@ -164,6 +164,9 @@ func TestAPIRouteTable(t *testing.T) {
 			if want := expectedStatus(rt, tc, k); r.status != want {
 				t.Errorf("%s %s as %s: %d, want %d; body %s", tc.req.method, tc.req.path, k, r.status, want, r.body)
 			}
+			if rt.scope != "" && r.header.Get("Cache-Control") != "no-store" {
+				t.Errorf("%s %s as %s: Cache-Control %q on a private route", tc.req.method, tc.req.path, k, r.header.Get("Cache-Control"))
+			}
 			if r.status == http.StatusUnauthorized && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("%s %s as %s: 401 without a Bearer challenge", tc.req.method, tc.req.path, k)
 			}
