@@ -1,11 +1,11 @@
 package handlers
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -92,14 +92,14 @@ func (a *App) apiSearch(c echo.Context) error {
 // the skip'th of its first search page.
 func encodeSearchPage(key apiSearchKey, skip int) (*encodedJSON, error) {
 	r := key.pages[0]
-	buf := renderBuffers.Get().(*bytes.Buffer)
+	bp := jsonBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
 	defer func() {
-		if buf.Cap() <= maxPooledRender {
-			buf.Reset()
-			renderBuffers.Put(buf)
+		if cap(b) <= maxPooledRender {
+			*bp = b
+			jsonBuffers.Put(bp)
 		}
 	}()
-	b := buf.AvailableBuffer()
 	b = append(b, `{"query":`...)
 	b = appendJSONString(b, r.Query)
 	b = append(b, `,"page":`...)
@@ -164,9 +164,12 @@ func encodeSearchPage(key apiSearchKey, skip int) (*encodedJSON, error) {
 		b = appendJSONString(b, r.Suggestion)
 	}
 	b = append(b, '}', '\n')
-	buf.Write(b)
-	return newEncodedJSON(buf.Bytes())
+	return newEncodedJSON(b)
 }
+
+// jsonBuffers hold search pages while they are encoded: only the copies
+// kept in the cache are allocated.
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // apiSearchLink is the API's search for q, at page, perPage a page.
 func apiSearchLink(q string, page, perPage int) string {
