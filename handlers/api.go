@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -82,6 +83,15 @@ func writeProblem(c echo.Context, p problem) error {
 	return c.JSON(p.Status, p)
 }
 
+// apiDetails explain the errors answered before a handler runs: no
+// route, no such method, a body refused by its size or type.
+var apiDetails = map[int]string{
+	http.StatusNotFound:              "There is nothing at this address; the API's routes are listed in " + paths.APIOpenAPI + ".",
+	http.StatusMethodNotAllowed:      "This address does not take that method; Allow lists those it takes.",
+	http.StatusRequestEntityTooLarge: fmt.Sprintf("The body may be at most %d bytes.", maxBodyBytes),
+	http.StatusUnsupportedMediaType:  "Send the body as application/json.",
+}
+
 // apiError answers an API request's error as a problem: what the error
 // page says to a person, as JSON, and the same Retry-After.
 func (a *App) apiError(c echo.Context, status int, he *echo.HTTPError, err error) {
@@ -97,6 +107,9 @@ func (a *App) apiError(c echo.Context, status int, he *echo.HTTPError, err error
 		if m, ok := he.Message.(string); ok && m != http.StatusText(status) {
 			p.Detail = m
 		}
+	}
+	if p.Detail == "" {
+		p.Detail = apiDetails[status]
 	}
 	if werr := writeProblem(c, p); werr != nil {
 		a.Logger.Error("write problem", "err", werr)

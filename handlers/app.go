@@ -66,6 +66,9 @@ type App struct {
 	// MailFrom is the address Shelf's mail comes from, for the tips on the
 	// check-your-mailbox page; may be empty.
 	MailFrom string
+	// APICORSOrigins are the origins whose scripts may call the JSON API
+	// (see apiCORS); none turns CORS off.
+	APICORSOrigins []string
 
 	echo        *echo.Echo // every route, see routes.go
 	crossOrigin *http.CrossOriginProtection
@@ -83,6 +86,8 @@ type App struct {
 	apiLimiter *tokenLimiter    // per-token API request limit
 	jwtKeys    *jwtkeys.Keyring // keys signing access tokens, see api_jwt.go
 	goodreads  goodreadsImports // Goodreads import jobs, see goodreads.go
+
+	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
 }
 
 // Deps are what the App uses but does not own.
@@ -123,6 +128,10 @@ type Settings struct {
 	// MailFrom is the address Shelf's mail comes from (the configured
 	// From, without its name), shown to readers looking for a mail.
 	MailFrom string
+	// APICORSOrigins are the exact origins (scheme://host[:port]) whose
+	// scripts may call the JSON API; none turns CORS off (see
+	// ParseCORSOrigins).
+	APICORSOrigins []string
 
 	// JWTKeyRotation is how long each key signing the API's access tokens
 	// is used; jwtkeys.DefaultRotate (24 hours) when zero.
@@ -146,6 +155,7 @@ func New(d Deps, s Settings) (*App, error) {
 	a := &App{DB: d.DB, Catalog: d.Catalog, Search: d.Search, Logger: d.Logger, BaseURL: s.BaseURL,
 		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
 		TrustedProxies: s.TrustedProxies, MailFrom: s.MailFrom}
+	a.APICORSOrigins = s.APICORSOrigins
 	if a.Catalog != nil && a.Search != nil {
 		a.Catalog.SetChangeHooks(a.Search.CatalogHooks()) // edits are searchable at once
 	}

@@ -144,8 +144,8 @@ func (a *App) withDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // compress gzips responses worth compressing. Static assets are served
-// precompressed and search fragments compressed once and cached
-// (writeFragment): both skip it. Level 1 because every higher level of
+// precompressed, and search fragments and API search pages compressed once
+// and cached (writeFragment, apiSearch): they skip it. Level 1 because every higher level of
 // compress/flate clears ~640 KB of hash tables per response, which cost more
 // CPU than rendering the page; on our HTML it compresses nearly as well.
 func compress() echo.MiddlewareFunc {
@@ -153,7 +153,7 @@ func compress() echo.MiddlewareFunc {
 		Level:     1,
 		MinLength: 1024,
 		Skipper: func(c echo.Context) bool {
-			return strings.HasPrefix(c.Request().URL.Path, static.Prefix) || isSearchFragment(c)
+			return strings.HasPrefix(c.Request().URL.Path, static.Prefix) || isSearchFragment(c) || isAPISearch(c)
 		},
 	})
 }

@@ -70,6 +70,7 @@ func (a *App) routes() *echo.Echo {
 	a.shelfRoutes(e)
 	a.catalogEditRoutes(e)
 	a.goodreadsRoutes(e)
+	a.apiRoutes(e)
 
 	return e
 }

@@ -14,32 +14,14 @@ import (
 
 	"shelf/store"
 	"shelf/store/catalog"
+	"shelf/store/search"
 )
 
 // BenchmarkSearchHandler measures whole requests (routing, middleware,
 // search on the in-memory index, rendering, gzip) against a generated
 // catalog of 20,000 books, without the network.
 func BenchmarkSearchHandler(b *testing.B) {
-	words := strings.Fields(`the of and love night house girl life world war dark secret story lost city heart
-		shadow moon king queen blood fire water stone garden summer winter river road home child harry potter
-		hobbit rings lord chamber secrets dune messiah foundation galaxy guide murder mystery game hunger`)
-	first := strings.Fields(`john mary james stephen jane agatha gabriel frank neil terry ursula isaac`)
-	last := strings.Fields(`smith rowling tolkien king austen christie garcía márquez herbert gaiman pratchett`)
-	rng := rand.New(rand.NewPCG(1, 1))
-	books := make([]catalog.Book, 20_000)
-	for i := range books {
-		t := make([]string, 1+rng.IntN(4))
-		for j := range t {
-			t[j] = words[rng.IntN(len(words))]
-		}
-		books[i] = catalog.Book{Title: strings.Join(t, " ") + fmt.Sprint(" ", i%7), Authors: first[rng.IntN(len(first))] + " " + last[rng.IntN(len(last))],
-			Year: 1900 + rng.IntN(120), RatingsCount: int64(rng.ExpFloat64() * 10000)}
-	}
-	env := newTestEnv(b)
-	env.addBooks(books...)
-	if _, err := env.app.Search.BuildIndex(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	env := newBenchSearchEnv(b)
 	env.app.Search.SetResultCache(0) // every request searches, as a cold query does
 	h := env.app.Handler()
 	for _, q := range []string{"", "harry", "harry pot", "stephen king", "garcia marquez", "tolkein", "arry", "zzqqxx"} {
@@ -66,6 +48,73 @@ func BenchmarkSearchHandler(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkAPISearch compares GET /api/v1/books with the search fragment
+// (an HTMX GET /search) for the same queries over BenchmarkSearchHandler's
+// catalog: cold (the result cache off, so every request searches, and
+// renders or encodes) and warm (every cache on, as for popular queries).
+//
+//	go test -run '^$' -bench APISearch -benchmem ./handlers
+func BenchmarkAPISearch(b *testing.B) {
+	env := newBenchSearchEnv(b)
+	h := env.app.Handler()
+	for _, cache := range []string{"cold", "warm"} {
+		if cache == "cold" {
+			env.app.Search.SetResultCache(0)
+		} else {
+			env.app.Search.SetResultCache(search.DefaultResultCache)
+		}
+		for _, q := range []string{"", "harry", "harry pot", "stephen king", "tolkein", "zzqqxx"} {
+			for _, kind := range []string{"fragment", "api"} {
+				target := "/search?q=" + url.QueryEscape(q)
+				if kind == "api" {
+					target = "/api/v1/books?q=" + url.QueryEscape(q)
+				}
+				b.Run(fmt.Sprintf("%s/%q/%s", cache, q, kind), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						req := httptest.NewRequest(http.MethodGet, target, nil)
+						req.Header.Set("Accept-Encoding", "gzip")
+						if kind == "fragment" {
+							req.Header.Set("HX-Request", "true")
+						}
+						rec := httptest.NewRecorder()
+						h.ServeHTTP(rec, req)
+						if rec.Code != http.StatusOK {
+							b.Fatalf("%s: %d", target, rec.Code)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// newBenchSearchEnv is an App over a generated catalog of 20,000 books,
+// with the in-memory search index built.
+func newBenchSearchEnv(b *testing.B) *testEnv {
+	words := strings.Fields(`the of and love night house girl life world war dark secret story lost city heart
+		shadow moon king queen blood fire water stone garden summer winter river road home child harry potter
+		hobbit rings lord chamber secrets dune messiah foundation galaxy guide murder mystery game hunger`)
+	first := strings.Fields(`john mary james stephen jane agatha gabriel frank neil terry ursula isaac`)
+	last := strings.Fields(`smith rowling tolkien king austen christie garcía márquez herbert gaiman pratchett`)
+	rng := rand.New(rand.NewPCG(1, 1))
+	books := make([]catalog.Book, 20_000)
+	for i := range books {
+		t := make([]string, 1+rng.IntN(4))
+		for j := range t {
+			t[j] = words[rng.IntN(len(words))]
+		}
+		books[i] = catalog.Book{Title: strings.Join(t, " ") + fmt.Sprint(" ", i%7), Authors: first[rng.IntN(len(first))] + " " + last[rng.IntN(len(last))],
+			Year: 1900 + rng.IntN(120), RatingsCount: int64(rng.ExpFloat64() * 10000)}
+	}
+	env := newTestEnv(b)
+	env.addBooks(books...)
+	if _, err := env.app.Search.BuildIndex(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return env
 }
 
 // BenchmarkColdMixHandler is BenchmarkSearchHandler over an existing

@@ -213,3 +213,56 @@ func TestDatabaseFor(t *testing.T) {
 		t.Errorf("sqlite database = %q", db)
 	}
 }
+
+// The API mix is the same queries as JSON API searches, without the HTMX
+// header.
+func TestAPIScript(t *testing.T) {
+	api, frag := apiQueryPaths(), queryPaths()
+	if len(api) != len(frag) {
+		t.Fatalf("%d API paths, %d fragment paths", len(api), len(frag))
+	}
+	for i := range api {
+		if strings.TrimPrefix(api[i], "/api/v1/books?") != strings.TrimPrefix(frag[i], "/search?") || !strings.HasPrefix(api[i], "/api/v1/books?") {
+			t.Errorf("%s against %s", api[i], frag[i])
+		}
+	}
+	script := apiScript(api)
+	if strings.Contains(script, "HX-Request") || !strings.Contains(script, `wrk.headers["Accept-Encoding"] = "gzip"`) {
+		t.Errorf("API script:\n%s", script)
+	}
+	if !strings.Contains(searchScript(frag), `wrk.headers["HX-Request"] = "true"`) {
+		t.Error("the fragment script lost its HTMX header")
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return
+	}
+	// In the real wrk: it parses, sends no HTMX header, asks for gzip.
+	var mu sync.Mutex
+	var hx, plain, n int
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		if r.Header.Get("HX-Request") != "" {
+			hx++
+		}
+		if r.Header.Get("Accept-Encoding") != "gzip" || !strings.HasPrefix(r.URL.Path, "/api/v1/books") {
+			plain++
+		}
+		mu.Unlock()
+		io.WriteString(w, "{}")
+	}))
+	defer ts.Close()
+	path := filepath.Join(t.TempDir(), "api.lua")
+	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := wrkRunner{exe: "wrk", threads: 1, connections: 2}
+	if _, err := w.run(context.Background(), ts.URL+"/", path, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n == 0 || hx > 0 || plain > 0 {
+		t.Errorf("%d requests, %d with HX-Request, %d without gzip or off the API", n, hx, plain)
+	}
+}

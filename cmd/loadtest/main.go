@@ -56,7 +56,8 @@ type options struct {
 	perf        bool
 	split       bool
 	cold        int
-	rate        int // open-loop searches per second (0: no open-loop run)
+	api         bool // also run the fixed mix as JSON API searches
+	rate        int  // open-loop searches per second (0: no open-loop run)
 	openConns   int
 	coldOut     string // write the cold mix's queries here, one a line
 	postgres    string // a PostgreSQL server URL; "" for SQLite
@@ -121,6 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.csv, "csv", "", "CSV to import when the server does not import its bundled catalog on first start "+
 		"(default: ../shared/data/goodbooks-10k-books.csv next to the module, if present)")
 	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk executable")
+	fs.BoolVar(&o.api, "api", true, "also run the fixed mix as JSON API searches (GET /api/v1/books), right after the HTMX one, to compare the two")
 	fs.IntVar(&o.cold, "cold", 20000, "also run a mix of this many distinct queries built from the catalog, more than the server's result cache holds (0 to skip)")
 	fs.IntVar(&o.rate, "rate", 5000, "after each run's wrk runs, send the cold mix open-loop (a constant arrival rate, with vegeta) at this many searches/s for -duration (0 to skip; needs -cold)")
 	fs.StringVar(&o.coldOut, "cold-out", "", "also write the cold mix's queries to this file, one a line (for go test -bench ColdMix with SHELF_BENCH_QUERIES)")
@@ -295,7 +297,10 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 	}
 	defer os.RemoveAll(dir)
 	healthLua, searchLua := filepath.Join(dir, "healthz.lua"), filepath.Join(dir, "search.lua")
-	coldLua := filepath.Join(dir, "cold.lua")
+	coldLua, apiLua := filepath.Join(dir, "cold.lua"), filepath.Join(dir, "api.lua")
+	if err := os.WriteFile(apiLua, []byte(apiScript(apiQueryPaths())), 0o644); err != nil {
+		return res, err
+	}
 	var cold []string
 	if o.cold > 0 {
 		cold, err = coldQueries(ctx, db, o.cold)
@@ -336,6 +341,15 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 		s, err := runOn(ctx, w, srvs, "/", searchLua, o.duration)
 		if err != nil {
 			return res, fmt.Errorf("run %d search: %w", i+1, err)
+		}
+		if o.api {
+			a, err := runOn(ctx, w, srvs, "/", apiLua, o.duration)
+			if err != nil {
+				return res, fmt.Errorf("run %d API search: %w", i+1, err)
+			}
+			logf(logw, "%d books: run %d: API search mix %.0f req/s p50 %s p99 %s (%.2f of the HTMX mix), server CPU per search %s, errors %d %s",
+				n, i+1, a.rps(), ms(a.P50), ms(a.P99), a.rps()/s.rps(), usPerReq(a), a.errors(), a.errorDetail())
+			res.api = append(res.api, a)
 		}
 		if o.cold > 0 {
 			c, err := runOn(ctx, w, srvs, "/", coldLua, o.duration)

@@ -42,14 +42,20 @@ var queries = []struct{ q, page string }{
 }
 
 // queryPaths is the mix as URL paths.
-func queryPaths() []string {
+func queryPaths() []string { return mixPaths("/search?") }
+
+// apiQueryPaths is the mix as the JSON API's searches: the same queries
+// and pages.
+func apiQueryPaths() []string { return mixPaths("/api/v1/books?") }
+
+func mixPaths(prefix string) []string {
 	out := make([]string, 0, len(queries))
 	for _, q := range queries {
 		v := url.Values{"q": {q.q}}
 		if q.page != "" {
 			v.Set("page", q.page)
 		}
-		out = append(out, "/search?"+v.Encode())
+		out = append(out, prefix+v.Encode())
 	}
 	return out
 }
@@ -71,7 +77,13 @@ end
 // searchScript cycles through paths as HTMX requests. Each thread starts at
 // a different place in the list, half the list apart, so the threads do not
 // ask in lockstep (nor warm a cache for each other).
-func searchScript(paths []string) string {
+func searchScript(paths []string) string { return mixScript(paths, true) }
+
+// apiScript cycles through paths as the JSON API's clients ask: gzip, and
+// no HX-Request.
+func apiScript(paths []string) string { return mixScript(paths, false) }
+
+func mixScript(paths []string, htmx bool) string {
 	var b strings.Builder
 	b.WriteString("local paths = {\n")
 	for _, p := range paths {
@@ -86,8 +98,12 @@ end
 local i = 0
 function init(args)
   i = (start or 0) % #paths
-  wrk.headers["HX-Request"] = "true"
-  wrk.headers["Accept-Encoding"] = "gzip"
+`)
+	if htmx {
+		b.WriteString(`  wrk.headers["HX-Request"] = "true"
+`)
+	}
+	b.WriteString(`  wrk.headers["Accept-Encoding"] = "gzip"
 end
 function request()
   i = i % #paths + 1

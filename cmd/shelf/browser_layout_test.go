@@ -24,7 +24,7 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 	waitForDevMail(t, s.URL+"/dev/mail/1")
 	tab := newTab(t, chromium.newBrowser(t))
 	assertPagesFit(t, tab, s.URL, []string{"/", "/search?q=" + url.QueryEscape("harry potter"), "/books/1", "/register", "/login",
-		"/login/email", "/password/forgot", "/about", "/dev/mail", "/dev/mail/1"})
+		"/login/email", "/password/forgot", "/about", "/api/v1/problems", "/dev/mail", "/dev/mail/1"})
 }
 
 // assertPagesFit opens each path at phone to laptop widths, as a desktop

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"shelf/handlers"
 	"shelf/store"
 	"shelf/store/addresscheck"
 	"shelf/store/outbox"
@@ -51,6 +52,9 @@ type config struct {
 	// JWTKeyRotation is how long each key signing the API's access tokens
 	// is used (SHELF_JWT_KEY_ROTATION).
 	JWTKeyRotation time.Duration
+	// APICORSOrigins may call the JSON API from their scripts
+	// (SHELF_API_CORS_ORIGINS); none turns CORS off.
+	APICORSOrigins []string
 }
 
 // positiveDuration parses a Go duration ("12h", "90m") that must be > 0.
@@ -173,6 +177,11 @@ func (c *config) settings() []setting {
 				c.AddressCheck.Resolver = net.DefaultResolver
 			}
 			return nil
+		}},
+		{"api-cors-origins", "SHELF_API_CORS_ORIGINS", "", "origins (comma-separated, exact: https://app.example.com) whose scripts may call the JSON API under /api/v1; empty turns CORS off", func(v string) error {
+			origins, err := handlers.ParseCORSOrigins(v)
+			c.APICORSOrigins = origins
+			return err
 		}},
 	}, c.Mail.settings()...)
 }

@@ -60,6 +60,17 @@ func TestLoadConfig(t *testing.T) {
 			}
 		}},
 		{name: "jwt key rotation too short", env: []string{"SHELF_JWT_KEY_ROTATION=10m"}, wantErr: "SHELF_JWT_KEY_ROTATION"},
+		{name: "API CORS off by default", check: func(t *testing.T, c *config) {
+			if c.APICORSOrigins != nil {
+				t.Errorf("APICORSOrigins = %v", c.APICORSOrigins)
+			}
+		}},
+		{name: "API CORS origins", env: []string{"SHELF_API_CORS_ORIGINS=https://app.example.com, http://localhost:3000"}, check: func(t *testing.T, c *config) {
+			if strings.Join(c.APICORSOrigins, " ") != "https://app.example.com http://localhost:3000" {
+				t.Errorf("APICORSOrigins = %v", c.APICORSOrigins)
+			}
+		}},
+		{name: "API CORS wildcard", env: []string{"SHELF_API_CORS_ORIGINS=*"}, wantErr: "SHELF_API_CORS_ORIGINS"},
 		{name: "bad addr", env: []string{"SHELF_ADDR=8080"}, wantErr: `SHELF_ADDR="8080"`},
 		{name: "bad base url", env: []string{"SHELF_BASE_URL=localhost:8080"}, wantErr: "SHELF_BASE_URL"},
 		{name: "base url with query", env: []string{"SHELF_BASE_URL=http://a.example/?x=1"}, wantErr: "SHELF_BASE_URL"},

@@ -208,6 +208,7 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	app, err := handlers.New(handlers.Deps{DB: db, Catalog: books, Search: searcher, Logger: log, Mailer: mailer.Sender, DevInbox: mailer.DevInbox},
 		handlers.Settings{BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies, SecretKey: secretKey, AddressCheck: cfg.AddressCheck, MailFrom: cfg.Mail.fromAddress(),
 			JWTKeyRotation: cfg.JWTKeyRotation,
+			APICORSOrigins: cfg.APICORSOrigins,
 			Accounts:       handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}})
 	if err != nil {
 		return err

@@ -79,6 +79,16 @@ const (
 	APIProblems = API + "/problems"
 )
 
+// The JSON API's routes (handlers/api_routes.go).
+const (
+	APIBooks   = API + "/books"
+	APIBook    = API + "/books/:id"
+	APIShelves = API + "/shelves"
+	APIShelf   = API + "/shelves/:book_id"
+	APIAccount = API + "/account"
+	APIOpenAPI = API + "/openapi.json"
+)
+
 // Personal access tokens on the account page, and the API's token
 // exchange and published signing keys.
 const (
