@@ -374,7 +374,8 @@ func TestMyBooks(t *testing.T) {
 
 	p := b.get("/my-books").wantStatus(t, http.StatusOK)
 	p.wantContains(t, `id="nav-my-books"`, `All <span class="count">28</span>`, `Want to read <span class="count">26</span>`,
-		`Reading <span class="count">1</span>`, `Read <span class="count">1</span>`, "28 books on your shelves.", `id="my-books-next"`)
+		`Reading <span class="count">1</span>`, `Read <span class="count">1</span>`, "28 books on your shelves.", `id="my-books-next"`,
+		`href="/my-books/import"`, `href="/my-books/export.csv"`)
 	if got := resultOrder(p.body); !strings.HasPrefix(got, "28,27,26") || strings.Count(got, ",") != 19 {
 		t.Errorf("page 1 by date added: %s", got)
 	}
