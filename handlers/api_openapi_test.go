@@ -17,6 +17,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"shelf/components/paths"
+	"shelf/store/apitokens"
 )
 
 // The OpenAPI document is checked with kin-openapi, which loads and
@@ -70,7 +73,8 @@ func TestOpenAPIDocumentIsValid31(t *testing.T) {
 			documented[method+" "+path] = true
 		}
 	}
-	served := map[string]bool{}
+	// The access-token routes (api_jwt.go) are served beside the table.
+	served := map[string]bool{"POST " + paths.APIToken: true, "GET " + paths.JWKS: true, "HEAD " + paths.JWKS: true}
 	for _, rt := range env.app.apiRouteTable() {
 		path := openAPIPath(rt.path)
 		served[rt.method+" "+path] = true
@@ -302,4 +306,40 @@ func TestOpenAPICheckCatchesMismatches(t *testing.T) {
 			t.Errorf("%s passed the check", what)
 		}
 	}
+}
+
+// The access-token exchange and the key set answer as the document says,
+// successes and refusals alike.
+func TestOpenAPIAccessTokenRoutes(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("reader@example.com")
+	_, secret := env.newPAT("reader@example.com", 0, apitokens.BooksRead)
+
+	ok := callAPI(t, env, "Bearer "+secret, apiRequest{method: http.MethodPost, path: paths.APIToken})
+	if ok.status != http.StatusOK {
+		t.Fatalf("exchange: %d %s", ok.status, ok.body)
+	}
+	var tr tokenResponse
+	ok.decode(t, &tr)
+	for _, tc := range []struct {
+		name, authorization string
+		want                int
+	}{
+		{"no credentials", "", http.StatusUnauthorized},
+		{"a malformed token", "Bearer shelf_pat_nope", http.StatusUnauthorized},
+		{"an access token", "Bearer " + tr.AccessToken, http.StatusUnauthorized},
+	} {
+		if r := callAPI(t, env, tc.authorization, apiRequest{method: http.MethodPost, path: paths.APIToken}); r.status != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, r.status, tc.want)
+		}
+	}
+	if r := callAPI(t, env, "", apiRequest{method: http.MethodPost, path: paths.APIToken + "?access_token=" + secret}); r.status != http.StatusBadRequest {
+		t.Errorf("a token in the query: %d, want 400", r.status)
+	}
+
+	keys := callAPI(t, env, "", apiRequest{method: http.MethodGet, path: paths.JWKS})
+	if keys.status != http.StatusOK || !bytes.Contains(keys.body, []byte(`"kty":"OKP"`)) {
+		t.Fatalf("jwks: %d %s", keys.status, keys.body)
+	}
+	callAPI(t, env, "", apiRequest{method: http.MethodHead, path: paths.JWKS})
 }
