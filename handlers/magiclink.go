@@ -123,8 +123,8 @@ func (m accountMails) NoAccount(ctx context.Context, to string) (outbox.Mail, er
 
 // ---- The browser that asked ----
 
-// The cookie of the browser that asked: the binding secret, the address
-// and when it asked, signed.
+// The cookie of the browser that asked: the binding secret, the address,
+// when it asked and where it was going (a local path, or ""), signed.
 const (
 	magicCookie  = "shelf_magic"
 	magicPurpose = "magic"
@@ -134,10 +134,12 @@ type magicAsked struct {
 	secret string
 	email  string
 	at     time.Time
+	next   string // see safeNext
 }
 
 func (a *App) setMagicCookie(c echo.Context, m magicAsked) {
-	value := m.secret + "~" + base64.RawURLEncoding.EncodeToString([]byte(m.email)) + "~" + strconv.FormatInt(m.at.Unix(), 10)
+	value := m.secret + "~" + base64.RawURLEncoding.EncodeToString([]byte(m.email)) + "~" + strconv.FormatInt(m.at.Unix(), 10) +
+		"~" + base64.RawURLEncoding.EncodeToString([]byte(m.next))
 	maxAge := int((magic.TTL + time.Minute) / time.Second)
 	http.SetCookie(c.Response(), a.cookie(magicCookie, a.signer.Sign(magicPurpose, value), maxAge))
 }
@@ -152,15 +154,16 @@ func (a *App) magicCookie(c echo.Context) (magicAsked, bool) {
 		return magicAsked{}, false
 	}
 	parts := strings.Split(value, "~")
-	if len(parts) != 3 {
+	if len(parts) != 4 {
 		return magicAsked{}, false
 	}
 	email, err := base64.RawURLEncoding.DecodeString(parts[1])
 	at, err2 := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil || err2 != nil {
+	next, err3 := base64.RawURLEncoding.DecodeString(parts[3])
+	if err != nil || err2 != nil || err3 != nil {
 		return magicAsked{}, false
 	}
-	return magicAsked{secret: parts[0], email: string(email), at: time.Unix(at, 0)}, true
+	return magicAsked{secret: parts[0], email: string(email), at: time.Unix(at, 0), next: safeNext(string(next))}, true
 }
 
 // seconds is d in whole seconds, rounded up, as Retry-After says it.
@@ -173,7 +176,7 @@ func (a *App) magicRequestPage(c echo.Context) error {
 		return redirect(c, paths.Home)
 	}
 	m := a.formMeta(c, "Sign in by email")
-	return render(c, http.StatusOK, components.MagicRequestPage(m, components.MagicRequestView{CSRF: m.CSRFToken}))
+	return render(c, http.StatusOK, components.MagicRequestPage(m, components.MagicRequestView{CSRF: m.CSRFToken, Next: safeNext(c.QueryParam("next"))}))
 }
 
 // magicWait counts a request for email against every limit and returns
@@ -200,13 +203,14 @@ func (a *App) magicWait(c echo.Context, email string) (time.Duration, error) {
 func (a *App) magicRequest(c echo.Context) error {
 	ctx, now := c.Request().Context(), a.now()
 	raw := c.FormValue(fieldEmail)
+	next := safeNext(c.FormValue("next"))
 	email := accounts.NormalizeEmail(raw)
 	var f Form
 	checkEmail(&f, fieldEmail, email)
 	if !f.Valid() {
 		m := a.formMeta(c, "Sign in by email")
 		return render(c, http.StatusUnprocessableEntity, components.MagicRequestPage(m,
-			components.MagicRequestView{CSRF: m.CSRFToken, Email: raw, Error: f.Error(fieldEmail)}))
+			components.MagicRequestView{CSRF: m.CSRFToken, Email: raw, Error: f.Error(fieldEmail), Next: next}))
 	}
 	wait, err := a.magicWait(c, email)
 	if err != nil {
@@ -221,7 +225,7 @@ func (a *App) magicRequest(c echo.Context) error {
 		}
 		m := a.formMeta(c, "Sign in by email")
 		return render(c, http.StatusTooManyRequests, components.MagicRequestPage(m,
-			components.MagicRequestView{CSRF: m.CSRFToken, Email: raw, Error: msg, RetryAfter: s}))
+			components.MagicRequestView{CSRF: m.CSRFToken, Email: raw, Error: msg, RetryAfter: s, Next: next}))
 	}
 	secret, binding, err := magic.NewBinding()
 	if err != nil {
@@ -230,7 +234,7 @@ func (a *App) magicRequest(c echo.Context) error {
 	if err := a.magic.store.Record(ctx, email, binding, now); err != nil {
 		return err
 	}
-	a.setMagicCookie(c, magicAsked{secret: secret, email: email, at: now})
+	a.setMagicCookie(c, magicAsked{secret: secret, email: email, at: now, next: next})
 	a.wakeMagicWorker()
 	return redirect(c, paths.MagicCode)
 }
@@ -251,7 +255,7 @@ func (a *App) magicCodePage(c echo.Context) error {
 func (a *App) renderMagicCode(c echo.Context, status int, asked magicAsked, v components.MagicCodeView) error {
 	noStore(c)
 	m := a.formMeta(c, "Check your mailbox")
-	v.CSRF, v.Email = m.CSRFToken, asked.email
+	v.CSRF, v.Email, v.Next = m.CSRFToken, asked.email, asked.next
 	if wait := asked.at.Add(time.Minute).Sub(a.now()); wait > 0 {
 		v.RetryAfter = seconds(wait)
 	}
@@ -292,7 +296,7 @@ func (a *App) magicCode(c echo.Context) error {
 	var msg string
 	switch {
 	case err == nil:
-		return redirect(c, paths.Home)
+		return a.afterMagicSignIn(c, asked.next)
 	case errors.Is(err, magic.ErrWrongCode), errors.Is(err, magic.ErrUnknown):
 		msg = "That code is not right. " + triesLeft(left)
 	case errors.Is(err, magic.ErrTooMany):
@@ -317,6 +321,17 @@ func triesLeft(n int) string {
 		return "You can try " + strconv.Itoa(n) + " more times."
 	}
 	return ""
+}
+
+// afterMagicSignIn sends a browser just signed in by email where it was
+// going when it asked, as password sign-in does: through the second step
+// when the account has one, and finishing a pending shelf change.
+func (a *App) afterMagicSignIn(c echo.Context, next string) error {
+	if a.secondStepPending(c) {
+		a.Sessions.Put(c.Request().Context(), sessSecondNext, next)
+		return redirect(c, paths.TwoFactorLogin)
+	}
+	return redirect(c, a.afterSignIn(c, next))
 }
 
 // magicSignIn signs in u, remembered if asked (one factor: signIn asks for a second one where
@@ -358,16 +373,25 @@ func (a *App) magicLinkPage(c echo.Context) error {
 }
 
 // magicLinkSignIn uses the link and signs in the browser it is posted from.
+// The link opened in the browser that asked goes on where that browser
+// was going; in any other browser, home.
 func (a *App) magicLinkSignIn(c echo.Context) error {
 	noStore(c)
+	asked, _ := a.magicCookie(c) // read before magicSignIn clears it
+	next := paths.Home
 	err := a.withSession(c, func(save accounts.SaveSession) error {
 		_, err := a.magic.store.UseLink(c.Request().Context(), c.Param("token"), a.now(), save, a.signedUpHere(c))
 		return err
-	}, func(u accounts.User) error { return a.magicSignIn(c, u) })
+	}, func(u accounts.User) error {
+		if asked.email != "" && store.CaseFold(asked.email) == store.CaseFold(u.Email) {
+			next = asked.next
+		}
+		return a.magicSignIn(c, u)
+	})
 	if err != nil {
 		return a.magicLinkProblem(c, err)
 	}
-	return redirect(c, paths.Home)
+	return a.afterMagicSignIn(c, next)
 }
 
 func (a *App) magicLinkProblem(c echo.Context, err error) error {

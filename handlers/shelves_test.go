@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -440,5 +441,65 @@ func TestShelfSignInWithSecondFactor(t *testing.T) {
 	}
 	if e, ok := env.entry("ann@example.org", 3); !ok || e.Shelf != shelves.Read {
 		t.Fatalf("after the second step: %+v %v", e, ok)
+	}
+}
+
+// A visitor who signs in by email, with the code or with the link in the
+// same browser, comes back with the book shelved too; the link opened in
+// another browser signs that one in and goes home.
+func TestShelfSignInByEmailAndComeBack(t *testing.T) {
+	env, _ := shelfEnv(t)
+	ask := func(b *browser, book int64, shelf string) {
+		t.Helper()
+		env.clock.Advance(2 * time.Minute) // one email a minute per address
+		pending := fmt.Sprintf("/shelves/pending?book=%d&shelf=%s&back=%%2Fsearch%%3Fq%%3Ddune", book, shelf)
+		login := b.get("/login?next=" + url.QueryEscape(pending)).wantStatus(t, http.StatusOK)
+		href := `href="/login/email?next=` + html.EscapeString(url.QueryEscape(pending)) + `"`
+		login.wantContains(t, href)
+		b.get("/login/email?next="+url.QueryEscape(pending)).wantStatus(t, http.StatusOK).
+			wantContains(t, `name="next" value="`+html.EscapeString(pending)+`"`)
+		p := b.post("/login/email", url.Values{"email": {"ann@example.org"}, "next": {pending}})
+		if p.status != http.StatusSeeOther || p.location() != "/login/email/code" {
+			t.Fatalf("ask: %d %q", p.status, p.location())
+		}
+		if err := env.app.HandleMagicRequests(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// Another email, asked from the code page, keeps where it goes.
+		b.get("/login/email/code").wantStatus(t, http.StatusOK).wantContains(t, `name="next" value="`+html.EscapeString(pending)+`"`)
+	}
+
+	byCode := env.browser()
+	ask(byCode, 2, "reading")
+	_, code := env.magicMail("ann@example.org")
+	p := byCode.post("/login/email/code", url.Values{"code": {code}})
+	if p.status != http.StatusSeeOther || p.location() != "/search?q=dune#shelf-2" {
+		t.Fatalf("code: %d %q", p.status, p.location())
+	}
+	if e, ok := env.entry("ann@example.org", 2); !ok || e.Shelf != shelves.Reading {
+		t.Fatalf("after the code: %+v %v", e, ok)
+	}
+
+	byLink := env.browser()
+	ask(byLink, 3, "read")
+	link, _ := env.magicMail("ann@example.org")
+	byLink.get(link).wantStatus(t, http.StatusOK)
+	if p := byLink.post(link, nil); p.status != http.StatusSeeOther || p.location() != "/search?q=dune#shelf-3" {
+		t.Fatalf("link: %d %q", p.status, p.location())
+	}
+	if e, ok := env.entry("ann@example.org", 3); !ok || e.Shelf != shelves.Read {
+		t.Fatalf("after the link: %+v %v", e, ok)
+	}
+
+	asker := env.browser()
+	ask(asker, 1, "read")
+	link, _ = env.magicMail("ann@example.org")
+	elsewhere := env.browser()
+	elsewhere.get(link).wantStatus(t, http.StatusOK)
+	if p := elsewhere.post(link, nil); p.status != http.StatusSeeOther || p.location() != "/" {
+		t.Fatalf("link in another browser: %d %q", p.status, p.location())
+	}
+	if _, ok := env.entry("ann@example.org", 1); ok {
+		t.Error("a link opened in another browser applied the asking browser's shelf change")
 	}
 }

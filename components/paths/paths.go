@@ -171,6 +171,15 @@ func RegisterNext(next string) string {
 	return Register + "?next=" + url.QueryEscape(next)
 }
 
+// MagicRequestNext is the sign-in-by-email page, carrying where the reader
+// was going (see RegisterNext).
+func MagicRequestNext(next string) string {
+	if next == "" || next == Home {
+		return MagicRequest
+	}
+	return MagicRequest + "?next=" + url.QueryEscape(next)
+}
+
 // RegisterValidateLink is where the sign-up form posts one field to check it.
 func RegisterValidateLink(field string) string {
 	return fill(RegisterValidate, ":field", url.PathEscape(field))
