@@ -453,7 +453,7 @@ func TestShelfSignInByEmailAndComeBack(t *testing.T) {
 		t.Helper()
 		env.clock.Advance(2 * time.Minute) // one email a minute per address
 		pending := fmt.Sprintf("/shelves/pending?book=%d&shelf=%s&back=%%2Fsearch%%3Fq%%3Ddune", book, shelf)
-		login := b.get("/login?next=" + url.QueryEscape(pending)).wantStatus(t, http.StatusOK)
+		login := b.get("/login?next="+url.QueryEscape(pending)).wantStatus(t, http.StatusOK)
 		href := `href="/login/email?next=` + html.EscapeString(url.QueryEscape(pending)) + `"`
 		login.wantContains(t, href)
 		b.get("/login/email?next="+url.QueryEscape(pending)).wantStatus(t, http.StatusOK).
