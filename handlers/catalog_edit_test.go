@@ -12,6 +12,7 @@ import (
 
 	"shelf/store"
 	"shelf/store/catalog"
+	"shelf/store/storetest"
 )
 
 // admin registers email and makes the account an admin.
@@ -187,7 +188,13 @@ func TestReadersCannotEditTheCatalog(t *testing.T) {
 // No input makes an admin route fail: every answer is a page or a
 // message, never a 500.
 func TestBookFormTakesAnyInput(t *testing.T) {
-	env := newTestEnv(t)
+	t.Run("sqlite", func(t *testing.T) { testBookFormTakesAnyInput(t, newTestEnv(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		testBookFormTakesAnyInput(t, newTestEnvOn(t, storetest.OpenPostgres(t), &clock{t: time.Now().UTC().Truncate(time.Millisecond)}, nil))
+	})
+}
+
+func testBookFormTakesAnyInput(t *testing.T, env *testEnv) {
 	env.addBooks(catalog.Book{Title: "Zebra Crossings", Authors: "Paula Grey"})
 	a := env.admin("admin@example.com")
 	values := []string{"", " ", "\x00", "\xff\xfe", "a\u202eb", strings.Repeat("x", 100_000), "-", "+1", "１９６５", "0x7E7",

@@ -203,12 +203,16 @@ const duplicateSuffix = "|#"
 // with one by their title ignoring (ASCII) case; a book with an ISBN whose
 // title differs from the one typed by more than case is not found.
 func (c *Catalog) Duplicates(ctx context.Context, title, authors string, exceptID int64) ([]Book, error) {
-	title, authors = strings.TrimSpace(title), strings.TrimSpace(authors)
-	if title == "" || authors == "" || len(title) > 4*MaxTitleLen || len(authors) > 4*MaxAuthorsLen ||
-		!utf8.ValidString(title) || !utf8.ValidString(authors) {
+	// Only text the save would take is looked for: anything else (a NUL,
+	// which PostgreSQL's text cannot hold, say) has its own field error.
+	title, msg := checkField(FieldTitle, title, time.Time{})
+	if msg != "" {
 		return nil, nil
 	}
-	title, authors = norm.NFC.String(title), norm.NFC.String(authors)
+	authors, msg = checkField(FieldAuthors, authors, time.Time{})
+	if msg != "" {
+		return nil, nil
+	}
 	key := titleKey(title, authors)
 	// The deliberate duplicates' keys start with key+duplicateSuffix: a
 	// range of bytes on SQLite; on PostgreSQL, whose text order follows

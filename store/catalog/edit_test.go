@@ -194,6 +194,8 @@ func TestDeliberateDuplicates(t *testing.T) {
 			{"The Hobbit", "Someone Else", nil},
 			{"", "Victor Hugo", nil},
 			{"Les Misérables\xff", "Victor Hugo", nil},
+			{"Les Misérables\x00", "Victor Hugo", nil}, // PostgreSQL's text cannot hold NUL
+			{"Les Misérables", "Victor\x00Hugo", nil},
 		} {
 			got, err := c.Duplicates(ctx, c2.title, c2.authors, 0)
 			if err != nil || !reflect.DeepEqual(got, c2.want) {

@@ -97,19 +97,12 @@ func Export(ctx context.Context, st *shelves.Store, userID int64, w io.Writer) e
 	if err != nil {
 		return err
 	}
-	var all []shelves.Item
-	for page := 1; ; page++ {
-		items, total, err := st.List(ctx, userID, shelves.ListOptions{Sort: shelves.ByAdded, Page: page, PerPage: shelves.MaxPerPage})
-		if err != nil {
-			return err
-		}
-		all = append(all, items...)
-		if len(items) == 0 || len(all) >= total {
-			break
-		}
+	all, err := st.All(ctx, userID)
+	if err != nil {
+		return err
 	}
-	for i := len(all) - 1; i >= 0; i-- {
-		if err := x.Write(all[i]); err != nil {
+	for _, it := range all {
+		if err := x.Write(it); err != nil {
 			return err
 		}
 	}

@@ -357,30 +357,14 @@ func (s *Store) List(ctx context.Context, userID int64, o ListOptions) ([]Item, 
 	perPage = min(perPage, MaxPerPage)
 	page := max(o.Page, 1)
 
-	q := `SELECT e.book_id, e.shelf, e.rating, e.note, e.added_at, e.updated_at, b.id, b.title, b.authors,
-		coalesce(b.year, 0), coalesce(b.isbn13, ''), b.language, coalesce(b.average_rating, 0), b.ratings_count
-		FROM shelf_entries e JOIN books b ON b.id = e.book_id WHERE e.user_id = $1`
+	q := sqlItems
 	args := []any{userID}
 	if o.Shelf != "" {
 		q += ` AND e.shelf = $2`
 		args = append(args, string(o.Shelf))
 	}
-	rows, err := s.db.Read.QueryContext(ctx, q, args...)
+	all, err := s.items(ctx, q, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("shelves: list: %w", err)
-	}
-	defer rows.Close()
-	var all []Item
-	for rows.Next() {
-		var it Item
-		b := &it.Book
-		it.Entry, err = scanEntry(rows, &b.ID, &b.Title, &b.Authors, &b.Year, &b.ISBN13, &b.Language, &b.AverageRating, &b.RatingsCount)
-		if err != nil {
-			return nil, 0, fmt.Errorf("shelves: list: %w", err)
-		}
-		all = append(all, it)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("shelves: list: %w", err)
 	}
 
@@ -426,6 +410,41 @@ func (s *Store) List(ctx context.Context, userID int64, o ListOptions) ([]Item, 
 		items = append(items, r.Item)
 	}
 	return items, total, nil
+}
+
+// sqlItems selects a reader's ($1) entries with their books.
+const sqlItems = `SELECT e.book_id, e.shelf, e.rating, e.note, e.added_at, e.updated_at, b.id, b.title, b.authors,
+		coalesce(b.year, 0), coalesce(b.isbn13, ''), b.language, coalesce(b.average_rating, 0), b.ratings_count
+		FROM shelf_entries e JOIN books b ON b.id = e.book_id WHERE e.user_id = $1`
+
+func (s *Store) items(ctx context.Context, q string, args ...any) ([]Item, error) {
+	rows, err := s.db.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var all []Item
+	for rows.Next() {
+		var it Item
+		b := &it.Book
+		it.Entry, err = scanEntry(rows, &b.ID, &b.Title, &b.Authors, &b.Year, &b.ISBN13, &b.Language, &b.AverageRating, &b.RatingsCount)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, it)
+	}
+	return all, rows.Err()
+}
+
+// All returns every book on the reader's shelves, oldest added first (the
+// order of a Goodreads export), in one read: an export pages through
+// nothing, so its cost grows with the reader's books, not their square.
+func (s *Store) All(ctx context.Context, userID int64) ([]Item, error) {
+	all, err := s.items(ctx, sqlItems+` ORDER BY e.added_at, e.book_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("shelves: all: %w", err)
+	}
+	return all, nil
 }
 
 // onShelvesBatch bounds an IN list (both backends limit parameters).
