@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -166,6 +167,11 @@ func (a *App) createAPIToken(c echo.Context) error {
 				"\u201c"+tok.Name+"\u201d, "+strings.Join(scopeNames(tok.Scopes), " ")+", expires "+tok.ExpiresAt.UTC().Format(displayTime))
 		})
 	})
+	if errors.Is(err, apitokens.ErrTooMany) {
+		m := a.formMeta(c, "Create an API token")
+		fe := apitokens.FieldErrors{"name": fmt.Sprintf("You already have %d tokens that work: revoke one you no longer use first.", apitokens.MaxActive)}
+		return render(c, http.StatusUnprocessableEntity, components.APITokenCreatePage(m, a.apiTokenFormView(c, name, rawDays, scopes, fe)))
+	}
 	if err != nil {
 		return err
 	}

@@ -162,3 +162,21 @@ func TestPasswordResetRevokesAPITokens(t *testing.T) {
 	env.api("GET", "/api/v1/auth-test/open", "Bearer "+secret).wantRefused(t, "a token after a password reset", 401, "invalid_token")
 	env.api("GET", "/api/v1/auth-test/open", "Bearer "+tr.AccessToken).wantRefused(t, "an access token after a password reset", 401, "invalid_token")
 }
+
+// An account full of working tokens is told to revoke one, and no token
+// is made nor mailed about.
+func TestAPITokenCapOnTheAccountPage(t *testing.T) {
+	env := newTestEnv(t)
+	const owner = "reader@example.com"
+	b := env.register(owner)
+	for range apitokens.MaxActive {
+		env.newPAT(owner, 0, apitokens.BooksRead)
+	}
+	b.reauth(paths.APITokens)
+	b.get(paths.APITokens).wantStatus(t, 200)
+	b.post(paths.APITokens, url.Values{"name": {"one more"}, "days": {"7"}, "scope": {"books:read"}}).
+		wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "revoke one you no longer use first", `value="one more"`)
+	if n := len(env.securityMails(owner)); n != 0 {
+		t.Errorf("%d mails for a token not made", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"shelf/store"
@@ -18,6 +19,10 @@ import (
 const (
 	DefaultDays = 30
 	MaxDays     = 365
+	// MaxActive is the most tokens an account holds at once (neither
+	// revoked nor expired): each one is a way in, and each creation mails
+	// the owner.
+	MaxActive = 50
 	// MaxName is the longest name, in characters.
 	MaxName = 100
 	// UsedEvery is how often, at most, a token's last use is written: a
@@ -31,6 +36,8 @@ var (
 	ErrUnknown = errors.New("apitokens: no such token")
 	ErrExpired = errors.New("apitokens: token expired")
 	ErrRevoked = errors.New("apitokens: token revoked")
+	// ErrTooMany: the account already holds MaxActive tokens.
+	ErrTooMany = fmt.Errorf("apitokens: at most %d active tokens an account", MaxActive)
 )
 
 // FieldErrors name each invalid field of a NewToken ("name", "scopes",
@@ -54,10 +61,13 @@ type NewToken struct {
 	Days   int // 0 means DefaultDays
 }
 
-// CleanName drops control characters and surrounding spaces from a name.
+// CleanName drops control and formatting characters (C0 and C1 controls,
+// direction overrides, zero-width characters) and surrounding spaces from
+// a name: it is shown on the account page and in mail, where such
+// characters could hide it or make it read as another.
 func CleanName(s string) string {
 	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
 			return -1
 		}
 		return r
@@ -67,7 +77,7 @@ func CleanName(s string) string {
 // CheckName returns what is wrong with a (cleaned) token's name, or "".
 func CheckName(name string) string {
 	switch {
-	case name == "":
+	case !strings.ContainsFunc(name, func(r rune) bool { return unicode.IsGraphic(r) && !unicode.IsSpace(r) }):
 		return "Give the token a name, to tell it apart from others."
 	case utf8.RuneCountInString(name) > MaxName:
 		return fmt.Sprintf("Use at most %d characters.", MaxName)
@@ -217,6 +227,14 @@ func (s *Store) Create(ctx context.Context, tx *sql.Tx, userID int64, n NewToken
 		return Token{}, "", fe
 	}
 	now := s.now()
+	var active int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2`,
+		userID, ts(now.UTC())).Scan(&active); err != nil {
+		return Token{}, "", fmt.Errorf("count tokens: %w", err)
+	}
+	if active >= MaxActive {
+		return Token{}, "", ErrTooMany
+	}
 	secret := Generate()
 	t := Token{UserID: userID, Name: n.Name, Prefix: displayPrefix(secret), Scopes: n.Scopes,
 		CreatedAt: now.UTC().Truncate(time.Millisecond), ExpiresAt: now.UTC().Add(time.Duration(n.Days) * 24 * time.Hour).Truncate(time.Millisecond)}

@@ -168,6 +168,12 @@ func TestCreateValidates(t *testing.T) {
 		field string
 	}{
 		{apitokens.NewToken{Name: " ", Scopes: []apitokens.Scope{apitokens.BooksRead}}, "name"},
+		// Names that would be invisible, or read as something else, on the
+		// account page and in mail.
+		{apitokens.NewToken{Name: "\u202e", Scopes: []apitokens.Scope{apitokens.BooksRead}}, "name"},
+		{apitokens.NewToken{Name: "\u200b\u200d\u2066", Scopes: []apitokens.Scope{apitokens.BooksRead}}, "name"},
+		{apitokens.NewToken{Name: "\u0085\u009b", Scopes: []apitokens.Scope{apitokens.BooksRead}}, "name"},
+		{apitokens.NewToken{Name: "\u00a0\u3000", Scopes: []apitokens.Scope{apitokens.BooksRead}}, "name"},
 		{apitokens.NewToken{Name: string(make([]rune, 101)), Scopes: []apitokens.Scope{apitokens.BooksRead}}, "name"},
 		{apitokens.NewToken{Name: "x"}, "scopes"},
 		{apitokens.NewToken{Name: "x", Scopes: []apitokens.Scope{"*"}}, "scopes"},
@@ -252,4 +258,47 @@ func TestPasswordResetRevokesAll(t *testing.T) {
 			t.Fatalf("bob's token version = %d, %v, want 0", v, err)
 		}
 	})
+}
+
+// Names keep what shows and lose the characters that could hide or
+// disguise it.
+func TestCleanName(t *testing.T) {
+	for in, want := range map[string]string{
+		"  deploy script ":       "deploy script",
+		"ci\u202e\u2066bot":       "cibot",
+		"a\u0000b\u0085c\u200bd": "abcd",
+		"caf\u00e9 \U0001F4DA":    "caf\u00e9 \U0001F4DA",
+		"bad\xffbyte":            "badbyte",
+	} {
+		if got := apitokens.CleanName(in); got != want {
+			t.Errorf("CleanName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// An account holds at most MaxActive working tokens; revoked and expired
+// ones do not count.
+func TestActiveTokensAreCapped(t *testing.T) {
+	f := newFixture(t, storetest.Open(t))
+	uid := f.user(t, "ann@example.org")
+	create := func() error {
+		return f.db.InTx(context.Background(), func(tx *sql.Tx) error {
+			_, _, err := f.tokens.Create(context.Background(), tx, uid, apitokens.NewToken{Name: "t", Scopes: []apitokens.Scope{apitokens.BooksRead}})
+			return err
+		})
+	}
+	for i := range apitokens.MaxActive {
+		if err := create(); err != nil {
+			t.Fatalf("token %d: %v", i+1, err)
+		}
+	}
+	if err := create(); !errors.Is(err, apitokens.ErrTooMany) {
+		t.Fatalf("token %d: %v, want ErrTooMany", apitokens.MaxActive+1, err)
+	}
+	if _, err := f.db.Write.Exec(`UPDATE api_tokens SET revoked_at = created_at WHERE id = (SELECT min(id) FROM api_tokens)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := create(); err != nil {
+		t.Fatalf("after revoking one: %v", err)
+	}
 }
