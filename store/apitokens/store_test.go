@@ -265,9 +265,9 @@ func TestPasswordResetRevokesAll(t *testing.T) {
 func TestCleanName(t *testing.T) {
 	for in, want := range map[string]string{
 		"  deploy script ":       "deploy script",
-		"ci\u202e\u2066bot":       "cibot",
+		"ci\u202e\u2066bot":      "cibot",
 		"a\u0000b\u0085c\u200bd": "abcd",
-		"caf\u00e9 \U0001F4DA":    "caf\u00e9 \U0001F4DA",
+		"caf\u00e9 \U0001F4DA":   "caf\u00e9 \U0001F4DA",
 		"bad\xffbyte":            "badbyte",
 	} {
 		if got := apitokens.CleanName(in); got != want {
