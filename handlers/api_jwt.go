@@ -97,7 +97,14 @@ func (a *App) exchangeToken(c echo.Context) error {
 	if _, err := rand.Read(jti); err != nil {
 		return err
 	}
-	scope := joinScopes(caller.Scopes)
+	// Services that verify the token see its scopes, not the owner's role.
+	var scopes []apitokens.Scope
+	for _, sc := range caller.Scopes {
+		if owner.IsAdmin || !sc.AdminOnly() {
+			scopes = append(scopes, sc)
+		}
+	}
+	scope := joinScopes(scopes)
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    a.issuer(),
