@@ -11,11 +11,13 @@ import (
 	"shelf/store/apitokens"
 )
 
-// The JSON API lives under paths.API. Its requests carry their credentials
-// in the Authorization header, never in cookies: sessions are not loaded
-// there, so a browser's cookies grant nothing, and no CSRF token is needed.
+// The JSON API lives under paths.API, with the key set that verifies its
+// access tokens (paths.JWKS) beside it. Its requests carry their
+// credentials in the Authorization header, never in cookies: sessions are
+// not loaded there, so a browser's cookies grant nothing, no CSRF token is
+// needed, and errors are problems, not pages.
 func isAPIPath(path string) bool {
-	return path == paths.API || strings.HasPrefix(path, paths.API+"/")
+	return path == paths.API || strings.HasPrefix(path, paths.API+"/") || path == paths.JWKS
 }
 
 // apiCaller is whom an API request acts for, set by the API's

@@ -20,12 +20,12 @@ type apiBookWritten struct {
 	PossibleDuplicates []apiBookJSON `json:"possible_duplicates"`
 }
 
-// readBookInput reads a book's fields from the body into in: only the
-// fields sent, each a string, but the year, a whole number or null.
-func readBookInput(c echo.Context, in *catalog.BookInput) (sent int, err error) {
+// readBookPatch reads a book's fields from the body: only the fields
+// sent, each a string, but the year, a whole number or null.
+func readBookPatch(c echo.Context) (p catalog.BookPatch, sent int, err error) {
 	members, err := readJSONObject(c)
 	if err != nil {
-		return 0, err
+		return p, 0, err
 	}
 	f := bodyFields{allowed: catalog.BookFields}
 	for _, m := range members {
@@ -34,10 +34,11 @@ func readBookInput(c echo.Context, in *catalog.BookInput) (sent int, err error) 
 		}
 		if m.Name == catalog.FieldYear {
 			if n, null, ok := f.integer(m, math.MinInt32, math.MaxInt32, true); ok {
-				in.Year = ""
+				year := ""
 				if !null {
-					in.Year = strconv.FormatInt(n, 10)
+					year = strconv.FormatInt(n, 10)
 				}
+				p.Year = &year
 			}
 			continue
 		}
@@ -47,16 +48,16 @@ func readBookInput(c echo.Context, in *catalog.BookInput) (sent int, err error) 
 		}
 		switch m.Name {
 		case catalog.FieldTitle:
-			in.Title = s
+			p.Title = &s
 		case catalog.FieldAuthors:
-			in.Authors = s
+			p.Authors = &s
 		case catalog.FieldISBN:
-			in.ISBN = s
+			p.ISBN = &s
 		case catalog.FieldLanguage:
-			in.Language = s
+			p.Language = &s
 		}
 	}
-	return len(members), f.problem()
+	return p, len(members), f.problem()
 }
 
 // bookFieldProblems turns the catalog's field errors into a 422, in the
@@ -88,12 +89,12 @@ func (a *App) apiBookCreate(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	var in catalog.BookInput
-	if _, err := readBookInput(c, &in); err != nil {
+	p, _, err := readBookPatch(c)
+	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	b, fe, err := a.Catalog.CreateBook(ctx, apiCallerFrom(c).UserID, in)
+	b, fe, err := a.Catalog.CreateBook(ctx, apiCallerFrom(c).UserID, p.Apply(catalog.BookInput{}))
 	if err != nil {
 		return catalogWriteProblem(err)
 	}
@@ -109,7 +110,8 @@ func (a *App) apiBookCreate(c echo.Context) error {
 }
 
 // apiBookUpdate serves PATCH /api/v1/books/{id}: an admin changes the
-// fields sent, and the others stay.
+// fields sent, and the others stay as they are when it is written (an edit
+// committed meanwhile is kept).
 func (a *App) apiBookUpdate(c echo.Context) error {
 	id, err := pathID(c, "id", catalog.MaxBookID, "book")
 	if err != nil {
@@ -118,20 +120,15 @@ func (a *App) apiBookUpdate(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	cur, err := a.Catalog.Get(ctx, id)
-	if err != nil {
-		return catalogWriteProblem(err)
-	}
-	in := cur.Input()
-	sent, err := readBookInput(c, &in)
+	p, sent, err := readBookPatch(c)
 	if err != nil {
 		return err
 	}
 	if sent == 0 {
 		return invalidFields(http.StatusUnprocessableEntity, []fieldProblem{{Field: "body", Detail: "must name at least one field to change"}})
 	}
-	b, fe, err := a.Catalog.UpdateBook(ctx, apiCallerFrom(c).UserID, id, in)
+	ctx := c.Request().Context()
+	b, fe, err := a.Catalog.PatchBook(ctx, apiCallerFrom(c).UserID, id, p)
 	if err != nil {
 		return catalogWriteProblem(err)
 	}

@@ -30,6 +30,9 @@ const (
 	// jwksMaxAge is how long the key set may be cached; keys are published
 	// jwtkeys.DefaultPublishAhead (longer) before they sign.
 	jwksMaxAge = 5 * time.Minute
+	// clockLeeway is how far instances on one database may disagree on
+	// the time.
+	clockLeeway = 5 * time.Second
 	// ctxAccessToken marks a caller authenticated by an access token.
 	ctxAccessToken = "shelf.api.access-token"
 )
@@ -94,7 +97,14 @@ func (a *App) exchangeToken(c echo.Context) error {
 	if _, err := rand.Read(jti); err != nil {
 		return err
 	}
-	scope := joinScopes(caller.Scopes)
+	// Services that verify the token see its scopes, not the owner's role.
+	var scopes []apitokens.Scope
+	for _, sc := range caller.Scopes {
+		if owner.IsAdmin || !sc.AdminOnly() {
+			scopes = append(scopes, sc)
+		}
+	}
+	scope := joinScopes(scopes)
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    a.issuer(),
@@ -137,9 +147,9 @@ func (a *App) jwtCaller(c echo.Context, raw string) (*apiCaller, error) {
 		jwt.WithIssuer(a.issuer()),
 		jwt.WithAudience(a.audience()),
 		jwt.WithTimeFunc(a.now),
-		// Instances on one database may disagree on the time by a little;
-		// a token issued by one must not be "issued in the future" at another.
-		jwt.WithLeeway(5*time.Second),
+		// A token issued by one instance must not be "issued in the
+		// future" at another.
+		jwt.WithLeeway(clockLeeway),
 		jwt.WithStrictDecoding(),
 	)
 	var claims accessClaims
@@ -171,7 +181,11 @@ func (a *App) jwtCaller(c echo.Context, raw string) (*apiCaller, error) {
 	case err != nil:
 		return nil, err
 	}
-	if strconv.FormatInt(owner.UserID, 10) != claims.Subject || owner.Version != claims.Version {
+	// An access token is issued after its personal token is made: one
+	// older than the token with its id was issued for another, since gone,
+	// whose id the database gave again.
+	if strconv.FormatInt(owner.UserID, 10) != claims.Subject || owner.Version != claims.Version ||
+		claims.IssuedAt == nil || claims.IssuedAt.Add(clockLeeway).Before(t.CreatedAt) {
 		return nil, refuse("The access token has been revoked.")
 	}
 	var scopes []apitokens.Scope

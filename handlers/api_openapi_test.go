@@ -82,6 +82,13 @@ func TestOpenAPIDocumentIsValid31(t *testing.T) {
 			served["HEAD "+path] = true
 		}
 	}
+	// Routes under the API's prefix that are not in the table (the token
+	// exchange) are served all the same.
+	for _, r := range env.app.echo.Routes() {
+		if isAPIPath(r.Path) {
+			served[r.Method+" "+openAPIPath(r.Path)] = true
+		}
+	}
 	for k := range served {
 		if !documented[k] {
 			t.Errorf("%s is served but not documented", k)

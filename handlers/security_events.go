@@ -16,6 +16,7 @@ import (
 	"shelf/components/paths"
 	"shelf/store"
 	"shelf/store/accounts"
+	"shelf/store/apitokens"
 	"shelf/store/outbox"
 	"shelf/store/passkeys"
 	"shelf/store/security"
@@ -234,6 +235,12 @@ func (a *App) securityNotMe(c echo.Context) error {
 		} else if n > 0 {
 			undone = strings.TrimSpace(undone + " " + passkeysRemovedSince(n))
 		}
+		// Or an API token, which works without the password.
+		if n, err := apitokens.RevokeCreatedSince(txCtx, tx, ev.UserID, ev.At, now); err != nil {
+			return err
+		} else if n > 0 {
+			undone = strings.TrimSpace(undone + " " + apiTokensRevokedSince(n))
+		}
 		if err := security.BlockPassword(txCtx, tx, ev.UserID, now); err != nil {
 			return err
 		}
@@ -265,6 +272,13 @@ func (a *App) securityNotMe(c echo.Context) error {
 		Message:     "Everyone has been signed out of your account. Signing in with a password is paused until you choose a new one; we have emailed you about it.",
 		ActionLabel: "Choose a new password", ActionURL: paths.ForgotPassword}
 	return render(c, http.StatusOK, components.OutcomePage(a.meta(c, o.Heading), o))
+}
+
+func apiTokensRevokedSince(n int64) string {
+	if n == 1 {
+		return "The API token made for your account since then was revoked."
+	}
+	return fmt.Sprintf("The %d API tokens made for your account since then were revoked.", n)
 }
 
 func passkeysRemovedSince(n int64) string {

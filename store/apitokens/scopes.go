@@ -25,3 +25,7 @@ func ParseScope(s string) (Scope, bool) {
 	}
 	return "", false
 }
+
+// AdminOnly reports whether the scope grants anything only when the
+// token's owner is an admin.
+func (s Scope) AdminOnly() bool { return s == BooksWrite }

@@ -343,6 +343,18 @@ func RevokeAll(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) err
 	return nil
 }
 
+// RevokeCreatedSince revokes, in tx, the account's active tokens made
+// after since, and reports how many: its owner said the sign-in or change
+// at since was not them, so no token made after it is theirs for certain.
+func RevokeCreatedSince(ctx context.Context, tx *sql.Tx, userID int64, since, now time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND created_at > $3 AND revoked_at IS NULL`,
+		ts(now), userID, ts(since))
+	if err != nil {
+		return 0, fmt.Errorf("revoke tokens made since: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // Version returns the account's token version: 0 until its tokens are
 // first revoked all at once, then one more each time.
 func (s *Store) Version(ctx context.Context, userID int64) (int64, error) {

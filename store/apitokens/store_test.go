@@ -302,3 +302,36 @@ func TestActiveTokensAreCapped(t *testing.T) {
 		t.Fatalf("after revoking one: %v", err)
 	}
 }
+
+// RevokeCreatedSince revokes the account's tokens made after a moment, not
+// those made before it nor another account's.
+func TestRevokeCreatedSince(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		uid, other := f.user(t, "a@example.com"), f.user(t, "b@example.com")
+		n := apitokens.NewToken{Name: "t", Scopes: []apitokens.Scope{apitokens.BooksRead}}
+		_, before := f.create(t, uid, n)
+		since := f.now
+		f.now = f.now.Add(time.Second)
+		_, after := f.create(t, uid, n)
+		_, others := f.create(t, other, n)
+		var revoked int64
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			revoked, err = apitokens.RevokeCreatedSince(ctx, tx, uid, since, f.now)
+			return err
+		})
+		if err != nil || revoked != 1 {
+			t.Fatalf("RevokeCreatedSince = %d, %v; want 1", revoked, err)
+		}
+		if _, _, err := f.tokens.Authenticate(ctx, after); !errors.Is(err, apitokens.ErrRevoked) {
+			t.Errorf("the token made since: %v, want ErrRevoked", err)
+		}
+		for _, s := range []string{before, others} {
+			if _, _, err := f.tokens.Authenticate(ctx, s); err != nil {
+				t.Errorf("a token that should stay: %v", err)
+			}
+		}
+	})
+}

@@ -383,7 +383,47 @@ func (c *Catalog) UpdateBook(ctx context.Context, actorUserID, id int64, in Book
 	if fe != nil {
 		return Book{}, fe, nil
 	}
+	return c.updateBook(ctx, actorUserID, id, func(Book) (Book, FieldErrors) { return b, nil })
+}
+
+// BookPatch changes some of a book's fields: those that are not nil, each
+// as BookInput has it.
+type BookPatch struct {
+	Title, Authors, ISBN, Year, Language *string
+}
+
+// Apply returns in with the fields p sets replaced.
+func (p BookPatch) Apply(in BookInput) BookInput {
+	for _, f := range []struct{ from, to *string }{
+		{p.Title, &in.Title}, {p.Authors, &in.Authors}, {p.ISBN, &in.ISBN}, {p.Year, &in.Year}, {p.Language, &in.Language},
+	} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	return in
+}
+
+// PatchBook changes the fields of the book id that p sets and keeps the
+// others as they are when it writes: it reads the book and writes it in one
+// transaction, so an edit committed meanwhile is never written over with
+// the values it replaced. The book it makes is validated whole, as
+// UpdateBook's; the rest is as UpdateBook.
+func (c *Catalog) PatchBook(ctx context.Context, actorUserID, id int64, p BookPatch) (Book, FieldErrors, error) {
+	return c.updateBook(ctx, actorUserID, id, func(before Book) (Book, FieldErrors) {
+		return p.Apply(before.Input()).Validate()
+	})
+}
+
+// errInvalidEdit ends an edit's transaction when the book it makes is not
+// valid; the FieldErrors are returned instead.
+var errInvalidEdit = errors.New("invalid edit")
+
+// updateBook writes, in one transaction, the book edit makes of the book id
+// as it is in that transaction.
+func (c *Catalog) updateBook(ctx context.Context, actorUserID, id int64, edit func(before Book) (Book, FieldErrors)) (Book, FieldErrors, error) {
 	var saved Book
+	var invalid FieldErrors
 	changed := false
 	err := c.retryCollisions(ctx, func(tx *sql.Tx) error {
 		before, err := ScanBook(tx.QueryRowContext(ctx, `SELECT `+SQLBookColumns+` FROM books WHERE id = $1 AND `+SQLVisibleBook, id))
@@ -392,6 +432,10 @@ func (c *Catalog) UpdateBook(ctx context.Context, actorUserID, id int64, in Book
 		}
 		if err != nil {
 			return err
+		}
+		b, fe := edit(before)
+		if invalid = fe; fe != nil {
+			return errInvalidEdit
 		}
 		saved = before
 		saved.Title, saved.Authors, saved.ISBN13, saved.Year, saved.Language = b.Title, b.Authors, b.ISBN13, b.Year, b.Language
@@ -414,6 +458,9 @@ func (c *Catalog) UpdateBook(ctx context.Context, actorUserID, id int64, in Book
 		}
 		return c.recordChange(ctx, tx, actorUserID, before, saved)
 	})
+	if errors.Is(err, errInvalidEdit) {
+		return Book{}, invalid, nil
+	}
 	if fe := isbnTaken(err); fe != nil {
 		return Book{}, fe, nil
 	}
