@@ -52,6 +52,22 @@ func bookInput(c echo.Context) catalog.BookInput {
 	}
 }
 
+// wasInput reads the book as the edit form showed it when opened (the
+// was_ fields), and whether the form sent them.
+func wasInput(c echo.Context) (catalog.BookInput, bool) {
+	form, err := c.FormParams()
+	if err != nil {
+		return catalog.BookInput{}, false
+	}
+	for _, f := range catalog.BookFields {
+		if _, ok := form["was_"+f]; !ok {
+			return catalog.BookInput{}, false
+		}
+	}
+	return catalog.BookInput{Title: form.Get("was_title"), Authors: form.Get("was_authors"), ISBN: form.Get("was_isbn"),
+		Year: form.Get("was_year"), Language: form.Get("was_language")}, true
+}
+
 // shownInput is in as the form shows it back: valid UTF-8.
 func shownInput(in catalog.BookInput) catalog.BookInput {
 	fix := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
@@ -139,13 +155,38 @@ func (a *App) updateBook(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	u, _ := a.currentUser(c)
+	ctx := c.Request().Context()
 	in := bookInput(c)
-	_, fe, err := a.Catalog.UpdateBook(c.Request().Context(), u.ID, id, in)
+	var fe catalog.FieldErrors
+	var err error
+	was, ok := wasInput(c)
+	if ok {
+		_, fe, err = a.Catalog.EditBook(ctx, u.ID, id, was, in)
+	} else {
+		// A form from before the was_ fields, or a script: every field as sent.
+		_, fe, err = a.Catalog.UpdateBook(ctx, u.ID, id, in)
+		if now, gerr := a.Catalog.Get(ctx, id); gerr == nil {
+			was = now.Input()
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.ErrNotFound
 	}
 	if fe != nil {
-		return a.renderBookForm(c, components.BookFormView{ID: id, Values: in, Errors: fe}, nil)
+		// A field changed here that someone else changed meanwhile now
+		// counts from its new value: saving again keeps this one.
+		if now, gerr := a.Catalog.Get(ctx, id); gerr == nil {
+			cur := now.Input()
+			for _, f := range []struct{ was, in, cur *string }{
+				{&was.Title, &in.Title, &cur.Title}, {&was.Authors, &in.Authors, &cur.Authors}, {&was.ISBN, &in.ISBN, &cur.ISBN},
+				{&was.Year, &in.Year, &cur.Year}, {&was.Language, &in.Language, &cur.Language},
+			} {
+				if *f.in != *f.was && *f.cur != *f.was {
+					*f.was = *f.cur
+				}
+			}
+		}
+		return a.renderBookForm(c, components.BookFormView{ID: id, Values: in, Errors: fe, Was: was}, nil)
 	}
 	if err != nil {
 		return err
@@ -197,7 +238,7 @@ func (a *App) bookAdminPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.renderBookAdmin(c, http.StatusOK, b, components.BookFormView{ID: id, Values: b.Input()})
+	return a.renderBookAdmin(c, http.StatusOK, b, components.BookFormView{ID: id, Values: b.Input(), Was: b.Input()})
 }
 
 func (a *App) renderBookAdmin(c echo.Context, status int, b catalog.Book, form components.BookFormView) error {

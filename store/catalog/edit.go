@@ -415,6 +415,43 @@ func (c *Catalog) PatchBook(ctx context.Context, actorUserID, id int64, p BookPa
 	})
 }
 
+// EditBook saves the form an admin opened on the book id, which then held
+// was, and sent back as in: only the fields they changed are written, so
+// another admin's edit of other fields, saved meanwhile, is kept. A field
+// they changed that someone else has changed too since is not written over:
+// the edit is refused with a FieldErrors naming it and its value now.
+func (c *Catalog) EditBook(ctx context.Context, actorUserID, id int64, was, in BookInput) (Book, FieldErrors, error) {
+	return c.updateBook(ctx, actorUserID, id, func(before Book) (Book, FieldErrors) {
+		now := before.Input()
+		var p BookPatch
+		conflicts := FieldErrors{}
+		for _, f := range []struct {
+			name             string
+			was, in, current string
+			set              **string
+		}{
+			{FieldTitle, was.Title, in.Title, now.Title, &p.Title},
+			{FieldAuthors, was.Authors, in.Authors, now.Authors, &p.Authors},
+			{FieldISBN, was.ISBN, in.ISBN, now.ISBN, &p.ISBN},
+			{FieldYear, was.Year, in.Year, now.Year, &p.Year},
+			{FieldLanguage, was.Language, in.Language, now.Language, &p.Language},
+		} {
+			if f.in == f.was {
+				continue // not changed in this form
+			}
+			if f.current != f.was && f.current != f.in {
+				conflicts[f.name] = fmt.Sprintf("Someone else changed this since you opened the form: it is now “%s”. Check it and save again.", f.current)
+				continue
+			}
+			*f.set = &f.in
+		}
+		if len(conflicts) > 0 {
+			return Book{}, conflicts
+		}
+		return p.Apply(now).Validate()
+	})
+}
+
 // errInvalidEdit ends an edit's transaction when the book it makes is not
 // valid; the FieldErrors are returned instead.
 var errInvalidEdit = errors.New("invalid edit")
