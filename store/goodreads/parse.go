@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"shelf/store/catalog"
 	"shelf/store/shelves"
 )
 
@@ -321,48 +322,17 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// toISBN13 returns s as a valid ISBN-13 (an ISBN-10 converted), or "".
+// toISBN13 returns s as a valid ISBN-13 (an ISBN-10 converted), or "":
+// the catalog's own rule.
 func toISBN13(s string) string {
-	switch {
-	case len(s) == 13 && isDigits(s) && (strings.HasPrefix(s, "978") || strings.HasPrefix(s, "979")) && isbn13Check(s[:12]) == s[12]:
-		return s
-	case len(s) == 10 && isDigits(s[:9]) && (isDigits(s[9:]) || s[9] == 'X'):
-		sum := 0
-		for i := 0; i < 10; i++ {
-			v := 10
-			if s[i] != 'X' {
-				v = int(s[i] - '0')
-			}
-			sum += (10 - i) * v
-		}
-		if sum%11 != 0 {
-			return ""
-		}
-		d := "978" + s[:9]
-		return d + string(isbn13Check(d))
+	if s == "" {
+		return ""
 	}
-	return ""
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
+	isbn, problem := catalog.ParseISBN(s)
+	if problem != "" {
+		return ""
 	}
-	return s != ""
-}
-
-func isbn13Check(d12 string) byte {
-	sum := 0
-	for i := 0; i < 12; i++ {
-		w := 1
-		if i%2 == 1 {
-			w = 3
-		}
-		sum += int(d12[i]-'0') * w
-	}
-	return byte('0' + (10-sum%10)%10)
+	return isbn
 }
 
 // badRecord is a record that cannot be read as CSV.
