@@ -187,15 +187,11 @@ func New(db *store.DB, now func() time.Time) *Store {
 	return &Store{db: db, now: now}
 }
 
-const timeLayout = "2006-01-02 15:04:05.000"
-
-func ts(t time.Time) string { return t.UTC().Format(timeLayout) }
-
 func parseTS(v sql.NullString) time.Time {
 	if !v.Valid || v.String == "" {
 		return time.Time{}
 	}
-	t, _ := time.Parse(timeLayout, v.String)
+	t, _ := store.ParseTime(v.String)
 	return t
 }
 
@@ -229,7 +225,7 @@ func (s *Store) Create(ctx context.Context, tx *sql.Tx, userID int64, n NewToken
 	now := s.now()
 	var active int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2`,
-		userID, ts(now.UTC())).Scan(&active); err != nil {
+		userID, store.FormatTime(now.UTC())).Scan(&active); err != nil {
 		return Token{}, "", fmt.Errorf("count tokens: %w", err)
 	}
 	if active >= MaxActive {
@@ -240,7 +236,7 @@ func (s *Store) Create(ctx context.Context, tx *sql.Tx, userID int64, n NewToken
 		CreatedAt: now.UTC().Truncate(time.Millisecond), ExpiresAt: now.UTC().Add(time.Duration(n.Days) * 24 * time.Hour).Truncate(time.Millisecond)}
 	err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, hash, prefix, name, scopes, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		userID, Hash(secret), t.Prefix, t.Name, joinScopes(t.Scopes), ts(t.CreatedAt), ts(t.ExpiresAt)).Scan(&t.ID)
+		userID, Hash(secret), t.Prefix, t.Name, joinScopes(t.Scopes), store.FormatTime(t.CreatedAt), store.FormatTime(t.ExpiresAt)).Scan(&t.ID)
 	if err != nil {
 		return Token{}, "", fmt.Errorf("create token: %w", err)
 	}
@@ -265,7 +261,7 @@ func scanToken(row interface{ Scan(...any) error }, extra ...any) (Token, error)
 // List returns the account's tokens, newest first: active ones, and those
 // revoked or expired within the last KeepListed.
 func (s *Store) List(ctx context.Context, userID int64) ([]Token, error) {
-	since := ts(s.now().Add(-KeepListed))
+	since := store.FormatTime(s.now().Add(-KeepListed))
 	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens t
 		WHERE t.user_id = $1 AND (t.revoked_at IS NULL OR t.revoked_at > $2) AND t.expires_at > $2
 		ORDER BY t.created_at DESC, t.id DESC`, userID, since)
@@ -303,7 +299,7 @@ func (s *Store) Revoke(ctx context.Context, userID, id int64) (bool, error) {
 	var revoked bool
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL`,
-			ts(s.now()), id, userID)
+			store.FormatTime(s.now()), id, userID)
 		if err != nil {
 			return err
 		}
@@ -333,7 +329,7 @@ func (s *Store) Revoke(ctx context.Context, userID, id int64) (bool, error) {
 // version, so that the access tokens issued for them stop working too. A
 // password reset calls it in its own transaction.
 func RevokeAll(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, ts(now), userID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, store.FormatTime(now), userID); err != nil {
 		return fmt.Errorf("revoke tokens: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO api_token_versions (user_id, version) VALUES ($1, 1)
@@ -348,7 +344,7 @@ func RevokeAll(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) err
 // at since was not them, so no token made after it is theirs for certain.
 func RevokeCreatedSince(ctx context.Context, tx *sql.Tx, userID int64, since, now time.Time) (int64, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND created_at > $3 AND revoked_at IS NULL`,
-		ts(now), userID, ts(since))
+		store.FormatTime(now), userID, store.FormatTime(since))
 	if err != nil {
 		return 0, fmt.Errorf("revoke tokens made since: %w", err)
 	}
@@ -447,7 +443,7 @@ func (s *Store) MarkUsed(ctx context.Context, t Token, from string, now time.Tim
 		return false, nil
 	}
 	res, err := s.db.Write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1, last_used_from = $2
-		WHERE id = $3 AND (last_used_at IS NULL OR last_used_at <= $4)`, ts(now), from, t.ID, ts(now.Add(-UsedEvery)))
+		WHERE id = $3 AND (last_used_at IS NULL OR last_used_at <= $4)`, store.FormatTime(now), from, t.ID, store.FormatTime(now.Add(-UsedEvery)))
 	if err != nil {
 		return false, fmt.Errorf("mark token used: %w", err)
 	}

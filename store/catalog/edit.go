@@ -645,7 +645,7 @@ func (c *Catalog) recordChange(ctx context.Context, tx *sql.Tx, actorUserID int6
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO book_changes (book_id, user_id, user_email, changed_at, action, before, after)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		after.ID, actorUserID, email, c.now().UTC().Format(timeLayout), action, string(bj), string(aj))
+		after.ID, actorUserID, email, store.FormatTime(c.now()), action, string(bj), string(aj))
 	if err != nil {
 		return err
 	}
@@ -664,9 +664,6 @@ func (c *Catalog) recordChange(ctx context.Context, tx *sql.Tx, actorUserID int6
 	}
 	return nil
 }
-
-// timeLayout is how times are stored, on both backends.
-const timeLayout = "2006-01-02 15:04:05.000"
 
 // fieldValues is b as the form's fields.
 func fieldValues(b Book) map[string]string {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"shelf/store"
 )
 
 // BookChange is one recorded change to a book: who made it, when, and each
@@ -46,7 +48,7 @@ func (c *Catalog) History(ctx context.Context, bookID int64) ([]BookChange, erro
 		if err := rows.Scan(&ch.ID, &ch.BookID, &ch.UserID, &ch.Email, &at, &action, &before, &after); err != nil {
 			return nil, fmt.Errorf("book history: %w", err)
 		}
-		if ch.At, err = time.Parse(timeLayout, at); err != nil {
+		if ch.At, err = store.ParseTime(at); err != nil {
 			return nil, fmt.Errorf("book history: change %d: %w", ch.ID, err)
 		}
 		ch.Created = action == "create"

@@ -68,10 +68,6 @@ func NewJobs(db *store.DB, now func() time.Time) *Jobs {
 	return &Jobs{db: db, now: now}
 }
 
-const timeLayout = "2006-01-02 15:04:05.000"
-
-func sqlTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
 const jobColumns = `id, user_id, file_name, state, attempts, rows_total, rows_done, report, error, created_at, updated_at`
 
 func scanJob(row interface{ Scan(...any) error }, extra ...any) (Job, error) {
@@ -82,10 +78,10 @@ func scanJob(row interface{ Scan(...any) error }, extra ...any) (Job, error) {
 		return Job{}, err
 	}
 	var err error
-	if j.CreatedAt, err = time.Parse(timeLayout, created); err != nil {
+	if j.CreatedAt, err = store.ParseTime(created); err != nil {
 		return Job{}, err
 	}
-	if j.UpdatedAt, err = time.Parse(timeLayout, updated); err != nil {
+	if j.UpdatedAt, err = store.ParseTime(updated); err != nil {
 		return Job{}, err
 	}
 	if report != "" {
@@ -101,7 +97,7 @@ func scanJob(row interface{ Scan(...any) error }, extra ...any) (Job, error) {
 // waiting or running already (ErrBusy). Older finished jobs beyond the
 // last few are deleted.
 func (s *Jobs) Create(ctx context.Context, userID int64, fileName string, data []byte) (Job, error) {
-	now := sqlTime(s.now())
+	now := store.FormatTime(s.now())
 	var j Job
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var busy int
@@ -174,7 +170,7 @@ func (s *Jobs) Claim(ctx context.Context) (j Job, ok bool, err error) {
 				ORDER BY id LIMIT 1 `+lock+`)
 			UPDATE import_jobs SET state = 'running', attempts = attempts + 1, updated_at = $1
 			WHERE id IN (SELECT id FROM due)
-			RETURNING `+jobColumns+`, data`, sqlTime(now), sqlTime(now.Add(-StaleAfter))), &data)
+			RETURNING `+jobColumns+`, data`, store.FormatTime(now), store.FormatTime(now.Add(-StaleAfter))), &data)
 		if errors.Is(err, sql.ErrNoRows) {
 			return Job{}, false, nil
 		}
@@ -198,7 +194,7 @@ var errLost = errors.New("import job taken over by another worker")
 // update writes a claimed job's columns, unless another claim has taken
 // it since (attempts differs).
 func (s *Jobs) update(ctx context.Context, j Job, set string, args ...any) error {
-	args = append([]any{j.ID, j.Attempts, sqlTime(s.now())}, args...)
+	args = append([]any{j.ID, j.Attempts, store.FormatTime(s.now())}, args...)
 	res, err := s.db.Write.ExecContext(ctx, `UPDATE import_jobs SET updated_at = $3, `+set+`
 		WHERE id = $1 AND attempts = $2 AND state = 'running'`, args...)
 	if err != nil {

@@ -85,12 +85,8 @@ func New(db *store.DB, seal *sealed.Keys, cfg Config) *Keyring {
 	return &Keyring{db: db, seal: seal, cfg: cfg}
 }
 
-const timeLayout = "2006-01-02 15:04:05.000"
-
-func ts(t time.Time) string { return t.UTC().Format(timeLayout) }
-
 func parseTS(s string) time.Time {
-	t, _ := time.Parse(timeLayout, s)
+	t, _ := store.ParseTime(s)
 	return t
 }
 
@@ -106,7 +102,7 @@ type querier interface {
 
 func (k *Keyring) load(ctx context.Context, q querier, now time.Time) ([]Key, error) {
 	rows, err := q.QueryContext(ctx, `SELECT kid, private_key, public_key, created_at, signs_from, signs_until, published_until
-		FROM jwt_keys WHERE published_until > $1 ORDER BY signs_from DESC, kid`, ts(now))
+		FROM jwt_keys WHERE published_until > $1 ORDER BY signs_from DESC, kid`, store.FormatTime(now))
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
@@ -214,7 +210,7 @@ func (k *Keyring) rotate(ctx context.Context, now time.Time) ([]Key, error) {
 		if cur, ok := signer(keys, now); ok {
 			from = cur.SignsUntil
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM jwt_keys WHERE published_until <= $1`, ts(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM jwt_keys WHERE published_until <= $1`, store.FormatTime(now)); err != nil {
 			return err
 		}
 		key, err := k.insert(ctx, tx, now, from)
@@ -249,7 +245,7 @@ func (k *Keyring) insert(ctx context.Context, tx *sql.Tx, now, from time.Time) (
 	_, err = tx.ExecContext(ctx, `INSERT INTO jwt_keys (kid, private_key, public_key, created_at, signs_from, signs_until, published_until)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		key.ID, k.seal.Seal(priv.Seed(), 0, bindingPurpose(key.ID)), []byte(pub),
-		ts(key.CreatedAt), ts(key.SignsFrom), ts(key.SignsUntil), ts(key.PublishedUntil))
+		store.FormatTime(key.CreatedAt), store.FormatTime(key.SignsFrom), store.FormatTime(key.SignsUntil), store.FormatTime(key.PublishedUntil))
 	return key, err
 }
 

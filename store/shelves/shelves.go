@@ -137,12 +137,6 @@ func New(db *store.DB, now func() time.Time) *Store {
 	return &Store{db: db, now: now}
 }
 
-const timeLayout = "2006-01-02 15:04:05.000"
-
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-func parseTime(s string) (time.Time, error) { return time.Parse(timeLayout, s) }
-
 const entryColumns = `book_id, shelf, rating, note, added_at, updated_at`
 
 func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error) {
@@ -153,10 +147,10 @@ func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error)
 	}
 	e.Shelf = Shelf(shelf)
 	var err error
-	if e.AddedAt, err = parseTime(added); err != nil {
+	if e.AddedAt, err = store.ParseTime(added); err != nil {
 		return Entry{}, err
 	}
-	if e.UpdatedAt, err = parseTime(updated); err != nil {
+	if e.UpdatedAt, err = store.ParseTime(updated); err != nil {
 		return Entry{}, err
 	}
 	return e, nil
@@ -182,7 +176,7 @@ func (s *Store) Put(ctx context.Context, userID, bookID int64, shelf Shelf) (Ent
 	if _, ok := ParseShelf(string(shelf)); !ok {
 		return Entry{}, ErrBadShelf
 	}
-	now := formatTime(s.now())
+	now := store.FormatTime(s.now())
 	// The SELECT adds nothing for an unknown or unpublished book, and
 	// RETURNING then returns no row. (SQLite needs the WHERE clause to
 	// parse ON CONFLICT after a SELECT.)
@@ -215,7 +209,7 @@ func (s *Store) update(ctx context.Context, userID, bookID int64, column string,
 		UPDATE shelf_entries SET `+column+` = $3,
 			updated_at = CASE WHEN `+column+` = $3 THEN updated_at ELSE $4 END
 		WHERE user_id = $1 AND book_id = $2
-		RETURNING `+entryColumns, userID, bookID, value, formatTime(s.now())))
+		RETURNING `+entryColumns, userID, bookID, value, store.FormatTime(s.now())))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, ErrNotShelved
 	}
@@ -548,7 +542,7 @@ func importEntry(ctx context.Context, tx *sql.Tx, userID int64, e Entry, now tim
 			added = now
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO shelf_entries (user_id, book_id, shelf, rating, note, added_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, userID, e.BookID, string(e.Shelf), e.Rating, e.Note, formatTime(added), formatTime(now))
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, userID, e.BookID, string(e.Shelf), e.Rating, e.Note, store.FormatTime(added), store.FormatTime(now))
 		if err != nil {
 			return 0, fmt.Errorf("shelves: import: %w", err)
 		}
@@ -563,7 +557,7 @@ func importEntry(ctx context.Context, tx *sql.Tx, userID int64, e Entry, now tim
 		return 0, nil
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE shelf_entries SET shelf = $3, rating = $4, note = $5, added_at = $6, updated_at = $7
-		WHERE user_id = $1 AND book_id = $2`, userID, e.BookID, string(e.Shelf), e.Rating, e.Note, formatTime(e.AddedAt), formatTime(now))
+		WHERE user_id = $1 AND book_id = $2`, userID, e.BookID, string(e.Shelf), e.Rating, e.Note, store.FormatTime(e.AddedAt), store.FormatTime(now))
 	if err != nil {
 		return 0, fmt.Errorf("shelves: import: %w", err)
 	}
