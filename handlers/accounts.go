@@ -245,8 +245,15 @@ func (a *App) login(c echo.Context) error {
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
+	return a.continueSignIn(c, next)
+}
+
+// continueSignIn sends a browser just signed in where it was going: through
+// the second step when the account has one, and finishing a pending shelf
+// change (afterSignIn).
+func (a *App) continueSignIn(c echo.Context, next string) error {
 	if a.secondStepPending(c) {
-		a.Sessions.Put(ctx, sessSecondNext, next)
+		a.Sessions.Put(c.Request().Context(), sessSecondNext, next)
 		return redirect(c, paths.TwoFactorLogin)
 	}
 	return redirect(c, a.afterSignIn(c, next))

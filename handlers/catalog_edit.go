@@ -162,21 +162,21 @@ func (a *App) updateBook(c echo.Context) error {
 	was, ok := wasInput(c)
 	if ok {
 		_, fe, err = a.Catalog.EditBook(ctx, u.ID, id, was, in)
-	} else {
-		// A form from before the was_ fields, or a script: every field as sent.
+	} else { // a form from before the was_ fields, or a script: every field as sent
 		_, fe, err = a.Catalog.UpdateBook(ctx, u.ID, id, in)
-		if now, gerr := a.Catalog.Get(ctx, id); gerr == nil {
-			was = now.Input()
-		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.ErrNotFound
 	}
 	if fe != nil {
-		// A field changed here that someone else changed meanwhile now
-		// counts from its new value: saving again keeps this one.
+		// The form shown again counts from the book as it is now where it
+		// has no was_ fields, and where a field changed here was changed
+		// meanwhile by someone else: saving again keeps this one.
 		if now, gerr := a.Catalog.Get(ctx, id); gerr == nil {
 			cur := now.Input()
+			if !ok {
+				was = cur
+			}
 			for _, f := range []struct{ was, in, cur *string }{
 				{&was.Title, &in.Title, &cur.Title}, {&was.Authors, &in.Authors, &cur.Authors}, {&was.ISBN, &in.ISBN, &cur.ISBN},
 				{&was.Year, &in.Year, &cur.Year}, {&was.Language, &in.Language, &cur.Language},

@@ -296,7 +296,7 @@ func (a *App) magicCode(c echo.Context) error {
 	var msg string
 	switch {
 	case err == nil:
-		return a.afterMagicSignIn(c, asked.next)
+		return a.continueSignIn(c, asked.next)
 	case errors.Is(err, magic.ErrWrongCode), errors.Is(err, magic.ErrUnknown):
 		msg = "That code is not right. " + triesLeft(left)
 	case errors.Is(err, magic.ErrTooMany):
@@ -321,17 +321,6 @@ func triesLeft(n int) string {
 		return "You can try " + strconv.Itoa(n) + " more times."
 	}
 	return ""
-}
-
-// afterMagicSignIn sends a browser just signed in by email where it was
-// going when it asked, as password sign-in does: through the second step
-// when the account has one, and finishing a pending shelf change.
-func (a *App) afterMagicSignIn(c echo.Context, next string) error {
-	if a.secondStepPending(c) {
-		a.Sessions.Put(c.Request().Context(), sessSecondNext, next)
-		return redirect(c, paths.TwoFactorLogin)
-	}
-	return redirect(c, a.afterSignIn(c, next))
 }
 
 // magicSignIn signs in u, remembered if asked (one factor: signIn asks for a second one where
@@ -391,7 +380,7 @@ func (a *App) magicLinkSignIn(c echo.Context) error {
 	if err != nil {
 		return a.magicLinkProblem(c, err)
 	}
-	return a.afterMagicSignIn(c, next)
+	return a.continueSignIn(c, next)
 }
 
 func (a *App) magicLinkProblem(c echo.Context, err error) error {
