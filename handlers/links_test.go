@@ -57,7 +57,7 @@ func TestLinkCreate(t *testing.T) {
 	}
 
 	// The form is prefilled by Share buttons.
-	b.get("/links/new?target=" + url.QueryEscape("/search?q=tolkien")).wantStatus(t, http.StatusOK).
+	b.get("/links/new?target="+url.QueryEscape("/search?q=tolkien")).wantStatus(t, http.StatusOK).
 		wantContains(t, `value="/search?q=tolkien"`)
 }
 
@@ -169,7 +169,7 @@ func TestLinkIDChecks(t *testing.T) {
 			t.Fatalf("%d links", n)
 		}
 		// Without JavaScript an alternative is a link to the form with it.
-		b.get("/links/new?id=tolkien-2&target=" + url.QueryEscape("https://example.com/")).wantStatus(t, http.StatusOK).
+		b.get("/links/new?id=tolkien-2&target="+url.QueryEscape("https://example.com/")).wantStatus(t, http.StatusOK).
 			wantContains(t, `value="tolkien-2"`, `value="https://example.com/"`)
 		b.get("/links/new?id=Tolkien").wantContains(t, "is taken")
 	})
