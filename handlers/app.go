@@ -20,6 +20,7 @@ import (
 	"shelf/store/apitokens"
 	"shelf/store/catalog"
 	"shelf/store/jwtkeys"
+	"shelf/store/links"
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
 	"shelf/store/sessions"
@@ -48,6 +49,11 @@ type App struct {
 	Mailer MailNotifier
 	// Shelves keeps readers' shelves (shelves.go), set up by New.
 	Shelves *shelves.Store
+	// Links keeps short links (links.go), set up by New.
+	Links *links.Store
+	// Previews, when set, is asked for a preview of each new external
+	// link, shown before leaving Shelf; nil-safe.
+	Previews LinkPreviews
 	// DevInbox catches all mail when no SMTP server is configured; nil
 	// otherwise, and then /dev/mail is a 404.
 	DevInbox *devinbox.Inbox
@@ -88,6 +94,8 @@ type App struct {
 	goodreads  goodreadsImports // Goodreads import jobs, see goodreads.go
 
 	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
+
+	linkLimits linkLimits // links made per reader and network per day
 }
 
 // Deps are what the App uses but does not own.
@@ -133,6 +141,11 @@ type Settings struct {
 	// ParseCORSOrigins).
 	APICORSOrigins []string
 
+	// LinksPerDay and LinksPerIPPerDay bound the short links a reader, and
+	// a client network, make in a day; DefaultLinksPerDay and
+	// DefaultLinksPerIPPerDay when zero.
+	LinksPerDay, LinksPerIPPerDay int
+
 	// JWTKeyRotation is how long each key signing the API's access tokens
 	// is used; jwtkeys.DefaultRotate (24 hours) when zero.
 	JWTKeyRotation time.Duration
@@ -167,6 +180,8 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.Shelves = shelves.New(a.DB, a.now)
+	a.Links = links.New(a.DB, a.BaseURL, a.now)
+	a.linkLimits = newLinkLimits(a, s.LinksPerDay, s.LinksPerIPPerDay)
 	a.setupAccounts()
 	a.apiTokens = apitokens.New(a.DB, a.now)
 	a.apiLimiter = newTokenLimiter(apiLimitPer, apiLimitWindow)

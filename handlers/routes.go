@@ -71,6 +71,9 @@ func (a *App) routes() *echo.Echo {
 	a.catalogEditRoutes(e)
 	a.goodreadsRoutes(e)
 	a.apiRoutes(e)
+	a.linkRoutes(e)
+
+	a.reserveRouteSegments(e) // last: every route's first segment
 
 	return e
 }
