@@ -447,4 +447,3 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
-

@@ -268,4 +268,3 @@ func (p *proxy) untrack(conns ...net.Conn) {
 		c.Close()
 	}
 }
-

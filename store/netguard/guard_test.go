@@ -55,9 +55,9 @@ func TestCheckAddr(t *testing.T) {
 		{"64:ff9b::a9fe:a9fe", "link-local"}, // 169.254.169.254
 		{"64:ff9b::10.1.2.3", "private"},
 		{"64:ff9b:1::1", "NAT64"},
-		{"2002:7f00:1::1", "loopback"},   // 6to4 of 127.0.0.1
+		{"2002:7f00:1::1", "loopback"},      // 6to4 of 127.0.0.1
 		{"2002:a9fe:a9fe::1", "link-local"}, // 6to4 of 169.254.169.254
-		{"2002:c0a8:0101::1", "private"}, // 6to4 of 192.168.1.1
+		{"2002:c0a8:0101::1", "private"},    // 6to4 of 192.168.1.1
 		{"2001:db8::1", "documentation"},
 		{"2001::1", "reserved"}, // Teredo
 		{"100::1", "discard"},
