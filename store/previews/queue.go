@@ -69,8 +69,9 @@ func ValidKey(key string) bool {
 
 // Queue keeps previews and their capture jobs.
 type Queue struct {
-	db  *store.DB
-	now func() time.Time
+	db   *store.DB
+	now  func() time.Time
+	wake chan struct{} // a new job: wakes this process's worker
 }
 
 // NewQueue returns the previews over db; now is the clock (time.Now when
@@ -79,7 +80,7 @@ func NewQueue(db *store.DB, now func() time.Time) *Queue {
 	if now == nil {
 		now = time.Now
 	}
-	return &Queue{db: db, now: now}
+	return &Queue{db: db, now: now, wake: make(chan struct{}, 1)}
 }
 
 const previewColumns = `key, url, status, title, description, final_url, width, height, error, attempts, updated_at`
@@ -105,10 +106,16 @@ func scanPreview(row interface{ Scan(...any) error }) (Preview, error) {
 func (q *Queue) Enqueue(ctx context.Context, url string) (Preview, error) {
 	now := store.FormatTime(q.now())
 	key := KeyOf(url)
-	_, err := q.db.Write.ExecContext(ctx, `INSERT INTO previews (key, url, status, next_attempt_at, created_at, updated_at)
+	res, err := q.db.Write.ExecContext(ctx, `INSERT INTO previews (key, url, status, next_attempt_at, created_at, updated_at)
 		VALUES ($1, $2, 'pending', $3, $3, $3) ON CONFLICT (key) DO NOTHING`, key, url, now)
 	if err != nil {
 		return Preview{}, fmt.Errorf("enqueue preview: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
 	}
 	p, ok, err := q.get(ctx, q.db.Write, key)
 	if err == nil && !ok {
