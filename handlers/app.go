@@ -21,6 +21,7 @@ import (
 	"shelf/store/catalog"
 	"shelf/store/jwtkeys"
 	"shelf/store/outbox/devinbox"
+	"shelf/store/previews"
 	"shelf/store/search"
 	"shelf/store/sessions"
 	"shelf/store/shelves"
@@ -88,6 +89,10 @@ type App struct {
 	goodreads  goodreadsImports // Goodreads import jobs, see goodreads.go
 
 	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
+
+	// PreviewQueue keeps page previews of external links (previews.go);
+	// from Deps, or made by New.
+	PreviewQueue *previews.Queue
 }
 
 // Deps are what the App uses but does not own.
@@ -103,6 +108,9 @@ type Deps struct {
 	DevInbox *devinbox.Inbox
 	// Now is the clock for tokens, sessions and limits; time.Now when nil.
 	Now func() time.Time
+	// Previews is the queue of page previews, shared with the worker that
+	// captures them; New makes one when nil.
+	Previews *previews.Queue
 }
 
 // Settings configure the App; zero values get defaults.
@@ -154,7 +162,7 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a := &App{DB: d.DB, Catalog: d.Catalog, Search: d.Search, Logger: d.Logger, BaseURL: s.BaseURL,
 		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
-		TrustedProxies: s.TrustedProxies, MailFrom: s.MailFrom}
+		TrustedProxies: s.TrustedProxies, MailFrom: s.MailFrom, PreviewQueue: d.Previews}
 	a.APICORSOrigins = s.APICORSOrigins
 	if a.Catalog != nil && a.Search != nil {
 		a.Catalog.SetChangeHooks(a.Search.CatalogHooks()) // edits are searchable at once

@@ -71,6 +71,7 @@ func (a *App) routes() *echo.Echo {
 	a.catalogEditRoutes(e)
 	a.goodreadsRoutes(e)
 	a.apiRoutes(e)
+	a.previewRoutes(e)
 
 	return e
 }

@@ -55,6 +55,9 @@ type config struct {
 	// APICORSOrigins may call the JSON API from their scripts
 	// (SHELF_API_CORS_ORIGINS); none turns CORS off.
 	APICORSOrigins []string
+
+	// Previews sets up page previews of external links (previews.go).
+	Previews previewConfig
 }
 
 // positiveDuration parses a Go duration ("12h", "90m") that must be > 0.
@@ -183,7 +186,7 @@ func (c *config) settings() []setting {
 			c.APICORSOrigins = origins
 			return err
 		}},
-	}, c.Mail.settings()...)
+	}, append(c.Mail.settings(), c.Previews.settings()...)...)
 }
 
 // loadConfig parses args and the environment. Unknown SHELF_* variables and
