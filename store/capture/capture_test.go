@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"shelf/store/netguard"
 )
 
@@ -446,4 +448,29 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestChromiumRestarts: when Chromium dies, the next capture starts a new
+// one.
+func TestChromiumRestarts(t *testing.T) {
+	needBrowser(t)
+	if _, err := testBrowser.Page(context.Background(), publicURL+"/page"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := testBrowser.browser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := chromedp.FromContext(ctx).Browser.Process()
+	if err := proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	proc.Wait()
+	shot, err := testBrowser.Page(context.Background(), publicURL+"/page")
+	if err != nil || shot.Title != "A test page" {
+		t.Fatalf("after chromium died: %q, %v", shot.Title, err)
+	}
+	if ctx2, _ := testBrowser.browser(); ctx2 == ctx {
+		t.Error("still the dead browser")
+	}
 }
