@@ -391,6 +391,10 @@ func (b *Browser) Page(ctx context.Context, pageURL string) (Shot, error) {
 	if reason, ok := px.refusal(hostPort(lastMain)); ok {
 		return Shot{}, &RefusedError{Reason: reason}
 	}
+	if reason, ok := px.failure(hostPort(lastMain)); ok {
+		// The proxy's "bad gateway" is no page to show.
+		return Shot{}, fmt.Errorf("could not reach %s: %s", hostPort(lastMain), reason)
+	}
 	if tooMany {
 		b.cfg.Logger.Warn("capture refused", "url", pageURL, "reason", "too many redirects")
 		return Shot{}, &RefusedError{Reason: "more than " + strconv.Itoa(b.cfg.MaxRedirects) + " redirects"}

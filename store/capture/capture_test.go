@@ -127,7 +127,8 @@ func runTests(m *testing.M) int {
 		}
 	}()
 
-	allow, _ := netguard.ParseAllowlist("127.0.0.2:" + strconv.Itoa(port))
+	// 127.0.0.3, where nothing listens, stands for a public host that is down.
+	allow, _ := netguard.ParseAllowlist("127.0.0.2:" + strconv.Itoa(port) + ", 127.0.0.3")
 	log := slog.New(slog.NewTextHandler(testLog, nil))
 	testBrowser = New(Config{Guard: &netguard.Guard{Resolver: resolver, Allow: allow, Logger: log}, Logger: log, MaxRedirects: 5})
 	defer testBrowser.Close()
@@ -372,6 +373,19 @@ func TestPageRebinding(t *testing.T) {
 		t.Errorf("second capture after rebinding: %v, want refused", err)
 	}
 	noCanaryHits(t)
+}
+
+// TestPageUnreachable: a host that does not answer is an error that may
+// pass, not a capture of the proxy's error page.
+func TestPageUnreachable(t *testing.T) {
+	needBrowser(t)
+	for _, u := range []string{"http://127.0.0.3:9/", "https://127.0.0.3:9/"} {
+		shot, err := testBrowser.Page(context.Background(), u)
+		var refused *RefusedError
+		if err == nil || errors.As(err, &refused) {
+			t.Errorf("Page(%s) = %q, %v; want an error that may pass", u, shot.Title, err)
+		}
+	}
 }
 
 func TestPageTimeout(t *testing.T) {

@@ -32,6 +32,7 @@ type proxy struct {
 
 	mu      sync.Mutex
 	refused map[string]string // host:port refused → why
+	failed  map[string]string // host:port not reached → why
 	tunnels map[net.Conn]struct{}
 	closed  bool
 }
@@ -44,7 +45,7 @@ func startProxy(guard *netguard.Guard, log *slog.Logger, budget int64) (*proxy, 
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{guard: guard, log: log, ln: ln, refused: map[string]string{}, tunnels: map[net.Conn]struct{}{}}
+	p := &proxy{guard: guard, log: log, ln: ln, refused: map[string]string{}, failed: map[string]string{}, tunnels: map[net.Conn]struct{}{}}
 	p.budget.Store(budget)
 	p.transport = &http.Transport{
 		Proxy: nil, // never another proxy from the environment
@@ -88,15 +89,27 @@ func (p *proxy) refusal(hostport string) (string, bool) {
 	return r, ok
 }
 
+// failure is why host:port could not be reached, if it could not.
+func (p *proxy) failure(hostport string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r, ok := p.failed[strings.ToLower(hostport)]
+	return r, ok
+}
+
 func (p *proxy) dial(ctx context.Context, network, addr, about string) (net.Conn, error) {
 	if p.over.Load() {
 		return nil, errOverBudget
 	}
 	conn, err := p.guard.DialFor(ctx, network, addr, about)
-	if err != nil && netguard.IsRefused(err) {
+	if err != nil {
+		seen := p.failed
+		if netguard.IsRefused(err) {
+			seen = p.refused
+		}
 		p.mu.Lock()
-		if _, seen := p.refused[strings.ToLower(addr)]; !seen {
-			p.refused[strings.ToLower(addr)] = err.Error()
+		if _, ok := seen[strings.ToLower(addr)]; !ok {
+			seen[strings.ToLower(addr)] = err.Error()
 		}
 		p.mu.Unlock()
 	}

@@ -99,15 +99,27 @@ func scanPreview(row interface{ Scan(...any) error }) (Preview, error) {
 	return p, err
 }
 
+// MaxURL is the longest URL a preview is kept for.
+const MaxURL = 4096
+
+// ErrURLTooLong is returned by Enqueue for a URL longer than MaxURL.
+var ErrURLTooLong = errors.New("previews: URL too long")
+
 // Enqueue asks for url's preview and returns it as it now stands: a new
 // one is pending and due at once; an existing one, ready, pending or
-// failed, is left as it is. The caller checks url (an absolute http(s)
+// failed, is left as it is, except one that failed because previews were
+// off, which is tried again. The caller checks url (an absolute http(s)
 // URL); the capture checks where it leads.
 func (q *Queue) Enqueue(ctx context.Context, url string) (Preview, error) {
+	if len(url) > MaxURL {
+		return Preview{}, ErrURLTooLong
+	}
 	now := store.FormatTime(q.now())
 	key := KeyOf(url)
 	res, err := q.db.Write.ExecContext(ctx, `INSERT INTO previews (key, url, status, next_attempt_at, created_at, updated_at)
-		VALUES ($1, $2, 'pending', $3, $3, $3) ON CONFLICT (key) DO NOTHING`, key, url, now)
+		VALUES ($1, $2, 'pending', $3, $3, $3)
+		ON CONFLICT (key) DO UPDATE SET status = 'pending', attempts = 0, error = '', next_attempt_at = $3, updated_at = $3
+		WHERE previews.status = 'failed' AND previews.error = $4`, key, url, now, OffReason)
 	if err != nil {
 		return Preview{}, fmt.Errorf("enqueue preview: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,6 +176,9 @@ func TestFailuresAreVisibleAndFinal(t *testing.T) {
 		if p := get(t, q, down); p.Status != previews.Failed || p.Error != "e3" || p.Attempts != 3 {
 			t.Errorf("down: %+v", p)
 		}
+		if p, _ := q.Enqueue(ctx, refused); p.Status != previews.Failed {
+			t.Errorf("a refused preview asked for again: %+v", p)
+		}
 		if f.calls[down] != 3 || f.calls[refused] != 1 {
 			t.Errorf("captures: %v", f.calls)
 		}
@@ -196,6 +200,17 @@ func TestPreviewsOff(t *testing.T) {
 		w.RunOnce(ctx)
 		if p := get(t, q, "https://example.org/"); p.Status != previews.Failed || p.Error != previews.OffReason {
 			t.Errorf("no chromium: %+v", p)
+		}
+		// Once the server can capture, asking again tries again.
+		if p, err := q.Enqueue(ctx, "https://example.org/"); err != nil || p.Status != previews.Pending || p.Attempts != 0 {
+			t.Errorf("asked again with previews on: %+v, %v", p, err)
+		}
+		(&previews.Worker{Queue: q, Capture: &fakeCapture{}}).RunOnce(ctx)
+		if p := get(t, q, "https://example.org/"); p.Status != previews.Ready {
+			t.Errorf("after previews came on: %+v", p)
+		}
+		if _, err := q.Enqueue(ctx, "https://example.org/"+strings.Repeat("x", previews.MaxURL)); !errors.Is(err, previews.ErrURLTooLong) {
+			t.Errorf("a very long URL: %v", err)
 		}
 	})
 }
