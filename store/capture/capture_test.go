@@ -379,7 +379,13 @@ func TestPageRebinding(t *testing.T) {
 // pass, not a capture of the proxy's error page.
 func TestPageUnreachable(t *testing.T) {
 	needBrowser(t)
-	for _, u := range []string{"http://127.0.0.3:9/", "https://127.0.0.3:9/"} {
+	ln, err := net.Listen("tcp", "127.0.0.3:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	ln.Close()
+	for _, u := range []string{"http://" + down + "/", "https://" + down + "/"} {
 		shot, err := testBrowser.Page(context.Background(), u)
 		var refused *RefusedError
 		if err == nil || errors.As(err, &refused) {
