@@ -49,7 +49,7 @@ func (a *App) previewImage(c echo.Context) error {
 	h.Set("ETag", etag)
 	// A key names one URL, and its image changes only if it is captured
 	// again, which the ETag tells.
-	h.Set("Cache-Control", "public, max-age=86400")
+	h.Set("Cache-Control", "public, max-age=604800")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'")
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && match == etag {

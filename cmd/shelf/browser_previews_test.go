@@ -20,8 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"shelf/components/paths"
-	"shelf/store"
-	"shelf/store/previews"
+	"shelf/store/netguard"
 )
 
 func TestBrowserPreviews(t *testing.T) {
@@ -38,14 +37,11 @@ func TestBrowserPreviews(t *testing.T) {
 			<body style="margin:0;background:#2a6"><h1 style="font-size:80px">Review</h1><img src="%s/spy.png">`,
 			strings.Repeat("x", 120), canary)
 	}))
-	s := startShelfServer(t, "SHELF_PREVIEW_ALLOW="+strings.TrimPrefix(page, "http://"), "SHELF_CHROMIUM="+c.exe)
-
-	db, err := store.Open(context.Background(), s.DB)
+	allow, err := netguard.ParseAllowlist(strings.TrimPrefix(page, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	q := previews.NewQueue(db, nil)
+	base, q, logs := previewServer(t, previewConfig{Allow: allow, Chromium: c.exe})
 	ready, err := q.Enqueue(context.Background(), page+"/review")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +56,7 @@ func TestBrowserPreviews(t *testing.T) {
 		tab := newIncognitoTab(t, browser)
 		runStep(t, tab, "open the preview", 15*time.Second,
 			chromedp.EmulateViewport(width, 800),
-			chromedp.Navigate(s.URL+paths.PreviewFragmentLink(ready.Key)))
+			chromedp.Navigate(base+paths.PreviewFragmentLink(ready.Key)))
 		if i == 0 {
 			if got := evalJS[string](t, tab, `document.querySelector('.link-preview').dataset.status`); got != "pending" {
 				t.Errorf("first look: status %q, want pending", got)
@@ -79,14 +75,14 @@ func TestBrowserPreviews(t *testing.T) {
 
 	tab := newIncognitoTab(t, browser)
 	runStep(t, tab, "open the refused preview", 15*time.Second,
-		chromedp.Navigate(s.URL+paths.PreviewFragmentLink(refused.Key)))
+		chromedp.Navigate(base+paths.PreviewFragmentLink(refused.Key)))
 	waitJS(t, tab, "the refusal", 20*time.Second,
 		`(() => { const p = document.querySelector('.link-preview[data-status=failed]');
 			return !!p && p.textContent.includes('refused: loopback address 127.0.0.1'); })()`)
 	if n := canaryHits.Load(); n != 0 {
 		t.Errorf("the canary was reached %d times", n)
 	}
-	if s.Logs.Count("connection refused by the guard", canary) == 0 {
+	if logs.Count("connection refused by the guard", canary) == 0 {
 		t.Errorf("no refusal of %s logged", canary)
 	}
 }

@@ -3,32 +3,59 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"shelf/components/paths"
+	"shelf/handlers"
 	"shelf/store"
 	"shelf/store/previews"
 )
 
+// previewServer serves the previews routes of an App over a fresh database,
+// with the preview worker that serve starts: no catalog, no search, for
+// speed.
+func previewServer(t *testing.T, cfg previewConfig) (baseURL string, q *previews.Queue, logs *syncBuffer) {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	logs = &syncBuffer{}
+	log := newLogger(logs)
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 2
+	}
+	pv := startPreviews(cfg, db, log)
+	t.Cleanup(pv.Stop)
+	base, _ := url.Parse("http://shelf.test")
+	app, err := handlers.New(handlers.Deps{DB: db, Logger: log, Previews: pv.Queue},
+		handlers.Settings{BaseURL: base, SecretKey: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app)
+	t.Cleanup(srv.Close)
+	return srv.URL, pv.Queue, logs
+}
+
 // TestPreviewsWithoutChromium: a server without Chromium runs as ever, and
 // its previews say that previews are off, at once and for good.
 func TestPreviewsWithoutChromium(t *testing.T) {
-	s := startShelfServer(t, "SHELF_CHROMIUM=/nonexistent/chromium")
-	if s.Logs.Count("page previews are off") != 1 {
-		t.Errorf("no word that previews are off:\n%s", tailLines(s.Logs.String(), 20))
+	base, q, logs := previewServer(t, previewConfig{Chromium: "/nonexistent/chromium"})
+	if logs.Count("page previews are off") != 1 {
+		t.Errorf("no word that previews are off:\n%s", logs.String())
 	}
-	db, err := store.Open(context.Background(), s.DB)
+	p, err := q.Enqueue(context.Background(), "https://example.com/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	p, err := previews.NewQueue(db, nil).Enqueue(context.Background(), "https://example.com/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := newClient(t, s.URL)
+	client := newClient(t, base)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		status, body, _ := client.get(paths.PreviewFragmentLink(p.Key))
@@ -38,7 +65,7 @@ func TestPreviewsWithoutChromium(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the preview does not say previews are off: %d\n%s", status, body)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
