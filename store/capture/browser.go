@@ -279,12 +279,10 @@ func (b *Browser) open(ctx context.Context, proxyURL string) (*session, error) {
 	return s, nil
 }
 
-// guardRequests pauses every request of the tab (Fetch interception) and
-// lets through only http(s) and WebSockets, which go through the proxy,
-// and the main document's navigations up to maxHops: one, plus its
-// redirects. allow lets other schemes of the main document through
-// (RenderHTML's data: URL). It returns the last URL the main document
-// asked for and whether the hops ran out.
+// requestGuard watches a tab's requests (Fetch interception): it lets
+// through only http(s) and WebSockets, which go through the proxy, and the
+// main document's navigations up to a cap (one, plus its redirects), and
+// remembers the last URL the main document asked for.
 type requestGuard struct {
 	mu       sync.Mutex
 	lastMain string
@@ -299,6 +297,10 @@ func (g *requestGuard) state() (lastMain string, tooMany bool, scheme string) {
 	return g.lastMain, g.tooMany, g.scheme
 }
 
+// startRequestGuard pauses every request of the tab and decides on it:
+// maxHops caps the main document's navigations; allowMain lets other
+// schemes of the main document through (RenderHTML's data: URL); refuseAll
+// refuses everything else.
 func startRequestGuard(s *session, maxHops int, allowMain func(*url.URL) bool, refuseAll bool, log *slog.Logger) (*requestGuard, error) {
 	g := &requestGuard{}
 	c := chromedp.FromContext(s.tab)

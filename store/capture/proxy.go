@@ -144,7 +144,8 @@ func removeHopHeaders(h http.Header) {
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.guard == nil {
-		p.log.Warn("capture request refused", "url", r.RequestURI, "reason", "no network here")
+		// Chromium's own traffic (updates, sign-in) lands here too.
+		p.log.Warn("request refused: no network outside a page capture", "url", truncate(r.RequestURI, 300))
 		http.Error(w, "refused", http.StatusForbidden)
 		return
 	}
