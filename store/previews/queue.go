@@ -242,6 +242,14 @@ func (q *Queue) Retry(ctx context.Context, worker, key string, next time.Time, r
 		key, worker, truncate(reason, 500), store.FormatTime(next), store.FormatTime(q.now()))
 }
 
+// Release hands job key back untried (its worker is stopping): due at
+// once, and the claim not counted as an attempt.
+func (q *Queue) Release(ctx context.Context, worker, key string) error {
+	now := store.FormatTime(q.now())
+	return q.finish(ctx, `UPDATE previews SET attempts = attempts - 1, next_attempt_at = $3, lease_until = '', claimed_by = '', updated_at = $3
+		WHERE key = $1 AND claimed_by = $2 AND status = 'pending'`, key, worker, now)
+}
+
 // Fail records that job key failed for good, for reason.
 func (q *Queue) Fail(ctx context.Context, worker, key, reason string) error {
 	return q.finish(ctx, `UPDATE previews SET status = 'failed', error = $3, lease_until = '', claimed_by = '', updated_at = $4

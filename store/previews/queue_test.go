@@ -257,6 +257,31 @@ func TestSurvivesRestart(t *testing.T) {
 	})
 }
 
+// TestStoppingHandsJobsBack: a worker stopped mid-capture hands its job
+// back, due at once and its attempt not counted.
+func TestStoppingHandsJobsBack(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		c := newClock()
+		q := previews.NewQueue(db, c.now)
+		url := "https://example.com/stop"
+		q.Enqueue(context.Background(), url)
+		f := &fakeCapture{block: make(chan struct{}), called: make(chan string, 1)}
+		w := &previews.Worker{Queue: q, Capture: f}
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { w.RunOnce(ctx); close(done) }()
+		<-f.called
+		stop()
+		<-done
+		if p := get(t, q, url); p.Status != previews.Pending || p.Attempts != 0 || p.Error != "" {
+			t.Errorf("after stopping: %+v", p)
+		}
+		if n, _ := (&previews.Worker{Queue: q, Capture: &fakeCapture{}}).RunOnce(context.Background()); n != 1 {
+			t.Error("not due at once")
+		}
+	})
+}
+
 // reopen opens db's database again: a new process's connections.
 func reopen(t *testing.T, db *store.DB) *store.DB {
 	t.Helper()

@@ -135,7 +135,7 @@ func (w *Worker) do(ctx context.Context, j Job) error {
 		return w.Queue.Fail(ctx, w.id, j.Key, OffReason)
 	case ctx.Err() != nil:
 		// Stopping: hand the job back, due at once, for the next start.
-		return w.Queue.Retry(context.WithoutCancel(ctx), w.id, j.Key, w.Queue.now(), "interrupted")
+		return w.Queue.Release(context.WithoutCancel(ctx), w.id, j.Key)
 	case j.Attempts >= w.MaxAttempts:
 		w.Logger.Warn("preview failed", "url", j.URL, "attempts", j.Attempts, "err", err)
 		return w.Queue.Fail(ctx, w.id, j.Key, err.Error())
