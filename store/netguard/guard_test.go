@@ -169,12 +169,15 @@ func TestDialRefusesAndLogs(t *testing.T) {
 	c, hits := canary(t, "127.0.0.1:0")
 	port := c.Listener.Addr().(*net.TCPAddr).Port
 	log, buf := logged()
-	g := &Guard{Logger: log, Resolver: &answers{addrs: [][]netip.Addr{{netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("127.0.0.1")}}}}
+	// The name's first address is admitted, its second is not: the
+	// guard refuses the name before connecting to either.
+	allow, _ := ParseAllowlist("127.0.0.2")
+	g := &Guard{Logger: log, Allow: allow, Resolver: &answers{addrs: [][]netip.Addr{{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.1")}}}}
 	for _, addr := range []string{
 		c.Listener.Addr().String(),
 		net.JoinHostPort("::1", "80"),
 		"169.254.169.254:80",
-		net.JoinHostPort("canary.example", itoa(port)), // one of its addresses is loopback
+		net.JoinHostPort("canary.example", itoa(port)),
 	} {
 		conn, err := g.DialFor(context.Background(), "tcp", addr, "http://"+addr+"/")
 		if err == nil {
@@ -189,7 +192,7 @@ func TestDialRefusesAndLogs(t *testing.T) {
 			t.Errorf("refusal of %s not logged with its URL:\n%s", addr, buf.String())
 		}
 	}
-	if _, err := g.DialContext(context.Background(), "udp", "8.8.8.8:53"); !IsRefused(err) {
+	if _, err := g.DialContext(context.Background(), "udp", "127.0.0.2:53"); !IsRefused(err) {
 		t.Errorf("udp dial: %v, want refused", err)
 	}
 	if n := hits.Load(); n != 0 {
