@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func BenchmarkPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, at := range []int{1, testBrowser.cfg.Concurrency} {
-		b.Run("at-once="+itoa(at), func(b *testing.B) {
+		b.Run("at-once="+strconv.Itoa(at), func(b *testing.B) {
 			var (
 				mu    sync.Mutex
 				times []time.Duration
@@ -52,5 +53,3 @@ func BenchmarkPage(b *testing.B) {
 		})
 	}
 }
-
-func itoa(n int) string { return string(rune('0' + n)) }
