@@ -262,6 +262,17 @@ func (b *Browser) open(ctx context.Context, proxyURL string) (*session, error) {
 		b.restartIfDead(browserCtx)
 		return nil, fmt.Errorf("open tab: %w", err)
 	}
+	// A dialog (alert, confirm, beforeunload) would stop the page until
+	// the time cap: dismiss each.
+	dialogs := chromedp.Events(tab, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range dialogs {
+			if err != nil {
+				return
+			}
+			chromedp.Call(tab, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
 	c := chromedp.FromContext(tab)
 	_, err = chromedp.CallBrowser(tab, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 		Behavior: browser.SetDownloadBehaviorBehaviorDeny, BrowserContextID: c.BrowserContextID})

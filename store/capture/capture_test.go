@@ -149,6 +149,9 @@ func testPages(hang chan struct{}) http.Handler {
 		fmt.Fprint(w, `<!doctype html><title>OG</title><meta property="og:description" content="From Open Graph">`+
 			`<p>`+strings.Repeat("long ", 10)+`</p>`)
 	})
+	mux.HandleFunc("/dialogs", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Dialogs</title><script>alert("a"); confirm("b"); prompt("c");</script><p>After`)
+	})
 	mux.HandleFunc("/to-canary", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, canary+"/admin", http.StatusFound)
 	})
@@ -277,6 +280,15 @@ func TestPageCapture(t *testing.T) {
 	}
 	if shot.Title != "OG" || shot.Description != "From Open Graph" {
 		t.Errorf("og page: title %q, description %q", shot.Title, shot.Description)
+	}
+
+	start := time.Now()
+	shot, err = testBrowser.Page(context.Background(), publicURL+"/dialogs")
+	if err != nil || shot.Title != "Dialogs" {
+		t.Errorf("a page with dialogs: %q, %v", shot.Title, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a page with dialogs took %v", d)
 	}
 
 	shot, err = testBrowser.Page(context.Background(), publicURL+"/redirects/5")
