@@ -42,6 +42,11 @@ COPY --from=files /files/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=files /files/zoneinfo.zip /usr/share/zoneinfo.zip
 COPY --from=files /files/shelf /shelf
 COPY --from=files --chown=65532:65532 /files/data /data
+# The image has no Chromium (it would add some 400 MB and a Debian base), so
+# page previews of short links are off in it: each says "Previews are off
+# on this server". To have them, run Shelf where Debian's chromium is
+# installed, or build an image on debian:bookworm-slim with chromium and
+# fonts-liberation added and SHELF_CHROMIUM=/usr/bin/chromium.
 # Listening on every interface, Shelf will not serve its dev inbox (it shows
 # everyone's mail): run the image with SHELF_SMTP_URL set.
 ENV ZONEINFO=/usr/share/zoneinfo.zip \

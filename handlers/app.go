@@ -22,6 +22,7 @@ import (
 	"shelf/store/jwtkeys"
 	"shelf/store/links"
 	"shelf/store/outbox/devinbox"
+	"shelf/store/previews"
 	"shelf/store/search"
 	"shelf/store/sessions"
 	"shelf/store/shelves"
@@ -96,6 +97,9 @@ type App struct {
 	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
 
 	linkLimits linkLimits // links made per reader and network per day
+	// PreviewQueue keeps page previews of external links (previews.go);
+	// from Deps, or made by New.
+	PreviewQueue *previews.Queue
 }
 
 // Deps are what the App uses but does not own.
@@ -111,6 +115,9 @@ type Deps struct {
 	DevInbox *devinbox.Inbox
 	// Now is the clock for tokens, sessions and limits; time.Now when nil.
 	Now func() time.Time
+	// Previews is the queue of page previews, shared with the worker that
+	// captures them; New makes one when nil.
+	Previews *previews.Queue
 }
 
 // Settings configure the App; zero values get defaults.
@@ -167,7 +174,7 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a := &App{DB: d.DB, Catalog: d.Catalog, Search: d.Search, Logger: d.Logger, BaseURL: s.BaseURL,
 		Mailer: d.Mailer, DevInbox: d.DevInbox, Now: d.Now, AccountSettings: s.Accounts, RequestTimeout: s.RequestTimeout,
-		TrustedProxies: s.TrustedProxies, MailFrom: s.MailFrom}
+		TrustedProxies: s.TrustedProxies, MailFrom: s.MailFrom, PreviewQueue: d.Previews}
 	a.APICORSOrigins = s.APICORSOrigins
 	if a.Catalog != nil && a.Search != nil {
 		a.Catalog.SetChangeHooks(a.Search.CatalogHooks()) // edits are searchable at once
@@ -181,6 +188,10 @@ func New(d Deps, s Settings) (*App, error) {
 	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.Shelves = shelves.New(a.DB, a.now)
 	a.Links = links.New(a.DB, a.BaseURL, a.now)
+	if a.PreviewQueue == nil {
+		a.PreviewQueue = previews.NewQueue(a.DB, a.now)
+	}
+	a.Previews = a.PreviewQueue
 	a.linkLimits = newLinkLimits(a, s.LinksPerDay, s.LinksPerIPPerDay)
 	a.setupAccounts()
 	a.apiTokens = apitokens.New(a.DB, a.now)

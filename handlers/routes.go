@@ -72,6 +72,7 @@ func (a *App) routes() *echo.Echo {
 	a.goodreadsRoutes(e)
 	a.apiRoutes(e)
 	a.linkRoutes(e)
+	a.previewRoutes(e)
 
 	a.reserveRouteSegments(e) // last: every route's first segment
 

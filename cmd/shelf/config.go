@@ -60,6 +60,9 @@ type config struct {
 	// reader and per client network in a day (SHELF_LINKS_PER_DAY,
 	// SHELF_LINKS_PER_IP_PER_DAY).
 	LinksPerDay, LinksPerIPPerDay int
+
+	// Previews sets up page previews of external links (previews.go).
+	Previews previewConfig
 }
 
 // limitCount parses a limit: a whole number from 1 to 1000000.
@@ -202,7 +205,7 @@ func (c *config) settings() []setting {
 		}},
 		{"links-per-day", "SHELF_LINKS_PER_DAY", strconv.Itoa(handlers.DefaultLinksPerDay), "short links a reader may make in a day", limitCount(&c.LinksPerDay)},
 		{"links-per-ip-per-day", "SHELF_LINKS_PER_IP_PER_DAY", strconv.Itoa(handlers.DefaultLinksPerIPPerDay), "short links one client network (an IPv4 address, an IPv6 /64) may make in a day, all readers together", limitCount(&c.LinksPerIPPerDay)},
-	}, c.Mail.settings()...)
+	}, append(c.Mail.settings(), c.Previews.settings()...)...)
 }
 
 // loadConfig parses args and the environment. Unknown SHELF_* variables and

@@ -207,7 +207,11 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	}
 	defer mailer.Stop(log) // runs before db.Close: deferred calls run in reverse
 
-	app, err := handlers.New(handlers.Deps{DB: db, Catalog: books, Search: searcher, Logger: log, Mailer: mailer.Sender, DevInbox: mailer.DevInbox},
+	previewer := startPreviews(cfg.Previews, db, log)
+	defer previewer.Stop() // runs before db.Close
+
+	app, err := handlers.New(handlers.Deps{DB: db, Catalog: books, Search: searcher, Logger: log, Mailer: mailer.Sender, DevInbox: mailer.DevInbox,
+		Previews: previewer.Queue},
 		handlers.Settings{BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies, SecretKey: secretKey, AddressCheck: cfg.AddressCheck, MailFrom: cfg.Mail.fromAddress(),
 			JWTKeyRotation: cfg.JWTKeyRotation,
 			APICORSOrigins: cfg.APICORSOrigins,

@@ -69,8 +69,9 @@ func ValidKey(key string) bool {
 
 // Queue keeps previews and their capture jobs.
 type Queue struct {
-	db  *store.DB
-	now func() time.Time
+	db   *store.DB
+	now  func() time.Time
+	wake chan struct{} // a new job: wakes this process's worker
 }
 
 // NewQueue returns the previews over db; now is the clock (time.Now when
@@ -79,7 +80,7 @@ func NewQueue(db *store.DB, now func() time.Time) *Queue {
 	if now == nil {
 		now = time.Now
 	}
-	return &Queue{db: db, now: now}
+	return &Queue{db: db, now: now, wake: make(chan struct{}, 1)}
 }
 
 const previewColumns = `key, url, status, title, description, final_url, width, height, error, attempts, updated_at`
@@ -98,17 +99,35 @@ func scanPreview(row interface{ Scan(...any) error }) (Preview, error) {
 	return p, err
 }
 
+// MaxURL is the longest URL a preview is kept for.
+const MaxURL = 4096
+
+// ErrURLTooLong is returned by Enqueue for a URL longer than MaxURL.
+var ErrURLTooLong = errors.New("previews: URL too long")
+
 // Enqueue asks for url's preview and returns it as it now stands: a new
 // one is pending and due at once; an existing one, ready, pending or
-// failed, is left as it is. The caller checks url (an absolute http(s)
+// failed, is left as it is, except one that failed because previews were
+// off, which is tried again. The caller checks url (an absolute http(s)
 // URL); the capture checks where it leads.
 func (q *Queue) Enqueue(ctx context.Context, url string) (Preview, error) {
+	if len(url) > MaxURL {
+		return Preview{}, ErrURLTooLong
+	}
 	now := store.FormatTime(q.now())
 	key := KeyOf(url)
-	_, err := q.db.Write.ExecContext(ctx, `INSERT INTO previews (key, url, status, next_attempt_at, created_at, updated_at)
-		VALUES ($1, $2, 'pending', $3, $3, $3) ON CONFLICT (key) DO NOTHING`, key, url, now)
+	res, err := q.db.Write.ExecContext(ctx, `INSERT INTO previews (key, url, status, next_attempt_at, created_at, updated_at)
+		VALUES ($1, $2, 'pending', $3, $3, $3)
+		ON CONFLICT (key) DO UPDATE SET status = 'pending', attempts = 0, error = '', next_attempt_at = $3, updated_at = $3
+		WHERE previews.status = 'failed' AND previews.error = $4`, key, url, now, OffReason)
 	if err != nil {
 		return Preview{}, fmt.Errorf("enqueue preview: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
 	}
 	p, ok, err := q.get(ctx, q.db.Write, key)
 	if err == nil && !ok {
@@ -221,6 +240,14 @@ func (q *Queue) Retry(ctx context.Context, worker, key string, next time.Time, r
 	return q.finish(ctx, `UPDATE previews SET error = $3, next_attempt_at = $4, lease_until = '', claimed_by = '', updated_at = $5
 		WHERE key = $1 AND claimed_by = $2 AND status = 'pending'`,
 		key, worker, truncate(reason, 500), store.FormatTime(next), store.FormatTime(q.now()))
+}
+
+// Release hands job key back untried (its worker is stopping): due at
+// once, and the claim not counted as an attempt.
+func (q *Queue) Release(ctx context.Context, worker, key string) error {
+	now := store.FormatTime(q.now())
+	return q.finish(ctx, `UPDATE previews SET attempts = attempts - 1, next_attempt_at = $3, lease_until = '', claimed_by = '', updated_at = $3
+		WHERE key = $1 AND claimed_by = $2 AND status = 'pending'`, key, worker, now)
 }
 
 // Fail records that job key failed for good, for reason.

@@ -1,0 +1,104 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"shelf/components/paths"
+	"shelf/store/previews"
+)
+
+func TestPreviewRoutes(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	q := env.app.PreviewQueue
+	b := env.browser()
+
+	const target = "https://example.com/review?x=<1>"
+	p, err := q.Enqueue(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag := paths.PreviewFragmentLink(p.Key)
+
+	// Pending: "Preview coming", polling its own fragment and swapping
+	// itself.
+	r := b.get(frag, "HX-Request", "true")
+	if r.status != http.StatusOK || !strings.Contains(r.body, "Preview coming") ||
+		!strings.Contains(r.body, `hx-get="`+frag+`"`) || !strings.Contains(r.body, `hx-trigger="load delay:2s"`) ||
+		!strings.Contains(r.body, `hx-swap="outerHTML"`) {
+		t.Fatalf("pending fragment: %d %s", r.status, r.body)
+	}
+	if strings.Contains(r.body, "<html") {
+		t.Error("the htmx answer is a whole page")
+	}
+	if r := b.get(paths.PreviewImageLink(p.Key)); r.status != http.StatusNotFound {
+		t.Errorf("image of a pending preview: %d", r.status)
+	}
+
+	// Ready: the thumbnail, title and description, as text.
+	jobs, err := q.Claim(ctx, "w", time.Minute, 1)
+	if err != nil || len(jobs) != 1 {
+		t.Fatal(jobs, err)
+	}
+	err = q.Complete(ctx, "w", p.Key, previews.Capture{Title: `<script>alert("t")</script>`, Description: `<img src=x onerror=alert(1)>`,
+		PNG: []byte("\x89PNG\r\n\x1a\nfake"), Width: 640, Height: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = b.get(frag, "HX-Request", "true")
+	if strings.Contains(r.body, "hx-get") || strings.Contains(r.body, "Preview coming") {
+		t.Errorf("a ready preview still polls: %s", r.body)
+	}
+	for _, want := range []string{`src="` + paths.PreviewImageLink(p.Key) + `"`, `width="640"`, `height="400"`,
+		`alt="&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;"`, `&lt;img src=x onerror=alert(1)&gt;`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("ready fragment lacks %s:\n%s", want, r.body)
+		}
+	}
+	if strings.Contains(r.body, "<script>alert") || strings.Contains(r.body, "<img src=x") {
+		t.Errorf("captured text rendered as HTML:\n%s", r.body)
+	}
+
+	// Without htmx: a small page.
+	r = b.get(frag)
+	if r.status != http.StatusOK || !strings.Contains(r.body, "<html") || !strings.Contains(r.body, "https://example.com/review?x=&lt;1&gt;") {
+		t.Errorf("preview page: %d %s", r.status, r.body)
+	}
+
+	// The image: typed, tagged, cached, revalidated.
+	r = b.get(paths.PreviewImageLink(p.Key))
+	if r.status != http.StatusOK || r.body != "\x89PNG\r\n\x1a\nfake" || r.header.Get("Content-Type") != "image/png" ||
+		r.header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(r.header.Get("Cache-Control"), "max-age=") {
+		t.Fatalf("image: %d %q %v", r.status, r.body, r.header)
+	}
+	etag := r.header.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag")
+	}
+	if r := b.get(paths.PreviewImageLink(p.Key), "If-None-Match", etag); r.status != http.StatusNotModified || r.body != "" {
+		t.Errorf("revalidation: %d %q", r.status, r.body)
+	}
+
+	// Failed: why.
+	p2, _ := q.Enqueue(ctx, "http://10.0.0.5/")
+	q.Claim(ctx, "w", time.Minute, 1)
+	q.Fail(ctx, "w", p2.Key, "refused: private address 10.0.0.5")
+	r = b.get(paths.PreviewFragmentLink(p2.Key), "HX-Request", "true")
+	if !strings.Contains(r.body, "refused: private address 10.0.0.5") || strings.Contains(r.body, "hx-get") {
+		t.Errorf("failed fragment: %s", r.body)
+	}
+
+	// Unknown and malformed keys.
+	for _, key := range []string{previews.KeyOf("https://never.example/"), "x", strings.Repeat("A", 64)} {
+		if r := b.get(paths.PreviewFragmentLink(key)); r.status != http.StatusNotFound {
+			t.Errorf("fragment %q: %d", key, r.status)
+		}
+		if r := b.get(paths.PreviewImageLink(key)); r.status != http.StatusNotFound {
+			t.Errorf("image %q: %d", key, r.status)
+		}
+	}
+}
