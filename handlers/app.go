@@ -18,11 +18,13 @@ import (
 	"shelf/store/accounts"
 	"shelf/store/addresscheck"
 	"shelf/store/apitokens"
+	"shelf/store/cards"
 	"shelf/store/catalog"
 	"shelf/store/jwtkeys"
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
 	"shelf/store/sessions"
+	"shelf/store/shares"
 	"shelf/store/shelves"
 	"shelf/store/twofactor"
 )
@@ -87,6 +89,9 @@ type App struct {
 	jwtKeys    *jwtkeys.Keyring // keys signing access tokens, see api_jwt.go
 	goodreads  goodreadsImports // Goodreads import jobs, see goodreads.go
 
+	shares *shares.Store // shared shelves, see shares.go
+	cards  *cardMaker    // share cards, see cards.go
+
 	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
 }
 
@@ -103,6 +108,9 @@ type Deps struct {
 	DevInbox *devinbox.Inbox
 	// Now is the clock for tokens, sessions and limits; time.Now when nil.
 	Now func() time.Time
+	// CardRenderer renders share cards (cards.go); nil serves the
+	// fallback card for every page.
+	CardRenderer CardRenderer
 }
 
 // Settings configure the App; zero values get defaults.
@@ -167,6 +175,8 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.Shelves = shelves.New(a.DB, a.now)
+	a.shares = shares.New(a.DB, a.now)
+	a.cards = newCardMaker(cards.New(a.DB, a.now), d.CardRenderer, a.Logger.Error)
 	a.setupAccounts()
 	a.apiTokens = apitokens.New(a.DB, a.now)
 	a.apiLimiter = newTokenLimiter(apiLimitPer, apiLimitWindow)

@@ -114,17 +114,20 @@ func (s *Store) ForUser(ctx context.Context, userID int64) (map[shelves.Shelf]Sh
 	return out, rows.Err()
 }
 
-// Revoke stops sharing: the key is dead from now on. store.ErrNotFound
-// when the reader has no share with that key (another reader's included).
-func (s *Store) Revoke(ctx context.Context, userID int64, key string) error {
-	res, err := s.db.Writer(ctx).ExecContext(ctx, `DELETE FROM shelf_shares WHERE share_key = $1 AND user_id = $2`, strings.ToLower(key), userID)
+// Revoke stops sharing and returns the share that was: the key is dead
+// from now on. store.ErrNotFound when the reader has no share with that
+// key (another reader's included).
+func (s *Store) Revoke(ctx context.Context, userID int64, key string) (Share, error) {
+	w := s.db.Writer(ctx).(interface {
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	})
+	sh, err := scan(w.QueryRowContext(ctx, `DELETE FROM shelf_shares WHERE share_key = $1 AND user_id = $2 RETURNING `+columns,
+		strings.ToLower(key), userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Share{}, store.ErrNotFound
+	}
 	if err != nil {
-		return fmt.Errorf("shares: revoke: %w", err)
+		return Share{}, fmt.Errorf("shares: revoke: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("shares: revoke: %w", err)
-	} else if n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return sh, nil
 }

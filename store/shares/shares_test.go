@@ -63,19 +63,19 @@ func TestShares(t *testing.T) {
 			t.Fatalf("ForUser(bob) = %+v, %v", theirs, err)
 		}
 
-		if err := s.Revoke(ctx, bob, sh.Key); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.Revoke(ctx, bob, sh.Key); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("bob revoking ann's share: %v", err)
 		}
 		if _, ok, _ := s.Get(ctx, sh.Key); !ok {
 			t.Fatal("bob's attempt revoked ann's share")
 		}
-		if err := s.Revoke(ctx, ann, sh.Key); err != nil {
-			t.Fatal(err)
+		if revoked, err := s.Revoke(ctx, ann, sh.Key); err != nil || revoked != sh {
+			t.Fatalf("Revoke = %+v, %v; want %+v", revoked, err, sh)
 		}
 		if _, ok, _ := s.Get(ctx, sh.Key); ok {
 			t.Fatal("revoked share still found")
 		}
-		if err := s.Revoke(ctx, ann, sh.Key); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.Revoke(ctx, ann, sh.Key); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("revoking twice: %v", err)
 		}
 		fresh, err := s.Share(ctx, ann, shelves.Read)
