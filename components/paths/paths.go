@@ -282,3 +282,15 @@ func cardLink(p, v string) string {
 
 // NewShortLinkFor opens the short-link form with target filled in.
 func NewShortLinkFor(target string) string { return "/links/new?target=" + url.QueryEscape(target) }
+// Page previews of external links: the preview block, as an htmx fragment
+// or a small page, and its thumbnail.
+const (
+	PreviewFragment = "/previews/:key"
+	PreviewImage    = "/previews/:key/image"
+)
+
+// PreviewFragmentLink is the preview block of the preview with key.
+func PreviewFragmentLink(key string) string { return fill(PreviewFragment, ":key", url.PathEscape(key)) }
+
+// PreviewImageLink is the thumbnail of the preview with key.
+func PreviewImageLink(key string) string { return fill(PreviewImage, ":key", url.PathEscape(key)) }
