@@ -282,6 +282,7 @@ func cardLink(p, v string) string {
 
 // NewShortLinkFor opens the short-link form with target filled in.
 func NewShortLinkFor(target string) string { return "/links/new?target=" + url.QueryEscape(target) }
+
 // Page previews of external links: the preview block, as an htmx fragment
 // or a small page, and its thumbnail.
 const (
