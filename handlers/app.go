@@ -176,7 +176,7 @@ func New(d Deps, s Settings) (*App, error) {
 	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.Shelves = shelves.New(a.DB, a.now)
 	a.shares = shares.New(a.DB, a.now)
-	a.cards = newCardMaker(cards.New(a.DB, a.now), d.CardRenderer, a.Logger.Error)
+	a.cards = newCardMaker(cards.New(a.DB, a.now), d.CardRenderer, a.now, a.Logger.Error)
 	a.setupAccounts()
 	a.apiTokens = apitokens.New(a.DB, a.now)
 	a.apiLimiter = newTokenLimiter(apiLimitPer, apiLimitWindow)

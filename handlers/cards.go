@@ -32,7 +32,10 @@ import (
 //
 // Rendering never holds up a request: a card not rendered yet is rendered
 // in the background, once however many ask (cardMaker), while the request
-// gets the fallback card (static.CardFallback) with a short lifetime.
+// gets the fallback card (static.CardFallback) with a short lifetime. The
+// page linking to a card starts it too (cardMaker.prepare): crawlers read
+// the page first, then fetch its card, and may keep what they get at that
+// address for long.
 
 // cardsPrefix starts every card's path; PNGs are not compressed again.
 const cardsPrefix = "/cards/"
@@ -58,6 +61,12 @@ const (
 	cardRenders     = 2
 	cardPending     = 64
 	cardRenderLimit = 30 * time.Second
+	// cardsKnown bounds the versions remembered as stored, or as failed.
+	cardsKnown = 10000
+	// cardRetryAfter is how long a card whose render failed is not tried
+	// again (a browser that cannot start would otherwise be tried, and
+	// logged, on every page view).
+	cardRetryAfter = time.Minute
 )
 
 // card is one version of a card: what it shows, as HTML, and its hash.
@@ -95,11 +104,54 @@ type cardMaker struct {
 	sem      chan struct{}
 	mu       sync.Mutex
 	inflight map[string]bool
-	wg       sync.WaitGroup
+	// stored is the version known to be stored, by kind and ref, so that
+	// serving a page usually costs no read to find its card is ready.
+	stored map[string]string
+	// failed is when each version's last render failed.
+	failed map[string]time.Time
+	now    func() time.Time
+	wg     sync.WaitGroup
 }
 
-func newCardMaker(s *cards.Store, r CardRenderer, logError func(string, ...any)) *cardMaker {
-	return &cardMaker{store: s, renderer: r, logError: logError, sem: make(chan struct{}, cardRenders), inflight: map[string]bool{}}
+func newCardMaker(s *cards.Store, r CardRenderer, now func() time.Time, logError func(string, ...any)) *cardMaker {
+	return &cardMaker{store: s, renderer: r, now: now, logError: logError, sem: make(chan struct{}, cardRenders),
+		inflight: map[string]bool{}, stored: map[string]string{}, failed: map[string]time.Time{}}
+}
+
+func (c card) name() string { return string(c.kind) + "/" + c.ref }
+
+// isStored reports whether c is known to be stored.
+func (m *cardMaker) isStored(c card) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stored[c.name()] == c.version
+}
+
+// remember notes that c is stored.
+func (m *cardMaker) remember(c card) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.stored) >= cardsKnown {
+		clear(m.stored) // forgetting costs a read each, later
+	}
+	m.stored[c.name()] = c.version
+}
+
+// prepare starts rendering c, for a page about to link to it, unless it is
+// stored already.
+func (m *cardMaker) prepare(ctx context.Context, c card) {
+	if m.renderer == nil || m.isStored(c) {
+		return
+	}
+	ok, err := m.store.Has(ctx, c.kind, c.ref, c.version)
+	switch {
+	case err != nil:
+		m.logError("share card not looked up", "kind", c.kind, "ref", c.ref, "err", err)
+	case ok:
+		m.remember(c)
+	default:
+		m.start(c)
+	}
 }
 
 // start renders c in the background unless it is being rendered already.
@@ -107,9 +159,9 @@ func (m *cardMaker) start(c card) {
 	if m.renderer == nil {
 		return
 	}
-	id := string(c.kind) + "/" + c.ref + "/" + c.version
+	id := c.name() + "/" + c.version
 	m.mu.Lock()
-	if m.inflight[id] || len(m.inflight) >= cardPending {
+	if m.inflight[id] || len(m.inflight) >= cardPending || m.now().Sub(m.failed[id]) < cardRetryAfter {
 		m.mu.Unlock()
 		return
 	}
@@ -133,7 +185,15 @@ func (m *cardMaker) start(c card) {
 		}
 		if err != nil {
 			m.logError("share card not rendered", "kind", c.kind, "ref", c.ref, "err", err)
+			m.mu.Lock()
+			if len(m.failed) >= cardsKnown {
+				clear(m.failed)
+			}
+			m.failed[id] = m.now()
+			m.mu.Unlock()
+			return
 		}
+		m.remember(c)
 	}()
 }
 
@@ -156,6 +216,7 @@ func (a *App) serveCard(c echo.Context, cd card) error {
 		h.Set("Cache-Control", cardMaxAgeFallback)
 		return c.Blob(http.StatusOK, "image/png", static.CardFallback)
 	}
+	a.cards.remember(cd)
 	etag := `"` + cd.version + `"`
 	h.Set("ETag", etag)
 	if c.QueryParam("v") == cd.version {
@@ -214,12 +275,14 @@ func (a *App) bookCardImage(c echo.Context) error {
 // absURL is path on the configured base URL, never the request's Host.
 func (a *App) absURL(path string) string { return strings.TrimSuffix(a.BaseURL.String(), "/") + path }
 
-// bookSocial is how other sites show a link to book b's page.
-func (a *App) bookSocial(b catalog.Book) (templ.Component, error) {
+// bookSocial is how other sites show a link to book b's page; it starts
+// rendering the book's card if need be.
+func (a *App) bookSocial(ctx context.Context, b catalog.Book) (templ.Component, error) {
 	cd, err := bookCard(b)
 	if err != nil {
 		return nil, err
 	}
+	a.cards.prepare(ctx, cd)
 	desc := "by " + b.Authors
 	if b.Year != 0 {
 		desc += ", " + yearLabel(b.Year)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"shelf/static"
 	"shelf/store/catalog"
@@ -96,7 +97,7 @@ func TestBookCardVersion(t *testing.T) {
 }
 
 func TestBookCardRoute(t *testing.T) {
-	r := &fakeRenderer{}
+	r := &fakeRenderer{release: make(chan struct{})}
 	env := cardEnv(t, r)
 	anon := env.browser()
 	tags := socialTags(t, anon.get("/books/1").body)
@@ -112,6 +113,7 @@ func TestBookCardRoute(t *testing.T) {
 		p.header.Get("Cache-Control") != "public, max-age=60" || p.header.Get("ETag") != "" {
 		t.Fatalf("first answer: %q %q %q, %d bytes", p.header.Get("Content-Type"), p.header.Get("Cache-Control"), p.header.Get("ETag"), len(p.body))
 	}
+	close(r.release)
 	env.app.cards.wait()
 	if r.calls.Load() != 1 || r.sizes[0] != [2]int{1200, 630} {
 		t.Fatalf("renders %d, sizes %v", r.calls.Load(), r.sizes)
@@ -144,9 +146,6 @@ func TestBookCardRoute(t *testing.T) {
 	img2 := strings.TrimPrefix(socialTags(t, anon.get("/books/1").body)["og:image"], "http://shelf.test")
 	if img2 == img {
 		t.Fatal("the title changed, the card's address did not")
-	}
-	if p := anon.get(img2); p.body != string(static.CardFallback) {
-		t.Error("the edited book's card served before it was rendered")
 	}
 	env.app.cards.wait()
 	if p := anon.get(img2); p.body != "PNG:The Hobbit, or There and Back Again" {
@@ -187,20 +186,30 @@ func TestCardRenderedOnce(t *testing.T) {
 	}
 }
 
-// A render that fails leaves the fallback, and the next request tries
-// again; without a renderer every card is the fallback.
+// A render that fails leaves the fallback; the card is tried again a
+// minute later, not at every request. Without a renderer every card is
+// the fallback.
 func TestCardRenderFails(t *testing.T) {
 	r := &fakeRenderer{}
 	r.fail.Store(true)
 	env := cardEnv(t, r)
-	for i := range 2 {
+	for i, wait := range []time.Duration{0, time.Second, 59 * time.Second} {
+		env.clock.Advance(wait)
 		if p := env.browser().get("/cards/books/1.png"); p.status != http.StatusOK || !bytes.Equal([]byte(p.body), static.CardFallback) {
 			t.Fatalf("attempt %d: %d", i, p.status)
 		}
+		env.browser().get("/books/1")
 		env.app.cards.wait()
 	}
 	if r.calls.Load() != 2 {
 		t.Errorf("renders: %d, want 2", r.calls.Load())
+	}
+	r.fail.Store(false)
+	env.clock.Advance(time.Minute)
+	env.browser().get("/books/1")
+	env.app.cards.wait()
+	if p := env.browser().get("/cards/books/1.png"); p.body != "PNG:The Hobbit" {
+		t.Errorf("once the renderer works again: %q", p.body)
 	}
 
 	none := cardEnv(t, nil)
@@ -210,7 +219,7 @@ func TestCardRenderFails(t *testing.T) {
 }
 
 func TestSharedShelfCard(t *testing.T) {
-	r := &fakeRenderer{}
+	r := &fakeRenderer{release: make(chan struct{})}
 	env := cardEnv(t, r)
 	ann := env.register("ann@example.org")
 	if _, err := env.app.Shelves.Put(context.Background(), env.user("ann@example.org").ID, 2, shelves.Read); err != nil {
@@ -222,6 +231,7 @@ func TestSharedShelfCard(t *testing.T) {
 	if p := anon.get(img); p.body != string(static.CardFallback) {
 		t.Fatal("no fallback first")
 	}
+	close(r.release)
 	env.app.cards.wait()
 	p := anon.get(img).wantStatus(t, http.StatusOK)
 	if p.body != "PNG:Read" || p.header.Get("ETag") == "" {
@@ -267,5 +277,37 @@ func TestBookSocialMeta(t *testing.T) {
 	}
 	if tags := socialTags(t, p.body); tags["og:title"] != `"><script>alert(1)</script>` {
 		t.Errorf("og:title %q", tags["og:title"])
+	}
+}
+
+// A page's card starts rendering when the page is served, so that a
+// crawler reading the page finds the card, not the fallback, at its
+// address (which it may keep for long).
+func TestCardRenderedWithItsPage(t *testing.T) {
+	r := &fakeRenderer{}
+	env := cardEnv(t, r)
+	anon := env.browser()
+	img := strings.TrimPrefix(socialTags(t, anon.get("/books/1").body)["og:image"], "http://shelf.test")
+	env.app.cards.wait()
+	if p := anon.get(img); p.body != "PNG:The Hobbit" {
+		t.Fatalf("after the page: %q", p.body)
+	}
+	for range 3 {
+		anon.get("/books/1")
+	}
+	env.app.cards.wait()
+	if n := r.calls.Load(); n != 1 {
+		t.Errorf("%d renders", n)
+	}
+
+	ann := env.register("ann@example.org")
+	if _, err := env.app.Shelves.Put(context.Background(), env.user("ann@example.org").ID, 2, shelves.Read); err != nil {
+		t.Fatal(err)
+	}
+	key := shareRead(t, ann)
+	img = strings.TrimPrefix(socialTags(t, anon.get("/shared/"+key).body)["og:image"], "http://shelf.test")
+	env.app.cards.wait()
+	if p := anon.get(img); p.body != "PNG:Read" {
+		t.Errorf("shelf card after its page: %q", p.body)
 	}
 }

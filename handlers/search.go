@@ -109,7 +109,7 @@ func (a *App) book(c echo.Context) error {
 		}
 	}
 	m := a.meta(c, b.Title)
-	if m.Head, err = a.bookSocial(b); err != nil {
+	if m.Head, err = a.bookSocial(c.Request().Context(), b); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, components.BookPage(m, b, backToSearch(c)))

@@ -122,6 +122,7 @@ func (a *App) sharedShelf(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.cards.prepare(ctx, cd)
 	m := a.meta(c, sh.Shelf.Label()+", a shared shelf")
 	m.Head = a.shelfSocial(sh, cd, v)
 	return render(c, http.StatusOK, components.SharedShelfPage(m, v))

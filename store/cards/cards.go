@@ -49,6 +49,20 @@ func (s *Store) Get(ctx context.Context, kind Kind, ref, version string) ([]byte
 	return png, true, nil
 }
 
+// Has reports whether that version of the card is stored.
+func (s *Store) Has(ctx context.Context, kind Kind, ref, version string) (bool, error) {
+	var one int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT 1 FROM share_cards WHERE kind = $1 AND ref = $2 AND version = $3`,
+		string(kind), ref, version).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cards: has: %w", err)
+	}
+	return true, nil
+}
+
 // Put stores a version of the card and deletes the others: only the
 // current one is ever served.
 func (s *Store) Put(ctx context.Context, kind Kind, ref, version string, png []byte) error {

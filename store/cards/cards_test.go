@@ -28,6 +28,12 @@ func TestCards(t *testing.T) {
 		if err := s.Put(ctx, Shelf, "7", "v1", []byte("shelf")); err != nil {
 			t.Fatal(err)
 		}
+		if ok, err := s.Has(ctx, Book, "7", "v1"); !ok || err != nil {
+			t.Fatalf("Has = %v, %v", ok, err)
+		}
+		if ok, err := s.Has(ctx, Book, "7", "v0"); ok || err != nil {
+			t.Fatalf("Has(another version) = %v, %v", ok, err)
+		}
 		if png, ok, err := s.Get(ctx, Book, "7", "v1"); !ok || err != nil || !bytes.Equal(png, one) {
 			t.Fatalf("Get = %q, %v, %v", png, ok, err)
 		}
