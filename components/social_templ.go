@@ -14,7 +14,7 @@ import "strconv"
 // Social is how other sites show a link to a page (Open Graph and Twitter
 // cards). Every URL is absolute, built from the configured base URL.
 type Social struct {
-	Type        string // og:type: "website", "book"
+	Kind        string // og:type: "website", "book"
 	Title       string
 	Description string
 	URL         string
@@ -71,7 +71,7 @@ func SocialMeta(s Social) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var4 string
-		templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Type).Resolve(ctx)
+		templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Kind).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/social.templ`, Line: 21, Col: 42}
 		}

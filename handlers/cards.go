@@ -292,7 +292,7 @@ func (a *App) bookSocial(ctx context.Context, b catalog.Book) (templ.Component, 
 	}
 	desc += ". On Shelf."
 	return components.SocialMeta(components.Social{
-		Type: "book", Title: b.Title, Description: desc, URL: a.absURL(paths.BookLink(b.ID)),
+		Kind: "book", Title: b.Title, Description: desc, URL: a.absURL(paths.BookLink(b.ID)),
 		Image: a.absURL(paths.BookCardLink(b.ID, cd.version)), ImageAlt: b.Title + " by " + b.Authors,
 	}), nil
 }

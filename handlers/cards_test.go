@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"shelf/static"
+	"shelf/store/capture"
 	"shelf/store/catalog"
 	"shelf/store/shelves"
 )
@@ -311,3 +312,6 @@ func TestCardRenderedWithItsPage(t *testing.T) {
 		t.Errorf("shelf card after its page: %q", p.body)
 	}
 }
+
+// The capture browser renders cards in production.
+var _ CardRenderer = (*capture.Browser)(nil)

@@ -161,7 +161,7 @@ func (a *App) shelfSocial(sh shares.Share, cd card, v components.SharedShelfView
 	}
 	desc += "."
 	return components.SocialMeta(components.Social{
-		Type: "website", Title: v.Name + ", a shared shelf", Description: desc, URL: a.absURL(paths.SharedShelfLink(sh.Key)),
+		Kind: "website", Title: v.Name + ", a shared shelf", Description: desc, URL: a.absURL(paths.SharedShelfLink(sh.Key)),
 		Image: a.absURL(paths.SharedShelfCardLink(sh.Key, cd.version)), ImageAlt: "The shelf " + v.Name + ": " + count,
 	})
 }
