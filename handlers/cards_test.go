@@ -315,3 +315,15 @@ func TestCardRenderedWithItsPage(t *testing.T) {
 
 // The capture browser renders cards in production.
 var _ CardRenderer = (*capture.Browser)(nil)
+
+// What a book page pays for its card's version: rendering the card's HTML
+// and hashing it.
+func BenchmarkBookCardVersion(b *testing.B) {
+	book := catalog.Book{ID: 1, Title: "Harry Potter and the Philosopher's Stone", Authors: "J.K. Rowling, Mary GrandPré", Year: 1997, AverageRating: 4.44}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bookCard(book); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
