@@ -24,7 +24,7 @@ import (
 // browser does in production: one browser, a tab per card.
 type chromeRenderer struct{ browser context.Context }
 
-func newChromeRenderer(t *testing.T) *chromeRenderer {
+func newChromeRenderer(t testing.TB) *chromeRenderer {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test: skipped under -short")
@@ -141,5 +141,19 @@ func TestCardRealChromium(t *testing.T) {
 	}
 	if os.Getenv("SHELF_CARD_OUT") != "" {
 		os.WriteFile(os.Getenv("SHELF_CARD_OUT"), []byte(p.body), 0o644)
+	}
+}
+
+// How long Chromium takes to render a card, with the browser running.
+func BenchmarkCardRenderChromium(b *testing.B) {
+	r := newChromeRenderer(b)
+	cd, err := bookCard(catalog.Book{ID: 1, Title: "Harry Potter and the Philosopher's Stone", Authors: "J.K. Rowling", Year: 1997, AverageRating: 4.44})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := r.RenderHTML(context.Background(), cd.html, components.CardWidth, components.CardHeight); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
