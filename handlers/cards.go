@@ -137,6 +137,15 @@ func (m *cardMaker) remember(c card) {
 	m.stored[c.name()] = c.version
 }
 
+// forget notes that c is not stored.
+func (m *cardMaker) forget(c card) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stored[c.name()] == c.version {
+		delete(m.stored, c.name())
+	}
+}
+
 // prepare starts rendering c, for a page about to link to it, unless it is
 // stored already.
 func (m *cardMaker) prepare(ctx context.Context, c card) {
@@ -211,6 +220,7 @@ func (a *App) serveCard(c echo.Context, cd card) error {
 	}
 	if !ok {
 		if err == nil {
+			a.cards.forget(cd) // deleted past the store's limit, say
 			a.cards.start(cd)
 		}
 		h.Set("Cache-Control", cardMaxAgeFallback)

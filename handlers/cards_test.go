@@ -327,3 +327,24 @@ func BenchmarkBookCardVersion(b *testing.B) {
 		}
 	}
 }
+
+// A card deleted past the store's limit is rendered again when asked for.
+func TestCardRenderedAgainAfterEviction(t *testing.T) {
+	r := &fakeRenderer{}
+	env := cardEnv(t, r)
+	anon := env.browser()
+	anon.get("/books/1")
+	env.app.cards.wait()
+	if _, err := env.db.Write.Exec(`DELETE FROM share_cards`); err != nil {
+		t.Fatal(err)
+	}
+	if p := anon.get("/cards/books/1.png"); p.body != string(static.CardFallback) {
+		t.Fatalf("a deleted card served: %q", p.body)
+	}
+	env.app.cards.wait()
+	anon.get("/books/1")
+	env.app.cards.wait()
+	if p := anon.get("/cards/books/1.png"); p.body != "PNG:The Hobbit" || r.calls.Load() != 2 {
+		t.Errorf("after eviction: %q, %d renders", p.body, r.calls.Load())
+	}
+}

@@ -58,3 +58,22 @@ func TestCards(t *testing.T) {
 		}
 	})
 }
+
+func TestCardsLimit(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		s := New(db, func() time.Time { clock = clock.Add(time.Second); return clock })
+		s.Limit = 3
+		ctx := context.Background()
+		for _, ref := range []string{"1", "2", "3", "4", "5"} {
+			if err := s.Put(ctx, Book, ref, "v", []byte(ref)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for ref, want := range map[string]bool{"1": false, "2": false, "3": true, "4": true, "5": true} {
+			if ok, err := s.Has(ctx, Book, ref, "v"); ok != want || err != nil {
+				t.Errorf("card %s kept: %v, want %v (%v)", ref, ok, want, err)
+			}
+		}
+	})
+}

@@ -15,3 +15,4 @@ CREATE TABLE share_cards (
     created_at text  NOT NULL,
     PRIMARY KEY (kind, ref, version)
 );
+CREATE INDEX share_cards_created ON share_cards (created_at);

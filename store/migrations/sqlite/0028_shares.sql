@@ -25,3 +25,5 @@ CREATE TABLE share_cards (
     created_at TEXT NOT NULL,
     PRIMARY KEY (kind, ref, version)
 ) WITHOUT ROWID;
+-- The oldest cards are deleted past a limit (cards.Store.Limit).
+CREATE INDEX share_cards_created ON share_cards (created_at);
