@@ -42,6 +42,6 @@ func TestSharesOnPostgres(t *testing.T) {
 
 	env.register("other@example.org").post("/my-books/share/"+key+"/revoke", nil).wantStatus(t, http.StatusNotFound)
 	b.post("/my-books/share/"+key+"/revoke", nil).wantStatus(t, http.StatusSeeOther)
-	anon.get("/shared/" + key).wantStatus(t, http.StatusNotFound)
+	anon.get("/shared/"+key).wantStatus(t, http.StatusNotFound)
 	anon.get(img).wantStatus(t, http.StatusNotFound)
 }
