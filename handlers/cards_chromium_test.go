@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"image"
 	"image/png"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"shelf/components"
 	"shelf/static"
+	"shelf/store/capture"
 	"shelf/store/catalog"
 )
 
@@ -155,5 +157,31 @@ func BenchmarkCardRenderChromium(b *testing.B) {
 		if _, err := r.RenderHTML(context.Background(), cd.html, components.CardWidth, components.CardHeight); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The capture browser, which renders cards in production, renders one to
+// a 1200×630 PNG that is not blank.
+func TestCardCaptureBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped under -short")
+	}
+	b := capture.New(capture.Config{})
+	defer b.Close()
+	cd, err := bookCard(catalog.Book{ID: 1, Title: "The Hobbit", Authors: "J.R.R. Tolkien", Year: 1937, AverageRating: 4.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	data, err := b.RenderHTML(ctx, cd.html, components.CardWidth, components.CardHeight)
+	if errors.Is(err, capture.ErrUnavailable) && os.Getenv("CI") != "true" {
+		t.Skipf("the capture browser cannot render here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := inked(t, decodeCard(t, data)); f < 0.02 {
+		t.Errorf("the card is blank: %.3f inked", f)
 	}
 }
