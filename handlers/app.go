@@ -18,6 +18,7 @@ import (
 	"shelf/store/accounts"
 	"shelf/store/addresscheck"
 	"shelf/store/apitokens"
+	"shelf/store/cards"
 	"shelf/store/catalog"
 	"shelf/store/jwtkeys"
 	"shelf/store/links"
@@ -25,6 +26,7 @@ import (
 	"shelf/store/previews"
 	"shelf/store/search"
 	"shelf/store/sessions"
+	"shelf/store/shares"
 	"shelf/store/shelves"
 	"shelf/store/twofactor"
 )
@@ -94,6 +96,9 @@ type App struct {
 	jwtKeys    *jwtkeys.Keyring // keys signing access tokens, see api_jwt.go
 	goodreads  goodreadsImports // Goodreads import jobs, see goodreads.go
 
+	shares *shares.Store // shared shelves, see shares.go
+	cards  *cardMaker    // share cards, see cards.go
+
 	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
 
 	linkLimits linkLimits // links made per reader and network per day
@@ -118,6 +123,9 @@ type Deps struct {
 	// Previews is the queue of page previews, shared with the worker that
 	// captures them; New makes one when nil.
 	Previews *previews.Queue
+	// CardRenderer renders share cards (cards.go); nil serves the
+	// fallback card for every page.
+	CardRenderer CardRenderer
 }
 
 // Settings configure the App; zero values get defaults.
@@ -193,6 +201,8 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a.Previews = a.PreviewQueue
 	a.linkLimits = newLinkLimits(a, s.LinksPerDay, s.LinksPerIPPerDay)
+	a.shares = shares.New(a.DB, a.now)
+	a.cards = newCardMaker(cards.New(a.DB, a.now), d.CardRenderer, a.now, a.Logger.Error)
 	a.setupAccounts()
 	a.apiTokens = apitokens.New(a.DB, a.now)
 	a.apiLimiter = newTokenLimiter(apiLimitPer, apiLimitWindow)

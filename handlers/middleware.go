@@ -153,7 +153,8 @@ func compress() echo.MiddlewareFunc {
 		Level:     1,
 		MinLength: 1024,
 		Skipper: func(c echo.Context) bool {
-			return strings.HasPrefix(c.Request().URL.Path, static.Prefix) || isSearchFragment(c) || isAPISearch(c)
+			p := c.Request().URL.Path
+			return strings.HasPrefix(p, static.Prefix) || strings.HasPrefix(p, cardsPrefix) || isSearchFragment(c) || isAPISearch(c)
 		},
 	})
 }

@@ -68,6 +68,7 @@ func (a *App) routes() *echo.Echo {
 	a.mailRoutes(e)
 	a.tokenRoutes(e)
 	a.shelfRoutes(e)
+	a.shareRoutes(e)
 	a.catalogEditRoutes(e)
 	a.goodreadsRoutes(e)
 	a.apiRoutes(e)

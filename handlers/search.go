@@ -108,7 +108,11 @@ func (a *App) book(c echo.Context) error {
 			return err
 		}
 	}
-	return render(c, http.StatusOK, components.BookPage(a.meta(c, b.Title), b, backToSearch(c)))
+	m := a.meta(c, b.Title)
+	if m.Head, err = a.bookSocial(c.Request().Context(), b); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, components.BookPage(m, b, backToSearch(c)))
 }
 
 // backToSearch returns the search the visitor came from, rebuilt from the

@@ -390,6 +390,11 @@ func (a *App) myBooks(c echo.Context) error {
 		pushURL(c, v.Link)
 		return render(c, http.StatusOK, components.MyBooksResults(v))
 	}
+	if v.Shelf != "" {
+		if v.Sharing, err = a.shelfSharing(c, u.ID, v.Shelf); err != nil {
+			return err
+		}
+	}
 	return render(c, http.StatusOK, components.MyBooksPage(m, v))
 }
 

@@ -211,7 +211,7 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	defer previewer.Stop() // runs before db.Close
 
 	app, err := handlers.New(handlers.Deps{DB: db, Catalog: books, Search: searcher, Logger: log, Mailer: mailer.Sender, DevInbox: mailer.DevInbox,
-		Previews: previewer.Queue},
+		Previews: previewer.Queue, CardRenderer: previewer.CardRenderer()},
 		handlers.Settings{BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies, SecretKey: secretKey, AddressCheck: cfg.AddressCheck, MailFrom: cfg.Mail.fromAddress(),
 			JWTKeyRotation: cfg.JWTKeyRotation,
 			APICORSOrigins: cfg.APICORSOrigins,

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"shelf/handlers"
 	"shelf/store"
 	"shelf/store/capture"
 	"shelf/store/netguard"
@@ -100,4 +101,13 @@ func (s *previewService) Stop() {
 	if s.browser != nil {
 		s.browser.Close()
 	}
+}
+
+// CardRenderer is the browser that renders share cards: the previews'
+// Chromium, or nil (every card the fallback) when previews are off.
+func (s *previewService) CardRenderer() handlers.CardRenderer {
+	if s.browser == nil {
+		return nil
+	}
+	return s.browser
 }

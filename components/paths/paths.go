@@ -240,6 +240,46 @@ func ImportJobStatusLink(id int64) string {
 	return fill(MyBooksImportStatus, ":id", strconv.FormatInt(id, 10))
 }
 
+// Shared shelves and share cards (handlers/shares.go, handlers/cards.go).
+const (
+	ShelfShare       = "/my-books/share"             // POST: share the shelf the form names
+	ShelfShareRevoke = "/my-books/share/:key/revoke" // POST: stop sharing
+	SharedShelf      = "/shared/:key"                // the public, read-only page
+	BookCard         = "/cards/books/:file"          // <id>.png
+	SharedShelfCard  = "/cards/shared/:file"         // <key>.png
+)
+
+// ShelfShareRevokeLink stops sharing the shelf shared under key (POST).
+func ShelfShareRevokeLink(key string) string { return fill(ShelfShareRevoke, ":key", key) }
+
+// SharedShelfLink links to the public page of the shelf shared under key.
+func SharedShelfLink(key string) string { return fill(SharedShelf, ":key", key) }
+
+// SharedShelfPageLink links to a page of it (page 1 is left out).
+func SharedShelfPageLink(key string, page int) string {
+	if page > 1 {
+		return SharedShelfLink(key) + "?page=" + strconv.Itoa(page)
+	}
+	return SharedShelfLink(key)
+}
+
+// BookCardLink is the share card of book id, version v ("": the current one).
+func BookCardLink(id int64, v string) string {
+	return cardLink(fill(BookCard, ":file", strconv.FormatInt(id, 10)+".png"), v)
+}
+
+// SharedShelfCardLink is the share card of the shelf shared under key.
+func SharedShelfCardLink(key, v string) string {
+	return cardLink(fill(SharedShelfCard, ":file", key+".png"), v)
+}
+
+func cardLink(p, v string) string {
+	if v == "" {
+		return p
+	}
+	return p + "?v=" + url.QueryEscape(v)
+}
+
 // Page previews of external links: the preview block, as an htmx fragment
 // or a small page, and its thumbnail.
 const (
