@@ -239,3 +239,16 @@ func ImportJobLink(id int64) string {
 func ImportJobStatusLink(id int64) string {
 	return fill(MyBooksImportStatus, ":id", strconv.FormatInt(id, 10))
 }
+
+// Page previews of external links: the preview block, as an htmx fragment
+// or a small page, and its thumbnail.
+const (
+	PreviewFragment = "/previews/:key"
+	PreviewImage    = "/previews/:key/image"
+)
+
+// PreviewFragmentLink is the preview block of the preview with key.
+func PreviewFragmentLink(key string) string { return fill(PreviewFragment, ":key", url.PathEscape(key)) }
+
+// PreviewImageLink is the thumbnail of the preview with key.
+func PreviewImageLink(key string) string { return fill(PreviewImage, ":key", url.PathEscape(key)) }
