@@ -20,6 +20,7 @@ import (
 	"shelf/store/apitokens"
 	"shelf/store/catalog"
 	"shelf/store/jwtkeys"
+	"shelf/store/links"
 	"shelf/store/outbox/devinbox"
 	"shelf/store/search"
 	"shelf/store/sessions"
@@ -48,6 +49,11 @@ type App struct {
 	Mailer MailNotifier
 	// Shelves keeps readers' shelves (shelves.go), set up by New.
 	Shelves *shelves.Store
+	// Links keeps short links (links.go), set up by New.
+	Links *links.Store
+	// Previews, when set, is asked for a preview of each new external
+	// link, shown before leaving Shelf; nil-safe.
+	Previews LinkPreviews
 	// DevInbox catches all mail when no SMTP server is configured; nil
 	// otherwise, and then /dev/mail is a 404.
 	DevInbox *devinbox.Inbox
@@ -167,6 +173,7 @@ func New(d Deps, s Settings) (*App, error) {
 	}
 	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.Shelves = shelves.New(a.DB, a.now)
+	a.Links = links.New(a.DB, a.BaseURL, a.now)
 	a.setupAccounts()
 	a.apiTokens = apitokens.New(a.DB, a.now)
 	a.apiLimiter = newTokenLimiter(apiLimitPer, apiLimitWindow)

@@ -71,6 +71,7 @@ func (a *App) routes() *echo.Echo {
 	a.catalogEditRoutes(e)
 	a.goodreadsRoutes(e)
 	a.apiRoutes(e)
+	a.myLinkRoutes(e)
 
 	return e
 }
