@@ -94,6 +94,8 @@ type App struct {
 	goodreads  goodreadsImports // Goodreads import jobs, see goodreads.go
 
 	apiSearches *apiSearchCache // encoded API search pages, see apiSearch
+
+	linkLimits linkLimits // links made per reader and network per day
 }
 
 // Deps are what the App uses but does not own.
@@ -139,6 +141,11 @@ type Settings struct {
 	// ParseCORSOrigins).
 	APICORSOrigins []string
 
+	// LinksPerDay and LinksPerIPPerDay bound the short links a reader, and
+	// a client network, make in a day; DefaultLinksPerDay and
+	// DefaultLinksPerIPPerDay when zero.
+	LinksPerDay, LinksPerIPPerDay int
+
 	// JWTKeyRotation is how long each key signing the API's access tokens
 	// is used; jwtkeys.DefaultRotate (24 hours) when zero.
 	JWTKeyRotation time.Duration
@@ -174,6 +181,7 @@ func New(d Deps, s Settings) (*App, error) {
 	a.TwoFactor = twofactor.New(a.DB, keys)
 	a.Shelves = shelves.New(a.DB, a.now)
 	a.Links = links.New(a.DB, a.BaseURL, a.now)
+	a.linkLimits = newLinkLimits(a, s.LinksPerDay, s.LinksPerIPPerDay)
 	a.setupAccounts()
 	a.apiTokens = apitokens.New(a.DB, a.now)
 	a.apiLimiter = newTokenLimiter(apiLimitPer, apiLimitWindow)

@@ -71,7 +71,10 @@ func (a *App) routes() *echo.Echo {
 	a.catalogEditRoutes(e)
 	a.goodreadsRoutes(e)
 	a.apiRoutes(e)
+	a.linkRoutes(e)
 	a.myLinkRoutes(e)
+
+	a.reserveRouteSegments(e) // last: every route's first segment
 
 	return e
 }

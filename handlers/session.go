@@ -114,11 +114,12 @@ func sessionUserID(values map[string]any) int64 {
 // request has one) and saves it just before the response is written, only
 // when it changed. Requests without a cookie therefore touch no table; a
 // session is created only at sign-in (anonymous forms use a CSRF cookie
-// instead, see csrf.go).
+// instead, see csrf.go). Static files, the health check, the API and short
+// links (which must be fast, and are the same for everyone) never load one.
 func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		path := c.Request().URL.Path
-		if strings.HasPrefix(path, static.Prefix) || path == paths.Health || isAPIPath(path) {
+		if strings.HasPrefix(path, static.Prefix) || path == paths.Health || isAPIPath(path) || strings.HasPrefix(path, paths.ShortLinks) {
 			return next(c)
 		}
 		r := c.Request()

@@ -55,6 +55,23 @@ type config struct {
 	// APICORSOrigins may call the JSON API from their scripts
 	// (SHELF_API_CORS_ORIGINS); none turns CORS off.
 	APICORSOrigins []string
+
+	// LinksPerDay and LinksPerIPPerDay bound the short links made per
+	// reader and per client network in a day (SHELF_LINKS_PER_DAY,
+	// SHELF_LINKS_PER_IP_PER_DAY).
+	LinksPerDay, LinksPerIPPerDay int
+}
+
+// limitCount parses a limit: a whole number from 1 to 1000000.
+func limitCount(dst *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return errors.New("want a whole number from 1 to 1000000")
+		}
+		*dst = n
+		return nil
+	}
 }
 
 // positiveDuration parses a Go duration ("12h", "90m") that must be > 0.
@@ -183,6 +200,8 @@ func (c *config) settings() []setting {
 			c.APICORSOrigins = origins
 			return err
 		}},
+		{"links-per-day", "SHELF_LINKS_PER_DAY", strconv.Itoa(handlers.DefaultLinksPerDay), "short links a reader may make in a day", limitCount(&c.LinksPerDay)},
+		{"links-per-ip-per-day", "SHELF_LINKS_PER_IP_PER_DAY", strconv.Itoa(handlers.DefaultLinksPerIPPerDay), "short links one client network (an IPv4 address, an IPv6 /64) may make in a day, all readers together", limitCount(&c.LinksPerIPPerDay)},
 	}, c.Mail.settings()...)
 }
 

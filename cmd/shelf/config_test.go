@@ -70,6 +70,18 @@ func TestLoadConfig(t *testing.T) {
 				t.Errorf("APICORSOrigins = %v", c.APICORSOrigins)
 			}
 		}},
+		{name: "link limits by default", check: func(t *testing.T, c *config) {
+			if c.LinksPerDay != 50 || c.LinksPerIPPerDay != 200 {
+				t.Errorf("link limits %d, %d", c.LinksPerDay, c.LinksPerIPPerDay)
+			}
+		}},
+		{name: "link limits", env: []string{"SHELF_LINKS_PER_DAY=5", "SHELF_LINKS_PER_IP_PER_DAY=7"}, check: func(t *testing.T, c *config) {
+			if c.LinksPerDay != 5 || c.LinksPerIPPerDay != 7 {
+				t.Errorf("link limits %d, %d", c.LinksPerDay, c.LinksPerIPPerDay)
+			}
+		}},
+		{name: "zero links per day", env: []string{"SHELF_LINKS_PER_DAY=0"}, wantErr: "SHELF_LINKS_PER_DAY"},
+		{name: "bad links per IP", env: []string{"SHELF_LINKS_PER_IP_PER_DAY=many"}, wantErr: "SHELF_LINKS_PER_IP_PER_DAY"},
 		{name: "API CORS wildcard", env: []string{"SHELF_API_CORS_ORIGINS=*"}, wantErr: "SHELF_API_CORS_ORIGINS"},
 		{name: "bad addr", env: []string{"SHELF_ADDR=8080"}, wantErr: `SHELF_ADDR="8080"`},
 		{name: "bad base url", env: []string{"SHELF_BASE_URL=localhost:8080"}, wantErr: "SHELF_BASE_URL"},

@@ -211,11 +211,13 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 		handlers.Settings{BaseURL: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies, SecretKey: secretKey, AddressCheck: cfg.AddressCheck, MailFrom: cfg.Mail.fromAddress(),
 			JWTKeyRotation: cfg.JWTKeyRotation,
 			APICORSOrigins: cfg.APICORSOrigins,
-			Accounts:       handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}})
+			LinksPerDay:    cfg.LinksPerDay, LinksPerIPPerDay: cfg.LinksPerIPPerDay,
+			Accounts: handlers.AccountSettings{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime, ConfirmTTL: cfg.ConfirmTTL}})
 	if err != nil {
 		return err
 	}
 	go app.SessionStore.CleanupLoop(ctx, 10*time.Minute, log)
+	go app.Links.RunFlusher(ctx, 0, func(err error) { log.Error("short link clicks not saved yet", "err", err) })
 	srv := &http.Server{
 		Handler:           app,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -257,6 +259,13 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	go func() { mailer.StopBy(shutdownCtx, log); close(mailStopped) }()
 	err = srv.Shutdown(shutdownCtx)
 	<-mailStopped
+	// The clicks counted by the last requests (RunFlusher may have
+	// flushed before they ended).
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 2*time.Second)
+	if ferr := app.Links.Flush(flushCtx); ferr != nil {
+		log.Error("short link clicks lost", "err", ferr)
+	}
+	cancelFlush()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

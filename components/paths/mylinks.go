@@ -19,7 +19,3 @@ func MyLinkEnableLink(id string) string { return fill(MyLinkEnable, ":id", url.P
 
 // MyLinkDeleteLink deletes the short link id (POST).
 func MyLinkDeleteLink(id string) string { return fill(MyLinkDelete, ":id", url.PathEscape(id)) }
-
-// LinkNewFor is the new-link form with its target filled in: target is a
-// page of Shelf's (a local path) that the reader chose to share.
-func LinkNewFor(target string) string { return LinkNew + "?target=" + url.QueryEscape(target) }
