@@ -187,4 +187,3 @@ func (a *App) deleteLink(c echo.Context) error {
 	}
 	return render(c, http.StatusOK, components.LinkDeletedAnswer(it, status))
 }
-
