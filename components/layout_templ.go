@@ -522,14 +522,14 @@ func About(m Meta) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<h1>About Shelf</h1><p>Shelf is a book catalog you search as you type. Results come from the server as HTML; nothing is sent to anyone else.</p><p>The bundled catalog is derived from the <a href=\"https://github.com/zygmuntz/goodbooks-10k\">goodbooks-10k</a> dataset by Zygmunt Zając: metadata of the 10,000 most-rated books on Goodreads, licensed <a href=\"https://creativecommons.org/licenses/by-sa/4.0/\">CC BY-SA 4.0</a>. Shelf ships a trimmed copy (title, authors, year, ISBN-13, language, rating and ratings count) under the same licence.</p><h2>API</h2><p>Scripts and other services can search the catalog and keep your shelves through Shelf's JSON API under <code>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<h1>About Shelf</h1><p>Shelf is a book catalog you search as you type. Results come from the server as HTML; nothing is sent to anyone else.</p><p>The bundled catalog is derived from the <a href=\"https://github.com/zygmuntz/goodbooks-10k\">goodbooks-10k</a> dataset by Zygmunt Zając: metadata of the 10,000 most-rated books on Goodreads, licensed <a href=\"https://creativecommons.org/licenses/by-sa/4.0/\">CC BY-SA 4.0</a>. Shelf ships a trimmed copy (title, authors, year, ISBN-13, language, rating and ratings count) under the same licence.</p><h2>API</h2><p>Scripts and other services can search the catalog and keep your shelves and short links through Shelf's JSON API under <code>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var30 string
 			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(paths.API)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/layout.templ`, Line: 122, Col: 123}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/layout.templ`, Line: 122, Col: 139}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 			if templ_7745c5c3_Err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"shelf/components/paths"
 	"shelf/store/apitokens"
@@ -58,6 +59,7 @@ func testAPILinks(t *testing.T, env *testEnv) {
 		t.Errorf("made %+v", made)
 	}
 	// A generated id, to one of Shelf's pages.
+	env.clock.Advance(time.Second)
 	r = call(http.MethodPost, paths.APILinks, `{"target":"/books/1","id":null}`)
 	var own apiLinkAnswer
 	r.decode(t, &own)

@@ -7,10 +7,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"shelf/components/paths"
 	"shelf/store/catalog"
 	"shelf/store/links"
+	"shelf/store/storetest"
 )
 
 // newLink makes a link for email's account, as the form would.
@@ -57,7 +59,7 @@ func TestMyLinksList(t *testing.T) {
 
 	long := "https://reviews.example.com/2026/12/a-very-long-path/" + strings.Repeat("segment-", 30) + "?q=1"
 	env.newLink("ann@example.org", long, "review")
-	env.clock.Advance(1)
+	env.clock.Advance(time.Second)
 	env.newLink("ann@example.org", "https://example.org/", "")
 	env.register("bob@example.org")
 	env.newLink("bob@example.org", "https://example.net/", "bobs")
@@ -126,8 +128,23 @@ func TestMyLinkShowsThePreview(t *testing.T) {
 	}
 }
 
-func TestMyLinkActions(t *testing.T) {
-	env := newTestEnv(t)
+func TestMyLinkActions(t *testing.T) { testMyLinkActions(t, newTestEnv(t)) }
+
+// The pages on PostgreSQL: the same actions, and another reader's link.
+func TestMyLinksOnPostgres(t *testing.T) {
+	db := storetest.OpenPostgres(t)
+	env := newTestEnvWith(t, func(d *Deps, _ *Settings) { d.DB, d.Catalog, d.Search = db, catalog.New(db), nil })
+	testMyLinkActions(t, env)
+	bob := env.register("bob@example.org")
+	env.newLink("ann@example.org", "https://example.com/", "anns")
+	bob.get(paths.MyLinkLink("anns")).wantStatus(t, http.StatusNotFound)
+	bob.htmx(paths.MyLinkDeleteLink("anns"), nil).wantStatus(t, http.StatusNotFound)
+	if l := env.link("anns"); l.Deleted {
+		t.Error("another reader deleted the link")
+	}
+}
+
+func testMyLinkActions(t *testing.T, env *testEnv) {
 	b := env.register("ann@example.org")
 	env.newLink("ann@example.org", "https://example.com/", "abc")
 	b.get(paths.MyLinks).wantStatus(t, http.StatusOK)
