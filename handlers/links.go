@@ -103,17 +103,14 @@ func (a *App) checkLinkTarget(f *Form, raw string) {
 }
 
 // checkLinkID checks a custom id as typed: its form, reserved words, and
-// whether it is free, with two free alternatives when it is not.
+// whether it is free, with two free alternatives when it is taken or
+// reserved.
 func (a *App) checkLinkID(ctx context.Context, f *Form, id string) ([]string, error) {
 	if id == "" {
 		return nil, nil
 	}
-	if msg := a.Links.CheckID(id); msg != "" {
-		f.CheckField(false, fieldLinkID, msg)
-		if !strings.Contains(msg, "reserved") {
-			return nil, nil
-		}
-	}
+	msg := a.Links.CheckID(id)
+	f.CheckField(msg == "", fieldLinkID, msg)
 	free, alts, err := a.Links.Available(ctx, id)
 	if err != nil {
 		return nil, err
@@ -200,11 +197,7 @@ func (a *App) createLink(c echo.Context) error {
 		return err
 	}
 	if !lc.form.Valid() {
-		status := http.StatusUnprocessableEntity
-		if _, taken := lc.form.FieldErrors[fieldLinkID]; taken && len(lc.form.FieldErrors) == 1 && !isHTMX(c) && lc.alternatives != nil {
-			status = http.StatusConflict
-		}
-		return a.renderLinkForm(c, status, a.linkFormView(c, target, id, lc))
+		return a.renderLinkForm(c, formStatus(c, lc.form, id), a.linkFormView(c, target, id, lc))
 	}
 	res, wait, err := a.reserveLink(ctx, c, u.ID)
 	if err != nil {
@@ -223,20 +216,15 @@ func (a *App) createLink(c echo.Context) error {
 		if !errors.As(err, &ve) {
 			return err
 		}
-		var f Form
-		f.CheckField(false, ve.Field, ve.Message)
-		lc = linkCheck{form: f}
-		status := http.StatusUnprocessableEntity
-		if errors.Is(err, links.ErrTaken) {
-			f.FieldErrors[fieldLinkID] = takenMessage(id)
+		lc = linkCheck{}
+		lc.form.CheckField(false, ve.Field, ve.Message)
+		if errors.Is(err, links.ErrTaken) { // lost a race for the id since the check
+			lc.form.FieldErrors[fieldLinkID] = takenMessage(id)
 			if _, lc.alternatives, err = a.Links.Available(ctx, id); err != nil {
 				return err
 			}
-			if !isHTMX(c) {
-				status = http.StatusConflict
-			}
 		}
-		return a.renderLinkForm(c, status, a.linkFormView(c, target, id, lc))
+		return a.renderLinkForm(c, formStatus(c, lc.form, id), a.linkFormView(c, target, id, lc))
 	}
 	a.linkCreated(ctx, l)
 	return redirect(c, paths.MyLinkLink(l.ID))
@@ -257,6 +245,16 @@ func (a *App) linkCreated(ctx context.Context, l links.Link) {
 			a.Logger.Warn("preview not queued", "link", l.ID, "err", err)
 		}
 	}
+}
+
+// formStatus is the status of a link form with errors: 409 Conflict when
+// the only one is a taken id, 422 otherwise, and always for htmx (whose
+// configuration swaps 422 and 429 answers into the page, not 409s).
+func formStatus(c echo.Context, f Form, id string) int {
+	if len(f.FieldErrors) == 1 && f.Error(fieldLinkID) == takenMessage(id) && !isHTMX(c) {
+		return http.StatusConflict
+	}
+	return http.StatusUnprocessableEntity
 }
 
 // reserveLink counts a link against the reader's and the network's daily

@@ -263,14 +263,18 @@ func checkAddress(host string) string {
 	}
 	a = a.Unmap()
 	switch {
-	case a.IsLoopback(), a.IsUnspecified():
+	case a.IsLoopback(), a.IsUnspecified(), thisNetwork.Contains(a):
 		return "Links to the visitor's own computer (" + a.String() + ") are not allowed."
 	case a.IsPrivate(), a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast(), a.IsInterfaceLocalMulticast(), a.IsMulticast():
 		return "Links to private or local network addresses (" + a.String() + ") are not allowed: they would reach a visitor's own network."
-	case cgnat.Contains(a):
+	case cgnat.Contains(a), a == broadcast:
 		return "Links to shared network addresses (" + a.String() + ") are not allowed."
 	}
 	return ""
 }
 
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+var (
+	cgnat       = netip.MustParsePrefix("100.64.0.0/10")
+	thisNetwork = netip.MustParsePrefix("0.0.0.0/8") // "this host on this network"
+	broadcast   = netip.MustParseAddr("255.255.255.255")
+)
