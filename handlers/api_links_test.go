@@ -267,3 +267,12 @@ func TestAPILinkPatchIsStrict(t *testing.T) {
 		t.Error("a refused request changed the link")
 	}
 }
+
+func TestTokenFormOffersTheLinkScopes(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.register("ann@example.org")
+	b.reauth(paths.APITokens)
+	b.get(paths.APITokens).wantStatus(t, http.StatusOK).wantContains(t,
+		`name="scope" value="links:read"`, "read your short links and their clicks",
+		`name="scope" value="links:write"`, "make, disable and delete your short links")
+}
