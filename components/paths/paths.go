@@ -248,7 +248,9 @@ const (
 )
 
 // PreviewFragmentLink is the preview block of the preview with key.
-func PreviewFragmentLink(key string) string { return fill(PreviewFragment, ":key", url.PathEscape(key)) }
+func PreviewFragmentLink(key string) string {
+	return fill(PreviewFragment, ":key", url.PathEscape(key))
+}
 
 // PreviewImageLink is the thumbnail of the preview with key.
 func PreviewImageLink(key string) string { return fill(PreviewImage, ":key", url.PathEscape(key)) }
