@@ -27,7 +27,8 @@ func TestBrowserMyLinks(t *testing.T) {
 		strings.NewReader(pw+"\n"), &out, &errb); code != 0 {
 		t.Fatalf("create-admin: %s", errb.String())
 	}
-	tab := newTab(t, chromium.newBrowser(t))
+	browser := chromium.newBrowser(t)
+	tab := newTab(t, browser)
 	origin := s.URL
 	for _, name := range []string{"clipboard-read", "clipboard-write"} {
 		if _, err := chromedp.Call(tab, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
@@ -39,13 +40,17 @@ func TestBrowserMyLinks(t *testing.T) {
 	if _, err := chromedp.Call(tab, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
 		t.Fatalf("focus emulation: %v", err)
 	}
-	runStep(t, tab, "sign in", 20*time.Second,
-		chromedp.Navigate(s.URL+"/login?next=/my-links"),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), pw),
-		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
-	)
+	signIn := func(tab context.Context) {
+		t.Helper()
+		runStep(t, tab, "sign in", 20*time.Second,
+			chromedp.Navigate(s.URL+"/login?next=/my-links"),
+			chromedp.WaitVisible(chromedp.ID("password")),
+			chromedp.SendKeys(chromedp.ID("email"), email),
+			chromedp.SendKeys(chromedp.ID("password"), pw),
+			chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+		)
+	}
+	signIn(tab)
 	waitJS(t, tab, "My links, empty", 10*time.Second, `location.pathname === '/my-links' && !!document.getElementById('my-links-empty')`)
 
 	long := "https://reviews.example.com/" + strings.Repeat("a-rather-long-path-segment/", 12) + "?ref=" + strings.Repeat("x", 60)
@@ -119,4 +124,25 @@ func TestBrowserMyLinks(t *testing.T) {
 	waitJS(t, tab, "one link left", 10*time.Second, `document.querySelectorAll('#my-links-list > li').length === 1 && !!document.getElementById('link-review')`)
 
 	assertPagesFit(t, tab, s.URL, []string{"/my-links", "/my-links/review"})
+
+	// Without JavaScript: the link is a read-only field to copy from, and
+	// the same buttons post, the change told on the page they return to.
+	noJS := newIncognitoTab(t, browser)
+	if _, err := chromedp.Call(noJS, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatalf("disable JavaScript: %v", err)
+	}
+	signIn(noJS)
+	waitJS(t, noJS, "signed in", 10*time.Second, `location.pathname === '/my-links'`)
+	runStep(t, noJS, "open the link's page", 15*time.Second, chromedp.Navigate(s.URL+"/my-links/review"), chromedp.WaitVisible(chromedp.ID("short-review")))
+	if !evalJS[bool](t, noJS, `document.getElementById('short-review').readOnly && document.getElementById('short-review').value === '`+short+`' &&
+		!document.getElementById('copy-review').checkVisibility()`) {
+		t.Error("without JavaScript the link is not a read-only field, or Copy shows")
+	}
+	runStep(t, noJS, "disable", 10*time.Second, chromedp.Click(chromedp.ID("link-toggle-review")))
+	waitJS(t, noJS, "disabled, and told so", 10*time.Second, `location.pathname === '/my-links/review' &&
+		document.querySelector('#link-state-review .link-badge').textContent === 'Disabled' && document.getElementById('link-status').textContent.startsWith('Disabled')`)
+	runStep(t, noJS, "press Delete", 5*time.Second, chromedp.Click(chromedp.ID("link-delete-review")))
+	runStep(t, noJS, "confirm", 10*time.Second, chromedp.Click(chromedp.ID("link-delete-confirm-review")))
+	waitJS(t, noJS, "deleted, back on My links", 10*time.Second, `location.pathname === '/my-links' &&
+		document.getElementById('link-status').textContent.startsWith('Deleted') && !!document.getElementById('my-links-empty')`)
 }
