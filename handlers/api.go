@@ -57,6 +57,9 @@ type problem struct {
 	// Errors names each invalid field of a request body and what is wrong
 	// with it.
 	Errors []fieldProblem `json:"errors,omitempty"`
+	// Alternatives are free ids offered for a short link's id that is
+	// taken or reserved.
+	Alternatives []string `json:"alternatives,omitempty"`
 }
 
 type fieldProblem struct {

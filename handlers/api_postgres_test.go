@@ -26,4 +26,5 @@ func TestAPIOnPostgres(t *testing.T) {
 	env.addBooks(apiTestBooks()...) // builds the index
 	t.Run("shelves", func(t *testing.T) { testAPIShelvesWrite(t, env) })
 	t.Run("books", func(t *testing.T) { testAPIBooksWrite(t, env) })
+	t.Run("links", func(t *testing.T) { testAPILinks(t, env) })
 }

@@ -38,6 +38,11 @@ func (a *App) apiRouteTable() []apiRoute {
 		{method: http.MethodGet, path: paths.APIShelves, scope: apitokens.ShelvesRead, h: a.apiShelvesList},
 		{method: http.MethodPut, path: paths.APIShelf, scope: apitokens.ShelvesWrite, h: a.apiShelfPut},
 		{method: http.MethodDelete, path: paths.APIShelf, scope: apitokens.ShelvesWrite, h: a.apiShelfDelete},
+		{method: http.MethodGet, path: paths.APILinks, scope: apitokens.LinksRead, h: a.apiLinksList},
+		{method: http.MethodPost, path: paths.APILinks, scope: apitokens.LinksWrite, h: a.apiLinkCreate},
+		{method: http.MethodGet, path: paths.APILink, scope: apitokens.LinksRead, h: a.apiLink},
+		{method: http.MethodPatch, path: paths.APILink, scope: apitokens.LinksWrite, h: a.apiLinkUpdate},
+		{method: http.MethodDelete, path: paths.APILink, scope: apitokens.LinksWrite, h: a.apiLinkDelete},
 		{method: http.MethodGet, path: paths.APIAccount, scope: apitokens.AccountRead, h: a.apiAccount},
 	}
 }

@@ -52,7 +52,31 @@ func apiRouteCases() []apiRouteCase {
 			t.Fatal(err)
 		}
 	}
+	// ownLink gives the caller the link "tbl", live, as the calls before
+	// may have moved, disabled or deleted it.
+	ownLink := func(t *testing.T, env *testEnv, userID int64) {
+		if userID == 0 {
+			return
+		}
+		if _, ok, err := env.app.Links.Get(context.Background(), "tbl"); err != nil {
+			t.Fatal(err)
+		} else if !ok {
+			if _, err := env.app.Links.Create(context.Background(), userID, "https://example.com/", "tbl"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := env.db.Write.Exec(`UPDATE links SET owner_id = $1, deleted_at = NULL, disabled = 0 WHERE folded = 'tbl'`, userID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return []apiRouteCase{
+		{req: apiRequest{method: http.MethodGet, path: "/api/v1/links"}, ok: http.StatusOK, setup: ownLink},
+		{req: apiRequest{method: http.MethodHead, path: "/api/v1/links"}, ok: http.StatusOK},
+		{req: apiRequest{method: http.MethodPost, path: "/api/v1/links", body: `{"target":"https://example.com/new"}`}, ok: http.StatusCreated},
+		{req: apiRequest{method: http.MethodGet, path: "/api/v1/links/tbl"}, ok: http.StatusOK, setup: ownLink},
+		{req: apiRequest{method: http.MethodHead, path: "/api/v1/links/tbl"}, ok: http.StatusOK, setup: ownLink},
+		{req: apiRequest{method: http.MethodPatch, path: "/api/v1/links/tbl", body: `{"disabled":true}`}, ok: http.StatusOK, setup: ownLink},
+		{req: apiRequest{method: http.MethodDelete, path: "/api/v1/links/tbl"}, ok: http.StatusNoContent, setup: ownLink},
 		{req: apiRequest{method: http.MethodGet, path: "/api/v1/openapi.json"}, ok: http.StatusOK},
 		{req: apiRequest{method: http.MethodHead, path: "/api/v1/openapi.json"}, ok: http.StatusOK},
 		{req: apiRequest{method: http.MethodGet, path: "/api/v1/problems"}, ok: http.StatusOK},

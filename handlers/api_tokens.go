@@ -36,6 +36,8 @@ var scopeLabels = map[apitokens.Scope]string{
 	apitokens.BooksWrite:   "add and edit books (for admins' tokens only)",
 	apitokens.ShelvesRead:  "read your shelves, ratings and notes",
 	apitokens.ShelvesWrite: "change your shelves, ratings and notes",
+	apitokens.LinksRead:    "read your short links and their clicks",
+	apitokens.LinksWrite:   "make, disable and delete your short links",
 	apitokens.AccountRead:  "read your address and role",
 }
 

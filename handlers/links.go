@@ -69,7 +69,6 @@ func (a *App) linkRoutes(e *echo.Echo) {
 	serveGet(e, paths.LinkNew, a.linkForm, a.requireConfirmed)
 	e.POST(paths.LinkNew, a.createLink, a.requireConfirmed)
 	e.POST(paths.LinkValidate, a.validateLinkField, a.requireConfirmed)
-	a.linkPageStubRoutes(e)
 }
 
 // reserveRouteSegments reserves the first path segment of every route as a
@@ -206,8 +205,7 @@ func (a *App) createLink(c echo.Context) error {
 	}
 	if wait > 0 {
 		v := a.linkFormView(c, target, id, lc)
-		v.Flash = fmt.Sprintf("You have made as many links as Shelf allows in a day (%d per reader, %d per network). Try again in %s.",
-			a.linkLimits.perReader.Limit, a.linkLimits.perIP.Limit, humanWait(wait))
+		v.Flash = a.linkLimitMessage(wait)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
 		return a.renderLinkForm(c, http.StatusTooManyRequests, v)
 	}
@@ -228,13 +226,25 @@ func (a *App) createLink(c echo.Context) error {
 		}
 		return a.renderLinkForm(c, formStatus(c, lc.form, id), a.linkFormView(c, target, id, lc))
 	}
-	a.Logger.Info("short link created", "user_id", u.ID, "link", l.ID, "external", l.External)
+	a.linkCreated(ctx, l)
+	return redirect(c, paths.MyLinkLink(l.ID))
+}
+
+// linkLimitMessage tells a reader who has made as many links as a day
+// allows when to try again (the form and the API say the same).
+func (a *App) linkLimitMessage(wait time.Duration) string {
+	return fmt.Sprintf("You have made as many links as Shelf allows in a day (%d per reader, %d per network). Try again in %s.",
+		a.linkLimits.perReader.Limit, a.linkLimits.perIP.Limit, humanWait(wait))
+}
+
+// linkCreated logs a new link and asks for its target's preview.
+func (a *App) linkCreated(ctx context.Context, l links.Link) {
+	a.Logger.Info("short link created", "user_id", l.OwnerID, "link", l.ID, "external", l.External)
 	if l.External && a.Previews != nil {
 		if _, err := a.Previews.Enqueue(ctx, l.Target); err != nil {
 			a.Logger.Warn("preview not queued", "link", l.ID, "err", err)
 		}
 	}
-	return redirect(c, paths.MyLinkLink(l.ID))
 }
 
 // formStatus is the status of a link form with errors: 409 Conflict when

@@ -73,6 +73,7 @@ func (a *App) routes() *echo.Echo {
 	a.goodreadsRoutes(e)
 	a.apiRoutes(e)
 	a.linkRoutes(e)
+	a.myLinkRoutes(e)
 	a.previewRoutes(e)
 
 	a.reserveRouteSegments(e) // last: every route's first segment

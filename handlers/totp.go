@@ -5,17 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"image/color"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/boombuler/barcode/qr"
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
 	"shelf/components/paths"
+	"shelf/components/qrcode"
 	"shelf/store"
 	"shelf/store/accounts"
 	"shelf/store/limits"
@@ -522,7 +521,7 @@ func (a *App) totpSetupView(c echo.Context, u accounts.User, errMsg string) (com
 	if err != nil {
 		return components.TOTPSetupView{}, err
 	}
-	svg, err := qrSVG(url)
+	svg, err := qrcode.SVG(url, "totp-qr-title", "QR code for your authenticator app", 240)
 	if err != nil {
 		return components.TOTPSetupView{}, err
 	}
@@ -780,28 +779,6 @@ func (a *App) twoFactorStatus(ctx context.Context, u accounts.User) (components.
 	}
 	left, err := a.TwoFactor.RecoveryCodesLeft(ctx, u.ID)
 	return components.TwoFactorStatus{Enabled: true, CodesLeft: left}, err
-}
-
-// qrSVG draws text's QR code as an inline SVG: one path of dark modules,
-// with the 4-module quiet zone the standard asks for.
-func qrSVG(text string) (string, error) {
-	code, err := qr.Encode(text, qr.M, qr.Auto)
-	if err != nil {
-		return "", err
-	}
-	b := code.Bounds()
-	const quiet = 4
-	size := b.Dx() + 2*quiet
-	var d strings.Builder
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if c := color.GrayModel.Convert(code.At(x, y)).(color.Gray); c.Y < 128 {
-				fmt.Fprintf(&d, "M%d %dh1v1h-1z", x-b.Min.X+quiet, y-b.Min.Y+quiet)
-			}
-		}
-	}
-	return fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="QR code for your authenticator app" shape-rendering="crispEdges">`+
-		`<rect width="100%%" height="100%%" fill="#fff"/><path fill="#000" d="%s"/></svg>`, size, size, size*5, size*5, d.String()), nil
 }
 
 // newSealedKeys builds the sealing keys from the configured secret key.

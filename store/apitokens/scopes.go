@@ -10,11 +10,13 @@ const (
 	BooksWrite   Scope = "books:write"
 	ShelvesRead  Scope = "shelves:read"
 	ShelvesWrite Scope = "shelves:write"
+	LinksRead    Scope = "links:read"
+	LinksWrite   Scope = "links:write"
 	AccountRead  Scope = "account:read"
 )
 
 // Scopes is every scope, in the order forms and documents list them.
-var Scopes = []Scope{BooksRead, BooksWrite, ShelvesRead, ShelvesWrite, AccountRead}
+var Scopes = []Scope{BooksRead, BooksWrite, ShelvesRead, ShelvesWrite, LinksRead, LinksWrite, AccountRead}
 
 // ParseScope returns the scope named s, and whether there is one.
 func ParseScope(s string) (Scope, bool) {
