@@ -62,6 +62,7 @@ type options struct {
 	coldOut     string // write the cold mix's queries here, one a line
 	postgres    string // a PostgreSQL server URL; "" for SQLite
 	instances   int
+	links       int    // short links to make and GET /s/{id} over (0 to skip)
 	root        string // module root, found at start
 }
 
@@ -131,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		"(taskset), so the load generator does not take CPU time from the server it measures, nor the server from it")
 	fs.StringVar(&o.postgres, "postgres", "", "measure on PostgreSQL: the URL of a server (postgres://user:pass@127.0.0.1:5432/postgres); "+
 		"each size gets a database shelf_loadtest_N there, created when missing")
+	fs.IntVar(&o.links, "links", 1000, "also run GET /s/{id} over this many short links (half to Shelf's pages: a redirect; half to outside pages: the interstitial) against /healthz (0 to skip)")
 	fs.IntVar(&o.instances, "instances", 1, "server processes on the one database, the load split evenly between them (2 needs -postgres)")
 	fs.BoolVar(&o.perf, "perf", false, "after the measured runs, sample the server with perf (linux-perf) during one more search run and add the hottest functions to the report")
 	fs.Usage = func() {
@@ -160,6 +162,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-runs and -starts must be at least 1")
 	case o.instances < 1 || (o.instances > 1 && o.postgres == ""):
 		return nil, errors.New("-instances must be 1, or more with -postgres (SQLite serves from one process)")
+	case o.links < 0 || o.links == 1:
+		return nil, errors.New("-links must be 0 or at least 2 (one link of each kind)")
 	case o.rate < 0 || o.openConns < 1:
 		return nil, errors.New("-rate must not be negative and -open-connections must be positive")
 	case o.instances > o.connections:
@@ -248,6 +252,14 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 		return res, err
 	}
 
+	var sl shortLinks
+	if o.links > 0 {
+		if sl, err = seedLinks(ctx, db, o.links); err != nil {
+			return res, fmt.Errorf("short links: %w", err)
+		}
+		res.shortLinks = len(sl.internal) + len(sl.external)
+	}
+
 	// Start-up on the existing database; the last start stays up for the load.
 	var srv *server
 	for i := range o.starts {
@@ -285,6 +297,11 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 	if err := preflight(ctx, srv.base, res); err != nil {
 		return res, err
 	}
+	if o.links > 0 {
+		if err := checkLinks(ctx, srv.base, sl); err != nil {
+			return res, fmt.Errorf("short links: %w", err)
+		}
+	}
 	fp, err := firstPage(ctx, srv.addr)
 	if err != nil {
 		return res, fmt.Errorf("first page: %w", err)
@@ -316,6 +333,13 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 		if err := os.WriteFile(coldLua, []byte(searchScript(cold)), 0o644); err != nil {
 			return res, err
 		}
+	}
+	redirectLua, leaveLua := filepath.Join(dir, "redirect.lua"), filepath.Join(dir, "interstitial.lua")
+	if err := os.WriteFile(redirectLua, []byte(apiScript(linkPaths(sl.internal))), 0o644); err != nil {
+		return res, err
+	}
+	if err := os.WriteFile(leaveLua, []byte(apiScript(linkPaths(sl.external))), 0o644); err != nil {
+		return res, err
 	}
 	if err := os.WriteFile(healthLua, []byte(doneLua), 0o644); err != nil {
 		return res, err
@@ -350,6 +374,20 @@ func measureSize(ctx context.Context, o *options, bin string, n int, logw io.Wri
 			logf(logw, "%d books: run %d: API search mix %.0f req/s p50 %s p99 %s (%.2f of the HTMX mix), server CPU per search %s, errors %d %s",
 				n, i+1, a.rps(), ms(a.P50), ms(a.P99), a.rps()/s.rps(), usPerReq(a), a.errors(), a.errorDetail())
 			res.api = append(res.api, a)
+		}
+		if o.links > 0 {
+			r, err := runOn(ctx, w, srvs, "/", redirectLua, o.duration)
+			if err != nil {
+				return res, fmt.Errorf("run %d short-link redirects: %w", i+1, err)
+			}
+			l, err := runOn(ctx, w, srvs, "/", leaveLua, o.duration)
+			if err != nil {
+				return res, fmt.Errorf("run %d short-link interstitials: %w", i+1, err)
+			}
+			logf(logw, "%d books: run %d: /s/{id} redirects %.0f req/s p99 %s (%.2f of /healthz), interstitials %.0f req/s p99 %s (%.2f), errors %d/%d",
+				n, i+1, r.rps(), ms(r.P99), r.rps()/h.rps(), l.rps(), ms(l.P99), l.rps()/h.rps(), r.errors(), l.errors())
+			res.redirects = append(res.redirects, r)
+			res.interstitials = append(res.interstitials, l)
 		}
 		if o.cold > 0 {
 			c, err := runOn(ctx, w, srvs, "/", coldLua, o.duration)

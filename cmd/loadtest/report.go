@@ -32,6 +32,9 @@ type sizeResult struct {
 	cold           []wrkResult  // the cold mix (-cold), when run
 	api            []wrkResult  // the fixed mix as JSON API searches (-api), when run
 	open           []openResult // the cold mix sent open-loop (-rate), when run
+	redirects      []wrkResult  // GET /s/{id} of links to Shelf's pages (-links)
+	interstitials  []wrkResult  // GET /s/{id} of links to outside pages, from outside Shelf (-links)
+	shortLinks     int
 	coldQueries    int
 	profile        string // perf report, hottest symbols first (-perf)
 }
@@ -66,7 +69,7 @@ func (r *report) failed() bool {
 		if len(s.search) < r.opts.runs {
 			return true
 		}
-		for _, w := range slices.Concat(s.health, s.search, s.cold) {
+		for _, w := range slices.Concat(s.health, s.search, s.cold, s.redirects, s.interstitials) {
 			if w.errors() > 0 {
 				return true
 			}
@@ -147,6 +150,20 @@ func (r *report) writeSize(b *strings.Builder, s *sizeResult) {
 			fmt.Fprintf(b, "| `/api/v1/books` fixed mix (JSON API, same queries) | %s | %s | %s | %s | %.2f | %s | %d |\n",
 				commas(int64(median(mapf(s.api, wrkResult.rps)))), ms(a.P50), ms(a.P90), ms(a.P99),
 				median(ratios(s.api, s.health)), cpuCell(s.api), sumErrors(s.api))
+		}
+		if len(s.redirects) > 0 {
+			for _, row := range []struct {
+				name string
+				runs []wrkResult
+			}{
+				{"`/s/{id}` short links to Shelf's pages (302)", s.redirects},
+				{"`/s/{id}` short links to outside pages (interstitial page)", s.interstitials},
+			} {
+				x := medianRun(row.runs)
+				fmt.Fprintf(b, "| %s, %s links | %s | %s | %s | %s | %.2f | %s | %d |\n",
+					row.name, commas(int64(s.shortLinks)), commas(int64(median(mapf(row.runs, wrkResult.rps)))), ms(x.P50), ms(x.P90), ms(x.P99),
+					median(ratios(row.runs, s.health)), cpuCell(row.runs), sumErrors(row.runs))
+			}
 		}
 		if len(s.cold) > 0 {
 			c := medianRun(s.cold)
