@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -504,5 +505,29 @@ func TestChromiumRestarts(t *testing.T) {
 	}
 	if ctx2, _ := testBrowser.browser(); ctx2 == ctx {
 		t.Error("still the dead browser")
+	}
+}
+
+// TestUnreachableSaysNothingOfTheServer: why a site could not be reached is
+// shown to anyone who sees the preview, so it names no resolver or address
+// of the server's own network.
+func TestUnreachableSaysNothingOfTheServer(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "example.com", Server: "10.255.255.53:53", IsNotFound: true}},
+			"no such site: the name does not exist"},
+		{&net.DNSError{Err: "i/o timeout", Name: "example.com", Server: "10.255.255.53:53", IsTimeout: true},
+			"the name could not be looked up"},
+		{&net.OpError{Op: "dial", Source: &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 40000}, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)},
+			"the site refused the connection"},
+		{&net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, "the site did not answer in time"},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.EHOSTUNREACH)}, "the site's network cannot be reached"},
+		{errors.New("dial 10.1.2.3: something else"), "the connection failed"},
+	} {
+		if got := unreachable(c.err); got != c.want {
+			t.Errorf("unreachable(%v) = %q, want %q", c.err, got, c.want)
+		}
 	}
 }

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"shelf/store/netguard"
@@ -107,13 +109,40 @@ func (p *proxy) dial(ctx context.Context, network, addr, about string) (net.Conn
 		if netguard.IsRefused(err) {
 			seen = p.refused
 		}
+		why := err.Error()
+		if !netguard.IsRefused(err) {
+			// The reason is shown to whoever sees the preview; the
+			// error's text can name the server's own resolver.
+			p.log.Info("capture could not connect", "addr", addr, "err", err)
+			why = unreachable(err)
+		}
 		p.mu.Lock()
 		if _, ok := seen[strings.ToLower(addr)]; !ok {
-			seen[strings.ToLower(addr)] = err.Error()
+			seen[strings.ToLower(addr)] = why
 		}
 		p.mu.Unlock()
 	}
 	return conn, err
+}
+
+// unreachable says in plain words why a connection failed, naming nothing
+// of the server's own network.
+func unreachable(err error) string {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "no such site: the name does not exist"
+	case errors.As(err, &dns):
+		return "the name could not be looked up"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the site refused the connection"
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return "the site did not answer in time"
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return "the site's network cannot be reached"
+	default:
+		return "the connection failed"
+	}
 }
 
 var errOverBudget = errors.New("capture: byte budget spent")
