@@ -78,7 +78,7 @@ func (r *fakeResolver) LookupNetIP(ctx context.Context, network, host string) ([
 	defer r.mu.Unlock()
 	as, ok := r.answers[host]
 	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		return nil, &net.DNSError{Err: "no such host", Name: host, Server: "10.0.0.53:53", IsNotFound: true}
 	}
 	a := as[min(r.calls[host], len(as)-1)]
 	r.calls[host]++
@@ -139,6 +139,7 @@ func runTests(m *testing.M) int {
 func testPages(hang chan struct{}) http.Handler {
 	mux := http.NewServeMux()
 	canary := "http://127.0.0.1:" + strconv.Itoa(canaryPort)
+	mux.Handle("/attack/", attackPages(canary, canaryPort))
 	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><html><head><title>  A   test page </title>
 			<meta name="description" content="Its description, &lt;b&gt;escaped&lt;/b&gt;.">
@@ -313,7 +314,7 @@ func TestPageRefusals(t *testing.T) {
 		{"loopback", "http://127.0.0.1:" + strconv.Itoa(canaryPort) + "/", "loopback address 127.0.0.1", "127.0.0.1"},
 		{"metadata", "http://169.254.169.254/latest/meta-data/", "link-local address 169.254.169.254", "169.254.169.254"},
 		{"ipv6 loopback", "http://[::1]:" + strconv.Itoa(canaryPort) + "/", "loopback address ::1", "[::1]"},
-		{"name resolving to loopback", "http://canary.test:" + strconv.Itoa(canaryPort) + "/", "loopback address 127.0.0.1 (canary.test)", "canary.test"},
+		{"name resolving to loopback", "http://canary.test:" + strconv.Itoa(canaryPort) + "/", "canary.test is at a loopback address", "canary.test"},
 		{"redirect to loopback", publicURL + "/to-canary", "loopback address 127.0.0.1", "127.0.0.1:" + strconv.Itoa(canaryPort)},
 		{"https to loopback", "https://127.0.0.1:" + strconv.Itoa(canaryPort) + "/", "loopback address 127.0.0.1", "https://127.0.0.1"},
 		{"file", "file:///etc/passwd", "not an http(s) URL", "file:///etc/passwd"},

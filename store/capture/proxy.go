@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"shelf/store/netguard"
@@ -103,17 +104,40 @@ func (p *proxy) dial(ctx context.Context, network, addr, about string) (net.Conn
 	}
 	conn, err := p.guard.DialFor(ctx, network, addr, about)
 	if err != nil {
-		seen := p.failed
-		if netguard.IsRefused(err) {
-			seen = p.refused
+		seen, why := p.failed, publicCause(err)
+		var r *netguard.RefusedError
+		if errors.As(err, &r) {
+			seen, why = p.refused, r.Public()
+		} else {
+			p.log.Info("capture connection failed", "url", about, "err", err)
 		}
 		p.mu.Lock()
 		if _, ok := seen[strings.ToLower(addr)]; !ok {
-			seen[strings.ToLower(addr)] = err.Error()
+			seen[strings.ToLower(addr)] = why
 		}
 		p.mu.Unlock()
 	}
 	return conn, err
+}
+
+// publicCause names why a connection failed in words that may be shown to
+// anyone: not the resolver's address, nor what the name resolved to.
+func publicCause(err error) string {
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "no such host"
+	case errors.As(err, &dnsErr):
+		return "the name could not be resolved"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
+	case errors.Is(err, errOverBudget):
+		return "page too large"
+	}
+	return "unreachable"
 }
 
 var errOverBudget = errors.New("capture: byte budget spent")
@@ -170,9 +194,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := p.transport.RoundTrip(out)
 	if err != nil {
-		if netguard.IsRefused(err) {
+		var refused *netguard.RefusedError
+		if errors.As(err, &refused) {
 			w.Header().Set("X-Capture-Refused", "1")
-			http.Error(w, "refused: "+err.Error(), http.StatusForbidden)
+			http.Error(w, "refused: "+refused.Public(), http.StatusForbidden)
 			return
 		}
 		http.Error(w, "bad gateway", http.StatusBadGateway)

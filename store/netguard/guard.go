@@ -36,6 +36,18 @@ func (e *RefusedError) Error() string {
 	return s
 }
 
+// Public says what Error says without the address a name resolved to: a
+// refusal shown to readers must not map the network inside for them.
+func (e *RefusedError) Public() string {
+	if e.Host == "" || e.Host == e.Addr.String() {
+		return e.Reason + " " + e.Addr.String()
+	}
+	if _, err := netip.ParseAddr(strings.Trim(e.Host, "[]")); err == nil {
+		return e.Reason + " " + e.Host
+	}
+	return e.Host + " is at a " + e.Reason
+}
+
 // IsRefused reports whether err is, or wraps, a refusal by the guard.
 func IsRefused(err error) bool {
 	var r *RefusedError

@@ -245,3 +245,20 @@ func TestControlChecksTheSocket(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestRefusedPublicHidesResolvedAddress(t *testing.T) {
+	cases := []struct {
+		err  RefusedError
+		want string
+	}{
+		{RefusedError{Host: "intranet.corp", Addr: netip.MustParseAddr("10.1.2.3"), Reason: "private address"}, "intranet.corp is at a private address"},
+		{RefusedError{Host: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Reason: "loopback address"}, "loopback address 127.0.0.1"},
+		{RefusedError{Host: "[::1]", Addr: netip.MustParseAddr("::1"), Reason: "loopback address"}, "loopback address [::1]"},
+		{RefusedError{Addr: netip.MustParseAddr("169.254.169.254"), Reason: "link-local address"}, "link-local address 169.254.169.254"},
+	}
+	for _, c := range cases {
+		if got := c.err.Public(); got != c.want {
+			t.Errorf("Public() = %q, want %q", got, c.want)
+		}
+	}
+}

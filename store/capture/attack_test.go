@@ -1,0 +1,224 @@
+package capture
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// udpHits counts datagrams that reach the canary's port over UDP (STUN,
+// QUIC, WebTransport).
+var udpHits atomic.Int64
+
+func startUDPCanary(t *testing.T) {
+	t.Helper()
+	for _, addr := range []string{"127.0.0.1:" + strconv.Itoa(canaryPort), "[::1]:" + strconv.Itoa(canaryPort)} {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			t.Logf("no UDP canary on %s: %v", addr, err)
+			continue
+		}
+		t.Cleanup(func() { pc.Close() })
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				if _, _, err := pc.ReadFrom(buf); err != nil {
+					return
+				}
+				udpHits.Add(1)
+			}
+		}()
+	}
+}
+
+// schemeTargets are redirects off http(s).
+func schemeTargets(port int) []string {
+	canary := "http://127.0.0.1:" + strconv.Itoa(port)
+	return []string{"chrome://settings", "about:blank", "data:text/html,<img src=" + canary + "/data>",
+		"view-source:" + canary + "/view-source", "filesystem:" + canary + "/temporary/x",
+		"ftp://127.0.0.1:" + strconv.Itoa(port) + "/ftp", "blob:" + canary + "/x", "javascript:fetch('" + canary + "/js')"}
+}
+
+// attackPages are pages that try every way a page has to make the
+// browser reach the canary on a refused address.
+func attackPages(canary string, port int) http.Handler {
+	mux := http.NewServeMux()
+	page := func(path, body string) {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `<!doctype html><title>Attack</title>`+body)
+		})
+	}
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		mux.HandleFunc("/attack/redirect/"+strconv.Itoa(code), func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, canary+"/redirect", code)
+		})
+	}
+	mux.HandleFunc("/attack/refresh-header", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Refresh", "0; url="+canary+"/refresh-header")
+		fmt.Fprint(w, `<title>Attack</title>`)
+	})
+	page("/attack/meta-refresh", `<meta http-equiv="refresh" content="0; url=`+canary+`/meta-refresh">`)
+	page("/attack/location", `<script>location.href = "`+canary+`/location"</script>`)
+	page("/attack/window-open", `<script>window.open("`+canary+`/window-open"); for (let i = 0; i < 100; i++) window.open("/attack/popup")</script>`)
+	page("/attack/popup", `<script>setInterval(() => fetch("`+canary+`/popup").catch(() => {}), 50)</script>`)
+	page("/attack/form", `<form method="post" action="`+canary+`/form"><input name="a" value="b"></form><script>document.forms[0].submit()</script>`)
+	for i, to := range schemeTargets(port) {
+		mux.HandleFunc("/attack/to/"+strconv.Itoa(i), func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", to)
+			w.WriteHeader(http.StatusFound)
+		})
+	}
+	page("/attack/subresources", fmt.Sprintf(`
+		<style>@import url(%[1]s/import.css); body { background: url(%[1]s/bg.png) }
+		@font-face { font-family: x; src: url(%[1]s/font.woff) } p { font-family: x }</style>
+		<link rel="preload" href="%[1]s/preload.js" as="script"><link rel="prefetch" href="%[1]s/prefetch">
+		<link rel="preconnect" href="%[1]s"><link rel="dns-prefetch" href="%[1]s">
+		<link rel="modulepreload" href="%[1]s/modulepreload.js"><link rel="icon" href="%[1]s/favicon.ico">
+		<iframe srcdoc="<img src=%[1]s/srcdoc.png><script>fetch('%[1]s/srcdoc-fetch')</script>"></iframe>
+		<object data="%[1]s/object"></object><embed src="%[1]s/embed">
+		<video src="%[1]s/video.mp4" autoplay muted></video><audio src="%[1]s/audio.mp3" autoplay></audio>
+		<p>text</p>
+		<script>
+		const x = new XMLHttpRequest(); x.open("GET", "%[1]s/xhr"); x.send();
+		try { new EventSource("%[1]s/events") } catch (e) {}
+		const code = 'fetch("%[1]s/worker").catch(() => {}); try { importScripts("%[1]s/import-scripts.js") } catch (e) {}';
+		const blobURL = URL.createObjectURL(new Blob([code], {type: "text/javascript"}));
+		try { new Worker(blobURL) } catch (e) {}
+		try { new SharedWorker(blobURL) } catch (e) {}
+		try { new Worker("%[1]s/worker.js") } catch (e) {}
+		navigator.serviceWorker && navigator.serviceWorker.register("/attack/sw.js").catch(() => {});
+		try { new WebSocket("ws://127.0.0.1:%[2]d/ws") } catch (e) {}
+		try { new WebSocket("wss://127.0.0.1:%[2]d/wss") } catch (e) {}
+		try { new WebTransport("https://127.0.0.1:%[2]d/wt").ready.catch(() => {}) } catch (e) {}
+		try {
+			const pc = new RTCPeerConnection({iceServers: [{urls: "stun:127.0.0.1:%[2]d"}, {urls: "turn:127.0.0.1:%[2]d?transport=udp", username: "u", credential: "c"}, {urls: "turn:127.0.0.1:%[2]d?transport=tcp", username: "u", credential: "c"}]});
+			pc.createDataChannel("x"); pc.createOffer().then(o => pc.setLocalDescription(o));
+		} catch (e) {}
+		try { fetch("%[1]s/keepalive", {method: "POST", keepalive: true, body: "x"}) } catch (e) {}
+		navigator.sendBeacon("%[1]s/beacon", "x");
+		</script>`, canary, port))
+	page("/attack/clicks", fmt.Sprintf(`<a id="ping" href="/attack/nothing" ping="%[1]s/ping">x</a><script>
+		const a = document.createElement("a"); a.href = "/attack/download"; a.download = "x"; document.body.append(a); a.click();
+		document.getElementById("ping").click();</script>`, canary))
+	mux.HandleFunc("/attack/download", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Disposition", "attachment")
+		fmt.Fprint(w, "<title>download</title>")
+	})
+	mux.HandleFunc("/attack/sw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprintf(w, `fetch(%q).catch(() => {}); self.addEventListener("install", () => fetch(%q).catch(() => {}))`, canary+"/sw", canary+"/sw-install")
+	})
+	page("/attack/nothing", "")
+	return mux
+}
+
+// TestPageAttacks: a page on the public server tries every way it has to
+// make Chromium reach the canary: redirects of every kind, scripts,
+// subresources, workers, popups, WebRTC and WebTransport. Nothing may
+// arrive, over TCP or UDP, during the capture or after it.
+func TestPageAttacks(t *testing.T) {
+	needBrowser(t)
+	startUDPCanary(t)
+	paths := []string{"/attack/redirect/301", "/attack/redirect/302", "/attack/redirect/303", "/attack/redirect/307",
+		"/attack/redirect/308", "/attack/refresh-header", "/attack/meta-refresh", "/attack/location",
+		"/attack/window-open", "/attack/form", "/attack/subresources", "/attack/clicks", "/attack/download"}
+	for i := range schemeTargets(canaryPort) {
+		paths = append(paths, "/attack/to/"+strconv.Itoa(i))
+	}
+	for _, p := range paths {
+		t.Run(p, func(t *testing.T) {
+			shot, err := testBrowser.Page(context.Background(), publicURL+p)
+			t.Logf("%s: title %q final %q err %v", p, shot.Title, shot.FinalURL, err)
+			time.Sleep(300 * time.Millisecond)
+			noCanaryHits(t)
+			if n := udpHits.Load(); n != 0 {
+				t.Fatalf("the canary got %d datagrams", n)
+			}
+		})
+	}
+	ctx, err := testBrowser.browser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := chromedp.Targets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	for _, ti := range targets {
+		if ti.Type == "page" {
+			pages++
+		}
+	}
+	if pages > 1 {
+		for _, ti := range targets {
+			t.Logf("left open: %s %s", ti.Type, ti.URL)
+		}
+		t.Errorf("%d pages left open after the captures", pages)
+	}
+	// Popups and workers of earlier captures are gone with their
+	// capture: nothing reaches the canary later.
+	time.Sleep(time.Second)
+	noCanaryHits(t)
+	if n := udpHits.Load(); n != 0 {
+		t.Fatalf("the canary got %d datagrams", n)
+	}
+}
+
+// TestRefusalsRevealNothingInside: what a capture says when it fails is
+// shown to every visitor of the link, and what the proxy answers a refused
+// request is shown in the page (an iframe of it, in the screenshot): neither
+// may tell the addresses that names resolve to inside, nor the resolver's.
+func TestRefusalsRevealNothingInside(t *testing.T) {
+	needBrowser(t)
+	resolver.set("intranet.test", "10.1.2.3")
+	port := strconv.Itoa(canaryPort)
+	secrets := []string{"10.1.2.3", "10.0.0.53"}
+	for _, u := range []string{"http://intranet.test:" + port + "/", "https://intranet.test:" + port + "/",
+		"http://nxdomain.test:" + port + "/", "https://nxdomain.test:" + port + "/"} {
+		_, err := testBrowser.Page(context.Background(), u)
+		if err == nil {
+			t.Fatalf("Page(%s) captured", u)
+		}
+		for _, s := range secrets {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("Page(%s) = %q: tells %s", u, err, s)
+			}
+		}
+		if !strings.Contains(err.Error(), "test") {
+			t.Errorf("Page(%s) = %q: does not say which host", u, err)
+		}
+	}
+	px, err := startProxy(testBrowser.cfg.Guard, slog.New(slog.DiscardHandler), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(mustURL(t, px.URL()))}}
+	for _, u := range []string{"http://intranet.test:" + port + "/", "http://nxdomain.test:" + port + "/"} {
+		res, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		for _, s := range secrets {
+			if strings.Contains(string(body), s) {
+				t.Errorf("the proxy answers %s with %q: tells %s", u, body, s)
+			}
+		}
+	}
+	if !strings.Contains(testLog.String(), "10.1.2.3") {
+		t.Error("the refusal's address is not logged")
+	}
+}
