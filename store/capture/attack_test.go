@@ -20,6 +20,9 @@ import (
 // QUIC, WebTransport).
 var udpHits atomic.Int64
 
+// attackForms is the body of /attack/forms.
+var attackForms atomic.Value
+
 func startUDPCanary(t *testing.T) {
 	t.Helper()
 	for _, addr := range []string{"127.0.0.1:" + strconv.Itoa(canaryPort), "[::1]:" + strconv.Itoa(canaryPort)} {
@@ -119,6 +122,13 @@ func attackPages(canary string, port int) http.Handler {
 		fmt.Fprintf(w, `fetch(%q).catch(() => {}); self.addEventListener("install", () => fetch(%q).catch(() => {}))`, canary+"/sw", canary+"/sw-install")
 	})
 	page("/attack/nothing", "")
+	page("/attack/busy", `<script>while (true) {}</script>`)
+	page("/attack/busy-after-load", `<script>onload = () => setTimeout(() => { while (true) {} }, 0)</script>`)
+	page("/attack/alerts", `<script>for (;;) alert(1)</script>`)
+	page("/attack/memory", `<script>const a = []; for (;;) a.push(new Array(1e6).fill(Math.random()))</script>`)
+	mux.HandleFunc("/attack/forms", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Attack</title>`+attackForms.Load().(string))
+	})
 	return mux
 }
 
@@ -220,5 +230,103 @@ func TestRefusalsRevealNothingInside(t *testing.T) {
 	}
 	if !strings.Contains(testLog.String(), "10.1.2.3") {
 		t.Error("the refusal's address is not logged")
+	}
+}
+
+// TestAddressForms: every way of writing a refused address, as the page to
+// capture and as its subresources, reaches nothing.
+func TestAddressForms(t *testing.T) {
+	needBrowser(t)
+	for _, name := range []string{"localhost", "localhost.", "foo.localhost", "127.0.0.1.nip.test"} {
+		resolver.set(name, "127.0.0.1")
+	}
+	resolver.set("mixed.test", "127.0.0.1") // the fake resolver's one answer: a private one among public ones is refused by the guard's test
+	port := strconv.Itoa(canaryPort)
+	hosts := []string{"2130706433", "0x7f.1", "0x7f000001", "0177.0.0.1", "127.1", "0.0.0.0", "[::ffff:127.0.0.1]",
+		"[::ffff:7f00:1]", "[0:0:0:0:0:ffff:127.0.0.1]", "[::127.0.0.1]", "[::]", "localhost", "localhost.", "LOCALHOST",
+		"foo.localhost", "xn--lcalhost-3ya", "ｌｏｃａｌｈｏｓｔ", "127.0.0.1.nip.test", "[fe80::1%25lo]", "[::1]"}
+	var imgs strings.Builder
+	for _, h := range hosts {
+		fmt.Fprintf(&imgs, `<img src="http://%[1]s:%[2]s/img"><img src="https://%[1]s:%[2]s/img">`, h, port)
+	}
+	attackForms.Store(imgs.String())
+	shot, err := testBrowser.Page(context.Background(), publicURL+"/attack/forms")
+	if err != nil || shot.Title != "Attack" {
+		t.Errorf("the page with every form: %q, %v", shot.Title, err)
+	}
+	for _, h := range []string{"0x7f.1", "[::ffff:7f00:1]", "localhost.", "ｌｏｃａｌｈｏｓｔ", "[fe80::1%25lo]"} {
+		u := "http://" + h + ":" + port + "/"
+		shot, err := testBrowser.Page(context.Background(), u)
+		if err == nil {
+			t.Errorf("Page(%s) captured %q at %s", u, shot.Title, shot.FinalURL)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	noCanaryHits(t)
+}
+
+// TestProxyRequests: requests no Chromium would send, straight to a
+// capture's proxy, reach nothing refused.
+func TestProxyRequests(t *testing.T) {
+	px, err := startProxy(testBrowser.cfg.Guard, slog.New(slog.DiscardHandler), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	pub := strings.TrimPrefix(publicURL, "http://")
+	canary := "127.0.0.1:" + strconv.Itoa(canaryPort)
+	proxyAddr := strings.TrimPrefix(px.URL(), "http://")
+	requests := []string{
+		"GET http://" + canary + "/ HTTP/1.1\r\nHost: " + canary + "\r\n\r\n",
+		"GET http://" + pub + "/page HTTP/1.1\r\nHost: " + canary + "\r\n\r\n",
+		"GET / HTTP/1.0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: " + canary + "\r\n\r\n",
+		"CONNECT " + canary + " HTTP/1.1\r\nHost: " + canary + "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"CONNECT " + pub + " HTTP/1.1\r\nHost: " + canary + "\r\n\r\nGET /page HTTP/1.1\r\nHost: " + canary + "\r\n\r\n",
+		"GET http://" + proxyAddr + "/ HTTP/1.1\r\nHost: " + proxyAddr + "\r\n\r\n",
+		"GET https://" + canary + "/ HTTP/1.1\r\nHost: " + canary + "\r\n\r\n",
+		"GET ws://" + canary + "/ HTTP/1.1\r\nHost: " + canary + "\r\n\r\n",
+		// Smuggling: a second request hidden in the body.
+		"POST http://" + pub + "/page HTTP/1.1\r\nHost: " + pub + "\r\nContent-Length: 60\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET http://" + canary + "/smuggled HTTP/1.1\r\nHost: " + canary + "\r\n\r\n",
+		// Keep-alive: the second request on the connection is for another host.
+		"GET http://" + pub + "/page HTTP/1.1\r\nHost: " + pub + "\r\n\r\nGET http://" + canary + "/second HTTP/1.1\r\nHost: " + canary + "\r\n\r\n",
+		"GET http://" + pub + "/page HTTP/1.1\r\nHost: " + pub + "\r\n\r\nGET /second HTTP/1.1\r\nHost: " + canary + "\r\n\r\n",
+	}
+	for _, req := range requests {
+		conn, err := net.Dial("tcp", proxyAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(500 * time.Millisecond)) // keep-alive: read until it ends
+		conn.Write([]byte(req))
+		answer, _ := io.ReadAll(conn)
+		conn.Close()
+		if req == requests[1] && !strings.Contains(string(answer), "<h1>Hello</h1>") {
+			t.Errorf("the public page did not come through the proxy: %q", answer)
+		}
+		if strings.Contains(string(answer), "secret") {
+			t.Errorf("%q: the canary answered:\n%s", req, answer)
+		}
+		noCanaryHits(t)
+	}
+}
+
+// TestPageHogs: pages that never stop (a busy loop before or after the load,
+// endless dialogs, all the memory they can take) are cut at the time cap,
+// and the browser captures the next page.
+func TestPageHogs(t *testing.T) {
+	needBrowser(t)
+	testBrowser.cfg.PageTimeout = 2 * time.Second
+	defer func() { testBrowser.cfg.PageTimeout = 10 * time.Second }()
+	for _, p := range []string{"/attack/busy", "/attack/busy-after-load", "/attack/alerts", "/attack/memory"} {
+		start := time.Now()
+		shot, err := testBrowser.Page(context.Background(), publicURL+p)
+		t.Logf("%s: %q, %v after %v", p, shot.Title, err, time.Since(start))
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("%s took %v with a 2 s cap", p, d)
+		}
+		if shot, err := testBrowser.Page(context.Background(), publicURL+"/page"); err != nil || shot.Title != "A test page" {
+			t.Errorf("after %s: %q, %v", p, shot.Title, err)
+		}
 	}
 }
