@@ -71,6 +71,7 @@ func attackPages(canary string, port int) http.Handler {
 		fmt.Fprint(w, `<title>Attack</title>`)
 	})
 	page("/attack/meta-refresh", `<meta http-equiv="refresh" content="0; url=`+canary+`/meta-refresh">`)
+	page("/attack/location-after-load", `<script>onload = () => location.href = "`+canary+`/location"</script>`)
 	page("/attack/location", `<script>location.href = "`+canary+`/location"</script>`)
 	page("/attack/window-open", `<script>window.open("`+canary+`/window-open"); for (let i = 0; i < 100; i++) window.open("/attack/popup")</script>`)
 	page("/attack/popup", `<script>setInterval(() => fetch("`+canary+`/popup").catch(() => {}), 50)</script>`)
@@ -329,4 +330,20 @@ func TestPageHogs(t *testing.T) {
 			t.Errorf("after %s: %q, %v", p, shot.Title, err)
 		}
 	}
+}
+
+// TestLateNavigationToRefused: a page that goes, once loaded, to a refused
+// address is not kept as a capture of the proxy's refusal at that address.
+// The navigation races the capture, so it is tried a few times.
+func TestLateNavigationToRefused(t *testing.T) {
+	needBrowser(t)
+	for i := range 6 {
+		p := []string{"/attack/refresh-header", "/attack/meta-refresh", "/attack/location-after-load"}[i%3]
+		shot, err := testBrowser.Page(context.Background(), publicURL+p)
+		t.Logf("%s: %q at %s, %v", p, shot.Title, shot.FinalURL, err)
+		if err == nil && !strings.HasPrefix(shot.FinalURL, publicURL) {
+			t.Errorf("%s: captured %q at %s", p, shot.Title, shot.FinalURL)
+		}
+	}
+	noCanaryHits(t)
 }

@@ -438,6 +438,14 @@ func (b *Browser) Page(ctx context.Context, pageURL string) (Shot, error) {
 	if err != nil {
 		return Shot{}, b.failure(s, err)
 	}
+	// A page may go elsewhere once loaded (Refresh, a script): if that was
+	// refused, what was captured may be the proxy's refusal, not the page.
+	lastMain, _, _ = rg.state()
+	for _, u := range []string{meta.URL, lastMain} {
+		if reason, ok := px.refusal(hostPort(u)); ok {
+			return Shot{}, &RefusedError{Reason: reason}
+		}
+	}
 	final := meta.URL
 	if final == "" || !strings.HasPrefix(final, "http") {
 		final = lastMain
