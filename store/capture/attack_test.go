@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -126,6 +129,11 @@ func attackPages(canary string, port int) http.Handler {
 	page("/attack/busy", `<script>while (true) {}</script>`)
 	page("/attack/busy-after-load", `<script>onload = () => setTimeout(() => { while (true) {} }, 0)</script>`)
 	page("/attack/alerts", `<script>for (;;) alert(1)</script>`)
+	mux.HandleFunc("/attack/gzip-bomb", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", "text/html")
+		w.Write(gzipBomb())
+	})
 	page("/attack/memory", `<script>const a = []; for (;;) a.push(new Array(1e6).fill(Math.random()))</script>`)
 	mux.HandleFunc("/attack/forms", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>Attack</title>`+attackForms.Load().(string))
@@ -150,7 +158,6 @@ func TestPageAttacks(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			shot, err := testBrowser.Page(context.Background(), publicURL+p)
 			t.Logf("%s: title %q final %q err %v", p, shot.Title, shot.FinalURL, err)
-			time.Sleep(300 * time.Millisecond)
 			noCanaryHits(t)
 			if n := udpHits.Load(); n != 0 {
 				t.Fatalf("the canary got %d datagrams", n)
@@ -318,7 +325,7 @@ func TestPageHogs(t *testing.T) {
 	needBrowser(t)
 	testBrowser.cfg.PageTimeout = 2 * time.Second
 	defer func() { testBrowser.cfg.PageTimeout = 10 * time.Second }()
-	for _, p := range []string{"/attack/busy", "/attack/busy-after-load", "/attack/alerts", "/attack/memory"} {
+	for _, p := range []string{"/attack/busy", "/attack/busy-after-load", "/attack/alerts", "/attack/memory", "/attack/gzip-bomb"} {
 		start := time.Now()
 		shot, err := testBrowser.Page(context.Background(), publicURL+p)
 		t.Logf("%s: %q, %v after %v", p, shot.Title, err, time.Since(start))
@@ -346,3 +353,15 @@ func TestLateNavigationToRefused(t *testing.T) {
 	}
 	noCanaryHits(t)
 }
+
+var gzipBomb = sync.OnceValue(func() []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write([]byte("<!doctype html><title>Bomb</title><p>"))
+	chunk := bytes.Repeat([]byte("a"), 1<<20)
+	for range 1 << 8 { // 256 MB, from 256 kB
+		zw.Write(chunk)
+	}
+	zw.Close()
+	return buf.Bytes()
+})
