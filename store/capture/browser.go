@@ -205,19 +205,20 @@ func (b *Browser) browser() (context.Context, error) {
 }
 
 // restartIfDead drops the browser if it no longer answers, so the next
-// capture starts a new one.
-func (b *Browser) restartIfDead(browserCtx context.Context) {
+// capture starts a new one, and reports whether it did not answer.
+func (b *Browser) restartIfDead(browserCtx context.Context) bool {
 	ctx, cancel := context.WithTimeout(browserCtx, 3*time.Second)
 	defer cancel()
 	if _, err := chromedp.Targets(ctx); err == nil {
-		return
+		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.browserCtx == browserCtx {
-		b.cfg.Logger.Warn("chromium stopped answering; starting it again on the next capture")
+		b.cfg.Logger.Warn("chromium stopped answering; starting it again")
 		b.shutdown()
 	}
+	return true
 }
 
 // acquire takes a capture slot; release gives it back.
@@ -241,6 +242,17 @@ type session struct {
 }
 
 func (b *Browser) open(ctx context.Context, proxyURL string) (*session, error) {
+	s, err := b.openOnce(ctx, proxyURL)
+	if errors.Is(err, errBrowserDied) {
+		// Chromium died since the last capture: this one starts it again.
+		s, err = b.openOnce(ctx, proxyURL)
+	}
+	return s, err
+}
+
+var errBrowserDied = errors.New("chromium died")
+
+func (b *Browser) openOnce(ctx context.Context, proxyURL string) (*session, error) {
 	browserCtx, err := b.browser()
 	if err != nil {
 		return nil, err
@@ -259,7 +271,9 @@ func (b *Browser) open(ctx context.Context, proxyURL string) (*session, error) {
 	}, expired: func() bool { return errors.Is(capped.Err(), context.DeadlineExceeded) }}
 	if err := chromedp.Do(tab); err != nil {
 		s.cancel()
-		b.restartIfDead(browserCtx)
+		if b.restartIfDead(browserCtx) {
+			return nil, fmt.Errorf("open tab: %w: %w", errBrowserDied, err)
+		}
 		return nil, fmt.Errorf("open tab: %w", err)
 	}
 	// A dialog (alert, confirm, beforeunload) would stop the page until
@@ -437,6 +451,14 @@ func (b *Browser) Page(ctx context.Context, pageURL string) (Shot, error) {
 	shot, err := screenshot(s.tab, viewWidth, viewHeight, 0.5)
 	if err != nil {
 		return Shot{}, b.failure(s, err)
+	}
+	// A page may go elsewhere once loaded (Refresh, a script): if that was
+	// refused, what was captured may be the proxy's refusal, not the page.
+	lastMain, _, _ = rg.state()
+	for _, u := range []string{meta.URL, lastMain} {
+		if reason, ok := px.refusal(hostPort(u)); ok {
+			return Shot{}, &RefusedError{Reason: reason}
+		}
 	}
 	final := meta.URL
 	if final == "" || !strings.HasPrefix(final, "http") {

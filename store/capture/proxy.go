@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,16 +104,12 @@ func (p *proxy) dial(ctx context.Context, network, addr, about string) (net.Conn
 	}
 	conn, err := p.guard.DialFor(ctx, network, addr, about)
 	if err != nil {
-		seen := p.failed
-		if netguard.IsRefused(err) {
-			seen = p.refused
-		}
-		why := err.Error()
-		if !netguard.IsRefused(err) {
-			// The reason is shown to whoever sees the preview; the
-			// error's text can name the server's own resolver.
-			p.log.Info("capture could not connect", "addr", addr, "err", err)
-			why = unreachable(err)
+		seen, why := p.failed, publicCause(err)
+		var r *netguard.RefusedError
+		if errors.As(err, &r) {
+			seen, why = p.refused, r.Public()
+		} else {
+			p.log.Info("capture connection failed", "url", about, "err", err)
 		}
 		p.mu.Lock()
 		if _, ok := seen[strings.ToLower(addr)]; !ok {
@@ -125,24 +120,24 @@ func (p *proxy) dial(ctx context.Context, network, addr, about string) (net.Conn
 	return conn, err
 }
 
-// unreachable says in plain words why a connection failed, naming nothing
-// of the server's own network.
-func unreachable(err error) string {
-	var dns *net.DNSError
+// publicCause names why a connection failed in words that may be shown to
+// anyone: not the resolver's address, nor what the name resolved to.
+func publicCause(err error) string {
+	var dnsErr *net.DNSError
+	var netErr net.Error
 	switch {
-	case errors.As(err, &dns) && dns.IsNotFound:
-		return "no such site: the name does not exist"
-	case errors.As(err, &dns):
-		return "the name could not be looked up"
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "no such host"
+	case errors.As(err, &dnsErr):
+		return "the name could not be resolved"
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "the site refused the connection"
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
-		return "the site did not answer in time"
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
-		return "the site's network cannot be reached"
-	default:
-		return "the connection failed"
+		return "connection refused"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
+	case errors.Is(err, errOverBudget):
+		return "page too large"
 	}
+	return "unreachable"
 }
 
 var errOverBudget = errors.New("capture: byte budget spent")
@@ -199,9 +194,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := p.transport.RoundTrip(out)
 	if err != nil {
-		if netguard.IsRefused(err) {
+		var refused *netguard.RefusedError
+		if errors.As(err, &refused) {
 			w.Header().Set("X-Capture-Refused", "1")
-			http.Error(w, "refused: "+err.Error(), http.StatusForbidden)
+			http.Error(w, "refused: "+refused.Public(), http.StatusForbidden)
 			return
 		}
 		http.Error(w, "bad gateway", http.StatusBadGateway)

@@ -36,6 +36,18 @@ func (e *RefusedError) Error() string {
 	return s
 }
 
+// Public says what Error says without the address a name resolved to: a
+// refusal shown to readers must not map the network inside for them.
+func (e *RefusedError) Public() string {
+	if e.Host == "" || e.Host == e.Addr.String() {
+		return e.Reason + " " + e.Addr.String()
+	}
+	if _, err := netip.ParseAddr(strings.Trim(e.Host, "[]")); err == nil {
+		return e.Reason + " " + e.Host
+	}
+	return e.Host + ": " + e.Reason
+}
+
 // IsRefused reports whether err is, or wraps, a refusal by the guard.
 func IsRefused(err error) bool {
 	var r *RefusedError
@@ -193,15 +205,56 @@ type Guard struct {
 	Logger   *slog.Logger
 	// Timeout bounds one connection attempt (10 s when zero).
 	Timeout time.Duration
+	// LocalAddrs lists this host's own addresses (those of its network
+	// interfaces when nil).
+	LocalAddrs func() ([]netip.Addr, error)
 }
 
-// Check returns nil when ap may be connected to: a public address, or
-// one on the allowlist.
+// Check returns nil when ap may be connected to: a public address that is
+// not one of this host's own, or one on the allowlist.
 func (g *Guard) Check(ap netip.AddrPort) error {
 	if g.Allow.Admits(ap) {
 		return nil
 	}
-	return CheckAddr(ap.Addr())
+	if err := CheckAddr(ap.Addr()); err != nil {
+		return err
+	}
+	return g.checkNotLocal(ap.Addr())
+}
+
+// checkNotLocal refuses a public address of this host's own interfaces:
+// the kernel delivers it locally, over lo, past firewall rules that trust
+// lo, to services that listen on every address.
+func (g *Guard) checkNotLocal(a netip.Addr) error {
+	a = a.Unmap().WithZone("")
+	local := g.LocalAddrs
+	if local == nil {
+		local = interfaceAddrs
+	}
+	addrs, err := local()
+	if err != nil {
+		return &RefusedError{Addr: a, Reason: "this host's addresses unknown (" + err.Error() + ")"}
+	}
+	for _, l := range addrs {
+		if l.Unmap().WithZone("") == a {
+			return &RefusedError{Addr: a, Reason: "this host's address"}
+		}
+	}
+	return nil
+}
+
+func interfaceAddrs() ([]netip.Addr, error) {
+	as, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Addr, 0, len(as))
+	for _, a := range as {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr())
+		}
+	}
+	return out, nil
 }
 
 // DialContext connects to address ("host:port") over network ("tcp",

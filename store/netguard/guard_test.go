@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestCheckAddr(t *testing.T) {
@@ -245,3 +246,50 @@ func TestControlChecksTheSocket(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestRefusedPublicHidesResolvedAddress(t *testing.T) {
+	cases := []struct {
+		err  RefusedError
+		want string
+	}{
+		{RefusedError{Host: "intranet.corp", Addr: netip.MustParseAddr("10.1.2.3"), Reason: "private address"}, "intranet.corp: private address"},
+		{RefusedError{Host: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Reason: "loopback address"}, "loopback address 127.0.0.1"},
+		{RefusedError{Host: "[::1]", Addr: netip.MustParseAddr("::1"), Reason: "loopback address"}, "loopback address [::1]"},
+		{RefusedError{Addr: netip.MustParseAddr("169.254.169.254"), Reason: "link-local address"}, "link-local address 169.254.169.254"},
+	}
+	for _, c := range cases {
+		if got := c.err.Public(); got != c.want {
+			t.Errorf("Public() = %q, want %q", got, c.want)
+		}
+	}
+}
+
+// TestRefusesThisHostsOwnAddresses: a public address of this host's own
+// interfaces is delivered locally (over lo, past firewalls that trust lo),
+// so it is refused like loopback.
+func TestRefusesThisHostsOwnAddresses(t *testing.T) {
+	log, buf := logged()
+	g := &Guard{Logger: log, LocalAddrs: func() ([]netip.Addr, error) {
+		return []netip.Addr{netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("2606:4700:4700::1111")}, nil
+	}}
+	for _, addr := range []string{"8.8.8.8:80", "[2606:4700:4700::1111]:443", "[::ffff:8.8.8.8]:80"} {
+		if err := g.control("x", "")("tcp", addr, nil); !IsRefused(err) || !strings.Contains(err.Error(), "this host's address") {
+			t.Errorf("control on %s, an address of this host: %v, want refused", addr, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn, err := g.DialContext(ctx, "tcp", addr)
+		cancel()
+		if err == nil {
+			conn.Close()
+		}
+		if !IsRefused(err) {
+			t.Errorf("dial %s, an address of this host: %v, want refused", addr, err)
+		}
+	}
+	if err := g.control("x", "")("tcp4", "1.1.1.1:80", nil); err != nil {
+		t.Errorf("control on a public address not this host's: %v", err)
+	}
+	if !strings.Contains(buf.String(), "8.8.8.8") {
+		t.Errorf("refusal not logged:\n%s", buf.String())
+	}
+}
