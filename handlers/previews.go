@@ -7,23 +7,42 @@ import (
 
 	"shelf/components"
 	"shelf/components/paths"
+	"shelf/store/previews"
 )
 
 // previewRoutes: a link's preview block (for htmx, which polls it while
 // the capture is pending, or as a small page) and its thumbnail. Anyone may
-// see a preview: it shows what the link's target shows everyone.
+// see a preview: it shows what the link's target shows everyone. But only
+// while a link goes there: a deleted link's preview is gone with it, and
+// the routes do not tell whether some URL was ever linked.
 func (a *App) previewRoutes(e *echo.Echo) {
 	serveGet(e, paths.PreviewFragment, a.previewFragment)
 	serveGet(e, paths.PreviewImage, a.previewImage)
 }
 
-func (a *App) previewFragment(c echo.Context) error {
-	p, ok, err := a.PreviewQueue.Get(c.Request().Context(), c.Param("key"))
+// linkedPreview is the preview with key while a link goes to its URL.
+func (a *App) linkedPreview(c echo.Context) (previews.Preview, error) {
+	ctx := c.Request().Context()
+	p, ok, err := a.PreviewQueue.Get(ctx, c.Param("key"))
 	if err != nil {
-		return err
+		return p, err
+	}
+	if ok {
+		ok, err = a.Links.Linked(ctx, p.URL)
+	}
+	if err != nil {
+		return p, err
 	}
 	if !ok {
-		return echo.ErrNotFound
+		return p, echo.ErrNotFound
+	}
+	return p, nil
+}
+
+func (a *App) previewFragment(c echo.Context) error {
+	p, err := a.linkedPreview(c)
+	if err != nil {
+		return err
 	}
 	varyOnHTMX(c)
 	c.Response().Header().Set("Cache-Control", "no-cache")
@@ -34,6 +53,9 @@ func (a *App) previewFragment(c echo.Context) error {
 }
 
 func (a *App) previewImage(c echo.Context) error {
+	if _, err := a.linkedPreview(c); err != nil {
+		return err
+	}
 	png, etag, ok, err := a.PreviewQueue.Image(c.Request().Context(), c.Param("key"))
 	if err != nil {
 		return err
@@ -44,8 +66,9 @@ func (a *App) previewImage(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("ETag", etag)
 	// A key names one URL, and its image changes only if it is captured
-	// again, which the ETag tells.
-	h.Set("Cache-Control", "public, max-age=604800")
+	// again, which the ETag tells; an hour, so that a deleted link's
+	// preview does not live on for long in caches.
+	h.Set("Cache-Control", "public, max-age=3600")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'")
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && match == etag {

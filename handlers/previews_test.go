@@ -15,10 +15,13 @@ func TestPreviewRoutes(t *testing.T) {
 	env := newTestEnv(t)
 	ctx := context.Background()
 	q := env.app.PreviewQueue
-	b := env.browser()
+	env.register("ann@example.org")
+	b := env.browser() // a visitor
 
-	const target = "https://example.com/review?x=<1>"
-	p, err := q.Enqueue(ctx, target)
+	// Previews are shown while a link goes to their URL.
+	const target = "https://example.com/review?x=%3C1%3E"
+	l := env.newLink("ann@example.org", target, "review")
+	p, err := q.Enqueue(ctx, l.Target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +68,7 @@ func TestPreviewRoutes(t *testing.T) {
 
 	// Without htmx: a small page.
 	r = b.get(frag)
-	if r.status != http.StatusOK || !strings.Contains(r.body, "<html") || !strings.Contains(r.body, "https://example.com/review?x=&lt;1&gt;") {
+	if r.status != http.StatusOK || !strings.Contains(r.body, "<html") || !strings.Contains(r.body, "https://example.com/review?x=%3C1%3E") {
 		t.Errorf("preview page: %d %s", r.status, r.body)
 	}
 
@@ -84,12 +87,36 @@ func TestPreviewRoutes(t *testing.T) {
 	}
 
 	// Failed: why.
-	p2, _ := q.Enqueue(ctx, "http://10.0.0.5/")
+	l2 := env.newLink("ann@example.org", "http://intranet.example/", "inside")
+	p2, _ := q.Enqueue(ctx, l2.Target)
 	q.Claim(ctx, "w", time.Minute, 1)
-	q.Fail(ctx, "w", p2.Key, "refused: private address 10.0.0.5")
+	q.Fail(ctx, "w", p2.Key, "intranet.example: private address")
 	r = b.get(paths.PreviewFragmentLink(p2.Key), "HX-Request", "true")
-	if !strings.Contains(r.body, "refused: private address 10.0.0.5") || strings.Contains(r.body, "hx-get") {
+	if !strings.Contains(r.body, "intranet.example: private address") || strings.Contains(r.body, "hx-get") {
 		t.Errorf("failed fragment: %s", r.body)
+	}
+
+	// A disabled link keeps its preview (for its owner's page); a deleted
+	// one takes it along, and a URL no link goes to has none, captured or
+	// not: the routes do not tell what was ever linked.
+	if err := env.app.Links.SetDisabled(ctx, l.OwnerID, "review", true); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.get(frag); r.status != http.StatusOK {
+		t.Errorf("preview of a disabled link: %d", r.status)
+	}
+	if err := env.app.Links.Delete(ctx, l.OwnerID, "review"); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.get(frag); r.status != http.StatusNotFound {
+		t.Errorf("preview of a deleted link: %d", r.status)
+	}
+	if r := b.get(paths.PreviewImageLink(p.Key)); r.status != http.StatusNotFound {
+		t.Errorf("image of a deleted link: %d", r.status)
+	}
+	orphan, _ := q.Enqueue(ctx, "https://unlinked.example/")
+	if r := b.get(paths.PreviewFragmentLink(orphan.Key)); r.status != http.StatusNotFound {
+		t.Errorf("preview of a URL no link goes to: %d", r.status)
 	}
 
 	// Unknown and malformed keys.

@@ -259,6 +259,20 @@ func (s *Store) Get(ctx context.Context, id string) (Link, bool, error) {
 	return l, true, nil
 }
 
+// Linked reports whether a link that is not deleted goes to target (as
+// stored: normalised), disabled ones included.
+func (s *Store) Linked(ctx context.Context, target string) (bool, error) {
+	var one int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT 1 FROM links WHERE target = $1 AND deleted_at IS NULL LIMIT 1`, target).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("links: linked: %w", err)
+	}
+	return true, nil
+}
+
 // List returns ownerID's links, newest first, without deleted ones.
 func (s *Store) List(ctx context.Context, ownerID int64) ([]Link, error) {
 	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+linkColumns+` FROM links
