@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,7 +20,7 @@ import (
 // previewServer serves the previews routes of an App over a fresh database,
 // with the preview worker that serve starts: no catalog, no search, for
 // speed.
-func previewServer(t *testing.T, cfg previewConfig) (baseURL string, q *previews.Queue, logs *syncBuffer) {
+func previewServer(t *testing.T, cfg previewConfig) (baseURL string, q linkedQueue, logs *syncBuffer) {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"))
 	if err != nil {
@@ -41,7 +42,37 @@ func previewServer(t *testing.T, cfg previewConfig) (baseURL string, q *previews
 	}
 	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)
-	return srv.URL, pv.Queue, logs
+	return srv.URL, linkedQueue{t: t, db: db, Queue: pv.Queue}, logs
+}
+
+// linkedQueue asks for previews of URLs a link goes to: previews are
+// served only while one does. The links are written straight to the
+// database, as the local test pages (on 127.0.0.1) are no targets the
+// link form would take.
+type linkedQueue struct {
+	t  *testing.T
+	db *store.DB
+	*previews.Queue
+}
+
+func (q linkedQueue) Enqueue(ctx context.Context, target string) (previews.Preview, error) {
+	q.t.Helper()
+	now := store.FormatTime(time.Now())
+	var owner int64
+	err := q.db.Write.QueryRowContext(ctx, `SELECT id FROM users WHERE email = 'links@example.org'`).Scan(&owner)
+	if err != nil {
+		err = q.db.Write.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, created_at, confirmed_at)
+			VALUES ('links@example.org', 'x', $1, $1) RETURNING id`, now).Scan(&owner)
+	}
+	if err != nil {
+		q.t.Fatal(err)
+	}
+	id := fmt.Sprintf("t%d", time.Now().UnixNano())
+	if _, err := q.db.Write.ExecContext(ctx, `INSERT INTO links (folded, id, owner_id, target, external, created_at)
+		VALUES ($1, $1, $2, $3, 1, $4)`, id, owner, target, now); err != nil {
+		q.t.Fatal(err)
+	}
+	return q.Queue.Enqueue(ctx, target)
 }
 
 // TestPreviewsWithoutChromium: a server without Chromium runs as ever, and
