@@ -314,7 +314,13 @@ func (a *App) fromShelf(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	return strings.EqualFold(u.Scheme, a.BaseURL.Scheme) && strings.EqualFold(u.Host, a.BaseURL.Host)
+	if !strings.EqualFold(u.Scheme, a.BaseURL.Scheme) || !strings.EqualFold(u.Host, a.BaseURL.Host) {
+		return false
+	}
+	// Under a base URL with a path, the rest of the origin is another
+	// application, whose pages are not Shelf's.
+	prefix := strings.TrimSuffix(a.BaseURL.Path, "/")
+	return prefix == "" || u.Path == prefix || strings.HasPrefix(u.Path, prefix+"/")
 }
 
 // interstitial says where an external link goes before going there.

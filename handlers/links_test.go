@@ -473,3 +473,26 @@ func TestLinkPreviews(t *testing.T) {
 		wantContains(t, `data-status="ready"`, "A page about &lt;b&gt;books&lt;/b&gt;")
 	env.browser().get("/s/ext-2").wantStatus(t, http.StatusOK).wantContains(t, "You are leaving Shelf")
 }
+
+// Under a base URL with a path, only Shelf's pages are Shelf: another
+// application on the same host sends a Referer on the same origin, and a
+// link on it must not skip the page that says where a short link goes.
+func TestShortLinkRefererUnderBasePath(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("ann@example.org")
+	if _, err := env.app.Links.Create(context.Background(), env.user("ann@example.org").ID, "https://example.com/review", "review"); err != nil {
+		t.Fatal(err)
+	}
+	prefixed := newTestEnvOn(t, env.db, env.clock, func(_ *Deps, s *Settings) {
+		s.BaseURL, _ = url.Parse("http://host.example/shelf")
+	})
+	visitor := prefixed.browser()
+	for _, ref := range []string{"http://host.example/other-app/page", "http://host.example/", "http://host.example/shelfish/x"} {
+		visitor.get("/s/review", "Referer", ref).wantStatus(t, http.StatusOK).wantContains(t, "You are leaving Shelf for")
+	}
+	for _, ref := range []string{"http://host.example/shelf/books/1", "http://host.example/shelf"} {
+		if p := visitor.get("/s/review", "Referer", ref); p.status != http.StatusFound || p.location() != "https://example.com/review" {
+			t.Errorf("Referer %q: %d %q", ref, p.status, p.location())
+		}
+	}
+}
