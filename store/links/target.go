@@ -107,7 +107,6 @@ func NormalizeTarget(raw string, base *url.URL) (target string, external bool, m
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	u.RawPath = ""
 	s := u.String()
 	if len(s) > MaxTargetLen {
 		return "", false, fmt.Sprintf("An address can be at most %d characters long.", MaxTargetLen)

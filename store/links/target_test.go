@@ -261,3 +261,19 @@ func TestNormalizeTargetEscapesQuery(t *testing.T) {
 		}
 	}
 }
+
+// A path is kept as its site wrote it: an escaped slash (%2F) names
+// another resource than a slash, on GitLab among others.
+func TestNormalizeTargetKeepsEscapedPath(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://gitlab.example/api/v4/projects/group%2Fproject": "https://gitlab.example/api/v4/projects/group%2Fproject",
+		"https://example.com/a%3Fb":                              "https://example.com/a%3Fb",
+		"https://example.com/b%C3%BCcher":                        "https://example.com/b%C3%BCcher",
+		"https://example.com/bücher":                             "https://example.com/b%C3%BCcher",
+		"https://example.com/a%2fb":                              "https://example.com/a%2fb",
+	} {
+		if got, _, msg := NormalizeTarget(raw, testBase); got != want {
+			t.Errorf("NormalizeTarget(%q) = %q (%q), want %q", raw, got, msg, want)
+		}
+	}
+}
