@@ -330,7 +330,7 @@ func (a *App) interstitial(c echo.Context, m components.Meta, l links.Link) erro
 		return err
 	}
 	host := u.Hostname()
-	v := components.LinkInterstitialView{Target: l.Target, HostASCII: host, HostUnicode: host}
+	v := components.LinkInterstitialView{Target: l.Target, HostASCII: host, HostUnicode: host, HostShown: links.DisplayHost(host)}
 	if uni, err := idna.Lookup.ToUnicode(host); err == nil {
 		v.HostUnicode = uni
 	}

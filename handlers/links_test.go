@@ -496,3 +496,37 @@ func TestShortLinkRefererUnderBasePath(t *testing.T) {
 		}
 	}
 }
+
+// A host that imitates another with a slash-like symbol or a mixture of
+// alphabets is named in punycode where the page says where the link goes
+// and on its Continue button; its letters are shown only beside a warning.
+func TestShortLinkInterstitialNamesLookalikesInPunycode(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("ann@example.org")
+	uid := env.user("ann@example.org").ID
+	for id, target := range map[string]string{"slash": "https://shelf.test\u2044login.evil.example/", "mixed": "https://ex\u0430mple.com/", "cyrillic": "https://пример.com/"} {
+		if _, err := env.app.Links.Create(context.Background(), uid, target, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h1 := func(p page) string {
+		_, after, _ := strings.Cut(p.body, "You are leaving Shelf for")
+		heading, _, _ := strings.Cut(after, "</h1>")
+		return heading
+	}
+	p := env.browser().get("/s/slash").wantStatus(t, http.StatusOK)
+	if h := h1(p); strings.Contains(h, "\u2044") || !strings.Contains(h, "shelf.xn--testlogin-tn0e.evil.example") {
+		t.Errorf("slash-like host named %q", h)
+	}
+	p.wantContains(t, "Continue to shelf.xn--testlogin-tn0e.evil.example", "shelf.test\u2044login.evil.example")
+	p = env.browser().get("/s/mixed").wantStatus(t, http.StatusOK)
+	if h := h1(p); !strings.Contains(h, "xn--exmple-4nf.com") {
+		t.Errorf("mixed-script host named %q", h)
+	}
+	// One alphabet reads as it is, its punycode beside it.
+	p = env.browser().get("/s/cyrillic").wantStatus(t, http.StatusOK)
+	if h := h1(p); !strings.Contains(h, "пример.com") {
+		t.Errorf("Cyrillic host named %q", h)
+	}
+	p.wantContains(t, "xn--e1afmkfd.com")
+}
