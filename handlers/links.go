@@ -292,13 +292,23 @@ func (a *App) shortLink(c echo.Context) error {
 		}
 		return render(c, http.StatusGone, components.ShortLinkMissingPage(m, "This link no longer works", msg))
 	}
-	if c.Request().Method == http.MethodGet {
+	if c.Request().Method == http.MethodGet && !prefetch(c.Request()) {
 		a.Links.CountClick(l.ID)
 	}
 	if !l.External || a.fromShelf(c.Request()) {
 		return c.Redirect(http.StatusFound, l.Target)
 	}
 	return a.interstitial(c, m, l)
+}
+
+// prefetch reports whether r is a browser fetching a link ahead in case it
+// is followed. A prerender is counted: the page it renders is shown
+// without another request.
+func prefetch(r *http.Request) bool {
+	if sp := r.Header.Get("Sec-Purpose"); sp != "" {
+		return strings.Contains(sp, "prefetch") && !strings.Contains(sp, "prerender")
+	}
+	return strings.EqualFold(r.Header.Get("Purpose"), "prefetch") || strings.EqualFold(r.Header.Get("X-Moz"), "prefetch")
 }
 
 // fromShelf reports whether the request comes from a page on Shelf: its

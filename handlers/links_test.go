@@ -530,3 +530,27 @@ func TestShortLinkInterstitialNamesLookalikesInPunycode(t *testing.T) {
 	}
 	p.wantContains(t, "xn--e1afmkfd.com")
 }
+
+// A browser's prefetch is not a visit: a page that prefetches a short
+// link (speculation rules, <link rel=prefetch>) does not count a click,
+// and Cache-Control: no-store makes the browser ask again when the link
+// is followed, which counts.
+func TestShortLinkPrefetchIsNotAClick(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("ann@example.org")
+	if _, err := env.app.Links.Create(context.Background(), env.user("ann@example.org").ID, "/books/1", "pre"); err != nil {
+		t.Fatal(err)
+	}
+	v := env.browser()
+	for _, h := range [][]string{{"Sec-Purpose", "prefetch"}, {"Sec-Purpose", "prefetch;anonymous-client-ip"}, {"Purpose", "prefetch"}, {"X-Moz", "prefetch"}} {
+		v.get("/s/pre", h...).wantStatus(t, http.StatusFound)
+	}
+	if n := env.app.Links.Pending(); n != 0 {
+		t.Fatalf("%d clicks counted for prefetches", n)
+	}
+	v.get("/s/pre").wantStatus(t, http.StatusFound)
+	v.get("/s/pre", "Sec-Purpose", "prefetch;prerender").wantStatus(t, http.StatusFound) // shown without asking again
+	if n := env.app.Links.Pending(); n != 2 {
+		t.Fatalf("%d clicks counted, want 2", n)
+	}
+}
