@@ -348,7 +348,9 @@ func (a *App) interstitial(c echo.Context, m components.Meta, l links.Link) erro
 		p, ok, err := a.Previews.Get(c.Request().Context(), previews.KeyOf(l.Target))
 		if err != nil {
 			a.Logger.Warn("preview not read", "link", l.ID, "err", err)
-		} else if ok {
+		} else if ok && p.Status != previews.Failed {
+			// Why a capture failed is for the owner: a refusal names the
+			// private address the host resolved to on Shelf's network.
 			v.Preview = components.LinkPreview(p, ok)
 		}
 	}

@@ -554,3 +554,22 @@ func TestShortLinkPrefetchIsNotAClick(t *testing.T) {
 		t.Fatalf("%d clicks counted, want 2", n)
 	}
 }
+
+// Why a preview failed is for the link's owner: a refusal names the
+// private address the target's host resolved to on Shelf's network, which
+// a visitor of the page before leaving must not learn.
+func TestShortLinkInterstitialHidesPreviewFailures(t *testing.T) {
+	env := newTestEnv(t)
+	fp := &fakePreviews{}
+	env.app.Previews = fp
+	env.register("ann@example.org")
+	if _, err := env.app.Links.Create(context.Background(), env.user("ann@example.org").ID, "https://db.corp.example/", "corp"); err != nil {
+		t.Fatal(err)
+	}
+	fp.preview = previews.Preview{Key: previews.KeyOf("https://db.corp.example/"), URL: "https://db.corp.example/", Status: previews.Failed,
+		Error: "refused: private address 10.1.2.3 (db.corp.example)"}
+	p := env.browser().get("/s/corp").wantStatus(t, http.StatusOK).wantContains(t, "You are leaving Shelf")
+	if strings.Contains(p.body, "10.1.2.3") || strings.Contains(p.body, "refused") {
+		t.Fatalf("the interstitial shows why the preview failed:\n%s", p.body)
+	}
+}
