@@ -544,3 +544,48 @@ func TestResolveDoesNotCacheAReadOlderThanAChange(t *testing.T) {
 		}
 	})
 }
+
+// Processes sharing a database flush at the same moment, on the same
+// rows: every click is added, none is lost to a deadlock or a
+// serialization failure.
+func TestConcurrentFlushesAddUp(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		s, c := fixture(t, db)
+		ctx := context.Background()
+		for _, id := range []string{"one", "two", "three"} {
+			if _, err := s.Create(ctx, ann, "https://example.com/"+id, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const procs, rounds = 6, 5
+		var wg sync.WaitGroup
+		errs := make(chan error, procs*rounds)
+		for p := range procs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				proc := New(db, testBase, c.now)
+				for range rounds {
+					// Each process counts the links in another order.
+					for i := range 3 {
+						proc.CountClick([]string{"one", "two", "three"}[(i+p)%3])
+					}
+					proc.CountClick("ONE")
+					errs <- proc.Flush(ctx)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for id, want := range map[string]int64{"one": 2 * procs * rounds, "two": procs * rounds, "three": procs * rounds} {
+			if l, _, err := s.Get(ctx, id); err != nil || l.Clicks != want {
+				t.Errorf("%s: %d clicks, want %d (%v)", id, l.Clicks, want, err)
+			}
+		}
+	})
+}
