@@ -302,13 +302,23 @@ func (a *App) shortLink(c echo.Context) error {
 		}
 		return render(c, http.StatusGone, components.ShortLinkMissingPage(m, "This link no longer works", msg))
 	}
-	if c.Request().Method == http.MethodGet {
+	if c.Request().Method == http.MethodGet && !prefetch(c.Request()) {
 		a.Links.CountClick(l.ID)
 	}
 	if !l.External || a.fromShelf(c.Request()) {
 		return c.Redirect(http.StatusFound, l.Target)
 	}
 	return a.interstitial(c, m, l)
+}
+
+// prefetch reports whether r is a browser fetching a link ahead in case it
+// is followed. A prerender is counted: the page it renders is shown
+// without another request.
+func prefetch(r *http.Request) bool {
+	if sp := r.Header.Get("Sec-Purpose"); sp != "" {
+		return strings.Contains(sp, "prefetch") && !strings.Contains(sp, "prerender")
+	}
+	return strings.EqualFold(r.Header.Get("Purpose"), "prefetch") || strings.EqualFold(r.Header.Get("X-Moz"), "prefetch")
 }
 
 // fromShelf reports whether the request comes from a page on Shelf: its
@@ -324,7 +334,13 @@ func (a *App) fromShelf(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	return strings.EqualFold(u.Scheme, a.BaseURL.Scheme) && strings.EqualFold(u.Host, a.BaseURL.Host)
+	if !strings.EqualFold(u.Scheme, a.BaseURL.Scheme) || !strings.EqualFold(u.Host, a.BaseURL.Host) {
+		return false
+	}
+	// Under a base URL with a path, the rest of the origin is another
+	// application, whose pages are not Shelf's.
+	prefix := strings.TrimSuffix(a.BaseURL.Path, "/")
+	return prefix == "" || u.Path == prefix || strings.HasPrefix(u.Path, prefix+"/")
 }
 
 // interstitial says where an external link goes before going there.
@@ -334,7 +350,7 @@ func (a *App) interstitial(c echo.Context, m components.Meta, l links.Link) erro
 		return err
 	}
 	host := u.Hostname()
-	v := components.LinkInterstitialView{Target: l.Target, HostASCII: host, HostUnicode: host}
+	v := components.LinkInterstitialView{Target: l.Target, HostASCII: host, HostUnicode: host, HostShown: links.DisplayHost(host)}
 	if uni, err := idna.Lookup.ToUnicode(host); err == nil {
 		v.HostUnicode = uni
 	}
@@ -342,7 +358,9 @@ func (a *App) interstitial(c echo.Context, m components.Meta, l links.Link) erro
 		p, ok, err := a.Previews.Get(c.Request().Context(), previews.KeyOf(l.Target))
 		if err != nil {
 			a.Logger.Warn("preview not read", "link", l.ID, "err", err)
-		} else if ok {
+		} else if ok && p.Status != previews.Failed {
+			// Why a capture failed is for the owner: a refusal names the
+			// private address the host resolved to on Shelf's network.
 			v.Preview = components.LinkPreview(p, ok)
 		}
 	}

@@ -473,3 +473,103 @@ func TestLinkPreviews(t *testing.T) {
 		wantContains(t, `data-status="ready"`, "A page about &lt;b&gt;books&lt;/b&gt;")
 	env.browser().get("/s/ext-2").wantStatus(t, http.StatusOK).wantContains(t, "You are leaving Shelf")
 }
+
+// Under a base URL with a path, only Shelf's pages are Shelf: another
+// application on the same host sends a Referer on the same origin, and a
+// link on it must not skip the page that says where a short link goes.
+func TestShortLinkRefererUnderBasePath(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("ann@example.org")
+	if _, err := env.app.Links.Create(context.Background(), env.user("ann@example.org").ID, "https://example.com/review", "review"); err != nil {
+		t.Fatal(err)
+	}
+	prefixed := newTestEnvOn(t, env.db, env.clock, func(_ *Deps, s *Settings) {
+		s.BaseURL, _ = url.Parse("http://host.example/shelf")
+	})
+	visitor := prefixed.browser()
+	for _, ref := range []string{"http://host.example/other-app/page", "http://host.example/", "http://host.example/shelfish/x"} {
+		visitor.get("/s/review", "Referer", ref).wantStatus(t, http.StatusOK).wantContains(t, "You are leaving Shelf for")
+	}
+	for _, ref := range []string{"http://host.example/shelf/books/1", "http://host.example/shelf"} {
+		if p := visitor.get("/s/review", "Referer", ref); p.status != http.StatusFound || p.location() != "https://example.com/review" {
+			t.Errorf("Referer %q: %d %q", ref, p.status, p.location())
+		}
+	}
+}
+
+// A host that imitates another with a slash-like symbol or a mixture of
+// alphabets is named in punycode where the page says where the link goes
+// and on its Continue button; its letters are shown only beside a warning.
+func TestShortLinkInterstitialNamesLookalikesInPunycode(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("ann@example.org")
+	uid := env.user("ann@example.org").ID
+	for id, target := range map[string]string{"slash": "https://shelf.test\u2044login.evil.example/", "mixed": "https://ex\u0430mple.com/", "cyrillic": "https://пример.com/"} {
+		if _, err := env.app.Links.Create(context.Background(), uid, target, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h1 := func(p page) string {
+		_, after, _ := strings.Cut(p.body, "You are leaving Shelf for")
+		heading, _, _ := strings.Cut(after, "</h1>")
+		return heading
+	}
+	p := env.browser().get("/s/slash").wantStatus(t, http.StatusOK)
+	if h := h1(p); strings.Contains(h, "\u2044") || !strings.Contains(h, "shelf.xn--testlogin-tn0e.evil.example") {
+		t.Errorf("slash-like host named %q", h)
+	}
+	p.wantContains(t, "Continue to shelf.xn--testlogin-tn0e.evil.example", "shelf.test\u2044login.evil.example")
+	p = env.browser().get("/s/mixed").wantStatus(t, http.StatusOK)
+	if h := h1(p); !strings.Contains(h, "xn--exmple-4nf.com") {
+		t.Errorf("mixed-script host named %q", h)
+	}
+	// One alphabet reads as it is, its punycode beside it.
+	p = env.browser().get("/s/cyrillic").wantStatus(t, http.StatusOK)
+	if h := h1(p); !strings.Contains(h, "пример.com") {
+		t.Errorf("Cyrillic host named %q", h)
+	}
+	p.wantContains(t, "xn--e1afmkfd.com")
+}
+
+// A browser's prefetch is not a visit: a page that prefetches a short
+// link (speculation rules, <link rel=prefetch>) does not count a click,
+// and Cache-Control: no-store makes the browser ask again when the link
+// is followed, which counts.
+func TestShortLinkPrefetchIsNotAClick(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("ann@example.org")
+	if _, err := env.app.Links.Create(context.Background(), env.user("ann@example.org").ID, "/books/1", "pre"); err != nil {
+		t.Fatal(err)
+	}
+	v := env.browser()
+	for _, h := range [][]string{{"Sec-Purpose", "prefetch"}, {"Sec-Purpose", "prefetch;anonymous-client-ip"}, {"Purpose", "prefetch"}, {"X-Moz", "prefetch"}} {
+		v.get("/s/pre", h...).wantStatus(t, http.StatusFound)
+	}
+	if n := env.app.Links.Pending(); n != 0 {
+		t.Fatalf("%d clicks counted for prefetches", n)
+	}
+	v.get("/s/pre").wantStatus(t, http.StatusFound)
+	v.get("/s/pre", "Sec-Purpose", "prefetch;prerender").wantStatus(t, http.StatusFound) // shown without asking again
+	if n := env.app.Links.Pending(); n != 2 {
+		t.Fatalf("%d clicks counted, want 2", n)
+	}
+}
+
+// Why a preview failed is for the link's owner: a refusal names the
+// private address the target's host resolved to on Shelf's network, which
+// a visitor of the page before leaving must not learn.
+func TestShortLinkInterstitialHidesPreviewFailures(t *testing.T) {
+	env := newTestEnv(t)
+	fp := &fakePreviews{}
+	env.app.Previews = fp
+	env.register("ann@example.org")
+	if _, err := env.app.Links.Create(context.Background(), env.user("ann@example.org").ID, "https://db.corp.example/", "corp"); err != nil {
+		t.Fatal(err)
+	}
+	fp.preview = previews.Preview{Key: previews.KeyOf("https://db.corp.example/"), URL: "https://db.corp.example/", Status: previews.Failed,
+		Error: "refused: private address 10.1.2.3 (db.corp.example)"}
+	p := env.browser().get("/s/corp").wantStatus(t, http.StatusOK).wantContains(t, "You are leaving Shelf")
+	if strings.Contains(p.body, "10.1.2.3") || strings.Contains(p.body, "refused") {
+		t.Fatalf("the interstitial shows why the preview failed:\n%s", p.body)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"reflect"
 	"slices"
 	"strings"
@@ -580,5 +581,21 @@ func safeNext(next string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return paths.Home
 	}
+	if isShortLinkPath(u.Path) {
+		return paths.Home
+	}
 	return next
+}
+
+// isShortLinkPath reports whether a browser sent to p would ask for a
+// short link: p with its dot segments removed ("/./s/x", "/a/../s/x"), as
+// browsers do, in any case. A short link to another site skips its
+// interstitial for visitors whose Referer is on Shelf, and a browser keeps
+// the Referer of the page it left through every redirect after it, so a
+// next or back parameter naming one would send a reader from Shelf's own
+// sign-in form straight to that site.
+func isShortLinkPath(p string) bool {
+	clean := strings.ToLower(path.Clean(p))
+	prefix := strings.TrimSuffix(paths.ShortLink, "/:id")
+	return clean == prefix || strings.HasPrefix(clean, prefix+"/")
 }

@@ -67,6 +67,7 @@ type Store struct {
 
 	cache  resolveCache
 	clicks clickCounter
+	lookup func(ctx context.Context, id string) (Link, bool, error) // Get; a test's own to step into Resolve
 }
 
 // New returns the links in db. base is Shelf's public address, on which
@@ -77,6 +78,7 @@ func New(db *store.DB, base *url.URL, now func() time.Time) *Store {
 	}
 	s := &Store{db: db, base: base, now: now, random: rand.Reader, reserved: map[string]bool{}}
 	s.cache.init(DefaultCacheSize, DefaultCacheTTL)
+	s.lookup = s.Get
 	return s
 }
 

@@ -480,7 +480,7 @@ func TestResolveCacheBounded(t *testing.T) {
 	c.init(100, time.Minute)
 	now := time.Now()
 	for i := range 1000 {
-		c.put(fmt.Sprint("id-", i), cacheEntry{at: now})
+		c.putUnchangedSince(c.generation(), fmt.Sprint("id-", i), cacheEntry{at: now})
 		if c.len() > 100 {
 			t.Fatalf("%d entries", c.len())
 		}
@@ -512,4 +512,80 @@ func TestResolveWritesNothing(t *testing.T) {
 	if err := s2.Flush(ctx); err == nil {
 		t.Fatal("the flush wrote to a read-only database")
 	}
+}
+
+// A link disabled while a Resolve is reading it from the database is not
+// cached in its old state: the next Resolve sees it disabled, not for the
+// cache's whole TTL after the owner turned it off.
+func TestResolveDoesNotCacheAReadOlderThanAChange(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, _ := fixture(t, db)
+		const owner = ann
+		if _, err := s.Create(ctx, owner, "https://example.com/", "racy"); err != nil {
+			t.Fatal(err)
+		}
+		// The owner disables the link just after Resolve has read it.
+		s.lookup = func(ctx context.Context, id string) (Link, bool, error) {
+			l, ok, err := s.Get(ctx, id)
+			if err == nil {
+				if err := s.SetDisabled(ctx, owner, id, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return l, ok, err
+		}
+		if l, _, err := s.Resolve(ctx, "racy"); err != nil || l.Disabled {
+			t.Fatalf("first resolve: %+v %v", l, err)
+		}
+		s.lookup = s.Get
+		if l, _, err := s.Resolve(ctx, "racy"); err != nil || !l.Disabled {
+			t.Fatalf("resolve after the change: %+v %v; the stale link was cached", l, err)
+		}
+	})
+}
+
+// Processes sharing a database flush at the same moment, on the same
+// rows: every click is added, none is lost to a deadlock or a
+// serialization failure.
+func TestConcurrentFlushesAddUp(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		s, c := fixture(t, db)
+		ctx := context.Background()
+		for _, id := range []string{"one", "two", "three"} {
+			if _, err := s.Create(ctx, ann, "https://example.com/"+id, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const procs, rounds = 6, 5
+		var wg sync.WaitGroup
+		errs := make(chan error, procs*rounds)
+		for p := range procs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				proc := New(db, testBase, c.now)
+				for range rounds {
+					// Each process counts the links in another order.
+					for i := range 3 {
+						proc.CountClick([]string{"one", "two", "three"}[(i+p)%3])
+					}
+					proc.CountClick("ONE")
+					errs <- proc.Flush(ctx)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for id, want := range map[string]int64{"one": 2 * procs * rounds, "two": procs * rounds, "three": procs * rounds} {
+			if l, _, err := s.Get(ctx, id); err != nil || l.Clicks != want {
+				t.Errorf("%s: %d clicks, want %d (%v)", id, l.Clicks, want, err)
+			}
+		}
+	})
 }

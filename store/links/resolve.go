@@ -28,11 +28,12 @@ func (s *Store) Resolve(ctx context.Context, id string) (Link, bool, error) {
 	if e, ok := s.cache.get(key, now); ok {
 		return e.link, e.found, nil
 	}
-	l, found, err := s.Get(ctx, id)
+	gen := s.cache.generation()
+	l, found, err := s.lookup(ctx, id)
 	if err != nil {
 		return Link{}, false, err
 	}
-	s.cache.put(key, cacheEntry{link: l, found: found, at: now})
+	s.cache.putUnchangedSince(gen, key, cacheEntry{link: l, found: found, at: now})
 	return l, found, nil
 }
 
@@ -50,6 +51,24 @@ type resolveCache struct {
 	entries map[string]cacheEntry
 	size    int
 	ttl     time.Duration
+	// gen counts forgets: a lookup that began before one may have read
+	// what it changed, and is not cached.
+	gen uint64
+}
+
+func (c *resolveCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// putUnchangedSince puts e unless a link changed since generation gen.
+func (c *resolveCache) putUnchangedSince(gen uint64, key string, e cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		c.putLocked(key, e)
+	}
 }
 
 func (c *resolveCache) init(size int, ttl time.Duration) {
@@ -67,9 +86,7 @@ func (c *resolveCache) get(key string, now time.Time) (cacheEntry, bool) {
 	return e, true
 }
 
-func (c *resolveCache) put(key string, e cacheEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *resolveCache) putLocked(key string, e cacheEntry) {
 	if len(c.entries) >= c.size {
 		for k, old := range c.entries {
 			if e.at.Sub(old.at) >= c.ttl {
@@ -90,6 +107,7 @@ func (c *resolveCache) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.entries, key)
+	c.gen++
 }
 
 func (c *resolveCache) len() int {

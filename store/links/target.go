@@ -48,6 +48,7 @@ func NormalizeTarget(raw string, base *url.URL) (target string, external bool, m
 		if err != nil {
 			return "", false, "This is not a valid address."
 		}
+		u.RawQuery = escapeQuery(u.RawQuery)
 		return internal(u, base)
 	}
 	u, err := url.Parse(raw)
@@ -89,8 +90,16 @@ func NormalizeTarget(raw string, base *url.URL) (target string, external bool, m
 	if port != "" {
 		u.Host = host + ":" + port
 	}
+	u.RawQuery = escapeQuery(u.RawQuery)
 	if sameOrigin(u, base) {
-		return internal(u, base)
+		// Under a base URL with a path, only what is below it is Shelf's:
+		// the rest of the host is another application.
+		prefix := strings.TrimSuffix(base.Path, "/")
+		if u.Path == prefix || strings.HasPrefix(u.Path, prefix+"/") {
+			u.Path = strings.TrimPrefix(u.Path, prefix)
+			u.RawPath = ""
+			return internal(u, base)
+		}
 	}
 	if msg := checkAddress(host); msg != "" {
 		return "", false, msg
@@ -98,7 +107,6 @@ func NormalizeTarget(raw string, base *url.URL) (target string, external bool, m
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	u.RawPath = ""
 	s := u.String()
 	if len(s) > MaxTargetLen {
 		return "", false, fmt.Sprintf("An address can be at most %d characters long.", MaxTargetLen)
@@ -130,6 +138,35 @@ func internal(u *url.URL, base *url.URL) (string, bool, string) {
 		return "", false, fmt.Sprintf("An address can be at most %d characters long.", MaxTargetLen)
 	}
 	return s, false, ""
+}
+
+// escapeQuery percent-encodes what a browser would in a query (spaces,
+// quotes, angle brackets, non-ASCII bytes) and leaves the rest as typed,
+// escapes included. A target shown before leaving Shelf must read as what
+// it is: a raw U+202E in its query would show the rest of it reversed.
+func escapeQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' {
+			if b.Len() == 0 {
+				b.Grow(len(q) + 8)
+				b.WriteString(q[:i])
+			}
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(c)
+		}
+	}
+	if b.Len() == 0 {
+		return q
+	}
+	return b.String()
 }
 
 // sameOrigin reports whether u (scheme and host already normalised) is on

@@ -211,3 +211,69 @@ func TestCandidates(t *testing.T) {
 		}
 	}
 }
+
+// Shelf served under a path (SHELF_BASE_URL=https://host/shelf): a full
+// address on Shelf keeps its path once, short links under the prefix are
+// refused like /s/…, and another application on the same host is another
+// site, not a page of Shelf's.
+func TestNormalizeTargetBaseWithPath(t *testing.T) {
+	base, _ := url.Parse("https://host.example/shelf")
+	tests := []struct {
+		raw, want string
+		external  bool
+		message   string
+	}{
+		{raw: "/books/1", want: "https://host.example/shelf/books/1"},
+		{raw: "https://host.example/shelf/books/1", want: "https://host.example/shelf/books/1"},
+		{raw: "https://HOST.example/shelf", want: "https://host.example/shelf/"},
+		{raw: "https://host.example/shelf/s/abc", message: "another short link"},
+		{raw: "https://host.example/shelf/api/v1/books", message: "API"},
+		{raw: "https://host.example/other/x", want: "https://host.example/other/x", external: true},
+		{raw: "https://host.example/shelfish/x", want: "https://host.example/shelfish/x", external: true},
+		{raw: "https://host.example/", want: "https://host.example/", external: true},
+	}
+	for _, tt := range tests {
+		got, external, msg := NormalizeTarget(tt.raw, base)
+		if got != tt.want || external != tt.external || tt.message == "" && msg != "" || !strings.Contains(msg, tt.message) {
+			t.Errorf("NormalizeTarget(%q) = %q, %v, %q; want %q, %v, %q", tt.raw, got, external, msg, tt.want, tt.external, tt.message)
+		}
+	}
+}
+
+// A query is kept as typed but for what a browser would escape anyway:
+// spaces, quotes, angle brackets and non-ASCII characters, among them the
+// invisible ones that reorder text (U+202E), which would make the address
+// shown before leaving Shelf read as another.
+func TestNormalizeTargetEscapesQuery(t *testing.T) {
+	tests := map[string]string{
+		"https://example.com/?a=b&c=%41":               "https://example.com/?a=b&c=%41",
+		"https://example.com/?a b":                     "https://example.com/?a%20b",
+		"https://example.com/?q=\"><script>":           "https://example.com/?q=%22%3E%3Cscript%3E",
+		"https://example.com/?x=\u202emoc.elgoog":      "https://example.com/?x=%E2%80%AEmoc.elgoog",
+		"https://example.com/?q=bücher":                "https://example.com/?q=b%C3%BCcher",
+		"/search?q=\"><script>":                        "https://shelf.example.org/search?q=%22%3E%3Cscript%3E",
+		"/search?q=a\u200bb":                           "https://shelf.example.org/search?q=a%E2%80%8Bb",
+		"https://example.com/?a='b'&c=(d)|{e}^`~!$*,;": "https://example.com/?a='b'&c=(d)|{e}^`~!$*,;",
+	}
+	for raw, want := range tests {
+		if got, _, msg := NormalizeTarget(raw, testBase); got != want {
+			t.Errorf("NormalizeTarget(%q) = %q (%q), want %q", raw, got, msg, want)
+		}
+	}
+}
+
+// A path is kept as its site wrote it: an escaped slash (%2F) names
+// another resource than a slash, on GitLab among others.
+func TestNormalizeTargetKeepsEscapedPath(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://gitlab.example/api/v4/projects/group%2Fproject": "https://gitlab.example/api/v4/projects/group%2Fproject",
+		"https://example.com/a%3Fb":                              "https://example.com/a%3Fb",
+		"https://example.com/b%C3%BCcher":                        "https://example.com/b%C3%BCcher",
+		"https://example.com/bücher":                             "https://example.com/b%C3%BCcher",
+		"https://example.com/a%2fb":                              "https://example.com/a%2fb",
+	} {
+		if got, _, msg := NormalizeTarget(raw, testBase); got != want {
+			t.Errorf("NormalizeTarget(%q) = %q (%q), want %q", raw, got, msg, want)
+		}
+	}
+}
