@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"shelf/store/netguard"
 )
 
 // udpHits counts datagrams that reach the canary's port over UDP (STUN,
@@ -215,6 +217,10 @@ func TestRefusalsRevealNothingInside(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), "test") {
 			t.Errorf("Page(%s) = %q: does not say which host", u, err)
+		}
+		// An inside name reads as one that does not exist.
+		if !strings.Contains(err.Error(), netguard.NoPublicSite) {
+			t.Errorf("Page(%s) = %q, want it to say %q", u, err, netguard.NoPublicSite)
 		}
 	}
 	px, err := startProxy(testBrowser.cfg.Guard, slog.New(slog.DiscardHandler), 1<<20)

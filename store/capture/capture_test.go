@@ -314,7 +314,7 @@ func TestPageRefusals(t *testing.T) {
 		{"loopback", "http://127.0.0.1:" + strconv.Itoa(canaryPort) + "/", "loopback address 127.0.0.1", "127.0.0.1"},
 		{"metadata", "http://169.254.169.254/latest/meta-data/", "link-local address 169.254.169.254", "169.254.169.254"},
 		{"ipv6 loopback", "http://[::1]:" + strconv.Itoa(canaryPort) + "/", "loopback address ::1", "[::1]"},
-		{"name resolving to loopback", "http://canary.test:" + strconv.Itoa(canaryPort) + "/", "canary.test: loopback address", "canary.test"},
+		{"name resolving to loopback", "http://canary.test:" + strconv.Itoa(canaryPort) + "/", "canary.test: no public site by that name", "canary.test"},
 		{"redirect to loopback", publicURL + "/to-canary", "loopback address 127.0.0.1", "127.0.0.1:" + strconv.Itoa(canaryPort)},
 		{"https to loopback", "https://127.0.0.1:" + strconv.Itoa(canaryPort) + "/", "loopback address 127.0.0.1", "https://127.0.0.1"},
 		{"file", "file:///etc/passwd", "not an http(s) URL", "file:///etc/passwd"},

@@ -127,7 +127,7 @@ func publicCause(err error) string {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return "no such host"
+		return netguard.NoPublicSite
 	case errors.As(err, &dnsErr):
 		return "the name could not be resolved"
 	case errors.Is(err, syscall.ECONNREFUSED):

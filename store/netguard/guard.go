@@ -45,8 +45,15 @@ func (e *RefusedError) Public() string {
 	if _, err := netip.ParseAddr(strings.Trim(e.Host, "[]")); err == nil {
 		return e.Reason + " " + e.Host
 	}
-	return e.Host + ": " + e.Reason
+	// A name that points inside reads as one that does not exist at all
+	// (see NoPublicSite), so previews cannot be used to learn which inside
+	// names exist.
+	return e.Host + ": " + NoPublicSite
 }
+
+// NoPublicSite is what readers are told of a name that does not resolve,
+// or resolves to an address that is not public.
+const NoPublicSite = "no public site by that name"
 
 // IsRefused reports whether err is, or wraps, a refusal by the guard.
 func IsRefused(err error) bool {

@@ -252,7 +252,7 @@ func TestRefusedPublicHidesResolvedAddress(t *testing.T) {
 		err  RefusedError
 		want string
 	}{
-		{RefusedError{Host: "intranet.corp", Addr: netip.MustParseAddr("10.1.2.3"), Reason: "private address"}, "intranet.corp: private address"},
+		{RefusedError{Host: "intranet.corp", Addr: netip.MustParseAddr("10.1.2.3"), Reason: "private address"}, "intranet.corp: no public site by that name"},
 		{RefusedError{Host: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Reason: "loopback address"}, "loopback address 127.0.0.1"},
 		{RefusedError{Host: "[::1]", Addr: netip.MustParseAddr("::1"), Reason: "loopback address"}, "loopback address [::1]"},
 		{RefusedError{Addr: netip.MustParseAddr("169.254.169.254"), Reason: "link-local address"}, "link-local address 169.254.169.254"},
