@@ -1,11 +1,8 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -128,40 +125,15 @@ func (a *App) apiLinkCreate(c echo.Context) error {
 	if err := f.problem(); err != nil {
 		return err
 	}
-	ctx, caller := c.Request().Context(), apiCallerFrom(c)
-	lc, err := a.checkLinkForm(ctx, target, id)
-	if err != nil {
+	l, lc, wait, err := a.makeLink(c, apiCallerFrom(c).UserID, target, id)
+	switch {
+	case err != nil:
 		return err
-	}
-	if !lc.form.Valid() {
-		return linkFieldsProblem(lc, id)
-	}
-	res, wait, err := a.reserveLink(ctx, c, caller.UserID)
-	if err != nil {
-		return err
-	}
-	if wait > 0 {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
+	case wait > 0:
 		return &apiProblem{problem{Status: http.StatusTooManyRequests, Type: "too-many-links", Detail: a.linkLimitMessage(wait)}}
-	}
-	l, err := a.Links.Create(ctx, caller.UserID, target, id)
-	if err != nil {
-		_ = res.Cancel(context.WithoutCancel(ctx))
-		var ve *links.ValidationError
-		if !errors.As(err, &ve) {
-			return err
-		}
-		lc = linkCheck{}
-		lc.form.CheckField(false, ve.Field, ve.Message)
-		if errors.Is(err, links.ErrTaken) {
-			lc.form.FieldErrors[fieldLinkID] = takenMessage(id)
-			if _, lc.alternatives, err = a.Links.Available(ctx, id); err != nil {
-				return err
-			}
-		}
+	case !lc.form.Valid():
 		return linkFieldsProblem(lc, id)
 	}
-	a.linkCreated(ctx, l)
 	c.Response().Header().Set(echo.HeaderLocation, paths.APILinkLink(l.ID))
 	return c.JSON(http.StatusCreated, a.newAPILink(l))
 }

@@ -190,44 +190,58 @@ func (a *App) renderLinkForm(c echo.Context, status int, v components.LinkFormVi
 func (a *App) createLink(c echo.Context) error {
 	noStore(c)
 	u, _ := a.currentUser(c)
-	ctx := c.Request().Context()
 	target, id := c.FormValue(fieldLinkTarget), c.FormValue(fieldLinkID)
-	lc, err := a.checkLinkForm(ctx, target, id)
-	if err != nil {
+	l, lc, wait, err := a.makeLink(c, u.ID, target, id)
+	switch {
+	case err != nil:
 		return err
-	}
-	if !lc.form.Valid() {
-		return a.renderLinkForm(c, formStatus(c, lc.form, id), a.linkFormView(c, target, id, lc))
-	}
-	res, wait, err := a.reserveLink(ctx, c, u.ID)
-	if err != nil {
-		return err
-	}
-	if wait > 0 {
+	case wait > 0:
 		v := a.linkFormView(c, target, id, lc)
 		v.Flash = a.linkLimitMessage(wait)
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
 		return a.renderLinkForm(c, http.StatusTooManyRequests, v)
+	case !lc.form.Valid():
+		return a.renderLinkForm(c, formStatus(c, lc.form, id), a.linkFormView(c, target, id, lc))
 	}
-	l, err := a.Links.Create(ctx, u.ID, target, id)
+	return redirect(c, paths.MyLinkLink(l.ID))
+}
+
+// makeLink makes userID's link to target with id ("" for a generated one)
+// for the form and the API alike: the fields checked, then the limits,
+// then the insert. A refused field comes back in lc (also when the id was
+// taken by a racing request since the check), the limits' wait in wait,
+// with Retry-After set; a link made is logged and its preview asked for.
+func (a *App) makeLink(c echo.Context, userID int64, target, id string) (l links.Link, lc linkCheck, wait time.Duration, err error) {
+	ctx := c.Request().Context()
+	if lc, err = a.checkLinkForm(ctx, target, id); err != nil || !lc.form.Valid() {
+		return l, lc, 0, err
+	}
+	res, wait, err := a.reserveLink(ctx, c, userID)
+	if err != nil {
+		return l, lc, 0, err
+	}
+	if wait > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
+		return l, lc, wait, nil
+	}
+	l, err = a.Links.Create(ctx, userID, target, id)
 	if err != nil {
 		_ = res.Cancel(context.WithoutCancel(ctx))
 		var ve *links.ValidationError
 		if !errors.As(err, &ve) {
-			return err
+			return l, lc, 0, err
 		}
 		lc = linkCheck{}
 		lc.form.CheckField(false, ve.Field, ve.Message)
 		if errors.Is(err, links.ErrTaken) { // lost a race for the id since the check
 			lc.form.FieldErrors[fieldLinkID] = takenMessage(id)
 			if _, lc.alternatives, err = a.Links.Available(ctx, id); err != nil {
-				return err
+				return l, lc, 0, err
 			}
 		}
-		return a.renderLinkForm(c, formStatus(c, lc.form, id), a.linkFormView(c, target, id, lc))
+		return l, lc, 0, nil
 	}
 	a.linkCreated(ctx, l)
-	return redirect(c, paths.MyLinkLink(l.ID))
+	return l, lc, 0, nil
 }
 
 // linkLimitMessage tells a reader who has made as many links as a day
