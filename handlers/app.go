@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -212,6 +213,9 @@ func New(d Deps, s Settings) (*App, error) {
 	a.wakeResetWorker()
 	return a, nil
 }
+
+// absURL is path on the configured base URL, never the request's Host.
+func (a *App) absURL(path string) string { return strings.TrimSuffix(a.BaseURL.String(), "/") + path }
 
 // Handler returns the whole HTTP surface: every route and its middleware.
 func (a *App) Handler() *echo.Echo { return a.echo }

@@ -282,9 +282,6 @@ func (a *App) bookCardImage(c echo.Context) error {
 	return a.serveCard(c, cd)
 }
 
-// absURL is path on the configured base URL, never the request's Host.
-func (a *App) absURL(path string) string { return strings.TrimSuffix(a.BaseURL.String(), "/") + path }
-
 // bookSocial is how other sites show a link to book b's page; it starts
 // rendering the book's card if need be.
 func (a *App) bookSocial(ctx context.Context, b catalog.Book) (templ.Component, error) {

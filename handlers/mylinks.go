@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -41,7 +40,7 @@ func (a *App) myLinkRoutes(e *echo.Echo) {
 // shortURL is the absolute address of the link id, on the configured base
 // URL.
 func (a *App) shortURL(id string) string {
-	return strings.TrimSuffix(a.BaseURL.String(), "/") + paths.ShortLinkLink(id)
+	return a.absURL(paths.ShortLinkLink(id))
 }
 
 func (a *App) myLinkItem(l links.Link) components.MyLinkItem {

@@ -71,7 +71,7 @@ func (a *App) previewImage(c echo.Context) error {
 	h.Set("Cache-Control", "public, max-age=3600")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'")
-	if match := c.Request().Header.Get("If-None-Match"); match != "" && match == etag {
+	if etagMatches(c.Request().Header.Get("If-None-Match"), etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	return c.Blob(http.StatusOK, "image/png", png)

@@ -85,6 +85,9 @@ func TestPreviewRoutes(t *testing.T) {
 	if r := b.get(paths.PreviewImageLink(p.Key), "If-None-Match", etag); r.status != http.StatusNotModified || r.body != "" {
 		t.Errorf("revalidation: %d %q", r.status, r.body)
 	}
+	if r := b.get(paths.PreviewImageLink(p.Key), "If-None-Match", `"other", W/`+etag); r.status != http.StatusNotModified {
+		t.Errorf("revalidation with a list and a weak tag: %d", r.status)
+	}
 
 	// Failed: why.
 	l2 := env.newLink("ann@example.org", "http://intranet.example/", "inside")
