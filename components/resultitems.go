@@ -14,7 +14,7 @@ import (
 
 // hitItems renders a page of results as <li> items. It is the one part of
 // the pages written in Go rather than templ markup, because it is the
-// hottest: every uncached search renders twenty of these, and templ's
+// hottest: every uncached search renders a page of these, and templ's
 // generated code formats each text through fmt.Sprint before escaping it,
 // which cost about as much as the search itself (BenchmarkResults: 93 µs
 // a page in markup). Every text still goes through templ.EscapeString,

@@ -10,7 +10,7 @@ import (
 	"shelf/store/search"
 )
 
-// benchResults is a page of 20 results shaped like a real one: marked
+// benchResults is a page of results (search.PerPage) shaped like a real one: marked
 // words in titles and authors, a series note, an escaped character.
 func benchResults() *search.Results {
 	r := &search.Results{Query: "mystery of", Page: 1, Total: 158, HasMore: true}

@@ -13,8 +13,8 @@ import (
 
 // Shelf controls: put a book on a shelf, move it, remove it, rate it and
 // keep a private note, on every search result, book page and "My books"
-// item. Written in Go, like hitItems, because results render twenty of
-// them.
+// item. Written in Go, like hitItems, because every page of results renders
+// one for each result.
 //
 // Each control is one element, <div class="shelf" id="shelf-N">, that
 // htmx replaces with the server's answer (hx-target closest .shelf,
@@ -108,7 +108,7 @@ func ShelfControlID(id int64) string { return "shelf-" + strconv.FormatInt(id, 1
 // appendAnonymousShelfControl writes the anonymous control; back is
 // already escaped; labelledBy "" is the result's title (titleID).
 func appendAnonymousShelfControl[S string | []byte](b []byte, id int64, escapedBack S, labelledBy string) []byte {
-	// As short as it can be: twenty of these are in every page of results.
+	// As short as it can be: one of these is in every result of every page.
 	b = append(b, `<form class="shelf" id="shelf-`...)
 	b = strconv.AppendInt(b, id, 10)
 	b = append(b, `" action="`...)

@@ -17,7 +17,7 @@ import (
 // The API's search pages: the page's search (same matching, ranking and
 // limits), any page size up to apiMaxPerPage, as plain JSON.
 const (
-	apiDefaultPerPage = search.PerPage
+	apiDefaultPerPage = 20 // the API's own page size, whatever the page's
 	apiMaxPerPage     = 100
 	// apiMaxResults is how far into the results paging reaches, as on the
 	// page: search.MaxPages pages of search.PerPage.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -131,6 +132,9 @@ func sendFragment(c echo.Context, f *fragment) error {
 			return err
 		}
 	}
+	// With its length given, the body is sent as is rather than in
+	// chunks, which net/http would use for any body over 2 KB.
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	return c.Blob(http.StatusOK, echo.MIMETextHTMLCharsetUTF8, body)
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"shelf/store/catalog"
+	"shelf/store/search"
 )
 
 var searchBooks = []catalog.Book{
@@ -216,7 +217,7 @@ func TestSearchMoreResults(t *testing.T) {
 	first := b.get("/search?q=alpha")
 	seen := bookIDs(t, first.body)
 	next := moreRe.FindStringSubmatch(first.body)
-	if len(seen) != 20 || next == nil || next[1] != "/search?q=alpha&amp;page=2" || next[1] != next[2] {
+	if len(seen) != search.PerPage || next == nil || next[1] != "/search?q=alpha&amp;page=2" || next[1] != next[2] {
 		t.Fatalf("first page: %d results, more control %q", len(seen), next)
 	}
 	for page := 2; ; page++ {
@@ -249,7 +250,7 @@ func TestSearchMoreResults(t *testing.T) {
 	}
 	// Without JavaScript the link is a whole page, numbered on.
 	p2 := b.get("/search?q=alpha&page=2")
-	if !strings.Contains(p2.body, `<ol class="results" id="result-list" start="21">`) || !strings.Contains(p2.body, "<!doctype html>") {
+	if !strings.Contains(p2.body, fmt.Sprintf(`<ol class="results" id="result-list" start="%d">`, search.PerPage+1)) || !strings.Contains(p2.body, "<!doctype html>") {
 		t.Error("page 2 without htmx is not a numbered full page")
 	}
 }

@@ -663,12 +663,13 @@ func (ix *memoryIndex) newBitmap(s *termSet) *docBitmap {
 }
 
 func (ix *memoryIndex) setBits(b *docBitmap, s *termSet) *docBitmap {
-	for _, l := range s.lists(ix.postStart, ix.post) {
-		for _, d := range l {
+	// Term by term rather than through s.lists, which would allocate.
+	s.eachTerm(func(t int32) {
+		for _, d := range ix.post[ix.postStart[t]:ix.postStart[t+1]] {
 			b.words[d>>6] |= 1 << (d & 63)
 			b.sum[d>>12] |= 1 << ((d >> 6) & 63)
 		}
-	}
+	})
 	return b
 }
 

@@ -24,12 +24,20 @@ import (
 
 // Search limits. They keep every query bounded, whatever users type.
 const (
-	PerPage       = 20   // results per page
-	MaxPages      = 50   // pages Shelf shows for one query
+	PerPage       = 10   // results per page (see below)
+	MaxPages      = 100  // pages Shelf shows for one query: MaxCount results
 	MaxQueryRunes = 200  // longer queries are cut (and the page says so)
 	MaxQueryWords = 12   // further words are dropped (and the page says so)
 	MaxCount      = 1000 // counts stop here: "1,000+ books"
 )
+
+// PerPage is ten, as on a web search's first page, because pages of
+// results are sent as people type: every keystroke that settles asks for
+// one, and all but the last are replaced a moment later. Ten fill a
+// desktop window and three phone screens; "More results" adds the next
+// ten. Half of twenty halves what a search spends on the page after
+// finding it (highlighting, rendering, compressing, sending), most of an
+// uncached search's cost at a million books.
 
 // Hit is one search result: the book and its title and authors split into
 // highlighted segments. Its Book holds what a result shows: the ISBN and
