@@ -307,3 +307,26 @@ func TestAPIProblemTypesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// The API's search pages keep the default the OpenAPI document states,
+// whatever the page's size (search.PerPage) is.
+func TestAPISearchDefaultPageSize(t *testing.T) {
+	doc, _ := loadOpenAPI(t)
+	op := doc.Paths.Find("/api/v1/books").Get
+	p := op.Parameters.GetByInAndName("query", "per_page")
+	if p == nil || p.Schema == nil || p.Schema.Value == nil || p.Schema.Value.Default == nil {
+		t.Fatal("GET /api/v1/books documents no default per_page")
+	}
+	documented := fmt.Sprint(p.Schema.Value.Default)
+	env := newAPITestEnv(t)
+	var books []catalog.Book
+	for i := range 45 {
+		books = append(books, catalog.Book{Title: fmt.Sprintf("Alpha Book %d", i), Authors: "Writer", RatingsCount: int64(100 - i)})
+	}
+	env.addBooks(books...)
+	var sp searchPageJSON
+	callAPI(t, env, "", apiRequest{method: http.MethodGet, path: "/api/v1/books?q=alpha"}).decode(t, &sp)
+	if fmt.Sprint(sp.PerPage) != documented || fmt.Sprint(len(sp.Items)) != documented {
+		t.Errorf("per_page %d with %d items; the document says %s", sp.PerPage, len(sp.Items), documented)
+	}
+}
