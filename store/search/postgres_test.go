@@ -23,13 +23,21 @@ import (
 // whole titles, prefixes, several words, authors, typos, no match, pages.
 func bundledQueries(t *testing.T, s *Searcher) []string {
 	t.Helper()
-	r, err := s.Search(context.Background(), "", 1)
-	if err != nil {
-		t.Fatal(err)
+	// The 20 most popular books, whatever a page holds.
+	var popular []Hit
+	for page := 1; len(popular) < 20; page++ {
+		r, err := s.Search(context.Background(), "", page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		popular = append(popular, r.Hits...)
+		if !r.HasMore {
+			break
+		}
 	}
 	qs := []string{"", "harry", "harry p", "hary poter", "tolkien", "the", "love", "garcia marquez", "xyzzy",
 		"lord of the", "hunger gam", "grey", "gray", "café", "ø", "1984", "a", "zzzz qqqq", "shades of gre"}
-	for _, h := range r.Hits {
+	for _, h := range popular[:min(20, len(popular))] {
 		w := foldWords(h.Title)
 		qs = append(qs, h.Title, w[0][:min(3, len(w[0]))], strings.Join(w[:min(2, len(w))], " "), h.Authors)
 		if len(w[0]) > 4 {
