@@ -34,6 +34,30 @@ document.addEventListener("htmx:load", (event) => {
   }
 });
 
+// Pressing a form's submit button takes the focus from the field being
+// typed in, and that field's blur sends its in-place validation. An answer
+// swapped in while the button is still held can change the message's
+// height and move the button from under the pointer: the click is lost and
+// the form is not sent. The submit checks every field anyway, so while one
+// of its submit buttons is pressed, a form sends no validation on the blur
+// that press causes (a blur this script sends, as "Did you mean" does, is
+// still checked).
+let pressedForm = null;
+document.addEventListener("pointerdown", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("button, input[type=submit]") : null;
+  pressedForm = button && button.type === "submit" ? button.form : null;
+}, true);
+for (const type of ["pointerup", "pointercancel"]) {
+  // Cleared after the click the press makes, if it makes one.
+  document.addEventListener(type, () => setTimeout(() => { pressedForm = null; }), true);
+}
+document.addEventListener("htmx:confirm", (event) => {
+  const cause = event.detail.triggeringEvent;
+  if (pressedForm && cause && cause.isTrusted && cause.type === "blur" && event.detail.elt.form === pressedForm) {
+    event.preventDefault();
+  }
+});
+
 // Back and Forward restore a snapshot htmx took of the page when it left
 // that entry, by which time the search box already held the next query.
 // The entry's address is the truth: refill the box from its ?q=.

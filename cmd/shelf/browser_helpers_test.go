@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -196,4 +197,33 @@ func historyBack(t *testing.T, ctx context.Context) {
 	if _, err := chromedp.Call(sctx, page.NavigateToHistoryEntry, page.NavigateToHistoryEntryParams{EntryID: prev.ID}); err != nil {
 		t.Fatalf("history back to %s: %v", prev.URL, err)
 	}
+}
+
+// pressAndHold clicks the element sel as a person does: the mouse button
+// goes down on it, a quarter of the way up from its bottom edge, stays
+// down for hold, and comes up where it went down. chromedp.Click sends
+// both at once at the centre; a person's press lasts about a tenth of a
+// second, time enough for the page to answer what the press set off (the
+// blur of the field left, say) and move things under the pointer. The page
+// scrolls only if sel is out of view, as for a person, since scrolling
+// would let the browser's scroll anchoring hide such a move.
+func pressAndHold(t *testing.T, ctx context.Context, sel string, hold time.Duration) {
+	t.Helper()
+	at := evalJS[[]float64](t, ctx, fmt.Sprintf(`(() => {
+		const e = document.querySelector(%q);
+		e.scrollIntoView({block: "nearest"});
+		const r = e.getBoundingClientRect();
+		return [r.x + r.width / 2, r.y + r.height * 3 / 4];
+	})()`, sel))
+	mouse := func(what string, typ input.DispatchMouseEventType, buttons int64) {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := chromedp.Call(sctx, input.DispatchMouseEvent, input.DispatchMouseEventParams{
+			Type: typ, X: at[0], Y: at[1], Button: input.MouseButtonLeft, Buttons: buttons, ClickCount: 1}); err != nil {
+			t.Fatalf("%s %s: %v", what, sel, err)
+		}
+	}
+	mouse("press", input.DispatchMouseEventTypeMousePressed, 1)
+	time.Sleep(hold)
+	mouse("release", input.DispatchMouseEventTypeMouseReleased, 0)
 }
