@@ -353,8 +353,7 @@ func (a *App) fromShelf(r *http.Request) bool {
 	}
 	// Under a base URL with a path, the rest of the origin is another
 	// application, whose pages are not Shelf's.
-	prefix := strings.TrimSuffix(a.BaseURL.Path, "/")
-	return prefix == "" || u.Path == prefix || strings.HasPrefix(u.Path, prefix+"/")
+	return links.PathWithin(a.BaseURL.Path, u.Path)
 }
 
 // interstitial says where an external link goes before going there.

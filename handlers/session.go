@@ -22,6 +22,7 @@ import (
 	"shelf/static"
 	"shelf/store"
 	"shelf/store/accounts"
+	"shelf/store/links"
 	"shelf/store/sessions"
 )
 
@@ -595,7 +596,5 @@ func safeNext(next string) string {
 // next or back parameter naming one would send a reader from Shelf's own
 // sign-in form straight to that site.
 func isShortLinkPath(p string) bool {
-	clean := strings.ToLower(path.Clean(p))
-	prefix := strings.TrimSuffix(paths.ShortLink, "/:id")
-	return clean == prefix || strings.HasPrefix(clean, prefix+"/")
+	return links.PathWithin(strings.TrimSuffix(paths.ShortLink, "/:id"), strings.ToLower(path.Clean(p)))
 }

@@ -95,7 +95,7 @@ func NormalizeTarget(raw string, base *url.URL) (target string, external bool, m
 		// Under a base URL with a path, only what is below it is Shelf's:
 		// the rest of the host is another application.
 		prefix := strings.TrimSuffix(base.Path, "/")
-		if u.Path == prefix || strings.HasPrefix(u.Path, prefix+"/") {
+		if PathWithin(prefix, u.Path) {
 			u.Path = strings.TrimPrefix(u.Path, prefix)
 			u.RawPath = ""
 			return internal(u, base)
@@ -167,6 +167,14 @@ func escapeQuery(q string) string {
 		return q
 	}
 	return b.String()
+}
+
+// PathWithin reports whether path p is dir or below it: "/shelf" holds
+// "/shelf" and "/shelf/x" but not "/shelfx", and "" or "/" holds every path.
+// Under a base URL with a path, only the paths within it are Shelf's.
+func PathWithin(dir, p string) bool {
+	dir = strings.TrimSuffix(dir, "/")
+	return dir == "" || p == dir || strings.HasPrefix(p, dir+"/")
 }
 
 // sameOrigin reports whether u (scheme and host already normalised) is on

@@ -277,3 +277,19 @@ func TestNormalizeTargetKeepsEscapedPath(t *testing.T) {
 		}
 	}
 }
+
+func TestPathWithin(t *testing.T) {
+	for _, c := range []struct {
+		dir, p string
+		want   bool
+	}{
+		{"", "/", true}, {"", "/anything", true}, {"/", "/x", true}, {"", "", true},
+		{"/shelf", "/shelf", true}, {"/shelf", "/shelf/", true}, {"/shelf/", "/shelf/books/1", true},
+		{"/shelf", "/shelfx", false}, {"/shelf", "/", false}, {"/shelf", "/other/shelf", false}, {"/shelf", "", false},
+		{"/s", "/s/abc", true}, {"/s", "/sx/abc", false},
+	} {
+		if got := PathWithin(c.dir, c.p); got != c.want {
+			t.Errorf("PathWithin(%q, %q) = %v, want %v", c.dir, c.p, got, c.want)
+		}
+	}
+}
