@@ -173,7 +173,8 @@ func (a *App) loginPage(c echo.Context) error {
 		return redirect(c, next)
 	}
 	m := a.formMeta(c, "Sign in")
-	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next, Notice: cmp.Or(a.popFlash(c), a.loginNotice(c, next))}))
+	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next,
+		Notice: cmp.Or(a.popFlash(c), a.loginNotice(c, next)), Passkeys: a.passkeysOn()}))
 }
 
 // errLoginLimited refuses a sign-in that the rate limits hold back.
@@ -198,7 +199,7 @@ func (a *App) login(c echo.Context) error {
 		}
 		m := a.formMeta(c, "Sign in")
 		return render(c, status, components.LoginPage(m, components.LoginView{
-			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg}))
+			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg, Passkeys: a.passkeysOn()}))
 	}
 
 	if !accounts.Plausible(email) {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,6 +22,7 @@ import (
 
 	"shelf/components/paths"
 	"shelf/store/passkeys"
+	"shelf/store/twofactor"
 )
 
 // softKey is a passkey held in the test: an ECDSA P-256 key and a signature
@@ -471,4 +473,67 @@ func TestPasskeyNameLimitWhenAdding(t *testing.T) {
 		t.Fatalf("stored %d passkeys (%v), want none", len(list), err)
 	}
 	b.addPasskey(t, newSoftKey(t, true), strings.Repeat("x", passkeys.MaxNameLen)).wantStatus(t, http.StatusOK)
+}
+
+// Served at an IP address, Shelf cannot be a WebAuthn relying party
+// (neither the library nor browsers take an IP as its ID). Passkeys are
+// then off: no page offers them, and every ceremony is refused with a
+// message instead of failing with a 500. Passkeys kept from when the site
+// had a domain name can still be removed.
+func TestPasskeysOffAtAnIPAddress(t *testing.T) {
+	atDomain := newTestEnv(t)
+	const email = "lan@example.org"
+	owner := atDomain.register(email)
+	owner.enrolTOTP()
+	owner.confirmPassword(t)
+	owner.addPasskey(t, newSoftKey(t, true), "Old key").wantStatus(t, http.StatusOK)
+	atDomain.clock.Advance(twofactor.Period)
+
+	for _, base := range []string{"http://127.0.0.1:8080", "http://[::1]:8080", "http://192.168.1.20"} {
+		t.Run(base, func(t *testing.T) {
+			env := newTestEnvOn(t, atDomain.db, atDomain.clock, func(_ *Deps, s *Settings) { s.BaseURL, _ = url.Parse(base) })
+			if env.app.passkeysOn() {
+				t.Fatal("passkeys on at an IP address")
+			}
+			wantRefused := func(p page, route string) {
+				t.Helper()
+				if p.status != http.StatusNotFound || !strings.Contains(p.body, `"error":"`+passkeysOff+`"`) {
+					t.Errorf("POST %s: %d %s, want 404 and %q", route, p.status, p.body, passkeysOff)
+				}
+			}
+
+			b := env.browser()
+			login := b.get("/login").wantStatus(t, http.StatusOK)
+			if strings.Contains(login.body, `id="passkey-sign-in"`) || strings.Contains(login.body, "webauthn") {
+				t.Error("the sign-in page offers passkeys")
+			}
+			for _, route := range []string{paths.PasskeyLoginOptions, paths.PasskeyLogin} {
+				wantRefused(b.postJSON(route, nil), route)
+			}
+
+			b = env.startSignIn(email)
+			if p := b.get(paths.TwoFactorLogin).wantStatus(t, http.StatusOK); strings.Contains(p.body, "Use a security key") {
+				t.Error("the second step offers a security key")
+			}
+			for _, route := range []string{paths.TwoFactorPasskeyOptions, paths.TwoFactorPasskey} {
+				wantRefused(b.postJSON(route, nil), route)
+			}
+
+			// Signed in another way, the owner sees why none can be added,
+			// and can still remove the old one.
+			owner := owner.at(env)
+			owner.confirmPassword(t)
+			acct := owner.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `id="passkeys-off"`, "Old key")
+			if strings.Contains(acct.body, `id="passkey-add"`) {
+				t.Error("the account page offers to add a passkey")
+			}
+			for _, route := range []string{paths.PasskeyAddOptions, paths.PasskeyAdd} {
+				wantRefused(owner.postJSON(route, nil), route)
+			}
+		})
+	}
+	keys, err := passkeys.New(atDomain.db).List(context.Background(), atDomain.user(email).ID)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("passkeys after: %d, %v; want the old one kept", len(keys), err)
+	}
 }
