@@ -34,6 +34,21 @@ document.addEventListener("htmx:load", (event) => {
   }
 });
 
+// A field whose rule reads another one (hx-include: "Password again" reads
+// "Password") is checked again when that one changes, once it has a value
+// of its own: its message would otherwise keep saying they match.
+document.addEventListener("input", (event) => {
+  const source = event.target;
+  if (!(source instanceof HTMLInputElement) || !source.id || typeof htmx === "undefined") {
+    return;
+  }
+  for (const field of document.querySelectorAll(`[hx-include="#${CSS.escape(source.id)}"]`)) {
+    if (field.value !== "") {
+      htmx.trigger(field, "recheck");
+    }
+  }
+});
+
 // Pressing a form's submit button takes the focus from the field being
 // typed in, and that field's blur sends its in-place validation. An answer
 // swapped in while the button is still held can change the message's
