@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"shelf/components"
 	"shelf/store/outbox"
 )
 
@@ -21,10 +23,18 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 	s := startShelfServer(t)
 	enqueueMailBeside(t, s.DB, outbox.Mail{To: "a-reader-with-a-rather-long-address-indeed@a-long-domain-name.example.com",
 		Subject: "A subject long enough to need more than one line on a phone", Text: "Hello"})
-	waitForDevMail(t, s.URL+"/dev/mail/1")
+	// A mail's own page too: its link, one long word, once ran off a phone.
+	var confirm strings.Builder
+	link := components.EmailLink{To: "reader@example.com", Valid: "48 hours",
+		URL: "http://localhost:8080/confirm/" + strings.Repeat("Ab3-", 11)}
+	if err := components.ConfirmEmailHTML(link).Render(context.Background(), &confirm); err != nil {
+		t.Fatal(err)
+	}
+	enqueueMailBeside(t, s.DB, outbox.Mail{To: link.To, Subject: "Confirm your Shelf account", Text: link.URL, HTML: confirm.String()})
+	waitForDevMail(t, s.URL+"/dev/mail/2")
 	tab := newTab(t, chromium.newBrowser(t))
 	assertPagesFit(t, tab, s.URL, []string{"/", "/search?q=" + url.QueryEscape("harry potter"), "/books/1", "/register", "/login",
-		"/login/email", "/password/forgot", "/about", "/api/v1/problems", "/dev/mail", "/dev/mail/1"})
+		"/login/email", "/password/forgot", "/about", "/api/v1/problems", "/dev/mail", "/dev/mail/1", "/dev/mail/2/html"})
 }
 
 // assertPagesFit opens each path at phone to laptop widths, as a desktop
