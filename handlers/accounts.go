@@ -246,6 +246,11 @@ func (a *App) login(c echo.Context) error {
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
 	}
+	if !a.secondStepPending(c) {
+		// The password was just entered: the changes that ask for it
+		// again (see requireRecentAuth) need not, for a few minutes.
+		a.Sessions.Put(ctx, sessReauthAt, a.now().Unix())
+	}
 	return a.continueSignIn(c, next)
 }
 

@@ -437,8 +437,8 @@ func TestPasskeyOptionsLimitedPerNetwork(t *testing.T) {
 
 // Re-entering the password proves it for the account signed in then: a
 // browser that signs in to another account on top of it (no sign-out in
-// between) must not carry that proof over, for passkeys or for the
-// authenticator app.
+// between, and by a mailed link, which proves no password) must not carry
+// that proof over, for passkeys or for the authenticator app.
 func TestReauthDoesNotCarryOverToAnotherAccount(t *testing.T) {
 	env := newTestEnv(t)
 	env.register("other@example.com")
@@ -446,9 +446,16 @@ func TestReauthDoesNotCarryOverToAnotherAccount(t *testing.T) {
 	b.confirmPassword(t)
 	b.reauth(paths.TwoFactorSetup)
 
-	b.get("/login")
-	if p := b.post("/login", url.Values{"email": {"other@example.com"}, "password": {goodPassword}}); p.status != http.StatusSeeOther {
-		t.Fatalf("sign in as another account: %d\n%s", p.status, p.body)
+	before := len(env.mails("other@example.com"))
+	b.get("/login/email")
+	if p := b.post("/login/email", url.Values{"email": {"other@example.com"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("ask for a sign-in link to another account: %d\n%s", p.status, p.body)
+	}
+	env.waitMails("other@example.com", before+1)
+	link := env.lastLink("other@example.com")
+	b.get(link).wantStatus(t, http.StatusOK)
+	if p := b.post(link, nil); p.status != http.StatusSeeOther && p.status != http.StatusOK {
+		t.Fatalf("sign in as another account by its link: %d\n%s", p.status, p.body)
 	}
 	b.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="other@example.com"`)
 	if p := b.postJSON("/account/passkeys/options", nil); p.status != http.StatusForbidden {
@@ -535,5 +542,23 @@ func TestPasskeysOffAtAnIPAddress(t *testing.T) {
 	keys, err := passkeys.New(atDomain.db).List(context.Background(), atDomain.user(email).ID)
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("passkeys after: %d, %v; want the old one kept", len(keys), err)
+	}
+}
+
+// Signing in with the password proves it: the changes that ask for it
+// again do not, for recentAuthWindow. Before, the setup of the
+// authenticator app asked for the password seconds after it was typed.
+func TestPasswordSignInCountsAsReentered(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "fresh@example.com"
+	env.register(email)
+	b := env.browser()
+	b.login(email, goodPassword).wantStatus(t, http.StatusSeeOther)
+	b.get(paths.TwoFactorSetup).wantStatus(t, http.StatusOK)
+	b.postJSON("/account/passkeys/options", nil).wantStatus(t, http.StatusOK)
+
+	env.clock.Advance(recentAuthWindow + time.Second)
+	if p := b.get(paths.TwoFactorSetup); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), paths.Reauth) {
+		t.Fatalf("setup %v after signing in: %d %q, want the password asked again", recentAuthWindow, p.status, p.location())
 	}
 }
