@@ -171,6 +171,11 @@ func TestBrowserShelves(t *testing.T) {
 				if path == "/my-books" && !evalJS[bool](t, tab, `document.querySelectorAll('#my-books-results li.result').length >= 1`) {
 					t.Errorf("My books is empty at %d px", width)
 				}
+				// A phone's stars are a finger wide.
+				if small := evalJS[int64](t, tab, `[...document.querySelectorAll('.shelf .star')].filter((s) => {
+					const r = s.getBoundingClientRect(); return r.width < 44 || r.height < 44 }).length`); width < 640 && small > 0 {
+					t.Errorf("%s at %d px: %d rating stars smaller than 44 px", path, width, small)
+				}
 				if !evalJS[bool](t, tab, `document.documentElement.scrollWidth <= window.innerWidth`) {
 					t.Errorf("%s at %d px scrolls sideways: scrollWidth %d > innerWidth %d", path, width,
 						evalJS[int64](t, tab, `document.documentElement.scrollWidth`), evalJS[int64](t, tab, `window.innerWidth`))
