@@ -183,6 +183,20 @@ var errLoginLimited = errors.New("sign-in limited")
 // msgInvalidLogin answers every refused sign-in alike: an unknown address,
 // a wrong password, and the right password to an account whose address is
 // not yet confirmed (see login).
+// missingSignInFields says which of the sign-in form's fields were left
+// empty, or "" when neither was.
+func missingSignInFields(email, password string) string {
+	switch {
+	case email == "" && password == "":
+		return "Enter your email and password."
+	case email == "":
+		return "Enter your email."
+	case password == "":
+		return "Enter your password."
+	}
+	return ""
+}
+
 const msgInvalidLogin = "Invalid email or password. If you have just signed up, confirm your address first with the link we emailed you."
 
 func (a *App) login(c echo.Context) error {
@@ -202,6 +216,10 @@ func (a *App) login(c echo.Context) error {
 			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg, Passkeys: a.passkeysOn()}))
 	}
 
+	if missing := missingSignInFields(email, pw); missing != "" {
+		// Nothing to check yet, so no attempt counts.
+		return fail(http.StatusUnprocessableEntity, missing)
+	}
 	if !accounts.Plausible(email) {
 		// No account has such an address: a failed login of the client's
 		// network, and the address is neither looked up nor kept.
