@@ -168,3 +168,43 @@ document.addEventListener("click", (event) => {
   input.focus();
   htmx.trigger(input, "blur");
 });
+
+// A request htmx sends in place that fails (Shelf cannot save just now, the
+// form has expired, the server cannot be reached) is not swapped in (see
+// htmxConfig in components/layout.templ), so the page would change nothing
+// and say nothing. Its message is shown in #request-error instead: the
+// heading and first line of the error page the server answered with, or
+// what happened when there was no answer. The next request that succeeds
+// clears it.
+function showRequestError(text) {
+  const box = document.getElementById("request-error");
+  if (box) {
+    box.textContent = text;
+    box.hidden = false;
+  }
+}
+
+document.addEventListener("htmx:responseError", (event) => {
+  const xhr = event.detail.xhr;
+  let text = "";
+  if ((xhr.getResponseHeader("Content-Type") || "").startsWith("text/html")) {
+    const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    const parts = [page.querySelector("main .empty h1"), page.querySelector("main .empty p")];
+    text = parts.filter((e) => e).map((e) => e.textContent.trim()).join(". ").replace(/\.\. /, ". ");
+  }
+  showRequestError(text || (xhr.status >= 500
+    ? "Shelf could not do that just now. Nothing was changed; try again in a moment."
+    : "That did not work. Reload the page and try again."));
+});
+
+document.addEventListener("htmx:sendError", () => {
+  showRequestError("Shelf could not be reached. Check your connection, then try again.");
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  const box = document.getElementById("request-error");
+  if (box && event.detail.successful) {
+    box.hidden = true;
+  }
+});
+
