@@ -211,7 +211,10 @@ func (a *App) renderBookForm(c echo.Context, v components.BookFormView, err erro
 	ctx := c.Request().Context()
 	v.CSRF = a.csrfToken(c)
 	v.Values, v.Was = shownInput(v.Values), shownInput(v.Was)
-	if err != nil {
+	switch {
+	case errors.Is(err, catalog.ErrImportClearing):
+		v.Error = "An import that was stopped left books half-added; Shelf is clearing them away now. Try again in a minute."
+	case err != nil:
 		v.Error = "An import is adding books to the catalog right now; try again when it has finished."
 	}
 	dups, derr := a.Catalog.Duplicates(ctx, v.Values.Title, v.Values.Authors, v.ID)
