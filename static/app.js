@@ -49,18 +49,20 @@ document.addEventListener("input", (event) => {
   }
 });
 
-// Pressing a form's submit button takes the focus from the field being
-// typed in, and that field's blur sends its in-place validation. An answer
-// swapped in while the button is still held can change the message's
-// height and move the button from under the pointer: the click is lost and
-// the form is not sent. The submit checks every field anyway, so while one
-// of its submit buttons is pressed, a form sends no validation on the blur
-// that press causes (a blur this script sends, as "Did you mean" does, is
-// still checked).
+// Pressing a form's button takes the focus from the field being typed in,
+// and that field's blur sends its in-place validation. An answer swapped in
+// while the button is still held can change the message's height and move
+// the button from under the pointer, or replace it (a short link's "Free
+// instead" choices live in the field's message): the click is lost. The
+// submit checks every field anyway, and the other buttons and links that
+// act in place check the field themselves, so while one of them is pressed
+// its form sends no validation on the blur that press causes (a blur this
+// script sends, as "Did you mean" does, is still checked).
 let pressedForm = null;
 document.addEventListener("pointerdown", (event) => {
-  const button = event.target instanceof Element ? event.target.closest("button, input[type=submit]") : null;
-  pressedForm = button && button.type === "submit" ? button.form : null;
+  const control = event.target instanceof Element
+    ? event.target.closest("button, input[type=submit], a[hx-post], a[hx-get]") : null;
+  pressedForm = control ? control.form || control.closest("form") : null;
 }, true);
 for (const type of ["pointerup", "pointercancel"]) {
   // Cleared after the click the press makes, if it makes one.
