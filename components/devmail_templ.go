@@ -113,7 +113,7 @@ func DevInboxPage(m Meta, msgs []devinbox.Message) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Dev inbox</h1><p class=\"notice\">No SMTP server is configured (SHELF_SMTP_URL), so Shelf catches its own mail here. Nothing leaves this machine. Only the most recent messages are kept, in memory, until Shelf restarts.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Dev inbox</h1><p class=\"notice\">No SMTP server is configured (SHELF_SMTP_URL), so Shelf catches its own mail here. Nothing leaves this machine. The 200 most recent messages are kept, in the database.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

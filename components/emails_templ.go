@@ -54,7 +54,7 @@ func emailLayout(title string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</title></head><body style=\"font-family: system-ui, sans-serif; color: #1f1b16; line-height: 1.5; max-width: 36rem; margin: 0 auto; padding: 1rem;\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</title></head><body style=\"font-family: system-ui, sans-serif; color: #1f1b16; line-height: 1.5; max-width: 36rem; margin: 0 auto; padding: 1rem; overflow-wrap: anywhere; word-break: break-word;\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

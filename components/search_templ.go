@@ -549,8 +549,11 @@ func countText(r *search.Results) string {
 	switch {
 	case r.Popular && r.Total == 0:
 		return "The catalog is empty."
+	case r.Popular && r.Catalog == 1:
+		return "The one book in the catalog."
 	case r.Popular:
-		return "The most popular of " + booksText(r) + "."
+		// The whole catalog, though only the first MaxCount are listed.
+		return "The most popular of " + Thousands(max(r.Catalog, r.Total)) + " books."
 	case r.Total == 0:
 		return "No books match “" + r.Query + "”."
 	case r.Total == 1 && !r.Similar:

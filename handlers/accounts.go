@@ -173,7 +173,8 @@ func (a *App) loginPage(c echo.Context) error {
 		return redirect(c, next)
 	}
 	m := a.formMeta(c, "Sign in")
-	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next, Notice: cmp.Or(a.popFlash(c), a.loginNotice(c, next))}))
+	return render(c, http.StatusOK, components.LoginPage(m, components.LoginView{CSRF: m.CSRFToken, Next: next,
+		Notice: cmp.Or(a.popFlash(c), a.loginNotice(c, next)), Passkeys: a.passkeysOn()}))
 }
 
 // errLoginLimited refuses a sign-in that the rate limits hold back.
@@ -182,6 +183,20 @@ var errLoginLimited = errors.New("sign-in limited")
 // msgInvalidLogin answers every refused sign-in alike: an unknown address,
 // a wrong password, and the right password to an account whose address is
 // not yet confirmed (see login).
+// missingSignInFields says which of the sign-in form's fields were left
+// empty, or "" when neither was.
+func missingSignInFields(email, password string) string {
+	switch {
+	case email == "" && password == "":
+		return "Enter your email and password."
+	case email == "":
+		return "Enter your email."
+	case password == "":
+		return "Enter your password."
+	}
+	return ""
+}
+
 const msgInvalidLogin = "Invalid email or password. If you have just signed up, confirm your address first with the link we emailed you."
 
 func (a *App) login(c echo.Context) error {
@@ -198,9 +213,13 @@ func (a *App) login(c echo.Context) error {
 		}
 		m := a.formMeta(c, "Sign in")
 		return render(c, status, components.LoginPage(m, components.LoginView{
-			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg}))
+			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg, Passkeys: a.passkeysOn()}))
 	}
 
+	if missing := missingSignInFields(email, pw); missing != "" {
+		// Nothing to check yet, so no attempt counts.
+		return fail(http.StatusUnprocessableEntity, missing)
+	}
 	if !accounts.Plausible(email) {
 		// No account has such an address: a failed login of the client's
 		// network, and the address is neither looked up nor kept.
@@ -244,6 +263,11 @@ func (a *App) login(c echo.Context) error {
 	}
 	if err := a.signIn(c, user, remember); err != nil {
 		return err
+	}
+	if !a.secondStepPending(c) {
+		// The password was just entered: the changes that ask for it
+		// again (see requireRecentAuth) need not, for a few minutes.
+		a.Sessions.Put(ctx, sessReauthAt, a.now().Unix())
 	}
 	return a.continueSignIn(c, next)
 }

@@ -170,7 +170,7 @@ func (a *App) jwtCaller(c echo.Context, raw string) (*apiCaller, error) {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, refuse("The access token has expired. Exchange the personal access token for a new one.")
 	case err != nil:
-		return nil, refuse("The access token is not valid: " + err.Error() + ".")
+		return nil, refuse(accessTokenRefusal(err))
 	}
 	t, owner, err := a.apiTokens.ByID(ctx, claims.TokenID)
 	switch {
@@ -230,4 +230,23 @@ func (a *App) jwks(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(jwksMaxAge.Seconds())))
 	return c.JSON(http.StatusOK, set)
+}
+
+// accessTokenRefusal says why an access token was refused, in the API's
+// words rather than the JWT library's.
+func accessTokenRefusal(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "The access token is malformed: check it was copied whole."
+	case errors.Is(err, jwtkeys.ErrUnknownKey):
+		return "The access token was signed with a key this server no longer uses. Exchange the personal access token for a new one."
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "The access token's signature does not verify: it was not issued by this server, or it was altered."
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer), errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return "The access token was issued for another server."
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "The access token is not valid yet: check the clock of the machine that asked for it."
+	default:
+		return "The access token is not valid."
+	}
 }

@@ -169,20 +169,38 @@ func TestForgedAccessTokensRefused(t *testing.T) {
 	otherIss := claimsAt(now)
 	otherIss.Issuer = "https://elsewhere.example"
 	none := sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, cur.ID, claimsAt(now))
-	for what, token := range map[string]string{
-		"a rotated-out key":             sign(jwt.SigningMethodEdDSA, old.Private, old.ID, claimsAt(now)),
-		"alg none":                      none,
-		"alg none, no signature":        strings.TrimSuffix(none, "."),
-		"HS256 keyed by the public key": sign(jwt.SigningMethodHS256, []byte(cur.Public), cur.ID, claimsAt(now)),
-		"HS256 keyed by the JWK x":      sign(jwt.SigningMethodHS256, []byte(base64.RawURLEncoding.EncodeToString(cur.Public)), cur.ID, claimsAt(now)),
-		"a stranger's key":              sign(jwt.SigningMethodEdDSA, stranger, cur.ID, claimsAt(now)),
-		"no kid":                        sign(jwt.SigningMethodEdDSA, cur.Private, "", claimsAt(now)),
-		"no expiry":                     sign(jwt.SigningMethodEdDSA, cur.Private, cur.ID, noExp),
-		"another audience":              sign(jwt.SigningMethodEdDSA, cur.Private, cur.ID, otherAud),
-		"another issuer":                sign(jwt.SigningMethodEdDSA, cur.Private, cur.ID, otherIss),
-		"a tampered payload":            tamper(sign(jwt.SigningMethodEdDSA, cur.Private, cur.ID, claimsAt(now))),
+	// Each is told why in the API's words, never the JWT library's.
+	const (
+		badSignature = "The access token's signature does not verify"
+		otherServer  = "The access token was issued for another server."
+		notValid     = "The access token is not valid."
+	)
+	for what, c := range map[string]struct{ token, detail string }{
+		"a rotated-out key":             {sign(jwt.SigningMethodEdDSA, old.Private, old.ID, claimsAt(now)), "signed with a key this server no longer uses"},
+		"alg none":                      {none, badSignature},
+		"alg none, no signature":        {strings.TrimSuffix(none, "."), "neither a personal access token nor an access token"},
+		"HS256 keyed by the public key": {sign(jwt.SigningMethodHS256, []byte(cur.Public), cur.ID, claimsAt(now)), badSignature},
+		"HS256 keyed by the JWK x":      {sign(jwt.SigningMethodHS256, []byte(base64.RawURLEncoding.EncodeToString(cur.Public)), cur.ID, claimsAt(now)), badSignature},
+		"a stranger's key":              {sign(jwt.SigningMethodEdDSA, stranger, cur.ID, claimsAt(now)), badSignature},
+		"no kid":                        {sign(jwt.SigningMethodEdDSA, cur.Private, "", claimsAt(now)), badSignature},
+		"no expiry":                     {sign(jwt.SigningMethodEdDSA, cur.Private, cur.ID, noExp), notValid},
+		"another audience":              {sign(jwt.SigningMethodEdDSA, cur.Private, cur.ID, otherAud), otherServer},
+		"another issuer":                {sign(jwt.SigningMethodEdDSA, cur.Private, cur.ID, otherIss), otherServer},
+		"a tampered payload":            {tamper(sign(jwt.SigningMethodEdDSA, cur.Private, cur.ID, claimsAt(now))), badSignature},
+		"not base64":                    {"a.b.c", "malformed"},
 	} {
-		env.api("GET", "/api/v1/auth-test/open", "Bearer "+token).wantRefused(t, what, 401, "invalid_token")
+		r := env.api("GET", "/api/v1/auth-test/open", "Bearer "+c.token)
+		r.wantRefused(t, what, 401, "invalid_token")
+		var p problem
+		json.Unmarshal([]byte(r.body), &p)
+		if !strings.Contains(p.Detail, c.detail) {
+			t.Errorf("%s: detail %q, want it to say %q", what, p.Detail, c.detail)
+		}
+		for _, internal := range []string{"could not", "token signature is invalid", "token has invalid", "token is unverifiable", "ed25519", "signing method", "base64", "key is of invalid type", "illegal", "verification error", "jwtkeys"} {
+			if strings.Contains(p.Detail, internal) {
+				t.Errorf("%s: detail %q shows the library's words (%q)", what, p.Detail, internal)
+			}
+		}
 	}
 	env.api("GET", "/api/v1/auth-test/open", "Bearer "+sign(jwt.SigningMethodEdDSA, cur.Private, cur.ID, claimsAt(now))).caller(t)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,7 @@ const (
 // scopeLabels say what each scope lets a token do.
 var scopeLabels = map[apitokens.Scope]string{
 	apitokens.BooksRead:    "search the catalog and read books' details",
-	apitokens.BooksWrite:   "add and edit books (for admins' tokens only)",
+	apitokens.BooksWrite:   "add and edit books (an admin's tokens only)",
 	apitokens.ShelvesRead:  "read your shelves, ratings and notes",
 	apitokens.ShelvesWrite: "change your shelves, ratings and notes",
 	apitokens.LinksRead:    "read your short links and their clicks",
@@ -85,9 +86,15 @@ func scopeNames(scopes []apitokens.Scope) []string {
 	return out
 }
 
+// apiTokenFormView is the create form. books:write is offered to admins
+// only: it does nothing in anyone else's token.
 func (a *App) apiTokenFormView(c echo.Context, name, days string, checked []apitokens.Scope, errs map[string]string) components.APITokenFormView {
 	v := components.APITokenFormView{CSRF: a.csrfToken(c), Name: name, Days: days, MaxDays: apitokens.MaxDays, Errors: errs}
+	u, _ := a.currentUser(c)
 	for _, s := range apitokens.Scopes {
+		if s == apitokens.BooksWrite && !u.IsAdmin {
+			continue
+		}
 		on := false
 		for _, cs := range checked {
 			on = on || cs == s
@@ -146,11 +153,13 @@ func (a *App) createAPIToken(c echo.Context) error {
 	}
 	days, daysMsg := parseDays(rawDays)
 	n, fe := apitokens.NewToken{Name: name, Scopes: scopes, Days: days}.Validate()
-	if daysMsg != "" {
-		if fe == nil {
-			fe = apitokens.FieldErrors{}
+	for field, msg := range map[string]string{"days": daysMsg, "scopes": adminScopeMessage(u, scopes)} {
+		if msg != "" {
+			if fe == nil {
+				fe = apitokens.FieldErrors{}
+			}
+			fe[field] = msg
 		}
-		fe["days"] = daysMsg
 	}
 	if fe != nil {
 		m := a.formMeta(c, "Create an API token")
@@ -242,4 +251,13 @@ func (a *App) undoAPITokenCreated(ctx context.Context, tx *sql.Tx, ev security.E
 		return "", err
 	}
 	return "Every API token of your account was revoked.", nil
+}
+
+// adminScopeMessage refuses books:write to the token of an account that is
+// not an admin's, or is "".
+func adminScopeMessage(u accounts.User, scopes []apitokens.Scope) string {
+	if !u.IsAdmin && slices.Contains(scopes, apitokens.BooksWrite) {
+		return "books:write is for admins' tokens, and this account is not an admin's."
+	}
+	return ""
 }

@@ -32,7 +32,16 @@ func TestAPITokensOnTheAccountPage(t *testing.T) {
 		t.Fatalf("creating without a recent password: %d %s", p.status, p.location())
 	}
 	b.reauth(paths.APITokens)
-	b.get(paths.APITokens).wantStatus(t, 200).wantContains(t, `name="scope" value="books:read"`, `value="30"`)
+	form := b.get(paths.APITokens).wantStatus(t, 200).wantContains(t, `name="scope" value="books:read"`, `value="30"`)
+	// books:write does nothing in a reader's token: not offered, and refused.
+	if strings.Contains(form.body, `value="books:write"`) {
+		t.Error("a reader is offered books:write")
+	}
+	b.post(paths.APITokens, url.Values{"name": {"x"}, "days": {"7"}, "scope": {"books:read", "books:write"}}).
+		wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "books:write is for admins&#39; tokens")
+	admin := env.admin("admin@example.com")
+	admin.reauth(paths.APITokens)
+	admin.get(paths.APITokens).wantStatus(t, 200).wantContains(t, `name="scope" value="books:write"`)
 
 	// Validated in place, and on submit.
 	b.htmx(paths.APITokensValidate+"?field=days", url.Values{"days": {"400"}}).wantStatus(t, 200).wantContains(t, "Choose between 1 and 365 days.")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/labstack/echo/v4"
 
 	"shelf/store"
@@ -96,6 +97,10 @@ type App struct {
 	apiLimiter *tokenLimiter    // per-token API request limit
 	jwtKeys    *jwtkeys.Keyring // keys signing access tokens, see api_jwt.go
 	goodreads  goodreadsImports // Goodreads import jobs, see goodreads.go
+
+	// relyingParty runs passkey ceremonies (passkeys.go); nil when the
+	// base URL's host cannot name one, and passkeys are off.
+	relyingParty *webauthn.WebAuthn
 
 	shares *shares.Store // shared shelves, see shares.go
 	cards  *cardMaker    // share cards, see cards.go
@@ -195,6 +200,11 @@ func New(d Deps, s Settings) (*App, error) {
 		return nil, err
 	}
 	a.TwoFactor = twofactor.New(a.DB, keys)
+	if a.relyingParty, err = newRelyingParty(a.BaseURL); err != nil {
+		a.relyingParty = nil
+		a.Logger.Warn("passkeys are off: the base URL's host cannot name them; serve Shelf from a domain name to use them",
+			"base_url", a.BaseURL.String(), "err", err)
+	}
 	a.Shelves = shelves.New(a.DB, a.now)
 	a.Links = links.New(a.DB, a.BaseURL, a.now)
 	if a.PreviewQueue == nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -68,9 +69,17 @@ func wasInput(c echo.Context) (catalog.BookInput, bool) {
 		Year: form.Get("was_year"), Language: form.Get("was_language")}, true
 }
 
-// shownInput is in as the form shows it back: valid UTF-8.
+// shownInput is in as the form shows it back: valid UTF-8, its control
+// characters (a NUL, say) shown as U+FFFD, where the field's error points.
 func shownInput(in catalog.BookInput) catalog.BookInput {
-	fix := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+	fix := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) && r != '\t' {
+				return '\uFFFD'
+			}
+			return r
+		}, strings.ToValidUTF8(s, "\uFFFD"))
+	}
 	return catalog.BookInput{Title: fix(in.Title), Authors: fix(in.Authors), ISBN: fix(in.ISBN), Year: fix(in.Year), Language: fix(in.Language)}
 }
 
@@ -201,8 +210,11 @@ func (a *App) updateBook(c echo.Context) error {
 func (a *App) renderBookForm(c echo.Context, v components.BookFormView, err error) error {
 	ctx := c.Request().Context()
 	v.CSRF = a.csrfToken(c)
-	v.Values = shownInput(v.Values)
-	if err != nil {
+	v.Values, v.Was = shownInput(v.Values), shownInput(v.Was)
+	switch {
+	case errors.Is(err, catalog.ErrImportClearing):
+		v.Error = "An import that was stopped left books half-added; Shelf is clearing them away now. Try again in a minute."
+	case err != nil:
 		v.Error = "An import is adding books to the catalog right now; try again when it has finished."
 	}
 	dups, derr := a.Catalog.Duplicates(ctx, v.Values.Title, v.Values.Authors, v.ID)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"shelf/store"
 	"shelf/store/catalog"
@@ -198,7 +199,7 @@ func TestBookFormTakesAnyInput(t *testing.T) {
 func testBookFormTakesAnyInput(t *testing.T, env *testEnv) {
 	env.addBooks(catalog.Book{Title: "Zebra Crossings", Authors: "Paula Grey"})
 	a := env.admin("admin@example.com")
-	values := []string{"", " ", "\x00", "\xff\xfe", "a\u202eb", strings.Repeat("x", 100_000), "-", "+1", "１９６５", "0x7E7",
+	values := []string{"", " ", "\x00", "a\x00b", "\x01\x1f\x7f", "\xff\xfe", "a\u202eb", strings.Repeat("x", 100_000), "-", "+1", "１９６５", "0x7E7",
 		"9999999999999999999999", "<script>alert(1)</script>", "' OR 1=1 --", "%", "_", "\\"}
 	paths := []string{"/admin/books", "/admin/books/1", "/admin/books/validate/title", "/admin/books/validate/authors",
 		"/admin/books/validate/isbn", "/admin/books/validate/year", "/admin/books/validate/language", "/admin/books/validate/nope",
@@ -206,12 +207,21 @@ func testBookFormTakesAnyInput(t *testing.T, env *testEnv) {
 	for _, path := range paths {
 		for _, v := range values {
 			for _, send := range []func(string, url.Values) page{a.post, a.htmx} {
-				p := send(path, url.Values{"title": {v}, "authors": {v}, "isbn": {v}, "year": {v}, "language": {v}, "id": {v}})
+				form := url.Values{"title": {v}, "authors": {v}, "isbn": {v}, "year": {v}, "language": {v}, "id": {v}}
+				if strings.HasPrefix(path, "/admin/books/1") {
+					for _, f := range catalog.BookFields {
+						form.Set("was_"+f, v)
+					}
+				}
+				p := send(path, form)
 				if p.status >= 500 {
 					t.Fatalf("POST %s with %.40q = %d:\n%.500s", path, v, p.status, p.body)
 				}
 				if strings.Contains(p.body, "<script>alert") {
 					t.Fatalf("POST %s echoes markup unescaped", path)
+				}
+				if strings.ContainsAny(p.body, "\x00\x01\x1f\x7f") || !utf8.ValidString(p.body) {
+					t.Fatalf("POST %s with %.40q echoes a control character or invalid UTF-8", path, v)
 				}
 			}
 		}

@@ -460,3 +460,26 @@ func TestAddressLimitsCountEverySpellingOfAnAddress(t *testing.T) {
 		b.post("/password/forgot", url.Values{"email": {s}}).wantStatus(t, http.StatusTooManyRequests)
 	}
 }
+
+// An empty field is named, and is no attempt: nothing is checked, and no
+// limit counts it. Before, an empty form was told "Invalid email or
+// password", and counted as a failed sign-in of the network.
+func TestSignInWithAnEmptyField(t *testing.T) {
+	env := newTestEnv(t)
+	env.app.Limits.LoginIP.Limit = 1
+	b := env.browser()
+	for _, c := range []struct{ email, password, want string }{
+		{"", "", "Enter your email and password."},
+		{"", goodPassword, "Enter your email."},
+		{"reader@example.com", "", "Enter your password."},
+		{"  ", "", "Enter your email and password."},
+	} {
+		p := b.login(c.email, c.password).wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, c.want)
+		if strings.Contains(p.body, "Invalid email or password") {
+			t.Errorf("%q, %q: told the credentials are wrong", c.email, c.password)
+		}
+	}
+	// The network's one failed attempt is still there to make.
+	b.login("nobody@example.com", "wrong password here").wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "Invalid email or password")
+	b.login("nobody@example.com", "wrong password here").wantStatus(t, http.StatusTooManyRequests)
+}

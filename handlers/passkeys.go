@@ -55,16 +55,35 @@ type passkeyChallenge struct {
 	Data    webauthn.SessionData `json:"data"`
 }
 
-// webAuthn is the relying party: its ID is the configured base URL's host,
-// and only that origin may run ceremonies.
-func (a *App) webAuthn() (*webauthn.WebAuthn, error) {
-	origin := (&url.URL{Scheme: a.BaseURL.Scheme, Host: a.BaseURL.Host}).String()
+// newRelyingParty is the WebAuthn relying party of base: its ID is the
+// base URL's host, and only that origin may run ceremonies. A host that is
+// an IP address cannot be one (browsers refuse it too): passkeys are then
+// off, and the error says why.
+func newRelyingParty(base *url.URL) (*webauthn.WebAuthn, error) {
+	origin := (&url.URL{Scheme: base.Scheme, Host: base.Host}).String()
 	return webauthn.New(&webauthn.Config{
-		RPID:                  a.BaseURL.Hostname(),
+		RPID:                  base.Hostname(),
 		RPDisplayName:         "Shelf",
 		RPOrigins:             []string{origin},
 		AttestationPreference: protocol.PreferNoAttestation,
 	})
+}
+
+// passkeysOn reports whether this site can run passkey ceremonies (see
+// newRelyingParty).
+func (a *App) passkeysOn() bool { return a.relyingParty != nil }
+
+// passkeysOff is what a ceremony's request is told when passkeys are off.
+const passkeysOff = "Passkeys are not available on this site."
+
+// requirePasskeys answers a ceremony's request when passkeys are off.
+func (a *App) requirePasskeys(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !a.passkeysOn() {
+			return passkeyError(c, http.StatusNotFound, passkeysOff)
+		}
+		return next(c)
+	}
 }
 
 func (a *App) passkeyStore() *passkeys.Store {
@@ -132,15 +151,18 @@ func (a *App) loadPasskeyUser(ctx context.Context, u accounts.User, create bool)
 // and a security key at the second step of a sign-in.
 func (a *App) passkeyRoutes(e *echo.Echo) {
 	recent := a.recentAuthFor(paths.Account + "#passkeys")
-	e.POST(paths.PasskeyAddOptions, a.passkeyAddOptions, recent)
-	e.POST(paths.PasskeyAdd, a.passkeyAdd, recent)
+	// Passkeys kept from when they were on can still be renamed and
+	// removed; the ceremonies need them on.
+	on := a.requirePasskeys
+	e.POST(paths.PasskeyAddOptions, a.passkeyAddOptions, on, recent)
+	e.POST(paths.PasskeyAdd, a.passkeyAdd, on, recent)
 	e.POST(paths.PasskeyRename, a.passkeyRename, a.requireConfirmed)
 	e.POST(paths.PasskeyNameValidate, a.validatePasskeyName, a.requireConfirmed)
 	e.POST(paths.PasskeyRemove, a.passkeyRemove, recent)
-	e.POST(paths.PasskeyLoginOptions, a.passkeyLoginOptions)
-	e.POST(paths.PasskeyLogin, a.passkeyLogin)
-	e.POST(paths.TwoFactorPasskeyOptions, a.secondStepPasskeyOptions)
-	e.POST(paths.TwoFactorPasskey, a.secondStepPasskey)
+	e.POST(paths.PasskeyLoginOptions, a.passkeyLoginOptions, on)
+	e.POST(paths.PasskeyLogin, a.passkeyLogin, on)
+	e.POST(paths.TwoFactorPasskeyOptions, a.secondStepPasskeyOptions, on)
+	e.POST(paths.TwoFactorPasskey, a.secondStepPasskey, on)
 }
 
 // ---- Ceremony state ----
@@ -193,10 +215,7 @@ func (a *App) passkeyAddOptions(c echo.Context) error {
 	if len(pu.keys) >= passkeys.MaxPerUser {
 		return passkeyError(c, http.StatusConflict, tooManyPasskeys)
 	}
-	wa, err := a.webAuthn()
-	if err != nil {
-		return err
-	}
+	wa := a.relyingParty
 	exclude := webauthn.Credentials(pu.WebAuthnCredentials()).CredentialDescriptors()
 	required := true
 	creation, data, err := wa.BeginRegistration(pu,
@@ -241,10 +260,7 @@ func (a *App) passkeyAdd(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	wa, err := a.webAuthn()
-	if err != nil {
-		return err
-	}
+	wa := a.relyingParty
 	parsed, err := protocol.ParseCredentialCreationResponseBody(c.Request().Body)
 	if err != nil {
 		return passkeyError(c, http.StatusBadRequest, "Your browser sent an answer we could not read. Try again.")
@@ -410,7 +426,7 @@ func (a *App) passkeysView(c echo.Context, u accounts.User) (components.Passkeys
 	if err != nil {
 		return components.PasskeysView{}, err
 	}
-	v := components.PasskeysView{CSRF: a.csrfToken(c), Max: passkeys.MaxPerUser, RecentAuth: a.recentlyReauthenticated(c)}
+	v := components.PasskeysView{CSRF: a.csrfToken(c), Max: passkeys.MaxPerUser, RecentAuth: a.recentlyReauthenticated(c), Off: !a.passkeysOn()}
 	for _, p := range list {
 		item := components.PasskeyItem{ID: p.ID, Name: p.Name, Created: p.CreatedAt.UTC().Format(displayTime),
 			Synced: p.BackupEligible, Transports: strings.Join(p.Transports, ", "), AAGUID: hex.EncodeToString(p.AAGUID)}
@@ -451,10 +467,7 @@ func (a *App) passkeyLoginOptions(c echo.Context) error {
 	} else if wait > 0 {
 		return passkeyError(c, http.StatusTooManyRequests, tooManyAttempts(wait))
 	}
-	wa, err := a.webAuthn()
-	if err != nil {
-		return err
-	}
+	wa := a.relyingParty
 	assertion, data, err := wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return err
@@ -498,10 +511,7 @@ func (a *App) passkeyLogin(c echo.Context) error {
 	if err != nil {
 		return passkeyError(c, http.StatusBadRequest, msgPasskeyRefused)
 	}
-	wa, err := a.webAuthn()
-	if err != nil {
-		return err
-	}
+	wa := a.relyingParty
 	var owner accounts.User
 	var pu passkeyUser
 	_, _, err = wa.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
@@ -570,10 +580,7 @@ func (a *App) beginPasskeySecondFactor(c echo.Context, userID int64) error {
 	if len(pu.keys) == 0 {
 		return passkeyError(c, http.StatusConflict, "This account has no passkey.")
 	}
-	wa, err := a.webAuthn()
-	if err != nil {
-		return err
-	}
+	wa := a.relyingParty
 	assertion, data, err := wa.BeginLogin(pu, webauthn.WithUserVerification(protocol.VerificationPreferred))
 	if err != nil {
 		return err
@@ -611,10 +618,7 @@ func (a *App) verifyPasskeySecondFactor(c echo.Context, userID int64) error {
 	if err != nil {
 		return errPasskeyRefused
 	}
-	wa, err := a.webAuthn()
-	if err != nil {
-		return err
-	}
+	wa := a.relyingParty
 	if _, err := wa.ValidateLogin(pu, data, parsed); err != nil {
 		a.Logger.Info("passkey second factor refused", "user_id", userID, "err", err)
 		return errPasskeyRefused

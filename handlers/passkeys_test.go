@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,6 +22,7 @@ import (
 
 	"shelf/components/paths"
 	"shelf/store/passkeys"
+	"shelf/store/twofactor"
 )
 
 // softKey is a passkey held in the test: an ECDSA P-256 key and a signature
@@ -435,8 +437,8 @@ func TestPasskeyOptionsLimitedPerNetwork(t *testing.T) {
 
 // Re-entering the password proves it for the account signed in then: a
 // browser that signs in to another account on top of it (no sign-out in
-// between) must not carry that proof over, for passkeys or for the
-// authenticator app.
+// between, and by a mailed link, which proves no password) must not carry
+// that proof over, for passkeys or for the authenticator app.
 func TestReauthDoesNotCarryOverToAnotherAccount(t *testing.T) {
 	env := newTestEnv(t)
 	env.register("other@example.com")
@@ -444,9 +446,16 @@ func TestReauthDoesNotCarryOverToAnotherAccount(t *testing.T) {
 	b.confirmPassword(t)
 	b.reauth(paths.TwoFactorSetup)
 
-	b.get("/login")
-	if p := b.post("/login", url.Values{"email": {"other@example.com"}, "password": {goodPassword}}); p.status != http.StatusSeeOther {
-		t.Fatalf("sign in as another account: %d\n%s", p.status, p.body)
+	before := len(env.mails("other@example.com"))
+	b.get("/login/email")
+	if p := b.post("/login/email", url.Values{"email": {"other@example.com"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("ask for a sign-in link to another account: %d\n%s", p.status, p.body)
+	}
+	env.waitMails("other@example.com", before+1)
+	link := env.lastLink("other@example.com")
+	b.get(link).wantStatus(t, http.StatusOK)
+	if p := b.post(link, nil); p.status != http.StatusSeeOther && p.status != http.StatusOK {
+		t.Fatalf("sign in as another account by its link: %d\n%s", p.status, p.body)
 	}
 	b.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `data-signed-in-as="other@example.com"`)
 	if p := b.postJSON("/account/passkeys/options", nil); p.status != http.StatusForbidden {
@@ -471,4 +480,85 @@ func TestPasskeyNameLimitWhenAdding(t *testing.T) {
 		t.Fatalf("stored %d passkeys (%v), want none", len(list), err)
 	}
 	b.addPasskey(t, newSoftKey(t, true), strings.Repeat("x", passkeys.MaxNameLen)).wantStatus(t, http.StatusOK)
+}
+
+// Served at an IP address, Shelf cannot be a WebAuthn relying party
+// (neither the library nor browsers take an IP as its ID). Passkeys are
+// then off: no page offers them, and every ceremony is refused with a
+// message instead of failing with a 500. Passkeys kept from when the site
+// had a domain name can still be removed.
+func TestPasskeysOffAtAnIPAddress(t *testing.T) {
+	atDomain := newTestEnv(t)
+	const email = "lan@example.org"
+	owner := atDomain.register(email)
+	owner.enrolTOTP()
+	owner.confirmPassword(t)
+	owner.addPasskey(t, newSoftKey(t, true), "Old key").wantStatus(t, http.StatusOK)
+	atDomain.clock.Advance(twofactor.Period)
+
+	for _, base := range []string{"http://127.0.0.1:8080", "http://[::1]:8080", "http://192.168.1.20"} {
+		t.Run(base, func(t *testing.T) {
+			env := newTestEnvOn(t, atDomain.db, atDomain.clock, func(_ *Deps, s *Settings) { s.BaseURL, _ = url.Parse(base) })
+			if env.app.passkeysOn() {
+				t.Fatal("passkeys on at an IP address")
+			}
+			wantRefused := func(p page, route string) {
+				t.Helper()
+				if p.status != http.StatusNotFound || !strings.Contains(p.body, `"error":"`+passkeysOff+`"`) {
+					t.Errorf("POST %s: %d %s, want 404 and %q", route, p.status, p.body, passkeysOff)
+				}
+			}
+
+			b := env.browser()
+			login := b.get("/login").wantStatus(t, http.StatusOK)
+			if strings.Contains(login.body, `id="passkey-sign-in"`) || strings.Contains(login.body, "webauthn") {
+				t.Error("the sign-in page offers passkeys")
+			}
+			for _, route := range []string{paths.PasskeyLoginOptions, paths.PasskeyLogin} {
+				wantRefused(b.postJSON(route, nil), route)
+			}
+
+			b = env.startSignIn(email)
+			if p := b.get(paths.TwoFactorLogin).wantStatus(t, http.StatusOK); strings.Contains(p.body, "Use a security key") {
+				t.Error("the second step offers a security key")
+			}
+			for _, route := range []string{paths.TwoFactorPasskeyOptions, paths.TwoFactorPasskey} {
+				wantRefused(b.postJSON(route, nil), route)
+			}
+
+			// Signed in another way, the owner sees why none can be added,
+			// and can still remove the old one.
+			owner := owner.at(env)
+			owner.confirmPassword(t)
+			acct := owner.get("/account").wantStatus(t, http.StatusOK).wantContains(t, `id="passkeys-off"`, "Old key")
+			if strings.Contains(acct.body, `id="passkey-add"`) {
+				t.Error("the account page offers to add a passkey")
+			}
+			for _, route := range []string{paths.PasskeyAddOptions, paths.PasskeyAdd} {
+				wantRefused(owner.postJSON(route, nil), route)
+			}
+		})
+	}
+	keys, err := passkeys.New(atDomain.db).List(context.Background(), atDomain.user(email).ID)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("passkeys after: %d, %v; want the old one kept", len(keys), err)
+	}
+}
+
+// Signing in with the password proves it: the changes that ask for it
+// again do not, for recentAuthWindow. Before, the setup of the
+// authenticator app asked for the password seconds after it was typed.
+func TestPasswordSignInCountsAsReentered(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "fresh@example.com"
+	env.register(email)
+	b := env.browser()
+	b.login(email, goodPassword).wantStatus(t, http.StatusSeeOther)
+	b.get(paths.TwoFactorSetup).wantStatus(t, http.StatusOK)
+	b.postJSON("/account/passkeys/options", nil).wantStatus(t, http.StatusOK)
+
+	env.clock.Advance(recentAuthWindow + time.Second)
+	if p := b.get(paths.TwoFactorSetup); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), paths.Reauth) {
+		t.Fatalf("setup %v after signing in: %d %q, want the password asked again", recentAuthWindow, p.status, p.location())
+	}
 }

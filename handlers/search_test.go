@@ -260,14 +260,15 @@ func TestBookPage(t *testing.T) {
 	b := env.browser()
 	r := b.get("/books/1", "Referer", env.srv.URL+"/search?q=harry+pot&page=2")
 	for _, want := range []string{
-		`<h1 id="book-title">Harry Potter and the Sorcerer&#39;s Stone</h1>`, "by J.K. Rowling", "1997", "9780439554930", "eng", "4.44 out of 5", "4,602,479",
-		`href="/search?q=harry+pot"`,
+		`<h1 id="book-title">Harry Potter and the Sorcerer&#39;s Stone</h1>`, "by J.K. Rowling", "1997", "9780439554930", "<dd>English</dd>", "4.44 out of 5", "4,602,479",
+		`href="/search?q=harry+pot"`, "Back to search",
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("book page lacks %s", want)
 		}
 	}
-	if r := b.get("/books/5"); !strings.Contains(r.body, "720 BC") || !strings.Contains(r.body, `id="back-to-search" href="/"`) {
+	if r := b.get("/books/5"); !strings.Contains(r.body, "720 BC") || !strings.Contains(r.body, `id="back-to-search" href="/"`) ||
+		!strings.Contains(r.body, "Search the catalog") || strings.Contains(r.body, "Back to search") {
 		t.Error("BC year or default back link missing")
 	}
 	if r := b.get("/books/6", "Referer", "https://evil.example/search?q=x"); !strings.Contains(r.body, `href="/"`) || strings.Contains(r.body, "<script>") {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"shelf/store/accounts"
 )
 
 var tokenValueRe = regexp.MustCompile(`(name="_csrf" value="|name="csrf-token" content=")[^"]+`)
@@ -454,5 +456,52 @@ func TestCheckEmailStatusNeedsThePendingSignUp(t *testing.T) {
 	}
 	if p := stranger.get("/check-email/status", htmxHeaders...); p.header.Get("HX-Redirect") != "/login?next=%2Fcheck-email" {
 		t.Fatalf("no session, htmx: %d %v", p.status, p.header)
+	}
+}
+
+// A second sign-up within the minute (a double submit, or the owner right
+// after someone else) ends the first link and mails a new one at once.
+// Before, it ended the link and sent nothing until the minute was over:
+// the only mail held a dead link, while the page said one was on its way.
+// The day's cap on resends still bounds the mail to the address.
+func TestSignUpAgainWithinTheMinuteMailsANewLink(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "twice@example.org"
+	signUp := func() *browser {
+		b := env.browser()
+		b.get("/register").wantStatus(t, http.StatusOK)
+		p := b.post("/register", url.Values{"email": {email}, "password": {goodPassword}, "password_confirm": {goodPassword}})
+		if p.status != http.StatusSeeOther || p.location() != "/check-email" {
+			t.Fatalf("sign-up: %d %q\n%s", p.status, p.location(), p.body)
+		}
+		return b
+	}
+	first := signUp()
+	firstLink := env.lastLink(email)
+	env.clock.Advance(5 * time.Second)
+	second := signUp()
+	if n := len(env.mails(email)); n != 2 {
+		t.Fatalf("%d mails after two sign-ups within the minute, want 2", n)
+	}
+	secondLink := env.lastLink(email)
+	if secondLink == firstLink {
+		t.Fatal("the second sign-up got no new link")
+	}
+	first.get(firstLink).wantStatus(t, http.StatusGone)
+	second.get(secondLink).wantStatus(t, http.StatusOK)
+	second.post(secondLink, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`)
+
+	// Sign-ups over and over: one first mail, then at most ResendPerDay.
+	const again = "again@example.org"
+	env.app.Limits.RegisterIP.Limit = 1 << 30 // the network's sign-up limit is not what this tests
+	for range accounts.ResendPerDay + 3 {
+		b := env.browser()
+		b.get("/register")
+		b.post("/register", url.Values{"email": {again}, "password": {goodPassword}, "password_confirm": {goodPassword}}).
+			wantStatus(t, http.StatusSeeOther)
+		env.clock.Advance(time.Second)
+	}
+	if n := len(env.mails(again)); n != 1+accounts.ResendPerDay {
+		t.Fatalf("%d mails after %d sign-ups, want %d", n, accounts.ResendPerDay+4, 1+accounts.ResendPerDay)
 	}
 }

@@ -184,14 +184,14 @@ func (a *App) secondStepPage(c echo.Context) error {
 }
 
 // renderSecondStep answers the second step's page for account uid, which
-// offers a security key when the account has one.
+// offers a security key when the account has one and passkeys are on.
 func (a *App) renderSecondStep(c echo.Context, status int, uid int64, v components.SecondStepView) error {
 	n, err := a.passkeyStore().Count(c.Request().Context(), uid)
 	if err != nil {
 		return err
 	}
 	m := a.formMeta(c, "Enter your code")
-	v.CSRF, v.Passkeys = m.CSRFToken, n > 0
+	v.CSRF, v.Passkeys = m.CSRFToken, n > 0 && a.passkeysOn()
 	return render(c, status, components.SecondStepPage(m, v))
 }
 

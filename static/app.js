@@ -34,18 +34,35 @@ document.addEventListener("htmx:load", (event) => {
   }
 });
 
-// Pressing a form's submit button takes the focus from the field being
-// typed in, and that field's blur sends its in-place validation. An answer
-// swapped in while the button is still held can change the message's
-// height and move the button from under the pointer: the click is lost and
-// the form is not sent. The submit checks every field anyway, so while one
-// of its submit buttons is pressed, a form sends no validation on the blur
-// that press causes (a blur this script sends, as "Did you mean" does, is
-// still checked).
+// A field whose rule reads another one (hx-include: "Password again" reads
+// "Password") is checked again when that one changes, once it has a value
+// of its own: its message would otherwise keep saying they match.
+document.addEventListener("input", (event) => {
+  const source = event.target;
+  if (!(source instanceof HTMLInputElement) || !source.id || typeof htmx === "undefined") {
+    return;
+  }
+  for (const field of document.querySelectorAll(`[hx-include="#${CSS.escape(source.id)}"]`)) {
+    if (field.value !== "") {
+      htmx.trigger(field, "recheck");
+    }
+  }
+});
+
+// Pressing a form's button takes the focus from the field being typed in,
+// and that field's blur sends its in-place validation. An answer swapped in
+// while the button is still held can change the message's height and move
+// the button from under the pointer, or replace it (a short link's "Free
+// instead" choices live in the field's message): the click is lost. The
+// submit checks every field anyway, and the other buttons and links that
+// act in place check the field themselves, so while one of them is pressed
+// its form sends no validation on the blur that press causes (a blur this
+// script sends, as "Did you mean" does, is still checked).
 let pressedForm = null;
 document.addEventListener("pointerdown", (event) => {
-  const button = event.target instanceof Element ? event.target.closest("button, input[type=submit]") : null;
-  pressedForm = button && button.type === "submit" ? button.form : null;
+  const control = event.target instanceof Element
+    ? event.target.closest("button, input[type=submit], a[hx-post], a[hx-get]") : null;
+  pressedForm = control ? control.form || control.closest("form") : null;
 }, true);
 for (const type of ["pointerup", "pointercancel"]) {
   // Cleared after the click the press makes, if it makes one.
@@ -153,3 +170,43 @@ document.addEventListener("click", (event) => {
   input.focus();
   htmx.trigger(input, "blur");
 });
+
+// A request htmx sends in place that fails (Shelf cannot save just now, the
+// form has expired, the server cannot be reached) is not swapped in (see
+// htmxConfig in components/layout.templ), so the page would change nothing
+// and say nothing. Its message is shown in #request-error instead: the
+// heading and first line of the error page the server answered with, or
+// what happened when there was no answer. The next request that succeeds
+// clears it.
+function showRequestError(text) {
+  const box = document.getElementById("request-error");
+  if (box) {
+    box.textContent = text;
+    box.hidden = false;
+  }
+}
+
+document.addEventListener("htmx:responseError", (event) => {
+  const xhr = event.detail.xhr;
+  let text = "";
+  if ((xhr.getResponseHeader("Content-Type") || "").startsWith("text/html")) {
+    const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    const parts = [page.querySelector("main .empty h1"), page.querySelector("main .empty p")];
+    text = parts.filter((e) => e).map((e) => e.textContent.trim()).join(". ").replace(/\.\. /, ". ");
+  }
+  showRequestError(text || (xhr.status >= 500
+    ? "Shelf could not do that just now. Nothing was changed; try again in a moment."
+    : "That did not work. Reload the page and try again."));
+});
+
+document.addEventListener("htmx:sendError", () => {
+  showRequestError("Shelf could not be reached. Check your connection, then try again.");
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  const box = document.getElementById("request-error");
+  if (box && event.detail.successful) {
+    box.hidden = true;
+  }
+});
+

@@ -30,12 +30,8 @@ func TestBrowserAPITokens(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
 	)
 	waitJS(t, tab, "signed in", 10*time.Second, `location.pathname === '/' || location.pathname === '/account'`)
-	runStep(t, tab, "enter the password again", 10*time.Second,
-		chromedp.Navigate(s.URL+"/account/tokens"),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), pw),
-		chromedp.Click(chromedp.CSS(`#reauth-form button[type=submit]`)),
-	)
+	// The password was just typed to sign in: no need to enter it again.
+	runStep(t, tab, "open the token form", 10*time.Second, chromedp.Navigate(s.URL+"/account/tokens"))
 	waitJS(t, tab, "the token form", 10*time.Second, `location.pathname === '/account/tokens' && document.readyState === 'complete'`)
 
 	runStep(t, tab, "type a bad expiry", 10*time.Second,

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"shelf/components"
 	"shelf/store/outbox"
 )
 
@@ -21,10 +23,28 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 	s := startShelfServer(t)
 	enqueueMailBeside(t, s.DB, outbox.Mail{To: "a-reader-with-a-rather-long-address-indeed@a-long-domain-name.example.com",
 		Subject: "A subject long enough to need more than one line on a phone", Text: "Hello"})
-	waitForDevMail(t, s.URL+"/dev/mail/1")
+	// A mail's own page too: its link, one long word, once ran off a phone.
+	var confirm strings.Builder
+	link := components.EmailLink{To: "reader@example.com", Valid: "48 hours",
+		URL: "http://localhost:8080/confirm/" + strings.Repeat("Ab3-", 11)}
+	if err := components.ConfirmEmailHTML(link).Render(context.Background(), &confirm); err != nil {
+		t.Fatal(err)
+	}
+	enqueueMailBeside(t, s.DB, outbox.Mail{To: link.To, Subject: "Confirm your Shelf account", Text: link.URL, HTML: confirm.String()})
+	waitForDevMail(t, s.URL+"/dev/mail/2")
 	tab := newTab(t, chromium.newBrowser(t))
 	assertPagesFit(t, tab, s.URL, []string{"/", "/search?q=" + url.QueryEscape("harry potter"), "/books/1", "/register", "/login",
-		"/login/email", "/password/forgot", "/about", "/api/v1/problems", "/dev/mail", "/dev/mail/1"})
+		"/login/email", "/password/forgot", "/about", "/api/v1/problems", "/dev/mail", "/dev/mail/1", "/dev/mail/2/html"})
+
+	// Signed out, the header is one line on a phone: it took two, 90 px.
+	runStep(t, tab, "a phone's width", 10*time.Second, chromedp.EmulateViewport(360, 800))
+	runStep(t, tab, "open the home page", 15*time.Second, chromedp.Navigate(s.URL+"/"))
+	waitJS(t, tab, "the home page", 10*time.Second, `document.readyState === "complete"`)
+	// Every link's middle within a few pixels of the others': one line.
+	if spread := evalJS[float64](t, tab, `(() => { const m = [...document.querySelectorAll('#site-nav > a')].map((a) => {
+		const r = a.getBoundingClientRect(); return r.top + r.height / 2 }); return Math.max(...m) - Math.min(...m) })()`); spread > 8 {
+		t.Errorf("the signed-out header takes more than one line at 360 px (its links' middles %v px apart)", spread)
+	}
 }
 
 // assertPagesFit opens each path at phone to laptop widths, as a desktop

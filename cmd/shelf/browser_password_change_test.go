@@ -60,6 +60,12 @@ func TestBrowserPasswordChange(t *testing.T) {
 	runStep(t, tab, "empty the repeat", 10*time.Second, emptyInput("password-confirm"))
 	typeInto("password-confirm", newPW)
 	waitJS(t, tab, "the repeat accepted", 10*time.Second, errorOf("password-confirm")+` === ''`)
+	// Changing the new password once the repeat matched checks the repeat
+	// again: it no longer matches, until it is changed the same way.
+	typeInto("password", "x")
+	waitJS(t, tab, "the repeat checked again", 10*time.Second, errorOf("password-confirm")+`.includes('do not match')`)
+	typeInto("password-confirm", "x")
+	waitJS(t, tab, "the repeat accepted again", 10*time.Second, errorOf("password-confirm")+` === ''`)
 	runStep(t, tab, "submit", 10*time.Second, chromedp.Click(chromedp.CSS(`#password-change-form button[type=submit]`)))
 	waitJS(t, tab, "back on the account page, signed in", 10*time.Second,
 		`location.pathname === '/account' && document.body.textContent.includes('Your password has been changed')`)

@@ -94,12 +94,31 @@ func TestBrowserShelves(t *testing.T) {
 			t.Errorf("the address changed to %s", got)
 		}
 
+		// A save refused in place (here its form expired) says why. Its
+		// answer is not swapped in, and the page used to stay as it was
+		// without a word; the same goes for a 503 when the disk is full.
+		evalJS[bool](t, tab, `window.__token = document.querySelector('meta[name="csrf-token"]').content,
+			document.querySelector('meta[name="csrf-token"]').content = 'expired',
+			document.querySelectorAll('input[name="_csrf"]').forEach((i) => { i.value = 'expired' }), true`)
+		runStep(t, tab, "focus #"+b+"-reading", 5*time.Second, chromedp.Focus(chromedp.ID(b+"-reading")))
+		runStep(t, tab, "press Enter on #"+b+"-reading", 5*time.Second, chromedp.KeyEvent("\r"))
+		waitJS(t, tab, "the refusal said", 10*time.Second,
+			`!document.getElementById('request-error').hidden && document.getElementById('request-error').textContent.includes('This form has expired')`)
+		if !evalJS[bool](t, tab, pressedIs(b+"-read")) || !evalJS[bool](t, tab, `window.__noReload === true`) {
+			t.Fatal("a refused save changed the shelf, or loaded a page")
+		}
+		evalJS[bool](t, tab, `document.querySelector('meta[name="csrf-token"]').content = window.__token,
+			document.querySelectorAll('input[name="_csrf"]').forEach((i) => { i.value = window.__token }), true`)
+
 		// A note, typed into its field, saved in place.
 		runStep(t, tab, "open the note", 5*time.Second, chromedp.Click(chromedp.CSS(`#`+b+` .shelf-note summary`)))
 		runStep(t, tab, "focus the note", 5*time.Second, chromedp.Focus(chromedp.ID(b+"-note")))
 		typeKeys(t, tab, "Reread it")
 		press(b+"-save-note", `document.querySelector('#`+b+` [role=status]') && document.querySelector('#`+b+` [role=status]').textContent.includes('Note saved') &&
 			document.getElementById('`+b+`-note').value === 'Reread it'`)
+		if !evalJS[bool](t, tab, `document.getElementById('request-error').hidden`) {
+			t.Error("the refusal is still shown after a save that worked")
+		}
 
 		// Removing the first book moves focus to its first shelf button,
 		// as the pressed Remove is gone.
@@ -170,6 +189,11 @@ func TestBrowserShelves(t *testing.T) {
 				waitJS(t, tab, path+" loaded", 10*time.Second, `document.readyState === "complete"`)
 				if path == "/my-books" && !evalJS[bool](t, tab, `document.querySelectorAll('#my-books-results li.result').length >= 1`) {
 					t.Errorf("My books is empty at %d px", width)
+				}
+				// A phone's stars are a finger wide.
+				if small := evalJS[int64](t, tab, `[...document.querySelectorAll('.shelf .star')].filter((s) => {
+					const r = s.getBoundingClientRect(); return r.width < 44 || r.height < 44 }).length`); width < 640 && small > 0 {
+					t.Errorf("%s at %d px: %d rating stars smaller than 44 px", path, width, small)
 				}
 				if !evalJS[bool](t, tab, `document.documentElement.scrollWidth <= window.innerWidth`) {
 					t.Errorf("%s at %d px scrolls sideways: scrollWidth %d > innerWidth %d", path, width,

@@ -37,12 +37,8 @@ func TestBrowserTwoFactor(t *testing.T) {
 	signInWithPassword()
 	waitJS(t, tab, "the account page", 10*time.Second, `location.pathname === '/' || location.pathname === '/account'`)
 
+	// The password was just typed to sign in: the setup asks for it no more.
 	runStep(t, tab, "open the setup page", 10*time.Second, chromedp.Navigate(s.URL+"/account/two-factor/setup"))
-	waitJS(t, tab, "the password asked again", 10*time.Second, `location.pathname === '/account/reauth'`)
-	runStep(t, tab, "enter the password again", 10*time.Second,
-		chromedp.SendKeys(chromedp.ID("password"), pw),
-		chromedp.Click(chromedp.CSS(`#reauth-form button[type=submit]`)),
-	)
 	waitJS(t, tab, "the QR code", 10*time.Second,
 		`location.pathname === '/account/two-factor/setup' && document.querySelector('#totp-qr svg').getBoundingClientRect().width >= 100`)
 	link := evalJS[string](t, tab, `document.getElementById('totp-link').getAttribute('href')`)
@@ -92,4 +88,14 @@ func TestBrowserTwoFactor(t *testing.T) {
 	waitJS(t, tab, "past the second step", 10*time.Second, `location.pathname === '/'`)
 	runStep(t, tab, "open the account page", 10*time.Second, chromedp.Navigate(s.URL+"/account"))
 	waitJS(t, tab, "signed in", 10*time.Second, `location.pathname === '/account' && document.body.textContent.includes('`+email+`')`)
+
+	// A sign-in with a second step does not count as the password
+	// re-entered: a sensitive page asks for it, then goes on there.
+	runStep(t, tab, "open the API tokens page", 10*time.Second, chromedp.Navigate(s.URL+"/account/tokens"))
+	waitJS(t, tab, "the password asked again", 10*time.Second, `location.pathname === '/account/reauth'`)
+	runStep(t, tab, "enter the password again", 10*time.Second,
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Click(chromedp.CSS(`#reauth-form button[type=submit]`)),
+	)
+	waitJS(t, tab, "the API tokens page", 10*time.Second, `location.pathname === '/account/tokens' && document.readyState === 'complete'`)
 }

@@ -125,9 +125,12 @@ func (a *Accounts) signUpTx(ctx context.Context, tx *sql.Tx, nu NewUser, now tim
 
 // retakeUnconfirmed gives unconfirmed account id the new sign-up's
 // password and origin, in tx, ends the links sent before, and mails a new
-// one within the account's resend limits (one a minute, ResendPerDay a day,
-// so repeated sign-ups cannot flood the mailbox). The caller's session hook
-// ends the sessions of the earlier sign-up.
+// one, as a resend. It goes at once, not a minute after the last: the
+// links before were just ended, and the sign-up's browser is told a link is
+// on its way (a double submit used to leave only a dead link). The day's
+// cap of ResendPerDay still holds, so repeated sign-ups cannot flood the
+// mailbox. The caller's session hook ends the sessions of the earlier
+// sign-up.
 func (a *Accounts) retakeUnconfirmed(ctx context.Context, tx *sql.Tx, id int64, nu NewUser, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = $1, email_key = $2, password_hash = $3, created_at = $4,
 		created_ip = $5, created_browser = $6, devices_valid_after = $7 WHERE id = $8 AND confirmed_at IS NULL`,
@@ -137,8 +140,8 @@ func (a *Accounts) retakeUnconfirmed(ctx context.Context, tx *sql.Tx, id int64, 
 	if err := RevokeTokens(ctx, tx, id, PurposeConfirm, now); err != nil {
 		return err
 	}
-	wait, err := ResendWait(ctx, tx, id, now)
-	if err != nil || wait > 0 {
+	resends, err := recentResends(ctx, tx, id, now)
+	if err != nil || ResendWaitAfter(time.Time{}, resends, now) > 0 {
 		return err
 	}
 	return a.sendToken(ctx, tx, id, nu.Email, PurposeConfirm, now, true)

@@ -174,25 +174,32 @@ func ResendWait(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (t
 	if err := tx.QueryRowContext(ctx, `SELECT max(created_at) FROM user_tokens WHERE user_id = $1 AND purpose = 'confirm'`, userID).Scan(&last); err != nil {
 		return 0, err
 	}
+	resends, err := recentResends(ctx, tx, userID, now)
+	if err != nil {
+		return 0, err
+	}
+	return ResendWaitAfter(parseTS(last), resends, now), nil
+}
+
+// recentResends returns when confirmation links were resent to account
+// userID in the day before now.
+func recentResends(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) ([]time.Time, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT created_at FROM user_tokens
 		WHERE user_id = $1 AND purpose = 'confirm' AND resent = 1 AND created_at > $2 ORDER BY created_at DESC`,
 		userID, ts(now.Add(-24*time.Hour)))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer rows.Close()
 	var resends []time.Time
 	for rows.Next() {
 		var s sql.NullString
 		if err := rows.Scan(&s); err != nil {
-			return 0, err
+			return nil, err
 		}
 		resends = append(resends, parseTS(s))
 	}
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	return ResendWaitAfter(parseTS(last), resends, now), nil
+	return resends, rows.Err()
 }
 
 // ResendWaitAfter applies the resend rules to a history: last is when the

@@ -249,6 +249,16 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // publishing books: the ids it is about to use are taken.
 var ErrImportRunning = errors.New("a catalog import is running; try again when it has finished")
 
+// ErrImportClearing means a book cannot be added yet because a killed
+// import left more staged books than a request may take to clear: they
+// are being cleared in the background. It is an ErrImportRunning.
+var ErrImportClearing = fmt.Errorf("an interrupted catalog import is being cleared away; try again in a minute (%w)", ErrImportRunning)
+
+// clearInline is how long a request spends clearing a killed import's
+// staged books before it leaves the rest to the background: a handful
+// take milliseconds, a hundred thousand take a minute.
+var clearInline = 2 * time.Second
+
 // ErrUnknownUser means the acting account does not exist.
 var ErrUnknownUser = errors.New("catalog: the acting account does not exist")
 
@@ -344,7 +354,9 @@ func (c *Catalog) CreateBook(ctx context.Context, actorUserID int64, in BookInpu
 // clearInterruptedImport removes, on SQLite, the books an import staged
 // and never published because it was killed: a new book takes the next id,
 // which they hold. While an import runs (it holds the import lock) it
-// returns ErrImportRunning instead.
+// returns ErrImportRunning instead. When they take longer than clearInline
+// to clear, the rest are cleared in the background, holding the import
+// lock, and it returns ErrImportClearing.
 func (c *Catalog) clearInterruptedImport(ctx context.Context) error {
 	if c.db.Backend != store.SQLite {
 		return nil
@@ -365,13 +377,28 @@ func (c *Catalog) clearInterruptedImport(ctx context.Context) error {
 		}
 		return err
 	}
-	defer unlock()
-	s, err := c.newStager(ctx)
-	if err != nil {
+	clearStaged := func(ctx context.Context) error {
+		s, err := c.newStager(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		return s.clearStaged(ctx)
+	}
+	inline, cancel := context.WithTimeout(ctx, clearInline)
+	err = clearStaged(inline)
+	cancel()
+	if err == nil || ctx.Err() != nil || inline.Err() == nil {
+		unlock()
 		return err
 	}
-	defer s.close()
-	return s.clearStaged(ctx)
+	// Each batch cleared stays cleared; the rest go on without the
+	// request, which is told to come back.
+	go func() {
+		defer unlock()
+		_ = clearStaged(context.WithoutCancel(ctx)) // on failure, the next addition tries again
+	}()
+	return ErrImportClearing
 }
 
 // UpdateBook validates in and replaces the book's title, authors, ISBN,

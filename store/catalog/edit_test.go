@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"reflect"
 	"strings"
@@ -288,4 +289,60 @@ func TestCreateBookWaitsForNoImport(t *testing.T) {
 			t.Errorf("new book id %d with %d books, want id 2 of 2", b.ID, countRows(t, db, "books"))
 		}
 	})
+}
+
+// A killed import that staged more books than a request may take to clear
+// (clearInline) has the rest cleared in the background: the request is
+// told to come back, and a later one adds its book at the first staged id.
+// Before, every request spent its whole deadline clearing and failed.
+func TestCreateBookAfterALargeKilledImport(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	c := New(db)
+	admin := addUser(t, db, "admin@example.com")
+	if _, err := db.Write.Exec(`INSERT INTO books (id, title, authors, dedupe_key) VALUES (1, 'Visible', 'A', 'k1')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Write.Exec(`UPDATE catalog_state SET staged_from = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Write.Exec(`WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 3001)
+		INSERT INTO books (id, title, authors, dedupe_key) SELECT i, 'Staged ' || i, 'A', 'k' || i FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	defer func(d time.Duration) { clearInline = d }(clearInline)
+	clearInline = time.Nanosecond // nothing clears within a request
+
+	_, _, err := c.CreateBook(ctx, admin, BookInput{Title: "T", Authors: "A"})
+	if !errors.Is(err, ErrImportClearing) || !errors.Is(err, ErrImportRunning) {
+		t.Fatalf("CreateBook beside a large killed import: %v, want ErrImportClearing", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var staged sql.NullInt64
+		if err := db.Read.QueryRow(`SELECT staged_from FROM catalog_state`).Scan(&staged); err != nil {
+			t.Fatal(err)
+		}
+		if !staged.Valid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the staged books were not cleared in the background")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var b Book
+	for {
+		b, _, err = c.CreateBook(ctx, admin, BookInput{Title: "T", Authors: "A"})
+		if !errors.Is(err, ErrImportRunning) || time.Now().After(deadline) { // the lock is let go just after
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("CreateBook once cleared: %v", err)
+	}
+	if b.ID != 2 || countRows(t, db, "books") != 2 {
+		t.Errorf("new book id %d with %d books, want id 2 of 2", b.ID, countRows(t, db, "books"))
+	}
 }

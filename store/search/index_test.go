@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -248,6 +249,7 @@ func TestEachFindsEveryMatch(t *testing.T) {
 	// Twice: the second time, the common prefixes have bitmaps (see
 	// prefixBitmaps).
 	queries := engineQueries(benchBooks(4000), 400)
+	anded := 0
 	for _, q := range append(slices.Clone(queries), queries...) {
 		folded := foldWords(q)
 		if len(folded) == 0 {
@@ -270,11 +272,29 @@ func TestEachFindsEveryMatch(t *testing.T) {
 				sizes[i] = sets[i].size(ix.postStart)
 			}
 			ways := map[string]func(fn func(uint32) bool){
-				"each": func(fn func(uint32) bool) { ix.each(sets, fn) },
+				"each":           func(fn func(uint32) bool) { ix.each(sets, MaxCount+1, fn) },
+				"each for a few": func(fn func(uint32) bool) { ix.each(sets, PerPage+1, fn) },
+			}
+			allBits := true
+			for i := range sets {
+				allBits = allBits && sets[i].bits != nil
 			}
 			if slices.Min(sizes) > 0 {
-				ways["lazy"] = func(fn func(uint32) bool) { ix.eachLazy(sets, sizes, fn) }
+				ways["lazy"] = func(fn func(uint32) bool) {
+					if _, done := ix.eachLazy(sets, sizes, math.MaxInt, fn); !done {
+						t.Fatalf("eachLazy(%q) not done without a budget", q)
+					}
+				}
+				for _, budget := range []int{0, 1, 7} {
+					ways[fmt.Sprintf("lazy for %d, then bitmaps", budget)] = func(fn func(uint32) bool) {
+						ix.eachLazyThenBitmap(sets, sizes, budget, fn)
+					}
+				}
 				ways["bitmap"] = func(fn func(uint32) bool) { ix.eachBitmap(sets, sizes, fn) }
+				if allBits {
+					ways["and"] = func(fn func(uint32) bool) { ix.eachAnd(sets, sizes, fn) }
+					anded++
+				}
 			}
 			for name, walk := range ways {
 				var got []uint32
@@ -295,6 +315,9 @@ func TestEachFindsEveryMatch(t *testing.T) {
 	}
 	if len(ix.prefixes.kept) == 0 {
 		t.Error("no prefix got a bitmap: the test did not cover them")
+	}
+	if anded == 0 {
+		t.Error("no query had a bitmap for every word: the test did not cover eachAnd")
 	}
 }
 

@@ -66,8 +66,10 @@ type Results struct {
 	// when there is no exact match at all.
 	Similar bool
 	HasMore bool // a next page exists
-	// Popular is set for the empty query, which lists the most popular books.
+	// Popular is set for the empty query, which lists the most popular
+	// books (at most MaxCount of them) of the Catalog books searched.
 	Popular bool
+	Catalog int64
 	// Shortened is set when the query was cut to MaxQueryRunes runes or
 	// MaxQueryWords words; PageAdjusted when the requested page was out of
 	// range and Page was clamped.
@@ -391,7 +393,7 @@ func (s *Searcher) Search(ctx context.Context, query string, page int) (*Results
 func (s *Searcher) search(ctx context.Context, r *Results) (*Results, error) {
 	st := s.state()
 	if r.Query == "" {
-		r.Popular = true
+		r.Popular, r.Catalog = true, int64(st.vocab.books)
 		r.Total = min(st.vocab.books, MaxCount)
 		r.TotalCapped = st.vocab.books > MaxCount
 		return r, st.engine.popular(ctx, r)
