@@ -180,9 +180,6 @@ func (a *App) loginPage(c echo.Context) error {
 // errLoginLimited refuses a sign-in that the rate limits hold back.
 var errLoginLimited = errors.New("sign-in limited")
 
-// msgInvalidLogin answers every refused sign-in alike: an unknown address,
-// a wrong password, and the right password to an account whose address is
-// not yet confirmed (see login).
 // missingSignInFields says which of the sign-in form's fields were left
 // empty, or "" when neither was.
 func missingSignInFields(email, password string) string {
@@ -197,6 +194,9 @@ func missingSignInFields(email, password string) string {
 	return ""
 }
 
+// msgInvalidLogin answers every refused sign-in alike: an unknown address,
+// a wrong password, and the right password to an account whose address is
+// not yet confirmed (see login).
 const msgInvalidLogin = "Invalid email or password. If you have just signed up, confirm your address first with the link we emailed you."
 
 func (a *App) login(c echo.Context) error {

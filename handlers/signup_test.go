@@ -467,19 +467,10 @@ func TestCheckEmailStatusNeedsThePendingSignUp(t *testing.T) {
 func TestSignUpAgainWithinTheMinuteMailsANewLink(t *testing.T) {
 	env := newTestEnv(t)
 	const email = "twice@example.org"
-	signUp := func() *browser {
-		b := env.browser()
-		b.get("/register").wantStatus(t, http.StatusOK)
-		p := b.post("/register", url.Values{"email": {email}, "password": {goodPassword}, "password_confirm": {goodPassword}})
-		if p.status != http.StatusSeeOther || p.location() != "/check-email" {
-			t.Fatalf("sign-up: %d %q\n%s", p.status, p.location(), p.body)
-		}
-		return b
-	}
-	first := signUp()
+	first := env.signUp(email)
 	firstLink := env.lastLink(email)
 	env.clock.Advance(5 * time.Second)
-	second := signUp()
+	second := env.signUp(email)
 	if n := len(env.mails(email)); n != 2 {
 		t.Fatalf("%d mails after two sign-ups within the minute, want 2", n)
 	}

@@ -282,6 +282,15 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 // list. At a million books that is a few dozen terms and about 5 MB.
 const denseShare = 64
 
+// denseOf returns term t's bitmap when it is common enough to have one
+// (see memoryIndex.dense), else nil; the length test spares the map look-up.
+func (ix *memoryIndex) denseOf(t int32) *docBitmap {
+	if int(ix.postStart[t+1]-ix.postStart[t]) < len(ix.books)/denseShare {
+		return nil
+	}
+	return ix.dense[t]
+}
+
 // layOut turns per-term counts into start offsets of lists stored back to
 // back (starts has one more entry than counts, the end), allocates the
 // lists, and leaves counts holding each list's start.
@@ -563,14 +572,20 @@ func (ix *memoryIndex) eachAnd(sets []termSet, sizes []int, fn func(doc uint32) 
 	for i := range sets {
 		bms[i] = sets[i].bits
 	}
-	first := 0
-	for i := range sizes {
-		if sizes[i] < sizes[first] {
-			first = i
-		}
-	}
+	first := rarest(sizes)
 	bms[0], bms[first] = bms[first], bms[0]
 	eachAnd(bms, fn)
+}
+
+// rarest returns the index of the smallest of sizes (the first of equals).
+func rarest(sizes []int) int {
+	r := 0
+	for i, n := range sizes {
+		if n < sizes[r] {
+			r = i
+		}
+	}
+	return r
 }
 
 // eachAnd calls fn with the docs in every one of bms, in order, until fn
@@ -608,12 +623,7 @@ func eachAnd(bms []*docBitmap, fn func(d uint32) bool) {
 // would be more, it returns the last doc it decided (-1 for none) and done
 // false.
 func (ix *memoryIndex) eachLazy(sets []termSet, sizes []int, budget int, fn func(doc uint32) bool) (last int64, done bool) {
-	driver := 0
-	for i := range sets {
-		if sizes[i] < sizes[driver] {
-			driver = i
-		}
-	}
+	driver := rarest(sizes)
 	var checked []termSet
 	var bms []*docBitmap // when the driver has a bitmap: it and the others'
 	if sets[driver].bits != nil {
@@ -746,18 +756,14 @@ func (ix *memoryIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint3
 // probe sets in out, which is clear, the docs of acc that s holds, and
 // returns how many they are.
 func (ix *memoryIndex) probe(acc *docBitmap, s *termSet, out *docBitmap) int {
-	dense := len(ix.books) / denseShare
 	s.eachTerm(func(t int32) {
-		if int(ix.postStart[t+1]-ix.postStart[t]) >= dense {
-			if o := ix.dense[t]; o != nil {
-				out.orAnd(acc, o)
-				return
-			}
+		if o := ix.denseOf(t); o != nil {
+			out.orAnd(acc, o)
+			return
 		}
 		for _, d := range ix.post[ix.postStart[t]:ix.postStart[t+1]] {
-			if acc.words[d>>6]&(1<<(d&63)) != 0 {
-				out.words[d>>6] |= 1 << (d & 63)
-				out.sum[d>>12] |= 1 << ((d >> 6) & 63)
+			if acc.has(d) {
+				out.set(d)
 			}
 		}
 	})
@@ -792,17 +798,13 @@ func (ix *memoryIndex) setBits(b *docBitmap, s *termSet) *docBitmap {
 	// Term by term rather than through s.lists, which would allocate. A
 	// common term's bitmap is ORed in: a few thousand words rather than
 	// tens of thousands of docs.
-	dense := len(ix.books) / denseShare
 	s.eachTerm(func(t int32) {
-		if int(ix.postStart[t+1]-ix.postStart[t]) >= dense {
-			if o := ix.dense[t]; o != nil {
-				b.or(o)
-				return
-			}
+		if o := ix.denseOf(t); o != nil {
+			b.or(o)
+			return
 		}
 		for _, d := range ix.post[ix.postStart[t]:ix.postStart[t+1]] {
-			b.words[d>>6] |= 1 << (d & 63)
-			b.sum[d>>12] |= 1 << ((d >> 6) & 63)
+			b.set(d)
 		}
 	})
 	return b
@@ -855,6 +857,11 @@ func (b *docBitmap) copyFrom(o *docBitmap) {
 }
 
 func (b *docBitmap) has(d uint32) bool { return b.words[d>>6]&(1<<(d&63)) != 0 }
+
+func (b *docBitmap) set(d uint32) {
+	b.words[d>>6] |= 1 << (d & 63)
+	b.sum[d>>12] |= 1 << ((d >> 6) & 63)
+}
 
 // release clears b and returns it to the pool.
 func (ix *memoryIndex) release(b *docBitmap) {
