@@ -52,7 +52,7 @@ func TestMyLinksList(t *testing.T) {
 	env := newTestEnv(t)
 	b := env.register("ann@example.org")
 	home := b.get("/").wantStatus(t, http.StatusOK)
-	if !strings.Contains(home.body, `<a href="/my-links" id="nav-my-links">My links</a>`) {
+	if !strings.Contains(home.body, `<a href="/my-links" id="nav-my-links" class="nav-mine"><span class="nav-my">My </span>links</a>`) {
 		t.Error("the header does not link My links")
 	}
 	b.get(paths.MyLinks).wantStatus(t, http.StatusOK).wantContains(t, `id="my-links-empty"`, "A short link is a short address", `id="new-link" href="/links/new"`)

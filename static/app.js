@@ -155,6 +155,23 @@ window.addEventListener("popstate", () => {
   typedAt = -Infinity;
 });
 
+// The header's account menu (components/layout.templ) is a details
+// element, which opens and closes without JavaScript; here it also closes
+// on a press elsewhere and on Escape, as menus do.
+document.addEventListener("click", (event) => {
+  const menu = document.getElementById("account-menu");
+  if (menu && menu.open && !menu.contains(event.target)) {
+    menu.open = false;
+  }
+});
+document.addEventListener("keydown", (event) => {
+  const menu = document.getElementById("account-menu");
+  if (event.key === "Escape" && menu && menu.open) {
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  }
+});
+
 // "Did you mean …?" (components/addresscheck.templ): the button posts the
 // suggestion to sign-up, which shows the form again with it, passwords
 // lost. Here it fills the field in place instead and checks it again, as

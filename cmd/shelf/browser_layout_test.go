@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -74,4 +75,51 @@ func assertPagesFit(t *testing.T, tab context.Context, base string, paths []stri
 			}
 		}
 	}
+}
+
+// Signed in, the header is one line on a phone too: the address and Sign
+// out beside My books and My links took a second line (82 px at 360 px).
+// They sit in an account menu, which opens and signs out.
+func TestBrowserSignedInHeaderFitsAPhone(t *testing.T) {
+	chromium := needChromium(t)
+	s := startShelfServer(t)
+	const email, pw = "a-reader-with-a-long-address@a-long-domain-name.example.org", "violet tractor humming"
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"create-admin", "-db", s.DB, "--email", email, "--password-stdin"}, nil,
+		strings.NewReader(pw+"\n"), &out, &errb); code != 0 {
+		t.Fatalf("create-admin: %s", errb.String())
+	}
+	tab := newTab(t, chromium.newBrowser(t))
+	runStep(t, tab, "sign in", 15*time.Second,
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+	)
+	waitJS(t, tab, "signed in", 10*time.Second, `document.querySelector('[data-signed-in-as]') !== null`)
+	for _, width := range []int64{360, 390, 768, 1280} {
+		runStep(t, tab, fmt.Sprintf("%d px wide", width), 10*time.Second, chromedp.EmulateViewport(width, 800))
+		runStep(t, tab, "open the home page", 15*time.Second, chromedp.Navigate(s.URL+"/"))
+		waitJS(t, tab, "the home page", 10*time.Second, `document.readyState === "complete"`)
+		// Every item's middle within a few pixels of the others': one line.
+		if spread := evalJS[float64](t, tab, `(() => { const m = [...document.querySelectorAll('#site-nav > *')].map((e) => {
+			const r = e.getBoundingClientRect(); return r.top + r.height / 2 }); return Math.max(...m) - Math.min(...m) })()`); spread > 8 {
+			t.Errorf("the signed-in header takes more than one line at %d px (its items' middles %v px apart)", width, spread)
+		}
+		if h := evalJS[float64](t, tab, `document.querySelector('.site-header').getBoundingClientRect().height`); h > 64 {
+			t.Errorf("the signed-in header is %v px high at %d px", h, width)
+		}
+	}
+
+	// At 360 px: the menu opens on a press, shows who is signed in, and signs out.
+	runStep(t, tab, "a phone's width", 10*time.Second, chromedp.EmulateViewport(360, 800))
+	runStep(t, tab, "open the home page", 15*time.Second, chromedp.Navigate(s.URL+"/"))
+	runStep(t, tab, "open the account menu", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)))
+	waitJS(t, tab, "the menu open", 5*time.Second, `document.getElementById('account-menu').open`)
+	if !evalJS[bool](t, tab, `(() => { const r = document.querySelector('#account-menu [data-signed-in-as]').getBoundingClientRect();
+		return r.width > 0 && r.left >= 0 && r.right <= innerWidth })()`) {
+		t.Error("the open account menu does not show the address within the screen")
+	}
+	runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu form[action="/logout"] button`)))
+	waitJS(t, tab, "signed out", 10*time.Second, `document.querySelector('[data-signed-in-as]') === null`)
 }

@@ -123,7 +123,8 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 	signOut := func() {
 		t.Helper()
-		runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`#site-nav form button`)))
+		runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)),
+			chromedp.Click(chromedp.CSS(`#account-menu form[action="/logout"] button`)))
 		waitJS(t, tab, "signed out", 10*time.Second, `document.querySelector('[data-signed-in-as]') === null && location.pathname === '/'`)
 	}
 	passkeySignIn := func() {

@@ -88,7 +88,8 @@ func TestBrowserSecurityKeyAtTheSecondStep(t *testing.T) {
 	runStep(t, tab, "enter the app's code", 10*time.Second,
 		chromedp.SetValue(chromedp.ID("code"), code), chromedp.Click(chromedp.CSS(`#totp-setup-form button[type=submit]`)))
 	waitJS(t, tab, "the recovery codes", 10*time.Second, `location.pathname === '/account/two-factor/recovery-codes'`)
-	runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+	runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)),
+		chromedp.Click(chromedp.CSS(`#account-menu form[action="/logout"] button`)))
 	waitJS(t, tab, "signed out", 10*time.Second, `document.querySelector('[data-signed-in-as]') === null`)
 
 	passwordSignIn()

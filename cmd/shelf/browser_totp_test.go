@@ -75,7 +75,8 @@ func TestBrowserTwoFactor(t *testing.T) {
 	waitJS(t, tab, "the account page with the count", 10*time.Second,
 		`location.pathname === '/account' && document.getElementById('recovery-count').textContent.includes('10')`)
 
-	runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+	runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)),
+		chromedp.Click(chromedp.CSS(`#account-menu form[action="/logout"] button`)))
 	waitJS(t, tab, "signed out", 10*time.Second, `location.pathname === '/'`)
 	signInWithPassword()
 	waitJS(t, tab, "the second step", 10*time.Second, `location.pathname === '/login/two-factor'`)
