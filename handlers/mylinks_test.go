@@ -95,7 +95,7 @@ func TestMyLinkPage(t *testing.T) {
 	// Ids are found in any case; the page names the link as it was made.
 	p := b.get(paths.MyLinkLink("mixed")).wantStatus(t, http.StatusOK)
 	today := env.clock.Now().UTC().Format("2 Jan")
-	p.wantContains(t, `<h1 class="link-short" id="link-heading">shelf.test/s/Mixed</h1>`,
+	p.wantContains(t, `<h1 class="link-short" id="link-heading">shelf.test/s/<wbr>Mixed</h1>`,
 		`value="http://shelf.test/s/Mixed" readonly`,
 		`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 101"`, `role="img" aria-labelledby="clicks-summary"`,
 		"3 clicks in 30 days, on "+today+".", `<title>`+today+`: 3 clicks</title>`,

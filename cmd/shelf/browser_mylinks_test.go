@@ -67,6 +67,8 @@ func TestBrowserMyLinks(t *testing.T) {
 	makeLink("https://example.com/gone-soon", "gone-soon")
 	makeLink(long, "review")
 	waitJS(t, tab, "htmx and the copy button", 5*time.Second, `!!window.htmx && !document.getElementById('copy-review').hidden`)
+	// A link's page heads itself as other pages do: its h1 was smaller than its h2s.
+	linkH1 := evalJS[string](t, tab, `getComputedStyle(document.getElementById('link-heading')).fontSize`)
 	if got := evalJS[string](t, tab, `document.getElementById('clicks-summary').textContent`); got != "No clicks in 30 days." {
 		t.Errorf("chart summary %q", got)
 	}
@@ -107,6 +109,9 @@ func TestBrowserMyLinks(t *testing.T) {
 	// Delete from the list, after confirming.
 	runStep(t, tab, "open My links", 15*time.Second, chromedp.Click(chromedp.ID("nav-my-links")))
 	waitJS(t, tab, "two links listed", 10*time.Second, `location.pathname === '/my-links' && document.querySelectorAll('#my-links-list > li').length === 2 && !!window.htmx`)
+	if h1 := evalJS[string](t, tab, `getComputedStyle(document.querySelector('main h1')).fontSize`); h1 != linkH1 {
+		t.Errorf("a link's page heading is %s, My links' %s", linkH1, h1)
+	}
 	evalJS[bool](t, tab, `window.__noReload = true`)
 	if evalJS[bool](t, tab, `document.getElementById('link-delete-confirm-gone-soon').checkVisibility()`) {
 		t.Fatal("the confirmation shows before Delete is pressed")
