@@ -195,6 +195,17 @@ func TestBrowserShelves(t *testing.T) {
 					const r = s.getBoundingClientRect(); return r.width < 44 || r.height < 44 }).length`); width < 640 && small > 0 {
 					t.Errorf("%s at %d px: %d rating stars smaller than 44 px", path, width, small)
 				}
+				// So are its shelf buttons (they were 33 px high), and a
+				// result's five stars share a row (the fifth sat alone below).
+				if small := evalJS[int64](t, tab, `[...document.querySelectorAll('.shelf .shelf-button')].filter((b) =>
+					b.getBoundingClientRect().height < 44).length`); width < 640 && small > 0 {
+					t.Errorf("%s at %d px: %d shelf buttons lower than 44 px", path, width, small)
+				}
+				if split := evalJS[int64](t, tab, `[...document.querySelectorAll('.shelf-rating')].filter((f) => {
+					const tops = [...f.querySelectorAll('.star')].map((s) => Math.round(s.getBoundingClientRect().top));
+					return new Set(tops).size > 1 }).length`); split > 0 {
+					t.Errorf("%s at %d px: %d ratings' stars on more than one row", path, width, split)
+				}
 				if !evalJS[bool](t, tab, `document.documentElement.scrollWidth <= window.innerWidth`) {
 					t.Errorf("%s at %d px scrolls sideways: scrollWidth %d > innerWidth %d", path, width,
 						evalJS[int64](t, tab, `document.documentElement.scrollWidth`), evalJS[int64](t, tab, `window.innerWidth`))
