@@ -55,6 +55,9 @@ func (w *wordTerms) coversTerm(t int32) bool {
 	if t == w.id || (w.last && w.lo <= t && t < w.hi) {
 		return true
 	}
+	if !w.extraSet.maybe(t) {
+		return false
+	}
 	_, found := slices.BinarySearch(w.extraIDs, t)
 	return found
 }

@@ -457,3 +457,25 @@ func TestPrefixBitmaps(t *testing.T) {
 		t.Fatal("the most searched prefix lost its bitmap to ones searched less")
 	}
 }
+
+// A termFilter never rules out one of its terms, and rules out terms that
+// share no bit with them.
+func TestTermFilter(t *testing.T) {
+	for _, terms := range [][]int32{nil, {0}, {63, 64, 255, 256, 1000}, {7, 7 + 256, 7 + 512}} {
+		f := newTermFilter(terms)
+		for _, term := range terms {
+			if !f.maybe(term) {
+				t.Errorf("filter of %v rules out %d", terms, term)
+			}
+		}
+		for term := int32(0); term < 2048; term++ {
+			shared := false
+			for _, m := range terms {
+				shared = shared || m%256 == term%256
+			}
+			if f.maybe(term) != shared {
+				t.Errorf("filter of %v: maybe(%d) = %v", terms, term, f.maybe(term))
+			}
+		}
+	}
+}

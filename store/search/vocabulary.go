@@ -171,6 +171,7 @@ type wordTerms struct {
 	id       int32
 	lo, hi   int32
 	extraIDs []int32
+	extraSet termFilter // extraIDs' bits, to rule most terms out without a search
 }
 
 // possible reports whether the word can match anything at all.
@@ -287,8 +288,26 @@ func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
 		}
 	}
 	slices.Sort(w.extraIDs)
+	w.extraSet = newTermFilter(w.extraIDs)
 	return w
 }
+
+// termFilter is a set of terms as 256 bits, one per term modulo 256: a
+// clear bit means none of them, a set bit maybe one. A candidate checked
+// against a word's typo and substring variants is mostly none of them,
+// and a bit test costs less than a binary search through them.
+type termFilter [4]uint64
+
+func newTermFilter(terms []int32) termFilter {
+	var f termFilter
+	for _, t := range terms {
+		f[t>>6&3] |= 1 << (t & 63)
+	}
+	return f
+}
+
+// maybe reports whether t may be one of the filter's terms.
+func (f *termFilter) maybe(t int32) bool { return f[t>>6&3]&(1<<(t&63)) != 0 }
 
 // containing returns up to limit indexes of terms that contain sub, most
 // documents first, skipping those skip accepts.
