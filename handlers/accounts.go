@@ -292,8 +292,13 @@ func (a *App) logout(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxUser, nil)
+	// The page it lands on says so. Not the sign-in page, whose passkey
+	// autofill would start at once (conditional mediation on load).
+	a.flash(c, msgSignedOut)
 	return redirect(c, paths.Home)
 }
+
+const msgSignedOut = "You are signed out."
 
 // ---- Confirmation ----
 

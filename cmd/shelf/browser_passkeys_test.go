@@ -124,7 +124,8 @@ func TestBrowserPasskeys(t *testing.T) {
 	signOut := func() {
 		t.Helper()
 		runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`#site-nav form button`)))
-		waitJS(t, tab, "signed out", 10*time.Second, `document.querySelector('[data-signed-in-as]') === null && location.pathname === '/'`)
+		waitJS(t, tab, "signed out, and told so", 10*time.Second, `document.querySelector('[data-signed-in-as]') === null && location.pathname === '/' &&
+			(document.querySelector('#page-notice[role=status]') || {}).textContent === 'You are signed out.'`)
 	}
 	passkeySignIn := func() {
 		t.Helper()
