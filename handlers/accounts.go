@@ -120,6 +120,10 @@ func (a *App) register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	mark, err := a.outbox.Newest(ctx)
+	if err != nil {
+		return err
+	}
 	n := accounts.NewUser{Email: email, PasswordHash: hash, CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}
 	var created, existing int64
 	err = a.withSession(c, func(save accounts.SaveSession) error {
@@ -134,7 +138,7 @@ func (a *App) register(c echo.Context) error {
 				return err
 			}
 		}
-		return a.startPendingSignUp(c, pendingSignUp{email: email, userID: u.ID, passwordHash: hash, lastSent: now, next: next})
+		return a.startPendingSignUp(c, pendingSignUp{email: email, userID: u.ID, passwordHash: hash, lastSent: now, next: next, mailAfter: mark})
 	})
 	if err != nil {
 		return err
@@ -288,8 +292,13 @@ func (a *App) logout(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxUser, nil)
+	// The page it lands on says so. Not the sign-in page, whose passkey
+	// autofill would start at once (conditional mediation on load).
+	a.flash(c, msgSignedOut)
 	return redirect(c, paths.Home)
 }
+
+const msgSignedOut = "You are signed out."
 
 // ---- Confirmation ----
 
@@ -318,14 +327,22 @@ func (a *App) checkEmailPage(c echo.Context) error {
 // sign-up for an address that already had an account waits forever, as
 // one never confirmed does, so the answer tells nobody that it had one.
 // htmx gets 204 while nothing has changed (the waiting page stays as it
-// is, so its live region announces nothing), then the confirmed fragment;
-// other browsers get a page.
+// is, so its live region announces nothing), then the confirmed fragment,
+// or the page's refused state once the mail server refused the address
+// (mailRefused); other browsers get a page.
 func (a *App) confirmationStatus(c echo.Context) error {
 	var v components.ConfirmationStatusView
 	if u, ok := a.currentUser(c); ok {
 		v = components.ConfirmationStatusView{Confirmed: u.Confirmed(), SignedIn: true, Next: paths.Account}
 	} else if p, ok := a.pendingSignUp(c); ok {
 		v.Confirmed, v.Next = a.pendingConfirmed(c, p), p.afterConfirmation()
+		if !v.Confirmed {
+			if refused, err := a.pendingRefused(c, p); err != nil {
+				return err
+			} else if refused {
+				return a.mailRefused(c)
+			}
+		}
 	} else {
 		return redirect(c, paths.LoginNext(paths.CheckEmail))
 	}
@@ -342,6 +359,22 @@ func (a *App) confirmationStatus(c echo.Context) error {
 		title = "Address confirmed"
 	}
 	return render(c, http.StatusOK, components.ConfirmationStatusPage(a.meta(c, title), v))
+}
+
+// mailRefused answers the status of a pending sign-up whose mail the
+// server refused: htmx gets the page's new state, which asks no more (no
+// link will come), other browsers the page.
+func (a *App) mailRefused(c echo.Context) error {
+	noStore(c)
+	varyOnHTMX(c)
+	if !isHTMX(c) {
+		return redirect(c, paths.CheckEmail)
+	}
+	m, v, err := a.checkEmailView(c, components.CheckEmailView{})
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, components.CheckEmailUpdate(m, v))
 }
 
 // resend sends a new confirmation link, at most once a minute and

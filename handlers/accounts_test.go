@@ -777,3 +777,36 @@ func BenchmarkConcurrentSignUps(b *testing.B) {
 		}
 	}
 }
+
+// Signing out says so on the page it lands on, the search page (not the
+// sign-in page, whose passkey autofill starts on load), once, without
+// starting a session.
+func TestSignOutSaysSo(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.register("leaving@example.org")
+	b.get("/account").wantStatus(t, http.StatusOK)
+	p := b.post("/logout", nil).wantStatus(t, http.StatusSeeOther)
+	if p.location() != "/" {
+		t.Fatalf("sign-out went to %q, want /", p.location())
+	}
+	home := b.get("/").wantStatus(t, http.StatusOK).wantContains(t, `<p class="flash ok" role="status" id="page-notice">You are signed out.</p>`)
+	if strings.Contains(home.body, "data-signed-in-as") {
+		t.Error("the page after signing out shows someone signed in")
+	}
+	if c := b.sessionCookie(); c != nil {
+		t.Errorf("the notice started a session: %v", c)
+	}
+	if again := b.get("/"); strings.Contains(again.body, "You are signed out.") {
+		t.Error("the notice shows again on the next page")
+	}
+}
+
+// A search between a redirect and its page leaves the page its notice.
+func TestSearchLeavesANoticeForItsPage(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.register("searching@example.org")
+	b.get("/account/sessions").wantStatus(t, http.StatusOK)
+	b.post("/account/sessions/sign-out-others", nil).wantStatus(t, http.StatusSeeOther)
+	b.get("/search?q=hobbit").wantStatus(t, http.StatusOK)
+	b.get("/account/sessions").wantStatus(t, http.StatusOK).wantContains(t, "You are signed out everywhere else.")
+}

@@ -24,6 +24,7 @@ import (
 	"shelf/store/catalog"
 	"shelf/store/jwtkeys"
 	"shelf/store/links"
+	"shelf/store/outbox"
 	"shelf/store/outbox/devinbox"
 	"shelf/store/previews"
 	"shelf/store/search"
@@ -101,6 +102,8 @@ type App struct {
 	// relyingParty runs passkey ceremonies (passkeys.go); nil when the
 	// base URL's host cannot name one, and passkeys are off.
 	relyingParty *webauthn.WebAuthn
+
+	outbox *outbox.Queue // mail, read to tell a sign-up its mail was refused (see pendingRefused)
 
 	shares *shares.Store // shared shelves, see shares.go
 	cards  *cardMaker    // share cards, see cards.go
@@ -213,6 +216,7 @@ func New(d Deps, s Settings) (*App, error) {
 	a.Previews = a.PreviewQueue
 	a.linkLimits = newLinkLimits(a, s.LinksPerDay, s.LinksPerIPPerDay)
 	a.shares = shares.New(a.DB, a.now)
+	a.outbox = outbox.NewQueue(a.DB)
 	a.cards = newCardMaker(cards.New(a.DB, a.now), d.CardRenderer, a.now, a.Logger.Error)
 	a.setupAccounts()
 	a.apiTokens = apitokens.New(a.DB, a.now)

@@ -78,14 +78,41 @@ func (a *App) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
-	m := components.Meta{Title: heading}
-	if status != http.StatusServiceUnavailable {
-		// A 503 may follow a sign-in whose session was not saved: it shows
-		// neither that account nor that session's token.
-		m = a.meta(c, heading)
+	m := a.meta(c, heading)
+	if status == http.StatusServiceUnavailable {
+		m = a.unavailableMeta(c, heading, true)
 	}
 	if rerr := render(c, status, components.ErrorPage(m, status, heading, message)); rerr != nil {
 		a.Logger.Error("render error page", "err", rerr)
 		_ = c.String(http.StatusInternalServerError, "Something went wrong.\n")
 	}
+}
+
+// unavailableMeta is the 503 page's Meta. A 503 may follow a sign-in
+// whose session was not saved: the page shows neither that account nor
+// that session's token, nor any token of a reader not signed in. A reader
+// signed in before the request, in the session their cookie names (or, with
+// flowStored, one an account flow stored, whose cookie goes with the page,
+// see withSession), sees the header they see everywhere: their address,
+// their pages and "Sign out". If their account could not be read (the
+// database is unavailable), the header is still a signed-in reader's.
+func (a *App) unavailableMeta(c echo.Context, title string, flowStored bool) components.Meta {
+	bare := components.Meta{Title: title}
+	if !a.sessionLoaded(c) {
+		return bare
+	}
+	ctx := c.Request().Context()
+	var cookie string
+	if ck, err := c.Request().Cookie(a.Sessions.Cookie.Name); err == nil {
+		cookie = ck.Value
+	}
+	token := a.Sessions.Token(ctx)
+	flow, _ := c.Get(ctxFlowSession).(*flowSession)
+	stored := flowStored && flow != nil && flow.stored && !flow.failed && flow.token == token
+	if (token != cookie && !stored) || a.Sessions.GetInt64(ctx, sessUserID) == 0 {
+		return bare
+	}
+	m := a.meta(c, title)
+	m.SignedIn = m.UserEmail == ""
+	return m
 }

@@ -400,6 +400,49 @@ func TestDiskFullAnswers503(t *testing.T) {
 	wantUnavailable(t, r.post("/register", url.Values{"email": {"new@example.org"}, "password": {goodPassword}, "password_confirm": {goodPassword}}))
 }
 
+// A 503 keeps the header of the reader signed in: their address, their
+// pages and "Sign out", never "Sign in". That holds whether the handler
+// failed or only the session's own change could not be saved.
+func TestUnavailablePageShowsWhoIsSignedIn(t *testing.T) {
+	env, b := shelfEnv(t)
+	// A notice waits in the session; showing it changes the session.
+	b.get("/account/sessions").wantStatus(t, http.StatusOK)
+	b.post("/account/sessions/sign-out-others", nil).wantStatus(t, http.StatusSeeOther)
+	storetest.FillDisk(t, env.db)
+
+	signedIn := func(what string, p page) {
+		t.Helper()
+		p.wantStatus(t, http.StatusServiceUnavailable).wantContains(t, `data-signed-in-as="ann@example.org"`, `id="nav-my-books"`, ">Sign out</button>")
+		if strings.Contains(p.body, `href="/login"`) || strings.Contains(p.body, "Create account") {
+			t.Errorf("%s: the 503 page offers to sign in to a reader signed in:\n%s", what, p.body)
+		}
+	}
+	b.post("/shelves/1/shelf", url.Values{"shelf": {"read"}}).wantStatus(t, http.StatusSeeOther) // room is left in its page
+	signedIn("a note that needs pages", b.post("/shelves/1/note", url.Values{"note": {strings.Repeat("A long note. ", 150)}}))
+
+	// Another process holds the write lock: showing the notice cannot be
+	// saved, and the page the handler wrote becomes the 503 page.
+	other, err := sql.Open("sqlite", "file:"+env.db.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := env.db.Write.Exec(`PRAGMA busy_timeout = 100`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, `ROLLBACK`)
+	signedIn("a notice not taken", b.get("/account/sessions"))
+}
+
 // Item 23: a database locked by another process answers 503 too.
 func TestLockedDatabaseAnswers503(t *testing.T) {
 	env := newTestEnv(t)

@@ -25,6 +25,15 @@ import (
 // not yet confirmed or a pending sign-up, with v's notice, warning and
 // change form; the rest comes from the server's state.
 func (a *App) renderCheckEmail(c echo.Context, status int, v components.CheckEmailView) error {
+	m, v, err := a.checkEmailView(c, v)
+	if err != nil {
+		return err
+	}
+	return render(c, status, components.CheckEmailPage(m, v))
+}
+
+// checkEmailView completes v from the server's state: see renderCheckEmail.
+func (a *App) checkEmailView(c echo.Context, v components.CheckEmailView) (components.Meta, components.CheckEmailView, error) {
 	ctx := c.Request().Context()
 	now := a.now()
 	var wait time.Duration
@@ -32,14 +41,28 @@ func (a *App) renderCheckEmail(c echo.Context, status int, v components.CheckEma
 		v.Email = u.Email
 		var err error
 		if wait, err = a.Accounts.ResendWaitNow(ctx, u.ID, now); err != nil {
-			return err
+			return components.Meta{}, v, err
 		}
 	} else if p, ok := a.pendingSignUp(c); ok {
 		v.Email = p.email
 		v.Help.CanChange = true
 		wait = pendingResendWait(p, now)
+		var err error
+		if v.Refused, err = a.pendingRefused(c, p); err != nil {
+			return components.Meta{}, v, err
+		}
+		if v.Refused {
+			// Offer to correct the address, starting from the one refused.
+			v.Help.ChangeOpen = true
+			if v.Help.Change.Value == "" {
+				v.Help.Change.Value = p.email
+			}
+		}
 	}
 	m := a.formMeta(c, "Check your mailbox")
+	if v.Refused {
+		m.Title = "Your link could not be delivered"
+	}
 	v.CSRF = m.CSRFToken
 	v.Help.Provider = mailProvider(v.Email, a.MailFrom)
 	if wait > 0 {
@@ -50,7 +73,7 @@ func (a *App) renderCheckEmail(c echo.Context, status int, v components.CheckEma
 	}
 	v.Help.From = a.MailFrom
 	v.Help.LinkValid = humanTTL(a.Accounts.ConfirmTTL())
-	return render(c, status, components.CheckEmailPage(m, v))
+	return m, v, nil
 }
 
 // pendingResendWait is how long a pending sign-up waits before "Resend"
@@ -139,10 +162,14 @@ func (a *App) changeAddress(c echo.Context) error {
 		return refuse(http.StatusTooManyRequests, f)
 	}
 
+	mark, err := a.outbox.Newest(ctx)
+	if err != nil {
+		return err
+	}
 	ch := accounts.AddressChange{From: p.userID, FromEmail: p.email, NewUser: accounts.NewUser{Email: email, PasswordHash: p.passwordHash,
 		CreatedIP: c.RealIP(), CreatedBrowser: browserSummary(c.Request().UserAgent())}}
 	var created, existing int64
-	err := a.withSession(c, func(save accounts.SaveSession) error {
+	err = a.withSession(c, func(save accounts.SaveSession) error {
 		var err error
 		created, existing, err = a.Accounts.ChangeAddress(ctx, ch, save)
 		return err
@@ -153,7 +180,7 @@ func (a *App) changeAddress(c echo.Context) error {
 				return err
 			}
 		}
-		a.movePendingSignUp(c, email, u.ID, now)
+		a.movePendingSignUp(c, email, u.ID, now, mark)
 		return nil
 	})
 	switch {
@@ -216,12 +243,13 @@ func (a *App) changeWait(c echo.Context, p pendingSignUp, now time.Time) (time.D
 // movePendingSignUp points this browser's pending sign-up at its new
 // address and account (0 when the address had a confirmed one), keeping
 // its password hash, key and resend history; the new link counts as the
-// latest mail for the once-a-minute rule.
-func (a *App) movePendingSignUp(c echo.Context, email string, userID int64, now time.Time) {
+// latest mail for the once-a-minute rule, and for refusals from mailAfter.
+func (a *App) movePendingSignUp(c echo.Context, email string, userID int64, now time.Time, mailAfter int64) {
 	ctx := c.Request().Context()
 	a.Sessions.Put(ctx, sessPendingEmail, email)
 	a.Sessions.Put(ctx, sessPendingUser, userID)
 	a.Sessions.Put(ctx, sessPendingSent, now.UnixMilli())
+	a.Sessions.Put(ctx, sessPendingMailAfter, mailAfter)
 }
 
 // mailProvider is the webmail of the address's domain, if it is a known

@@ -9,7 +9,6 @@ import (
 
 	"shelf/components/paths"
 	"shelf/static"
-	"shelf/store/outbox"
 	"shelf/store/search"
 )
 
@@ -121,7 +120,7 @@ func (a *App) accountRoutes(e *echo.Echo) {
 // mailRoutes: the dev inbox (404 unless it is running) and the admin's
 // view of the outbox (devmail.go).
 func (a *App) mailRoutes(e *echo.Echo) {
-	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: outbox.NewQueue(a.DB), Sender: a.Mailer}
+	mp := &MailPages{App: a, Inbox: a.DevInbox, Outbox: a.outbox, Sender: a.Mailer}
 	serveGet(e, paths.DevInbox, mp.DevInbox)
 	serveGet(e, paths.DevMessage, mp.DevMessage)
 	serveGet(e, paths.DevMessageHTML, mp.DevMessageHTML)

@@ -49,7 +49,13 @@ func (a *App) search(c echo.Context) error {
 	if r.Query != "" {
 		title = r.Query
 	}
-	return render(c, http.StatusOK, components.SearchPage(a.meta(c, title), r))
+	// A notice for the home page, where signing out lands ("You are signed
+	// out."). A search does not take one, which is meant for another page.
+	var notice string
+	if c.Request().URL.Path == paths.Home {
+		notice = a.popFlash(c)
+	}
+	return render(c, http.StatusOK, components.SearchPage(a.meta(c, title), r, notice))
 }
 
 // searchStarting answers a search made before the search index is built

@@ -374,7 +374,9 @@ func (a *App) refuseUnsaved(c echo.Context, err error) {
 	h.Set("Retry-After", retryAfter)
 	noStore(c)
 	var page bytes.Buffer
-	if rerr := components.ErrorPage(components.Meta{Title: unavailableHeading}, http.StatusServiceUnavailable,
+	// The browser keeps the session its cookie named (this one's is
+	// dropped): the header shows it, not the one that was not stored.
+	if rerr := components.ErrorPage(a.unavailableMeta(c, unavailableHeading, false), http.StatusServiceUnavailable,
 		unavailableHeading, unavailableMessage).Render(context.Background(), &page); rerr != nil {
 		a.Logger.Error("render error page", "err", rerr)
 	}

@@ -30,6 +30,11 @@ const (
 	sessPendingSent    = "pending_sent"    // int64 Unix ms of the latest confirmation mail asked for
 	sessPendingResends = "pending_resends" // string, comma-separated Unix ms of resends
 	sessPendingNext    = "pending_next"    // string, where the reader was going (a local path), "" for the account page
+	// sessPendingMailAfter is the outbox's newest message (int64, see
+	// outbox.Queue.Newest) just before the latest mail of this sign-up was
+	// asked for: a refusal of mail to the address after it is this
+	// sign-up's (see pendingRefused).
+	sessPendingMailAfter = "pending_mail_after"
 )
 
 type pendingSignUp struct {
@@ -40,6 +45,8 @@ type pendingSignUp struct {
 	passwordHash string // see sessPendingHash
 	key          string // see sessPendingKey
 	next         string // see sessPendingNext
+	mailAfter    int64  // see sessPendingMailAfter
+	mailMarked   bool   // mailAfter is set (not by a sign-up from before it was kept)
 }
 
 // startPendingSignUp gives the browser a new session (a new token, as at
@@ -59,6 +66,7 @@ func (a *App) startPendingSignUp(c echo.Context, p pendingSignUp) error {
 	a.Sessions.Put(ctx, sessPendingHash, p.passwordHash)
 	a.Sessions.Put(ctx, sessPendingKey, newPendingKey())
 	a.Sessions.Put(ctx, sessPendingNext, p.next)
+	a.Sessions.Put(ctx, sessPendingMailAfter, p.mailAfter)
 	return nil
 }
 
@@ -70,7 +78,8 @@ func (a *App) pendingSignUp(c echo.Context) (pendingSignUp, bool) {
 	p := pendingSignUp{email: a.Sessions.GetString(ctx, sessPendingEmail), userID: a.Sessions.GetInt64(ctx, sessPendingUser),
 		lastSent:     time.UnixMilli(a.Sessions.GetInt64(ctx, sessPendingSent)),
 		passwordHash: a.Sessions.GetString(ctx, sessPendingHash), key: a.Sessions.GetString(ctx, sessPendingKey),
-		next: a.Sessions.GetString(ctx, sessPendingNext)}
+		next: a.Sessions.GetString(ctx, sessPendingNext), mailAfter: a.Sessions.GetInt64(ctx, sessPendingMailAfter),
+		mailMarked: a.Sessions.Exists(ctx, sessPendingMailAfter)}
 	for ms := range strings.SplitSeq(a.Sessions.GetString(ctx, sessPendingResends), ",") {
 		if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
 			p.resends = append(p.resends, time.UnixMilli(n))
@@ -81,7 +90,7 @@ func (a *App) pendingSignUp(c echo.Context) (pendingSignUp, bool) {
 
 func (a *App) endPendingSignUp(c echo.Context) {
 	ctx := c.Request().Context()
-	for _, k := range []string{sessPendingEmail, sessPendingUser, sessPendingSent, sessPendingResends, sessPendingHash, sessPendingKey, sessPendingNext} {
+	for _, k := range []string{sessPendingEmail, sessPendingUser, sessPendingSent, sessPendingResends, sessPendingHash, sessPendingKey, sessPendingNext, sessPendingMailAfter} {
 		a.Sessions.Remove(ctx, k)
 	}
 }
@@ -128,6 +137,11 @@ func (a *App) resendToPending(c echo.Context, p pendingSignUp) error {
 	wait := pendingResendWait(p, now)
 	if wait == 0 {
 		ctx := c.Request().Context()
+		mark, err := a.outbox.Newest(ctx)
+		if err != nil {
+			return err
+		}
+		a.Sessions.Put(ctx, sessPendingMailAfter, mark)
 		resends := a.Sessions.GetString(ctx, sessPendingResends)
 		a.Sessions.Put(ctx, sessPendingResends, strings.TrimPrefix(resends+","+strconv.FormatInt(now.UnixMilli(), 10), ","))
 		a.Sessions.Put(ctx, sessPendingSent, now.UnixMilli())
@@ -140,6 +154,21 @@ func (a *App) resendToPending(c echo.Context, p pendingSignUp) error {
 		}
 	}
 	return a.renderResent(c, wait)
+}
+
+// pendingRefused reports whether the mail server refused, for good, mail
+// to the pending sign-up's address sent since its latest mail was asked
+// for: no link will reach that address. It looks at every mail to the
+// address, not at the sign-up's own, so it does not tell whether the
+// address had an account: the confirmation link and the notice to an
+// account's owner are refused alike. (A confirmed account whose owner was
+// told within the hour gets no notice, so none is refused; but its address
+// took mail when it was confirmed.)
+func (a *App) pendingRefused(c echo.Context, p pendingSignUp) (bool, error) {
+	if !p.mailMarked {
+		return false, nil
+	}
+	return a.outbox.Refused(c.Request().Context(), p.email, p.mailAfter)
 }
 
 // notMe is "I didn't create this account" on the confirmation page: with a

@@ -20,11 +20,16 @@
     return Math.ceil(s / 3600) + " hours";
   }
 
-  function start() {
+  var counting = null; // the form counting down
+
+  // start counts down on the page's form; receivedAt is about when the
+  // server rendered it, by this browser's clock.
+  function start(receivedAt) {
     var form = document.getElementById("resend-form");
-    if (!form || !form.hasAttribute("data-resend-at")) return;
+    if (!form || form === counting || !form.hasAttribute("data-resend-at")) return;
+    counting = form;
     var button = form.querySelector("button[type=submit]");
-    var offset = Number(form.getAttribute("data-server-now")) - loadedAt;
+    var offset = Number(form.getAttribute("data-server-now")) - receivedAt;
     function tick() {
       if (!document.contains(form)) return; // the page moved on
       var remaining = Number(form.getAttribute("data-resend-at")) - (Date.now() + offset);
@@ -45,8 +50,10 @@
   }
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
+    document.addEventListener("DOMContentLoaded", function () { start(loadedAt); });
   } else {
-    start();
+    start(loadedAt);
   }
+  // htmx swaps in the page's refused state, with a form of its own.
+  document.addEventListener("htmx:load", function () { start(Date.now()); });
 })();

@@ -34,9 +34,13 @@ type catchingSMTP struct {
 	mu       sync.Mutex
 	messages []devinbox.Message
 	arrived  chan struct{}
-	// delay holds each message this long before accepting it, as a slow
-	// server would, so that senders have mail in flight.
+	// delay holds each message this long before accepting it (or its
+	// recipient before refusing it), as a slow server would, so that
+	// senders have mail in flight.
 	delay atomic.Int64 // a time.Duration
+	// refuse holds the addresses (lower case) whose RCPT TO is refused
+	// for good, as a server refuses an unknown mailbox.
+	refuse sync.Map
 }
 
 func startCatchingSMTP(t *testing.T, addr string) *catchingSMTP {
@@ -78,9 +82,15 @@ func (c *catchingSMTP) next(t *testing.T, timeout time.Duration) devinbox.Messag
 type catchingSession struct{ c *catchingSMTP }
 
 func (s *catchingSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *catchingSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *catchingSession) Reset()                               {}
-func (s *catchingSession) Logout() error                        { return nil }
+func (s *catchingSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if _, ok := s.c.refuse.Load(strings.ToLower(to)); ok {
+		time.Sleep(time.Duration(s.c.delay.Load()))
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	}
+	return nil
+}
+func (s *catchingSession) Reset()        {}
+func (s *catchingSession) Logout() error { return nil }
 func (s *catchingSession) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
@@ -273,6 +283,68 @@ func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
 	}
 	if status, _, _ := alice.get("/account"); status != http.StatusOK {
 		t.Fatalf("/account after signing in again: %d", status)
+	}
+}
+
+// A sign-up whose address the mail server refuses is told so, on the page
+// and on the waiting page's poll, and may correct the address; it is not
+// told that a link was sent.
+func TestSignUpToARefusedAddressSaysSo(t *testing.T) {
+	smtpAddr := freeLocalAddr(t)
+	catcher := startCatchingSMTP(t, smtpAddr)
+	catcher.refuse.Store("nobody@example.org", true)
+	s := startShelfServer(t, "SHELF_SMTP_URL=smtp://"+smtpAddr+"?tls=none")
+
+	carol := newClient(t, s.URL)
+	_, page, _ := carol.get("/register")
+	status, _, hdr := carol.post("/register", url.Values{
+		"_csrf": {csrfFrom(t, page)}, "email": {"nobody@example.org"},
+		"password": {"correct horse battery"}, "password_confirm": {"correct horse battery"},
+	})
+	if status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
+		t.Fatalf("sign-up: status %d, Location %q; want 303 to /check-email", status, hdr.Get("Location"))
+	}
+	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Failed == 1 }, "the confirmation mail refused")
+
+	// The waiting page's poll learns it: the page's new state, which
+	// polls no more.
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/check-email/status", nil)
+	req.Header.Set("HX-Request", "true")
+	resp, err := carol.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fragment, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(fragment), `data-refused="true"`) ||
+		strings.Contains(string(fragment), `hx-trigger="every 2s"`) || !strings.Contains(string(fragment), "The mail server refused") {
+		t.Fatalf("status poll after the refusal: %d, want 200 with the refused state and no more polling:\n%s", resp.StatusCode, fragment)
+	}
+
+	status, body, _ := carol.get("/check-email")
+	if status != http.StatusOK || !strings.Contains(body, `id="mail-refused"`) ||
+		!strings.Contains(body, `The mail server refused <strong id="pending-email">nobody@example.org</strong>`) {
+		t.Fatalf("check-email after the refusal: %d, want the refusal:\n%s", status, body)
+	}
+	if strings.Contains(body, "We sent a link") {
+		t.Errorf("the page still says a link was sent:\n%s", body)
+	}
+	if !strings.Contains(body, `<details id="change-address" open>`) || !strings.Contains(body, `value="nobody@example.org"`) {
+		t.Errorf("the page should open the change form on the refused address:\n%s", body)
+	}
+
+	// Corrected, the page waits for the new address's link again.
+	status, _, hdr = carol.post("/check-email/address", url.Values{"_csrf": {csrfFrom(t, body)}, "email": {"carol@example.org"}})
+	if status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
+		t.Fatalf("change address: %d %q", status, hdr.Get("Location"))
+	}
+	if msg := catcher.next(t, 30*time.Second); len(msg.To) != 1 || !strings.Contains(msg.To[0], "carol@example.org") {
+		t.Fatalf("mail after the change went to %v, want carol@example.org", msg.To)
+	}
+	status, body, _ = carol.get("/check-email")
+	if status != http.StatusOK || strings.Contains(body, "mail-refused") ||
+		!strings.Contains(body, `We sent a link to <strong id="pending-email">carol@example.org</strong>`) {
+		t.Fatalf("check-email after correcting the address: %d\n%s", status, body)
 	}
 }
 

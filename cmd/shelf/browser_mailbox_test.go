@@ -110,3 +110,49 @@ func TestBrowserMailboxChangeAddressAndCountdown(t *testing.T) {
 	}, "Sign in")
 	followNextStep(t, computer, "Sign in", right)
 }
+
+// The mail server refuses the address: the waiting page says so by itself,
+// with the change form open on that address, and its resend countdown runs.
+func TestBrowserMailboxRefusedAddress(t *testing.T) {
+	chromium := needChromium(t)
+	smtpAddr := freeLocalAddr(t)
+	mail := startCatchingSMTP(t, smtpAddr)
+	const refused, right = "nobody@example.org", "reader@example.org"
+	mail.refuse.Store(refused, true)
+	mail.delay.Store(int64(3 * time.Second)) // the refusal comes after the page has loaded
+	s := startShelfServer(t, "SHELF_SMTP_URL=smtp://"+smtpAddr+"?tls=none")
+	tab := newTab(t, chromium.newBrowser(t))
+
+	signUpInBrowser(t, tab, s.URL, refused)
+	if !evalJS[bool](t, tab, `document.body.textContent.includes('We sent a link')`) {
+		t.Fatalf("the page knew of the refusal at once; the test needs it to come while the page waits:\n%s", describePage(tab))
+	}
+	waitJS(t, tab, "the refusal, swapped in by the page's poll", 15*time.Second, `(() => {
+			const status = document.getElementById('confirmation-status');
+			return status && status.dataset.refused === 'true' && !status.hasAttribute('hx-trigger') &&
+				document.getElementById('mail-refused').textContent.includes('The mail server refused') &&
+				!document.body.textContent.includes('We sent a link') &&
+				document.title.startsWith('Your link could not be delivered');
+		})()`)
+	if !evalJS[bool](t, tab, `document.getElementById('change-address').open && document.getElementById('email').value === '`+refused+`'`) {
+		t.Error("the change form is not open on the refused address")
+	}
+	if !evalJS[bool](t, tab, `document.getElementById('confirmation-live').getAttribute('aria-live') === 'polite'`) {
+		t.Error("the refusal is not in the page's live region")
+	}
+	rendered := evalJS[string](t, tab, `document.getElementById('resend-left').textContent`)
+	waitJS(t, tab, "the swapped-in countdown to tick", 5*time.Second, fmt.Sprintf(
+		`(() => { const left = document.getElementById('resend-left').textContent;
+			return left !== %q && /^[1-5]?[0-9] seconds$/.test(left); })()`, rendered))
+
+	evalJS[bool](t, tab, `document.getElementById('email').value = ''; true`)
+	runStep(t, tab, "correct the address", 10*time.Second,
+		chromedp.SendKeys(chromedp.ID("email"), right),
+		chromedp.Click(chromedp.CSS(`#change-address-form button[type=submit]`)))
+	waitJS(t, tab, "the page for the corrected address", 10*time.Second, fmt.Sprintf(
+		`location.pathname === '/check-email' && document.getElementById('pending-email').textContent === %q &&
+		 document.body.textContent.includes('We sent a link') && document.getElementById('mail-refused') === null`, right))
+	if m := mail.next(t, 10*time.Second); len(m.To) != 1 || !strings.Contains(m.To[0], right) {
+		t.Fatalf("the new link went to %v", m.To)
+	}
+}

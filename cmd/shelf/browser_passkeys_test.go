@@ -125,7 +125,8 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Helper()
 		runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)),
 			chromedp.Click(chromedp.CSS(`#account-menu form[action="/logout"] button`)))
-		waitJS(t, tab, "signed out", 10*time.Second, `document.querySelector('[data-signed-in-as]') === null && location.pathname === '/'`)
+		waitJS(t, tab, "signed out, and told so", 10*time.Second, `document.querySelector('[data-signed-in-as]') === null && location.pathname === '/' &&
+			(document.querySelector('#page-notice[role=status]') || {}).textContent === 'You are signed out.'`)
 	}
 	passkeySignIn := func() {
 		t.Helper()

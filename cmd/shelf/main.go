@@ -138,11 +138,16 @@ func newLogger(w io.Writer) *slog.Logger {
 
 // serveCommand runs the web app until ctx ends, then shuts down gracefully.
 // ready, when set, receives the listening address (tests use it).
-func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer, ready func(addr string)) error {
+func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer, ready func(addr string)) (err error) {
 	cfg, _, err := loadConfig("shelf serve", args, environ)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if store.DiskFull(err, cfg.DB) {
+			err = fmt.Errorf("the disk holding %s is full: free some space and start again", cfg.DB)
+		}
+	}()
 	if err := cfg.checkServe(); err != nil {
 		return err
 	}

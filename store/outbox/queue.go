@@ -243,6 +243,37 @@ func (o *Queue) MarkFailed(ctx context.Context, id int64, now time.Time, reason 
 	return nil
 }
 
+// gaveUp starts the reason of a message that failed for good because it
+// kept failing for a while (see Sender.temporary), not because the server
+// refused it.
+const gaveUp = "gave up after "
+
+// Newest is the id of the newest message, 0 when there is none. A message
+// queued after the call has a greater id: it marks where a flow's mail
+// starts, for Refused.
+func (o *Queue) Newest(ctx context.Context) (int64, error) {
+	var id int64
+	if err := o.db.Read.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM outbox`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("newest mail: %w", err)
+	}
+	return id, nil
+}
+
+// Refused reports whether the mail server refused for good a message to
+// the address to (in any case) queued after message after (see Newest):
+// that message is known never to arrive. A message given up on after many
+// temporary failures does not count: the server did not refuse it.
+func (o *Queue) Refused(ctx context.Context, to string, after int64) (bool, error) {
+	var n int
+	err := o.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM outbox
+		WHERE id > $1 AND failed_at IS NOT NULL AND lower(recipient) = lower($2) AND last_error NOT LIKE $3`,
+		after, to, gaveUp+"%").Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("refused mail: %w", err)
+	}
+	return n > 0, nil
+}
+
 // Release hands back claimed messages that were not tried (the sender is
 // stopping, or lost its connection first): they are due again at now and
 // the claim does not count as an attempt.

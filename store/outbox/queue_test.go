@@ -466,3 +466,38 @@ func TestReleaseClaimsFreesASendersUnrecordedClaims(t *testing.T) {
 		}
 	})
 }
+
+func TestRefusedCountsOnlyRefusalsAfterTheMark(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		q := NewQueue(db)
+		now := time.Now()
+		before := enqueue(t, db, 1) // to reader0@example.com
+		if err := q.MarkFailed(ctx, before[0], now, "550 5.1.1 no such user"); err != nil {
+			t.Fatal(err)
+		}
+		mark, err := q.Newest(ctx)
+		if err != nil || mark != before[0] {
+			t.Fatalf("Newest = %d, %v; want %d", mark, err, before[0])
+		}
+		if refused, err := q.Refused(ctx, "reader0@example.com", mark); err != nil || refused {
+			t.Fatalf("Refused before any mail after the mark = %v, %v; want false", refused, err)
+		}
+		ids := enqueue(t, db, 2) // reader0 and reader1
+		if err := q.MarkFailed(ctx, ids[1], now, gaveUp+"20 attempts: 451 try later"); err != nil {
+			t.Fatal(err)
+		}
+		if refused, err := q.Refused(ctx, "reader1@example.com", mark); err != nil || refused {
+			t.Fatalf("Refused of a message given up on = %v, %v; want false", refused, err)
+		}
+		if refused, err := q.Refused(ctx, "Reader0@Example.com", mark); err != nil || refused {
+			t.Fatalf("Refused while the message waits = %v, %v; want false", refused, err)
+		}
+		if err := q.MarkFailed(ctx, ids[0], now, "550 5.1.1 no such user"); err != nil {
+			t.Fatal(err)
+		}
+		if refused, err := q.Refused(ctx, "Reader0@Example.com", mark); err != nil || !refused {
+			t.Fatalf("Refused after the server refused it = %v, %v; want true", refused, err)
+		}
+	})
+}

@@ -376,7 +376,7 @@ func (s *Sender) temporary(ctx context.Context, row Message, cause error) error 
 	if row.Attempts >= s.opt.MaxAttempts || now.Sub(row.CreatedAt) >= s.opt.MaxAge {
 		s.log.Error("mail: giving up", "id", row.ID, "to", row.To, "attempts", row.Attempts, "err", cause)
 		return s.queue.MarkFailed(ctx, row.ID, now,
-			fmt.Sprintf("gave up after %d attempts: %v", row.Attempts, cause))
+			fmt.Sprintf(gaveUp+"%d attempts: %v", row.Attempts, cause))
 	}
 	wait := Backoff(row.Attempts, s.opt.BaseBackoff, s.opt.MaxBackoff)
 	s.log.Warn("mail: will retry", "id", row.ID, "to", row.To, "attempt", row.Attempts, "in", wait.Round(time.Millisecond), "err", cause)
