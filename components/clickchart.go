@@ -55,6 +55,16 @@ func chartBars(days []ChartDay) []chartBarView {
 	return bars
 }
 
+// chartEmpty reports whether no day has a click: nothing to draw.
+func chartEmpty(days []ChartDay) bool {
+	for _, d := range days {
+		if d.Clicks > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // chartNumber writes a coordinate to a hundredth of a unit.
 func chartNumber(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) }
 

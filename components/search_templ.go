@@ -201,7 +201,7 @@ func SearchForm(q string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "\" placeholder=\"Search by title or author\" autocomplete=\"off\" spellcheck=\"false\" aria-controls=\"results\"> <button type=\"submit\">Search</button> <span id=\"search-indicator\" class=\"htmx-indicator spinner\" aria-hidden=\"true\"></span></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "\" placeholder=\"Title or author\" autocomplete=\"off\" spellcheck=\"false\" aria-controls=\"results\"> <button type=\"submit\">Search</button> <span id=\"search-indicator\" class=\"htmx-indicator spinner\" aria-hidden=\"true\"></span></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -69,8 +69,8 @@ func TestBrowserMyLinks(t *testing.T) {
 	waitJS(t, tab, "htmx and the copy button", 5*time.Second, `!!window.htmx && !document.getElementById('copy-review').hidden`)
 	// A link's page heads itself as other pages do: its h1 was smaller than its h2s.
 	linkH1 := evalJS[string](t, tab, `getComputedStyle(document.getElementById('link-heading')).fontSize`)
-	if got := evalJS[string](t, tab, `document.getElementById('clicks-summary').textContent`); got != "No clicks in 30 days." {
-		t.Errorf("chart summary %q", got)
+	if got := evalJS[string](t, tab, `document.getElementById('clicks-chart').textContent`); got != "No clicks yet." {
+		t.Errorf("a link without clicks shows %q for its chart", got)
 	}
 	if n := evalJS[int](t, tab, `document.querySelectorAll('#link-qr svg path').length`); n != 1 {
 		t.Errorf("the QR code has %d paths", n)
