@@ -21,7 +21,7 @@ import (
 // stdin with --password-stdin. The sign-up rules apply, of the address its
 // syntax alone: the operator chooses the address, so the throwaway and
 // typo-domain lists, which guard sign-up against mistakes and abuse, do not.
-func createAdminCommand(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func createAdminCommand(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	var email string
 	var fromStdin bool
 	cfg, _, err := loadConfig("shelf create-admin", args, environ, func(fs *flag.FlagSet) {
@@ -46,6 +46,7 @@ func createAdminCommand(ctx context.Context, args, environ []string, stdin io.Re
 		return fmt.Errorf("create-admin: password: %v", err)
 	}
 
+	defer explainDiskFull(&err, cfg.DB, "run create-admin again (no account was created)")
 	db, err := store.Open(ctx, cfg.DB)
 	if err != nil {
 		return err

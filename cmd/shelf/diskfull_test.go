@@ -26,15 +26,26 @@ func TestStartOnAFullDisk(t *testing.T) {
 		runShelfConfined()
 		return
 	}
-	for _, size := range []string{"4k", "16k"} {
-		dir := t.TempDir()
-		out, code, err := runConfined(t, dir, "CONFINE_TMPFS="+size)
-		if err != nil {
-			t.Skipf("no mount namespace for a small disk: %v\n%s", err, out)
-		}
-		want := "shelf: the disk holding " + filepath.Join(dir, "shelf.db") + " is full: free some space and start again\n"
-		if code != 1 || out != want {
-			t.Errorf("on a full %s disk: exit %d, output:\n%s\nwant exit 1 and only:\n%s", size, code, out, want)
+	csv := filepath.Join(t.TempDir(), "books.csv")
+	if err := os.WriteFile(csv, []byte("title,authors\nThe Hobbit,J.R.R. Tolkien\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	commands := []struct{ args, stdin, again string }{
+		{"serve", "", "start again"},
+		{"import " + csv, "", "import again (nothing was imported)"},
+		{"create-admin --email admin@example.org --password-stdin", "correct horse battery staple\n", "run create-admin again (no account was created)"},
+	}
+	for _, c := range commands {
+		for _, size := range []string{"4k", "16k"} {
+			dir := t.TempDir()
+			out, code, err := runConfined(t, dir, "CONFINE_TMPFS="+size, "CONFINE_ARGS="+c.args, "CONFINE_STDIN="+c.stdin)
+			if err != nil {
+				t.Skipf("no mount namespace for a small disk: %v\n%s", err, out)
+			}
+			want := "shelf: the disk holding " + filepath.Join(dir, "shelf.db") + " is full: free some space and " + c.again + "\n"
+			if code != 1 || out != want {
+				t.Errorf("shelf %s on a full %s disk: exit %d, output:\n%s\nwant exit 1 and only:\n%s", c.args, size, code, out, want)
+			}
 		}
 	}
 }
@@ -107,5 +118,9 @@ func runShelfConfined() {
 			env = append(env, kv)
 		}
 	}
-	os.Exit(run(context.Background(), []string{"serve"}, env, strings.NewReader(""), os.Stdout, os.Stderr))
+	args := []string{"serve"}
+	if a := os.Getenv("CONFINE_ARGS"); a != "" {
+		args = strings.Fields(a)
+	}
+	os.Exit(run(context.Background(), args, env, strings.NewReader(os.Getenv("CONFINE_STDIN")), os.Stdout, os.Stderr))
 }

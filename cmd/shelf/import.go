@@ -20,7 +20,7 @@ const importUsage = "usage: shelf import [-db FILE] FILE.csv | shelf import [-db
 // Rejected rows are listed but do not fail the command; an unreadable file,
 // an unknown header or an interrupted import does, and then nothing is
 // imported.
-func importCommand(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+func importCommand(ctx context.Context, args, environ []string, stdout, stderr io.Writer) (err error) {
 	synthetic := -1
 	cfg, fs, err := loadConfig("shelf import", args, environ, func(fs *flag.FlagSet) {
 		fs.Func("synthetic", "append N generated books (a second run appends N more)", func(v string) error {
@@ -48,6 +48,7 @@ func importCommand(ctx context.Context, args, environ []string, stdout, stderr i
 		return fmt.Errorf("import: want one CSV file, got %d (%s)", len(files), importUsage)
 	}
 
+	defer explainDiskFull(&err, cfg.DB, "import again (nothing was imported)")
 	db, books, err := openCatalog(ctx, cfg.DB)
 	if err != nil {
 		return err

@@ -136,6 +136,16 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
+// explainDiskFull replaces *err, when it means the disk holding the
+// database at db is full, with a sentence saying so and what to do (again:
+// "start again"): SQLite's own words for it are "database or disk is full"
+// at best and "disk I/O error (4874)" at worst.
+func explainDiskFull(err *error, db, again string) {
+	if *err != nil && store.DiskFull(*err, db) {
+		*err = fmt.Errorf("the disk holding %s is full: free some space and %s", db, again)
+	}
+}
+
 // serveCommand runs the web app until ctx ends, then shuts down gracefully.
 // ready, when set, receives the listening address (tests use it).
 func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer, ready func(addr string)) (err error) {
@@ -143,11 +153,7 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if store.DiskFull(err, cfg.DB) {
-			err = fmt.Errorf("the disk holding %s is full: free some space and start again", cfg.DB)
-		}
-	}()
+	defer explainDiskFull(&err, cfg.DB, "start again")
 	if err := cfg.checkServe(); err != nil {
 		return err
 	}
