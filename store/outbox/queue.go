@@ -274,6 +274,22 @@ func (o *Queue) Refused(ctx context.Context, to string, after int64) (bool, erro
 	return n > 0, nil
 }
 
+// LatestRefused reports whether the newest message to the address to (in
+// any case) was refused for good by the mail server, as Refused counts
+// refusals: the latest mail asked for to that address is known never to
+// arrive. A newer message still waiting, or sent, makes it false.
+func (o *Queue) LatestRefused(ctx context.Context, to string) (bool, error) {
+	var n int
+	err := o.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM outbox
+		WHERE id = (SELECT max(id) FROM outbox WHERE lower(recipient) = lower($1))
+		AND failed_at IS NOT NULL AND last_error NOT LIKE $2`,
+		to, gaveUp+"%").Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("latest mail refused: %w", err)
+	}
+	return n > 0, nil
+}
+
 // Release hands back claimed messages that were not tried (the sender is
 // stopping, or lost its connection first): they are due again at now and
 // the claim does not count as an attempt.

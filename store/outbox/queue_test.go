@@ -501,3 +501,35 @@ func TestRefusedCountsOnlyRefusalsAfterTheMark(t *testing.T) {
 		}
 	})
 }
+
+func TestLatestRefusedLooksAtTheNewestMailToTheAddress(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		q := NewQueue(db)
+		now := time.Now()
+		if refused, err := q.LatestRefused(ctx, "reader0@example.com"); err != nil || refused {
+			t.Fatalf("LatestRefused with no mail = %v, %v; want false", refused, err)
+		}
+		first := enqueue(t, db, 2) // reader0 and reader1
+		if refused, err := q.LatestRefused(ctx, "reader0@example.com"); err != nil || refused {
+			t.Fatalf("LatestRefused while the message waits = %v, %v; want false", refused, err)
+		}
+		if err := q.MarkFailed(ctx, first[0], now, "550 5.1.1 no such user"); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.MarkFailed(ctx, first[1], now, gaveUp+"20 attempts: 451 try later"); err != nil {
+			t.Fatal(err)
+		}
+		if refused, err := q.LatestRefused(ctx, "Reader0@Example.com"); err != nil || !refused {
+			t.Fatalf("LatestRefused after the server refused it = %v, %v; want true", refused, err)
+		}
+		if refused, err := q.LatestRefused(ctx, "reader1@example.com"); err != nil || refused {
+			t.Fatalf("LatestRefused of a message given up on = %v, %v; want false", refused, err)
+		}
+		// A newer mail to the address (a new link) waits: not refused yet.
+		enqueue(t, db, 1) // reader0
+		if refused, err := q.LatestRefused(ctx, "reader0@example.com"); err != nil || refused {
+			t.Fatalf("LatestRefused with a newer mail waiting = %v, %v; want false", refused, err)
+		}
+	})
+}
