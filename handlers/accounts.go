@@ -334,6 +334,11 @@ func (a *App) confirmationStatus(c echo.Context) error {
 	var v components.ConfirmationStatusView
 	if u, ok := a.currentUser(c); ok {
 		v = components.ConfirmationStatusView{Confirmed: u.Confirmed(), SignedIn: true, Next: paths.Account}
+		if refused, err := a.userRefused(c, u); err != nil {
+			return err
+		} else if refused {
+			return a.mailRefused(c)
+		}
 	} else if p, ok := a.pendingSignUp(c); ok {
 		v.Confirmed, v.Next = a.pendingConfirmed(c, p), p.afterConfirmation()
 		if !v.Confirmed {
@@ -361,8 +366,8 @@ func (a *App) confirmationStatus(c echo.Context) error {
 	return render(c, http.StatusOK, components.ConfirmationStatusPage(a.meta(c, title), v))
 }
 
-// mailRefused answers the status of a pending sign-up whose mail the
-// server refused: htmx gets the page's new state, which asks no more (no
+// mailRefused answers the status of a pending sign-up, or of a signed-in
+// account not yet confirmed, whose mail the server refused: htmx gets the page's new state, which asks no more (no
 // link will come), other browsers the page.
 func (a *App) mailRefused(c echo.Context) error {
 	noStore(c)

@@ -38,9 +38,12 @@ func (a *App) checkEmailView(c echo.Context, v components.CheckEmailView) (compo
 	now := a.now()
 	var wait time.Duration
 	if u, ok := a.currentUser(c); ok {
-		v.Email = u.Email
+		v.Email, v.SignedIn = u.Email, true
 		var err error
 		if wait, err = a.Accounts.ResendWaitNow(ctx, u.ID, now); err != nil {
+			return components.Meta{}, v, err
+		}
+		if v.Refused, err = a.userRefused(c, u); err != nil {
 			return components.Meta{}, v, err
 		}
 	} else if p, ok := a.pendingSignUp(c); ok {

@@ -171,6 +171,20 @@ func (a *App) pendingRefused(c echo.Context, p pendingSignUp) (bool, error) {
 	return a.outbox.Refused(c.Request().Context(), p.email, p.mailAfter)
 }
 
+// userRefused reports whether the mail server refused, for good, the
+// newest mail to the address of u, signed in and not yet confirmed. That
+// mail is their latest confirmation link (or a newer mail to the same
+// address): no mail to an unconfirmed account's address comes after it
+// but another link. The account is the reader's own, so the answer tells
+// nothing they do not know; and it holds whichever browser asked for the
+// link, this one or another, before or after signing in.
+func (a *App) userRefused(c echo.Context, u accounts.User) (bool, error) {
+	if u.Confirmed() {
+		return false, nil
+	}
+	return a.outbox.LatestRefused(c.Request().Context(), u.Email)
+}
+
 // notMe is "I didn't create this account" on the confirmation page: with a
 // usable confirmation link it deletes the still unconfirmed account, which
 // ends every session holding it (signed in, or its pending sign-up). A used,

@@ -348,6 +348,78 @@ func TestSignUpToARefusedAddressSaysSo(t *testing.T) {
 	}
 }
 
+// A reader signed in to an account not yet confirmed (a session from
+// before password sign-in required a confirmed address) is told, too, when
+// the mail server refused their address, and offered to sign out and sign
+// up again, having no change form.
+func TestSignedInToARefusedAddressIsToldSo(t *testing.T) {
+	smtpAddr := freeLocalAddr(t)
+	catcher := startCatchingSMTP(t, smtpAddr)
+	catcher.refuse.Store("nobody@example.org", true)
+	s := startShelfServer(t, "SHELF_SMTP_URL=smtp://"+smtpAddr+"?tls=none")
+
+	carol := newClient(t, s.URL)
+	_, page, _ := carol.get("/register")
+	status, _, hdr := carol.post("/register", url.Values{
+		"_csrf": {csrfFrom(t, page)}, "email": {"nobody@example.org"},
+		"password": {"correct horse battery"}, "password_confirm": {"correct horse battery"},
+	})
+	if status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
+		t.Fatalf("sign-up: status %d, Location %q; want 303 to /check-email", status, hdr.Get("Location"))
+	}
+	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Failed == 1 }, "the confirmation mail refused")
+
+	// Signed in from another browser while the address is unconfirmed: it
+	// is marked confirmed only for the sign-in.
+	db, err := store.Open(context.Background(), s.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	setConfirmed := func(at any) {
+		t.Helper()
+		if _, err := db.Write.Exec(`UPDATE users SET confirmed_at = $1 WHERE email = $2`, at, "nobody@example.org"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dave := newClient(t, s.URL)
+	_, page, _ = dave.get("/login")
+	setConfirmed("2000-01-01 00:00:00.000")
+	status, _, _ = dave.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {"nobody@example.org"}, "password": {"correct horse battery"}})
+	setConfirmed(nil)
+	if status != http.StatusSeeOther {
+		t.Fatalf("sign in: status %d, want 303", status)
+	}
+	// Any mail the sign-in queued (a new-device notice) is refused too.
+	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Pending == 0 && c.Failed >= 1 }, "the mail to the address done")
+
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/check-email/status", nil)
+	req.Header.Set("HX-Request", "true")
+	resp, err := dave.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fragment, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(fragment), `data-refused="true"`) ||
+		strings.Contains(string(fragment), `hx-trigger="every 2s"`) || !strings.Contains(string(fragment), "The mail server refused") {
+		t.Fatalf("signed-in status poll after the refusal: %d, want 200 with the refused state and no more polling:\n%s", resp.StatusCode, fragment)
+	}
+
+	status, body, _ := dave.get("/check-email")
+	if status != http.StatusOK || !strings.Contains(body, `data-signed-in-as="nobody@example.org"`) || !strings.Contains(body, `id="mail-refused"`) ||
+		!strings.Contains(body, `The mail server refused <strong id="pending-email">nobody@example.org</strong>`) {
+		t.Fatalf("signed-in check-email after the refusal: %d, want the refusal:\n%s", status, body)
+	}
+	if strings.Contains(body, "We sent a link") {
+		t.Errorf("the page still says a link was sent:\n%s", body)
+	}
+	if strings.Contains(body, `id="change-address"`) || !strings.Contains(body, "sign out and create your account again") ||
+		!strings.Contains(body, `id="refused-sign-out"`) {
+		t.Errorf("the signed-in page should offer to sign out and sign up again, not a change form:\n%s", body)
+	}
+}
+
 // sessionCookie returns the value of the client's session cookie, if any.
 func sessionCookie(c *browserlessClient, base string) string {
 	u, _ := url.Parse(base)
