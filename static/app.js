@@ -157,8 +157,32 @@ window.addEventListener("popstate", () => {
 
 // The header's account menu (components/layout.templ) is a details
 // element, which opens and closes without JavaScript; here it also closes
-// on a press elsewhere and on Escape, as menus do.
+// on a press elsewhere, when the keyboard's focus leaves it, and on Escape,
+// as menus do. A press elsewhere only closes it: the link or button under
+// the pointer is not followed too, which a tap to dismiss the menu on a
+// phone (where it covers the page) would otherwise do.
+let dismissedBy = null; // the press that closed the menu, whose click is swallowed
+document.addEventListener("pointerdown", (event) => {
+  const menu = document.getElementById("account-menu");
+  dismissedBy = null;
+  if (menu && menu.open && !menu.contains(event.target)) {
+    menu.open = false;
+    dismissedBy = event.pointerId;
+  }
+}, true);
 document.addEventListener("click", (event) => {
+  if (dismissedBy !== null) {
+    dismissedBy = null;
+    event.preventDefault();
+    event.stopPropagation();
+  }
+}, true);
+for (const type of ["pointerup", "pointercancel"]) {
+  // A press that ends without a click (a scroll, a drag) swallows nothing
+  // later; a click, which follows pointerup at once, comes first.
+  document.addEventListener(type, () => setTimeout(() => { dismissedBy = null; }), true);
+}
+document.addEventListener("focusin", (event) => {
   const menu = document.getElementById("account-menu");
   if (menu && menu.open && !menu.contains(event.target)) {
     menu.open = false;

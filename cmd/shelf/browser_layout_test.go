@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"shelf/components"
 	"shelf/store/outbox"
@@ -120,6 +121,33 @@ func TestBrowserSignedInHeaderFitsAPhone(t *testing.T) {
 		return r.width > 0 && r.left >= 0 && r.right <= innerWidth })()`) {
 		t.Error("the open account menu does not show the address within the screen")
 	}
+
+	// A press elsewhere, on a book under the open menu, only closes the
+	// menu: the book's page does not open.
+	runStep(t, tab, "search", 15*time.Second, chromedp.Navigate(s.URL+"/search?q=the"))
+	runStep(t, tab, "open the account menu", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)))
+	waitJS(t, tab, "the menu open", 5*time.Second, `document.getElementById('account-menu').open`)
+	runStep(t, tab, "press a result", 10*time.Second, chromedp.Click(chromedp.CSS(`#result-list li:nth-child(3) a`)))
+	waitJS(t, tab, "the menu closed", 5*time.Second, `!document.getElementById('account-menu').open`)
+	time.Sleep(300 * time.Millisecond) // time for a navigation to start, were one coming
+	if path := evalJS[string](t, tab, `location.pathname`); path != "/search" {
+		t.Errorf("the press that closed the account menu also followed the link under it, to %s", path)
+	}
+	runStep(t, tab, "press the result again", 10*time.Second, chromedp.Click(chromedp.CSS(`#result-list li:nth-child(3) a`)))
+	waitJS(t, tab, "the book's page", 10*time.Second, `location.pathname.startsWith('/books/')`)
+
+	// The keyboard: Tab past the menu's last item closes it.
+	runStep(t, tab, "open the home page", 15*time.Second, chromedp.Navigate(s.URL+"/"))
+	runStep(t, tab, "open the menu from the keyboard", 10*time.Second, chromedp.Focus(chromedp.CSS(`#account-menu summary`)),
+		chromedp.KeyEvent(kb.Enter))
+	waitJS(t, tab, "the menu open", 5*time.Second, `document.getElementById('account-menu').open`)
+	runStep(t, tab, "tab through it and out", 10*time.Second, chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
+	waitJS(t, tab, "focus out of the menu", 5*time.Second, `!document.getElementById('account-menu').contains(document.activeElement)`)
+	if evalJS[bool](t, tab, `document.getElementById('account-menu').open`) {
+		t.Error("the account menu stays open, over the page, after the keyboard's focus left it")
+	}
+
+	runStep(t, tab, "open the account menu", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)))
 	runStep(t, tab, "sign out", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu form[action="/logout"] button`)))
 	waitJS(t, tab, "signed out", 10*time.Second, `document.querySelector('[data-signed-in-as]') === null`)
 }
