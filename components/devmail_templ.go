@@ -459,7 +459,7 @@ func DevMessagePage(m Meta, msg devinbox.Message) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<iframe class=\"mail-html\" data-part=\"html\" sandbox=\"\" referrerpolicy=\"no-referrer\" title=\"HTML part of the message\" src=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<iframe class=\"mail-html\" data-part=\"html\" sandbox=\"allow-popups allow-popups-to-escape-sandbox\" referrerpolicy=\"no-referrer\" title=\"HTML part of the message\" src=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

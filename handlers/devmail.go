@@ -36,7 +36,7 @@ type MailPages struct {
 // script, no fetches, no forms; "sandbox" gives it an opaque origin even
 // when opened on its own; only Shelf's own pages may frame it.
 const htmlPartPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; " +
-	"sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+	"sandbox allow-popups allow-popups-to-escape-sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 
 // inbox returns the dev inbox when it runs and the request comes from this
 // machine. Anyone else gets a 404, as if it were off: the inbox shows
@@ -116,7 +116,26 @@ func (p *MailPages) DevMessageHTML(c echo.Context) error {
 	h.Set("X-Frame-Options", "SAMEORIGIN") // replaces DENY: the message page frames it
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
-	return c.Blob(http.StatusOK, "text/html; charset=utf-8", []byte(msg.HTML))
+	return c.Blob(http.StatusOK, "text/html; charset=utf-8", linksInNewTab(msg.HTML))
+}
+
+// linksInNewTab returns an HTML part whose links open in a new tab, as a
+// mail client's do: in the frame they would load the linked page into it,
+// and Shelf's pages refuse to be framed, so "Confirm my address" showed a
+// broken frame. The sandbox lets that tab, and nothing else, out (no
+// scripts, no forms, no navigation of the message page).
+func linksInNewTab(html string) []byte {
+	const base = `<base target="_blank">`
+	lower := strings.ToLower(html)
+	for _, open := range []string{"<head>", "<head "} {
+		if i := strings.Index(lower, open); i >= 0 {
+			if end := strings.IndexByte(html[i:], '>'); end >= 0 {
+				at := i + end + 1
+				return []byte(html[:at] + base + html[at:])
+			}
+		}
+	}
+	return []byte(base + html) // the first base with a target counts, wherever it is
 }
 
 func (p *MailPages) devMessage(c echo.Context) (devinbox.Message, error) {

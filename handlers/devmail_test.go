@@ -126,8 +126,9 @@ func TestDevMailShowsCaughtMail(t *testing.T) {
 		`<a href="https://shelf.test/confirm/abc?x=1&amp;y=2" rel="noreferrer">https://shelf.test/confirm/abc?x=1&amp;y=2</a>.`,
 		"Hello &lt;script&gt;alert(1)&lt;/script&gt;",
 		"Not a link: javascript:alert(1)",
-		// The HTML part only in a sandboxed frame.
-		`sandbox=""`,
+		// The HTML part only in a sandboxed frame, which may open its links
+		// in a new tab and do nothing else.
+		`sandbox="allow-popups allow-popups-to-escape-sandbox"`,
 		`src="/dev/mail/1/html"`,
 	} {
 		if !strings.Contains(body, want) {
@@ -292,4 +293,18 @@ func startDevInboxSender(t *testing.T, db *store.DB) (*devinbox.Inbox, *outbox.S
 	sender.Start()
 	t.Cleanup(func() { sender.Stop(context.Background()) })
 	return inbox, sender
+}
+
+func TestLinksInNewTab(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`<html><head><title>x</title></head><body><a href="/">a</a></body></html>`,
+			`<html><head><base target="_blank"><title>x</title></head><body><a href="/">a</a></body></html>`},
+		{`<HTML><HEAD lang="en"><title>x</title></HEAD>`, `<HTML><HEAD lang="en"><base target="_blank"><title>x</title></HEAD>`},
+		{`<header>not a head</header><a href="/">a</a>`, `<base target="_blank"><header>not a head</header><a href="/">a</a>`},
+		{`<p>Hi</p>`, `<base target="_blank"><p>Hi</p>`},
+	} {
+		if got := string(linksInNewTab(c.in)); got != c.want {
+			t.Errorf("linksInNewTab(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
 }

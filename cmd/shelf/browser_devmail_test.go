@@ -105,3 +105,51 @@ func waitForDevMail(t *testing.T, url string) {
 	t.Helper()
 	waitForOK(t, url, 15*time.Second)
 }
+
+// TestBrowserDevMailLinkOpens: a link in the HTML part, such as "Confirm
+// my address", opens its page in a new tab. In the frame it loaded a page
+// that refuses to be framed, and the frame showed a broken page.
+func TestBrowserDevMailLinkOpens(t *testing.T) {
+	chromium := needChromium(t)
+	s := startShelfServer(t)
+	enqueueMailBeside(t, s.DB, outbox.Mail{
+		To: "reader@example.com", Subject: "A link", Text: "See " + s.URL + "/search?q=dune",
+		HTML: `<html><head><title>A link</title></head><body style="margin:0">` +
+			`<a href="` + s.URL + `/search?q=dune" style="display:block;height:200px">Search for Dune</a></body></html>`,
+	})
+	waitForDevMail(t, s.URL+"/dev/mail/1")
+	tab := newTab(t, chromium.newBrowser(t))
+	runStep(t, tab, "open the message", 15*time.Second,
+		chromedp.Navigate(s.URL+"/dev/mail/1"),
+		chromedp.WaitVisible(chromedp.CSS("iframe.mail-html")),
+		chromedp.ScrollIntoView(chromedp.CSS("iframe.mail-html")),
+	)
+	time.Sleep(500 * time.Millisecond) // the frame's own document loads
+	at := evalJS[[]float64](t, tab, `(() => { const r = document.querySelector("iframe.mail-html").getBoundingClientRect(); return [r.left + 40, r.top + 40] })()`)
+	runStep(t, tab, "press the link in the frame", 10*time.Second, chromedp.MouseClickXY(at[0], at[1]))
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		targets, err := chromedp.Targets(tab)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened, framed := false, ""
+		for _, tg := range targets {
+			opened = opened || (tg.Type == "page" && strings.HasSuffix(tg.URL, "/search?q=dune"))
+			if tg.Type == "iframe" {
+				framed = tg.URL
+			}
+		}
+		if opened {
+			if framed != "" && !strings.HasSuffix(framed, "/dev/mail/1/html") {
+				t.Errorf("the frame left the message for %s", framed)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no tab opened the link; the frame is at %q", framed)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
