@@ -367,8 +367,9 @@ func (a *App) confirmationStatus(c echo.Context) error {
 }
 
 // mailRefused answers the status of a pending sign-up, or of a signed-in
-// account not yet confirmed, whose mail the server refused: htmx gets the page's new state, which asks no more (no
-// link will come), other browsers the page.
+// account not yet confirmed, whose mail the server refused: htmx gets the
+// page's new state, which asks no more (no link will come), other browsers
+// the page.
 func (a *App) mailRefused(c echo.Context) error {
 	noStore(c)
 	varyOnHTMX(c)

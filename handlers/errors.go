@@ -78,9 +78,11 @@ func (a *App) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
-	m := a.meta(c, heading)
+	var m components.Meta
 	if status == http.StatusServiceUnavailable {
 		m = a.unavailableMeta(c, heading, true)
+	} else {
+		m = a.meta(c, heading)
 	}
 	if rerr := render(c, status, components.ErrorPage(m, status, heading, message)); rerr != nil {
 		a.Logger.Error("render error page", "err", rerr)

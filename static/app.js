@@ -58,16 +58,22 @@ document.addEventListener("input", (event) => {
 // act in place check the field themselves, so while one of them is pressed
 // its form sends no validation on the blur that press causes (a blur this
 // script sends, as "Did you mean" does, is still checked).
+// afterPress calls fn once a press of the pointer ends: after the click it
+// makes, if it makes one (a click follows pointerup at once), or after a
+// press that made none (a scroll, a drag, pointercancel).
+function afterPress(fn) {
+  for (const type of ["pointerup", "pointercancel"]) {
+    document.addEventListener(type, () => setTimeout(fn), true);
+  }
+}
+
 let pressedForm = null;
 document.addEventListener("pointerdown", (event) => {
   const control = event.target instanceof Element
     ? event.target.closest("button, input[type=submit], a[hx-post], a[hx-get]") : null;
   pressedForm = control ? control.form || control.closest("form") : null;
 }, true);
-for (const type of ["pointerup", "pointercancel"]) {
-  // Cleared after the click the press makes, if it makes one.
-  document.addEventListener(type, () => setTimeout(() => { pressedForm = null; }), true);
-}
+afterPress(() => { pressedForm = null; });
 document.addEventListener("htmx:confirm", (event) => {
   const cause = event.detail.triggeringEvent;
   if (pressedForm && cause && cause.isTrusted && cause.type === "blur" && event.detail.elt.form === pressedForm) {
@@ -161,27 +167,22 @@ window.addEventListener("popstate", () => {
 // as menus do. A press elsewhere only closes it: the link or button under
 // the pointer is not followed too, which a tap to dismiss the menu on a
 // phone (where it covers the page) would otherwise do.
-let dismissedBy = null; // the press that closed the menu, whose click is swallowed
+let dismissing = false; // a press closed the menu: its click is swallowed
 document.addEventListener("pointerdown", (event) => {
   const menu = document.getElementById("account-menu");
-  dismissedBy = null;
-  if (menu && menu.open && !menu.contains(event.target)) {
+  dismissing = Boolean(menu && menu.open && !menu.contains(event.target));
+  if (dismissing) {
     menu.open = false;
-    dismissedBy = event.pointerId;
   }
 }, true);
 document.addEventListener("click", (event) => {
-  if (dismissedBy !== null) {
-    dismissedBy = null;
+  if (dismissing) {
+    dismissing = false;
     event.preventDefault();
     event.stopPropagation();
   }
 }, true);
-for (const type of ["pointerup", "pointercancel"]) {
-  // A press that ends without a click (a scroll, a drag) swallows nothing
-  // later; a click, which follows pointerup at once, comes first.
-  document.addEventListener(type, () => setTimeout(() => { dismissedBy = null; }), true);
-}
+afterPress(() => { dismissing = false; }); // a press with no click (a scroll, a drag) swallows nothing later
 document.addEventListener("focusin", (event) => {
   const menu = document.getElementById("account-menu");
   if (menu && menu.open && !menu.contains(event.target)) {

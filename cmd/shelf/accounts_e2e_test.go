@@ -290,36 +290,11 @@ func TestSignUpConfirmThroughRealSMTP(t *testing.T) {
 // and on the waiting page's poll, and may correct the address; it is not
 // told that a link was sent.
 func TestSignUpToARefusedAddressSaysSo(t *testing.T) {
-	smtpAddr := freeLocalAddr(t)
-	catcher := startCatchingSMTP(t, smtpAddr)
-	catcher.refuse.Store("nobody@example.org", true)
-	s := startShelfServer(t, "SHELF_SMTP_URL=smtp://"+smtpAddr+"?tls=none")
-
-	carol := newClient(t, s.URL)
-	_, page, _ := carol.get("/register")
-	status, _, hdr := carol.post("/register", url.Values{
-		"_csrf": {csrfFrom(t, page)}, "email": {"nobody@example.org"},
-		"password": {"correct horse battery"}, "password_confirm": {"correct horse battery"},
-	})
-	if status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
-		t.Fatalf("sign-up: status %d, Location %q; want 303 to /check-email", status, hdr.Get("Location"))
-	}
-	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Failed == 1 }, "the confirmation mail refused")
+	s, catcher, carol := signUpRefused(t)
 
 	// The waiting page's poll learns it: the page's new state, which
 	// polls no more.
-	req, _ := http.NewRequest(http.MethodGet, s.URL+"/check-email/status", nil)
-	req.Header.Set("HX-Request", "true")
-	resp, err := carol.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fragment, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(fragment), `data-refused="true"`) ||
-		strings.Contains(string(fragment), `hx-trigger="every 2s"`) || !strings.Contains(string(fragment), "The mail server refused") {
-		t.Fatalf("status poll after the refusal: %d, want 200 with the refused state and no more polling:\n%s", resp.StatusCode, fragment)
-	}
+	wantRefusedPoll(t, carol, s.URL, "status poll after the refusal")
 
 	status, body, _ := carol.get("/check-email")
 	if status != http.StatusOK || !strings.Contains(body, `id="mail-refused"`) ||
@@ -334,7 +309,7 @@ func TestSignUpToARefusedAddressSaysSo(t *testing.T) {
 	}
 
 	// Corrected, the page waits for the new address's link again.
-	status, _, hdr = carol.post("/check-email/address", url.Values{"_csrf": {csrfFrom(t, body)}, "email": {"carol@example.org"}})
+	status, _, hdr := carol.post("/check-email/address", url.Values{"_csrf": {csrfFrom(t, body)}, "email": {"carol@example.org"}})
 	if status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
 		t.Fatalf("change address: %d %q", status, hdr.Get("Location"))
 	}
@@ -353,21 +328,7 @@ func TestSignUpToARefusedAddressSaysSo(t *testing.T) {
 // the mail server refused their address, and offered to sign out and sign
 // up again, having no change form.
 func TestSignedInToARefusedAddressIsToldSo(t *testing.T) {
-	smtpAddr := freeLocalAddr(t)
-	catcher := startCatchingSMTP(t, smtpAddr)
-	catcher.refuse.Store("nobody@example.org", true)
-	s := startShelfServer(t, "SHELF_SMTP_URL=smtp://"+smtpAddr+"?tls=none")
-
-	carol := newClient(t, s.URL)
-	_, page, _ := carol.get("/register")
-	status, _, hdr := carol.post("/register", url.Values{
-		"_csrf": {csrfFrom(t, page)}, "email": {"nobody@example.org"},
-		"password": {"correct horse battery"}, "password_confirm": {"correct horse battery"},
-	})
-	if status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
-		t.Fatalf("sign-up: status %d, Location %q; want 303 to /check-email", status, hdr.Get("Location"))
-	}
-	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Failed == 1 }, "the confirmation mail refused")
+	s, _, _ := signUpRefused(t)
 
 	// Signed in from another browser while the address is unconfirmed: it
 	// is marked confirmed only for the sign-in.
@@ -383,9 +344,9 @@ func TestSignedInToARefusedAddressIsToldSo(t *testing.T) {
 		}
 	}
 	dave := newClient(t, s.URL)
-	_, page, _ = dave.get("/login")
+	_, page, _ := dave.get("/login")
 	setConfirmed("2000-01-01 00:00:00.000")
-	status, _, _ = dave.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {"nobody@example.org"}, "password": {"correct horse battery"}})
+	status, _, _ := dave.post("/login", url.Values{"_csrf": {csrfFrom(t, page)}, "email": {"nobody@example.org"}, "password": {"correct horse battery"}})
 	setConfirmed(nil)
 	if status != http.StatusSeeOther {
 		t.Fatalf("sign in: status %d, want 303", status)
@@ -393,18 +354,7 @@ func TestSignedInToARefusedAddressIsToldSo(t *testing.T) {
 	// Any mail the sign-in queued (a new-device notice) is refused too.
 	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Pending == 0 && c.Failed >= 1 }, "the mail to the address done")
 
-	req, _ := http.NewRequest(http.MethodGet, s.URL+"/check-email/status", nil)
-	req.Header.Set("HX-Request", "true")
-	resp, err := dave.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fragment, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(fragment), `data-refused="true"`) ||
-		strings.Contains(string(fragment), `hx-trigger="every 2s"`) || !strings.Contains(string(fragment), "The mail server refused") {
-		t.Fatalf("signed-in status poll after the refusal: %d, want 200 with the refused state and no more polling:\n%s", resp.StatusCode, fragment)
-	}
+	wantRefusedPoll(t, dave, s.URL, "signed-in status poll after the refusal")
 
 	status, body, _ := dave.get("/check-email")
 	if status != http.StatusOK || !strings.Contains(body, `data-signed-in-as="nobody@example.org"`) || !strings.Contains(body, `id="mail-refused"`) ||
@@ -417,6 +367,47 @@ func TestSignedInToARefusedAddressIsToldSo(t *testing.T) {
 	if strings.Contains(body, `id="change-address"`) || !strings.Contains(body, "sign out and create your account again") ||
 		!strings.Contains(body, `id="refused-sign-out"`) {
 		t.Errorf("the signed-in page should offer to sign out and sign up again, not a change form:\n%s", body)
+	}
+}
+
+// signUpRefused starts Shelf with a mail server that refuses
+// nobody@example.org, signs up with that address, and waits until the
+// confirmation mail is refused.
+func signUpRefused(t *testing.T) (*shelfServer, *catchingSMTP, *browserlessClient) {
+	t.Helper()
+	smtpAddr := freeLocalAddr(t)
+	catcher := startCatchingSMTP(t, smtpAddr)
+	catcher.refuse.Store("nobody@example.org", true)
+	s := startShelfServer(t, "SHELF_SMTP_URL=smtp://"+smtpAddr+"?tls=none")
+
+	carol := newClient(t, s.URL)
+	_, page, _ := carol.get("/register")
+	status, _, hdr := carol.post("/register", url.Values{
+		"_csrf": {csrfFrom(t, page)}, "email": {"nobody@example.org"},
+		"password": {"correct horse battery"}, "password_confirm": {"correct horse battery"},
+	})
+	if status != http.StatusSeeOther || hdr.Get("Location") != "/check-email" {
+		t.Fatalf("sign-up: status %d, Location %q; want 303 to /check-email", status, hdr.Get("Location"))
+	}
+	waitForOutbox(t, s.DB, func(c outbox.Counts) bool { return c.Failed == 1 }, "the confirmation mail refused")
+	return s, catcher, carol
+}
+
+// wantRefusedPoll checks that the waiting page's poll, as htmx sends it,
+// answers the page's refused state, which polls no more.
+func wantRefusedPoll(t *testing.T, c *browserlessClient, base, what string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/check-email/status", nil)
+	req.Header.Set("HX-Request", "true")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fragment, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(fragment), `data-refused="true"`) ||
+		strings.Contains(string(fragment), `hx-trigger="every 2s"`) || !strings.Contains(string(fragment), "The mail server refused") {
+		t.Fatalf("%s: %d, want 200 with the refused state and no more polling:\n%s", what, resp.StatusCode, fragment)
 	}
 }
 

@@ -248,6 +248,10 @@ func (o *Queue) MarkFailed(ctx context.Context, id int64, now time.Time, reason 
 // refused it.
 const gaveUp = "gave up after "
 
+// sqlRefused holds for a message the mail server refused for good: failed,
+// and not given up on (see gaveUp).
+const sqlRefused = `failed_at IS NOT NULL AND last_error NOT LIKE '` + gaveUp + `%'`
+
 // Newest is the id of the newest message, 0 when there is none. A message
 // queued after the call has a greater id: it marks where a flow's mail
 // starts, for Refused.
@@ -266,8 +270,8 @@ func (o *Queue) Newest(ctx context.Context) (int64, error) {
 func (o *Queue) Refused(ctx context.Context, to string, after int64) (bool, error) {
 	var n int
 	err := o.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM outbox
-		WHERE id > $1 AND failed_at IS NOT NULL AND lower(recipient) = lower($2) AND last_error NOT LIKE $3`,
-		after, to, gaveUp+"%").Scan(&n)
+		WHERE id > $1 AND lower(recipient) = lower($2) AND `+sqlRefused,
+		after, to).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("refused mail: %w", err)
 	}
@@ -281,9 +285,8 @@ func (o *Queue) Refused(ctx context.Context, to string, after int64) (bool, erro
 func (o *Queue) LatestRefused(ctx context.Context, to string) (bool, error) {
 	var n int
 	err := o.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM outbox
-		WHERE id = (SELECT max(id) FROM outbox WHERE lower(recipient) = lower($1))
-		AND failed_at IS NOT NULL AND last_error NOT LIKE $2`,
-		to, gaveUp+"%").Scan(&n)
+		WHERE id = (SELECT max(id) FROM outbox WHERE lower(recipient) = lower($1)) AND `+sqlRefused,
+		to).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("latest mail refused: %w", err)
 	}
