@@ -575,6 +575,10 @@ func countText(r *search.Results) string {
 		return "The most popular of " + Thousands(max(r.Catalog, r.Total)) + " books."
 	case r.Total == 0:
 		return "No books match “" + r.Query + "”."
+	case r.AllSimilar && r.Total == 1 && !r.TotalCapped:
+		return "No books match “" + r.Query + "” as typed; 1 book has a similar spelling."
+	case r.AllSimilar:
+		return "No books match “" + r.Query + "” as typed; " + booksText(r) + " have similar spellings."
 	case r.Total == 1 && !r.Similar:
 		return "1 book matches “" + r.Query + "”."
 	case r.Total == 1:

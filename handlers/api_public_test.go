@@ -43,6 +43,7 @@ type searchPageJSON struct {
 	Total              int64  `json:"total"`
 	TotalCapped        bool   `json:"total_capped"`
 	ApproximateMatches bool   `json:"approximate_matches"`
+	OnlyApproximate    bool   `json:"only_approximate_matches"`
 	Items              []struct {
 		ID            int64   `json:"id"`
 		Title         string  `json:"title"`
@@ -139,8 +140,18 @@ func TestAPISearchAnswer(t *testing.T) {
 	}
 	// A typo gets a suggestion.
 	callAPI(t, env, "", apiRequest{method: http.MethodGet, path: "/api/v1/books?q=zzqqxx"}).decode(t, &sp)
-	if sp.Total != 0 || len(sp.Items) != 0 || sp.Next != nil {
+	if sp.Total != 0 || len(sp.Items) != 0 || sp.Next != nil || sp.OnlyApproximate {
 		t.Errorf("%+v", sp)
+	}
+	// A search nothing matches as typed says so; one with exact matches
+	// does not.
+	for q, want := range map[string]bool{"harry poter": true, "harry pot": false, "harry": false} {
+		sp = searchPageJSON{}
+		callAPI(t, env, "", apiRequest{method: http.MethodGet, path: "/api/v1/books?q=" + url.QueryEscape(q)}).decode(t, &sp)
+		if sp.OnlyApproximate != want || sp.Total == 0 || (want && sp.ApproximateMatches) {
+			t.Errorf("%q: only_approximate_matches %v approximate_matches %v total %d; want %v",
+				q, sp.OnlyApproximate, sp.ApproximateMatches, sp.Total, want)
+		}
 	}
 	// Gzip when asked, the same JSON either way, and HEAD without a body.
 	plain := callAPI(t, env, "", apiRequest{method: http.MethodGet, path: "/api/v1/books?q=harry"})

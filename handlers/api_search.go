@@ -112,6 +112,8 @@ func encodeSearchPage(key apiSearchKey, skip int) (*encodedJSON, error) {
 	b = appendJSONBool(b, r.TotalCapped)
 	b = append(b, `,"approximate_matches":`...)
 	b = appendJSONBool(b, r.Similar)
+	b = append(b, `,"only_approximate_matches":`...)
+	b = appendJSONBool(b, r.AllSimilar)
 	b = append(b, `,"items":[`...)
 	n, more := 0, false
 	for _, sr := range key.pages {

@@ -90,6 +90,33 @@ func TestSearchPageAndFragment(t *testing.T) {
 	}
 }
 
+// A search that nothing matches as typed says so: every result is a
+// similar spelling. It used to say "2 books match “harry poter”", though
+// no book has the word "poter".
+func TestSearchCountNothingAsTyped(t *testing.T) {
+	b := newSearchEnv(t).browser()
+	const want = "No books match “harry poter” as typed; 2 books have similar spellings."
+	for name, r := range map[string]page{
+		"page":     b.get("/search?q=harry+poter"),
+		"fragment": b.get("/search?q=harry+poter", htmxHeaders...),
+	} {
+		if got := bookIDs(t, r.body); !slices.Equal(got, []string{"1", "2"}) {
+			t.Errorf("%s: results %v, want [1 2]", name, got)
+		}
+		count := `<p id="result-count" class="search-status" aria-live="polite" aria-atomic="true">` + want + `</p>`
+		if name == "fragment" {
+			count = `<p id="result-count" hx-swap-oob="innerHTML">` + want + `</p>`
+		}
+		if !strings.Contains(r.body, count) {
+			t.Errorf("%s: no result count %s", name, count)
+		}
+	}
+	// With a match as typed, the count is as before.
+	if r := b.get("/search?q=harry+pot"); !strings.Contains(r.body, ">2 books match “harry pot”.</p>") {
+		t.Errorf("harry pot: the count changed")
+	}
+}
+
 func TestSearchMarkupContract(t *testing.T) {
 	b := newSearchEnv(t).browser()
 	body := b.get("/search?q=harry+pot").body

@@ -90,6 +90,15 @@ func TestBrowserSearch(t *testing.T) {
 		}
 	})
 
+	t.Run("CountSaysNothingMatchedAsTyped", func(t *testing.T) {
+		tab := newTab(t, browser)
+		// Every result for a misspelling is a similar spelling, and the
+		// count, updated in place as the query is typed, says so.
+		openAndType(t, tab, "harry poter", "Harry")
+		waitJS(t, tab, "the count saying nothing matched as typed", 5*time.Second,
+			fmt.Sprintf(`/^No books match “harry poter” as typed; [0-9,]+ books have similar spellings\.$/.test(%s)`, jsResultCountText))
+	})
+
 	t.Run("HistoryBackRestoresPreviousQuery", func(t *testing.T) {
 		tab := newTab(t, browser)
 		// A second query, typed over the first like a person would (select

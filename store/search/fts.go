@@ -170,6 +170,7 @@ func (e *ftsEngine) match(ctx context.Context, r *Results, words []*wordTerms) e
 		r.TotalCapped = n > MaxCount
 		r.Similar = similar && !r.TotalCapped
 	}
+	r.AllSimilar = (exact == "" || strictTotal == 0) && r.Total > 0
 	return e.fill(ctx, r, ids, words)
 }
 

@@ -1108,6 +1108,7 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 	default:
 		r.Total, r.TotalCapped = int64(min(looseN, MaxCount)), looseN > MaxCount
 	}
+	r.AllSimilar = exactN == 0 && r.Total > 0
 	ix.fill(r, docs, words)
 	return nil
 }

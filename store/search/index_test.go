@@ -116,9 +116,9 @@ func diffResults(a, b *Results) string {
 	if !slices.Equal(ids(a), ids(b)) {
 		d = append(d, fmt.Sprintf("ids %v vs %v", ids(a), ids(b)))
 	}
-	if a.Total != b.Total || a.TotalCapped != b.TotalCapped || a.Similar != b.Similar || a.HasMore != b.HasMore {
-		d = append(d, fmt.Sprintf("total %d/%v similar %v more %v vs total %d/%v similar %v more %v",
-			a.Total, a.TotalCapped, a.Similar, a.HasMore, b.Total, b.TotalCapped, b.Similar, b.HasMore))
+	if a.Total != b.Total || a.TotalCapped != b.TotalCapped || a.Similar != b.Similar || a.AllSimilar != b.AllSimilar || a.HasMore != b.HasMore {
+		d = append(d, fmt.Sprintf("total %d/%v similar %v/%v more %v vs total %d/%v similar %v/%v more %v",
+			a.Total, a.TotalCapped, a.Similar, a.AllSimilar, a.HasMore, b.Total, b.TotalCapped, b.Similar, b.AllSimilar, b.HasMore))
 	}
 	if len(a.Hits) == len(b.Hits) {
 		for i := range a.Hits {

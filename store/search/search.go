@@ -65,7 +65,10 @@ type Results struct {
 	// Counting those too would walk every variant's books; it is done only
 	// when there is no exact match at all.
 	Similar bool
-	HasMore bool // a next page exists
+	// AllSimilar is set when no book matches as typed: every match, and
+	// Total, has a typo or a word inside a longer one.
+	AllSimilar bool
+	HasMore    bool // a next page exists
 	// Popular is set for the empty query, which lists the most popular
 	// books (at most MaxCount of them) of the Catalog books searched.
 	Popular bool

@@ -320,6 +320,51 @@ func testSearchPagination(t *testing.T, open openSearcher) {
 	}
 }
 
+// A search that nothing matches as typed says so (AllSimilar): its count
+// is of similar spellings only, on every page and when capped.
+func TestSearchAllSimilar(t *testing.T) { onBothEngines(t, testSearchAllSimilar) }
+
+func testSearchAllSimilar(t *testing.T, open openSearcher) {
+	c := open(t, fixture...)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		query string
+		want  bool
+	}{
+		{"hary poter", true}, // typos only
+		{"dnue", true},
+		{"arry", true},     // inside longer words only
+		{"harry", false},   // exact, then similar
+		{"hary", false},    // Bob Hary as typed, then harry
+		{"dune", false},    // exact only
+		{"zzzzqqq", false}, // nothing at all
+		{"", false},        // the popular list
+	} {
+		r, err := c.Search(ctx, tt.query, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.AllSimilar != tt.want || (tt.want && (r.Similar || r.Total == 0)) {
+			t.Errorf("Search(%q): AllSimilar %v Similar %v Total %d; want AllSimilar %v", tt.query, r.AllSimilar, r.Similar, r.Total, tt.want)
+		}
+	}
+
+	books := make([]catalog.Book, MaxCount+100)
+	for i := range books {
+		books[i] = catalog.Book{Title: fmt.Sprintf("Comon Title %d", i), Authors: "Writer", RatingsCount: int64(i)}
+	}
+	c = open(t, books...)
+	for _, page := range []int{1, 2} {
+		r, err := c.Search(ctx, "common", page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.AllSimilar || r.Total != MaxCount || !r.TotalCapped {
+			t.Errorf("common, page %d: AllSimilar %v Total %d capped %v; want true %d true", page, r.AllSimilar, r.Total, r.TotalCapped, MaxCount)
+		}
+	}
+}
+
 func TestSearchPageClamping(t *testing.T) { onBothEngines(t, testSearchPageClamping) }
 
 func testSearchPageClamping(t *testing.T, open openSearcher) {
