@@ -45,8 +45,8 @@ func (c hitItems) Render(ctx context.Context, w io.Writer) error {
 		if reader == nil {
 			b = appendAnonymousShelfControl(b, h.ID, back, "")
 		} else {
-			e, ok := reader.Entries[h.ID]
-			b = appendShelfControl(b, &ShelfControlView{BookID: h.ID, Entry: e, Shelved: ok, CSRF: reader.CSRF, Back: resultsBack(c.query, c.page), LabelledBy: titleID(h.ID)})
+			v := reader.view(h.ID, resultsBack(c.query, c.page), titleID(h.ID))
+			b = appendShelfControl(b, &v)
 		}
 		b = append(b, `</li>`...)
 	}

@@ -37,6 +37,20 @@ import (
 type ShelfReader struct {
 	CSRF    string
 	Entries map[int64]shelves.Entry
+	// NoteStatus is what a note form posted without JavaScript did to
+	// book NoteBook, shown once by its control on the page it returned to.
+	NoteBook   int64
+	NoteStatus string
+}
+
+// view is the reader's control for book id on the page at back.
+func (r *ShelfReader) view(id int64, back, labelledBy string) ShelfControlView {
+	e, ok := r.Entries[id]
+	v := ShelfControlView{BookID: id, Entry: e, Shelved: ok, CSRF: r.CSRF, Back: back, LabelledBy: labelledBy}
+	if ok && id == r.NoteBook {
+		v.Status, v.NoteOpen = r.NoteStatus, true
+	}
+	return v
 }
 
 type shelfReaderKey struct{}
@@ -65,8 +79,10 @@ type ShelfControlView struct {
 	// LabelledBy is the id of the element naming the book (its title).
 	LabelledBy string
 	Error      string // a refused change, shown in the control
-	Status     string // what the last change did, for screen readers
-	NoteOpen   bool   // the note's <details> is open (after a note change)
+	// Status is what the last change did, for screen readers; a note's
+	// (with NoteOpen) is shown beside Save note too.
+	Status   string
+	NoteOpen bool // the note's <details> is open (after a note change)
 	// Autofocus names the button that takes focus once swapped in, when
 	// the pressed one is gone (Remove).
 	Autofocus string
@@ -96,8 +112,7 @@ func BookShelfControl(bookID int64, back, labelledBy string) templ.Component {
 		if r == nil {
 			return AnonymousShelfControl(bookID, back, labelledBy).Render(ctx, w)
 		}
-		e, ok := r.Entries[bookID]
-		return ShelfControl(ShelfControlView{BookID: bookID, Entry: e, Shelved: ok, CSRF: r.CSRF, Back: back, LabelledBy: labelledBy}).Render(ctx, w)
+		return ShelfControl(r.view(bookID, back, labelledBy)).Render(ctx, w)
 	})
 }
 
@@ -178,6 +193,7 @@ func appendButton(b []byte, v *ShelfControlView, idSuffix, class, name, value, a
 
 func appendShelfControl(b []byte, v *ShelfControlView) []byte {
 	id := strconv.FormatInt(v.BookID, 10)
+	noteStatus := v.Shelved && v.NoteOpen && v.Status != ""
 	b = append(b, `<div class="shelf`...)
 	if v.Shelved {
 		b = append(b, ` shelved`...)
@@ -247,11 +263,17 @@ func appendShelfControl(b []byte, v *ShelfControlView) []byte {
 		b = strconv.AppendInt(b, shelves.MaxNoteRunes, 10)
 		b = append(b, `">`...)
 		b = append(b, templ.EscapeString(v.Entry.Note)...)
-		b = append(b, `</textarea>`...)
+		b = append(b, `</textarea><div class="shelf-note-actions">`...)
 		b = appendButton(b, v, "save-note", "secondary", "save", "1", "", "Save note", -1)
-		b = append(b, `</form></details>`...)
+		if noteStatus {
+			// Beside the button, on its row: shown without moving anything.
+			b = append(b, ` <span class="shelf-note-status" role="status">`...)
+			b = append(b, templ.EscapeString(v.Status)...)
+			b = append(b, `</span>`...)
+		}
+		b = append(b, `</div></form></details>`...)
 	}
-	if v.Status != "" {
+	if v.Status != "" && !noteStatus {
 		b = append(b, `<p class="visually-hidden" role="status">`...)
 		b = append(b, templ.EscapeString(v.Status)...)
 		b = append(b, `</p>`...)

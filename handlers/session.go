@@ -51,6 +51,9 @@ const (
 	sessCreated  = "created"      // int64 Unix seconds, start of the absolute lifetime
 	sessFlash    = "flash"        // string, a one-time notice for the next page
 	sessRemember = "__rememberMe" // bool, scs's own key for RememberMe
+	// sessNoteStatus is "<book id> <status>": what a note form posted
+	// without JavaScript did, for the page it returns to (takeNoteStatus).
+	sessNoteStatus = "note_status"
 )
 
 // echo.Context keys.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,8 +24,9 @@ import (
 //
 // Every action answers htmx with the book's control alone (the form's
 // target), and a plain form post with 303 back to the page it came from,
-// at the control's anchor. A refused value answers 422 with the control
-// and the reason in it (htmx swaps 422s); an id that is not a book's, 404.
+// at the control's anchor, where a note's status shows once
+// (takeNoteStatus). A refused value answers 422 with the control and the
+// reason in it (htmx swaps 422s); an id that is not a book's, 404.
 func (a *App) shelfRoutes(e *echo.Echo) {
 	serveGet(e, paths.MyBooks, a.myBooks, a.requireConfirmed)
 	e.POST(paths.ShelfSet, a.shelfAction(a.putOnShelf), a.requireShelfReader)
@@ -133,6 +135,9 @@ func (a *App) shelfAction(change shelfChange) echo.HandlerFunc {
 			return render(c, http.StatusUnprocessableEntity, components.ShelfControl(view))
 		}
 		if !isHTMX(c) {
+			if c.Path() == paths.ShelfNote {
+				a.Sessions.Put(c.Request().Context(), sessNoteStatus, strconv.FormatInt(id, 10)+" "+status)
+			}
 			return redirect(c, back+"#"+components.ShelfControlID(id))
 		}
 		view.Entry, view.Shelved, view.Status = e, shelved, status
@@ -344,8 +349,22 @@ func (a *App) markBooks(c echo.Context, u accounts.User, ids []int64) error {
 		return err
 	}
 	reader := &components.ShelfReader{CSRF: a.existingCSRFToken(c), Entries: entries}
+	a.takeNoteStatus(c, reader)
 	c.SetRequest(c.Request().WithContext(components.WithShelfReader(c.Request().Context(), reader)))
 	return nil
+}
+
+// takeNoteStatus gives reader the status a note form posted without
+// JavaScript left for this page, the one it returned to: its control
+// shows it once, as an htmx answer would have.
+func (a *App) takeNoteStatus(c echo.Context, reader *components.ShelfReader) {
+	ctx := c.Request().Context()
+	if !a.sessionLoaded(c) || !a.Sessions.Exists(ctx, sessNoteStatus) {
+		return
+	}
+	id, status, _ := strings.Cut(a.Sessions.PopString(ctx, sessNoteStatus), " ")
+	reader.NoteBook, _ = strconv.ParseInt(id, 10, 64)
+	reader.NoteStatus = status
 }
 
 // ---- My books ----
@@ -385,7 +404,9 @@ func (a *App) myBooks(c echo.Context) error {
 	for _, it := range v.Items {
 		entries[it.BookID] = it.Entry
 	}
-	c.SetRequest(c.Request().WithContext(components.WithShelfReader(ctx, &components.ShelfReader{CSRF: m.CSRFToken, Entries: entries})))
+	reader := &components.ShelfReader{CSRF: m.CSRFToken, Entries: entries}
+	a.takeNoteStatus(c, reader)
+	c.SetRequest(c.Request().WithContext(components.WithShelfReader(ctx, reader)))
 	if isHTMX(c) {
 		pushURL(c, v.Link)
 		return render(c, http.StatusOK, components.MyBooksResults(v))

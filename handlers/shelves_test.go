@@ -113,6 +113,52 @@ func TestShelfActions(t *testing.T) {
 	}
 }
 
+// Saving a private note shows "Note saved." beside Save note, in the
+// control's one status (it used to be announced to screen readers only),
+// in place with htmx and, without JavaScript, once on the page the form
+// returns to, with the note open.
+func TestShelfNoteSavedIsShown(t *testing.T) {
+	_, b := shelfEnv(t)
+	b.get("/books/2").wantStatus(t, http.StatusOK)
+	b.htmx("/shelves/2/shelf", url.Values{"shelf": {"reading"}}).wantStatus(t, http.StatusOK)
+	shown := func(status string) string {
+		return `<button type="submit" class="secondary" id="shelf-2-save-note" name="save" value="1">Save note</button>` +
+			` <span class="shelf-note-status" role="status">` + status + `</span></div></form></details>`
+	}
+	checkShown := func(name, body, status string) {
+		t.Helper()
+		if !strings.Contains(body, shown(status)) || !strings.Contains(body, `<details class="shelf-note" open>`) {
+			t.Errorf("%s: %q not shown beside Save note in the open note:\n%s", name, status, body)
+		}
+		if n := strings.Count(body, `role="status"`); n != 1 {
+			t.Errorf("%s: %d statuses, want 1 (announced once)", name, n)
+		}
+	}
+
+	p := b.htmx("/shelves/2/note", url.Values{"note": {"Lent to Bob"}, "back": {"/books/2"}}).wantStatus(t, http.StatusOK)
+	checkShown("htmx", p.body, "Note saved.")
+	p = b.htmx("/shelves/2/note", url.Values{"note": {""}, "back": {"/books/2"}}).wantStatus(t, http.StatusOK)
+	checkShown("htmx, cleared", p.body, "Note cleared.")
+	// Other changes still speak to screen readers only.
+	p = b.htmx("/shelves/2/rating", url.Values{"rating": {"3"}, "back": {"/books/2"}}).wantStatus(t, http.StatusOK)
+	if !strings.Contains(p.body, `<p class="visually-hidden" role="status">Rated 3 out of 5.</p>`) || strings.Contains(p.body, "shelf-note-status") {
+		t.Errorf("rating: status changed:\n%s", p.body)
+	}
+
+	// Without JavaScript, from each page with a control.
+	for _, back := range []string{"/books/2", "/search?q=dune", "/my-books"} {
+		p = b.post("/shelves/2/note", url.Values{"note": {"Lent to " + back}, "back": {back}})
+		if p.status != http.StatusSeeOther || p.location() != back+"#shelf-2" {
+			t.Fatalf("%s: %d to %q", back, p.status, p.location())
+		}
+		p = b.get(back).wantStatus(t, http.StatusOK)
+		checkShown("form to "+back, p.body, "Note saved.")
+		if p = b.get(back); strings.Contains(p.body, "Note saved.") || strings.Contains(p.body, `class="shelf-note" open`) {
+			t.Errorf("form to %s: the status is shown again on the next visit", back)
+		}
+	}
+}
+
 func TestShelfBadInput(t *testing.T) {
 	env, b := shelfEnv(t)
 	b.get("/books/2").wantStatus(t, http.StatusOK)

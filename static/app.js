@@ -49,6 +49,15 @@ document.addEventListener("input", (event) => {
   }
 });
 
+// "Note saved." beside Save note (components/shelfcontrol.go) is no longer
+// true once the note is typed in again: it goes until the next save.
+document.addEventListener("input", (event) => {
+  const status = event.target.closest(".shelf-note form")?.querySelector(".shelf-note-status");
+  if (status) {
+    status.hidden = true;
+  }
+});
+
 // Pressing a form's button takes the focus from the field being typed in,
 // and that field's blur sends its in-place validation. An answer swapped in
 // while the button is still held can change the message's height and move

@@ -110,12 +110,26 @@ func TestBrowserShelves(t *testing.T) {
 		evalJS[bool](t, tab, `document.querySelector('meta[name="csrf-token"]').content = window.__token,
 			document.querySelectorAll('input[name="_csrf"]').forEach((i) => { i.value = window.__token }), true`)
 
-		// A note, typed into its field, saved in place.
+		// A note, typed into its field, saved in place: "Note saved." shows
+		// beside Save note (it was for screen readers only), moving nothing.
 		runStep(t, tab, "open the note", 5*time.Second, chromedp.Click(chromedp.CSS(`#`+b+` .shelf-note summary`)))
 		runStep(t, tab, "focus the note", 5*time.Second, chromedp.Focus(chromedp.ID(b+"-note")))
 		typeKeys(t, tab, "Reread it")
+		height := evalJS[float64](t, tab, `document.getElementById('`+b+`').getBoundingClientRect().height`)
 		press(b+"-save-note", `document.querySelector('#`+b+` [role=status]') && document.querySelector('#`+b+` [role=status]').textContent.includes('Note saved') &&
 			document.getElementById('`+b+`-note').value === 'Reread it'`)
+		if got := evalJS[string](t, tab, noteStatusShown(b, "Note saved.")); got != "" {
+			t.Errorf("after saving the note: %s", got)
+		}
+		if h := evalJS[float64](t, tab, `document.getElementById('`+b+`').getBoundingClientRect().height`); h != height {
+			t.Errorf("saving the note changed the control's height from %v to %v", height, h)
+		}
+		// Typing again, it is no longer saved.
+		runStep(t, tab, "focus the note again", 5*time.Second, chromedp.Focus(chromedp.ID(b+"-note")))
+		typeKeys(t, tab, "!")
+		if !evalJS[bool](t, tab, `document.querySelector('#`+b+` .shelf-note-status').getBoundingClientRect().width === 0`) {
+			t.Error(`"Note saved." still shows while the note is typed in again`)
+		}
 		if !evalJS[bool](t, tab, `document.getElementById('request-error').hidden`) {
 			t.Error("the refusal is still shown after a save that worked")
 		}
@@ -172,6 +186,22 @@ func TestBrowserShelves(t *testing.T) {
 				`location.pathname === '/search' && location.search === '?q=dune' && location.hash === '#%s' &&
 				 document.getElementById(%q) && document.getElementById(%q).getAttribute('aria-pressed') === 'true'`, b, step.want, step.want))
 		}
+		// A note saved on the book page comes back open, saying so.
+		runStep(t, tab, "open the book page", 15*time.Second,
+			chromedp.Navigate(s.URL+"/books/"+id),
+			chromedp.Click(chromedp.CSS(`#`+b+` .shelf-note summary`)),
+			chromedp.SendKeys(chromedp.ID(b+"-note"), "Lent to Sam"),
+			chromedp.Click(chromedp.ID(b+"-save-note")),
+		)
+		waitJS(t, tab, "back on the book page with the note saved", 10*time.Second, fmt.Sprintf(
+			`location.pathname === '/books/%s' && location.hash === '#%s' && document.getElementById('%[2]s-note').value === 'Lent to Sam'`, id, b))
+		if got := evalJS[string](t, tab, noteStatusShown(b, "Note saved.")); got != "" {
+			t.Errorf("after saving the note without JavaScript: %s", got)
+		}
+		runStep(t, tab, "search again", 15*time.Second,
+			chromedp.Navigate(s.URL+"/search?q=dune"),
+			chromedp.WaitVisible(chromedp.ID("result-list")),
+		)
 		runStep(t, tab, "remove", 15*time.Second, chromedp.Click(chromedp.ID(b+"-remove")))
 		waitJS(t, tab, "removed", 10*time.Second, fmt.Sprintf(
 			`location.hash === '#%[1]s' && document.getElementById('%[1]s-remove') === null && document.getElementById('%[1]s-want-to-read') !== null`, b))
@@ -201,6 +231,14 @@ func TestBrowserShelves(t *testing.T) {
 					b.getBoundingClientRect().height < 44).length`); width < 640 && small > 0 {
 					t.Errorf("%s at %d px: %d shelf buttons lower than 44 px", path, width, small)
 				}
+				// "Add a private note" too (it was 22 px high).
+				if low := evalJS[string](t, tab, `[...document.querySelectorAll('.shelf-note summary')].filter((s) =>
+					s.getBoundingClientRect().height < 44).map((s) => s.getBoundingClientRect().height.toFixed(1)).join(', ')`); width < 640 && low != "" {
+					t.Errorf("%s at %d px: note controls lower than 44 px: %s", path, width, low)
+				}
+				if path == "/my-books" && !evalJS[bool](t, tab, `!!document.querySelector('.shelf-note summary')`) {
+					t.Errorf("My books has no note control at %d px", width)
+				}
 				if split := evalJS[int64](t, tab, `[...document.querySelectorAll('.shelf-rating')].filter((f) => {
 					const tops = [...f.querySelectorAll('.star')].map((s) => Math.round(s.getBoundingClientRect().top));
 					return new Set(tops).size > 1 }).length`); split > 0 {
@@ -211,6 +249,32 @@ func TestBrowserShelves(t *testing.T) {
 						evalJS[int64](t, tab, `document.documentElement.scrollWidth`), evalJS[int64](t, tab, `window.innerWidth`))
 				}
 			}
+			// Saving a note says so beside Save note at this width too.
+			runStep(t, tab, "open My books", 15*time.Second, chromedp.Navigate(s.URL+"/my-books"))
+			waitJS(t, tab, "htmx to load", 10*time.Second, `!!window.htmx && !!document.querySelector('#my-books-results .shelf-note summary')`)
+			b := "shelf-" + evalJS[string](t, tab, `document.querySelector('#my-books-results li.result').dataset.bookId`)
+			runStep(t, tab, "open the note and save it", 10*time.Second,
+				chromedp.Click(chromedp.CSS(`#`+b+` .shelf-note summary`)),
+				chromedp.Click(chromedp.ID(b+"-save-note")),
+			)
+			waitJS(t, tab, "the note saved", 10*time.Second, `!!document.querySelector('#`+b+` .shelf-note-status')`)
+			if got := evalJS[string](t, tab, noteStatusShown(b, "Note saved.")); got != "" {
+				t.Errorf("My books at %d px, after saving the note: %s", width, got)
+			}
 		}
 	})
+}
+
+// noteStatusShown is a script giving what is wrong with the status of the
+// note of control b: "" when it shows text beside Save note, as the
+// control's one status (announced once).
+func noteStatusShown(b, text string) string {
+	return fmt.Sprintf(`(() => { const c = document.getElementById(%[1]q), s = c && c.querySelector('.shelf-note-status');
+		if (!s) return 'no visible status';
+		if (c.querySelectorAll('[role=status]').length !== 1 || s.getAttribute('role') !== 'status') return 'not the one status';
+		if (s.textContent !== %[2]q) return 'the status says ' + s.textContent;
+		const r = s.getBoundingClientRect(), btn = document.getElementById(%[1]q + '-save-note').getBoundingClientRect();
+		if (r.width < 20 || r.height < 10 || getComputedStyle(s).visibility !== 'visible') return 'the status is hidden: ' + r.width + 'x' + r.height;
+		if (r.left < btn.right || r.top < btn.top - 1 || r.bottom > btn.bottom + 1) return 'the status is not beside Save note';
+		return '' })()`, b, text)
 }
