@@ -261,6 +261,10 @@ func TestBrowserShelves(t *testing.T) {
 			if got := evalJS[string](t, tab, noteStatusShown(b, "Note saved.")); got != "" {
 				t.Errorf("My books at %d px, after saving the note: %s", width, got)
 			}
+			// Save note is a finger high too (it was 32 px).
+			if h := evalJS[float64](t, tab, `document.getElementById('`+b+`-save-note').getBoundingClientRect().height`); width < 640 && h < 44 {
+				t.Errorf("My books at %d px: Save note is %.1f px high, want 44", width, h)
+			}
 		}
 	})
 }
