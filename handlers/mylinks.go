@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -11,6 +13,7 @@ import (
 	"shelf/components"
 	"shelf/components/paths"
 	"shelf/components/qrcode"
+	"shelf/store/catalog"
 	"shelf/store/links"
 	"shelf/store/previews"
 )
@@ -52,6 +55,52 @@ func (a *App) myLinkItem(l links.Link) components.MyLinkItem {
 	return it
 }
 
+// myLinkItems are the reader's links as their pages show them, a link to
+// a book's page named by the book as the catalog has it now: one query for
+// all of them, and a book readers cannot see leaves the address.
+func (a *App) myLinkItems(ctx context.Context, list []links.Link) ([]components.MyLinkItem, error) {
+	books := make([]int64, len(list))
+	var ids []int64
+	for i, l := range list {
+		if id, ok := a.linkedBook(l); ok {
+			books[i] = id
+			ids = append(ids, id)
+		}
+	}
+	var found map[int64]catalog.Book
+	if len(ids) > 0 {
+		var err error
+		if found, err = a.Catalog.GetMany(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	items := make([]components.MyLinkItem, len(list))
+	for i, l := range list {
+		items[i] = a.myLinkItem(l)
+		if b, ok := found[books[i]]; ok {
+			items[i].BookTitle, items[i].BookAuthors = b.Title, b.Authors
+		}
+	}
+	return items, nil
+}
+
+// linkedBook is the id of the book whose page on Shelf l goes to, if it
+// goes to one.
+func (a *App) linkedBook(l links.Link) (int64, bool) {
+	if l.External {
+		return 0, false
+	}
+	p, ok := a.Links.ShelfPath(l.Target)
+	if !ok {
+		return 0, false
+	}
+	raw, ok := strings.CutPrefix(p, strings.TrimSuffix(paths.Book, ":id"))
+	if !ok {
+		return 0, false
+	}
+	return parseBookID(raw)
+}
+
 // ownLink is the signed-in reader's link named by the route, or a 404
 // when it is someone else's, deleted, or unknown.
 func (a *App) ownLink(c echo.Context) (links.Link, error) {
@@ -74,11 +123,12 @@ func (a *App) myLinks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m := a.formMeta(c, "My links")
-	v := components.MyLinksView{CSRF: m.CSRFToken, Notice: a.popFlash(c)}
-	for _, l := range list {
-		v.Items = append(v.Items, a.myLinkItem(l))
+	items, err := a.myLinkItems(c.Request().Context(), list)
+	if err != nil {
+		return err
 	}
+	m := a.formMeta(c, "My links")
+	v := components.MyLinksView{CSRF: m.CSRFToken, Items: items, Notice: a.popFlash(c)}
 	return render(c, http.StatusOK, components.MyLinksPage(m, v))
 }
 
@@ -95,7 +145,11 @@ func (a *App) myLink(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	it := a.myLinkItem(l)
+	items, err := a.myLinkItems(ctx, []links.Link{l})
+	if err != nil {
+		return err
+	}
+	it := items[0]
 	svg, err := qrcode.SVG(it.ShortURL, "link-qr-title", "QR code of "+it.ShortURL, 240)
 	if err != nil {
 		return err

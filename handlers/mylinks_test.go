@@ -251,3 +251,68 @@ func TestShareEntryPoints(t *testing.T) {
 		}
 	}
 }
+
+// A link to a book's page on Shelf is named by the book, as the catalog
+// has it when the page is shown, above its address; a book readers cannot
+// see (staged, or gone) leaves the address, as for every other link.
+func TestMyLinksNameTheirBooks(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testMyLinksNameTheirBooks(t, newTestEnv(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		testMyLinksNameTheirBooks(t, newTestEnvOn(t, storetest.OpenPostgres(t), &clock{t: time.Now().UTC().Truncate(time.Millisecond)}, nil))
+	})
+}
+
+func testMyLinksNameTheirBooks(t *testing.T, env *testEnv) {
+	env.addBooks(catalog.Book{Title: "The Hobbit", Authors: "J.R.R. Tolkien"},
+		catalog.Book{Title: `<b>Dune</b> & "Sons"`, Authors: "Frank <i>Herbert</i>"},
+		catalog.Book{Title: "An Old Title", Authors: "Someone"},
+		catalog.Book{Title: "Not Yet Published", Authors: "Nobody"})
+	b := env.register("ann@example.org")
+	for id, target := range map[string]string{"hobbit": "/books/1", "dune": "/books/2?from=list#top", "renamed": "/books/3",
+		"staged": "/books/4", "gone": "/books/99", "query": "/search?q=hobbit", "outside": "https://example.com/books/1"} {
+		env.newLink("ann@example.org", target, id)
+	}
+	if _, err := env.db.Write.Exec(`UPDATE books SET title = 'A New Title' WHERE id = 3`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.db.Write.Exec(`UPDATE catalog_state SET staged_from = 4`); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"hobbit":  `<span class="link-book">The Hobbit by J.R.R. Tolkien</span><span class="link-url">http://shelf.test/books/1</span>`,
+		"dune":    `<span class="link-book">&lt;b&gt;Dune&lt;/b&gt; &amp; &#34;Sons&#34; by Frank &lt;i&gt;Herbert&lt;/i&gt;</span><span class="link-url">http://shelf.test/books/2?from=list#top</span>`,
+		"renamed": `<span class="link-book">A New Title by Someone</span><span class="link-url">http://shelf.test/books/3</span>`,
+		"staged":  `<span class="link-host">shelf.test</span><span class="link-url">http://shelf.test/books/4</span>`,
+		"gone":    `<span class="link-host">shelf.test</span><span class="link-url">http://shelf.test/books/99</span>`,
+		"query":   `<span class="link-host">shelf.test</span><span class="link-url">http://shelf.test/search?q=hobbit</span>`,
+		"outside": `<span class="link-host">example.com</span><span class="link-url">https://example.com/books/1</span>`,
+	}
+	list := b.get(paths.MyLinks).wantStatus(t, http.StatusOK)
+	for id, w := range want {
+		if got := linkTargetIn(t, list.body, `id="link-`+id+`"`); got != `<span class="visually-hidden">Goes to </span>`+w {
+			t.Errorf("My links shows %s as\n%s\nwant\n%s", id, got, w)
+		}
+		page := b.get(paths.MyLinkLink(id)).wantStatus(t, http.StatusOK)
+		if got := linkTargetIn(t, page.body, `id="link-heading"`); got != `<span class="visually-hidden">Goes to </span>`+w {
+			t.Errorf("the page of %s shows\n%s\nwant\n%s", id, got, w)
+		}
+	}
+	if strings.Contains(list.body, "<b>Dune") || strings.Contains(list.body, "Not Yet Published") {
+		t.Error("a title unescaped, or an unpublished book's title shown")
+	}
+}
+
+// linkTargetIn is the inside of the first link-target paragraph after
+// marker in body, without the spaces between its tags.
+func linkTargetIn(t *testing.T, body, marker string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(body, marker)
+	if !ok {
+		t.Fatalf("no %s in the page", marker)
+	}
+	m := regexp.MustCompile(`<p class="link-target">(.*?)</p>`).FindStringSubmatch(rest)
+	if m == nil {
+		t.Fatalf("no link target after %s", marker)
+	}
+	return regexp.MustCompile(`>\s+<`).ReplaceAllString(m[1], "><")
+}

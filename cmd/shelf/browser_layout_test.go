@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,9 +79,13 @@ func assertPagesFit(t *testing.T, tab context.Context, base string, paths []stri
 	}
 }
 
-// Signed in, the header is one line on a phone too: the address and Sign
-// out beside My books and My links took a second line (82 px at 360 px).
-// They sit in an account menu, which opens and signs out.
+// Signed in, the header is one line on a phone too, down to 320 px: the
+// address and Sign out beside My books and My links took a second line
+// (82 px at 360 px), and at 320 px Account still wrapped. They sit in an
+// account menu, which opens and signs out. Its items read alike at every
+// width (Books is My books, without the "My", which is still read out), and
+// the address shows once, in the menu: on a wide screen the menu was named
+// by it too.
 func TestBrowserSignedInHeaderFitsAPhone(t *testing.T) {
 	chromium := needChromium(t)
 	s := startShelfServer(t)
@@ -98,7 +103,8 @@ func TestBrowserSignedInHeaderFitsAPhone(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
 	)
 	waitJS(t, tab, "signed in", 10*time.Second, `document.querySelector('[data-signed-in-as]') !== null`)
-	for _, width := range []int64{360, 390, 768, 1280} {
+	const labels = "shelf|search|books|links|account"
+	for _, width := range []int64{320, 360, 390, 768, 1280} {
 		runStep(t, tab, fmt.Sprintf("%d px wide", width), 10*time.Second, chromedp.EmulateViewport(width, 800))
 		runStep(t, tab, "open the home page", 15*time.Second, chromedp.Navigate(s.URL+"/"))
 		waitJS(t, tab, "the home page", 10*time.Second, `document.readyState === "complete"`)
@@ -110,20 +116,33 @@ func TestBrowserSignedInHeaderFitsAPhone(t *testing.T) {
 		if h := evalJS[float64](t, tab, `document.querySelector('.site-header').getBoundingClientRect().height`); h > 64 {
 			t.Errorf("the signed-in header is %v px high at %d px", h, width)
 		}
+		if !evalJS[bool](t, tab, `document.documentElement.scrollWidth <= innerWidth`) {
+			t.Errorf("the signed-in page scrolls sideways at %d px (%d px wide)", width, evalJS[int64](t, tab, `document.documentElement.scrollWidth`))
+		}
+		if width < 640 { // a finger's press
+			if low := evalJS[[]string](t, tab, `[...document.querySelectorAll('#site-nav > a, #account-menu summary')]
+				.filter((e) => e.getBoundingClientRect().height < 44).map((e) => e.textContent)`); len(low) > 0 {
+				t.Errorf("at %d px these header items are less than 44 px high: %q", width, low)
+			}
+		}
+		if got := evalJS[string](t, tab, `[...document.querySelectorAll('#site-nav > a, #account-menu summary')]
+			.map((e) => e.innerText.trim().toLowerCase().replace(/\s+/g, ' ').replace(/^my /, '')).join('|')`); got != labels {
+			t.Errorf("at %d px the header reads %q, want %q (My books and My links may drop their My)", width, got, labels)
+		}
+		runStep(t, tab, "open the account menu", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)))
+		waitJS(t, tab, "the menu open", 5*time.Second, `document.getElementById('account-menu').open`)
+		if n := evalJS[int](t, tab, `document.querySelector('.site-header').textContent.split(`+strconv.Quote(email)+`).length - 1`); n != 1 {
+			t.Errorf("at %d px the header holds the address %d times", width, n)
+		}
+		if !evalJS[bool](t, tab, `(() => { const r = document.querySelector('#account-menu [data-signed-in-as]').getBoundingClientRect();
+			return r.width > 0 && r.left >= 0 && r.right <= innerWidth })()`) {
+			t.Errorf("at %d px the open account menu does not show the address within the screen", width)
+		}
 	}
 
-	// At 360 px: the menu opens on a press, shows who is signed in, and signs out.
+	// At 360 px: a press elsewhere, on a book under the open menu, only
+	// closes the menu: the book's page does not open.
 	runStep(t, tab, "a phone's width", 10*time.Second, chromedp.EmulateViewport(360, 800))
-	runStep(t, tab, "open the home page", 15*time.Second, chromedp.Navigate(s.URL+"/"))
-	runStep(t, tab, "open the account menu", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)))
-	waitJS(t, tab, "the menu open", 5*time.Second, `document.getElementById('account-menu').open`)
-	if !evalJS[bool](t, tab, `(() => { const r = document.querySelector('#account-menu [data-signed-in-as]').getBoundingClientRect();
-		return r.width > 0 && r.left >= 0 && r.right <= innerWidth })()`) {
-		t.Error("the open account menu does not show the address within the screen")
-	}
-
-	// A press elsewhere, on a book under the open menu, only closes the
-	// menu: the book's page does not open.
 	runStep(t, tab, "search", 15*time.Second, chromedp.Navigate(s.URL+"/search?q=the"))
 	runStep(t, tab, "open the account menu", 10*time.Second, chromedp.Click(chromedp.CSS(`#account-menu summary`)))
 	waitJS(t, tab, "the menu open", 5*time.Second, `document.getElementById('account-menu').open`)

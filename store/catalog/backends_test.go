@@ -241,3 +241,31 @@ func TestPostgresImportNotifies(t *testing.T) {
 		t.Error("an import that added nothing notified")
 	}
 }
+
+// GetMany reads the visible books among the ids asked for, in batches
+// when there are many, and leaves out the rest.
+func TestGetManyOnBothBackends(t *testing.T) {
+	sameOnBothBackends(t, func(t *testing.T, c *Catalog) map[int64]Book {
+		ctx := context.Background()
+		importString(t, c, "title,author\nDune,Frank Herbert\nEmma,Jane Austen\nStaged,Someone\n")
+		if _, err := c.db.Write.Exec(`UPDATE catalog_state SET staged_from = 3`); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.GetMany(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("no ids: %v, %v", got, err)
+		}
+		ids := []int64{3, 2, 2, 99}
+		for id := int64(1000); len(ids) < 1200; id++ {
+			ids = append(ids, id)
+		}
+		ids = append(ids, 1)
+		got, err := c.GetMany(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[1].Title != "Dune" || got[2].Authors != "Jane Austen" {
+			t.Errorf("GetMany = %+v, want books 1 and 2 only", got)
+		}
+		return got
+	})
+}

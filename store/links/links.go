@@ -113,6 +113,11 @@ func (s *Store) CheckTarget(raw string) (target string, external bool, message s
 	return NormalizeTarget(raw, s.base)
 }
 
+// ShelfPath is the package's ShelfPath on the store's base URL.
+func (s *Store) ShelfPath(target string) (string, bool) {
+	return ShelfPath(target, s.base)
+}
+
 // Available reports whether id is free for a new link. When it is not
 // (taken, deleted once, or reserved), alternatives are two ids that are
 // free now. An id CheckID refuses is not free, with no alternatives.

@@ -140,6 +140,25 @@ func internal(u *url.URL, base *url.URL) (string, bool, string) {
 	return s, false, ""
 }
 
+// ShelfPath is the path, as escaped, of the page on Shelf that target (as
+// stored: normalised) goes to, below base's path, without its query and
+// fragment; ok is false for another site's address.
+func ShelfPath(target string, base *url.URL) (path string, ok bool) {
+	u, err := url.Parse(target)
+	if err != nil || !sameOrigin(u, base) {
+		return "", false
+	}
+	prefix := strings.TrimSuffix(base.Path, "/")
+	p := u.EscapedPath()
+	if !PathWithin(prefix, p) {
+		return "", false
+	}
+	if p = strings.TrimPrefix(p, prefix); p == "" {
+		p = "/"
+	}
+	return p, true
+}
+
 // escapeQuery percent-encodes what a browser would in a query (spaces,
 // quotes, angle brackets, non-ASCII bytes) and leaves the rest as typed,
 // escapes included. A target shown before leaving Shelf must read as what

@@ -293,3 +293,29 @@ func TestPathWithin(t *testing.T) {
 		}
 	}
 }
+
+// ShelfPath finds the page on Shelf a stored target is, below the base
+// URL's path, as it was escaped; another site's address is not one.
+func TestShelfPath(t *testing.T) {
+	base, _ := url.Parse("https://host.example/shelf")
+	for target, want := range map[string]string{
+		"https://host.example/shelf/books/7":         "/books/7",
+		"https://host.example/shelf/books/7?a=1#top": "/books/7",
+		"https://host.example/shelf/":                "/",
+		"https://host.example/shelf/books/%37":       "/books/%37",
+		"https://host.example/other/books/7":         "",
+		"https://host.example/shelfish/books/7":      "",
+		"http://host.example/shelf/books/7":          "",
+		"https://host.example:8443/shelf/books/7":    "",
+		"https://elsewhere.example/shelf/books/7":    "",
+		"not a url\x7f":                              "",
+	} {
+		got, ok := ShelfPath(target, base)
+		if got != want || ok != (want != "") {
+			t.Errorf("ShelfPath(%q) = %q, %v; want %q", target, got, ok, want)
+		}
+	}
+	if got, ok := ShelfPath("https://shelf.example.org/books/7", testBase); got != "/books/7" || !ok {
+		t.Errorf("at the root: %q, %v", got, ok)
+	}
+}
