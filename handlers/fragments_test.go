@@ -1,11 +1,16 @@
 package handlers
 
 import (
+	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+
+	kgzip "github.com/klauspost/compress/gzip"
 
 	"shelf/store/catalog"
 	"shelf/store/search"
@@ -86,5 +91,45 @@ func TestAcceptsGzip(t *testing.T) {
 		if got := acceptsGzip(req); got != tt.want {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", tt.header, got, tt.want)
 		}
+	}
+}
+
+// Search fragments are compressed with a code trained on a sample page
+// (fragmentGzip). On the bundled catalog's real pages it must compress
+// about as well as fitting a code to each page: were the components to
+// change so that the sample no longer looked like them, this fails.
+func TestFragmentGzipFitsRealPages(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	if _, err := catalog.New(env.db).ImportBundled(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.app.Search.RefreshTerms(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.app.Search.BuildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := env.browser()
+	var ours, general int
+	for _, q := range strings.Fields("harry the stand fire games help love tolkien king austen murakami pride dune war hunger poirot márquez 1984 a") {
+		page := b.get("/search?q="+url.QueryEscape(q), htmxHeaders...)
+		if page.status != http.StatusOK || len(page.body) < minGzipBytes {
+			t.Fatalf("%s: status %d, %d bytes", q, page.status, len(page.body))
+		}
+		gz := b.get("/search?q="+url.QueryEscape(q), "HX-Request", "true", "Accept-Encoding", "gzip")
+		if got := gunzip(t, gz.body); got != page.body {
+			t.Fatalf("%s: the gzipped fragment differs from the plain one", q)
+		}
+		var w bytes.Buffer
+		zw, _ := kgzip.NewWriterLevel(&w, kgzip.BestSpeed)
+		zw.Write([]byte(page.body))
+		zw.Close()
+		ours += len(gz.body)
+		general += w.Len()
+	}
+	t.Logf("%d bytes gzipped with the trained code, %d with a code fitted to each page", ours, general)
+	if ours > general*105/100 {
+		t.Errorf("the trained code made %d bytes where a fitted one made %d: retrain it on a sample like today's pages (sampleResults)", ours, general)
 	}
 }

@@ -20,16 +20,24 @@ func highlight(s string, words []*wordTerms) []Segment {
 
 // appendHighlight appends the segments of s to dst, as highlight makes them.
 func appendHighlight(dst []Segment, s string, words []*wordTerms) []Segment {
+	return appendHighlightTerms(dst, s, nil, words)
+}
+
+// appendHighlightTerms is appendHighlight for text whose first tokens are,
+// in order, the vocabulary's terms (the forward index's): each of those is
+// checked by its term id, a few comparisons, rather than against every
+// variant's spelling. Tokens past them are checked by spelling.
+func appendHighlightTerms(dst []Segment, s string, terms []int32, words []*wordTerms) []Segment {
 	done := 0 // bytes of s already in dst
 	t := tokenizer{s: s}
-	for {
+	for k := 0; ; k++ {
 		start, end, folded, ok := t.next()
 		if !ok {
 			break
 		}
 		hit := false
 		for _, w := range words {
-			if w.covers(folded) {
+			if k < len(terms) && w.coversTerm(terms[k]) || k >= len(terms) && w.covers(folded) {
 				hit = true
 				break
 			}

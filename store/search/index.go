@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -28,21 +29,20 @@ import (
 // indexes, in byte order, so the terms starting with a prefix are one range.
 type memoryIndex struct {
 	vocab *vocabulary // whose term indexes the lists hold
-	books []int32     // doc -> book id
 
-	// What a result shows of doc d: its title is text[textStart[d]:
-	// authorsStart[d]], its authors text[authorsStart[d]:textStart[d+1]].
-	// Reading 20 rows from SQLite would cost more than the search itself.
-	text         string
-	textStart    []uint32
-	authorsStart []uint32
-	rating       []float64
+	// What is known of doc d is info[d] (the last record only marks where
+	// the last doc's text and terms end). What a result shows of it is
+	// there and in text: reading 20 rows from SQLite would cost more than
+	// the search itself.
+	info []docInfo
+	text string
 
 	// Forward index: the terms of doc d are toks[info[d].tokStart:
 	// info[d+1].tokStart], the title's in order (info[d].titleLen of them),
-	// then the authors'.
-	info []docInfo
-	toks []int32
+	// then the authors'. With aligned, they are every token's, one for one
+	// (no token was missing from the vocabulary).
+	toks    []int32
+	aligned bool
 
 	// Postings: the docs holding term t are post[postStart[t]:postStart[t+1]].
 	postStart []uint32
@@ -74,17 +74,24 @@ type memoryIndex struct {
 	bitmaps sync.Pool // of *docBitmap, one bit per doc, all clear
 }
 
-// docInfo is what ranking reads of a doc, in one record rather than an
-// array each: a search ranks up to 128 docs scattered over the index, and
-// each array was a cache miss of its own per doc (a fifth of what an
-// uncached search cost at a million books).
+// docInfo is what ranking and results read of a doc, in one record rather
+// than an array each: a search ranks up to 128 docs scattered over the
+// index and shows ten, and each array was a cache miss of its own per doc
+// (a fifth of what an uncached search cost at a million books).
 type docInfo struct {
-	tokStart uint32 // where its terms start in toks
-	ratings  uint32
-	year     int32
-	titleLen uint8 // terms of the title (255: at least)
-	mainLen  uint8 // terms of the title less its series note (see mainTitle)
+	tokStart     uint32 // where its terms start in toks
+	textStart    uint32 // its title is text[textStart:authorsStart]
+	authorsStart uint32 // its authors run to the next doc's textStart
+	ratings      uint32
+	book         int32 // the book's id
+	year         int16 // the catalog takes -5000 to 2100
+	titleLen     uint8 // terms of the title (255: at least)
+	mainLen      uint8 // terms of the title less its series note (see mainTitle)
+	rating       float64
 }
+
+// docs is how many docs ix holds.
+func (ix *memoryIndex) docs() int { return len(ix.info) - 1 }
 
 // IndexStats describes a built search index.
 type IndexStats struct {
@@ -150,13 +157,9 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		return nil, stats, fmt.Errorf("the catalog's text (%d bytes) is too large for 32-bit offsets", textBytes)
 	}
 	ix := &memoryIndex{
-		vocab:        v,
-		books:        make([]int32, 0, v.books),
-		textStart:    make([]uint32, 1, v.books+1),
-		authorsStart: make([]uint32, 0, v.books),
-		rating:       make([]float64, 0, v.books),
-		info:         make([]docInfo, 0, v.books+1),
-		toks:         make([]int32, 0, distinct+distinct/8), // titles repeat some words
+		vocab: v,
+		info:  make([]docInfo, 0, v.books+1),
+		toks:  make([]int32, 0, distinct+distinct/8), // titles repeat some words
 	}
 	var text strings.Builder
 	text.Grow(int(textBytes))
@@ -174,11 +177,10 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		if int64(text.Len())+int64(len(b.title)+len(b.authors)) >= 1<<32-1 {
 			return fmt.Errorf("the catalog's text is too large for 32-bit offsets")
 		}
+		textStart := uint32(text.Len())
 		text.WriteString(b.title)
-		ix.authorsStart = append(ix.authorsStart, uint32(text.Len()))
+		authorsStart := uint32(text.Len())
 		text.WriteString(b.authors)
-		ix.textStart = append(ix.textStart, uint32(text.Len()))
-		ix.rating = append(ix.rating, b.rating)
 		from := len(ix.toks)
 		tokenize(b.title, appendTerms)
 		n := len(ix.toks) - from
@@ -192,18 +194,21 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		if n > 0 {
 			openCount[doc[0]]++
 		}
-		ix.books = append(ix.books, int32(b.id))
 		main := n
 		if m := mainTitle(b.title); len(m) < len(b.title) {
 			main = 0
 			tokenize(m, func(_, _ int, _ []byte) { main++ })
 		}
 		ix.info = append(ix.info, docInfo{
-			tokStart: uint32(from),
-			ratings:  uint32(max(min(b.ratings, math.MaxUint32), 0)),
-			year:     int32(max(min(b.year, math.MaxInt32), math.MinInt32)),
-			titleLen: uint8(min(n, 255)),
-			mainLen:  uint8(min(main, 255)),
+			tokStart:     uint32(from),
+			textStart:    textStart,
+			authorsStart: authorsStart,
+			ratings:      uint32(max(min(b.ratings, math.MaxUint32), 0)),
+			book:         int32(b.id),
+			year:         int16(max(min(b.year, math.MaxInt16), math.MinInt16)),
+			titleLen:     uint8(min(n, 255)),
+			mainLen:      uint8(min(main, 255)),
+			rating:       b.rating,
 		})
 		return nil
 	})
@@ -211,7 +216,8 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		return nil, stats, err
 	}
 	ix.text = text.String()
-	ix.info = append(ix.info, docInfo{tokStart: uint32(len(ix.toks))}) // where the last doc's terms end
+	ix.aligned = stats.Unindexed == 0
+	ix.info = append(ix.info, docInfo{tokStart: uint32(len(ix.toks)), textStart: uint32(len(ix.text))}) // where the last doc ends
 	if cap(ix.toks) > len(ix.toks)+len(ix.toks)/4 {
 		ix.toks = slices.Clip(slices.Clone(ix.toks))
 	}
@@ -220,7 +226,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 	// then, while filling, each list's next free slot.
 	ix.postStart, ix.post = layOut(postCount)
 	ix.openStart, ix.open = layOut(openCount)
-	for d := range ix.books {
+	for d := range ix.docs() {
 		doc := ix.tokens(uint32(d))
 		for i, t := range doc {
 			if !slices.Contains(doc[:i], t) {
@@ -234,7 +240,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		}
 	}
 
-	ix.bitmaps.New = func() any { return newDocBitmap(len(ix.books)) }
+	ix.bitmaps.New = func() any { return newDocBitmap(ix.docs()) }
 	ix.bySecond = make([]uint32, len(ix.open))
 	ix.second = make([]int32, len(ix.open))
 	var pairs []uint64 // second term + 1, doc
@@ -259,7 +265,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		_, n := utf8.DecodeRuneInString(v.terms[lo])
 		initial := v.terms[lo][:n]
 		l, hi := v.prefixRange(initial)
-		if int(ix.postStart[hi]-ix.postStart[l]) >= len(ix.books)/32 { // denser than its lists
+		if int(ix.postStart[hi]-ix.postStart[l]) >= ix.docs()/32 { // denser than its lists
 			s := termSet{id: -1, lo: l, hi: hi}
 			ix.initials[initial] = ix.newBitmap(&s)
 		}
@@ -267,7 +273,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 	}
 	ix.dense = map[int32]*docBitmap{}
 	for t := range v.terms {
-		if int(ix.postStart[t+1]-ix.postStart[t]) >= len(ix.books)/denseShare {
+		if int(ix.postStart[t+1]-ix.postStart[t]) >= ix.docs()/denseShare {
 			s := termSet{id: int32(t), lo: 0, hi: 0}
 			ix.dense[int32(t)] = ix.newBitmap(&s)
 		}
@@ -279,10 +285,10 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 		stats.Bytes += 8 * int64(len(b.words)+len(b.sum))
 	}
 
-	stats.Books, stats.Terms, stats.Postings = len(ix.books), len(v.terms), len(ix.post)
-	stats.Bytes += 4*int64(len(ix.books)+len(ix.toks)+len(ix.postStart)+len(ix.post)+
-		len(ix.openStart)+len(ix.open)+len(ix.bySecond)+len(ix.second)+len(ix.textStart)+len(ix.authorsStart)) +
-		8*int64(len(ix.rating)) + int64(unsafe.Sizeof(docInfo{}))*int64(len(ix.info)) + int64(len(ix.text))
+	stats.Books, stats.Terms, stats.Postings = ix.docs(), len(v.terms), len(ix.post)
+	stats.Bytes += 4*int64(len(ix.toks)+len(ix.postStart)+len(ix.post)+
+		len(ix.openStart)+len(ix.open)+len(ix.bySecond)+len(ix.second)) +
+		int64(unsafe.Sizeof(docInfo{}))*int64(len(ix.info)) + int64(len(ix.text))
 	return ix, stats, nil
 }
 
@@ -294,7 +300,7 @@ const denseShare = 64
 // denseOf returns term t's bitmap when it is common enough to have one
 // (see memoryIndex.dense), else nil; the length test spares the map look-up.
 func (ix *memoryIndex) denseOf(t int32) *docBitmap {
-	if int(ix.postStart[t+1]-ix.postStart[t]) < len(ix.books)/denseShare {
+	if int(ix.postStart[t+1]-ix.postStart[t]) < ix.docs()/denseShare {
 		return nil
 	}
 	return ix.dense[t]
@@ -317,13 +323,14 @@ func layOut(counts []uint32) (starts, lists []uint32) {
 
 // book returns what a result shows of doc d.
 func (ix *memoryIndex) book(d uint32) catalog.Book {
+	info := &ix.info[d]
 	return catalog.Book{
-		ID:            int64(ix.books[d]),
-		Title:         ix.text[ix.textStart[d]:ix.authorsStart[d]],
-		Authors:       ix.text[ix.authorsStart[d]:ix.textStart[d+1]],
-		Year:          int(ix.info[d].year),
-		AverageRating: ix.rating[d],
-		RatingsCount:  int64(ix.info[d].ratings),
+		ID:            int64(info.book),
+		Title:         ix.text[info.textStart:info.authorsStart],
+		Authors:       ix.text[info.authorsStart:ix.info[d+1].textStart],
+		Year:          int(info.year),
+		AverageRating: info.rating,
+		RatingsCount:  int64(info.ratings),
 	}
 }
 
@@ -370,7 +377,7 @@ func (ix *memoryIndex) termSets(words []*wordTerms, loose bool) []termSet {
 		if w.pref && len(s.extra) == 0 && utf8.RuneCountInString(w.word) == 1 {
 			s.bits = ix.initials[w.word] // nil when its terms are few
 		} else if w.pref && len(s.extra) == 0 && (s.id < 0 || s.inRange(s.id)) && s.hi-s.lo > 1 &&
-			int(ix.postStart[s.hi]-ix.postStart[s.lo]) >= len(ix.books)/denseShare {
+			int(ix.postStart[s.hi]-ix.postStart[s.lo]) >= ix.docs()/denseShare {
 			s.bits = ix.prefixBits(s.lo, s.hi) // nil until it is searched again
 		}
 		if s.id >= 0 && s.lo >= s.hi && len(s.extra) == 0 {
@@ -452,7 +459,7 @@ func (s *termSet) longest(starts []uint32) int {
 
 // lists returns the non-empty lists of s's terms.
 func (s *termSet) lists(starts, data []uint32) [][]uint32 {
-	var out [][]uint32
+	out := make([][]uint32, 0, s.terms())
 	s.eachTerm(func(t int32) {
 		if l := data[starts[t]:starts[t+1]]; len(l) > 0 {
 			out = append(out, l)
@@ -537,11 +544,11 @@ func (m *merged) down(i int) {
 // bitmaps find them fastest (eachBitmap).
 func (ix *memoryIndex) each(sets []termSet, want int, fn func(doc uint32) bool) {
 	sizes := make([]int, len(sets))
-	expected := float64(len(ix.books)) // matches if the words were independent
+	expected := float64(ix.docs()) // matches if the words were independent
 	allBits := true
 	for i := range sets {
 		sizes[i] = sets[i].size(ix.postStart)
-		expected *= float64(sizes[i]) / float64(max(len(ix.books), 1))
+		expected *= float64(sizes[i]) / float64(max(ix.docs(), 1))
 		allBits = allBits && sets[i].bits != nil
 	}
 	switch {
@@ -802,7 +809,7 @@ func (ix *memoryIndex) bitmap(s *termSet) *docBitmap {
 
 // newBitmap is bitmap outside the pool, to keep.
 func (ix *memoryIndex) newBitmap(s *termSet) *docBitmap {
-	return ix.setBits(newDocBitmap(len(ix.books)), s)
+	return ix.setBits(newDocBitmap(ix.docs()), s)
 }
 
 func (ix *memoryIndex) setBits(b *docBitmap, s *termSet) *docBitmap {
@@ -993,23 +1000,30 @@ func (ix *memoryIndex) lastWordWhole(d uint32, words []*wordTerms) bool {
 }
 
 // rankWindow is rankWindow (fts.go) on docs: popular and titled ascending.
-func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms) []uint32 {
-	cands := slices.Clone(popular)
+// Sorted by doc, then stably by score, the candidates are in byRelevance's
+// order, without its arrays.
+func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms) []scoredDoc {
+	cands := make([]scoredDoc, 0, len(popular)+len(titled))
+	for _, d := range popular {
+		cands = append(cands, scoredDoc{doc: d})
+	}
 	for _, d := range titled {
 		if _, found := slices.BinarySearch(popular, d); !found {
-			cands = append(cands, d)
+			cands = append(cands, scoredDoc{doc: d})
 		}
 	}
-	slices.Sort(cands)
-	scores := make([]float64, len(cands))
-	for i, d := range cands {
-		scores[i] = relevance(int64(ix.info[d].ratings), ix.lastWordWhole(d, words), ix.rankTitle(d, words))
+	slices.SortFunc(cands, func(a, b scoredDoc) int { return cmp.Compare(a.doc, b.doc) })
+	for i := range cands {
+		d := cands[i].doc
+		cands[i].score = relevance(int64(ix.info[d].ratings), ix.lastWordWhole(d, words), ix.rankTitle(d, words))
 	}
-	out := make([]uint32, len(cands))
-	for i, j := range byRelevance(scores) {
-		out[i] = cands[j]
-	}
-	return out
+	slices.SortStableFunc(cands, func(a, b scoredDoc) int { return cmp.Compare(b.score, a.score) })
+	return cands
+}
+
+type scoredDoc struct {
+	doc   uint32
+	score float64
 }
 
 // match is ftsEngine.match on the in-memory index: the same window and
@@ -1022,12 +1036,19 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 		hasVariants = hasVariants || len(w.extra) > 0
 	}
 	docs := make([]uint32, 0, need)
-	seen := make(map[uint32]struct{}, need)
+	var seen map[uint32]struct{} // for a later page; the first's few docs are searched
+	if need > 4*PerPage {
+		seen = make(map[uint32]struct{}, need)
+	}
 	add := func(d uint32) {
 		if len(docs) >= need {
 			return
 		}
-		if _, ok := seen[d]; !ok {
+		if seen == nil {
+			if !slices.Contains(docs, d) {
+				docs = append(docs, d)
+			}
+		} else if _, ok := seen[d]; !ok {
 			seen[d] = struct{}{}
 			docs = append(docs, d)
 		}
@@ -1059,14 +1080,14 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 		// are found among them; when many, they are looked up.
 		sets := ix.termSets(words, false)
 		window := max(need, titleWindow)
-		var exact []uint32
+		exact := make([]uint32, 0, window)
 		exactN = countAll(sets, window, MaxCount+1, func(d uint32, _ int) bool {
 			if len(exact) < window {
 				exact = append(exact, d)
 			}
 			return true
 		})
-		var titled []uint32
+		titled := make([]uint32, 0, titleWindow)
 		if exactN <= len(exact) {
 			for _, d := range exact {
 				if len(titled) < titleWindow && ix.rankTitle(d, words) != titleOther {
@@ -1079,8 +1100,8 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 				return len(titled) < titleWindow
 			})
 		}
-		for _, d := range ix.rankWindow(exact[:min(len(exact), titleWindow)], titled, words) {
-			add(d)
+		for _, c := range ix.rankWindow(exact[:min(len(exact), titleWindow)], titled, words) {
+			add(c.doc)
 		}
 		for _, d := range exact {
 			add(d)
@@ -1116,7 +1137,7 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 // popular fills r with a page of the most popular books.
 func (ix *memoryIndex) popular(_ context.Context, r *Results) error {
 	need := r.Offset() + PerPage + 1
-	docs := make([]uint32, min(need, len(ix.books)))
+	docs := make([]uint32, min(need, ix.docs()))
 	for i := range docs {
 		docs[i] = uint32(i) // docs are numbered by popularity
 	}
@@ -1143,15 +1164,22 @@ func (ix *memoryIndex) fill(r *Results, docs []uint32, words []*wordTerms) {
 		toks := ix.tokens(d)
 		n := min(int(ix.info[d].titleLen), len(toks))
 		capped := ix.info[d].titleLen == math.MaxUint8 // more title terms than titleLen says
+		titleTerms, authorTerms := toks[:n], toks[n:]  // the tokens' terms, in order
+		if capped || !ix.aligned {
+			authorTerms = nil
+		}
+		if !ix.aligned {
+			titleTerms = nil
+		}
 		from := len(segs)
 		if len(words) > 0 && (capped || anyCovered(toks[:n], words)) {
-			segs = appendHighlight(segs, b.Title, words)
+			segs = appendHighlightTerms(segs, b.Title, titleTerms, words)
 		} else {
 			segs = append(segs, Segment{Text: b.Title})
 		}
 		mid := len(segs)
 		if len(words) > 0 && (capped || anyCovered(toks[n:], words)) {
-			segs = appendHighlight(segs, b.Authors, words)
+			segs = appendHighlightTerms(segs, b.Authors, authorTerms, words)
 		} else {
 			segs = append(segs, Segment{Text: b.Authors})
 		}

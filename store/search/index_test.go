@@ -33,10 +33,18 @@ func TestBuildSearchIndex(t *testing.T) {
 			stats, len(fixture), len(v.terms), postings)
 	}
 	// Docs are numbered most popular first.
-	for d := 1; d < len(ix.books); d++ {
-		prev, cur := fixture[ix.books[d-1]-1].RatingsCount, fixture[ix.books[d]-1].RatingsCount
+	for d := 1; d < ix.docs(); d++ {
+		prev, cur := fixture[ix.info[d-1].book-1].RatingsCount, fixture[ix.info[d].book-1].RatingsCount
 		if prev < cur {
-			t.Errorf("doc %d (book %d, %d ratings) after a less popular one (%d ratings)", d, ix.books[d], cur, prev)
+			t.Errorf("doc %d (book %d, %d ratings) after a less popular one (%d ratings)", d, ix.info[d].book, cur, prev)
+		}
+	}
+	// Each doc shows its own book.
+	for d := range uint32(ix.docs()) {
+		got, want := ix.book(d), fixture[ix.info[d].book-1]
+		if got.Title != want.Title || got.Authors != want.Authors || got.Year != want.Year ||
+			got.AverageRating != want.AverageRating || got.RatingsCount != want.RatingsCount {
+			t.Errorf("doc %d shows %+v, want %+v", d, got, want)
 		}
 	}
 	// Every list is strictly ascending, and the openings are the titles' first words.
@@ -54,7 +62,7 @@ func TestBuildSearchIndex(t *testing.T) {
 	opens := ix.open[ix.openStart[dune]:ix.openStart[dune+1]]
 	var books []int32
 	for _, d := range opens {
-		books = append(books, ix.books[d])
+		books = append(books, ix.info[d].book)
 	}
 	if !slices.Equal(books, []int32{9, 8}) { // Dune Messiah is more popular; Children of Dune does not open with it
 		t.Errorf("titles opening with dune: books %v, want [9 8]", books)
@@ -262,7 +270,7 @@ func TestEachFindsEveryMatch(t *testing.T) {
 		for _, loose := range []bool{false, true} {
 			sets := ix.termSets(words, loose)
 			var want []uint32
-			for d := range uint32(len(ix.books)) {
+			for d := range uint32(ix.docs()) {
 				if matchesEvery(ix, d, sets) {
 					want = append(want, d)
 				}
@@ -372,7 +380,7 @@ func TestSearchIndexConcurrently(t *testing.T) {
 func TestDocBitmap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	const docs = 300_000
-	ix := &memoryIndex{books: make([]int32, docs)}
+	ix := &memoryIndex{info: make([]docInfo, docs+1)}
 	ix.bitmaps.New = func() any { return newDocBitmap(docs) }
 	for range 50 {
 		a, b := map[uint32]bool{}, map[uint32]bool{}

@@ -32,20 +32,35 @@ const (
 
 // relevance scores an exact match of a book with ratings: whole when the
 // query's last word is a whole word of its title or authors (not only the
-// start of one), and where its title stands.
+// start of one), and where its title stands. It is 10 to the power of the
+// relevance above, (1 + ratings) × 10^boost, which orders books the same
+// without a logarithm per book.
 func relevance(ratings int64, whole bool, title titleRank) float64 {
-	s := math.Log10(1 + float64(max(ratings, 0)))
+	b := 0
 	if whole {
-		s += wholeWordBoost
+		b = 3
 	}
-	switch title {
-	case titleExact:
-		s += titleEqualBoost
-	case titlePrefix:
-		s += titleStartsBoost
-	}
-	return s
+	return float64(1+max(ratings, 0)) * boostFactors[b+int(title)]
 }
+
+// boostFactors are 10^boost for each match, indexed by whole (3 when set)
+// plus the titleRank.
+var boostFactors = func() (f [6]float64) {
+	for i := range f {
+		boost := 0.0
+		if i >= 3 {
+			boost += wholeWordBoost
+		}
+		switch titleRank(i % 3) {
+		case titleExact:
+			boost += titleEqualBoost
+		case titlePrefix:
+			boost += titleStartsBoost
+		}
+		f[i] = math.Pow(10, boost)
+	}
+	return f
+}()
 
 // byRelevance orders n candidates, given most popular first, by their
 // scores, highest first; ties keep popularity order. It returns the
