@@ -284,14 +284,17 @@ func (o *Queue) Refused(ctx context.Context, to string, after int64) (bool, erro
 // arrive. A newer message still waiting, or sent, makes it false.
 func (o *Queue) LatestRefused(ctx context.Context, to string) (bool, error) {
 	var n int
-	err := o.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM outbox
-		WHERE id = (SELECT max(id) FROM outbox WHERE lower(recipient) = lower($1)) AND `+sqlRefused,
-		to).Scan(&n)
+	err := o.db.Read.QueryRowContext(ctx, sqlLatestRefused, to).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("latest mail refused: %w", err)
 	}
 	return n > 0, nil
 }
+
+// sqlLatestRefused counts the newest message to $1 if it was refused, found
+// through outbox_recipient (its expression must stay lower(recipient)).
+const sqlLatestRefused = `SELECT count(*) FROM outbox
+	WHERE id = (SELECT max(id) FROM outbox WHERE lower(recipient) = lower($1)) AND ` + sqlRefused
 
 // Release hands back claimed messages that were not tried (the sender is
 // stopping, or lost its connection first): they are due again at now and

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -530,6 +531,60 @@ func TestLatestRefusedLooksAtTheNewestMailToTheAddress(t *testing.T) {
 		enqueue(t, db, 1) // reader0
 		if refused, err := q.LatestRefused(ctx, "reader0@example.com"); err != nil || refused {
 			t.Fatalf("LatestRefused with a newer mail waiting = %v, %v; want false", refused, err)
+		}
+	})
+}
+
+// LatestRefused is asked every 2 s by a waiting page, and refused mail is
+// never pruned: it must find the newest message to an address through the
+// outbox_recipient index, not by reading the whole outbox.
+func TestLatestRefusedUsesTheRecipientIndex(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		conn, err := db.Read.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		explain := "EXPLAIN QUERY PLAN "
+		if db.Backend == store.Postgres {
+			// The table is nearly empty, so the planner would read it
+			// whole: ask whether the index can serve the query at all.
+			if _, err := conn.ExecContext(ctx, `SET enable_seqscan = off`); err != nil {
+				t.Fatal(err)
+			}
+			explain = "EXPLAIN "
+		}
+		rows, err := conn.QueryContext(ctx, explain+sqlLatestRefused, "Reader@Example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, fmt.Sprint(vals...))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, line := range plan {
+			found = found || strings.Contains(line, "outbox_recipient")
+		}
+		if !found {
+			t.Errorf("LatestRefused's plan does not use outbox_recipient:\n%s", strings.Join(plan, "\n"))
 		}
 	})
 }
