@@ -40,13 +40,15 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 		"/login/email", "/password/forgot", "/about", "/api/v1/problems", "/dev/mail", "/dev/mail/1", "/dev/mail/2/html"})
 
 	// Signed out, the header is one line on a phone: it took two, 90 px.
-	runStep(t, tab, "a phone's width", 10*time.Second, chromedp.EmulateViewport(360, 800))
-	runStep(t, tab, "open the home page", 15*time.Second, chromedp.Navigate(s.URL+"/"))
-	waitJS(t, tab, "the home page", 10*time.Second, `document.readyState === "complete"`)
-	// Every link's middle within a few pixels of the others': one line.
-	if spread := evalJS[float64](t, tab, `(() => { const m = [...document.querySelectorAll('#site-nav > a')].map((a) => {
-		const r = a.getBoundingClientRect(); return r.top + r.height / 2 }); return Math.max(...m) - Math.min(...m) })()`); spread > 8 {
-		t.Errorf("the signed-out header takes more than one line at 360 px (its links' middles %v px apart)", spread)
+	for _, width := range []int64{320, 360} {
+		runStep(t, tab, "a phone's width", 10*time.Second, chromedp.EmulateViewport(width, 800))
+		runStep(t, tab, "open the home page", 15*time.Second, chromedp.Navigate(s.URL+"/"))
+		waitJS(t, tab, "the home page", 10*time.Second, `document.readyState === "complete"`)
+		// Every link's middle within a few pixels of the others': one line.
+		if spread := evalJS[float64](t, tab, `(() => { const m = [...document.querySelectorAll('#site-nav > a')].map((a) => {
+			const r = a.getBoundingClientRect(); return r.top + r.height / 2 }); return Math.max(...m) - Math.min(...m) })()`); spread > 8 {
+			t.Errorf("the signed-out header takes more than one line at %d px (its links' middles %v px apart)", width, spread)
+		}
 	}
 }
 
