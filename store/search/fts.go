@@ -201,15 +201,15 @@ func rankWindow(popular, titled []titledBook, words []*wordTerms) []titledBook {
 		}
 	}
 	slices.SortFunc(cands, func(a, b titledBook) int { return cmp.Compare(b.rowid, a.rowid) })
-	scores := make([]float64, len(cands))
+	ranked := make([]scored[titledBook], len(cands))
 	for i, b := range cands {
-		scores[i] = relevance(b.ratings, lastWordWhole(b.title, b.authors, words), rankTitle(b.title, words))
+		ranked[i] = scored[titledBook]{b, relevance(b.ratings, lastWordWhole(b.title, b.authors, words), rankTitle(b.title, words))}
 	}
-	out := make([]titledBook, len(cands))
-	for i, j := range byRelevance(scores) {
-		out[i] = cands[j]
+	sortByRelevance(ranked)
+	for i := range ranked {
+		cands[i] = ranked[i].c
 	}
-	return out
+	return cands
 }
 
 // collectTitled returns up to limit books matching the FTS query, most

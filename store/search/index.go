@@ -1000,30 +1000,23 @@ func (ix *memoryIndex) lastWordWhole(d uint32, words []*wordTerms) bool {
 }
 
 // rankWindow is rankWindow (fts.go) on docs: popular and titled ascending.
-// Sorted by doc, then stably by score, the candidates are in byRelevance's
-// order, without its arrays.
-func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms) []scoredDoc {
-	cands := make([]scoredDoc, 0, len(popular)+len(titled))
+func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms) []scored[uint32] {
+	cands := make([]scored[uint32], 0, len(popular)+len(titled))
 	for _, d := range popular {
-		cands = append(cands, scoredDoc{doc: d})
+		cands = append(cands, scored[uint32]{c: d})
 	}
 	for _, d := range titled {
 		if _, found := slices.BinarySearch(popular, d); !found {
-			cands = append(cands, scoredDoc{doc: d})
+			cands = append(cands, scored[uint32]{c: d})
 		}
 	}
-	slices.SortFunc(cands, func(a, b scoredDoc) int { return cmp.Compare(a.doc, b.doc) })
+	slices.SortFunc(cands, func(a, b scored[uint32]) int { return cmp.Compare(a.c, b.c) })
 	for i := range cands {
-		d := cands[i].doc
+		d := cands[i].c
 		cands[i].score = relevance(int64(ix.info[d].ratings), ix.lastWordWhole(d, words), ix.rankTitle(d, words))
 	}
-	slices.SortStableFunc(cands, func(a, b scoredDoc) int { return cmp.Compare(b.score, a.score) })
+	sortByRelevance(cands)
 	return cands
-}
-
-type scoredDoc struct {
-	doc   uint32
-	score float64
 }
 
 // match is ftsEngine.match on the in-memory index: the same window and
@@ -1101,7 +1094,7 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 			})
 		}
 		for _, c := range ix.rankWindow(exact[:min(len(exact), titleWindow)], titled, words) {
-			add(c.doc)
+			add(c.c)
 		}
 		for _, d := range exact {
 			add(d)

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -36,50 +37,42 @@ const (
 // relevance above, (1 + ratings) × 10^boost, which orders books the same
 // without a logarithm per book.
 func relevance(ratings int64, whole bool, title titleRank) float64 {
-	b := 0
+	w := 0
 	if whole {
-		b = 3
+		w = 1
 	}
-	return float64(1+max(ratings, 0)) * boostFactors[b+int(title)]
+	return float64(1+max(ratings, 0)) * boostFactors[w][title]
 }
 
-// boostFactors are 10^boost for each match, indexed by whole (3 when set)
-// plus the titleRank.
-var boostFactors = func() (f [6]float64) {
-	for i := range f {
-		boost := 0.0
-		if i >= 3 {
-			boost += wholeWordBoost
+// boostFactors are 10^boost for each match: [1] with the last word whole,
+// then by titleRank.
+var boostFactors = func() (f [2][3]float64) {
+	for w := range f {
+		for title := range f[w] {
+			boost := float64(w) * wholeWordBoost
+			switch titleRank(title) {
+			case titleExact:
+				boost += titleEqualBoost
+			case titlePrefix:
+				boost += titleStartsBoost
+			}
+			f[w][title] = math.Pow(10, boost)
 		}
-		switch titleRank(i % 3) {
-		case titleExact:
-			boost += titleEqualBoost
-		case titlePrefix:
-			boost += titleStartsBoost
-		}
-		f[i] = math.Pow(10, boost)
 	}
 	return f
 }()
 
-// byRelevance orders n candidates, given most popular first, by their
-// scores, highest first; ties keep popularity order. It returns the
-// candidates' positions in their new order.
-func byRelevance(scores []float64) []int {
-	order := make([]int, len(scores))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case scores[a] > scores[b]:
-			return -1
-		case scores[a] < scores[b]:
-			return 1
-		}
-		return 0
-	})
-	return order
+// scored is a candidate for ranking with its relevance.
+type scored[T any] struct {
+	c     T
+	score float64
+}
+
+// sortByRelevance orders candidates, given most popular first, by their
+// scores, highest first; ties keep popularity order. Both engines rank
+// with it.
+func sortByRelevance[T any](cands []scored[T]) {
+	slices.SortStableFunc(cands, func(a, b scored[T]) int { return cmp.Compare(b.score, a.score) })
 }
 
 type titleRank int
