@@ -140,11 +140,7 @@ func (e *Encoder) writeHeader(lens []uint8) {
 		w.put(uint64(c.bits), uint(c.len))
 		w.put(uint64(s.extra), uint(s.extraBits))
 	}
-	for w.n >= 8 {
-		w.dst = append(w.dst, byte(w.acc))
-		w.acc >>= 8
-		w.n -= 8
-	}
+	w.wholeBytes()
 	e.head, e.tail, e.tailBits = w.dst, w.acc, w.n
 }
 
@@ -162,34 +158,63 @@ var tables = sync.Pool{New: func() any { return new([1 << hashBits]int32) }}
 // countSymbols adds the symbols src compresses to (as Append finds them)
 // to the frequencies.
 func countSymbols(src []byte, litFreq *[numLit]int, distFreq *[numDist]int) {
-	t := tables.Get().(*[1 << hashBits]int32)
-	defer tables.Put(t)
-	n, lit := len(src), 0
-	for i := 0; i+8 <= n; {
+	m := newMatcher(src)
+	defer m.release()
+	for {
+		lits, length, dist := m.next()
+		for _, b := range lits {
+			litFreq[b]++
+		}
+		if length == 0 {
+			break
+		}
+		litFreq[257+int(lengthSym[length])]++
+		distFreq[distSym(dist)]++
+	}
+	litFreq[endBlock]++
+}
+
+// matcher finds the repeats in src, greedily taking the first of at least
+// minMatch bytes that its hash table offers, as the fastest levels do.
+type matcher struct {
+	src    []byte
+	t      *[1 << hashBits]int32
+	i, lit int // where to look next; where the literal bytes before it start
+}
+
+func newMatcher(src []byte) matcher {
+	return matcher{src: src, t: tables.Get().(*[1 << hashBits]int32)}
+}
+
+func (m *matcher) release() { tables.Put(m.t) }
+
+// next returns the literal bytes before the next repeat, and its length
+// and distance back; after the last repeat, the literal bytes left and
+// length 0.
+func (m *matcher) next() (lits []byte, length, dist int) {
+	src, t, n := m.src, m.t, len(m.src)
+	for i := m.i; i+8 <= n; {
 		cur := binary.LittleEndian.Uint32(src[i:])
 		h := hash4(cur)
 		cand := int(t[h])
 		t[h] = int32(i)
 		if cand >= i || i-cand >= window || binary.LittleEndian.Uint32(src[cand:]) != cur {
-			i += 1 + (i-lit)>>6
+			// Unmatched data is skipped faster the longer it goes on.
+			i += 1 + (i-m.lit)>>6
 			continue
 		}
-		length := minMatch + commonPrefix(src[cand+minMatch:], src[i+minMatch:min(n, i+maxMatch)])
-		for _, b := range src[lit:i] {
-			litFreq[b]++
-		}
-		litFreq[257+int(lengthSym[length])]++
-		distFreq[distSym(i-cand)]++
+		length = minMatch + commonPrefix(src[cand+minMatch:], src[i+minMatch:min(n, i+maxMatch)])
+		lits, dist = src[m.lit:i], i-cand
 		i += length
-		lit = i
-		if i+8 <= n {
+		m.i, m.lit = i, i
+		if i+8 <= n { // the end of a repeat often starts the next one
 			t[hash4(binary.LittleEndian.Uint32(src[i-2:]))] = int32(i - 2)
 		}
+		return lits, length, dist
 	}
-	for _, b := range src[lit:] {
-		litFreq[b]++
-	}
-	litFreq[endBlock]++
+	lits = src[m.lit:]
+	m.i, m.lit = n, n
+	return lits, 0, 0
 }
 
 // commonPrefix returns how many bytes a and b start with in common, at
@@ -225,6 +250,15 @@ func (w *bitWriter) put(b uint64, n uint) {
 		w.dst = binary.LittleEndian.AppendUint32(w.dst, uint32(w.acc))
 		w.acc >>= 32
 		w.n -= 32
+	}
+}
+
+// wholeBytes writes the whole bytes held, leaving fewer than 8 bits.
+func (w *bitWriter) wholeBytes() {
+	for w.n >= 8 {
+		w.dst = append(w.dst, byte(w.acc))
+		w.acc >>= 8
+		w.n -= 8
 	}
 }
 
@@ -346,54 +380,34 @@ func assign(codes []code, lens []uint8) {
 	}
 }
 
-// Append appends src, gzipped, to dst. It finds repeats as countSymbols
-// does (the same loop, kept apart so that writing each symbol's code is
-// inlined where the symbol is found).
+// Append appends src, gzipped, to dst.
 func (e *Encoder) Append(dst, src []byte) []byte {
 	dst = append(dst, gzipHeader...)
 	dst = append(dst, e.head...)
 	w := bitWriter{dst: dst, acc: e.tail, n: e.tailBits}
-	t := tables.Get().(*[1 << hashBits]int32)
-	n, lit := len(src), 0
-	for i := 0; i+8 <= n; {
-		cur := binary.LittleEndian.Uint32(src[i:])
-		h := hash4(cur)
-		cand := int(t[h])
-		t[h] = int32(i)
-		if cand >= i || i-cand >= window || binary.LittleEndian.Uint32(src[cand:]) != cur {
-			// Unmatched data is skipped faster the longer it goes on.
-			i += 1 + (i-lit)>>6
-			continue
-		}
-		length := minMatch + commonPrefix(src[cand+minMatch:], src[i+minMatch:min(n, i+maxMatch)])
-		for _, b := range src[lit:i] {
+	m := newMatcher(src)
+	for {
+		lits, length, dist := m.next()
+		for _, b := range lits {
 			c := e.lit[b]
 			w.put(uint64(c.bits), uint(c.len))
 		}
-		dist := i - cand
+		if length == 0 {
+			break
+		}
 		ls := lengthSym[length]
 		c := e.lit[257+int(ls)]
 		w.put(uint64(c.bits)|uint64(length-int(lengthBase[ls]))<<c.len, uint(c.len)+uint(lengthExtra[ls]))
 		ds := distSym(dist)
 		c = e.dist[ds]
 		w.put(uint64(c.bits)|uint64(dist-int(distBase[ds]))<<c.len, uint(c.len)+uint(distExtra[ds]))
-		i += length
-		lit = i
-		if i+8 <= n { // the end of a repeat often starts the next one
-			t[hash4(binary.LittleEndian.Uint32(src[i-2:]))] = int32(i - 2)
-		}
 	}
-	for _, b := range src[lit:] {
-		c := e.lit[b]
-		w.put(uint64(c.bits), uint(c.len))
-	}
-	tables.Put(t)
+	m.release()
 	c := e.lit[endBlock]
 	w.put(uint64(c.bits), uint(c.len))
-	for w.n > 0 {
+	w.wholeBytes()
+	if w.n > 0 { // the last bits, padded to a byte
 		w.dst = append(w.dst, byte(w.acc))
-		w.acc >>= 8
-		w.n = uint(max(int(w.n)-8, 0))
 	}
 	dst = binary.LittleEndian.AppendUint32(w.dst, crc32.ChecksumIEEE(src))
 	return binary.LittleEndian.AppendUint32(dst, uint32(len(src)))
