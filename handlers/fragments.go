@@ -95,13 +95,12 @@ func sampleResults() *search.Results {
 	return r
 }
 
-// gzipBuffers hold fragments while they are compressed.
+// renderBuffers hold fragments while they are rendered, and gzipBuffers
+// while they are compressed: only a copy of the answer is kept, so the
+// buffers (and their growing from a few bytes to a page of results, most of
+// what a search request allocated) are reused.
 var gzipBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// renderBuffers hold fragments while they are rendered and compressed: only
-// the compressed copy is kept, so the buffer (and its growing from a few
-// bytes to a page of results, most of what a search request allocated) is
-// reused.
 var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPooledRender: a buffer grown larger than this by an unusual page is
