@@ -91,15 +91,9 @@ func NormalizeTarget(raw string, base *url.URL) (target string, external bool, m
 		u.Host = host + ":" + port
 	}
 	u.RawQuery = escapeQuery(u.RawQuery)
-	if sameOrigin(u, base) {
-		// Under a base URL with a path, only what is below it is Shelf's:
-		// the rest of the host is another application.
-		prefix := strings.TrimSuffix(base.Path, "/")
-		if PathWithin(prefix, u.Path) {
-			u.Path = strings.TrimPrefix(u.Path, prefix)
-			u.RawPath = ""
-			return internal(u, base)
-		}
+	if p, ok := belowBase(u, u.Path, base); ok {
+		u.Path, u.RawPath = p, ""
+		return internal(u, base)
 	}
 	if msg := checkAddress(host); msg != "" {
 		return "", false, msg
@@ -145,18 +139,28 @@ func internal(u *url.URL, base *url.URL) (string, bool, string) {
 // fragment; ok is false for another site's address.
 func ShelfPath(target string, base *url.URL) (path string, ok bool) {
 	u, err := url.Parse(target)
-	if err != nil || !sameOrigin(u, base) {
+	if err != nil {
+		return "", false
+	}
+	p, ok := belowBase(u, u.EscapedPath(), base)
+	if ok && p == "" {
+		p = "/"
+	}
+	return p, ok
+}
+
+// belowBase returns p, the path of u (escaped or not), less base's path
+// when u is on Shelf: base's origin and, under a base URL with a path,
+// below it (the rest of the host is another application).
+func belowBase(u *url.URL, p string, base *url.URL) (string, bool) {
+	if !sameOrigin(u, base) {
 		return "", false
 	}
 	prefix := strings.TrimSuffix(base.Path, "/")
-	p := u.EscapedPath()
 	if !PathWithin(prefix, p) {
 		return "", false
 	}
-	if p = strings.TrimPrefix(p, prefix); p == "" {
-		p = "/"
-	}
-	return p, true
+	return strings.TrimPrefix(p, prefix), true
 }
 
 // escapeQuery percent-encodes what a browser would in a query (spaces,
