@@ -58,15 +58,6 @@ document.addEventListener("input", (event) => {
   }
 });
 
-// Pressing a form's button takes the focus from the field being typed in,
-// and that field's blur sends its in-place validation. An answer swapped in
-// while the button is still held can change the message's height and move
-// the button from under the pointer, or replace it (a short link's "Free
-// instead" choices live in the field's message): the click is lost. The
-// submit checks every field anyway, and the other buttons and links that
-// act in place check the field themselves, so while one of them is pressed
-// its form sends no validation on the blur that press causes (a blur this
-// script sends, as "Did you mean" does, is still checked).
 // afterPress calls fn once a press of the pointer ends: after the click it
 // makes, if it makes one (a click follows pointerup at once), or after a
 // press that made none (a scroll, a drag, pointercancel).
@@ -76,6 +67,15 @@ function afterPress(fn) {
   }
 }
 
+// Pressing a form's button takes the focus from the field being typed in,
+// and that field's blur sends its in-place validation. An answer swapped in
+// while the button is still held can change the message's height and move
+// the button from under the pointer, or replace it (a short link's "Free
+// instead" choices live in the field's message): the click is lost. The
+// submit checks every field anyway, and the other buttons and links that
+// act in place check the field themselves, so while one of them is pressed
+// its form sends no validation on the blur that press causes (a blur this
+// script sends, as "Did you mean" does, is still checked).
 let pressedForm = null;
 document.addEventListener("pointerdown", (event) => {
   const control = event.target instanceof Element
