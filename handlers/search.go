@@ -24,7 +24,15 @@ import (
 func (a *App) search(c echo.Context) error {
 	varyOnHTMX(c)
 	varyOnHistoryRestore(c)
-	r, err := a.Search.Search(c.Request().Context(), c.QueryParam("q"), parsePage(c.QueryParam("page")))
+	// "More results" asks for the items of the next page: past the last
+	// (the list shrank meanwhile), there are none to add. A page shown
+	// whole shows the last page instead, and says so.
+	page := parsePage(c.QueryParam("page"))
+	find := a.Search.SearchPage
+	if isHTMX(c) && page > 1 {
+		find = a.Search.Search
+	}
+	r, err := find(c.Request().Context(), c.QueryParam("q"), page)
 	if errors.Is(err, search.ErrNotReady) {
 		return searchStarting(c)
 	}

@@ -280,6 +280,26 @@ func TestSearchMoreResults(t *testing.T) {
 	if !strings.Contains(p2.body, fmt.Sprintf(`<ol class="results" id="result-list" start="%d">`, search.PerPage+1)) || !strings.Contains(p2.body, "<!doctype html>") {
 		t.Error("page 2 without htmx is not a numbered full page")
 	}
+
+	// A page number past the last (typed into the address, or an old
+	// link) shows the last page and says so; "More results" past the last
+	// (the list shrank meanwhile) adds nothing, rather than repeating it.
+	lastIDs := want[40:]
+	for _, page := range []string{"6", "99999", "101"} {
+		r := b.get("/search?q=alpha&page=" + page)
+		if got := bookIDs(t, r.body); r.status != http.StatusOK || !slices.Equal(got, lastIDs) ||
+			!strings.Contains(r.body, "That page number does not exist; this is the last page, page 5.") ||
+			!strings.Contains(r.body, "45 books match “alpha”.") || strings.Contains(r.body, "No more results") {
+			t.Errorf("page %s: %d, results %v; want the last page (%v), explained", page, r.status, got, lastIDs)
+		}
+		if r := b.get("/search?q=alpha&page="+page, htmxHeaders...); r.status != http.StatusOK || strings.TrimSpace(r.body) != "" {
+			t.Errorf("More results for page %s: %d %q; want nothing", page, r.status, r.body)
+		}
+	}
+	if r := b.get("/search?q=book+44&page=3"); !slices.Equal(bookIDs(t, r.body), []string{"45"}) ||
+		!strings.Contains(r.body, "That page number does not exist; this is the only page.") {
+		t.Error("a page past a query's only page does not show it, explained")
+	}
 }
 
 func TestBookPage(t *testing.T) {

@@ -149,8 +149,11 @@ func (e *ftsEngine) match(ctx context.Context, r *Results, words []*wordTerms) e
 		looseRead, looseExhausted = true, got < need
 	}
 	switch {
-	case looseRead && looseExhausted:
-		r.Total = int64(len(ids)) // every match, exact and similar, was read
+	case looseRead && looseExhausted && (len(ids) <= PerPage || strictTotal <= 0):
+		// Every match, exact and similar, was read. With exact matches,
+		// that is the count only when they all fit on the first page: every
+		// page gives the count the first one does.
+		r.Total = int64(len(ids))
 	case strictTotal > 0:
 		r.Total, r.Similar = strictTotal, loose != ""
 	case strictTotal == 0 && loose == "":
@@ -289,6 +292,7 @@ var sqlBooksByID = `SELECT ` + catalog.SQLBookColumns + ` FROM books WHERE id IN
 func (e *ftsEngine) fill(ctx context.Context, r *Results, ids []int64, words []*wordTerms) error {
 	r.HasMore = len(ids) > r.Offset()+PerPage && r.Page < MaxPages
 	if r.Offset() >= len(ids) {
+		r.LastPage = lastPage(len(ids))
 		return nil
 	}
 	page := ids[r.Offset():min(len(ids), r.Offset()+PerPage)]

@@ -1114,8 +1114,11 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 		})
 	}
 	switch {
-	case hasVariants && exactN < need && looseN < need:
-		r.Total = int64(looseN) // every match, exact and similar
+	case hasVariants && exactN <= PerPage && looseN <= PerPage:
+		// Every match, exact and similar, fits on the first page: they are
+		// the count. A later page may have walked more, but every page
+		// gives the count the first one does.
+		r.Total = int64(looseN)
 	case exactN > 0:
 		r.Total, r.TotalCapped = int64(min(exactN, MaxCount)), exactN > MaxCount
 		r.Similar = hasVariants && !r.TotalCapped
@@ -1144,6 +1147,7 @@ func (ix *memoryIndex) popular(_ context.Context, r *Results) error {
 func (ix *memoryIndex) fill(r *Results, docs []uint32, words []*wordTerms) {
 	r.HasMore = len(docs) > r.Offset()+PerPage && r.Page < MaxPages
 	if r.Offset() >= len(docs) {
+		r.LastPage = lastPage(len(docs))
 		return
 	}
 	page := docs[r.Offset():min(len(docs), r.Offset()+PerPage)]

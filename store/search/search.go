@@ -81,6 +81,11 @@ type Results struct {
 	// Suggestion is a corrected query that has results, offered when this
 	// one has none ("Did you mean …?").
 	Suggestion string
+	// LastPage is set on a page past the last one with results: that last
+	// page's number. Search leaves such a page empty (an API client paging
+	// on stops there); SearchPage shows the last page instead, with PastEnd.
+	LastPage int
+	PastEnd  bool
 }
 
 // Offset is the number of results before this page.
@@ -88,6 +93,10 @@ func (r *Results) Offset() int { return (r.Page - 1) * PerPage }
 
 // NextPage is the page after this one.
 func (r *Results) NextPage() int { return r.Page + 1 }
+
+// lastPage is the number of the last page of n results (n > 0), at most
+// MaxPages.
+func lastPage(n int) int { return min((n+PerPage-1)/PerPage, MaxPages) }
 
 // ClampPage brings a requested page number into [1, MaxPages], reporting
 // whether it had to change.
@@ -390,6 +399,25 @@ func (s *Searcher) Search(ctx context.Context, query string, page int) (*Results
 	}
 	cache.Put(key, r)
 	return r, nil
+}
+
+// SearchPage is Search for a reader's page of results: a page past the
+// last one with results (a page number typed into the address, or a list
+// that shrank) shows the last page, with PastEnd and PageAdjusted set, not
+// an empty page. So does a page past MaxPages when there are that many.
+func (s *Searcher) SearchPage(ctx context.Context, query string, page int) (*Results, error) {
+	r, err := s.Search(ctx, query, page)
+	if err != nil || (r.LastPage == 0 && !(r.PageAdjusted && r.Page == MaxPages)) {
+		return r, err
+	}
+	if r.LastPage > 0 {
+		if r, err = s.Search(ctx, query, r.LastPage); err != nil {
+			return nil, err
+		}
+	}
+	last := *r // results may be shared: mark a copy
+	last.PastEnd, last.PageAdjusted = true, true
+	return &last, nil
 }
 
 // search fills r, whose Query and Page are set, without the cache.

@@ -295,16 +295,12 @@ func testSearchPagination(t *testing.T, open openSearcher) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The pages before the last count the 30 exact matches and say
-		// similar ones follow; the last reaches the end, so it has counted
-		// all 45.
-		wantTotal, wantSimilar := int64(30), true
-		if page == last {
-			wantTotal, wantSimilar = 45, false
-		}
-		if r.Page != page || r.Total != wantTotal || r.Similar != wantSimilar || r.PageAdjusted {
-			t.Errorf("page %d: Page %d Total %d Similar %v adjusted %v; want Total %d Similar %v",
-				page, r.Page, r.Total, r.Similar, r.PageAdjusted, wantTotal, wantSimilar)
+		// Every page counts the 30 exact matches and says similar ones
+		// follow, as the first does: the last has walked all 45, but a
+		// count that changes from page to page reads as a different search.
+		if r.Page != page || r.Total != 30 || !r.Similar || r.AllSimilar || r.PageAdjusted || r.LastPage != 0 {
+			t.Errorf("page %d: Page %d Total %d Similar %v AllSimilar %v adjusted %v LastPage %d; want Total 30, similar spellings following",
+				page, r.Page, r.Total, r.Similar, r.AllSimilar, r.PageAdjusted, r.LastPage)
 		}
 		if wantMore := page < last; r.HasMore != wantMore {
 			t.Errorf("page %d: HasMore = %v, want %v", page, r.HasMore, wantMore)
@@ -314,9 +310,119 @@ func testSearchPagination(t *testing.T, open openSearcher) {
 	if !slices.Equal(got, want) {
 		t.Errorf("pages 1-%d = %v\nwant        %v", last, got, want)
 	}
-	r, err := c.Search(ctx, "alpha", last+1)
-	if err != nil || len(r.Hits) != 0 || r.HasMore || r.Total != 45 {
-		t.Errorf("page past the end: %+v, %v", r, err)
+	// Search leaves a page past the end empty (the API stops there), and
+	// names the last page.
+	for _, page := range []int{last + 1, MaxPages} {
+		r, err := c.Search(ctx, "alpha", page)
+		if err != nil || len(r.Hits) != 0 || r.HasMore || r.Total != 30 || !r.Similar || r.LastPage != last || r.PastEnd {
+			t.Errorf("page %d, past the end: %+v, %v", page, r, err)
+		}
+	}
+}
+
+// The count is the first page's on every page, for every way a query
+// matches: exact only, exact then similar, similar only, and the popular
+// list.
+func TestSearchCountIsTheSameOnEveryPage(t *testing.T) {
+	onBothEngines(t, testSearchCountIsTheSameOnEveryPage)
+}
+
+func testSearchCountIsTheSameOnEveryPage(t *testing.T, open openSearcher) {
+	var books []catalog.Book
+	add := func(n int, format string) {
+		for i := range n {
+			books = append(books, catalog.Book{Title: fmt.Sprintf(format, i), Authors: "Writer", RatingsCount: int64(500 - len(books))})
+		}
+	}
+	add(3, "Dune Messiah %d")   // "dune": 3 exact, then 25 similar spellings
+	add(25, "Dunes of Sand %d") // "dunes" is one letter more: similar for "dune" typed whole
+	add(25, "Gardens %d")       // "gardens": 25 exact, then 4 similar
+	add(4, "Garden %d")
+	add(6, "Quill %d")  // "quil": a prefix, 6 in all
+	add(14, "Quilt %d") // "quilts": 14 similar only
+	c := open(t, books...)
+	ctx := context.Background()
+	for _, q := range []string{"dune", "dunes", "gardens", "garden", "quil", "quilts", "quilt", "", "writer", "sand dune"} {
+		first, err := c.Search(ctx, q, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages := first.Page
+		for page := 2; ; page++ {
+			r, err := c.Search(ctx, q, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Total != first.Total || r.TotalCapped != first.TotalCapped || r.Similar != first.Similar || r.AllSimilar != first.AllSimilar {
+				t.Errorf("%q page %d: Total %d capped %v Similar %v AllSimilar %v; page 1 says %d %v %v %v", q, page,
+					r.Total, r.TotalCapped, r.Similar, r.AllSimilar, first.Total, first.TotalCapped, first.Similar, first.AllSimilar)
+			}
+			if len(r.Hits) == 0 {
+				if r.LastPage != pages {
+					t.Errorf("%q page %d is past the end: LastPage %d, want %d", q, page, r.LastPage, pages)
+				}
+				break
+			}
+			pages = page
+		}
+	}
+}
+
+// SearchPage shows the last page for a page past it, and says so.
+func TestSearchPagePastTheEnd(t *testing.T) { onBothEngines(t, testSearchPagePastTheEnd) }
+
+func testSearchPagePastTheEnd(t *testing.T, open openSearcher) {
+	c, want := pagedCatalog(t, open)
+	ctx := context.Background()
+	last := (len(want) + PerPage - 1) / PerPage
+	lastIDs := want[(last-1)*PerPage:]
+	for _, tt := range []struct {
+		query          string
+		page, wantPage int
+		pastEnd        bool
+		wantIDs        []int64
+	}{
+		{"alpha", last, last, false, lastIDs},
+		{"alpha", last + 1, last, true, lastIDs},
+		{"alpha", MaxPages, last, true, lastIDs},
+		{"alpha", int(^uint(0) >> 1), last, true, lastIDs},
+		{"alpha", 0, 1, false, want[:PerPage]},
+		{"", last + 3, last, true, nil},    // the popular list of 45 books
+		{"saga 3", 2, 1, true, want[3:4]},  // one page: the only one
+		{"zzzqqq", 3, 3, false, []int64{}}, // nothing matches: nothing to go back to
+	} {
+		r, err := c.SearchPage(ctx, tt.query, tt.page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantMore := tt.query == "alpha" && tt.wantPage < last
+		if r.Page != tt.wantPage || r.PastEnd != tt.pastEnd || r.PageAdjusted != (tt.page != tt.wantPage) || r.HasMore != wantMore {
+			t.Errorf("SearchPage(%q, %d): Page %d PastEnd %v adjusted %v more %v; want Page %d PastEnd %v more %v",
+				tt.query, tt.page, r.Page, r.PastEnd, r.PageAdjusted, r.HasMore, tt.wantPage, tt.pastEnd, wantMore)
+		}
+		if tt.wantIDs != nil && !slices.Equal(ids(r), tt.wantIDs) {
+			t.Errorf("SearchPage(%q, %d) = %v, want %v", tt.query, tt.page, ids(r), tt.wantIDs)
+		}
+	}
+	// The shown page is a copy: the cached last page is unmarked.
+	if r, err := c.Search(ctx, "alpha", last); err != nil || r.PastEnd || r.PageAdjusted {
+		t.Errorf("Search(alpha, %d) after SearchPage: PastEnd %v adjusted %v, %v", last, r.PastEnd, r.PageAdjusted, err)
+	}
+
+	// With MaxCount matches, page MaxPages is the last Shelf shows.
+	books := make([]catalog.Book, MaxCount+5)
+	for i := range books {
+		books[i] = catalog.Book{Title: fmt.Sprintf("Common Title %d", i), Authors: "Writer", RatingsCount: int64(i)}
+	}
+	c = open(t, books...)
+	for _, tt := range []struct {
+		page    int
+		pastEnd bool
+	}{{MaxPages, false}, {MaxPages + 1, true}} {
+		r, err := c.SearchPage(ctx, "common", tt.page)
+		if err != nil || r.Page != MaxPages || r.PastEnd != tt.pastEnd || len(r.Hits) != PerPage || r.HasMore {
+			t.Errorf("SearchPage(common, %d): %+v, %v", tt.page, r, err)
+		}
 	}
 }
 
