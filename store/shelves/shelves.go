@@ -335,14 +335,39 @@ type ListOptions struct {
 // catalog's search, and the same order on both backends, whose collations
 // differ.
 func (s *Store) List(ctx context.Context, userID int64, o ListOptions) ([]Item, int, error) {
+	p, err := s.list(ctx, userID, o, false)
+	return p.Items, p.Total, err
+}
+
+// Page is a page of a reader's books as Shelf's pages show it.
+type Page struct {
+	Items []Item
+	Total int // books matching, on every page
+	Page  int // the page shown
+	// PastEnd: the page asked for is past the last one with books, and
+	// Page is that last one.
+	PastEnd bool
+}
+
+// ListPage is List for a page a reader sees: a page past the last one
+// with books (a page number typed into the address, or a list that
+// shrank) shows the last one instead, with PastEnd; List leaves it empty,
+// which tells an API client paging on to stop. Without books, the page
+// shown is the first. It reads what List reads, once.
+func (s *Store) ListPage(ctx context.Context, userID int64, o ListOptions) (Page, error) {
+	return s.list(ctx, userID, o, true)
+}
+
+// list is List, and ListPage when lastIfPast.
+func (s *Store) list(ctx context.Context, userID int64, o ListOptions, lastIfPast bool) (Page, error) {
 	if o.Shelf != "" {
 		if _, ok := ParseShelf(string(o.Shelf)); !ok {
-			return nil, 0, ErrBadShelf
+			return Page{}, ErrBadShelf
 		}
 	}
 	sortBy, ok := ParseSort(string(o.Sort))
 	if !ok {
-		return nil, 0, fmt.Errorf("shelves: unknown sort %q", o.Sort)
+		return Page{}, fmt.Errorf("shelves: unknown sort %q", o.Sort)
 	}
 	perPage := o.PerPage
 	if perPage <= 0 {
@@ -359,7 +384,7 @@ func (s *Store) List(ctx context.Context, userID int64, o ListOptions) ([]Item, 
 	}
 	all, err := s.items(ctx, q, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("shelves: list: %w", err)
+		return Page{}, fmt.Errorf("shelves: list: %w", err)
 	}
 
 	books := make([]catalog.Book, len(all))
@@ -395,15 +420,18 @@ func (s *Store) List(ctx context.Context, userID int64, o ListOptions) ([]Item, 
 		}
 		return cmp.Or(c, b.AddedAt.Compare(a.AddedAt), cmp.Compare(b.BookID, a.BookID))
 	})
-	total := len(matched)
-	from := min((page-1)*perPage, total)
-	to := min(from+perPage, total)
-	items := make([]Item, 0, to-from)
+	p := Page{Total: len(matched), Page: page}
+	if last := max(1, (p.Total+perPage-1)/perPage); lastIfPast && page > last {
+		p.Page, p.PastEnd = last, p.Total > 0
+	}
+	from := min((p.Page-1)*perPage, p.Total)
+	to := min(from+perPage, p.Total)
+	p.Items = make([]Item, 0, to-from)
 	for _, r := range matched[from:to] {
 		r.Item.Hit = m.Highlight(r.Book)
-		items = append(items, r.Item)
+		p.Items = append(p.Items, r.Item)
 	}
-	return items, total, nil
+	return p, nil
 }
 
 // sqlItems selects a reader's ($1) entries with their books.

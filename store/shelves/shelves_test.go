@@ -265,6 +265,57 @@ func TestListAndCounts(t *testing.T) {
 	})
 }
 
+// ListPage shows the last page for a page past it, where List shows none.
+func TestListPage(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, db *store.DB) {
+		s := fixture(t, db)
+		ctx := context.Background()
+		for _, id := range []int64{4, 1, 3, 6, 5, 2} { // added in this order, listed newest first
+			if _, err := s.Put(ctx, ann, id, WantToRead); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Put(ctx, ann, 3, Reading); err != nil { // moved, not added again
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name     string
+			o        ListOptions
+			want     []int64
+			page     int
+			pastEnd  bool
+			wantSize int
+		}{
+			{"page 1", ListOptions{PerPage: 4, Page: 1}, []int64{2, 5, 6, 3}, 1, false, 6},
+			{"page 2, the last", ListOptions{PerPage: 4, Page: 2}, []int64{1, 4}, 2, false, 6},
+			{"page 3", ListOptions{PerPage: 4, Page: 3}, []int64{1, 4}, 2, true, 6},
+			{"page 99999", ListOptions{PerPage: 4, Page: 99999}, []int64{1, 4}, 2, true, 6},
+			{"page 0", ListOptions{PerPage: 4, Page: 0}, []int64{2, 5, 6, 3}, 1, false, 6},
+			{"exactly two pages", ListOptions{PerPage: 3, Page: 3}, []int64{3, 1, 4}, 2, true, 6},
+			{"the only page", ListOptions{Shelf: Reading, Page: 2}, []int64{3}, 1, true, 1},
+			{"the only page, queried", ListOptions{Query: "tolkien", Page: 7}, []int64{2, 4}, 1, true, 2},
+			{"nothing matches", ListOptions{Query: "dune", Page: 3}, []int64{}, 1, false, 0},
+			{"an empty shelf", ListOptions{Shelf: Read, Page: 2}, []int64{}, 1, false, 0},
+		} {
+			p, err := s.ListPage(ctx, ann, tc.o)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			got := []int64{}
+			for _, it := range p.Items {
+				got = append(got, it.BookID)
+			}
+			if !slices.Equal(got, tc.want) || p.Page != tc.page || p.PastEnd != tc.pastEnd || p.Total != tc.wantSize {
+				t.Errorf("%s: %v, page %d of %d, past the end %v; want %v, page %d of %d, past the end %v",
+					tc.name, got, p.Page, p.Total, p.PastEnd, tc.want, tc.page, tc.wantSize, tc.pastEnd)
+			}
+		}
+		if _, err := s.ListPage(ctx, ann, ListOptions{Shelf: "finished"}); !errors.Is(err, ErrBadShelf) {
+			t.Errorf("bad shelf: %v", err)
+		}
+	})
+}
+
 func maps(a, b map[Shelf]int) bool {
 	if len(a) != len(b) {
 		return false
