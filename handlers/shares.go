@@ -86,9 +86,6 @@ func (a *App) stopSharing(c echo.Context) error {
 // sharedPerPage is the length of a shared shelf's pages.
 const sharedPerPage = shelves.DefaultPerPage
 
-// maxSharedPage bounds the page asked for, well past any shelf's end.
-const maxSharedPage = 1_000_000
-
 // sharedShelf serves a shared shelf's public page.
 func (a *App) sharedShelf(c echo.Context) error {
 	// Private: the header shows who is signed in; and a revoked share
@@ -103,22 +100,24 @@ func (a *App) sharedShelf(c echo.Context) error {
 	if !ok {
 		return echo.ErrNotFound
 	}
-	page := min(max(parsePage(c.QueryParam("page")), 1), maxSharedPage)
-	items, total, err := a.Shelves.List(ctx, sh.UserID, shelves.ListOptions{Shelf: sh.Shelf, Page: page, PerPage: sharedPerPage})
+	// A page past the last shows the last, and says so, as search does.
+	page, adjusted := parseShelfPage(c.QueryParam("page"))
+	p, err := a.Shelves.ListPage(ctx, sh.UserID, shelves.ListOptions{Shelf: sh.Shelf, Page: page, PerPage: sharedPerPage})
 	if err != nil {
 		return err
 	}
-	v := components.SharedShelfView{Key: sh.Key, Name: sh.Shelf.Label(), Total: total, Page: page, PerPage: sharedPerPage}
-	for _, it := range items {
+	v := components.SharedShelfView{Key: sh.Key, Name: sh.Shelf.Label(), Total: p.Total, Page: p.Page, PerPage: sharedPerPage,
+		PastEnd: p.PastEnd, PageAdjusted: adjusted}
+	for _, it := range p.Items {
 		// Only these fields: the entry's note stays with its reader.
 		v.Books = append(v.Books, components.SharedBook{ID: it.Book.ID, Title: it.Book.Title, Authors: it.Book.Authors,
 			Year: it.Book.Year, AverageRating: it.Book.AverageRating, Rating: it.Rating})
 	}
 	var first []shelves.Item
-	if page == 1 {
-		first = items
+	if p.Page == 1 {
+		first = p.Items
 	}
-	cd, err := a.shelfCard(ctx, sh, first, total)
+	cd, err := a.shelfCard(ctx, sh, first, p.Total)
 	if err != nil {
 		return err
 	}

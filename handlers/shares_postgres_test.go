@@ -29,6 +29,7 @@ func TestSharesOnPostgres(t *testing.T) {
 
 	anon := env.browser()
 	p := anon.get("/shared/"+key).wantStatus(t, http.StatusOK).wantContains(t, "The Hobbit", "1 book on this shelf.")
+	pagedCase{"/shared/" + key + "?page=2", false, "1", "That page number does not exist; this is the only page."}.check(t, anon)
 	img := strings.TrimPrefix(socialTags(t, p.body)["og:image"], "http://shelf.test")
 	env.app.cards.wait()
 	if p := anon.get(img); p.body != "PNG:Read" || p.header.Get("ETag") == "" {

@@ -166,8 +166,49 @@ func TestSharedShelfPages(t *testing.T) {
 	if got := resultOrder(p.body); got != "8,7,6,5,4" {
 		t.Errorf("page 2: %s", got)
 	}
-	anon.get("/shared/"+key+"?page=99999999999999999999").wantStatus(t, http.StatusOK).wantContains(t, "No more books.")
 	anon.get("/shared/"+key+"?page=-3").wantStatus(t, http.StatusOK).wantContains(t, `id="shared-next"`)
+
+	// A page past the last shows the last, and says so, as search does.
+	first, last := "28,27,26,25,24,23,22,21,20,19,18,17,16,15,14,13,12,11,10,9", "8,7,6,5,4"
+	const (
+		lastNote  = "That page number does not exist; this is the last page, page 2."
+		firstNote = "That page number does not exist; this is page 1."
+	)
+	shared := "/shared/" + key
+	for _, tc := range []pagedCase{
+		{shared, false, first, ""},
+		{shared + "?page=2", false, last, ""},
+		{shared + "?page=3", false, last, lastNote},
+		{shared + "?page=99999", false, last, lastNote},
+		{shared + "?page=99999999999999999999", false, last, lastNote},
+		{shared + "?page=0", false, first, firstNote},
+		{shared + "?page=-3", false, first, firstNote},
+		{shared + "?page=x", false, first, firstNote},
+		// htmx asks for nothing here: it gets the same page, the last once.
+		{shared + "?page=3", true, last, lastNote},
+	} {
+		tc.check(t, anon)
+	}
+	anon.get(shared+"?page=3").wantContains(t, `id="shared-prev" rel="prev" href="/shared/`+key+`"`, "25 books on this shelf.")
+}
+
+// A page past a shared shelf's only page shows it; an empty shelf stays
+// empty on every page.
+func TestSharedShelfOnePage(t *testing.T) {
+	env, ann := readShelfEnv(t)
+	key := shareRead(t, ann)
+	anon := env.browser()
+	for _, page := range []string{"2", "99999"} {
+		pagedCase{"/shared/" + key + "?page=" + page, false, "2,1", "That page number does not exist; this is the only page."}.check(t, anon)
+	}
+	// Its reader empties it.
+	for _, id := range []string{"1", "2"} {
+		ann.post("/shelves/"+id+"/remove", url.Values{"back": {"/my-books"}}).wantStatus(t, http.StatusSeeOther)
+	}
+	for _, page := range []string{"", "?page=2", "?page=0"} {
+		pagedCase{"/shared/" + key + page, false, "", ""}.check(t, anon)
+		anon.get("/shared/"+key+page).wantContains(t, `id="shared-shelf-empty"`, "0 books on this shelf.")
+	}
 }
 
 // The shared page's tags name the shelf and its card, at the base URL.

@@ -387,16 +387,19 @@ func (a *App) myBooks(c echo.Context) error {
 		v.Sort = o
 	}
 	v.Query, _ = search.NormalizeQuery(c.QueryParam("q"))
-	v.Page, _ = search.ClampPage(parsePage(c.QueryParam("page")))
+	page, adjusted := parseShelfPage(c.QueryParam("page"))
 	ctx := c.Request().Context()
 	var err error
 	if v.Counts, err = a.Shelves.Counts(ctx, u.ID); err != nil {
 		return err
 	}
-	v.Items, v.Total, err = a.Shelves.List(ctx, u.ID, shelves.ListOptions{Shelf: v.Shelf, Query: v.Query, Sort: v.Sort, Page: v.Page, PerPage: shelves.DefaultPerPage})
+	// A page past the last shows the last, and says so, as search does.
+	// The list's own requests (htmx) replace it whole: the same holds.
+	p, err := a.Shelves.ListPage(ctx, u.ID, shelves.ListOptions{Shelf: v.Shelf, Query: v.Query, Sort: v.Sort, Page: page, PerPage: shelves.DefaultPerPage})
 	if err != nil {
 		return err
 	}
+	v.Items, v.Total, v.Page, v.PastEnd, v.PageAdjusted = p.Items, p.Total, p.Page, p.PastEnd, adjusted
 	v.PerPage = shelves.DefaultPerPage
 	v.Link = paths.MyBooksLink(string(v.Shelf), v.Query, sortParam(v.Sort), v.Page)
 	m := a.meta(c, "My books")
@@ -417,6 +420,18 @@ func (a *App) myBooks(c echo.Context) error {
 		}
 	}
 	return render(c, http.StatusOK, components.MyBooksPage(m, v))
+}
+
+// maxShelfPage bounds the page of a reader's books asked for, well past
+// any shelf's end.
+const maxShelfPage = 1_000_000
+
+// parseShelfPage reads the page parameter of a page of a reader's books:
+// within [1, maxShelfPage], and whether the one asked for was not.
+func parseShelfPage(raw string) (page int, adjusted bool) {
+	n := parsePage(raw)
+	page = min(max(n, 1), maxShelfPage)
+	return page, page != n
 }
 
 // sortParam is o as links spell it: the default is left out.

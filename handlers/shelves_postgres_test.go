@@ -38,6 +38,9 @@ func TestShelvesOnPostgres(t *testing.T) {
 		t.Errorf("the reader's fragment: %s", got)
 	}
 	b.get("/my-books?q=tolkein").wantStatus(t, http.StatusOK).wantContains(t, `data-book-id="`+id+`"`, "1 book on your shelves match")
+	pagedCase{"/my-books?page=4", false, id, "That page number does not exist; this is the only page."}.check(t, b)
+	pagedCase{"/my-books?page=4", true, id, "That page number does not exist; this is the only page."}.check(t, b)
+	pagedCase{"/my-books?shelf=read&page=4", false, "", ""}.check(t, b)
 	if p := env.browser().get("/search?q=hobbit", htmxHeaders...); len(pressed(p.body)) > 0 {
 		t.Errorf("an anonymous visitor sees the reader's shelf")
 	}

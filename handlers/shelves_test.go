@@ -429,6 +429,35 @@ func TestMyBooks(t *testing.T) {
 	if got := resultOrder(b.get("/my-books?page=2").body); got != "8,7,6,5,4,3,2,1" {
 		t.Errorf("page 2: %s", got)
 	}
+	// A page past the last shows the last, and says so, as search does.
+	first, last := "28,27,26,25,24,23,22,21,20,19,18,17,16,15,14,13,12,11,10,9", "8,7,6,5,4,3,2,1"
+	const (
+		lastNote  = "That page number does not exist; this is the last page, page 2."
+		firstNote = "That page number does not exist; this is page 1."
+		onlyNote  = "That page number does not exist; this is the only page."
+	)
+	for _, tc := range []pagedCase{
+		{"/my-books", false, first, ""},
+		{"/my-books?page=2", false, last, ""},
+		{"/my-books?page=3", false, last, lastNote},
+		{"/my-books?page=99999", false, last, lastNote},
+		{"/my-books?page=99999999999999999999", false, last, lastNote},
+		{"/my-books?page=0", false, first, firstNote},
+		{"/my-books?page=-3", false, first, firstNote},
+		{"/my-books?page=x", false, first, firstNote},
+		{"/my-books?shelf=read&page=2", false, "1", onlyNote},
+		{"/my-books?q=tolkien&sort=title&page=5", false, "1", onlyNote},
+		{"/my-books?q=zzzz&page=3", false, "", ""}, // nothing to go back to
+		// The list's requests replace it whole: the last page, once.
+		{"/my-books?page=3", true, last, lastNote},
+		{"/my-books?page=99999", true, last, lastNote},
+	} {
+		tc.check(t, b)
+	}
+	if p := b.get("/my-books?page=9", htmxHeaders...); p.header.Get("HX-Push-Url") != "/my-books?page=2" {
+		t.Errorf("past the end, the list's request puts %q in the address bar; want the last page's", p.header.Get("HX-Push-Url"))
+	}
+	b.get("/my-books?shelf=read&page=2").wantContains(t, `id="share-shelf"`) // still the shelf's page
 	for _, tc := range []struct{ query, want string }{
 		{"shelf=read", "1"},
 		{"shelf=reading", "2"},
@@ -460,10 +489,47 @@ func TestMyBooks(t *testing.T) {
 		t.Errorf("back to my books: %q", p.location())
 	}
 
-	// Another reader's My books is empty.
+	// Another reader's My books is empty, on any page.
 	bob := env.register("bob@example.org")
 	bob.get("/my-books").wantStatus(t, http.StatusOK).wantContains(t, `id="my-books-empty"`, "0 books on your shelves.")
+	for _, path := range []string{"/my-books?page=3", "/my-books?page=0", "/my-books?shelf=read&page=99999"} {
+		pagedCase{path, false, "", ""}.check(t, bob)
+		bob.get(path).wantContains(t, `id="my-books-empty"`)
+	}
 }
+
+// pagedCase is a request for a page of books: those it should show, in
+// order (resultOrder), and its note when the page asked for does not
+// exist ("": none).
+type pagedCase struct {
+	path string
+	htmx bool
+	want string
+	note string
+}
+
+func (tc pagedCase) check(t *testing.T, b *browser) {
+	t.Helper()
+	var headers []string
+	if tc.htmx {
+		headers = htmxHeaders
+	}
+	p := b.get(tc.path, headers...)
+	got := resultOrder(p.body)
+	gotNote := pageNoteRe.FindStringSubmatch(p.body)
+	switch {
+	case p.status != http.StatusOK || got != tc.want:
+		t.Errorf("%s (htmx %v): %d, books %s; want %s", tc.path, tc.htmx, p.status, got, tc.want)
+	case tc.note == "" && gotNote != nil:
+		t.Errorf("%s (htmx %v): note %q; want none", tc.path, tc.htmx, gotNote[0])
+	case tc.note != "" && (gotNote == nil || gotNote[0] != tc.note):
+		t.Errorf("%s (htmx %v): notes %q; want %q", tc.path, tc.htmx, gotNote, tc.note)
+	case strings.Contains(p.body, "No more books"):
+		t.Errorf("%s (htmx %v): an empty page past the end", tc.path, tc.htmx)
+	}
+}
+
+var pageNoteRe = regexp.MustCompile(`That page number does not exist[^<]*`)
 
 // With a second factor, the change is made once the second step signs in.
 func TestShelfSignInWithSecondFactor(t *testing.T) {
@@ -547,5 +613,29 @@ func TestShelfSignInByEmailAndComeBack(t *testing.T) {
 	}
 	if _, ok := env.entry("ann@example.org", 1); ok {
 		t.Error("a link opened in another browser applied the asking browser's shelf change")
+	}
+}
+
+// A reader's pages go on past search's hundred: a shelf can hold more
+// than 2,000 books.
+func TestParseShelfPage(t *testing.T) {
+	for _, tc := range []struct {
+		raw      string
+		page     int
+		adjusted bool
+	}{
+		{"", 1, false},
+		{"1", 1, false},
+		{"101", 101, false},
+		{"1000000", maxShelfPage, false},
+		{"1000001", maxShelfPage, true},
+		{"99999999999999999999", maxShelfPage, true},
+		{"0", 1, true},
+		{"-3", 1, true},
+		{"x", 1, true},
+	} {
+		if page, adjusted := parseShelfPage(tc.raw); page != tc.page || adjusted != tc.adjusted {
+			t.Errorf("parseShelfPage(%q) = %d, %v; want %d, %v", tc.raw, page, adjusted, tc.page, tc.adjusted)
+		}
 	}
 }
