@@ -17,19 +17,30 @@ import (
 // name with a slash-like symbol (shelf.test⁄x.evil.com) or a Latin word
 // with one Cyrillic letter shows what it is.
 func DisplayHost(host string) string {
+	_, shown := DisplayHosts(host)
+	return shown
+}
+
+// DisplayHosts is DisplayHost that also gives host in Unicode, as IDNA
+// decodes it whether or not it is shown so (host itself when it does not
+// decode), for a page that warns of a lookalike.
+func DisplayHosts(host string) (uni, shown string) {
 	if plainASCII(host) {
-		return host
+		return host, host
 	}
 	uni, err := idna.Lookup.ToUnicode(host)
-	if err != nil || uni == host {
-		return host
+	if err != nil {
+		return host, host
+	}
+	if uni == host {
+		return uni, host
 	}
 	for label := range strings.SplitSeq(uni, ".") {
 		if !readableLabel(label) {
-			return host
+			return uni, host
 		}
 	}
-	return uni
+	return uni, uni
 }
 
 // plainASCII reports whether host is one that IDNA decodes to itself, or

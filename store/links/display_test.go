@@ -55,10 +55,28 @@ func BenchmarkDisplayHost(b *testing.B) {
 	}
 }
 
-// DisplayHost decides as the plain way does, which decodes every host
+// DisplayHosts gives the host as IDNA decodes it, shown or not: the
+// interstitial warns of a lookalike in its own letters.
+func TestDisplayHosts(t *testing.T) {
+	tests := []struct{ in, uni, shown string }{
+		{"example.com", "example.com", "example.com"},
+		{"xn--bcher-kva.de", "bücher.de", "bücher.de"},
+		{"xn--pple-43d.com", "аpple.com", "xn--pple-43d.com"},
+		{"shelf.xn--testx-g33b.evil.com", "shelf.test⁄x.evil.com", "shelf.xn--testx-g33b.evil.com"},
+		{"xn--invalid-", "xn--invalid-", "xn--invalid-"},
+		{"Example.COM", "example.com", "example.com"},
+	}
+	for _, c := range tests {
+		if uni, shown := DisplayHosts(c.in); uni != c.uni || shown != c.shown {
+			t.Errorf("DisplayHosts(%q) = %q, %q; want %q, %q", c.in, uni, shown, c.uni, c.shown)
+		}
+	}
+}
+
+// DisplayHosts decides as the plain way does, which decodes every host
 // and looks each letter's script up in every table: the short cuts change
 // the cost, not the answer.
-func TestDisplayHostAsThePlainWay(t *testing.T) {
+func TestDisplayHostsAsThePlainWay(t *testing.T) {
 	hosts := []string{"", ".", "a..b", "example.com.", "ex_ample.com", "-a.com", "a-.com", "ab--cd.com", "XN--BCHER-KVA.de",
 		"xn--bcher-kva.de", "xn--e1afmkfd.com", "xn--wgv71a119e.jp", "xn--hxajbheg2az3al.xn--jxalpdlp", "93.184.215.14",
 		"[::1]", "a b.com", "a\x7f.com", "ﬁle.com", "straße.de", "ΣΑΣ.gr", "例え.テスト", "xn--", "xn--a", "xn--zca.com"}
@@ -67,7 +85,7 @@ func TestDisplayHostAsThePlainWay(t *testing.T) {
 	}
 }
 
-func FuzzDisplayHost(f *testing.F) {
+func FuzzDisplayHosts(f *testing.F) {
 	for _, h := range []string{"example.com", "xn--bcher-kva.de", "Ab.c", "a_b", "xn--pple-43d.com"} {
 		f.Add(h)
 	}
@@ -75,8 +93,13 @@ func FuzzDisplayHost(f *testing.F) {
 }
 
 func checkAsThePlainWay(t *testing.T, host string) {
-	if got, want := DisplayHost(host), plainDisplayHost(host); got != want {
-		t.Errorf("DisplayHost(%q) = %q; the plain way gives %q", host, got, want)
+	uni, shown := DisplayHosts(host)
+	wantUni, err := idna.Lookup.ToUnicode(host)
+	if err != nil {
+		wantUni = host
+	}
+	if want := plainDisplayHost(host); uni != wantUni || shown != want {
+		t.Errorf("DisplayHosts(%q) = %q, %q; the plain way gives %q, %q", host, uni, shown, wantUni, want)
 	}
 }
 
