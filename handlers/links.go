@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/net/idna"
 
 	"shelf/components"
 	"shelf/components/paths"
@@ -363,10 +362,8 @@ func (a *App) interstitial(c echo.Context, m components.Meta, l links.Link) erro
 		return err
 	}
 	host := u.Hostname()
-	v := components.LinkInterstitialView{Target: l.Target, HostASCII: host, HostUnicode: host, HostShown: links.DisplayHost(host)}
-	if uni, err := idna.Lookup.ToUnicode(host); err == nil {
-		v.HostUnicode = uni
-	}
+	uni, shown := links.DisplayHosts(host)
+	v := components.LinkInterstitialView{Target: l.Target, HostASCII: host, HostUnicode: uni, HostShown: shown}
 	if a.Previews != nil {
 		p, ok, err := a.Previews.Get(c.Request().Context(), previews.KeyOf(l.Target))
 		if err != nil {

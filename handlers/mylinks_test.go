@@ -66,7 +66,7 @@ func TestMyLinksList(t *testing.T) {
 
 	p := b.get(paths.MyLinks).wantStatus(t, http.StatusOK)
 	p.wantContains(t,
-		`value="http://shelf.test/s/review"`, `<span class="link-host">reviews.example.com</span>`,
+		`readonly spellcheck="false" autocomplete="off">http://shelf.test/s/review</textarea>`, `<span class="link-host">reviews.example.com</span>`,
 		`<span class="link-url">`+long, `<span class="link-badge on">Active</span>`, "0 clicks",
 		`action="/my-links/review/disable"`, `action="/my-links/review/delete"`, `href="/my-links/review"`,
 		`data-copy="short-review"`, `id="new-link"`)
@@ -96,7 +96,7 @@ func TestMyLinkPage(t *testing.T) {
 	p := b.get(paths.MyLinkLink("mixed")).wantStatus(t, http.StatusOK)
 	today := env.clock.Now().UTC().Format("2 Jan")
 	p.wantContains(t, `<h1 class="link-short" id="link-heading">shelf.test/s/<wbr>Mixed</h1>`,
-		`value="http://shelf.test/s/Mixed" readonly`,
+		`readonly spellcheck="false" autocomplete="off">http://shelf.test/s/Mixed</textarea>`,
 		`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 101"`, `role="img" aria-labelledby="clicks-summary"`,
 		"3 clicks in 30 days, on "+today+".", `<title>`+today+`: 3 clicks</title>`,
 		`<title id="link-qr-title">QR code of http://shelf.test/s/Mixed</title>`, `shape-rendering="crispEdges"`,

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -52,27 +53,61 @@ func (a *App) previewFragment(c echo.Context) error {
 	return render(c, http.StatusOK, components.PreviewPage(a.meta(c, "Preview"), p))
 }
 
+// previewImage sends a preview's thumbnail. A request with a tag mostly
+// has the image already: the tag is read first, and the image only if it
+// has changed.
 func (a *App) previewImage(c echo.Context) error {
-	if _, err := a.linkedPreview(c); err != nil {
-		return err
+	ctx, key := c.Request().Context(), c.Param("key")
+	match := c.Request().Header.Get("If-None-Match")
+	read := a.PreviewQueue.Image
+	if match != "" {
+		read = a.PreviewQueue.ImageTag
 	}
-	png, etag, ok, err := a.PreviewQueue.Image(c.Request().Context(), c.Param("key"))
+	img, err := a.linkedThumbnail(ctx, key, read)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return echo.ErrNotFound
+	if match != "" && !etagMatches(match, img.ETag) {
+		if img, err = a.thumbnail(ctx, key, a.PreviewQueue.Image); err != nil {
+			return err
+		}
 	}
 	h := c.Response().Header()
-	h.Set("ETag", etag)
+	h.Set("ETag", img.ETag)
 	// A key names one URL, and its image changes only if it is captured
 	// again, which the ETag tells; an hour, so that a deleted link's
 	// preview does not live on for long in caches.
 	h.Set("Cache-Control", "public, max-age=3600")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'")
-	if etagMatches(c.Request().Header.Get("If-None-Match"), etag) {
+	if etagMatches(match, img.ETag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	return c.Blob(http.StatusOK, "image/png", png)
+	return c.Blob(http.StatusOK, "image/png", img.PNG)
+}
+
+// readThumbnail is Queue.Image or Queue.ImageTag.
+type readThumbnail func(ctx context.Context, key string) (previews.Thumbnail, bool, error)
+
+// linkedThumbnail is read's thumbnail with key while a link goes to its
+// page.
+func (a *App) linkedThumbnail(ctx context.Context, key string, read readThumbnail) (previews.Thumbnail, error) {
+	img, err := a.thumbnail(ctx, key, read)
+	if err != nil {
+		return img, err
+	}
+	ok, err := a.Links.Linked(ctx, img.URL)
+	if err == nil && !ok {
+		err = echo.ErrNotFound
+	}
+	return img, err
+}
+
+// thumbnail is read's thumbnail with key, or echo.ErrNotFound.
+func (a *App) thumbnail(ctx context.Context, key string, read readThumbnail) (previews.Thumbnail, error) {
+	img, ok, err := read(ctx, key)
+	if err == nil && !ok {
+		err = echo.ErrNotFound
+	}
+	return img, err
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +132,60 @@ func TestPreviewRoutes(t *testing.T) {
 			t.Errorf("image %q: %d", key, r.status)
 		}
 	}
+}
+
+// The image route reads its preview's row once, and a revalidation that
+// the tag answers does not read the image.
+func TestPreviewImageReadsTheImageOnlyToSendIt(t *testing.T) {
+	var log queryLog
+	env := newTestEnvWith(t, func(d *Deps, _ *Settings) { d.DB = log.wrap(t, d.DB) })
+	ctx := context.Background()
+	q := env.app.PreviewQueue
+	env.register("ann@example.org")
+	l := env.newLink("ann@example.org", "https://example.com/review", "review")
+	p, err := q.Enqueue(ctx, l.Target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Claim(ctx, "w", time.Minute, 1); err != nil {
+		t.Fatal(err)
+	}
+	const png = "\x89PNG\r\n\x1a\nfake"
+	if err := q.Complete(ctx, "w", p.Key, previews.Capture{PNG: []byte(png), Width: 640, Height: 400}); err != nil {
+		t.Fatal(err)
+	}
+	image := paths.PreviewImageLink(p.Key)
+	b := env.browser()
+	log.take("")
+
+	// wantReads checks the reads of the previews table since the last:
+	// whether each read the image.
+	wantReads := func(name string, want ...bool) {
+		t.Helper()
+		queries := log.take("FROM previews")
+		var reads []bool
+		for _, query := range queries {
+			columns, _, _ := strings.Cut(query, " FROM ")
+			reads = append(reads, strings.Contains(columns, "image"))
+		}
+		if !slices.Equal(reads, want) {
+			t.Errorf("%s: reads of the previews table %v, want %v (true: with the image):\n%s", name, reads, want, strings.Join(queries, "\n"))
+		}
+	}
+
+	r := b.get(image)
+	if r.status != http.StatusOK || r.body != png {
+		t.Fatalf("image: %d %q", r.status, r.body)
+	}
+	wantReads("first request", true)
+	etag := r.header.Get("ETag")
+	if r := b.get(image, "If-None-Match", etag); r.status != http.StatusNotModified || r.header.Get("ETag") != etag {
+		t.Errorf("revalidation: %d %v", r.status, r.header)
+	}
+	wantReads("revalidation", false)
+	// A tag that does not match: the tag, then the image.
+	if r := b.get(image, "If-None-Match", `"other"`); r.status != http.StatusOK || r.body != png || r.header.Get("ETag") != etag {
+		t.Errorf("revalidation of another image: %d %q %v", r.status, r.body, r.header)
+	}
+	wantReads("revalidation of another image", false, true)
 }

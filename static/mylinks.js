@@ -35,9 +35,22 @@ document.addEventListener("click", async (event) => {
 
 // A click in the field selects the whole link, ready to copy.
 document.addEventListener("focusin", (event) => {
-  if (event.target instanceof HTMLInputElement && event.target.classList.contains("short-url")) {
+  if (event.target instanceof HTMLTextAreaElement && event.target.classList.contains("short-url")) {
     event.target.select();
   }
 });
+
+// Where CSS cannot make the field as tall as its lines (field-sizing), this
+// does, so that a long address shows whole.
+if (!CSS.supports("field-sizing", "content")) {
+  const fit = () => {
+    document.querySelectorAll("textarea.short-url").forEach((field) => {
+      field.style.height = "auto";
+      field.style.height = field.scrollHeight + field.offsetHeight - field.clientHeight + "px";
+    });
+  };
+  fit();
+  addEventListener("resize", fit);
+}
 
 document.querySelectorAll("[data-copy]").forEach((b) => b.removeAttribute("hidden"));

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -150,4 +151,63 @@ func TestBrowserMyLinks(t *testing.T) {
 	runStep(t, noJS, "confirm", 10*time.Second, chromedp.Click(chromedp.ID("link-delete-confirm-review")))
 	waitJS(t, noJS, "deleted, back on My links", 10*time.Second, `location.pathname === '/my-links' &&
 		document.getElementById('link-status').textContent.startsWith('Deleted') && !!document.getElementById('my-links-empty')`)
+}
+
+// TestBrowserMyLinksCopyFieldsShowTheWholeLink opens My links and a link's
+// page from a phone to a laptop: each short link's copy field shows the
+// whole address, the longest id included, and the page does not scroll
+// sideways. At 320 px the field showed only the address's start. On a
+// phone the Copy button is a finger's height.
+func TestBrowserMyLinksCopyFieldsShowTheWholeLink(t *testing.T) {
+	chromium := needChromium(t)
+	s := startShelfServer(t)
+	const email, pw = "linker@example.org", "violet tractor humming"
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"create-admin", "-db", s.DB, "--email", email, "--password-stdin"}, nil,
+		strings.NewReader(pw+"\n"), &out, &errb); code != 0 {
+		t.Fatalf("create-admin: %s", errb.String())
+	}
+	tab := newTab(t, chromium.newBrowser(t))
+	runStep(t, tab, "sign in", 20*time.Second,
+		chromedp.Navigate(s.URL+"/login?next=/my-links"),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+	)
+	waitJS(t, tab, "My links", 10*time.Second, `location.pathname === '/my-links'`)
+	longest := strings.Repeat("a-long-id-", 3) + "ok" // links.MaxIDLen
+	for _, id := range []string{"review", longest} {
+		runStep(t, tab, "make "+id, 15*time.Second,
+			chromedp.Navigate(s.URL+"/links/new?target="+url.QueryEscape("https://example.com/"+id)),
+			chromedp.WaitVisible(chromedp.ID("link-id")),
+			chromedp.SendKeys(chromedp.ID("link-id"), id),
+			chromedp.Click(chromedp.CSS(`#link-form button[type=submit]`)),
+		)
+		waitJS(t, tab, "the page of "+id, 15*time.Second, `location.pathname === '/my-links/`+id+`'`)
+	}
+
+	phone := []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateScale(3), chromedp.EmulateTouch}
+	for _, width := range []int64{320, 360, 390, 768, 1280} {
+		runStep(t, tab, fmt.Sprintf("a phone %d px wide", width), 10*time.Second, chromedp.EmulateViewport(width, 844, phone...))
+		for _, path := range []string{"/my-links", "/my-links/" + longest} {
+			runStep(t, tab, "open "+path, 15*time.Second, chromedp.Navigate(s.URL+path))
+			waitJS(t, tab, path+" with its Copy buttons", 10*time.Second,
+				`document.readyState === "complete" && !!document.querySelector('[data-copy]:not([hidden])')`)
+			// The fields whose text is cut off, on either side.
+			clipped := evalJS[[]string](t, tab, `[...document.querySelectorAll('.short-url')]
+				.filter((f) => f.scrollWidth > f.clientWidth || f.scrollHeight > f.clientHeight)
+				.map((f) => f.id + ": " + f.scrollWidth + "x" + f.scrollHeight + " px of text in " + f.clientWidth + "x" + f.clientHeight)`)
+			if len(clipped) > 0 {
+				t.Errorf("%s %d px wide cuts off short links: %v", path, width, clipped)
+			}
+			if w, inner := evalJS[int64](t, tab, `document.documentElement.scrollWidth`), evalJS[int64](t, tab, `window.innerWidth`); w > inner {
+				t.Errorf("%s %d px wide scrolls sideways: %d px wide", path, width, w)
+			}
+			if small := evalJS[[]string](t, tab, `[...document.querySelectorAll('[data-copy]')]
+				.filter((b) => b.getBoundingClientRect().height < 44).map((b) => b.id + ": " + b.getBoundingClientRect().height + " px")`); len(small) > 0 {
+				t.Errorf("%s %d px wide has Copy buttons under 44 px high: %v", path, width, small)
+			}
+		}
+	}
 }

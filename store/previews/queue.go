@@ -33,6 +33,13 @@ const (
 // pages (it has no Chromium).
 const OffReason = "Previews are off on this server."
 
+// Thumbnail is a ready preview's image.
+type Thumbnail struct {
+	URL  string // of the previewed page
+	ETag string
+	PNG  []byte // nil from ImageTag
+}
+
 // Preview is what is known of one URL's preview.
 type Preview struct {
 	Key                string // hex of SHA-256 of the URL
@@ -155,21 +162,35 @@ func (q *Queue) get(ctx context.Context, db *sql.DB, key string) (Preview, bool,
 	return p, true, nil
 }
 
-// Image returns the thumbnail of the ready preview with key, as PNG, and
-// its entity tag.
-func (q *Queue) Image(ctx context.Context, key string) (png []byte, etag string, ok bool, err error) {
+// Image returns the thumbnail of the ready preview with key.
+func (q *Queue) Image(ctx context.Context, key string) (Thumbnail, bool, error) {
+	var t Thumbnail
+	ok, err := q.thumbnail(ctx, key, `url, etag, image`, &t.URL, &t.ETag, &t.PNG)
+	return t, ok, err
+}
+
+// ImageTag is Image without the PNG, which is not read: enough to answer
+// a request for an image the client has, as the tag tells.
+func (q *Queue) ImageTag(ctx context.Context, key string) (Thumbnail, bool, error) {
+	var t Thumbnail
+	ok, err := q.thumbnail(ctx, key, `url, etag`, &t.URL, &t.ETag)
+	return t, ok, err
+}
+
+// thumbnail scans columns of the ready preview with key into dest.
+func (q *Queue) thumbnail(ctx context.Context, key, columns string, dest ...any) (bool, error) {
 	if !ValidKey(key) {
-		return nil, "", false, nil
+		return false, nil
 	}
-	err = q.db.Read.QueryRowContext(ctx, `SELECT image, etag FROM previews WHERE key = $1 AND status = 'ready' AND image IS NOT NULL`, key).
-		Scan(&png, &etag)
+	err := q.db.Read.QueryRowContext(ctx, `SELECT `+columns+` FROM previews WHERE key = $1 AND status = 'ready' AND image IS NOT NULL`, key).
+		Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", false, nil
+		return false, nil
 	}
 	if err != nil {
-		return nil, "", false, fmt.Errorf("preview image: %w", err)
+		return false, fmt.Errorf("preview image: %w", err)
 	}
-	return png, etag, true, nil
+	return true, nil
 }
 
 // Job is a claimed capture.

@@ -101,9 +101,13 @@ func TestEnqueueIsIdempotent(t *testing.T) {
 		if n, _ := w.RunOnce(ctx); n != 0 {
 			t.Errorf("a ready preview was captured again")
 		}
-		png, etag, ok, err := q.Image(ctx, p.Key)
-		if err != nil || !ok || string(png) != "\x89PNG fake https://example.com/a" || len(etag) < 10 {
-			t.Errorf("Image = %q, %q, %v, %v", png, etag, ok, err)
+		img, ok, err := q.Image(ctx, p.Key)
+		if err != nil || !ok || string(img.PNG) != "\x89PNG fake https://example.com/a" || len(img.ETag) < 10 || img.URL != "https://example.com/a" {
+			t.Errorf("Image = %+v, %v, %v", img, ok, err)
+		}
+		// The tag alone, for a revalidation: the PNG is not read.
+		if tag, ok, err := q.ImageTag(ctx, p.Key); err != nil || !ok || tag.ETag != img.ETag || tag.URL != img.URL || tag.PNG != nil {
+			t.Errorf("ImageTag = %+v, %v, %v", tag, ok, err)
 		}
 		if p.Width != 640 || p.Height != 400 || p.FinalURL != "https://example.com/a#final" {
 			t.Errorf("ready preview %+v", p)
@@ -112,8 +116,11 @@ func TestEnqueueIsIdempotent(t *testing.T) {
 			if _, ok, err := q.Get(ctx, key); ok || err != nil {
 				t.Errorf("Get(%q) = %v, %v", key, ok, err)
 			}
-			if _, _, ok, err := q.Image(ctx, key); ok || err != nil {
+			if _, ok, err := q.Image(ctx, key); ok || err != nil {
 				t.Errorf("Image(%q) = %v, %v", key, ok, err)
+			}
+			if _, ok, err := q.ImageTag(ctx, key); ok || err != nil {
+				t.Errorf("ImageTag(%q) = %v, %v", key, ok, err)
 			}
 		}
 	})
