@@ -194,7 +194,7 @@ func serveCommand(ctx context.Context, args, environ []string, stderr io.Writer,
 			log.Warn("search index: words missing from the vocabulary", "count", stats.Unindexed)
 		}
 		attrs := []any{"books", stats.Books, "terms", stats.Terms, "index_mb", stats.Bytes >> 20,
-			"took", stats.Took.Round(time.Millisecond)}
+			"huge_pages_mb", stats.HugePageBytes >> 20, "took", stats.Took.Round(time.Millisecond)}
 		if tuneGC {
 			percent, live := setGCHeadroom(gcHeadroom)
 			attrs = append(attrs, "heap_mb", live>>20, "gc_percent", percent)

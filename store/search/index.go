@@ -98,6 +98,7 @@ type IndexStats struct {
 	Books, Terms, Postings int
 	Bytes                  int64 // memory held by its lists
 	Unindexed              int   // tokens missing from the vocabulary (should be 0)
+	HugePageBytes          int64 // of Bytes, on huge pages (see useHugePages)
 	Took                   time.Duration
 }
 
@@ -289,6 +290,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 	stats.Bytes += 4*int64(len(ix.toks)+len(ix.postStart)+len(ix.post)+
 		len(ix.openStart)+len(ix.open)+len(ix.bySecond)+len(ix.second)) +
 		int64(unsafe.Sizeof(docInfo{}))*int64(len(ix.info)) + int64(len(ix.text))
+	stats.HugePageBytes = int64(ix.useHugePages())
 	return ix, stats, nil
 }
 
