@@ -535,6 +535,10 @@ func (a *App) tokenProblem(c echo.Context, purpose accounts.Purpose, uid int64, 
 	case errors.Is(err, accounts.ErrTokenUsed):
 		o = components.Outcome{Kind: "used", Heading: "This link has already been used",
 			Message: "Each link works only once. Ask for a new one below."}
+	case errors.Is(err, accounts.ErrTokenSuperseded) && purpose == accounts.PurposeReset:
+		o = components.Outcome{Kind: "superseded", Heading: "This link no longer works",
+			Message: "A newer link was sent, or the password was changed since this one was. Only the link in the most recent email works, " +
+				"until the password changes. Use that one, or ask for a new one below."}
 	case errors.Is(err, accounts.ErrTokenSuperseded):
 		o = components.Outcome{Kind: "superseded", Heading: "A newer link was sent",
 			Message: "Only the link in the most recent email works. Use that one, or ask for a new one below."}

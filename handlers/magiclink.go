@@ -41,20 +41,28 @@ type magicLinks struct {
 }
 
 // magicLimits: per address, one request a minute, 5 an hour and 20 a day;
-// per client network, 20 a minute. An address without an account is
-// limited alike, so a refusal tells nothing either.
+// per client network, 20 a minute and 60 an hour. Each request to a new
+// address sends a mail, so without the hourly cap one network could have
+// Shelf mail 1,200 addresses an hour (sign-up and reset allow 10). An
+// address without an account is limited alike, so a refusal tells nothing
+// either.
 type magicLimits struct {
-	ip, minute, hour, day *limits.Limiter
+	ip, ipHour, minute, hour, day *limits.Limiter
 }
 
 func newMagicLimits(db *store.DB) magicLimits {
 	return magicLimits{
 		ip:     limits.NewLimiter(db, "magic_ip", 20, time.Minute),
+		ipHour: limits.NewLimiter(db, "magic_ip_hour", magicPerNetworkHour, time.Hour),
 		minute: limits.NewLimiter(db, "magic_email_minute", 1, time.Minute),
 		hour:   limits.NewLimiter(db, "magic_email_hour", 5, time.Hour),
 		day:    limits.NewLimiter(db, "magic_email_day", 20, 24*time.Hour),
 	}
 }
+
+// magicPerNetworkHour is how many sign-in mails one client network may ask
+// for in an hour, to any addresses.
+const magicPerNetworkHour = 60
 
 // magicRoutes: the request form, the code form, the page behind the link.
 func (a *App) magicRoutes(e *echo.Echo) {
@@ -188,7 +196,7 @@ func (a *App) magicWait(c echo.Context, email string) (time.Duration, error) {
 	for _, step := range []struct {
 		lim *limits.Limiter
 		key string
-	}{{l.ip, clientNetwork(c)}, {l.minute, addressKey(email)}, {l.hour, addressKey(email)}, {l.day, addressKey(email)}} {
+	}{{l.ip, clientNetwork(c)}, {l.ipHour, clientNetwork(c)}, {l.minute, addressKey(email)}, {l.hour, addressKey(email)}, {l.day, addressKey(email)}} {
 		r, wait, err := step.lim.Reserve(ctx, step.key, now)
 		if err != nil || wait > 0 {
 			return wait, errors.Join(err, held.Cancel(ctx))

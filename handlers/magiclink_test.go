@@ -254,6 +254,35 @@ func TestMagicLimitPerNetwork(t *testing.T) {
 	}
 }
 
+// Each request to another address mails it: past the per-minute burst, a
+// network gets magicPerNetworkHour an hour, not 20 a minute around the
+// clock (1,200 mails an hour to addresses of its choosing).
+func TestMagicLimitPerNetworkPerHour(t *testing.T) {
+	env := newMagicEnv(t)
+	b := env.browser()
+	b.get("/login/email")
+	n := 0
+	ask := func() int {
+		n++
+		return b.post("/login/email", url.Values{"email": {"reader" + strconv.Itoa(n) + "@example.org"}}).status
+	}
+	for i := range magicPerNetworkHour {
+		if i > 0 && i%20 == 0 {
+			env.clock.Advance(time.Minute) // under 20 a minute
+		}
+		if status := ask(); status != http.StatusSeeOther {
+			t.Fatalf("request %d within the hour: %d", i+1, status)
+		}
+	}
+	env.clock.Advance(time.Minute)
+	p := b.post("/login/email", url.Values{"email": {"one-more@example.org"}}).wantStatus(t, http.StatusTooManyRequests)
+	p.wantContains(t, "Too many attempts. Try again in")
+	env.clock.Advance(time.Hour)
+	if status := ask(); status != http.StatusSeeOther {
+		t.Fatalf("an hour later: %d", status)
+	}
+}
+
 func TestMagicNewerRequestAndExpiry(t *testing.T) {
 	env := newMagicEnv(t)
 	env.register("ann@example.org")

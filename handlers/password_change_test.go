@@ -151,6 +151,41 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 	env.browser().login(email, changedPassword).wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, html.EscapeString(msgPasswordBlocked))
 }
 
+// A reset link mailed before a password change no longer works after it:
+// whoever could read that mail (the reason for changing, perhaps) must not
+// replace the new password, and sign out the reader who just chose it.
+func TestChangePasswordEndsEarlierResetLinks(t *testing.T) {
+	env := newTestEnv(t)
+	const email = "earlier-reset@example.org"
+	b := env.register(email)
+	asker := env.browser()
+	asker.get("/password/forgot")
+	asker.post("/password/forgot", url.Values{"email": {email}}).wantStatus(t, http.StatusOK)
+	env.waitMails(email, 2)
+	link := env.lastLink(email)
+	if !strings.HasPrefix(link, "/password/reset/") {
+		t.Fatalf("newest mail has no reset link: %s", link)
+	}
+
+	b.get("/account/password")
+	b.post("/account/password", changeForm(goodPassword, changedPassword, changedPassword)).wantStatus(t, http.StatusSeeOther)
+
+	other := env.browser()
+	other.get(link).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="superseded"`, "the password was changed", `href="/password/forgot"`)
+	other.get("/password/forgot") // a page with a form, for a CSRF token
+	p := other.post(link, url.Values{"password": {"someone else's lantern"}, "password_confirm": {"someone else's lantern"}})
+	if p.status != http.StatusGone {
+		t.Fatalf("the earlier reset link still resets the password: %d %s", p.status, p.location())
+	}
+	b.get("/account").wantStatus(t, http.StatusOK)
+	env.browser().login(email, changedPassword).wantStatus(t, http.StatusSeeOther)
+
+	// A link asked for after the change works as ever.
+	asker.post("/password/forgot", url.Values{"email": {email}}).wantStatus(t, http.StatusOK)
+	env.waitMails(email, len(env.mails(email))+1)
+	env.browser().get(env.lastLink(email)).wantStatus(t, http.StatusOK).wantContains(t, `id="reset-form"`)
+}
+
 // A wrong current password is a failed sign-in: it counts against the
 // sign-in limits, which then hold back the form and the sign-in page alike.
 func TestChangePasswordLimit(t *testing.T) {

@@ -378,8 +378,8 @@ func (a *Accounts) CreateAdmin(ctx context.Context, email, password string) (int
 
 // ChangePassword sets a new password (checked by CheckPassword) for an
 // account whose current one the caller has checked. The password, the end
-// of the trust of its devices, and what save does are stored together, or
-// none of them.
+// of the trust of its devices and of its unused reset links, and what save
+// does are stored together, or none of them.
 func (a *Accounts) ChangePassword(ctx context.Context, id int64, password string, save SaveSession) (User, error) {
 	hash, err := a.Hasher.Hash(ctx, password)
 	if err != nil {
@@ -389,6 +389,11 @@ func (a *Accounts) ChangePassword(ctx context.Context, id int64, password string
 	var u User
 	err = a.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := SetPasswordHash(ctx, tx, id, hash, now); err != nil {
+			return err
+		}
+		// A reset link mailed before the change would otherwise still
+		// replace the new password, and sign out the reader who chose it.
+		if err := RevokeTokens(ctx, tx, id, PurposeReset, now); err != nil {
 			return err
 		}
 		var err error

@@ -295,3 +295,51 @@ func TestChangePassword(t *testing.T) {
 		}
 	})
 }
+
+// A change ends the reset links mailed before it, in its transaction (and
+// only when it commits); a link asked for after it works.
+func TestChangePasswordEndsResetLinks(t *testing.T) {
+	backends(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+		db = flowDB(t, db, &now, &countingNotifier{})
+		const addr = "reset-then-change@example.org"
+		id, err := db.CreateAdmin(ctx, addr, "first password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resetLink := func() string {
+			t.Helper()
+			if err := db.RequestReset(ctx, addr); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.HandleResetRequests(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ms := mailsTo(t, db, addr)
+			return ms[len(ms)-1].token
+		}
+		early := resetLink()
+		now = now.Add(time.Minute)
+		refused := errors.New("session not saved")
+		if _, err := db.ChangePassword(ctx, id, "second password", func(context.Context, User) error { return refused }); !errors.Is(err, refused) {
+			t.Fatalf("change with a failing save: %v", err)
+		}
+		if _, err := db.CheckToken(ctx, early, PurposeReset, now); err != nil {
+			t.Fatalf("a change that was not kept ended the reset link: %v", err)
+		}
+		if _, err := db.ChangePassword(ctx, id, "second password", noSession); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CheckToken(ctx, early, PurposeReset, now); !errors.Is(err, ErrTokenSuperseded) {
+			t.Fatalf("reset link mailed before the change: %v, want ErrTokenSuperseded", err)
+		}
+		if _, err := db.CompleteReset(ctx, early, "third password", noSession); !errors.Is(err, ErrTokenSuperseded) {
+			t.Fatalf("reset with the earlier link: %v, want ErrTokenSuperseded", err)
+		}
+		now = now.Add(time.Minute)
+		if _, err := db.CompleteReset(ctx, resetLink(), "third password", noSession); err != nil {
+			t.Fatalf("reset link asked for after the change: %v", err)
+		}
+	})
+}
