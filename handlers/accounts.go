@@ -234,6 +234,11 @@ func (a *App) login(c echo.Context) error {
 		}
 		return fail(http.StatusUnprocessableEntity, msgInvalidLogin)
 	}
+	if wait, err := a.passwordCheckWait(c, now); err != nil {
+		return err
+	} else if wait > 0 {
+		return fail(http.StatusTooManyRequests, tooManyAttempts(wait))
+	}
 	var attempt limits.Reservation
 	var wait time.Duration
 	user, err := a.Accounts.Authenticate(ctx, email, pw, func(cred accounts.Credentials) error {

@@ -483,3 +483,28 @@ func TestSignInWithAnEmptyField(t *testing.T) {
 	b.login("nobody@example.com", "wrong password here").wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "Invalid email or password")
 	b.login("nobody@example.com", "wrong password here").wantStatus(t, http.StatusTooManyRequests)
 }
+
+// Every password checked counts against the client's network, the right
+// one too: each costs a slow hash, so one account's own password sent
+// again and again must not keep the CPUs busy for everyone else.
+func TestRightPasswordsCountPerNetwork(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.knownBrowser("ann@example.com") // one sign-in already
+	for i := 2; i <= 60; i++ {
+		if p := b.login("ann@example.com", goodPassword); p.status != http.StatusSeeOther {
+			t.Fatalf("sign-in %d: %d, want 303", i, p.status)
+		}
+		b.get("/account") // the session, and its form token, are new
+		b.post("/logout", nil).wantStatus(t, http.StatusSeeOther)
+		b.get("/login")
+	}
+	p := b.login("ann@example.com", goodPassword)
+	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many") {
+		t.Fatalf("sign-in 61 within a minute: %d, want 429 with a wait\n%.300s", p.status, p.body)
+	}
+	// A minute later the network may sign in again.
+	env.clock.Advance(time.Minute + time.Second)
+	if p := b.login("ann@example.com", goodPassword); p.status != http.StatusSeeOther {
+		t.Errorf("a minute later: %d, want 303", p.status)
+	}
+}

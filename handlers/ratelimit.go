@@ -33,6 +33,12 @@ type Limits struct {
 	// deletes the address's unconfirmed account, and with it the history
 	// its confirmation mails are limited by (see changeWait).
 	ChangeFrom *limits.Limiter
+	// PasswordChecks counts every password checked per client network,
+	// right or wrong: each costs a deliberately slow hash, and only wrong
+	// ones count against the limits above, so one account's right
+	// password could otherwise be sent again and again to keep both CPUs
+	// busy.
+	PasswordChecks *limits.Limiter
 }
 
 // DefaultLimits are generous for people and slow for scripts. Each has a
@@ -48,6 +54,9 @@ func DefaultLimits(db *store.DB) *Limits {
 		ForgotDevice: limits.NewLimiter(db, "forgot_device", 3, time.Hour),
 		ChangeEmail:  limits.NewLimiter(db, "change_email", accounts.ResendPerDay, 24*time.Hour),
 		ChangeFrom:   limits.NewLimiter(db, "change_from", 1, 24*time.Hour),
+		// A network's people signing in together need a few a minute; 60
+		// slow hashes a minute are a few percent of a CPU.
+		PasswordChecks: limits.NewLimiter(db, "password_checks_ip", 60, time.Minute),
 	}
 }
 
@@ -106,6 +115,13 @@ func (a *App) reserveLogin(c echo.Context, email string, userID int64, devicesVa
 		return limits.Reservation{}, wait, errors.Join(err, ip.Cancel(ctx))
 	}
 	return ip.And(account), 0, nil
+}
+
+// passwordCheckWait counts a password about to be checked, right or
+// wrong, against the client's network (see Limits.PasswordChecks), and
+// returns zero, or how long to wait.
+func (a *App) passwordCheckWait(c echo.Context, now time.Time) (time.Duration, error) {
+	return a.Limits.PasswordChecks.Allow(c.Request().Context(), clientNetwork(c), now)
 }
 
 // forgotWait counts a reset request for email and returns zero, or returns

@@ -452,6 +452,11 @@ func (a *App) checkCurrentPassword(c echo.Context, u accounts.User, pw string) (
 	}
 	ctx := c.Request().Context()
 	now := a.now()
+	if wait, err := a.passwordCheckWait(c, now); err != nil {
+		return "", 0, err
+	} else if wait > 0 {
+		return tooManyAttempts(wait), http.StatusTooManyRequests, nil
+	}
 	var wait time.Duration
 	var attempt limits.Reservation
 	_, err := a.Accounts.Authenticate(ctx, u.Email, pw, func(cred accounts.Credentials) error {
