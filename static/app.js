@@ -66,7 +66,7 @@ let unsavedNote = null;
 document.addEventListener("htmx:beforeSwap", (event) => {
   unsavedNote = null;
   const target = event.detail.target;
-  const from = event.detail.elt;
+  const from = event.detail.requestConfig && event.detail.requestConfig.elt;
   if (!(target instanceof Element) || !target.matches(".shelf[id]") || (from instanceof Element && from.closest(".shelf-note-form"))) {
     return;
   }

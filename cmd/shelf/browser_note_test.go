@@ -62,6 +62,10 @@ func TestBrowserUnsavedNoteSurvivesShelfChange(t *testing.T) {
 	// Still unsaved until Save note, which then keeps it.
 	runStep(t, tab, "save the note", 10*time.Second, chromedp.Click(chromedp.ID(shelf+"-save-note")))
 	waitJS(t, tab, "saved", 10*time.Second, fmt.Sprintf(`!!document.querySelector('#%s .shelf-note-status')`, shelf))
+	if !evalJS[bool](t, tab, fmt.Sprintf(`(() => { const s = document.querySelector('#%s .shelf-note-status');
+		return !s.hidden && s.textContent.includes('Note saved') })()`, shelf)) {
+		t.Error("after Save note, \"Note saved.\" is not shown")
+	}
 	runStep(t, tab, "reload", 15*time.Second, chromedp.Navigate(s.URL+"/search?q=dune"))
 	waitJS(t, tab, "results", 10*time.Second, `!!document.querySelector('#result-list li.result')`)
 	if got := evalJS[string](t, tab, fmt.Sprintf(`document.getElementById('%s-note').value`, shelf)); got != typed {
