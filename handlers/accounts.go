@@ -39,7 +39,8 @@ func (a *App) registerPage(c echo.Context) error {
 		return redirect(c, paths.Home)
 	}
 	m := a.formMeta(c, "Create your account")
-	return render(c, http.StatusOK, components.RegisterPage(m, components.RegisterView{CSRF: m.CSRFToken, Next: safeNext(c.QueryParam("next"))}))
+	next := safeNext(c.QueryParam("next"))
+	return render(c, http.StatusOK, components.RegisterPage(m, components.RegisterView{CSRF: m.CSRFToken, Next: next, Notice: a.signUpNotice(c, next)}))
 }
 
 // validateField answers in-place validation of one sign-up field with that

@@ -351,3 +351,19 @@ func FuzzSearchHandler(f *testing.F) {
 		}
 	})
 }
+
+// With nothing found there are no pages: a page number out of range
+// (?page=0, text) said "this is page 1" above "No books match", while a
+// number past the end said nothing, as My books and a shared shelf do.
+func TestSearchNoResultsNoPageNote(t *testing.T) {
+	b := newSearchEnv(t).browser()
+	for _, page := range []string{"0", "-1", "abc", "5"} {
+		r := b.get("/search?q=hubbut&page=" + page)
+		if r.status != http.StatusOK || !strings.Contains(r.body, `No books match “hubbut”.`) {
+			t.Errorf("page %s: %d, want the no-results page", page, r.status)
+		}
+		if strings.Contains(r.body, "That page number does not exist") {
+			t.Errorf("page %s of a search with no results has a page note", page)
+		}
+	}
+}

@@ -35,7 +35,8 @@ func (a *App) shareRoutes(e *echo.Echo) {
 
 // shelfSharing is the sharing panel of the reader's shelf on My books.
 func (a *App) shelfSharing(c echo.Context, userID int64, shelf shelves.Shelf) (components.ShelfSharing, error) {
-	v := components.ShelfSharing{Shelf: shelf, CSRF: a.csrfToken(c)}
+	// Sharing and stopping come back here with what they did (flash).
+	v := components.ShelfSharing{Shelf: shelf, CSRF: a.csrfToken(c), Notice: a.popFlash(c)}
 	mine, err := a.shares.ForUser(c.Request().Context(), userID)
 	if err != nil {
 		return v, err
@@ -61,6 +62,7 @@ func (a *App) shareShelf(c echo.Context) error {
 	if _, err := a.shares.Share(c.Request().Context(), u.ID, shelf); err != nil {
 		return err
 	}
+	a.flash(c, shelf.Label()+" is shared. Anyone with the link below can see it.")
 	return redirect(c, sharingPanelLink(shelf))
 }
 
@@ -80,6 +82,7 @@ func (a *App) stopSharing(c echo.Context) error {
 	if err := a.cards.store.Delete(ctx, cards.Shelf, sh.Key); err != nil {
 		a.Logger.Error("shared shelf's card not deleted", "err", err)
 	}
+	a.flash(c, "You stopped sharing "+sh.Shelf.Label()+". Its link no longer works.")
 	return redirect(c, sharingPanelLink(sh.Shelf))
 }
 

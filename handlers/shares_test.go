@@ -258,3 +258,27 @@ func socialTags(t *testing.T, body string) map[string]string {
 }
 
 var _ = catalog.Book{}
+
+// Sharing a shelf and stopping say so, once, in a status message a screen
+// reader announces: the panel's Notice was never set, so after either
+// button the page reloaded without a word of what had happened.
+func TestShareShelfSaysWhatItDid(t *testing.T) {
+	_, ann := readShelfEnv(t)
+	const shared = `<p class="flash ok" role="status">Read is shared. Anyone with the link below can see it.</p>`
+	p := ann.post("/my-books/share", url.Values{"shelf": {"read"}}).wantStatus(t, http.StatusSeeOther)
+	p = ann.get(p.location()).wantStatus(t, http.StatusOK).wantContains(t, shared)
+	m := shareURLRe.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no public address on My books:\n%s", p.body)
+	}
+	if p := ann.get("/my-books?shelf=read"); strings.Contains(p.body, `role="status">Read is shared`) {
+		t.Error("the notice shows again on the next visit")
+	}
+
+	const stopped = `<p class="flash ok" role="status">You stopped sharing Read. Its link no longer works.</p>`
+	p = ann.post("/my-books/share/"+m[1]+"/revoke", nil).wantStatus(t, http.StatusSeeOther)
+	ann.get(p.location()).wantStatus(t, http.StatusOK).wantContains(t, stopped, `id="share-shelf-button"`)
+	if p := ann.get("/my-books?shelf=read"); strings.Contains(p.body, "You stopped sharing") {
+		t.Error("the notice shows again on the next visit")
+	}
+}

@@ -288,6 +288,23 @@ func (a *App) afterSignIn(c echo.Context, next string) string {
 // loginNotice tells a visitor signing in to finish a shelf change what
 // signing in will do; "" for any other next.
 func (a *App) loginNotice(c echo.Context, next string) string {
+	if change := a.pendingChange(c, next); change != "" {
+		return "Sign in to " + change + ". You will come back to where you were."
+	}
+	return ""
+}
+
+// signUpNotice is loginNotice for the sign-up page.
+func (a *App) signUpNotice(c echo.Context, next string) string {
+	if change := a.pendingChange(c, next); change != "" {
+		return "Create an account to " + change + ". Once your address is confirmed, you will come back to where you were."
+	}
+	return ""
+}
+
+// pendingChange is the shelf change a next finishes, in words (put “Dune”
+// on Reading); "" for any other next.
+func (a *App) pendingChange(c echo.Context, next string) string {
 	target, err := url.Parse(next)
 	if err != nil || target.Path != paths.ShelfPending {
 		return ""
@@ -300,7 +317,7 @@ func (a *App) loginNotice(c echo.Context, next string) string {
 	if err != nil {
 		return ""
 	}
-	return "Sign in to put “" + b.Title + "” on " + p.shelf.Label() + ". You will come back to where you were."
+	return "put “" + b.Title + "” on " + p.shelf.Label()
 }
 
 // Search results and book pages mark the signed-in reader's books on the

@@ -56,3 +56,26 @@ func TestSignUpCarriesOnWhereTheReaderWasGoing(t *testing.T) {
 		t.Fatalf("a foreign next was kept:\n%s", p.body)
 	}
 }
+
+// A visitor who pressed a shelf button and chose "Create an account" on the
+// sign-in page is told, as on the sign-in page, what the account will do;
+// and "Already have an account? Sign in" takes them back with where they
+// were going: it linked to a bare /login, which dropped the book.
+func TestSignUpFromAShelfButton(t *testing.T) {
+	env, _ := shelfEnv(t)
+	pending := "/shelves/pending?book=2&shelf=reading&back=%2Fsearch%3Fq%3Ddune"
+	p := env.browser().get("/register?next="+url.QueryEscape(pending)).wantStatus(t, http.StatusOK)
+	p.wantContains(t, `<p class="flash ok" role="status">Create an account to put “Dune” on Reading. Once your address is confirmed, you will come back to where you were.</p>`,
+		`name="next" value="`+html.EscapeString(pending)+`"`,
+		`Already have an account? <a href="/login?next=`+html.EscapeString(url.QueryEscape(pending))+`">Sign in</a>`)
+
+	// Without a next, or with another one: no notice, and a plain link.
+	p = env.browser().get("/register").wantStatus(t, http.StatusOK).wantContains(t, `Already have an account? <a href="/login">Sign in</a>`)
+	if strings.Contains(p.body, "Create an account to put") {
+		t.Error("the sign-up page speaks of a book without one")
+	}
+	p = env.browser().get("/register?next=%2Fbooks%2F2").wantStatus(t, http.StatusOK).wantContains(t, `<a href="/login?next=%2Fbooks%2F2">Sign in</a>`)
+	if strings.Contains(p.body, `role="status"`) {
+		t.Error("the sign-up page has a notice for a next that is not a shelf change")
+	}
+}

@@ -58,6 +58,38 @@ document.addEventListener("input", (event) => {
   }
 });
 
+// A shelf button or a star swaps the book's whole shelf control in
+// (components/shelfcontrol.go), its note form with it: a note typed but not
+// yet saved was lost, and its form closed. It carries over to the new
+// control, open and still unsaved. Saving the note shows the saved one.
+let unsavedNote = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  unsavedNote = null;
+  const target = event.detail.target;
+  const from = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (!(target instanceof Element) || !target.matches(".shelf[id]") || (from instanceof Element && from.closest(".shelf-note-form"))) {
+    return;
+  }
+  const note = target.querySelector(".shelf-note textarea");
+  if (note && note.value !== note.defaultValue) {
+    unsavedNote = { id: note.id, value: note.value };
+  }
+});
+document.addEventListener("htmx:afterSwap", () => {
+  const kept = unsavedNote;
+  unsavedNote = null;
+  const note = kept && document.getElementById(kept.id);
+  if (!(note instanceof HTMLTextAreaElement)) {
+    return;
+  }
+  note.value = kept.value;
+  note.closest("details").open = true;
+  const status = note.form.querySelector(".shelf-note-status");
+  if (status) {
+    status.hidden = true;
+  }
+});
+
 // afterPress calls fn once a press of the pointer ends: after the click it
 // makes, if it makes one (a click follows pointerup at once), or after a
 // press that made none (a scroll, a drag, pointercancel).
