@@ -666,7 +666,12 @@ func TestKilledInstancesMailTakenOverByOthers(t *testing.T) {
 		})
 		srv.waitHeld(20 * time.Second) // it claimed a batch and is sending its first message
 		opt := fastOptions(t)
-		opt.Lease, opt.BatchSize = lease, 7
+		// The live instances hold their claims longer: on a loaded machine
+		// one's heartbeat came later than its 1 s lease once, and another
+		// instance took over its batch of 7 and sent it again (108
+		// messages). The doomed instance's claims still fall due after its
+		// own 1 s lease, which is what this test times.
+		opt.Lease, opt.BatchSize = 5*lease, 7
 		startInstances(t, db, 3, srv.config(), opt)
 		// The live instances deliver everything but the doomed one's batch.
 		srv.waitFor(total-batch, 10*time.Second)
