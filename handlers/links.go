@@ -74,6 +74,27 @@ func (a *App) linkRoutes(e *echo.Echo) {
 // link id, so a route added later is reserved with no list to update.
 func (a *App) reserveRouteSegments(e *echo.Echo) {
 	a.Links.Reserve(routeSegments(e.Routes())...)
+	a.Links.SetPages(pageRoutes(e))
+}
+
+// pageRoutes reports whether a path is one of e's pages: the router finds
+// a GET route for it. A short link to Shelf must go to a page it has. A
+// route's parameters, such as a book's id, are not looked up: the book may
+// be added, or come back, later.
+func pageRoutes(e *echo.Echo) func(path string) bool {
+	get := map[string]bool{}
+	for _, r := range e.Routes() {
+		if r.Method == http.MethodGet {
+			get[r.Path] = true
+		}
+	}
+	return func(p string) bool {
+		// For a path no route answers, the router names no route, or a
+		// route for other methods only (a 405).
+		c := e.NewContext(nil, nil)
+		e.Router().Find(http.MethodGet, p, c)
+		return get[c.Path()]
+	}
 }
 
 // routeSegments are the literal first segments of routes' paths.

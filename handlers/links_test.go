@@ -61,6 +61,43 @@ func TestLinkCreate(t *testing.T) {
 		wantContains(t, `value="/search?q=tolkien"`)
 }
 
+// A short link to Shelf goes to a page Shelf has: an address no route
+// answers is refused, in place and on submit, rather than making a link
+// to a 404.
+func TestLinkToAPageShelfHas(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.register("ann@example.org").newLinkForm()
+	for _, tt := range []struct {
+		target string
+		ok     bool
+	}{
+		{"/nowhere/at/all", false},
+		{"http://shelf.test/nowhere", false},
+		{"/about/more", false},
+		{"/logout", false}, // a route, but not a page (POST only)
+		{"/", true},
+		{"/books/12", true},
+		{"/search?q=dune&page=2", true},
+		{"http://shelf.test/about", true},
+		{"https://example.com/nowhere", true}, // another site: not Shelf's to know
+	} {
+		before := linkCount(t, env)
+		p := b.post("/links/new", url.Values{"target": {tt.target}, "id": {""}})
+		refused := p.status == http.StatusUnprocessableEntity && strings.Contains(p.body, "Shelf has no page at this address")
+		if tt.ok && (p.status != http.StatusSeeOther || linkCount(t, env) != before+1) {
+			t.Errorf("%s: %d, want a link\n%.300s", tt.target, p.status, p.body)
+		}
+		if !tt.ok && (!refused || linkCount(t, env) != before) {
+			t.Errorf("%s: %d, want it refused with a message\n%.300s", tt.target, p.status, p.body)
+		}
+		b.newLinkForm()
+	}
+	p := b.htmx("/links/validate/target", url.Values{"target": {"/nowhere/at/all"}})
+	if !strings.Contains(p.body, "Shelf has no page at this address") {
+		t.Errorf("the field's own check does not say so: %d\n%.300s", p.status, p.body)
+	}
+}
+
 func TestLinkFormNeedsConfirmedReader(t *testing.T) {
 	env := newTestEnv(t)
 	if p := env.browser().get("/links/new"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login") {

@@ -63,7 +63,8 @@ type Store struct {
 	random io.Reader // source of generated ids
 
 	mu       sync.RWMutex
-	reserved map[string]bool // first segments of Shelf's routes, folded
+	reserved map[string]bool        // first segments of Shelf's routes, folded
+	isPage   func(path string) bool // see SetPages; nil accepts every path
 
 	cache  resolveCache
 	clicks clickCounter
@@ -108,9 +109,28 @@ func (s *Store) CheckID(id string) string {
 	return ""
 }
 
-// CheckTarget is NormalizeTarget on the store's base URL.
+// CheckTarget is NormalizeTarget on the store's base URL, and for an
+// address on Shelf, a page Shelf has (see SetPages).
 func (s *Store) CheckTarget(raw string) (target string, external bool, message string) {
-	return NormalizeTarget(raw, s.base)
+	target, external, message = NormalizeTarget(raw, s.base)
+	if message != "" || external {
+		return target, external, message
+	}
+	s.mu.RLock()
+	isPage := s.isPage
+	s.mu.RUnlock()
+	if p, ok := ShelfPath(target, s.base); ok && isPage != nil && !isPage(p) {
+		return "", false, "Shelf has no page at this address; check it, or copy it from the address bar of the page."
+	}
+	return target, external, message
+}
+
+// SetPages sets what tells Shelf's pages (a path below the base URL, as
+// escaped) from addresses that would answer 404, so no link is made to one.
+func (s *Store) SetPages(isPage func(path string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.isPage = isPage
 }
 
 // ShelfPath is the package's ShelfPath on the store's base URL.
