@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"shelf/components/paths"
 )
 
 // CSRF. Every POST, PUT, PATCH and DELETE must carry a token, in the
@@ -154,6 +156,12 @@ func (a *App) verifyCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		parse := r.ParseForm
 		if isMultipart(r) { // only the upload limitBodies lets through
+			// Only a signed-in reader may upload: anyone else is sent to
+			// sign in before the body, up to 2 MB, is read for its token
+			// (a redirect changes nothing, so it needs none).
+			if _, ok := a.currentUser(c); !ok {
+				return redirect(c, paths.LoginNext(paths.MyBooksImport))
+			}
 			parse = func() error { return r.ParseMultipartForm(maxMultipartMemory) }
 		}
 		if err := parse(); err != nil {

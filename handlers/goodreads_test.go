@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -198,6 +200,28 @@ func TestGoodreadsImportRefusals(t *testing.T) {
 	}
 	anon.get("/login")
 	anon.upload("/my-books/import", "a.csv", csv, true).wantStatus(t, http.StatusSeeOther)
+	// Its body is not read: anyone with a form token could otherwise have
+	// the server read 2 MB before being sent to sign in.
+	var upload bytes.Buffer
+	mw := multipart.NewWriter(&upload)
+	_ = mw.WriteField("_csrf", anon.csrf)
+	ff, _ := mw.CreateFormFile("file", "big.csv")
+	_, _ = ff.Write(bytes.Repeat([]byte("Dune,Frank Herbert,read\n"), 1<<20/24))
+	_ = mw.Close()
+	size := upload.Len()
+	counted := &countingReader{r: &upload}
+	up := httptest.NewRequest(http.MethodPost, "/my-books/import", counted)
+	up.Header.Set("Content-Type", mw.FormDataContentType())
+	up.Header.Set("Sec-Fetch-Site", "same-origin")
+	for _, ck := range anon.http.Jar.Cookies(mustParseURL(t, env.srv.URL)) {
+		up.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	env.app.ServeHTTP(rec, up)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login?next="+url.QueryEscape("/my-books/import") || counted.n > 4096 {
+		t.Errorf("signed-out upload of %d bytes: %d to %q, %d bytes read; want 303 to sign in, the body unread",
+			size, rec.Code, rec.Header().Get("Location"), counted.n)
+	}
 
 	// Unconfirmed: sent to confirm.
 	env.signUp("una@example.org")
@@ -328,4 +352,25 @@ func TestGoodreadsImportResumesAfterRestart(t *testing.T) {
 	if j, _ := jobs.Get(ctx, env.user("ann@example.org").ID, j.ID); j.Attempts != 2 {
 		t.Errorf("attempts %d, want 2", j.Attempts)
 	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func mustParseURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
