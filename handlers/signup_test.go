@@ -496,3 +496,25 @@ func TestSignUpAgainWithinTheMinuteMailsANewLink(t *testing.T) {
 		t.Fatalf("%d mails after %d sign-ups, want %d", n, accounts.ResendPerDay+4, 1+accounts.ResendPerDay)
 	}
 }
+
+// Every link and button that leads to signing up says "Create an account",
+// and the page they lead to is headed so: the header said "Create account",
+// Sign in "Create an account" and the sign-up page "Create your account".
+func TestCreateAnAccountIsSaidOneWay(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.browser()
+	for path, wants := range map[string][]string{
+		"/":            {`<a href="/register">Create an account</a>`},
+		"/login":       {`<a href="/register">Create an account</a>`, `>Create an account</a></p>`},
+		"/login/email": {`<a href="/register">Create an account</a>`, `<a class="action-link" href="/register">Create an account</a>`},
+		"/register": {`<a href="/register">Create an account</a>`, `<title>Create an account`, `<h1>Create an account</h1>`,
+			`<button type="submit">Create an account</button>`},
+	} {
+		p := b.get(path).wantStatus(t, http.StatusOK).wantContains(t, wants...)
+		for _, other := range []string{"Create account", "Create your account"} {
+			if strings.Contains(p.body, other) {
+				t.Errorf("%s says %q", path, other)
+			}
+		}
+	}
+}
