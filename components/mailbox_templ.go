@@ -396,7 +396,7 @@ func mailTips(h MailboxHelp) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, ", and only the link in the newest email works.</li><li>Nothing after ten minutes? Check the address above and change it if it is wrong, then ask for a new email. Some workplace mail filters hold mail back for a while.</li></ul></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, " and only once. Only the link in the newest email works: each new email stops the links in earlier ones.</li><li>Nothing after ten minutes? Check the address above and change it if it is wrong, then ask for a new email. Some workplace mail filters hold mail back for a while.</li></ul></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -38,7 +38,7 @@ func (a *App) registerPage(c echo.Context) error {
 	if _, ok := a.currentUser(c); ok {
 		return redirect(c, paths.Home)
 	}
-	m := a.formMeta(c, "Create your account")
+	m := a.formMeta(c, "Create an account")
 	next := safeNext(c.QueryParam("next"))
 	return render(c, http.StatusOK, components.RegisterPage(m, components.RegisterView{CSRF: m.CSRFToken, Next: next, Notice: a.signUpNotice(c, next)}))
 }
@@ -76,7 +76,7 @@ func (a *App) renderRegister(c echo.Context, status int, v components.RegisterVi
 	if isHTMX(c) {
 		return render(c, status, components.RegisterForm(v))
 	}
-	return render(c, status, components.RegisterPage(a.formMeta(c, "Create your account"), v))
+	return render(c, status, components.RegisterPage(a.formMeta(c, "Create an account"), v))
 }
 
 // register answers every acceptable submit the same way, whether or not the

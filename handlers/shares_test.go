@@ -13,7 +13,9 @@ import (
 	"shelf/store/shelves"
 )
 
-var shareURLRe = regexp.MustCompile(`id="share-url" readonly value="http://shelf\.test/shared/([a-z2-7]{26})"`)
+// shareURLRe finds the public address in the sharing panel's read-only
+// field, a text area that wraps it whole on a phone.
+var shareURLRe = regexp.MustCompile(`<textarea id="share-url" rows="1" readonly spellcheck="false" autocomplete="off">http://shelf\.test/shared/([a-z2-7]{26})</textarea>`)
 
 // shareRead shares ann's Read shelf from My books and returns its key.
 func shareRead(t *testing.T, b *browser) string {
@@ -29,6 +31,7 @@ func shareRead(t *testing.T, b *browser) string {
 		t.Fatalf("no public address on My books:\n%s", p.body)
 	}
 	p.wantContains(t, `id="share-stop"`, `action="/my-books/share/`+m[1]+`/revoke"`,
+		`data-copy="share-url" data-copy-status="share-status" hidden>Copy`, `<p id="share-status" class="share-status" role="status"></p>`,
 		`id="share-short-link" href="/links/new?target=%2Fshared%2F`+m[1]+`"`)
 	return m[1]
 }

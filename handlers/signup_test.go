@@ -496,3 +496,80 @@ func TestSignUpAgainWithinTheMinuteMailsANewLink(t *testing.T) {
 		t.Fatalf("%d mails after %d sign-ups, want %d", n, accounts.ResendPerDay+4, 1+accounts.ResendPerDay)
 	}
 }
+
+// Every link and button that leads to signing up says "Create an account",
+// and the page they lead to is headed so: the header said "Create account",
+// Sign in "Create an account" and the sign-up page "Create your account".
+func TestCreateAnAccountIsSaidOneWay(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.browser()
+	for path, wants := range map[string][]string{
+		"/":            {`<a href="/register">Create an account</a>`},
+		"/login":       {`<a href="/register">Create an account</a>`, `>Create an account</a></p>`},
+		"/login/email": {`<a href="/register">Create an account</a>`, `<a class="action-link" href="/register">Create an account</a>`},
+		"/register": {`<a href="/register">Create an account</a>`, `<title>Create an account`, `<h1>Create an account</h1>`,
+			`<button type="submit">Create an account</button>`},
+	} {
+		p := b.get(path).wantStatus(t, http.StatusOK).wantContains(t, wants...)
+		for _, other := range []string{"Create account", "Create your account"} {
+			if strings.Contains(p.body, other) {
+				t.Errorf("%s says %q", path, other)
+			}
+		}
+	}
+}
+
+// The confirmation mail and the page that waits for it say the same about
+// its link, and it is true: it works for 48 hours and only once, and a
+// newer mail stops it, as only the newest mail's link works. The mail
+// said "for 48 hours and only once", the page "only the link in the newest
+// email works", each leaving out what the other said.
+func TestConfirmationLinkLifetimeIsSaidTheSameWay(t *testing.T) {
+	env := newTestEnv(t)
+	const once = "The link works for 48 hours and only once."
+	const newest = "Only the link in the newest email works:"
+	s := env.signUp("twice@example.org")
+	s.get("/check-email").wantStatus(t, http.StatusOK).wantContains(t,
+		once+" "+newest+" each new email stops the links in earlier ones.")
+	ms := env.mails("twice@example.org")
+	if len(ms) != 1 {
+		t.Fatalf("%d mails", len(ms))
+	}
+	inMail := func(m sentMail, valid string) {
+		t.Helper()
+		want := "The link works for " + valid + " and only once. " + newest + " if we send you another, this one stops working."
+		for _, part := range []string{strings.Join(strings.Fields(m.Text), " "), m.HTML} {
+			if !strings.Contains(part, want) {
+				t.Errorf("%q lacks %q:\n%s", m.Subject, want, part)
+			}
+		}
+	}
+	inMail(ms[0], "48 hours")
+
+	// True: a resent mail stops the first link; the new one works, once.
+	first := env.lastLink("twice@example.org")
+	env.clock.Advance(time.Minute)
+	s.get("/check-email")
+	s.post("/check-email/resend", nil).wantStatus(t, http.StatusOK)
+	second := env.lastLink("twice@example.org")
+	b := env.browser()
+	b.get("/login")
+	b.post(first, nil).wantStatus(t, http.StatusGone).wantContains(t, `data-outcome="superseded"`)
+	b.post(second, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="confirmed"`)
+	again := env.browser()
+	again.get("/login")
+	if p := again.post(second, nil); !strings.Contains(p.body, `data-outcome="already-confirmed"`) {
+		t.Errorf("the link used a second time: %d\n%s", p.status, p.body)
+	}
+
+	// A password reset's mail says the same of its link, which a newer
+	// reset mail stops too.
+	again.get("/password/forgot")
+	again.post("/password/forgot", url.Values{"email": {"twice@example.org"}}).wantStatus(t, http.StatusOK)
+	ms = env.waitMails("twice@example.org", 3)
+	if m := ms[len(ms)-1]; m.Subject != "Reset your Shelf password" {
+		t.Fatalf("the newest mail is %q", m.Subject)
+	} else {
+		inMail(m, "1 hour")
+	}
+}

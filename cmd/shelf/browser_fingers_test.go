@@ -16,7 +16,11 @@ import (
 // as a control, is a finger high (44 px). Signed out, a result's Want to
 // read, Reading and Read were 33 px (signed in, 44), "Share this search"
 // 19 px and every plain button 43.2 px; on My links Disable was 35 px, and
-// "Clicks and QR code" and Delete 24 px.
+// "Clicks and QR code" and Delete 24 px. Links that stand alone as actions
+// were 19 px: "← Search the catalog" on a book, "Change your password",
+// "Where you're signed in", "Set up an authenticator app" and "Create a
+// token" on the account page, "← My links" on a link's page and "Search the
+// catalog on Shelf" on a shared shelf. A link in running text stays inline.
 func TestBrowserPhoneControlsFitAFinger(t *testing.T) {
 	chromium := needChromium(t)
 	s := startShelfServer(t)
@@ -51,7 +55,8 @@ func TestBrowserPhoneControlsFitAFinger(t *testing.T) {
 	for _, width := range widths {
 		runStep(t, tab, fmt.Sprintf("a phone %d px wide", width), 10*time.Second, chromedp.EmulateViewport(width, 844, phone...))
 		check("/search?q=harry", buttons+`, #share-search`, 30)
-		check("/login", buttons, 1)
+		check("/login", buttons+`, #magic-request`, 2)
+		check("/books/1", buttons+`, #back-to-search, #share-book`, 2)
 	}
 
 	runStep(t, tab, "sign in", 15*time.Second,
@@ -69,10 +74,24 @@ func TestBrowserPhoneControlsFitAFinger(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#link-form button[type=submit]`)),
 	)
 	waitJS(t, tab, "the link's page", 15*time.Second, `location.pathname === '/my-links/finger'`)
+	runStep(t, tab, "share Read", 15*time.Second,
+		chromedp.Navigate(s.URL+"/my-books?shelf=read"),
+		chromedp.WaitVisible(chromedp.ID("share-shelf-button")),
+		chromedp.Click(chromedp.ID("share-shelf-button")),
+	)
+	waitJS(t, tab, "shared", 10*time.Second, `!!document.getElementById('share-url')`)
+	shared := strings.TrimPrefix(evalJS[string](t, tab, `document.getElementById('share-url').value`), s.URL)
 
 	for _, width := range widths {
 		runStep(t, tab, fmt.Sprintf("a phone %d px wide", width), 10*time.Second, chromedp.EmulateViewport(width, 844, phone...))
 		check("/my-links", buttons+`, .link-open, .link-delete summary`, 5)
-		check("/my-links/finger", buttons+`, .link-delete summary`, 3)
+		check("/my-links/finger", buttons+`, .link-delete summary, #back-to-links`, 4)
+		check("/my-books?shelf=read", buttons+`, #share-copy`, 5)
+		check(shared, `#shared-search-catalog`, 1)
+		check("/account", `#change-password, #sessions-link, #two-factor-setup, #api-token-create`, 4)
+		// A link in running text stays in its line.
+		if got := evalJS[string](t, tab, `getComputedStyle(document.getElementById('add-book')).display`); got != "inline" {
+			t.Errorf("the account page's Add a book, in a sentence, is displayed %s", got)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -67,6 +69,52 @@ func TestBrowserShareShelf(t *testing.T) {
 		fits(tab, "My books, shared", width)
 		if !evalJS[bool](t, tab, `(() => { const r = document.getElementById('share-stop').getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth })()`) {
 			t.Errorf("Stop sharing is off screen at %d px", width)
+		}
+	}
+
+	// The public address shows whole in its field, from a small phone to a
+	// laptop, with a Copy button a finger high on a phone. At 360 px the
+	// field, one line, showed "http://127.0.0.1:PORT/shared/dqat" and no
+	// more, and there was nothing to copy it with.
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.Call(tab, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: name}, Setting: cdpbrowser.PermissionSettingGranted,
+			Origin: s.URL, BrowserContextID: chromedp.FromContext(tab).BrowserContextID}); err != nil {
+			t.Fatalf("grant %s: %v", name, err)
+		}
+	}
+	// A headless page never has focus, which the clipboard needs.
+	if _, err := chromedp.Call(tab, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("focus emulation: %v", err)
+	}
+	phone := []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateScale(3), chromedp.EmulateTouch}
+	for _, width := range []int64{320, 360, 390, 768, 1280} {
+		runStep(t, tab, fmt.Sprintf("a phone %d px wide", width), 10*time.Second, chromedp.EmulateViewport(width, 844, phone...), chromedp.Reload())
+		waitJS(t, tab, "reloaded", 10*time.Second, `document.readyState === 'complete' && !!document.getElementById('share-url')`)
+		fits(tab, "My books, shared, on a phone", width)
+		if got := evalJS[string](t, tab, `document.getElementById('share-url').value`); got != shared {
+			t.Errorf("at %d px the share field holds %q, want %q", width, got, shared)
+		}
+		if clipped := evalJS[string](t, tab, `(() => { const f = document.getElementById('share-url');
+			return f.scrollWidth > f.clientWidth || f.scrollHeight > f.clientHeight ?
+				f.scrollWidth + "x" + f.scrollHeight + " px of text in " + f.clientWidth + "x" + f.clientHeight : "" })()`); clipped != "" {
+			t.Errorf("at %d px the share field cuts off the address: %s", width, clipped)
+		}
+		copyButton := evalJS[string](t, tab, `(() => { const b = document.querySelector('#share-shelf [data-copy="share-url"]');
+			if (!b) return "none"; const r = b.getBoundingClientRect();
+			return r.width === 0 ? "hidden" : r.height < 44 ? r.height + " px high" : r.right > window.innerWidth ? "off screen" : "" })()`)
+		if copyButton != "" {
+			t.Errorf("at %d px the share field's Copy button: %s", width, copyButton)
+		}
+	}
+	if !t.Failed() {
+		runStep(t, tab, "press Copy", 5*time.Second, chromedp.Click(chromedp.CSS(`#share-shelf [data-copy="share-url"]`)))
+		waitJS(t, tab, "Copied announced", 5*time.Second, `document.getElementById('share-status').textContent.startsWith('Copied')`)
+		sctx, cancel := context.WithTimeout(tab, 5*time.Second)
+		got, err := chromedp.Run(sctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil || got != shared {
+			t.Errorf("the clipboard holds %q (%v), want %q", got, err, shared)
 		}
 	}
 

@@ -1,9 +1,12 @@
-// "My links" and a link's page: the Copy button next to each short URL.
-// Without JavaScript the URL is a read-only field to select and copy.
+// The Copy button beside a read-only field holding an address: a short
+// link on My links and on a link's page, a shared shelf's public address on
+// My books. Without JavaScript the field is still there to select and copy;
+// this shows the button, which copies the field's text and says so in the
+// live region its data-copy-status names.
 "use strict";
 
-function announce(text) {
-  const status = document.getElementById("link-status");
+function announce(button, text) {
+  const status = document.getElementById(button.getAttribute("data-copy-status"));
   if (!status) {
     return;
   }
@@ -25,17 +28,17 @@ document.addEventListener("click", async (event) => {
   }
   try {
     await navigator.clipboard.writeText(field.value);
-    announce("Copied " + field.value);
+    announce(button, "Copied " + field.value);
   } catch {
     field.focus();
     field.select();
-    announce("Copying did not work here: the link is selected, press Ctrl+C (⌘C on a Mac) to copy it.");
+    announce(button, "Copying did not work here: the link is selected, press Ctrl+C (⌘C on a Mac) to copy it.");
   }
 });
 
-// A click in the field selects the whole link, ready to copy.
+// A click in the field selects the whole address, ready to copy.
 document.addEventListener("focusin", (event) => {
-  if (event.target instanceof HTMLTextAreaElement && event.target.classList.contains("short-url")) {
+  if (event.target instanceof HTMLTextAreaElement && event.target.closest(".copy-field")) {
     event.target.select();
   }
 });
@@ -44,7 +47,7 @@ document.addEventListener("focusin", (event) => {
 // does, so that a long address shows whole.
 if (!CSS.supports("field-sizing", "content")) {
   const fit = () => {
-    document.querySelectorAll("textarea.short-url").forEach((field) => {
+    document.querySelectorAll(".copy-field textarea").forEach((field) => {
       field.style.height = "auto";
       field.style.height = field.scrollHeight + field.offsetHeight - field.clientHeight + "px";
     });
