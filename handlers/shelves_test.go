@@ -422,10 +422,15 @@ func TestMyBooks(t *testing.T) {
 	p := b.get("/my-books").wantStatus(t, http.StatusOK)
 	p.wantContains(t, `id="nav-my-books"`, `All <span class="count">28</span>`, `Want to read <span class="count">26</span>`,
 		`Reading <span class="count">1</span>`, `Read <span class="count">1</span>`, "28 books on your shelves.", `id="my-books-next"`,
-		`href="/my-books/import"`, `href="/my-books/export.csv"`)
+		`href="/my-books/import"`, `href="/my-books/export.csv"`, `<span id="my-books-page">Page 1 of 2</span>`)
 	if got := resultOrder(p.body); !strings.HasPrefix(got, "28,27,26") || strings.Count(got, ",") != 19 {
 		t.Errorf("page 1 by date added: %s", got)
 	}
+	if p := b.get("/my-books?page=2"); resultOrder(p.body) != "8,7,6,5,4,3,2,1" || !strings.Contains(p.body, `<span id="my-books-page">Page 2 of 2</span>`) {
+		t.Errorf("page 2: %s", resultOrder(p.body))
+	}
+	// A shelf's pages count its own books; the pager's count follows it.
+	b.get("/my-books?shelf=want-to-read&page=2").wantContains(t, "Page 2 of 2")
 	if got := resultOrder(b.get("/my-books?page=2").body); got != "8,7,6,5,4,3,2,1" {
 		t.Errorf("page 2: %s", got)
 	}
