@@ -639,8 +639,8 @@ type LoginView struct {
 	Remember bool
 	Error    string
 	// ErrorFields are the ids of the fields Error is about (email,
-	// password), the one to fix first first: it takes focus when the page
-	// loads, so a keyboard user starts again there, and each is marked
+	// password), the one to fix first at the head: it takes focus when the
+	// page loads, so a keyboard user starts again there, and each is marked
 	// invalid and described by the error. None: the fields are not at
 	// fault (a paused account), and focus stays at the top.
 	ErrorFields []string
