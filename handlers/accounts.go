@@ -199,6 +199,19 @@ func missingSignInFields(email, password string) string {
 	return ""
 }
 
+// missingSignInFieldIDs are the sign-in form's fields left empty, in
+// the form's order.
+func missingSignInFieldIDs(email, password string) []string {
+	var ids []string
+	if email == "" {
+		ids = append(ids, fieldEmail)
+	}
+	if password == "" {
+		ids = append(ids, fieldPassword)
+	}
+	return ids
+}
+
 // msgInvalidLogin answers every refused sign-in alike: an unknown address,
 // a wrong password, and the right password to an account whose address is
 // not yet confirmed (see login).
@@ -211,19 +224,27 @@ func (a *App) login(c echo.Context) error {
 	pw := c.FormValue(fieldPassword)
 	remember := c.FormValue("remember") != ""
 	next := safeNext(c.FormValue("next"))
-	fail := func(status int, msg string) error {
+	// failOn answers a refused sign-in with the form again, saying msg
+	// about fields, the first of which to fix (see LoginView.ErrorFields).
+	failOn := func(status int, msg string, fields ...string) error {
 		shown := email
 		if len(shown) > accounts.MaxEmailLen {
 			shown = "" // no address is this long; not worth sending back
+			if len(fields) > 0 && fields[0] != fieldEmail {
+				fields = append([]string{fieldEmail}, fields...) // to type again first
+			}
 		}
 		m := a.formMeta(c, "Sign in")
 		return render(c, status, components.LoginPage(m, components.LoginView{
-			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg, Passkeys: a.passkeysOn()}))
+			CSRF: m.CSRFToken, Email: shown, Next: next, Remember: remember, Error: msg, ErrorFields: fields, Passkeys: a.passkeysOn()}))
 	}
+	// fail refuses the email and password: the password is the one to
+	// type again (the address is kept, and may well be right).
+	fail := func(status int, msg string) error { return failOn(status, msg, fieldPassword) }
 
 	if missing := missingSignInFields(email, pw); missing != "" {
 		// Nothing to check yet, so no attempt counts.
-		return fail(http.StatusUnprocessableEntity, missing)
+		return failOn(http.StatusUnprocessableEntity, missing, missingSignInFieldIDs(email, pw)...)
 	}
 	if !accounts.Plausible(email) {
 		// No account has such an address: a failed login of the client's
@@ -269,7 +290,8 @@ func (a *App) login(c echo.Context) error {
 	if blocked, err := a.passwordBlocked(c, user.ID); err != nil {
 		return err
 	} else if blocked {
-		return fail(http.StatusUnprocessableEntity, msgPasswordBlocked)
+		// No field is at fault: the way on is "Forgot your password?".
+		return failOn(http.StatusUnprocessableEntity, msgPasswordBlocked)
 	}
 	if err := a.signIn(c, user, remember); err != nil {
 		return err

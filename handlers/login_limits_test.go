@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -506,5 +507,72 @@ func TestRightPasswordsCountPerNetwork(t *testing.T) {
 	env.clock.Advance(time.Minute + time.Second)
 	if p := b.login("ann@example.com", goodPassword); p.status != http.StatusSeeOther {
 		t.Errorf("a minute later: %d, want 303", p.status)
+	}
+}
+
+var loginInputRe = regexp.MustCompile(`<input id="(email|password)"[^>]*>`)
+
+// loginInputs returns the sign-in form's email and password inputs.
+func loginInputs(t *testing.T, body string) map[string]string {
+	t.Helper()
+	inputs := map[string]string{}
+	for _, m := range loginInputRe.FindAllStringSubmatch(body, -1) {
+		inputs[m[1]] = m[0]
+	}
+	if len(inputs) != 2 {
+		t.Fatalf("the sign-in form's inputs: %v", inputs)
+	}
+	return inputs
+}
+
+// After a refused sign-in, the field to fix takes focus (it stayed on the
+// page, so a keyboard user started again from the top): the password
+// after a wrong one or too many attempts, the first field left empty,
+// each marked invalid and described by the error.
+func TestSignInFailureFocusesTheFieldToFix(t *testing.T) {
+	env := newTestEnv(t)
+	env.register("ann@example.org")
+	env.app.Limits.LoginIP.Limit = 2
+	b := env.browser()
+	p := b.get("/login").wantStatus(t, http.StatusOK)
+	for _, in := range loginInputs(t, p.body) {
+		if strings.Contains(in, "autofocus") || strings.Contains(in, "aria-invalid") {
+			t.Errorf("before any attempt: %s", in)
+		}
+	}
+	long := strings.Repeat("a", 300) + "@example.org"
+	for _, tc := range []struct {
+		name, email, password string
+		status                int
+		focus                 string // the field focused
+		invalid               string // the fields marked invalid
+	}{
+		{"both empty", "", "", 422, "email", "email password"},
+		{"email empty", "", goodPassword, 422, "email", "email"},
+		{"password empty", "ann@example.org", "", 422, "password", "password"},
+		{"wrong password", "ann@example.org", "not the password", 422, "password", "password"},
+		{"an address too long to show", long, "not the password", 422, "email", "email password"},
+		{"too many attempts", "ann@example.org", goodPassword, 429, "password", "password"},
+	} {
+		p := b.login(tc.email, tc.password).wantStatus(t, tc.status)
+		p.wantContains(t, `role="alert" id="login-error"`)
+		var focused, invalid []string
+		for _, id := range []string{"email", "password"} {
+			in := loginInputs(t, p.body)[id]
+			if strings.Contains(in, " autofocus") {
+				focused = append(focused, id)
+			}
+			marked := strings.Contains(in, `aria-invalid="true"`)
+			described := strings.Contains(in, `aria-describedby="login-error"`)
+			if marked != described {
+				t.Errorf("%s: %s marked invalid %v, described by the error %v", tc.name, id, marked, described)
+			}
+			if marked {
+				invalid = append(invalid, id)
+			}
+		}
+		if strings.Join(focused, " ") != tc.focus || strings.Join(invalid, " ") != tc.invalid {
+			t.Errorf("%s: focus on %v, invalid %v; want focus on %s, invalid %s", tc.name, focused, invalid, tc.focus, tc.invalid)
+		}
 	}
 }

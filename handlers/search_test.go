@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -364,6 +365,61 @@ func TestSearchNoResultsNoPageNote(t *testing.T) {
 		}
 		if strings.Contains(r.body, "That page number does not exist") {
 			t.Errorf("page %s of a search with no results has a page note", page)
+		}
+	}
+}
+
+var (
+	searchBackRe     = regexp.MustCompile(`(?s)<nav class="pager search-back" id="search-back" aria-label="Earlier results">(.*?)</nav>`)
+	searchBackLinkRe = regexp.MustCompile(`<a class="button secondary" id="([a-z-]+)"(?: rel="prev")? href="([^"]+)"`)
+)
+
+// A page of results past the first, shown whole (without JavaScript
+// "More results" is a link to one, or an address), leads back: to the
+// page before and, from the third on, to the first. It used to offer
+// only "More results". The first page, the search box's fragment and
+// "More results" answers with htmx (appended to the list) carry none.
+func TestSearchWholePagesLeadBack(t *testing.T) {
+	env := newTestEnv(t)
+	b := env.browser()
+	var books []catalog.Book
+	for i := range 45 {
+		books = append(books, catalog.Book{Title: fmt.Sprintf("Alpha Book %d", i), Authors: "Writer", RatingsCount: int64(100 - i)})
+	}
+	env.addBooks(books...)
+	for _, tc := range []struct {
+		path  string
+		links string // id=href, in order
+	}{
+		{"/search?q=alpha", ""},
+		{"/search?q=alpha&page=2", "previous-results=/search?q=alpha"},
+		{"/search?q=alpha&page=3", "first-results=/search?q=alpha previous-results=/search?q=alpha&page=2"},
+		{"/search?q=alpha&page=5", "first-results=/search?q=alpha previous-results=/search?q=alpha&page=4"},
+		// Past the last: the last page, page 5, leads back from there.
+		{"/search?q=alpha&page=99", "first-results=/search?q=alpha previous-results=/search?q=alpha&page=4"},
+		{"/search?q=alpha&page=0", ""},
+	} {
+		p := b.get(tc.path).wantStatus(t, http.StatusOK)
+		m := searchBackRe.FindStringSubmatch(p.body)
+		var links []string
+		if m != nil {
+			for _, l := range searchBackLinkRe.FindAllStringSubmatch(m[1], -1) {
+				links = append(links, l[1]+"="+html.UnescapeString(l[2]))
+			}
+		}
+		if got := strings.Join(links, " "); got != tc.links || (m != nil) != (tc.links != "") {
+			t.Errorf("%s: leads back to %q, want %q", tc.path, got, tc.links)
+		}
+		if m != nil && strings.Index(p.body, `id="search-back"`) > strings.Index(p.body, `id="result-list"`) {
+			t.Errorf("%s: the way back is after the list", tc.path)
+		}
+	}
+	p := b.get("/search?q=alpha&page=3").wantStatus(t, http.StatusOK)
+	p.wantContains(t, `<a class="button secondary" id="previous-results" rel="prev" href="/search?q=alpha&amp;page=2">Previous results</a>`,
+		`<a class="button secondary" id="first-results" href="/search?q=alpha">First page</a>`)
+	for _, path := range []string{"/search?q=alpha", "/search?q=alpha&page=2", "/search?q=alpha&page=3"} {
+		if p := b.get(path, htmxHeaders...).wantStatus(t, http.StatusOK); strings.Contains(p.body, "search-back") {
+			t.Errorf("%s (htmx): the fragment leads back:\n%s", path, p.body)
 		}
 	}
 }

@@ -161,11 +161,12 @@ func TestSharedShelfPages(t *testing.T) {
 	ann.post("/my-books/share", url.Values{"shelf": {"reading"}}).wantStatus(t, http.StatusSeeOther)
 	key := shareURLRe.FindStringSubmatch(ann.get("/my-books?shelf=reading").body)[1]
 	anon := env.browser()
-	p := anon.get("/shared/"+key).wantStatus(t, http.StatusOK).wantContains(t, "25 books on this shelf.", `id="shared-next" rel="next" href="/shared/`+key+`?page=2"`)
+	p := anon.get("/shared/"+key).wantStatus(t, http.StatusOK).wantContains(t, "25 books on this shelf.", `id="shared-next" rel="next" href="/shared/`+key+`?page=2"`,
+		`<span id="shared-page">Page 1 of 2</span>`)
 	if got := resultOrder(p.body); !strings.HasPrefix(got, "28,27") || strings.Count(got, ",") != 19 {
 		t.Errorf("page 1: %s", got)
 	}
-	p = anon.get("/shared/"+key+"?page=2").wantStatus(t, http.StatusOK).wantContains(t, `id="shared-prev"`)
+	p = anon.get("/shared/"+key+"?page=2").wantStatus(t, http.StatusOK).wantContains(t, `id="shared-prev"`, `<span id="shared-page">Page 2 of 2</span>`)
 	if got := resultOrder(p.body); got != "8,7,6,5,4" {
 		t.Errorf("page 2: %s", got)
 	}
@@ -192,7 +193,7 @@ func TestSharedShelfPages(t *testing.T) {
 	} {
 		tc.check(t, anon)
 	}
-	anon.get(shared+"?page=3").wantContains(t, `id="shared-prev" rel="prev" href="/shared/`+key+`"`, "25 books on this shelf.")
+	anon.get(shared+"?page=3").wantContains(t, `id="shared-prev" rel="prev" href="/shared/`+key+`"`, "25 books on this shelf.", "Page 2 of 2")
 }
 
 // A page past a shared shelf's only page shows it; an empty shelf stays

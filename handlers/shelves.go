@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"shelf/components"
@@ -22,10 +23,11 @@ import (
 // controls on results, book pages and "My books"), the sign-in step of a
 // visitor who pressed a shelf button, and "My books".
 //
-// Every action answers htmx with the book's control alone (the form's
-// target), and a plain form post with 303 back to the page it came from,
-// at the control's anchor, where a note's status shows once
-// (takeNoteStatus). A refused value answers 422 with the control and the
+// Every action answers htmx with the book's control (the form's target),
+// alone but for a change of shelf made on "My books", whose counts come
+// with it out of band (myBooksCounts); and a plain form post with 303
+// back to the page it came from, at the control's anchor, where a note's
+// status shows once (takeNoteStatus). A refused value answers 422 with the control and the
 // reason in it (htmx swaps 422s); an id that is not a book's, 404.
 func (a *App) shelfRoutes(e *echo.Echo) {
 	serveGet(e, paths.MyBooks, a.myBooks, a.requireConfirmed)
@@ -144,6 +146,15 @@ func (a *App) shelfAction(change shelfChange) echo.HandlerFunc {
 		view.NoteOpen = c.Path() == paths.ShelfNote
 		if !shelved {
 			view.Autofocus = string(shelves.WantToRead) // the pressed Remove is gone
+		}
+		if c.Path() == paths.ShelfSet || c.Path() == paths.ShelfRemove {
+			counts, err := a.myBooksCounts(c, u, back)
+			if err != nil {
+				return err
+			}
+			if counts != nil {
+				return render(c, http.StatusOK, templ.Join(components.ShelfControl(view), counts))
+			}
 		}
 		return render(c, http.StatusOK, components.ShelfControl(view))
 	}
@@ -396,14 +407,7 @@ func (a *App) myBooks(c echo.Context) error {
 	varyOnHistoryRestore(c)
 	noStore(c)
 	u, _ := a.currentUser(c)
-	v := components.MyBooksView{Sort: shelves.ByAdded}
-	if s, ok := shelves.ParseShelf(c.QueryParam("shelf")); ok {
-		v.Shelf = s
-	}
-	if o, ok := shelves.ParseSort(c.QueryParam("sort")); ok {
-		v.Sort = o
-	}
-	v.Query, _ = search.NormalizeQuery(c.QueryParam("q"))
+	v := parseMyBooks(c.QueryParams())
 	page, adjusted := parseShelfPage(c.QueryParam("page"))
 	ctx := c.Request().Context()
 	var err error
@@ -437,6 +441,41 @@ func (a *App) myBooks(c echo.Context) error {
 		}
 	}
 	return render(c, http.StatusOK, components.MyBooksPage(m, v))
+}
+
+// parseMyBooks reads which of a reader's books a page of "My books"
+// lists: shelf, query and order, the defaults for anything not understood.
+func parseMyBooks(q url.Values) components.MyBooksView {
+	v := components.MyBooksView{Sort: shelves.ByAdded}
+	if s, ok := shelves.ParseShelf(q.Get("shelf")); ok {
+		v.Shelf = s
+	}
+	if o, ok := shelves.ParseSort(q.Get("sort")); ok {
+		v.Sort = o
+	}
+	v.Query, _ = search.NormalizeQuery(q.Get("q"))
+	return v
+}
+
+// myBooksCounts answers a shelf change made on "My books" (back is its
+// address) with the page's counts as they are now, out of band: the
+// books its list holds and each shelf's tab. The changed book's row
+// stays, as the control the change answers (its "Add to" buttons undo a
+// removal). Nil when back is another page.
+func (a *App) myBooksCounts(c echo.Context, u accounts.User, back string) (templ.Component, error) {
+	target, err := url.Parse(back)
+	if err != nil || target.Path != paths.MyBooks {
+		return nil, nil
+	}
+	v := parseMyBooks(target.Query())
+	ctx := c.Request().Context()
+	if v.Counts, err = a.Shelves.Counts(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	if _, v.Total, err = a.Shelves.List(ctx, u.ID, shelves.ListOptions{Shelf: v.Shelf, Query: v.Query, Sort: v.Sort, PerPage: 1}); err != nil {
+		return nil, err
+	}
+	return components.MyBooksCounts(v), nil
 }
 
 // maxShelfPage bounds the page of a reader's books asked for, well past

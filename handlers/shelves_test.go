@@ -422,10 +422,15 @@ func TestMyBooks(t *testing.T) {
 	p := b.get("/my-books").wantStatus(t, http.StatusOK)
 	p.wantContains(t, `id="nav-my-books"`, `All <span class="count">28</span>`, `Want to read <span class="count">26</span>`,
 		`Reading <span class="count">1</span>`, `Read <span class="count">1</span>`, "28 books on your shelves.", `id="my-books-next"`,
-		`href="/my-books/import"`, `href="/my-books/export.csv"`)
+		`href="/my-books/import"`, `href="/my-books/export.csv"`, `<span id="my-books-page">Page 1 of 2</span>`)
 	if got := resultOrder(p.body); !strings.HasPrefix(got, "28,27,26") || strings.Count(got, ",") != 19 {
 		t.Errorf("page 1 by date added: %s", got)
 	}
+	if p := b.get("/my-books?page=2"); resultOrder(p.body) != "8,7,6,5,4,3,2,1" || !strings.Contains(p.body, `<span id="my-books-page">Page 2 of 2</span>`) {
+		t.Errorf("page 2: %s", resultOrder(p.body))
+	}
+	// A shelf's pages count its own books; the pager's count follows it.
+	b.get("/my-books?shelf=want-to-read&page=2").wantContains(t, "Page 2 of 2")
 	if got := resultOrder(b.get("/my-books?page=2").body); got != "8,7,6,5,4,3,2,1" {
 		t.Errorf("page 2: %s", got)
 	}
@@ -636,6 +641,142 @@ func TestParseShelfPage(t *testing.T) {
 	} {
 		if page, adjusted := parseShelfPage(tc.raw); page != tc.page || adjusted != tc.adjusted {
 			t.Errorf("parseShelfPage(%q) = %d, %v; want %d, %v", tc.raw, page, adjusted, tc.page, tc.adjusted)
+		}
+	}
+}
+
+// tabsRe finds My books' shelf tabs: the nav, out of band or not, and its
+// links.
+var (
+	tabsRe    = regexp.MustCompile(`(?s)<nav class="shelf-tabs"([^>]*)>.*?</nav>`)
+	tabLinkRe = regexp.MustCompile(`<a href="([^"]*)" id="(shelf-tab-[a-z-]+)"`)
+)
+
+// tabLinks returns the tabs' links by id, and whether they came out of band.
+func tabLinks(t *testing.T, body string) (map[string]string, bool) {
+	t.Helper()
+	m := tabsRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no shelf tabs in:\n%s", body)
+	}
+	links := map[string]string{}
+	for _, l := range tabLinkRe.FindAllStringSubmatch(m[0], -1) {
+		links[l[2]] = html.UnescapeString(l[1])
+	}
+	return links, strings.Contains(m[1], `hx-swap-oob="true"`)
+}
+
+// My books' tabs keep the search and the order, and start at page 1: on
+// the page, and in the list's fragment, which the search box's requests
+// get as you type, where they come out of band (they used to stay as the
+// page had them, without the query just typed).
+func TestMyBooksTabsKeepSearchAndSort(t *testing.T) {
+	_, b := shelfEnv(t)
+	for id, s := range map[string]string{"1": "read", "2": "reading", "3": "want-to-read"} {
+		b.htmx("/shelves/"+id+"/shelf", url.Values{"shelf": {s}, "back": {"/my-books"}}).wantStatus(t, http.StatusOK)
+	}
+	want := map[string]string{
+		"shelf-tab-all":          "/my-books?q=h&sort=title",
+		"shelf-tab-want-to-read": "/my-books?q=h&shelf=want-to-read&sort=title",
+		"shelf-tab-reading":      "/my-books?q=h&shelf=reading&sort=title",
+		"shelf-tab-read":         "/my-books?q=h&shelf=read&sort=title",
+	}
+	for _, tc := range []struct {
+		path string
+		htmx bool
+	}{
+		{"/my-books?q=h&sort=title&page=2", false},
+		{"/my-books?shelf=read&q=h&sort=title", false},
+		{"/my-books?q=h&sort=title", true},
+		{"/my-books?shelf=reading&q=h&sort=title&page=3", true},
+	} {
+		var headers []string
+		if tc.htmx {
+			headers = htmxHeaders
+		}
+		p := b.get(tc.path, headers...).wantStatus(t, http.StatusOK)
+		links, oob := tabLinks(t, p.body)
+		if oob != tc.htmx {
+			t.Errorf("%s (htmx %v): tabs out of band %v", tc.path, tc.htmx, oob)
+		}
+		for id, href := range want {
+			if links[id] != href {
+				t.Errorf("%s (htmx %v): %s links to %q, want %q", tc.path, tc.htmx, id, links[id], href)
+			}
+		}
+	}
+	// The fragment's tabs show the shelf asked for as the current one.
+	p := b.get("/my-books?shelf=reading&q=h", htmxHeaders...)
+	tabs := tabsRe.FindString(p.body)
+	if !strings.Contains(tabs, `id="shelf-tab-reading" aria-current="page"`) || strings.Count(tabs, "aria-current") != 1 {
+		t.Errorf("fragment's tabs:\n%s", tabs)
+	}
+}
+
+// countsRe finds the counts a shelf change on My books answers with, out
+// of band: the list's count and each tab's.
+var (
+	oobCountRe = regexp.MustCompile(`<p id="my-books-count" hx-swap-oob="innerHTML">([^<]*)</p>`)
+	tabCountRe = regexp.MustCompile(`id="shelf-tab-([a-z-]+)"[^>]*>[^<]*<span class="count">(\d+)</span>`)
+)
+
+func tabCounts(body string) string {
+	var counts []string
+	for _, m := range tabCountRe.FindAllStringSubmatch(tabsRe.FindString(body), -1) {
+		counts = append(counts, m[1]+"="+m[2])
+	}
+	return strings.Join(counts, " ")
+}
+
+// Removing a book on My books, putting it back and moving it update the
+// page's counts in place, out of band: the list's count and the tabs'
+// (they stayed as the page was loaded). The book's control comes first,
+// as htmx's target; other pages' controls get it alone.
+func TestMyBooksCountsFollowShelfChanges(t *testing.T) {
+	_, b := shelfEnv(t)
+	for id, s := range map[string]string{"1": "read", "2": "reading", "3": "want-to-read"} {
+		b.htmx("/shelves/"+id+"/shelf", url.Values{"shelf": {s}, "back": {"/search?q=x"}}).wantStatus(t, http.StatusOK)
+	}
+	b.get("/my-books").wantContains(t, "3 books on your shelves.")
+	for _, tc := range []struct {
+		name, path, shelf, back string
+		count, tabs             string
+	}{
+		{"remove", "/shelves/2/remove", "", "/my-books", "2 books on your shelves.", "all=2 want-to-read=1 reading=0 read=1"},
+		{"add back", "/shelves/2/shelf", "reading", "/my-books", "3 books on your shelves.", "all=3 want-to-read=1 reading=1 read=1"},
+		{"move, on a shelf's page", "/shelves/2/shelf", "read", "/my-books?shelf=reading&sort=title", "0 books on Reading.", "all=3 want-to-read=1 reading=0 read=2"},
+		{"remove, searching", "/shelves/1/remove", "", "/my-books?shelf=read&q=hobbit&page=1", "No books on Read match “hobbit”.", "all=2 want-to-read=1 reading=0 read=1"},
+		{"move back, searching", "/shelves/2/shelf", "reading", "/my-books?q=dune", "1 book on your shelves match “dune”.", "all=2 want-to-read=1 reading=1 read=0"},
+	} {
+		form := url.Values{"back": {tc.back}}
+		if tc.shelf != "" {
+			form.Set("shelf", tc.shelf)
+		}
+		p := b.htmx(tc.path, form).wantStatus(t, http.StatusOK)
+		if !strings.HasPrefix(p.body, `<div class="shelf`) {
+			t.Errorf("%s: the control does not come first:\n%s", tc.name, p.body)
+		}
+		if m := oobCountRe.FindStringSubmatch(p.body); m == nil || html.UnescapeString(m[1]) != tc.count {
+			t.Errorf("%s: count out of band %q, want %q:\n%s", tc.name, m, tc.count, p.body)
+		}
+		if _, oob := tabLinks(t, p.body); !oob || tabCounts(p.body) != tc.tabs {
+			t.Errorf("%s: tabs (out of band %v) %q, want %q", tc.name, oob, tabCounts(p.body), tc.tabs)
+		}
+		// The tabs keep the page's query and order.
+		if links, _ := tabLinks(t, p.body); tc.back == "/my-books?shelf=reading&sort=title" && links["shelf-tab-read"] != "/my-books?shelf=read&sort=title" {
+			t.Errorf("%s: Read tab links to %q", tc.name, links["shelf-tab-read"])
+		}
+	}
+	// Elsewhere, and for ratings and notes, the control alone.
+	for _, tc := range []struct{ path, back string }{
+		{"/shelves/3/shelf", "/search?q=emma"},
+		{"/shelves/3/shelf", "/books/3"},
+		{"/shelves/3/rating", "/my-books"},
+		{"/shelves/3/note", "/my-books"},
+	} {
+		p := b.htmx(tc.path, url.Values{"shelf": {"read"}, "rating": {"2"}, "note": {"n"}, "back": {tc.back}}).wantStatus(t, http.StatusOK)
+		if strings.Contains(p.body, "hx-swap-oob") {
+			t.Errorf("%s from %s: counts out of band:\n%s", tc.path, tc.back, p.body)
 		}
 	}
 }
