@@ -45,7 +45,7 @@ func (c hitItems) Render(ctx context.Context, w io.Writer) error {
 		if reader == nil {
 			b = appendAnonymousShelfControl(b, h.ID, back, "")
 		} else {
-			v := reader.view(h.ID, resultsBack(c.query, c.page), titleID(h.ID))
+			v := reader.view(h.ID, resultsBack(c.query, c.page), TitleID(h.ID))
 			b = appendShelfControl(b, &v)
 		}
 		b = append(b, `</li>`...)
@@ -80,8 +80,9 @@ func appendHit(b []byte, h *search.Hit, focus bool) []byte {
 	return append(b, `</span></a>`...) // the caller closes the item
 }
 
-// titleID is the id of result id's title, which names its shelf control.
-func titleID(id int64) string { return "title-" + strconv.FormatInt(id, 10) }
+// TitleID is the id of book id's title in a list (search results, My
+// books), which names its shelf control.
+func TitleID(id int64) string { return "title-" + strconv.FormatInt(id, 10) }
 
 // appendResultsBack appends the address of a page of results for query,
 // escaped for an HTML attribute, as paths.SearchLink and templ would write

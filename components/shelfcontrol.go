@@ -116,12 +116,15 @@ func BookShelfControl(bookID int64, back, labelledBy string) templ.Component {
 	})
 }
 
-// ShelfControlID is the id of book id's control, and the anchor forms
-// posted without JavaScript return to.
-func ShelfControlID(id int64) string { return "shelf-" + strconv.FormatInt(id, 10) }
+// ShelfReturnAnchor is the anchor a shelf form posted without JavaScript
+// returns to: the book's title in a list of results or of My books, so
+// the page opens on the book, its title on screen above the control (the
+// control's own anchor left the title above the screen). A book's own
+// page has no such anchor and opens at its top, at the title.
+func ShelfReturnAnchor(id int64) string { return TitleID(id) }
 
 // appendAnonymousShelfControl writes the anonymous control; back is
-// already escaped; labelledBy "" is the result's title (titleID).
+// already escaped; labelledBy "" is the result's title (TitleID).
 func appendAnonymousShelfControl[S string | []byte](b []byte, id int64, escapedBack S, labelledBy string) []byte {
 	// As short as it can be: one of these is in every result of every page.
 	b = append(b, `<form class="shelf" id="shelf-`...)

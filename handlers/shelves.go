@@ -140,7 +140,7 @@ func (a *App) shelfAction(change shelfChange) echo.HandlerFunc {
 			if c.Path() == paths.ShelfNote {
 				a.Sessions.Put(c.Request().Context(), sessNoteStatus, strconv.FormatInt(id, 10)+" "+status)
 			}
-			return redirect(c, back+"#"+components.ShelfControlID(id))
+			return redirect(c, back+"#"+components.ShelfReturnAnchor(id))
 		}
 		view.Entry, view.Shelved, view.Status = e, shelved, status
 		view.NoteOpen = c.Path() == paths.ShelfNote
@@ -268,7 +268,7 @@ func (a *App) shelfPending(c echo.Context) error {
 		return err
 	}
 	if shelved && e.Shelf == p.shelf {
-		return redirect(c, p.back+"#"+components.ShelfControlID(p.book))
+		return redirect(c, p.back+"#"+components.ShelfReturnAnchor(p.book))
 	}
 	m := a.formMeta(c, "Add to your books")
 	return render(c, http.StatusOK, components.ShelfPendingPage(m, b, p.shelf, p.back))
@@ -293,7 +293,7 @@ func (a *App) afterSignIn(c echo.Context, next string) string {
 		a.Logger.Info("pending shelf change not applied at sign-in", "book", p.book, "err", err)
 		return next // the pending page explains, or offers it again
 	}
-	return p.back + "#" + components.ShelfControlID(p.book)
+	return p.back + "#" + components.ShelfReturnAnchor(p.book)
 }
 
 // loginNotice tells a visitor signing in to finish a shelf change what

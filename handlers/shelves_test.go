@@ -102,8 +102,8 @@ func TestShelfActions(t *testing.T) {
 				}
 			} else {
 				p = b.post(tc.path, form)
-				if p.status != http.StatusSeeOther || p.location() != back+"#shelf-1" {
-					t.Errorf("%s: %d to %q, want 303 to %s#shelf-1", name, p.status, p.location(), back)
+				if p.status != http.StatusSeeOther || p.location() != back+"#title-1" {
+					t.Errorf("%s: %d to %q, want 303 to %s#title-1", name, p.status, p.location(), back)
 				}
 			}
 			if e, ok := env.entry("ann@example.org", 1); !tc.check(e, ok) {
@@ -148,7 +148,7 @@ func TestShelfNoteSavedIsShown(t *testing.T) {
 	// Without JavaScript, from each page with a control.
 	for _, back := range []string{"/books/2", "/search?q=dune", "/my-books"} {
 		p = b.post("/shelves/2/note", url.Values{"note": {"Lent to " + back}, "back": {back}})
-		if p.status != http.StatusSeeOther || p.location() != back+"#shelf-2" {
+		if p.status != http.StatusSeeOther || p.location() != back+"#title-2" {
 			t.Fatalf("%s: %d to %q", back, p.status, p.location())
 		}
 		p = b.get(back).wantStatus(t, http.StatusOK)
@@ -307,7 +307,7 @@ func TestShelfSignInAndComeBack(t *testing.T) {
 	}
 	b.get(p.location()).wantStatus(t, http.StatusOK).wantContains(t, "Sign in to put “Dune” on Reading.", `name="next" value="`+html.EscapeString(pending)+`"`)
 	p = b.post("/login", url.Values{"email": {"ann@example.org"}, "password": {goodPassword}, "next": {pending}})
-	if p.status != http.StatusSeeOther || p.location() != "/search?q=dune#shelf-2" {
+	if p.status != http.StatusSeeOther || p.location() != "/search?q=dune#title-2" {
 		t.Fatalf("sign in: %d %q", p.status, p.location())
 	}
 	if e, ok := env.entry("ann@example.org", 2); !ok || e.Shelf != shelves.Reading {
@@ -327,7 +327,7 @@ func TestShelfSignInAndComeBack(t *testing.T) {
 	if _, ok := env.entry("ann@example.org", 3); ok {
 		t.Fatal("the pending page shelved the book")
 	}
-	if p := b.post("/shelves/3/shelf", url.Values{"shelf": {"read"}, "back": {"/books/3"}}); p.location() != "/books/3#shelf-3" {
+	if p := b.post("/shelves/3/shelf", url.Values{"shelf": {"read"}, "back": {"/books/3"}}); p.location() != "/books/3#title-3" {
 		t.Fatalf("confirm pending: %d %q", p.status, p.location())
 	}
 
@@ -357,7 +357,7 @@ func TestShelfSignUpAndComeBack(t *testing.T) {
 	}
 	link := env.lastLink("new@example.org")
 	b.get(link).wantStatus(t, http.StatusOK)
-	b.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, "Continue where you were", `href="/books/1#shelf-1"`)
+	b.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, "Continue where you were", `href="/books/1#title-1"`)
 	if e, ok := env.entry("new@example.org", 1); !ok || e.Shelf != shelves.WantToRead {
 		t.Fatalf("after confirming: %+v %v", e, ok)
 	}
@@ -490,7 +490,7 @@ func TestMyBooks(t *testing.T) {
 
 	// Its controls act in place too, and return to the same list.
 	b.htmx("/shelves/2/shelf", url.Values{"shelf": {"read"}, "back": {"/my-books?q=dune"}}).wantStatus(t, http.StatusOK)
-	if p := b.post("/shelves/2/rating", url.Values{"rating": {"2"}, "back": {"/my-books?q=dune"}}); p.location() != "/my-books?q=dune#shelf-2" {
+	if p := b.post("/shelves/2/rating", url.Values{"rating": {"2"}, "back": {"/my-books?q=dune"}}); p.location() != "/my-books?q=dune#title-2" {
 		t.Errorf("back to my books: %q", p.location())
 	}
 
@@ -553,7 +553,7 @@ func TestShelfSignInWithSecondFactor(t *testing.T) {
 	}
 	b.get(paths.TwoFactorLogin).wantStatus(t, http.StatusOK)
 	p = b.post(paths.TwoFactorLogin, url.Values{"code": {env.totpCode(secret, 0)}})
-	if p.status != http.StatusSeeOther || p.location() != "/search?q=emma#shelf-3" {
+	if p.status != http.StatusSeeOther || p.location() != "/search?q=emma#title-3" {
 		t.Fatalf("second step: %d %q\n%s", p.status, p.location(), p.body)
 	}
 	if e, ok := env.entry("ann@example.org", 3); !ok || e.Shelf != shelves.Read {
@@ -590,7 +590,7 @@ func TestShelfSignInByEmailAndComeBack(t *testing.T) {
 	ask(byCode, 2, "reading")
 	_, code := env.magicMail("ann@example.org")
 	p := byCode.post("/login/email/code", url.Values{"code": {code}})
-	if p.status != http.StatusSeeOther || p.location() != "/search?q=dune#shelf-2" {
+	if p.status != http.StatusSeeOther || p.location() != "/search?q=dune#title-2" {
 		t.Fatalf("code: %d %q", p.status, p.location())
 	}
 	if e, ok := env.entry("ann@example.org", 2); !ok || e.Shelf != shelves.Reading {
@@ -601,7 +601,7 @@ func TestShelfSignInByEmailAndComeBack(t *testing.T) {
 	ask(byLink, 3, "read")
 	link, _ := env.magicMail("ann@example.org")
 	byLink.get(link).wantStatus(t, http.StatusOK)
-	if p := byLink.post(link, nil); p.status != http.StatusSeeOther || p.location() != "/search?q=dune#shelf-3" {
+	if p := byLink.post(link, nil); p.status != http.StatusSeeOther || p.location() != "/search?q=dune#title-3" {
 		t.Fatalf("link: %d %q", p.status, p.location())
 	}
 	if e, ok := env.entry("ann@example.org", 3); !ok || e.Shelf != shelves.Read {
