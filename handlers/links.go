@@ -70,9 +70,11 @@ func (a *App) linkRoutes(e *echo.Echo) {
 	e.POST(paths.LinkValidate, a.validateLinkField, a.requireConfirmed)
 }
 
-// reserveRouteSegments reserves the first path segment of every route as a
-// link id, so a route added later is reserved with no list to update.
-func (a *App) reserveRouteSegments(e *echo.Echo) {
+// tellLinksTheRoutes gives the links store what it needs of e's routes,
+// so a route added later needs no list updated: every route's first path
+// segment, reserved as a link id, and which paths are pages a link may
+// go to.
+func (a *App) tellLinksTheRoutes(e *echo.Echo) {
 	a.Links.Reserve(routeSegments(e.Routes())...)
 	a.Links.SetPages(pageRoutes(e))
 }

@@ -297,7 +297,7 @@ func TestLinkIDsReserveRoutes(t *testing.T) {
 		t.Fatal("an unrouted id is reserved")
 	}
 	env.app.echo.GET("/zz-new-route", nil)
-	env.app.reserveRouteSegments(env.app.echo)
+	env.app.tellLinksTheRoutes(env.app.echo)
 	if env.app.Links.CheckID("zz-new-route") == "" {
 		t.Fatal("a new route's segment is not reserved")
 	}

@@ -75,7 +75,7 @@ func (a *App) routes() *echo.Echo {
 	a.myLinkRoutes(e)
 	a.previewRoutes(e)
 
-	a.reserveRouteSegments(e) // last: every route's first segment
+	a.tellLinksTheRoutes(e) // last: every route
 
 	return e
 }

@@ -26,9 +26,10 @@ import (
 // Every action answers htmx with the book's control (the form's target),
 // alone but for a change of shelf made on "My books", whose counts come
 // with it out of band (myBooksCounts); and a plain form post with 303
-// back to the page it came from, at the control's anchor, where a note's
-// status shows once (takeNoteStatus). A refused value answers 422 with the control and the
-// reason in it (htmx swaps 422s); an id that is not a book's, 404.
+// back to the page it came from, at the book's title (ShelfReturnAnchor),
+// where a note's status shows once (takeNoteStatus). A refused value
+// answers 422 with the control and the reason in it (htmx swaps 422s); an
+// id that is not a book's, 404.
 func (a *App) shelfRoutes(e *echo.Echo) {
 	serveGet(e, paths.MyBooks, a.myBooks, a.requireConfirmed)
 	e.POST(paths.ShelfSet, a.shelfAction(a.putOnShelf), a.requireShelfReader)

@@ -19,6 +19,6 @@ func collapseSlice[T any](s []T) uintptr {
 // never written again, so the pages stay whole.
 func (ix *memoryIndex) useHugePages() uintptr {
 	return collapseSlice(ix.info) + collapseSlice(ix.toks) + collapseSlice(ix.post) +
-		collapseSlice(ix.postStart) + collapseSlice(ix.open) + collapseSlice(ix.bySecond) +
+		collapseSlice(ix.postStart) + collapseSlice(ix.open) + collapseSlice(ix.openStart) + collapseSlice(ix.bySecond) +
 		collapseSlice(ix.second) + collapseSlice(unsafe.Slice(unsafe.StringData(ix.text), len(ix.text)))
 }
