@@ -181,6 +181,52 @@ func (t *tokenizer) next() (start, end int, folded []byte, ok bool) {
 	return 0, 0, nil, false
 }
 
+// nextSpan is next without the folded form: where the next token starts
+// and ends. Highlighting text whose terms the forward index already holds
+// needs only that, and folding each letter was most of what finding the
+// tokens cost.
+func (t *tokenizer) nextSpan() (start, end int, ok bool) {
+	s := t.s
+	start = -1
+	content := false // a token of removable marks alone is no token
+	for i := t.i; i < len(s); {
+		var in bool
+		size := 1
+		if c := s[i]; c < utf8.RuneSelf {
+			in = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z'
+			content = content || in
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size > 1 {
+				switch {
+				case isRemovableMark(r):
+					in = true
+				case unicode.In(r, unicode.L, unicode.N, unicode.Co):
+					in, content = true, true
+				}
+			}
+		}
+		if in {
+			if start < 0 {
+				start = i
+			}
+		} else if start >= 0 {
+			if content {
+				t.i = i + size
+				return start, i, true
+			}
+			start = -1
+		}
+		i += size
+	}
+	t.i = len(s)
+	if start >= 0 && content {
+		return start, len(s), true
+	}
+	return 0, 0, false
+}
+
 // Fold returns s as the search index sees it: its tokens, folded, joined by
 // single spaces. Fold("  García-Márquez!") == "garcia marquez".
 func Fold(s string) string {

@@ -103,3 +103,28 @@ func TestFoldMatchesFTS(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzTokenSpans checks that nextSpan finds the tokens next does, where
+// they start and end, on any text.
+func FuzzTokenSpans(f *testing.F) {
+	for _, s := range []string{
+		"", "  García-Márquez!", "e\u0301t\u0301e\u0301", "\u0301\u0301 a", "a \u0301 b", "ß ς Σ ı İ",
+		"ノルウェイの森 [Noruwei no Mori]", "\xff\xfeabc\xff", "x\u0300", "Ꭰ Ꮳ", "a\u200bb", "١٢٣ ٤",
+		"Harry Potter and the Sorcerer's Stone (Harry Potter, #1)", "\U000F0000 \ue000",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, b := tokenizer{s: s}, tokenizer{s: s}
+		for {
+			start, end, _, ok := a.next()
+			gs, ge, gok := b.nextSpan()
+			if gs != start || ge != end || gok != ok {
+				t.Fatalf("%q: nextSpan gave %d-%d %v, next %d-%d %v", s, gs, ge, gok, start, end, ok)
+			}
+			if !ok {
+				return
+			}
+		}
+	})
+}

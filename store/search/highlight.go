@@ -31,7 +31,14 @@ func appendHighlightTerms(dst []Segment, s string, terms []int32, words []*wordT
 	done := 0 // bytes of s already in dst
 	t := tokenizer{s: s}
 	for k := 0; ; k++ {
-		start, end, folded, ok := t.next()
+		var start, end int
+		var folded []byte
+		var ok bool
+		if k < len(terms) {
+			start, end, ok = t.nextSpan()
+		} else {
+			start, end, folded, ok = t.next()
+		}
 		if !ok {
 			break
 		}

@@ -72,6 +72,10 @@ type memoryIndex struct {
 	prefixes prefixBitmaps
 
 	bitmaps sync.Pool // of *docBitmap, one bit per doc, all clear
+
+	// byRatings: every doc has at most the ratings of the doc before it,
+	// as the books came in (see rankWindow).
+	byRatings bool
 }
 
 // docInfo is what ranking and results read of a doc, in one record rather
@@ -218,6 +222,7 @@ func buildMemoryIndex(v *vocabulary, textBytes int64, each func(add func(*indexe
 	}
 	ix.text = text.String()
 	ix.aligned = stats.Unindexed == 0
+	ix.byRatings = slices.IsSortedFunc(ix.info, func(a, b docInfo) int { return cmp.Compare(b.ratings, a.ratings) })
 	ix.info = append(ix.info, docInfo{tokStart: uint32(len(ix.toks)), textStart: uint32(len(ix.text))}) // where the last doc ends
 	if cap(ix.toks) > len(ix.toks)+len(ix.toks)/4 {
 		ix.toks = slices.Clip(slices.Clone(ix.toks))
@@ -1001,8 +1006,16 @@ func (ix *memoryIndex) lastWordWhole(d uint32, words []*wordTerms) bool {
 	return w.exact && slices.Contains(ix.tokens(d), w.id)
 }
 
-// rankWindow is rankWindow (fts.go) on docs: popular and titled ascending.
-func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms) []scored[uint32] {
+// rankWindow is rankWindow (fts.go) on docs, popular and titled
+// ascending, less all but its first keep.
+//
+// Only the first keep are scored where it matters: a doc can score at most
+// its ratings times the largest boost, and with docs in popularity order
+// (byRatings) the walk stops at the first whose best could not pass the
+// keep-th score so far. For a first page that is usually a few dozen of up
+// to 128, each a read of its record and its terms from anywhere in the
+// index.
+func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms, keep int) []scored[uint32] {
 	cands := make([]scored[uint32], 0, len(popular)+len(titled))
 	for _, d := range popular {
 		cands = append(cands, scored[uint32]{c: d})
@@ -1013,12 +1026,37 @@ func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms) 
 		}
 	}
 	slices.SortFunc(cands, func(a, b scored[uint32]) int { return cmp.Compare(a.c, b.c) })
-	for i := range cands {
-		d := cands[i].c
-		cands[i].score = relevance(int64(ix.info[d].ratings), ix.lastWordWhole(d, words), ix.rankTitle(d, words))
+	score := func(d uint32) float64 {
+		return relevance(int64(ix.info[d].ratings), ix.lastWordWhole(d, words), ix.rankTitle(d, words))
 	}
-	sortByRelevance(cands)
-	return cands
+	if !ix.byRatings || keep >= len(cands) {
+		for i := range cands {
+			cands[i].score = score(cands[i].c)
+		}
+		sortByRelevance(cands)
+		return cands[:min(keep, len(cands))]
+	}
+	// top holds the best so far in the order sortByRelevance gives: by
+	// score, ties in popularity order, so a doc goes after its equals.
+	top := make([]scored[uint32], 0, keep+1)
+	for _, c := range cands {
+		ratings := int64(ix.info[c.c].ratings)
+		if len(top) == keep && relevance(ratings, true, titleExact) <= top[keep-1].score {
+			break // neither this doc nor any after it can be among the first keep
+		}
+		c.score = score(c.c)
+		at, _ := slices.BinarySearchFunc(top, c.score, func(t scored[uint32], s float64) int {
+			if t.score >= s {
+				return -1
+			}
+			return 1
+		})
+		top = slices.Insert(top, at, c)
+		if len(top) > keep {
+			top = top[:keep]
+		}
+	}
+	return top
 }
 
 // match is ftsEngine.match on the in-memory index: the same window and
@@ -1095,7 +1133,7 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 				return len(titled) < titleWindow
 			})
 		}
-		for _, c := range ix.rankWindow(exact[:min(len(exact), titleWindow)], titled, words) {
+		for _, c := range ix.rankWindow(exact[:min(len(exact), titleWindow)], titled, words, need) {
 			add(c.c)
 		}
 		for _, d := range exact {

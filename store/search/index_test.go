@@ -487,3 +487,55 @@ func TestTermFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestRankWindowStopsEarlyInTheSameOrder checks that ranking only as much
+// of a window as a page needs (docs in popularity order, byRatings) gives
+// the first keep of ranking all of it, ties included.
+func TestRankWindowStopsEarlyInTheSameOrder(t *testing.T) {
+	books := benchBooks(3000)
+	for i := range books { // many equal ratings, so ties are ranked too
+		books[i].RatingsCount = int64(i % 7 * 10)
+	}
+	s := newIndexedSearcher(t, books...)
+	st := s.state()
+	ix := st.engine.(*memoryIndex)
+	if !ix.byRatings {
+		t.Fatal("docs are not in popularity order: the early stop is never used")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	compared := 0
+	for _, q := range engineQueries(books, 400) {
+		folded := foldWords(q)
+		if len(folded) == 0 {
+			continue
+		}
+		words := make([]*wordTerms, len(folded))
+		for i, f := range folded {
+			words[i] = st.vocab.expand(f, i == len(folded)-1)
+		}
+		var exact []uint32
+		ix.each(ix.termSets(words, false), MaxCount+1, func(d uint32) bool {
+			exact = append(exact, d)
+			return len(exact) < titleWindow
+		})
+		var titled []uint32
+		for d := range uint32(ix.docs()) {
+			if rng.IntN(200) == 0 {
+				titled = append(titled, d)
+			}
+		}
+		for _, keep := range []int{1, PerPage + 1, 2*PerPage + 1, 200} {
+			ix.byRatings = false
+			want := ix.rankWindow(exact, titled, words, keep)
+			ix.byRatings = true
+			got := ix.rankWindow(exact, titled, words, keep)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%q, keep %d: got %v, want %v", q, keep, got, want)
+			}
+			compared++
+		}
+	}
+	if compared < 400 {
+		t.Fatalf("only %d windows compared", compared)
+	}
+}
