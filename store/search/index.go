@@ -709,12 +709,23 @@ func (ix *memoryIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint3
 	var acc *docBitmap // the candidates as a bitmap, or
 	var list []uint32  // as the one list of the rarest word
 	first := &sets[order[0]]
+	rest := order[1:]
+	candidates := sizes[order[0]]
 	switch {
 	case first.bits == nil && first.terms() == 1:
 		list = first.lists(ix.postStart, ix.post)[0]
 	case first.bits != nil: // a copy costs less than setting its bits again
 		acc = ix.bitmaps.Get().(*docBitmap)
 		acc.copyFrom(first.bits)
+	case len(rest) > 0 && sets[rest[0]].bits != nil:
+		// The next word is common ("the mysterious"): only the docs it
+		// holds are set, rather than all and then most cleared by an AND.
+		acc = ix.bitmaps.Get().(*docBitmap)
+		if candidates = ix.setBitsIn(acc, first, sets[rest[0]].bits); candidates == 0 {
+			ix.release(acc)
+			return
+		}
+		rest = rest[1:]
 	default:
 		acc = ix.bitmap(first)
 	}
@@ -723,12 +734,12 @@ func (ix *memoryIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint3
 			ix.release(acc)
 		}
 	}()
-	candidates := sizes[order[0]]
 	var filters []*docBitmap // checked by a bit test
 	var checked []termSet
-	for _, i := range order[1:] {
-		// ANDing costs about 1.5 ns a posting; checking a candidate about
-		// 2 ns against a bitmap, 20 to 100 ns against its terms.
+	for _, i := range rest {
+		// ANDing costs about 1.5 ns a posting; testing a posting against a
+		// bitmap, or checking a candidate against one, about 2 ns; checking
+		// a candidate against its terms 20 to 100 ns.
 		switch b := sets[i].bits; {
 		case b != nil && acc != nil:
 			if candidates = acc.and(b); candidates == 0 {
@@ -736,19 +747,23 @@ func (ix *memoryIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint3
 			}
 		case b != nil:
 			filters = append(filters, b)
-		case acc != nil && sizes[i] <= 64*candidates:
+		case sizes[i] <= 64*candidates:
 			// The candidates also in sets[i], found by testing its
-			// postings: cheaper than a bitmap of them ANDed in.
+			// postings against them: reading a bit per posting rather
+			// than setting bits of its own to AND in. The rarest word's
+			// list becomes a bitmap for that, a bit per candidate.
+			if acc == nil {
+				acc = ix.bitmaps.Get().(*docBitmap)
+				for _, d := range list {
+					acc.set(d)
+				}
+			}
 			kept := ix.bitmaps.Get().(*docBitmap)
 			candidates = ix.probe(acc, &sets[i], kept)
 			ix.release(acc)
 			if acc = kept; candidates == 0 {
 				return
 			}
-		case acc == nil && sizes[i] <= 64*candidates:
-			b := ix.bitmap(&sets[i])
-			defer ix.release(b)
-			filters = append(filters, b)
 		default:
 			checked = append(checked, sets[i])
 		}
@@ -776,6 +791,23 @@ func (ix *memoryIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint3
 			return
 		}
 	}
+}
+
+// setBitsIn sets in b, which is clear, the docs of s's lists that filter
+// holds, and returns how many they are.
+func (ix *memoryIndex) setBitsIn(b *docBitmap, s *termSet, filter *docBitmap) int {
+	s.eachTerm(func(t int32) {
+		if o := ix.denseOf(t); o != nil {
+			b.orAnd(o, filter)
+			return
+		}
+		for _, d := range ix.post[ix.postStart[t]:ix.postStart[t+1]] {
+			if filter.has(d) {
+				b.set(d)
+			}
+		}
+	})
+	return b.count()
 }
 
 // probe sets in out, which is clear, the docs of acc that s holds, and
