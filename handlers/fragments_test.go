@@ -99,20 +99,9 @@ func TestAcceptsGzip(t *testing.T) {
 // about as well as fitting a code to each page: were the components to
 // change so that the sample no longer looked like them, this fails.
 func TestFragmentGzipFitsRealPages(t *testing.T) {
-	env := newTestEnv(t)
-	ctx := context.Background()
-	if _, err := catalog.New(env.db).ImportBundled(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.app.Search.RefreshTerms(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.app.Search.BuildIndex(ctx); err != nil {
-		t.Fatal(err)
-	}
-	b := env.browser()
+	b := bundledCatalogBrowser(t)
 	var ours, general int
-	for _, q := range strings.Fields("harry the stand fire games help love tolkien king austen murakami pride dune war hunger poirot márquez 1984 a") {
+	for _, q := range realPageQueries {
 		page := b.get("/search?q="+url.QueryEscape(q), htmxHeaders...)
 		if page.status != http.StatusOK || len(page.body) < minGzipBytes {
 			t.Fatalf("%s: status %d, %d bytes", q, page.status, len(page.body))
@@ -131,5 +120,48 @@ func TestFragmentGzipFitsRealPages(t *testing.T) {
 	t.Logf("%d bytes gzipped with the trained code, %d with a code fitted to each page", ours, general)
 	if ours > general*105/100 {
 		t.Errorf("the trained code made %d bytes where a fitted one made %d: retrain it on a sample like today's pages (sampleResults)", ours, general)
+	}
+}
+
+// realPageQueries are searches whose fragments are like the pages people
+// see, for TestFragmentGzipFitsRealPages and BenchmarkFragmentGzip.
+var realPageQueries = strings.Fields("harry the stand fire games help love tolkien king austen murakami pride dune war hunger poirot márquez 1984 a")
+
+// bundledCatalogBrowser is a browser on an app with the bundled catalog
+// imported and indexed.
+func bundledCatalogBrowser(t testing.TB) *browser {
+	t.Helper()
+	env := newTestEnv(t)
+	ctx := context.Background()
+	if _, err := catalog.New(env.db).ImportBundled(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.app.Search.RefreshTerms(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.app.Search.BuildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return env.browser()
+}
+
+// BenchmarkFragmentGzip compresses the fragments of realPageQueries, one
+// after another, as search requests do: what compressing costs on real
+// pages (the trainedgzip package's benchmark uses made-up ones).
+func BenchmarkFragmentGzip(b *testing.B) {
+	br := bundledCatalogBrowser(b)
+	var pages [][]byte
+	n := 0
+	for _, q := range realPageQueries {
+		page := br.get("/search?q="+url.QueryEscape(q), htmxHeaders...)
+		pages = append(pages, []byte(page.body))
+		n += len(page.body)
+	}
+	b.SetBytes(int64(n))
+	var out []byte
+	for b.Loop() {
+		for _, p := range pages {
+			out = fragmentGzip().Append(out[:0], p)
+		}
 	}
 }
