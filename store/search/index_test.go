@@ -539,3 +539,26 @@ func TestRankWindowStopsEarlyInTheSameOrder(t *testing.T) {
 		t.Fatalf("only %d windows compared", compared)
 	}
 }
+
+// TestPopularPageEndsWithAWordlessBook: the least popular book, last in the
+// index, has no terms and no text after it; reading ahead (touch) must not
+// read past the index's ends.
+func TestPopularPageEndsWithAWordlessBook(t *testing.T) {
+	books := []catalog.Book{
+		{Title: "Dune", Authors: "Frank Herbert", RatingsCount: 100},
+		{Title: "?!", Authors: "—", RatingsCount: 1},
+	}
+	s := newIndexedSearcher(t, books...)
+	ix := s.state().engine.(*memoryIndex)
+	last := &ix.info[ix.docs()-1]
+	if int(last.tokStart) != len(ix.toks) {
+		t.Fatalf("the last doc's terms start at %d of %d: it is not wordless", last.tokStart, len(ix.toks))
+	}
+	r, err := s.Search(context.Background(), "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Hits) != 2 || r.Hits[1].Title != "?!" {
+		t.Fatalf("got %+v", r.Hits)
+	}
+}
