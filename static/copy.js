@@ -32,7 +32,7 @@ document.addEventListener("click", async (event) => {
   } catch {
     field.focus();
     field.select();
-    announce(button, "Copying did not work here: the link is selected, press Ctrl+C (⌘C on a Mac) to copy it.");
+    announce(button, "Copying did not work here: the address is selected, press Ctrl+C (⌘C on a Mac) to copy it.");
   }
 });
 

@@ -116,6 +116,23 @@ func TestBrowserShareShelf(t *testing.T) {
 		if err != nil || got != shared {
 			t.Errorf("the clipboard holds %q (%v), want %q", got, err, shared)
 		}
+
+		// Where the browser refuses to copy, the address is selected to
+		// copy by hand, and the status says what is selected: it said "the
+		// link", words from My links.
+		if _, err := chromedp.Call(tab, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: "clipboard-write"}, Setting: cdpbrowser.PermissionSettingDenied,
+			Origin: s.URL, BrowserContextID: chromedp.FromContext(tab).BrowserContextID}); err != nil {
+			t.Fatalf("deny clipboard-write: %v", err)
+		}
+		runStep(t, tab, "press Copy, refused", 5*time.Second, chromedp.Click(chromedp.CSS(`#share-shelf [data-copy="share-url"]`)))
+		waitJS(t, tab, "refusal announced", 5*time.Second, `document.getElementById('share-status').textContent.startsWith('Copying did not work')`)
+		if got := evalJS[string](t, tab, `document.getElementById('share-status').textContent`); !strings.Contains(got, "the address is selected") {
+			t.Errorf("after a refused copy the status says %q", got)
+		}
+		if sel := evalJS[string](t, tab, `(() => { const f = document.getElementById('share-url'); return f.value.substring(f.selectionStart, f.selectionEnd) })()`); sel != shared {
+			t.Errorf("after a refused copy %q is selected, want the address %q", sel, shared)
+		}
 	}
 
 	// A visitor opens it, in a browser context of its own.
