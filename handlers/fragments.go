@@ -41,9 +41,11 @@ type fragment struct {
 // minGzipBytes is the smallest fragment worth compressing, as for pages.
 const minGzipBytes = 1024
 
-// gzipWriters compress API answers at the fastest level, as compress() does
-// pages, with klauspost/compress: the same output size as the standard
-// library's level 1 in under half the time.
+// gzipWriters compress API answers at the fastest level, with
+// klauspost/compress: the same output size as the standard library's level
+// 1 in under half the time. JSON is unlike the pages fragmentGzip was
+// trained on; API answers are compressed once and cached (apiSearch), so
+// their writers are rarely needed.
 var gzipWriters = sync.Pool{New: func() any {
 	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return w

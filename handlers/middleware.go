@@ -1,17 +1,18 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"shelf/components/paths"
 	"shelf/static"
@@ -143,20 +144,140 @@ func (a *App) withDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// compress gzips responses worth compressing. Static assets are served
+// compress gzips the responses worth compressing: text of at least
+// minGzipBytes, to clients that accept gzip. Static assets are served
 // precompressed, and search fragments and API search pages compressed once
-// and cached (writeFragment, apiSearch): they skip it. Level 1 because every higher level of
-// compress/flate clears ~640 KB of hash tables per response, which cost more
-// CPU than rendering the page; on our HTML it compresses nearly as well.
+// and cached (writeFragment, apiSearch): they skip it.
+//
+// The body is held whole (handlers render into a buffer anyway) and
+// compressed with fragmentGzip's trained code: a 16 KB table per
+// response. compress/flate's writers, which echo's gzip middleware used,
+// are about 1.2 MB each at every level, and their pool is emptied at every
+// collection: under load, with a collection every fraction of a second,
+// pages and even redirects without a body (each took a writer) allocated
+// them anew, which held the heap about 18 MB higher and took it past 250 MB
+// (TestCompressionAllocatesLittle).
 func compress() echo.MiddlewareFunc {
-	return middleware.GzipWithConfig(middleware.GzipConfig{
-		Level:     1,
-		MinLength: 1024,
-		Skipper: func(c echo.Context) bool {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
 			p := c.Request().URL.Path
-			return strings.HasPrefix(p, static.Prefix) || strings.HasPrefix(p, cardsPrefix) || isSearchFragment(c) || isAPISearch(c)
-		},
-	})
+			if strings.HasPrefix(p, static.Prefix) || strings.HasPrefix(p, cardsPrefix) || isSearchFragment(c) || isAPISearch(c) {
+				return next(c)
+			}
+			res := c.Response()
+			res.Header().Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+			if !acceptsGzip(c.Request()) {
+				return next(c)
+			}
+			w := &heldResponse{ResponseWriter: res.Writer, body: renderBuffers.Get().(*bytes.Buffer)}
+			res.Writer = w
+			defer func() {
+				res.Writer = w.ResponseWriter
+				if r := recover(); r != nil {
+					w.release() // a part of a page is not sent: the error page will be
+					panic(r)
+				}
+				w.send()
+			}()
+			return next(c)
+		}
+	}
+}
+
+// maxHeldBody: a body larger than this is sent as it comes, uncompressed,
+// rather than held in memory. No page comes near it.
+const maxHeldBody = 4 << 20
+
+// heldResponse holds a response's status and body until the handler is
+// done, for compress to send them, gzipped when worth it.
+type heldResponse struct {
+	http.ResponseWriter
+	body    *bytes.Buffer
+	code    int  // 0 until the handler sets it or writes
+	passing bool // the body outgrew maxHeldBody: passed on as written
+}
+
+func (w *heldResponse) WriteHeader(code int) {
+	if w.passing {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.code = code
+}
+
+func (w *heldResponse) Write(b []byte) (int, error) {
+	if w.passing {
+		return w.ResponseWriter.Write(b)
+	}
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	if w.body.Len()+len(b) > maxHeldBody {
+		w.passing = true
+		w.ResponseWriter.WriteHeader(w.code)
+		if _, err := w.ResponseWriter.Write(w.body.Bytes()); err != nil {
+			return 0, err
+		}
+		w.body.Reset()
+		return w.ResponseWriter.Write(b)
+	}
+	return w.body.Write(b)
+}
+
+func (w *heldResponse) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// send writes what the handler left: nothing when it wrote nothing (an
+// error the error handler will answer), else its status and body, the
+// body gzipped when it is text of at least minGzipBytes not already
+// encoded.
+func (w *heldResponse) send() {
+	defer w.release()
+	if w.passing || w.code == 0 {
+		return
+	}
+	h := w.Header()
+	body := w.body.Bytes()
+	if len(body) >= minGzipBytes && h.Get(echo.HeaderContentEncoding) == "" {
+		ct := h.Get(echo.HeaderContentType)
+		if ct == "" { // as net/http would, from the plain body
+			ct = http.DetectContentType(body)
+			h.Set(echo.HeaderContentType, ct)
+		}
+		if compressible(ct) {
+			gz := gzipBuffers.Get().(*[]byte)
+			*gz = fragmentGzip().Append((*gz)[:0], body)
+			h.Set(echo.HeaderContentEncoding, "gzip")
+			h.Set(echo.HeaderContentLength, strconv.Itoa(len(*gz)))
+			w.ResponseWriter.WriteHeader(w.code)
+			_, _ = w.ResponseWriter.Write(*gz)
+			if cap(*gz) <= maxPooledRender {
+				gzipBuffers.Put(gz)
+			}
+			return
+		}
+	}
+	w.ResponseWriter.WriteHeader(w.code)
+	if len(body) > 0 {
+		_, _ = w.ResponseWriter.Write(body)
+	}
+}
+
+// release returns the body's buffer to the pool.
+func (w *heldResponse) release() {
+	if w.body.Cap() <= maxPooledRender {
+		w.body.Reset()
+		renderBuffers.Put(w.body)
+	}
+	w.body = nil
+}
+
+// compressible reports whether a body of this media type is text that
+// gzip shrinks; images and archives are compressed already.
+func compressible(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "json") || strings.HasSuffix(mt, "xml") ||
+		mt == "application/javascript" || mt == "image/svg+xml"
 }
 
 // logRequests writes one structured line per request.
