@@ -221,3 +221,33 @@ func manyBooks(n int) []catalog.Book {
 	}
 	return books
 }
+
+// TestFlushedResponsesPassThrough: a response flushed in parts is sent as
+// it is made, not held for compressing whole.
+func TestFlushedResponsesPassThrough(t *testing.T) {
+	env := newTestEnv(t)
+	e := env.app.Handler()
+	e.GET("/in-parts", func(c echo.Context) error {
+		res := c.Response()
+		res.Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
+		res.WriteHeader(http.StatusOK)
+		res.Write([]byte(strings.Repeat("a", 2000)))
+		res.Flush()
+		res.Write([]byte(strings.Repeat("b", 2000)))
+		return nil
+	})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/in-parts", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "" ||
+		string(body) != strings.Repeat("a", 2000)+strings.Repeat("b", 2000) {
+		t.Errorf("%d, Content-Encoding %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Encoding"), len(body))
+	}
+}

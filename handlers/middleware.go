@@ -213,15 +213,34 @@ func (w *heldResponse) Write(b []byte) (int, error) {
 		w.code = http.StatusOK
 	}
 	if w.body.Len()+len(b) > maxHeldBody {
-		w.passing = true
-		w.ResponseWriter.WriteHeader(w.code)
-		if _, err := w.ResponseWriter.Write(w.body.Bytes()); err != nil {
+		if err := w.pass(); err != nil {
 			return 0, err
 		}
-		w.body.Reset()
 		return w.ResponseWriter.Write(b)
 	}
 	return w.body.Write(b)
+}
+
+// pass sends the status and what is held, as they are, and passes the
+// rest on as written.
+func (w *heldResponse) pass() error {
+	w.passing = true
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	w.ResponseWriter.WriteHeader(w.code)
+	_, err := w.ResponseWriter.Write(w.body.Bytes())
+	w.body.Reset()
+	return err
+}
+
+// Flush passes the response on from here: a response sent in parts as it
+// is made is not held back.
+func (w *heldResponse) Flush() {
+	if !w.passing {
+		_ = w.pass()
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 func (w *heldResponse) Unwrap() http.ResponseWriter { return w.ResponseWriter }
