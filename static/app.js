@@ -92,10 +92,22 @@ document.addEventListener("htmx:afterSwap", () => {
 
 // afterPress calls fn once a press of the pointer ends: after the click it
 // makes, if it makes one (a click follows pointerup at once), or after a
-// press that made none (a scroll, a drag, pointercancel).
+// press that made none (a scroll, a drag, pointercancel). Not once the next
+// press has begun: the browser handles a press before a timer, so on a busy
+// page the end of one press could otherwise undo what the next one set up
+// (the account menu's swallowed click, a pressed form).
+let presses = 0;
+document.addEventListener("pointerdown", () => { presses++; }, true);
 function afterPress(fn) {
   for (const type of ["pointerup", "pointercancel"]) {
-    document.addEventListener(type, () => setTimeout(fn), true);
+    document.addEventListener(type, () => {
+      const press = presses;
+      setTimeout(() => {
+        if (press === presses) {
+          fn();
+        }
+      });
+    }, true);
   }
 }
 
