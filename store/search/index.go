@@ -720,9 +720,10 @@ func (ix *memoryIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint3
 		acc.copyFrom(first.bits)
 	case len(rest) > 0 && sets[rest[0]].bits != nil:
 		// The next word is common ("the mysterious"): only the docs it
-		// holds are set, rather than all and then most cleared by an AND.
+		// holds are set (probe), rather than all and then most cleared by
+		// an AND.
 		acc = ix.bitmaps.Get().(*docBitmap)
-		if candidates = ix.setBitsIn(acc, first, sets[rest[0]].bits); candidates == 0 {
+		if candidates = ix.probe(sets[rest[0]].bits, first, acc); candidates == 0 {
 			ix.release(acc)
 			return
 		}
@@ -792,23 +793,6 @@ func (ix *memoryIndex) eachBitmap(sets []termSet, sizes []int, fn func(doc uint3
 			return
 		}
 	}
-}
-
-// setBitsIn sets in b, which is clear, the docs of s's lists that filter
-// holds, and returns how many they are.
-func (ix *memoryIndex) setBitsIn(b *docBitmap, s *termSet, filter *docBitmap) int {
-	s.eachTerm(func(t int32) {
-		if o := ix.denseOf(t); o != nil {
-			b.orAnd(o, filter)
-			return
-		}
-		for _, d := range ix.post[ix.postStart[t]:ix.postStart[t+1]] {
-			if filter.has(d) {
-				b.set(d)
-			}
-		}
-	})
-	return b.count()
 }
 
 // probe sets in out, which is clear, the docs of acc that s holds, and
