@@ -35,7 +35,7 @@ func matchQueries(words []*wordTerms) (exact, loose string) {
 	strict, hasVariants := true, false
 	for _, w := range words {
 		strict = strict && w.strict()
-		hasVariants = hasVariants || len(w.extra) > 0
+		hasVariants = hasVariants || len(w.extraIDs) > 0
 	}
 	if strict {
 		var b strings.Builder
@@ -71,8 +71,8 @@ func matchQueries(words []*wordTerms) (exact, loose string) {
 			case w.exact:
 				add(quote(w.word))
 			}
-			for _, e := range w.extra {
-				add(quote(e))
+			for _, t := range w.extraIDs {
+				add(quote(w.terms[t]))
 			}
 			b.WriteByte(')')
 		}

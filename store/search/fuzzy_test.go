@@ -2,6 +2,7 @@ package search
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -118,21 +119,35 @@ func TestExpand(t *testing.T) {
 		{"zzzz", true, false, false, nil},
 	}
 	for _, tt := range tests {
+		kept := v.expansions.len()
 		w := v.expand(tt.word, tt.last)
-		extra := slices.Clone(w.extra)
+		extra := extraTerms(w)
 		want := slices.Clone(tt.extra)
-		sort.Strings(extra)
 		sort.Strings(want)
 		if w.exact != tt.exact || w.pref != tt.pref || !slices.Equal(extra, want) {
-			t.Errorf("expand(%q, %v) = exact %v pref %v extra %q; want %v %v %q", tt.word, tt.last, w.exact, w.pref, w.extra, tt.exact, tt.pref, tt.extra)
+			t.Errorf("expand(%q, %v) = exact %v pref %v extra %q; want %v %v %q", tt.word, tt.last, w.exact, w.pref, extra, tt.exact, tt.pref, tt.extra)
 		}
 		if w.possible() != (tt.exact || tt.pref || len(tt.extra) > 0) {
 			t.Errorf("expand(%q).possible() = %v", tt.word, w.possible())
 		}
-		if again := v.expand(tt.word, tt.last); again != w {
-			t.Errorf("expand(%q) not cached", tt.word)
+		again := v.expand(tt.word, tt.last)
+		if v.expansions.len() != kept+1 {
+			t.Errorf("expand(%q, %v) kept %d words, then %d", tt.word, tt.last, kept, v.expansions.len())
+		}
+		if !reflect.DeepEqual(again, w) {
+			t.Errorf("expand(%q, %v) from the cache = %+v, computed %+v", tt.word, tt.last, again, w)
 		}
 	}
+}
+
+// extraTerms returns w's variants, sorted.
+func extraTerms(w *wordTerms) []string {
+	var terms []string
+	for _, t := range w.extraIDs {
+		terms = append(terms, w.terms[t])
+	}
+	sort.Strings(terms)
+	return terms
 }
 
 func TestExpansionIsCapped(t *testing.T) {
@@ -144,11 +159,11 @@ func TestExpansionIsCapped(t *testing.T) {
 	}
 	v := sortedVocabulary(0, terms, docs)
 	w := v.expand("book", false)
-	if len(w.extra) != maxSubstringTerms {
-		t.Fatalf("%d substring terms, want %d", len(w.extra), maxSubstringTerms)
-	}
-	if w.extra[0] != terms[499] {
-		t.Errorf("first substring term %q, want the most common %q", w.extra[0], terms[499])
+	// The most common ones are kept.
+	want := slices.Clone(terms[len(terms)-maxSubstringTerms:])
+	sort.Strings(want)
+	if got := extraTerms(w); !slices.Equal(got, want) {
+		t.Errorf("substring terms %q, want the %d most common %q", got, maxSubstringTerms, want)
 	}
 }
 

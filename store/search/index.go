@@ -1086,7 +1086,7 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 	strict, hasVariants := true, false
 	for _, w := range words {
 		strict = strict && w.strict()
-		hasVariants = hasVariants || len(w.extra) > 0
+		hasVariants = hasVariants || len(w.extraIDs) > 0
 	}
 	docs := make([]uint32, 0, need)
 	var seen map[uint32]struct{} // for a later page; the first's few docs are searched

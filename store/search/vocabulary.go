@@ -27,16 +27,17 @@ type vocabulary struct {
 	trie  *termTrie  // the terms as a trie, for typo expansion
 	grams *gramIndex // the terms by trigram, for substring expansion
 
+	expansions *expansions // see expand
+
 	mu          sync.Mutex
-	cache       map[string]*wordTerms // see expand
-	suggestions map[string]string     // see suggest; "" for none
+	suggestions map[string]string // see suggest; "" for none
 }
 
 // maxCachedWords bounds the expansion cache; when full it starts over.
 const maxCachedWords = 20000
 
 func readVocabulary(ctx context.Context, db *sql.DB) (*vocabulary, error) {
-	v := &vocabulary{cache: map[string]*wordTerms{}}
+	v := &vocabulary{expansions: newExpansions()}
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM books WHERE `+catalog.SQLVisibleBook).Scan(&v.books); err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func sortedVocabulary(books int64, terms []string, docs []int32) *vocabulary {
 		idx[i] = i
 	}
 	sort.Slice(idx, func(a, b int) bool { return terms[idx[a]] < terms[idx[b]] })
-	v := &vocabulary{books: books, cache: map[string]*wordTerms{}}
+	v := &vocabulary{books: books, expansions: newExpansions()}
 	var b strings.Builder
 	b.WriteByte(0)
 	for _, i := range idx {
@@ -160,14 +161,15 @@ const (
 // wordTerms is what one query word may match in the index.
 type wordTerms struct {
 	word  string
-	last  bool     // the query's last word: it also matches as a prefix
-	exact bool     // word itself is indexed
-	pref  bool     // last && some indexed term starts with word
-	extra []string // typo and substring variants, not covered by exact/pref
+	last  bool // the query's last word: it also matches as a prefix
+	exact bool // word itself is indexed
+	pref  bool // last && some indexed term starts with word
 
-	// The same as term indexes in the vocabulary, for the in-memory index:
-	// id is word's (-1 when not indexed), [lo, hi) the terms starting with
-	// word (empty unless last), extraIDs extra's, ascending.
+	// As term indexes in the vocabulary's terms: id is word's (-1 when not
+	// indexed), [lo, hi) the terms starting with word (empty unless last),
+	// extraIDs its typo and substring variants not covered by exact or
+	// pref, ascending.
+	terms    []string
 	id       int32
 	lo, hi   int32
 	extraIDs []int32
@@ -175,7 +177,7 @@ type wordTerms struct {
 }
 
 // possible reports whether the word can match anything at all.
-func (w *wordTerms) possible() bool { return w.exact || w.pref || len(w.extra) > 0 }
+func (w *wordTerms) possible() bool { return w.exact || w.pref || len(w.extraIDs) > 0 }
 
 // strict reports whether the word matches without typos or substrings.
 func (w *wordTerms) strict() bool { return w.exact || w.pref }
@@ -186,8 +188,8 @@ func (w *wordTerms) covers(tok []byte) bool {
 	if string(tok) == w.word || (w.last && len(tok) >= len(w.word) && string(tok[:len(w.word)]) == w.word) {
 		return true
 	}
-	for _, e := range w.extra {
-		if e == string(tok) {
+	for _, t := range w.extraIDs {
+		if w.terms[t] == string(tok) {
 			return true
 		}
 	}
@@ -211,23 +213,12 @@ func typoBudget(word string, n int) int {
 
 // expand returns what word may match, computing it once per vocabulary.
 func (v *vocabulary) expand(word string, last bool) *wordTerms {
-	key := word
-	if last {
-		key += "\x00"
-	}
-	v.mu.Lock()
-	w, ok := v.cache[key]
-	v.mu.Unlock()
-	if ok {
+	if w, ok := v.expansions.get(word, last); ok {
+		w.terms = v.terms
 		return w
 	}
-	w = v.computeExpansion(word, last)
-	v.mu.Lock()
-	if len(v.cache) >= maxCachedWords {
-		clear(v.cache)
-	}
-	v.cache[key] = w
-	v.mu.Unlock()
+	w := v.computeExpansion(word, last)
+	v.expansions.put(w)
 	return w
 }
 
@@ -237,7 +228,7 @@ type candidate struct {
 }
 
 func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
-	w := &wordTerms{word: word, last: last, id: int32(v.lookup(word))}
+	w := &wordTerms{word: word, last: last, terms: v.terms, id: int32(v.lookup(word))}
 	w.exact = w.id >= 0
 	if last {
 		w.lo, w.hi = v.prefixRange(word)
@@ -269,7 +260,6 @@ func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
 		})
 		for _, c := range cands[:min(len(cands), maxTypoTerms)] {
 			seen[c.term] = true
-			w.extra = append(w.extra, v.terms[c.term])
 			w.extraIDs = append(w.extraIDs, int32(c.term))
 		}
 	}
@@ -282,7 +272,6 @@ func (v *vocabulary) computeExpansion(word string, last bool) *wordTerms {
 		for _, i := range v.containing(word, maxSubstringTerms, covered) {
 			if !seen[i] {
 				seen[i] = true
-				w.extra = append(w.extra, v.terms[i])
 				w.extraIDs = append(w.extraIDs, int32(i))
 			}
 		}
