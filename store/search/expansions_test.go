@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -139,4 +140,38 @@ func BenchmarkCollectWithExpansions(b *testing.B) {
 		runtime.GC()
 	}
 	runtime.KeepAlive(c)
+}
+
+// TestExpansionsUnderConcurrentUse: searches get and put at once, through
+// several start-overs, and every word got is the word put (run with
+// -race, as CI does).
+func TestExpansionsUnderConcurrentUse(t *testing.T) {
+	c := newExpansions()
+	words := 3 * maxCachedWords / 2
+	if testing.Short() {
+		words = maxCachedWords + 100
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := g; i < 2*words; i += 4 {
+				want := testWord(i % words)
+				got, ok := c.get(want.word, want.last)
+				if !ok {
+					c.put(want)
+					continue
+				}
+				if !reflect.DeepEqual(got, want) {
+					errs <- fmt.Errorf("get(%q, %v) = %+v, want %+v", want.word, want.last, got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
