@@ -95,10 +95,3 @@ func (c *expansions) len() int {
 	defer c.mu.Unlock()
 	return len(c.entries)
 }
-
-// clear drops every word.
-func (c *expansions) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at, c.entries, c.words, c.ids = map[uint64]int32{}, nil, nil, nil
-}
