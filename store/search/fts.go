@@ -32,11 +32,7 @@ func quote(s string) string {
 // match; and loose, which also takes each word's typo and substring
 // variants, empty when no word has any. loose matches include exact's.
 func matchQueries(words []*wordTerms) (exact, loose string) {
-	strict, hasVariants := true, false
-	for _, w := range words {
-		strict = strict && w.strict()
-		hasVariants = hasVariants || len(w.extraIDs) > 0
-	}
+	strict, hasVariants := kinds(words)
 	if strict {
 		var b strings.Builder
 		for i, w := range words {

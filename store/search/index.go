@@ -1087,11 +1087,7 @@ func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms, 
 // ranking, counts and flags.
 func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) error {
 	need := r.Offset() + PerPage + 1
-	strict, hasVariants := true, false
-	for _, w := range words {
-		strict = strict && w.strict()
-		hasVariants = hasVariants || len(w.extraIDs) > 0
-	}
+	strict, hasVariants := kinds(words)
 	docs := make([]uint32, 0, need)
 	var seen map[uint32]struct{} // for a later page; the first's few docs are searched
 	if need > 4*PerPage {

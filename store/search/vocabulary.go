@@ -182,6 +182,17 @@ func (w *wordTerms) possible() bool { return w.exact || w.pref || len(w.extraIDs
 // strict reports whether the word matches without typos or substrings.
 func (w *wordTerms) strict() bool { return w.exact || w.pref }
 
+// kinds reports whether every word matches without typos or substrings,
+// and whether some word has typo or substring variants.
+func kinds(words []*wordTerms) (strict, hasVariants bool) {
+	strict = true
+	for _, w := range words {
+		strict = strict && w.strict()
+		hasVariants = hasVariants || len(w.extraIDs) > 0
+	}
+	return strict, hasVariants
+}
+
 // covers reports whether a folded token of a book counts as a match.
 // It takes the token's bytes, which it compares without copying them.
 func (w *wordTerms) covers(tok []byte) bool {
