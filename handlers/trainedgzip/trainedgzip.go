@@ -398,31 +398,64 @@ func assign(codes []code, lens []uint8) {
 func (e *Encoder) Append(dst, src []byte) []byte {
 	dst = append(dst, gzipHeader...)
 	dst = append(dst, e.head...)
-	w := bitWriter{dst: dst, acc: e.tail, n: e.tailBits}
+	// Room for the worst case (every byte a literal of the longest code),
+	// so bits are stored 8 bytes at a time without checking for room.
+	start := len(dst)
+	dst = slices.Grow(dst, len(src)*maxLitLen/8+64)
+	buf := dst[:cap(dst)]
+	pos, acc, n := start, e.tail, e.tailBits
+	// flush stores acc's whole bytes; fewer than 8 bits stay.
+	flush := func() {
+		binary.LittleEndian.PutUint64(buf[pos:], acc)
+		k := n >> 3
+		pos += int(k)
+		acc >>= k << 3
+		n &= 7
+	}
 	m := newMatcher(src)
 	for {
 		lits, length, dist := m.next()
+		// Three literals (45 bits at most) fit with the 7 left over.
+		for len(lits) >= 3 {
+			c0, c1, c2 := e.lit[lits[0]], e.lit[lits[1]], e.lit[lits[2]]
+			acc |= uint64(c0.bits) << n
+			n += uint(c0.len)
+			acc |= uint64(c1.bits) << n
+			n += uint(c1.len)
+			acc |= uint64(c2.bits) << n
+			n += uint(c2.len)
+			flush()
+			lits = lits[3:]
+		}
 		for _, b := range lits {
 			c := e.lit[b]
-			w.put(uint64(c.bits), uint(c.len))
+			acc |= uint64(c.bits) << n
+			n += uint(c.len)
 		}
+		flush()
 		if length == 0 {
 			break
 		}
+		// A length and a distance with their extra bits: 48 bits at most.
 		ls := lengthSym[length]
 		c := e.lit[257+int(ls)]
-		w.put(uint64(c.bits)|uint64(length-int(lengthBase[ls]))<<c.len, uint(c.len)+uint(lengthExtra[ls]))
+		acc |= (uint64(c.bits) | uint64(length-int(lengthBase[ls]))<<c.len) << n
+		n += uint(c.len) + uint(lengthExtra[ls])
 		ds := distSym(dist)
 		c = e.dist[ds]
-		w.put(uint64(c.bits)|uint64(dist-int(distBase[ds]))<<c.len, uint(c.len)+uint(distExtra[ds]))
+		acc |= (uint64(c.bits) | uint64(dist-int(distBase[ds]))<<c.len) << n
+		n += uint(c.len) + uint(distExtra[ds])
+		flush()
 	}
 	m.release()
 	c := e.lit[endBlock]
-	w.put(uint64(c.bits), uint(c.len))
-	w.wholeBytes()
-	if w.n > 0 { // the last bits, padded to a byte
-		w.dst = append(w.dst, byte(w.acc))
+	acc |= uint64(c.bits) << n
+	n += uint(c.len)
+	flush()
+	if n > 0 { // the last bits, padded to a byte
+		buf[pos] = byte(acc)
+		pos++
 	}
-	dst = binary.LittleEndian.AppendUint32(w.dst, crc32.ChecksumIEEE(src))
+	dst = binary.LittleEndian.AppendUint32(buf[:pos], crc32.ChecksumIEEE(src))
 	return binary.LittleEndian.AppendUint32(dst, uint32(len(src)))
 }

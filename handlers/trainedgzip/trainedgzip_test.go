@@ -62,10 +62,30 @@ func TestRoundTrip(t *testing.T) {
 		long = append(long, page(uint64(len(long)))...)
 		long = append(long, random[:rng.IntN(40_000)]...)
 	}
+	// The largest output per byte: only bytes of the longest code, in an
+	// order that never repeats four of them.
+	longest := uint8(0)
+	for b := range 256 {
+		longest = max(longest, e.lit[b].len)
+	}
+	var rare []byte
+	for b := range 256 {
+		if e.lit[b].len == longest {
+			rare = append(rare, byte(b))
+		}
+	}
+	if len(rare) < 16 {
+		t.Fatalf("only %d bytes have the longest code, %d bits", len(rare), longest)
+	}
+	var worst []byte
+	for i := range min(len(rare)*len(rare)*len(rare), 100_000) {
+		worst = append(worst, rare[i%len(rare)], rare[i/len(rare)%len(rare)], rare[i/len(rare)/len(rare)])
+	}
 	tests := []struct {
 		name string
 		in   []byte
 	}{
+		{"bytes of the longest code only", worst},
 		{"empty", nil},
 		{"one byte", []byte("x")},
 		{"seven bytes", []byte("abcdefg")},
