@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
+	"shelf/components/paths"
 	"shelf/store/catalog"
 	"shelf/store/search"
 )
@@ -293,6 +294,22 @@ func TestThousands(t *testing.T) {
 	} {
 		if got := Thousands(tc.n); got != tc.want {
 			t.Errorf("Thousands(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+// Result texts are escaped as templ escapes them, and a book's link is
+// the one paths builds.
+func TestAppendEscapedIsTemplsEscaping(t *testing.T) {
+	for _, s := range []string{"", "plain", `&`, `'`, `<`, `>`, `"`, `Tom's "<b>" & Jerry`, `&&<<>>""''`, "é & ü ノ<", "a\x00<\xff>b"} {
+		want := templ.EscapeString(s)
+		if got := string(appendEscaped([]byte("x"), s)); got != "x"+want {
+			t.Errorf("%q: %q, want %q", s, got, "x"+want)
+		}
+	}
+	for _, id := range []int64{1, 42, 9999999} {
+		if got, want := string(appendBookLink(nil, id)), paths.BookLink(id); got != want {
+			t.Errorf("book %d: %q, want %q", id, got, want)
 		}
 	}
 }
