@@ -1062,7 +1062,7 @@ func (ix *memoryIndex) rankWindow(popular, titled []uint32, words []*wordTerms, 
 	top := make([]scored[uint32], 0, keep+1)
 	for i, c := range cands {
 		if i%touchAhead == 0 {
-			touch(ix, cands[i:min(len(cands), i+touchAhead)], func(c scored[uint32]) uint32 { return c.c })
+			touch(ix, cands[i:min(len(cands), i+touchAhead)], func(c scored[uint32]) uint32 { return c.c }, false)
 		}
 		ratings := int64(ix.info[c.c].ratings)
 		if len(top) == keep && relevance(ratings, true, titleExact) <= top[keep-1].score {
@@ -1193,13 +1193,14 @@ func (ix *memoryIndex) match(_ context.Context, r *Results, words []*wordTerms) 
 // touchAhead is how many docs touch reads ahead of ranking them.
 const touchAhead = 16
 
-// touch reads the records of docs, then their first terms and the start of
-// their text, and discards what it read, so that the reads after it find
-// them in the CPU's caches. Each doc's reads depend on one another (its
-// record says where its terms are), so reading doc by doc waited for
-// memory twice or three times per doc; here the reads of different docs
-// are independent and overlap.
-func touch[T any](ix *memoryIndex, docs []T, doc func(T) uint32) {
+// touch reads the records of docs, then their first terms and, with
+// text, the start of their text, and discards what it read, so that the
+// reads after it find them in the CPU's caches. Each doc's reads depend on
+// one another (its record says where its terms are), so reading doc by doc
+// waited for memory twice or three times per doc; here the reads of
+// different docs are independent and overlap. Ranking reads no text: its
+// reads would be a miss a doc for nothing.
+func touch[T any](ix *memoryIndex, docs []T, doc func(T) uint32, text bool) {
 	var sink uint32
 	for _, x := range docs {
 		sink += ix.info[doc(x)].tokStart
@@ -1209,7 +1210,7 @@ func touch[T any](ix *memoryIndex, docs []T, doc func(T) uint32) {
 		if int(info.tokStart) < len(ix.toks) {
 			sink += uint32(ix.toks[info.tokStart])
 		}
-		if int(info.textStart) < len(ix.text) {
+		if text && int(info.textStart) < len(ix.text) {
 			sink += uint32(ix.text[info.textStart])
 		}
 	}
@@ -1243,7 +1244,7 @@ func (ix *memoryIndex) fill(r *Results, docs []uint32, words []*wordTerms) {
 		return
 	}
 	page := docs[r.Offset():min(len(docs), r.Offset()+PerPage)]
-	touch(ix, page, func(d uint32) uint32 { return d })
+	touch(ix, page, func(d uint32) uint32 { return d }, true)
 	r.Hits = make([]Hit, len(page))
 	// One array holds the segments of every hit. A title or author list
 	// the forward index shows no matched term in is one segment, without
