@@ -708,7 +708,7 @@ func (a *App) reset(c echo.Context) error {
 		return err
 	}, func(u accounts.User) error {
 		var err error
-		if ended, err = a.SessionStore.DeleteUserSessions(c.Request().Context(), u.ID); err != nil {
+		if ended, err = a.signOutEverywhere(c.Request().Context(), u.ID); err != nil {
 			return err
 		}
 		if err := a.unblockPassword(c, u.ID); err != nil {

@@ -312,7 +312,7 @@ func (a *App) magicCode(c echo.Context) error {
 	case errors.Is(err, magic.ErrExpired):
 		msg = "That code has expired. Ask for a new email below."
 	case errors.Is(err, magic.ErrVoided):
-		msg = "A newer email was asked for: only its code and link work."
+		msg = "That code no longer works: a newer email was asked for, or everyone was signed out of the account since. Use the newest email, or ask for a new one below."
 	case errors.Is(err, magic.ErrUsed):
 		msg = "That code has already been used. Ask for a new email below."
 	default:
@@ -400,7 +400,9 @@ func (a *App) magicLinkProblem(c echo.Context, err error) error {
 	case errors.Is(err, magic.ErrUsed):
 		o = components.Outcome{Kind: "used", Heading: "This link has already been used", Message: "Each sign-in link works once. Ask for a new one."}
 	case errors.Is(err, magic.ErrVoided):
-		o = components.Outcome{Kind: "superseded", Heading: "A newer link was sent", Message: "Only the link in the most recent email works. Use that one, or ask for a new one."}
+		o = components.Outcome{Kind: "superseded", Heading: "This link no longer works",
+			Message: "A newer sign-in email was sent, or everyone was signed out of the account (a password change does that) since this one was. " +
+				"Only the link in the most recent email works. Use that one, or ask for a new one."}
 	case errors.Is(err, magic.ErrTooMany):
 		o = components.Outcome{Kind: "too-many", Heading: "This link no longer works", Message: "The code of its email was typed wrong too many times. Ask for a new email."}
 	case errors.Is(err, magic.ErrUnknown):

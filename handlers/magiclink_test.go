@@ -400,3 +400,81 @@ func TestMagicSignInDoesNotConfirmAStrangersPassword(t *testing.T) {
 		t.Fatalf("the password chosen in the browser that signed in by email: %d\n%s", p.status, p.body)
 	}
 }
+
+// Whatever signs everyone out of an account (a password reset, a password
+// change, "This wasn't me") also voids its open sign-ins by email: their
+// link and code would otherwise start a session afterwards.
+func TestSigningOutEverywhereVoidsSignInsByEmail(t *testing.T) {
+	const email = "ann@example.org"
+	for _, tc := range []struct {
+		name     string
+		signOut  func(t *testing.T, env *testEnv, owner *browser)
+		password string // the account's password afterwards; "" when signing in with it is paused
+	}{
+		{"password reset", func(t *testing.T, env *testEnv, _ *browser) {
+			b := fresh(env)
+			b.get("/password/forgot")
+			b.post("/password/forgot", url.Values{"email": {email}}).wantStatus(t, http.StatusOK)
+			if err := env.app.HandleResetRequests(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			link := env.lastLink(email)
+			if !strings.HasPrefix(link, "/password/reset/") {
+				t.Fatalf("newest mail has no reset link: %s", link)
+			}
+			b.get(link)
+			b.post(link, url.Values{"password": {changedPassword}, "password_confirm": {changedPassword}}).wantStatus(t, http.StatusSeeOther)
+		}, changedPassword},
+		{"password change", func(t *testing.T, env *testEnv, owner *browser) {
+			owner.get("/account/password")
+			owner.post("/account/password", changeForm(goodPassword, changedPassword, changedPassword)).wantStatus(t, http.StatusSeeOther)
+		}, changedPassword},
+		{"this wasn't me", func(t *testing.T, env *testEnv, _ *browser) {
+			intruder := env.browser()
+			intruder.ua = firefoxLinux
+			intruder.login(email, goodPassword).wantStatus(t, http.StatusSeeOther)
+			ms := env.securityMails(email)
+			if len(ms) == 0 {
+				t.Fatal("no security mail for the sign-in from a new device")
+			}
+			link := notMeLink(t, ms[len(ms)-1])
+			b := env.browser()
+			b.get(link)
+			b.post(link, nil).wantStatus(t, http.StatusOK).wantContains(t, `data-outcome="secured"`)
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newMagicEnv(t)
+			owner := env.register(email)
+			asker := env.browser()
+			env.askMagic(asker, email)
+			link, code := env.magicMail(email)
+
+			tc.signOut(t, env, owner)
+
+			fresh(env).post(link, nil).wantStatus(t, http.StatusGone).
+				wantContains(t, `data-outcome="superseded"`, "everyone was signed out of the account")
+			asker.get("/login/email/code").wantStatus(t, http.StatusOK)
+			asker.post("/login/email/code", url.Values{"code": {code}}).wantStatus(t, http.StatusUnprocessableEntity).
+				wantContains(t, "That code no longer works")
+			if signedInAs(t, asker, email) {
+				t.Fatal("the code of a sign-in mailed before signed in")
+			}
+
+			// A sign-in asked for afterwards works, as does the password.
+			env.clock.Advance(time.Minute)
+			env.askMagic(asker, email)
+			newLink, _ := env.magicMail(email)
+			b := fresh(env)
+			b.post(newLink, nil).wantStatus(t, http.StatusSeeOther)
+			if !signedInAs(t, b, email) {
+				t.Fatal("a sign-in link mailed after the sign-out does not sign in")
+			}
+			if tc.password == "" {
+				env.browser().login(email, goodPassword).wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "paused")
+			} else {
+				env.browser().login(email, tc.password).wantStatus(t, http.StatusSeeOther)
+			}
+		})
+	}
+}

@@ -116,7 +116,7 @@ func (a *App) changePassword(c echo.Context) error {
 		// Every session of the account goes, this one's stored row too;
 		// this browser then gets its session back under a new token.
 		var err error
-		if ended, err = a.SessionStore.DeleteUserSessions(ctx, u.ID); err != nil {
+		if ended, err = a.signOutEverywhere(ctx, u.ID); err != nil {
 			return err
 		}
 		if err := a.Sessions.RenewToken(ctx); err != nil {

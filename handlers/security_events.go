@@ -219,7 +219,7 @@ func (a *App) securityNotMe(c echo.Context) error {
 		if ev, err = security.Use(txCtx, tx, c.Param("token"), now); err != nil {
 			return err
 		}
-		if ended, err = a.SessionStore.DeleteUserSessions(txCtx, ev.UserID); err != nil {
+		if ended, err = a.signOutEverywhere(txCtx, ev.UserID); err != nil {
 			return err
 		}
 		undone := ""

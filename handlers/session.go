@@ -603,3 +603,19 @@ func safeNext(next string) string {
 func isShortLinkPath(p string) bool {
 	return links.PathWithin(strings.TrimSuffix(paths.ShortLink, "/:id"), strings.ToLower(path.Clean(p)))
 }
+
+// signOutEverywhere ends every session of account uid and voids its open
+// sign-ins by email, each of which would start a new session when used:
+// after a password reset or change, or "This wasn't me", nobody stays
+// signed in, or signs in, by anything issued before. ctx carries the
+// change's transaction, so both are stored with it or not at all. It
+// returns how many sessions ended.
+func (a *App) signOutEverywhere(ctx context.Context, uid int64) (ended int64, err error) {
+	if ended, err = a.SessionStore.DeleteUserSessions(ctx, uid); err != nil {
+		return 0, err
+	}
+	if _, err := a.magic.store.VoidUser(ctx, uid, a.now()); err != nil {
+		return 0, err
+	}
+	return ended, nil
+}

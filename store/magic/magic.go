@@ -2,7 +2,8 @@
 // every address and handled off the request path, and the sign-ins they
 // issue, each a link token and a code mailed together. Both are single use,
 // expire after TTL, are stored only as hashes, and are voided by a newer
-// request for the address. The code works only in the browser that asked
+// request for the address, or when every session of the account ends
+// (VoidUser). The code works only in the browser that asked
 // (its binding secret, which the database holds only hashed, is part of the
 // code's hash) and allows MaxFailures wrong tries in all.
 package magic
@@ -41,7 +42,7 @@ var (
 	ErrUnknown   = errors.New("magic: no such sign-in") // never issued, or malformed
 	ErrExpired   = errors.New("magic: sign-in expired")
 	ErrUsed      = errors.New("magic: sign-in already used")
-	ErrVoided    = errors.New("magic: sign-in voided by a newer request")
+	ErrVoided    = errors.New("magic: sign-in voided (a newer request, or the account signed out everywhere)")
 	ErrTooMany   = errors.New("magic: too many wrong codes")
 	ErrWrongCode = errors.New("magic: wrong code")
 )
@@ -338,6 +339,19 @@ func byLink(ctx context.Context, q queryRower, token string) (row, error) {
 		return row{}, ErrUnknown
 	}
 	return scanRow(q.QueryRowContext(ctx, `SELECT `+rowColumns+` FROM magic_tokens WHERE link = $1`, linkHash(token)))
+}
+
+// VoidUser voids the open sign-ins (link and code) of account userID, in
+// the transaction ctx carries if any, and returns how many it voided. An
+// unused sign-in starts a session whenever it is used: when every session
+// of an account ends, so must they.
+func (s *Store) VoidUser(ctx context.Context, userID int64, now time.Time) (int64, error) {
+	res, err := s.db.Writer(ctx).ExecContext(ctx, `UPDATE magic_tokens SET voided_at = $1
+		WHERE user_id = $2 AND used_at IS NULL AND voided_at IS NULL`, ts(now), userID)
+	if err != nil {
+		return 0, fmt.Errorf("void sign-ins: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // CheckLink returns the account a link would sign in to now, without using
