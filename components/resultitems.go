@@ -120,10 +120,12 @@ func resultsBack(query string, page int) string {
 	return paths.SearchLink(query, page)
 }
 
+// bookLinkPrefix is paths.Book before its id.
+var bookLinkPrefix, _, _ = strings.Cut(paths.Book, ":id")
+
 // appendBookLink appends paths.BookLink(id), which needs no escaping.
 func appendBookLink(b []byte, id int64) []byte {
-	link, _, _ := strings.Cut(paths.Book, ":id")
-	return strconv.AppendInt(append(b, link...), id, 10)
+	return strconv.AppendInt(append(b, bookLinkPrefix...), id, 10)
 }
 
 // htmlEscapes are the bytes templ.EscapeString replaces (with

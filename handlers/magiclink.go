@@ -401,7 +401,7 @@ func (a *App) magicLinkProblem(c echo.Context, err error) error {
 		o = components.Outcome{Kind: "used", Heading: "This link has already been used", Message: "Each sign-in link works once. Ask for a new one."}
 	case errors.Is(err, magic.ErrVoided):
 		o = components.Outcome{Kind: "superseded", Heading: "This link no longer works",
-			Message: "A newer sign-in email was sent, or everyone was signed out of the account (a password change does that) since this one was. " +
+			Message: "A newer sign-in email was sent after this one, or everyone was signed out of the account since (a password change or reset does that). " +
 				"Only the link in the most recent email works. Use that one, or ask for a new one."}
 	case errors.Is(err, magic.ErrTooMany):
 		o = components.Outcome{Kind: "too-many", Heading: "This link no longer works", Message: "The code of its email was typed wrong too many times. Ask for a new email."}

@@ -461,7 +461,8 @@ func TestSigningOutEverywhereVoidsSignInsByEmail(t *testing.T) {
 				t.Fatal("the code of a sign-in mailed before signed in")
 			}
 
-			// A sign-in asked for afterwards works, as does the password.
+			// A sign-in asked for afterwards works, and so does the password,
+			// unless "This wasn't me" paused signing in with it.
 			env.clock.Advance(time.Minute)
 			env.askMagic(asker, email)
 			newLink, _ := env.magicMail(email)
