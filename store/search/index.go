@@ -990,9 +990,13 @@ func (ix *memoryIndex) eachTitled(words []*wordTerms, sets []termSet, fn func(do
 			}
 		}
 	}
+	// The lists of one or two words hold only titles that open with them.
+	// Past two, each title's next terms are read and checked (rankTitle):
+	// a read from anywhere in the index, for each doc.
+	check := len(words) > 2
 	m := newMerged(lists)
 	for d, ok := m.next(); ok; d, ok = m.next() {
-		if ix.rankTitle(d, words) != titleOther && !fn(d) {
+		if (!check || ix.rankTitle(d, words) != titleOther) && !fn(d) {
 			return
 		}
 	}

@@ -329,6 +329,44 @@ func TestEachFindsEveryMatch(t *testing.T) {
 	}
 }
 
+// eachTitled walks, in order, exactly the docs whose title opens with the
+// query's words (rankTitle), whether it checks each title or trusts the
+// lists it walks.
+func TestEachTitledFindsEveryOpening(t *testing.T) {
+	c := newIndexedSearcher(t, benchBooks(4000)...)
+	v, ix := c.searchState()
+	counted := map[int]int{} // queries with some titled doc, by words
+	for _, q := range engineQueries(benchBooks(4000), 400) {
+		folded := foldWords(q)
+		if len(folded) == 0 {
+			continue
+		}
+		words := make([]*wordTerms, len(folded))
+		for i, f := range folded {
+			words[i] = v.expand(f, i == len(folded)-1)
+		}
+		var want []uint32
+		for d := range uint32(ix.docs()) {
+			if ix.rankTitle(d, words) != titleOther {
+				want = append(want, d)
+			}
+		}
+		var got []uint32
+		ix.eachTitled(words, ix.termSets(words, false), func(d uint32) bool { got = append(got, d); return true })
+		if !slices.Equal(got, want) {
+			t.Fatalf("eachTitled(%q): %v, want %v", q, got, want)
+		}
+		if len(want) > 0 {
+			counted[min(len(words), 3)]++
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		if counted[n] == 0 {
+			t.Errorf("no query of %d words had a title opening with it: the test did not cover them", n)
+		}
+	}
+}
+
 // TestSearchIndexConcurrently searches from several goroutines at once while
 // the index is rebuilt and swapped in (run with -race): the index is read
 // only, and per-search state (cursors, heaps, pooled bitmaps) is not shared.
