@@ -19,3 +19,17 @@ func (s *Searcher) searchState() (*vocabulary, *memoryIndex) {
 	ix, _ := st.engine.(*memoryIndex)
 	return st.vocab, ix
 }
+
+// queryWords is what a search expands q's words to, the last as typed on:
+// nil when q has no word.
+func queryWords(v *vocabulary, q string) []*wordTerms {
+	folded := foldWords(q)
+	if len(folded) == 0 {
+		return nil
+	}
+	words := make([]*wordTerms, len(folded))
+	for i, f := range folded {
+		words[i] = v.expand(f, i == len(folded)-1)
+	}
+	return words
+}

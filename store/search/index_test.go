@@ -259,13 +259,9 @@ func TestEachFindsEveryMatch(t *testing.T) {
 	queries := engineQueries(benchBooks(4000), 400)
 	anded := 0
 	for _, q := range append(slices.Clone(queries), queries...) {
-		folded := foldWords(q)
-		if len(folded) == 0 {
+		words := queryWords(v, q)
+		if words == nil {
 			continue
-		}
-		words := make([]*wordTerms, len(folded))
-		for i, f := range folded {
-			words[i] = v.expand(f, i == len(folded)-1)
 		}
 		for _, loose := range []bool{false, true} {
 			sets := ix.termSets(words, loose)
@@ -337,13 +333,9 @@ func TestEachTitledFindsEveryOpening(t *testing.T) {
 	v, ix := c.searchState()
 	counted := map[int]int{} // queries with some titled doc, by words
 	for _, q := range engineQueries(benchBooks(4000), 400) {
-		folded := foldWords(q)
-		if len(folded) == 0 {
+		words := queryWords(v, q)
+		if words == nil {
 			continue
-		}
-		words := make([]*wordTerms, len(folded))
-		for i, f := range folded {
-			words[i] = v.expand(f, i == len(folded)-1)
 		}
 		var want []uint32
 		for d := range uint32(ix.docs()) {
@@ -543,13 +535,9 @@ func TestRankWindowStopsEarlyInTheSameOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	compared := 0
 	for _, q := range engineQueries(books, 400) {
-		folded := foldWords(q)
-		if len(folded) == 0 {
+		words := queryWords(st.vocab, q)
+		if words == nil {
 			continue
-		}
-		words := make([]*wordTerms, len(folded))
-		for i, f := range folded {
-			words[i] = st.vocab.expand(f, i == len(folded)-1)
 		}
 		var exact []uint32
 		ix.each(ix.termSets(words, false), MaxCount+1, func(d uint32) bool {
