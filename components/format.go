@@ -21,3 +21,21 @@ func pageOfText(page, total, perPage int) string {
 	}
 	return "Page " + Thousands(int64(page)) + " of " + Thousands(int64(pages))
 }
+
+// htmlEscapes are the bytes templ.EscapeString replaces (with
+// html.EscapeString), and what it replaces them with.
+var htmlEscapes = [256]string{'&': "&amp;", '\'': "&#39;", '<': "&lt;", '>': "&gt;", '"': "&#34;"}
+
+// appendEscaped appends s escaped as templ.EscapeString escapes it,
+// without the string it allocates for a text that needs escaping.
+func appendEscaped(b []byte, s string) []byte {
+	from := 0
+	for i := 0; i < len(s); i++ {
+		if e := htmlEscapes[s[i]]; e != "" {
+			b = append(b, s[from:i]...)
+			b = append(b, e...)
+			from = i + 1
+		}
+	}
+	return append(b, s[from:]...)
+}

@@ -128,24 +128,6 @@ func appendBookLink(b []byte, id int64) []byte {
 	return strconv.AppendInt(append(b, bookLinkPrefix...), id, 10)
 }
 
-// htmlEscapes are the bytes templ.EscapeString replaces (with
-// html.EscapeString), and what it replaces them with.
-var htmlEscapes = [256]string{'&': "&amp;", '\'': "&#39;", '<': "&lt;", '>': "&gt;", '"': "&#34;"}
-
-// appendEscaped appends s escaped as templ.EscapeString escapes it,
-// without the string it allocates for a text that needs escaping.
-func appendEscaped(b []byte, s string) []byte {
-	from := 0
-	for i := 0; i < len(s); i++ {
-		if e := htmlEscapes[s[i]]; e != "" {
-			b = append(b, s[from:i]...)
-			b = append(b, e...)
-			from = i + 1
-		}
-	}
-	return append(b, s[from:]...)
-}
-
 // appendSegments writes segments as escaped text, the marked ones in <mark>.
 func appendSegments(b []byte, segs []search.Segment) []byte {
 	for _, s := range segs {

@@ -151,13 +151,13 @@ func appendShelfForm(b []byte, v *ShelfControlView, action, class string) []byte
 	b = append(b, `<form class="`...)
 	b = append(b, class...)
 	b = append(b, `" method="post" action="`...)
-	b = append(b, templ.EscapeString(action)...)
+	b = appendEscaped(b, action)
 	b = append(b, `" hx-post="`...)
-	b = append(b, templ.EscapeString(action)...)
+	b = appendEscaped(b, action)
 	b = append(b, `" hx-target="closest .shelf" hx-swap="outerHTML"><input type="hidden" name="_csrf" value="`...)
-	b = append(b, templ.EscapeString(v.CSRF)...)
+	b = appendEscaped(b, v.CSRF)
 	b = append(b, `"><input type="hidden" name="back" value="`...)
-	b = append(b, templ.EscapeString(v.Back)...)
+	b = appendEscaped(b, v.Back)
 	return append(b, `">`...)
 }
 
@@ -183,14 +183,14 @@ func appendButton(b []byte, v *ShelfControlView, idSuffix, class, name, value, a
 	}
 	if ariaLabel != "" {
 		b = append(b, ` aria-label="`...)
-		b = append(b, templ.EscapeString(ariaLabel)...)
+		b = appendEscaped(b, ariaLabel)
 		b = append(b, '"')
 	}
 	if v.Autofocus == idSuffix {
 		b = append(b, ` autofocus`...)
 	}
 	b = append(b, '>')
-	b = append(b, templ.EscapeString(label)...)
+	b = appendEscaped(b, label)
 	return append(b, `</button>`...)
 }
 
@@ -204,7 +204,7 @@ func appendShelfControl(b []byte, v *ShelfControlView) []byte {
 	b = append(b, `" id="shelf-`...)
 	b = append(b, id...)
 	b = append(b, `" role="group" aria-labelledby="`...)
-	b = append(b, templ.EscapeString(v.LabelledBy)...)
+	b = appendEscaped(b, v.LabelledBy)
 	b = append(b, `">`...)
 
 	b = appendShelfForm(b, v, paths.ShelfSetLink(v.BookID), "shelf-choice")
@@ -265,25 +265,25 @@ func appendShelfControl(b []byte, v *ShelfControlView) []byte {
 		b = append(b, `-note" name="note" rows="3" maxlength="`...)
 		b = strconv.AppendInt(b, shelves.MaxNoteRunes, 10)
 		b = append(b, `">`...)
-		b = append(b, templ.EscapeString(v.Entry.Note)...)
+		b = appendEscaped(b, v.Entry.Note)
 		b = append(b, `</textarea><div class="shelf-note-actions">`...)
 		b = appendButton(b, v, "save-note", "secondary", "save", "1", "", "Save note", -1)
 		if noteStatus {
 			// Beside the button, on its row: shown without moving anything.
 			b = append(b, ` <span class="shelf-note-status" role="status">`...)
-			b = append(b, templ.EscapeString(v.Status)...)
+			b = appendEscaped(b, v.Status)
 			b = append(b, `</span>`...)
 		}
 		b = append(b, `</div></form></details>`...)
 	}
 	if v.Status != "" && !noteStatus {
 		b = append(b, `<p class="visually-hidden" role="status">`...)
-		b = append(b, templ.EscapeString(v.Status)...)
+		b = appendEscaped(b, v.Status)
 		b = append(b, `</p>`...)
 	}
 	if v.Error != "" {
 		b = append(b, `<p class="error" role="alert">`...)
-		b = append(b, templ.EscapeString(v.Error)...)
+		b = appendEscaped(b, v.Error)
 		b = append(b, `</p>`...)
 	}
 	return append(b, `</div>`...)
